@@ -1,0 +1,12 @@
+"""HTTP endpoints that are not pages: health checks now, the REST API under /api/v1 as it grows."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api import health
+from services import Services
+
+
+def routers(services: Services) -> list[APIRouter]:
+    return [health.create_router(services)]

@@ -1,0 +1,82 @@
+"""Composition root: settings, database lifecycle, services built once, routers included, the ui.run guard."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+
+from config import Settings
+
+settings = Settings()
+settings.ensure_dirs()
+os.environ.setdefault('NICEGUI_STORAGE_PATH', str(settings.storage_dir))  # read when nicegui is first imported
+
+from nicegui import app, ui  # noqa: E402
+
+import api  # noqa: E402
+import pages  # noqa: E402
+from services import build_services, db  # noqa: E402
+from services import logging as applog  # noqa: E402
+from services.middleware import AuthMiddleware, Startup, StartupGate  # noqa: E402
+
+applog.configure(settings.log_format, settings.log_level)
+applog.install_ui_event_ids()
+log = logging.getLogger('app')
+
+services = build_services(settings)
+app.state.services = services  # for diagnostics and tests; pages get services handed to them
+
+
+started = Startup()
+app.state.startup = started
+
+
+async def startup() -> None:
+    started.users += 1  # the test harness may run the lifespan more than once (one per simulated browser)
+    if started.users > 1:
+        return
+    try:
+        applied = await db.open_database(settings.db_url)
+    except Exception as exc:
+        started.error = f'the database could not be opened or migrated ({exc}). Check DATABASE_URL and the logs.'
+        log.exception('database start-up failed')
+        started.ready.set()
+        return
+    log.info('database ready (%d migration(s) applied)', len(applied))
+    services.health.start()
+    started.ready.set()
+    gc.collect()
+    gc.freeze()  # a big, stable heap after start-up: keep it out of full collections (tail latency)
+
+
+async def shutdown() -> None:
+    started.users -= 1
+    if started.users > 0:
+        return
+    await services.health.stop()
+    await services.ollama.close()
+    await services.vectors.close()
+    await db.close_database()
+
+
+app.on_startup(startup)
+app.on_shutdown(shutdown)
+app.add_middleware(AuthMiddleware)
+app.add_middleware(StartupGate, startup=started)
+app.add_middleware(applog.RequestIdMiddleware)
+for router in (*pages.routers(services), *api.routers(services)):
+    app.include_router(router)
+
+if __name__ in {'__main__', '__mp_main__'}:
+    ui.run(
+        host=settings.host,
+        port=settings.port,
+        title='Ollama Workshop Platform',
+        favicon='🦙',
+        storage_secret=settings.secret,
+        reload=False,
+        show=False,
+        fastapi_docs=True,
+        show_welcome_message=True,
+    )

@@ -1,0 +1,1 @@
+"""Reusable UI pieces: functions that build and return elements. Components never import `models`."""

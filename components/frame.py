@@ -1,0 +1,102 @@
+"""The page frame used by every signed-in page: header, role-aware navigation, user menu, dark mode, Ollama status.
+
+with frame(services, user, 'Playground'):
+    ui.label('page content')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from nicegui import app, ui
+
+from components import theme
+from components.nav import items_for
+from services.auth import Role, UserInfo
+
+if TYPE_CHECKING:
+    from services import Services
+    from services.ollama import HostStatus
+
+
+@contextmanager
+def frame(services: Services, user: UserInfo, title: str) -> Iterator[ui.column]:
+    theme.apply()
+    ui.page_title(f'{title} · {theme.PRODUCT_NAME}')
+    dark = ui.dark_mode(app.storage.user.get('dark', False))
+
+    with ui.header(elevated=True).classes('items-center gap-2 px-4 py-2 bg-primary text-white'):
+        ui.button(icon='menu', on_click=lambda: drawer.toggle()).props('flat round color=white aria-label="Menu"')
+        ui.link(theme.PRODUCT_NAME, '/').classes('text-lg font-semibold text-white no-underline')
+        ui.space()
+        _ollama_indicator(services)
+
+        def toggle_dark() -> None:
+            dark.value = not dark.value
+            app.storage.user['dark'] = dark.value
+
+        ui.button(icon='dark_mode', on_click=toggle_dark).props('flat round color=white').tooltip('Dark mode')
+        _user_menu(user)
+
+    with ui.left_drawer(value=True).classes('bg-gray-50 dark:bg-gray-900').props('width=220 breakpoint=900') as drawer:
+        for item in items_for(user.role):
+            with ui.link(target=item.path).classes('w-full no-underline text-inherit'):
+                with ui.row().classes(
+                    'items-center gap-3 px-2 py-2 rounded hover:bg-gray-200 dark:hover:bg-gray-800 w-full'
+                ):
+                    ui.icon(item.icon).classes('text-primary')
+                    ui.label(item.label)
+
+    with ui.column().classes(theme.CONTENT_CLASSES) as content:
+        _ollama_banner(services, user)
+        ui.label(title).classes('text-2xl font-semibold')
+        yield content
+
+
+def _user_menu(user: UserInfo) -> None:
+    with ui.button(icon='account_circle').props('flat round color=white aria-label="Account"'):
+        with ui.menu():
+            with ui.column().classes('px-4 py-2 gap-0'):
+                ui.label(user.display_name).classes('font-semibold')
+                ui.label(user.email).classes('text-sm text-gray-500')
+                ui.badge(user.role.value, color=theme.ROLE_COLORS[user.role.value]).classes('mt-1')
+            ui.separator()
+            ui.menu_item('Sign out', on_click=lambda: ui.navigate.to('/logout'))
+
+
+def _ollama_indicator(services: Services) -> None:
+    @ui.refreshable
+    def indicator(statuses: list[HostStatus]) -> None:
+        if not statuses:
+            ui.chip('Ollama: checking', icon='hourglass_empty', color='grey-5').props('dense')
+            return
+        up = sum(s.ok for s in statuses)
+        color = 'positive' if up == len(statuses) else 'warning' if up else 'negative'
+        text = 'Ollama: up' if up == len(statuses) else f'Ollama: {up}/{len(statuses)} up'
+        chip = ui.chip(text, icon='circle', color=color).props('dense text-color=white')
+        chip.tooltip('\n'.join(f'{s.url}: {"up, " + str(s.latency_ms) + " ms" if s.ok else "down"}' for s in statuses))
+
+    indicator(services.health.snapshot())
+    services.health.changed.subscribe(indicator.refresh)
+
+
+def _ollama_banner(services: Services, user: UserInfo) -> None:
+    @ui.refreshable
+    def banner(statuses: list[HostStatus]) -> None:
+        for status in (s for s in statuses if not s.ok):
+            with ui.card().classes('w-full bg-red-50 dark:bg-red-950 border border-red-300').props('flat'):
+                with ui.row().classes('items-center gap-3 no-wrap'):
+                    ui.icon('cloud_off', size='md').classes('text-negative')
+                    with ui.column().classes('gap-0'):
+                        ui.label(f'Ollama at {status.url} is not reachable.').classes('font-semibold')
+                        hint = (
+                            'Start Ollama on that machine (`ollama serve`) or fix the host in the settings.'
+                            if user.at_least(Role.ADMIN)
+                            else 'Models and chats will not work until it is back. Tell your instructor or admin.'
+                        )
+                        ui.label(hint).classes('text-sm')
+
+    banner(services.health.snapshot())
+    services.health.changed.subscribe(banner.refresh)

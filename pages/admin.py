@@ -1,0 +1,197 @@
+"""Admin: users, roles, passwords, deactivation and open sign-up."""
+
+from __future__ import annotations
+
+from nicegui import APIRouter, ui
+
+from components.forms import confirm, error_label
+from components.frame import frame
+from pages.common import guarded, page_user
+from services import Services
+from services.auth import Role, UserInfo
+from services.errors import ServiceError
+
+PAGE_SIZE = 50
+
+
+def create_router(services: Services) -> APIRouter:
+    router = APIRouter(prefix='/admin')
+
+    @router.page('/users')
+    async def users_page() -> None:
+        admin = await page_user(services, Role.ADMIN)
+        if admin is None:
+            return
+        auth = services.auth
+        with frame(services, admin, 'Users'):
+            with ui.row().classes('w-full items-center gap-4'):
+                search = (
+                    ui.input('Search by name or email', on_change=lambda: user_list.refresh())
+                    .props('clearable outlined dense debounce=300')
+                    .classes('w-72')
+                )
+                ui.button('New user', icon='person_add', on_click=lambda: _create_dialog(services, admin, on_done))
+                ui.space()
+                signup = ui.switch('Open sign-up', value=await auth.signup_open())
+
+                async def toggle_signup() -> None:
+                    state = signup.value
+                    if (
+                        await guarded(lambda: auth.set_signup_open(admin.id, state)) is None
+                        and await auth.signup_open() != state
+                    ):
+                        signup.set_value(not state)
+                        return
+                    ui.notify(f'Open sign-up is now {"on" if state else "off"}.', type='positive')
+
+                signup.on_value_change(toggle_signup)
+
+            @ui.refreshable
+            async def user_list() -> None:
+                try:
+                    users = await auth.list_users(admin.id, search.value or '')
+                except ServiceError as exc:
+                    ui.label(exc.message).classes('text-negative')
+                    return
+                ui.label(f'{len(users)} account(s)').classes('text-sm text-gray-500')
+                if not users:
+                    ui.label('No accounts match this search.').classes('text-gray-500')
+                for user in users[:PAGE_SIZE]:
+                    _user_row(services, admin, user, on_done)
+                if len(users) > PAGE_SIZE:
+                    ui.label(f'Showing the first {PAGE_SIZE}; search to narrow the list.').classes('text-sm')
+
+            async def on_done() -> None:
+                user_list.refresh()
+
+            with ui.column().classes('w-full gap-1'):
+                await user_list()
+
+    return router
+
+
+def _user_row(services: Services, admin: UserInfo, user: UserInfo, on_done) -> None:
+    auth = services.auth
+    with ui.card().classes('w-full py-2').props('flat bordered'), ui.row().classes('w-full items-center gap-4'):
+        with ui.column().classes('gap-0 min-w-[16rem]'):
+            ui.label(user.display_name).classes('font-semibold')
+            ui.label(user.email).classes('text-sm text-gray-500')
+        if not user.is_active:
+            ui.badge('deactivated', color='grey')
+        ui.space()
+
+        async def change_role(e) -> None:
+            if e.value == user.role.value:
+                return
+            if (
+                await guarded(
+                    lambda: auth.set_role(admin.id, user.id, Role(e.value)),
+                    success=f'{user.display_name} is now {e.value}.',
+                )
+                is None
+            ):
+                role.set_value(user.role.value)
+                return
+            await on_done()
+
+        role = (
+            ui.select({r.value: r.value.title() for r in Role}, value=user.role.value, on_change=change_role)
+            .props('dense outlined')
+            .classes('w-36')
+            .props(f'aria-label="Role of {user.email}"')
+            .mark(f'role-{user.email}')
+        )
+        ui.button(icon='key', on_click=lambda: _password_dialog(services, admin, user)).props('flat round').mark(
+            f'reset-{user.email}'
+        ).tooltip('Reset password')
+
+        async def toggle_active() -> None:
+            verb = 'Deactivate' if user.is_active else 'Reactivate'
+            text = (
+                'They will be signed out and cannot sign in until reactivated.'
+                if user.is_active
+                else 'They will be able to sign in again.'
+            )
+            if not await confirm(
+                f'{verb} {user.display_name}?', text, action=verb, color='negative' if user.is_active else 'primary'
+            ):
+                return
+            if (
+                await guarded(
+                    lambda: auth.set_active(admin.id, user.id, not user.is_active),
+                    success=f'{user.display_name} {verb.lower()}d.',
+                )
+                is not None
+            ):
+                await on_done()
+
+        ui.button(icon='block' if user.is_active else 'check_circle', on_click=toggle_active).props('flat round').mark(
+            f'active-{user.email}'
+        ).tooltip('Deactivate' if user.is_active else 'Reactivate')
+
+
+def _password_dialog(services: Services, admin: UserInfo, user: UserInfo) -> None:
+    with ui.dialog() as dialog, ui.card().classes('w-96 gap-3'):
+        ui.label(f'New password for {user.display_name}').classes('text-lg font-semibold')
+        password = (
+            ui.input('New password', password=True, password_toggle_button=True)
+            .classes('w-full')
+            .props('outlined autofocus')
+            .mark('reset-password')
+        )
+        ui.label(services.auth.password_rule).classes('text-xs text-gray-500')
+        error = error_label()
+
+        async def save() -> None:
+            try:
+                await services.auth.reset_password(admin.id, user.id, password.value)
+            except ServiceError as exc:
+                error.text = exc.message
+                error.set_visibility(True)
+                return
+            ui.notify(f'Password of {user.display_name} was reset.', type='positive')
+            dialog.close()
+
+        password.on('keydown.enter', save)
+        with ui.row().classes('w-full justify-end'):
+            ui.button('Cancel', on_click=dialog.close).props('flat')
+            ui.button('Set password', on_click=save)
+    dialog.open()
+
+
+def _create_dialog(services: Services, admin: UserInfo, on_done) -> None:
+    with ui.dialog() as dialog, ui.card().classes('w-96 gap-3'):
+        ui.label('New user').classes('text-lg font-semibold')
+        name = ui.input('Display name').classes('w-full').props('outlined autofocus').mark('new-name')
+        email = ui.input('Email').classes('w-full').props('outlined type=email').mark('new-email')
+        password = (
+            ui.input('Password', password=True, password_toggle_button=True)
+            .classes('w-full')
+            .props('outlined')
+            .mark('new-password')
+        )
+        ui.label(services.auth.password_rule).classes('text-xs text-gray-500')
+        role = (
+            ui.select({r.value: r.value.title() for r in Role}, value=Role.ATTENDEE.value, label='Role')
+            .classes('w-full')
+            .props('outlined')
+        )
+        error = error_label()
+
+        async def save() -> None:
+            try:
+                user = await services.auth.create_user(
+                    admin.id, email.value, name.value, password.value, Role(role.value)
+                )
+            except ServiceError as exc:
+                error.text = exc.message
+                error.set_visibility(True)
+                return
+            ui.notify(f'Account for {user.display_name} created.', type='positive')
+            dialog.close()
+            await on_done()
+
+        with ui.row().classes('w-full justify-end'):
+            ui.button('Cancel', on_click=dialog.close).props('flat')
+            ui.button('Create', on_click=save).mark('new-create')
+    dialog.open()

@@ -1,0 +1,130 @@
+"""Sign-up, sign-in and sign-out."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from nicegui import APIRouter, app, ui
+
+from components import theme
+from components.forms import error_label
+from pages.common import safe_next
+from services import Services
+from services.errors import ServiceError
+
+
+def create_router(services: Services) -> APIRouter:
+    router = APIRouter()
+
+    @router.page('/login', title='Sign in')
+    async def login(request: Request, next: str = '/') -> None:
+        if await services.auth.get_user(app.storage.user.get('user_id')):
+            ui.navigate.to(safe_next(next))
+            return
+        address = request.client.host if request.client else ''
+        signup_open = await services.auth.signup_open()
+
+        async def submit() -> None:
+            error.set_visibility(False)
+            button.props('loading')
+            try:
+                user = await services.auth.login(email.value, password.value, address)
+            except ServiceError as exc:
+                error.text = exc.message
+                error.set_visibility(True)
+                password.value = ''
+                return
+            finally:
+                button.props(remove='loading')
+            app.storage.user['user_id'] = user.id
+            ui.navigate.to(safe_next(next))
+
+        with _auth_card('Sign in'):
+            email = (
+                ui.input('Email')
+                .props('type=email autocomplete=username autofocus outlined')
+                .classes('w-full')
+                .mark('email')
+            )
+            password = (
+                ui.input('Password', password=True, password_toggle_button=True)
+                .props('autocomplete=current-password outlined')
+                .classes('w-full')
+                .mark('password')
+            )
+            error = error_label()
+            email.on('keydown.enter', submit)
+            password.on('keydown.enter', submit)
+            button = ui.button('Sign in', on_click=submit).classes('w-full').mark('submit')
+            with ui.row().classes('w-full justify-between text-sm'):
+                if signup_open:
+                    ui.link('Create an account', '/signup')
+                ui.link('Join a workshop with a code', '/join')
+
+    @router.page('/signup', title='Create an account')
+    async def signup() -> None:
+        if not await services.auth.signup_open():
+            with _auth_card('Sign-up is closed'):
+                ui.label(
+                    'This platform does not take open sign-ups. Ask an admin or your instructor for an '
+                    'account, or join a workshop with its code.'
+                )
+                ui.link('Sign in', '/login')
+            return
+
+        async def submit() -> None:
+            error.set_visibility(False)
+            if password.value != confirm.value:
+                error.text = 'The two passwords do not match.'
+                error.set_visibility(True)
+                return
+            button.props('loading')
+            try:
+                user = await services.auth.signup(email.value, name.value, password.value)
+            except ServiceError as exc:
+                error.text = exc.message
+                error.set_visibility(True)
+                return
+            finally:
+                button.props(remove='loading')
+            app.storage.user['user_id'] = user.id
+            ui.notify(f'Welcome, {user.display_name}!', type='positive')
+            ui.navigate.to('/')
+
+        with _auth_card('Create an account'):
+            name = ui.input('Display name').props('autocomplete=name autofocus outlined').classes('w-full').mark('name')
+            email = ui.input('Email').props('type=email autocomplete=email outlined').classes('w-full').mark('email')
+            password = (
+                ui.input('Password', password=True, password_toggle_button=True)
+                .props('autocomplete=new-password outlined')
+                .classes('w-full')
+                .mark('password')
+            )
+            ui.label(services.auth.password_rule).classes('text-xs text-gray-500 -mt-2')
+            confirm = (
+                ui.input('Repeat password', password=True)
+                .props('autocomplete=new-password outlined')
+                .classes('w-full')
+                .mark('password-confirm')
+            )
+            error = error_label()
+            confirm.on('keydown.enter', submit)
+            button = ui.button('Create account', on_click=submit).classes('w-full').mark('submit')
+            ui.link('I already have an account', '/login').classes('text-sm')
+
+    @router.page('/logout')
+    def logout() -> None:
+        app.storage.user.clear()
+        ui.navigate.to('/login')
+
+    return router
+
+
+def _auth_card(title: str) -> ui.card:
+    theme.apply()
+    ui.page_title(f'{title} · {theme.PRODUCT_NAME}')
+    with ui.column().classes('w-full items-center mt-16 px-4'):
+        ui.label(theme.PRODUCT_NAME).classes('text-2xl font-semibold text-primary')
+        card = ui.card().classes('w-full max-w-sm gap-3 p-6')
+        with card:
+            ui.label(title).classes('text-xl font-semibold')
+    return card

@@ -1,0 +1,50 @@
+"""The home page: what a signed-in user can do next."""
+
+from __future__ import annotations
+
+from nicegui import APIRouter, ui
+
+from components.frame import frame
+from components.nav import items_for
+from pages.common import page_user
+from services import Services
+
+
+def create_router(services: Services) -> APIRouter:
+    router = APIRouter()
+
+    @router.page('/')
+    async def home() -> None:
+        user = await page_user(services)
+        if user is None:
+            return
+        with frame(services, user, f'Welcome, {user.display_name}'):
+            ui.label(
+                'Pick an area to start. Everything you do here runs on the local models of this workshop.'
+            ).classes('text-gray-600 dark:text-gray-300')
+            with ui.grid().classes('w-full gap-4 grid-cols-1 sm:grid-cols-2 lg:grid-cols-3'):
+                for item in items_for(user.role):
+                    if item.path == '/':
+                        continue
+                    with ui.link(target=item.path).classes('no-underline text-inherit'):
+                        with ui.card().classes('h-full hover:shadow-lg'):
+                            with ui.row().classes('items-center gap-2'):
+                                ui.icon(item.icon, size='sm').classes('text-primary')
+                                ui.label(item.label).classes('text-lg font-semibold')
+                            ui.label(item.description).classes('text-sm text-gray-600 dark:text-gray-300')
+            activity = await services.activity.recent_for_user(user.id, limit=10)
+            ui.label('Your recent activity').classes('text-lg font-semibold mt-4')
+            if not activity:
+                ui.label('Nothing yet. What you do on the platform will be listed here.').classes('text-gray-500')
+            else:
+                with ui.list().props('dense separator bordered').classes('w-full'):
+                    for item in activity:
+                        with ui.item():
+                            with ui.item_section():
+                                ui.item_label(item.action.replace('_', ' '))
+                                ui.item_label(item.created_at.strftime('%Y-%m-%d %H:%M')).props('caption')
+                            if item.error:
+                                with ui.item_section().props('side'):
+                                    ui.icon('error', color='negative').tooltip(item.error)
+
+    return router

@@ -1,0 +1,43 @@
+"""Async domain services. Built once in app.py (the composition root) and handed to pages and API routers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config import Settings
+from services.activity import ActivityService
+from services.auth import AuthService
+from services.health import HealthMonitor
+from services.ollama import OllamaGateway
+from services.vectors import VectorStore
+
+
+@dataclass(kw_only=True, slots=True)
+class Services:
+    settings: Settings
+    auth: AuthService
+    activity: ActivityService
+    ollama: OllamaGateway
+    health: HealthMonitor
+    vectors: VectorStore
+
+
+def build_services(settings: Settings) -> Services:
+    gateway = OllamaGateway(timeout=settings.ollama_timeout, connect_timeout=settings.ollama_connect_timeout)
+
+    async def configured_hosts() -> list[str]:
+        return settings.ollama_hosts
+
+    return Services(
+        settings=settings,
+        auth=AuthService(
+            min_password_length=settings.password_min_length,
+            max_failures=settings.login_max_failures,
+            window_seconds=settings.login_window_seconds,
+            signup_open_default=settings.signup_open_default,
+        ),
+        activity=ActivityService(),
+        ollama=gateway,
+        health=HealthMonitor(gateway, configured_hosts, settings.ollama_health_interval),
+        vectors=VectorStore(settings.milvus_location, settings.milvus_token),
+    )

@@ -1,0 +1,75 @@
+"""HTTP auth middleware: every page needs a signed-in session except an explicit allow-list of public paths.
+
+This only guards HTTP page loads. Websocket events never pass through it, so every service re-checks the acting
+user's role against the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import quote
+
+from nicegui import app
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse
+
+PUBLIC_PATHS = frozenset(
+    {
+        '/login',
+        '/signup',
+        '/join',
+        '/health',
+        '/health/ready',
+        '/docs',
+        '/openapi.json',
+        '/docs/oauth2-redirect',
+        '/redoc',
+        '/favicon.ico',
+    }
+)
+# the REST API and the OpenAI-compatible gateway authenticate every request themselves (bearer tokens)
+PUBLIC_PREFIXES = ('/_nicegui/', '/api/', '/v1/', '/auth/')
+
+
+def is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+class AuthMiddleware(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next):
+        if not is_public(request.url.path) and not app.storage.user.get('user_id'):
+            target = request.url.path + (f'?{request.url.query}' if request.url.query else '')
+            return RedirectResponse(f'/login?next={quote(target, safe="")}')
+        return await call_next(request)
+
+
+class Startup:
+    """Start-up state shared by app.py and the gate: NiceGUI runs async start-up handlers as background tasks."""
+
+    def __init__(self) -> None:
+        self.ready = asyncio.Event()
+        self.error: str | None = None
+        self.users = 0
+
+
+class StartupGate:
+    """Pure ASGI middleware: HTTP requests wait until the database is open and migrated (or get a clear 503)."""
+
+    def __init__(self, app, startup: Startup, timeout: float = 120.0) -> None:
+        self.app = app
+        self.startup = startup
+        self.timeout = timeout
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope['type'] == 'http' and not self.startup.ready.is_set() and scope.get('path') != '/health':
+            try:
+                await asyncio.wait_for(self.startup.ready.wait(), self.timeout)
+            except TimeoutError:
+                pass
+            if self.startup.error or not self.startup.ready.is_set():
+                message = self.startup.error or 'The platform is still starting. Try again in a moment.'
+                response = PlainTextResponse(f'Service unavailable: {message}', status_code=503)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
