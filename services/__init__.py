@@ -8,6 +8,7 @@ from config import Settings
 from services.activity import ActivityService
 from services.auth import AuthService
 from services.health import HealthMonitor
+from services.hosts import HostDirectory
 from services.ollama import OllamaGateway
 from services.vectors import VectorStore
 
@@ -18,16 +19,14 @@ class Services:
     auth: AuthService
     activity: ActivityService
     ollama: OllamaGateway
+    hosts: HostDirectory
     health: HealthMonitor
     vectors: VectorStore
 
 
 def build_services(settings: Settings) -> Services:
     gateway = OllamaGateway(timeout=settings.ollama_timeout, connect_timeout=settings.ollama_connect_timeout)
-
-    async def configured_hosts() -> list[str]:
-        return settings.ollama_hosts
-
+    hosts = HostDirectory(gateway, settings.ollama_hosts)
     return Services(
         settings=settings,
         auth=AuthService(
@@ -38,6 +37,7 @@ def build_services(settings: Settings) -> Services:
         ),
         activity=ActivityService(),
         ollama=gateway,
-        health=HealthMonitor(gateway, configured_hosts, settings.ollama_health_interval),
+        hosts=hosts,
+        health=HealthMonitor(gateway, hosts.urls, settings.ollama_health_interval),
         vectors=VectorStore(settings.milvus_location, settings.milvus_token),
     )
