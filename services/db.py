@@ -1,35 +1,60 @@
-"""Database lifecycle: open Tortoise, apply pending aerich migrations, close."""
+"""Database lifecycle: open Tortoise, apply pending aerich migrations, close.
+
+Migrations are applied in place on the connection the app uses (so an in-memory SQLite database works too), in
+order, each in its own transaction, and recorded in aerich's table exactly as `aerich upgrade` records them.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from aerich import Command
+from aerich.migrate import Migrate
+from aerich.models import Aerich
+from aerich.utils import decompress_dict, import_py_module
 from tortoise import Tortoise, connections
+from tortoise.exceptions import OperationalError
+from tortoise.transactions import in_transaction
 
 from config import tortoise_config
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / 'migrations'
+APP = 'models'
 
 
-async def migrate(db_url: str) -> list[str]:
-    """Apply every pending migration (works on an empty database too). Returns the applied file names."""
-    config = tortoise_config(db_url)
-    async with Command(tortoise_config=config, app='models', location=str(MIGRATIONS)) as command:
-        await command.init()
-        applied = await command.upgrade(run_in_transaction=True)
-    for name in applied:
-        log.info('applied migration %s', name)
+async def applied_migrations() -> set[str]:
+    try:
+        return set(await Aerich.filter(app=APP).values_list('version', flat=True))
+    except OperationalError:  # no aerich table yet: an empty database
+        return set()
+
+
+async def migrate(location: Path = MIGRATIONS) -> list[str]:
+    """Apply every pending migration found in `location`. Returns the applied file names."""
+    Migrate.app = APP
+    Migrate.migrate_location = location / APP
+    done = await applied_migrations()
+    applied = []
+    for module in Migrate.get_all_version_modules():
+        version = f'{module.name}.py'
+        if version in done:
+            continue
+        migration = import_py_module(module)
+        async with in_transaction('default') as conn:
+            await conn.execute_script(await migration.upgrade(conn))
+            await Aerich.create(
+                version=version, app=APP, content=decompress_dict(migration.MODELS_STATE), using_db=conn
+            )
+        log.info('applied migration %s', version)
+        applied.append(version)
     return applied
 
 
-async def open_database(db_url: str, *, run_migrations: bool = True) -> list[str]:
-    applied = await migrate(db_url) if run_migrations else []
+async def open_database(db_url: str, *, location: Path = MIGRATIONS) -> list[str]:
     await Tortoise.init(config=tortoise_config(db_url), _enable_global_fallback=True)
-    return applied
+    return await migrate(location)
 
 
 async def close_database() -> None:

@@ -99,21 +99,22 @@ class RequestIdMiddleware:
 def install_ui_event_ids() -> None:
     """Give every UI event (button click, input change, ...) its own request id.
 
-    Websocket events never pass through HTTP middleware, so the id is set where NiceGUI dispatches them;
-    async handlers run as tasks that inherit the context, so their log lines carry the id too.
+    Websocket events never pass through HTTP middleware, so the id is set where NiceGUI dispatches every element
+    event (`nicegui.events.handle_event`); async handlers run as tasks that inherit the context, so their log lines
+    carry the id too.
     """
-    from nicegui.client import Client
+    from nicegui import events
 
-    if getattr(Client.handle_event, '_with_request_id', False):
+    if getattr(events.handle_event, '_with_request_id', False):
         return
-    original = Client.handle_event
+    original = events.handle_event
 
-    def handle_event(self, msg: dict) -> None:
+    def handle_event(handler, arguments, **kwargs):
         token = request_id_var.set(new_request_id('ev-'))
         try:
-            original(self, msg)
+            return original(handler, arguments, **kwargs)
         finally:
             request_id_var.reset(token)
 
     handle_event._with_request_id = True  # type: ignore[attr-defined]
-    Client.handle_event = handle_event  # type: ignore[method-assign]
+    events.handle_event = handle_event

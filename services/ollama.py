@@ -190,36 +190,37 @@ class OllamaGateway:
         )
 
     # ----- simple calls --------------------------------------------------------------------------------------------
-    async def _call(self, host: str, method: str, *args: Any, model: str = '', **kwargs: Any) -> Any:
+    async def _call(self, host: str, method: str, *args: Any, about: str = '', **kwargs: Any) -> Any:
+        """Call a client method; `about` names the model for error messages."""
         try:
             return await getattr(self.client(host), method)(*args, **kwargs)
         except _MAPPED as exc:
-            raise map_error(exc, host, model) from exc
+            raise map_error(exc, host, about) from exc
 
     async def list_models(self, host: str) -> list[ollama.ListResponse.Model]:
         return list((await self._call(host, 'list')).models)
 
     async def show(self, host: str, model: str) -> ollama.ShowResponse:
-        return await self._call(host, 'show', model, model=model)
+        return await self._call(host, 'show', model, about=model)
 
     async def running(self, host: str) -> list[ollama.ProcessResponse.Model]:
         return list((await self._call(host, 'ps')).models)
 
     async def chat(self, host: str, **kwargs: Any) -> ollama.ChatResponse:
-        return await self._call(host, 'chat', stream=False, model=kwargs.pop('model'), **kwargs)
+        return await self._call(host, 'chat', stream=False, about=kwargs.get('model', ''), **kwargs)
 
     async def embed(self, host: str, model: str, inputs: list[str], **kwargs: Any) -> ollama.EmbedResponse:
-        return await self._call(host, 'embed', model=model, input=inputs, **kwargs)
+        return await self._call(host, 'embed', model=model, input=inputs, about=model, **kwargs)
 
     async def copy(self, host: str, source: str, destination: str) -> None:
-        await self._call(host, 'copy', source, destination, model=source)
+        await self._call(host, 'copy', source, destination, about=source)
 
     async def delete(self, host: str, model: str) -> None:
-        await self._call(host, 'delete', model, model=model)
+        await self._call(host, 'delete', model, about=model)
 
     async def unload(self, host: str, model: str) -> None:
         """Ask Ollama to unload a model now (an empty chat with keep_alive 0)."""
-        await self._call(host, 'chat', model=model, messages=[], keep_alive=0, stream=False)
+        await self._call(host, 'chat', model=model, messages=[], keep_alive=0, stream=False, about=model)
 
     # ----- streams -------------------------------------------------------------------------------------------------
     async def stream(self, host: str, method: str, *, model: str, **kwargs: Any) -> AsyncIterator[Any]:

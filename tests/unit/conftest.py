@@ -1,0 +1,22 @@
+"""Unit tests of services run against an in-memory SQLite database migrated exactly as the app migrates it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from services import db
+from services.auth import AuthService
+
+
+@pytest.fixture
+async def database() -> AsyncIterator[None]:
+    await db.open_database('sqlite://:memory:')
+    yield
+    await db.close_database()
+
+
+@pytest.fixture
+def auth(database) -> AuthService:
+    return AuthService(min_password_length=10, max_failures=3, window_seconds=60, signup_open_default=True)

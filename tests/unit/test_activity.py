@@ -1,0 +1,45 @@
+"""The activity log: one service writes rows and tells subscribers."""
+
+from __future__ import annotations
+
+from services import actions
+from services.activity import Activity, ActivityService
+from services.auth import AuthService
+
+
+async def test_record_writes_a_row_and_emits_one_event(auth: AuthService) -> None:
+    user = await auth.signup('ada@example.org', 'Ada', 'correct-horse-42')
+    service = ActivityService()
+    seen: list[Activity] = []
+    service.recorded.subscribe(seen.append)
+    activity = await service.record(
+        user.id,
+        actions.CHAT,
+        model='llama3.2:latest',
+        host='http://h:11434',
+        tokens=12,
+        latency_ms=123.456,
+        conversation_id=7,
+    )
+    assert activity.details == {'conversation_id': 7}
+    assert activity.latency_ms == 123.46
+    rows = await service.recent_for_user(user.id)
+    assert [r.id for r in rows] == [activity.id]
+    assert rows[0].model == 'llama3.2:latest' and rows[0].tokens == 12 and rows[0].ok
+    await service.record(user.id, actions.CHAT, error='Ollama is down')
+    errors = await service.query(user_id=user.id, errors_only=True)
+    assert [e.error for e in errors] == ['Ollama is down']
+    assert [a.action for a in seen] == [actions.CHAT, actions.CHAT]
+
+
+async def test_workshop_attribution_hook(auth: AuthService) -> None:
+    user = await auth.signup('ada@example.org', 'Ada', 'correct-horse-42')
+    service = ActivityService()
+
+    async def workshop_of(user_id: int) -> int | None:
+        return 42 if user_id == user.id else None
+
+    service.workshop_of = workshop_of
+    assert (await service.record(user.id, actions.CHAT)).workshop_id == 42
+    assert (await service.record(user.id, actions.CHAT, workshop_id=5)).workshop_id == 5
+    assert (await service.record(None, actions.API_CALL)).workshop_id is None
