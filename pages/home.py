@@ -20,7 +20,8 @@ def create_router(services: Services) -> APIRouter:
             return
         with frame(services, user, f'Welcome, {user.display_name}'):
             ui.label(
-                'Pick an area to start. Everything you do here runs on the local models of this workshop.'
+                f'Signed in as {user.email} ({user.role.value}). Pick an area to start: everything here runs on '
+                'the local models of this workshop.'
             ).classes('text-gray-600 dark:text-gray-300')
             with ui.grid().classes('w-full gap-4 grid-cols-1 sm:grid-cols-2 lg:grid-cols-3'):
                 for item in items_for(user.role):

@@ -10,7 +10,7 @@ from tests.ui.conftest import PASSWORD, sign_in, sign_up
 
 async def test_first_account_becomes_admin_and_sees_admin_navigation(user: User) -> None:
     await sign_up(user, 'Ada', 'ada@example.org')
-    await user.should_see('admin')
+    await user.should_see('Signed in as ada@example.org (admin)')
     await user.should_see('Users')  # admin navigation entry
     await user.open('/admin/users')
     await user.should_see('ada@example.org')
