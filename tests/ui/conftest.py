@@ -59,3 +59,19 @@ def make_account(services: Services) -> Callable[..., Awaitable[int]]:
         return info.id
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _patient_should_see(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wait up to ~3 s (not NiceGUI's default 0.3 s) for things to appear or vanish: password hashing and a busy
+    2-core CI machine make 0.3 s flaky. Assertions stay the same; only the patience grows."""
+    see, not_see = User.should_see, User.should_not_see
+
+    async def should_see(self, target=None, *, retries: int = 30, **kwargs):
+        return await see(self, target, retries=retries, **kwargs)
+
+    async def should_not_see(self, target=None, *, retries: int = 30, **kwargs):
+        return await not_see(self, target, retries=retries, **kwargs)
+
+    monkeypatch.setattr(User, 'should_see', should_see)
+    monkeypatch.setattr(User, 'should_not_see', should_not_see)
