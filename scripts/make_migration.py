@@ -1,17 +1,22 @@
-"""Generate the next aerich migration from the current models.
+"""Generate the next aerich migration from the current models, for SQLite and PostgreSQL at once.
 
     python scripts/make_migration.py NAME [--number N]
 
-Builds a scratch SQLite database at the newest committed migration, diffs the models against it and writes
-`migrations/models/<N>_<timestamp>_<NAME>.py`. `--number` picks the version number explicitly (useful when several
-branches add migrations at once; numbers only need to be increasing).
+aerich writes SQL for one dialect. This script lets aerich diff the models against the newest committed migration
+(offline: no database needed) once per dialect, and writes one migration file whose `upgrade`/`downgrade` return the
+SQL of the database they run on: `migrations/models/<N>_<timestamp>_<NAME>.py`. `--number` picks the version number
+(numbers only need to increase).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
+import json
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -19,39 +24,106 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+URLS = {'sqlite': 'sqlite://:memory:', 'postgres': 'postgres://offline:offline@127.0.0.1:1/offline'}
 
-async def make(name: str, number: int | None) -> str | None:
-    from aerich import Command
+TEMPLATE = '''"""{doc}"""
+
+from tortoise import BaseDBAsyncClient
+
+RUN_IN_TRANSACTION = True
+
+UPGRADE = {upgrade}
+
+DOWNGRADE = {downgrade}
+
+
+def _dialect(db: BaseDBAsyncClient) -> str:
+    return 'postgres' if db.schema_generator.DIALECT == 'postgres' else 'sqlite'
+
+
+async def upgrade(db: BaseDBAsyncClient) -> str:
+    return UPGRADE[_dialect(db)]
+
+
+async def downgrade(db: BaseDBAsyncClient) -> str:
+    return DOWNGRADE[_dialect(db)]
+
+
+MODELS_STATE = {state!r}
+'''
+
+
+async def generate_for(dialect: str, name: str) -> dict:
+    """aerich's offline diff for one dialect, in a scratch copy of the migrations folder."""
+    from aerich.migrate import Migrate
+    from tortoise import Tortoise
 
     from config import tortoise_config
 
-    scratch = Path(tempfile.mkdtemp()) / 'scratch.db'
-    config = tortoise_config(f'sqlite://{scratch}')
-    location = str(ROOT / 'migrations')
-    async with Command(tortoise_config=config, app='models', location=location) as command:
-        await command.init()
-        await command.upgrade(run_in_transaction=True)
-        await command.init()  # reload the newest applied state before diffing
-        created = await command.migrate(name, no_input=True)
+    scratch = Path(tempfile.mkdtemp())
+    shutil.copytree(ROOT / 'migrations', scratch / 'migrations')
+    config = tortoise_config(URLS[dialect])
+    await Tortoise.init(config=config)
+    await Migrate.init(config, 'models', str(scratch / 'migrations'), offline=True)
+    created = await Migrate.migrate(name, empty=False, no_input=True, offline=True)
     if not created:
-        return None
-    path = ROOT / 'migrations' / 'models' / created
-    if number is not None:
-        target = path.with_name(f'{number}_{created.split("_", 1)[1]}')
-        path.rename(target)
-        path = target
-    return str(path.relative_to(ROOT))
+        return {}
+    path = scratch / 'migrations' / 'models' / created
+    spec = importlib.util.spec_from_file_location('generated', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {
+        'file': created,
+        'upgrade': await module.upgrade(None),
+        'downgrade': await module.downgrade(None),
+        'state': module.MODELS_STATE,
+    }
+
+
+def run_dialect(dialect: str, name: str) -> dict:
+    result = subprocess.run(
+        [sys.executable, __file__, name, '--only', dialect], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    if result.returncode != 0:
+        raise SystemExit(f'{dialect}: {result.stderr}')
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('name')
     parser.add_argument('--number', type=int)
+    parser.add_argument('--only', choices=list(URLS), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    created = asyncio.run(make(args.name, args.number))
-    print(created or 'no changes: no migration written')
-    sys.stdout.flush()
-    os._exit(0)  # aiosqlite worker threads of the scratch database must not keep the process alive
+    if args.only:  # child process: one dialect (aerich keeps class-level state)
+        print(json.dumps(asyncio.run(generate_for(args.only, args.name))))
+        sys.stdout.flush()
+        os._exit(0)
+    results = {dialect: run_dialect(dialect, args.name) for dialect in URLS}
+    if not results['sqlite']:
+        print('no changes: no migration written')
+        return
+    filename = results['sqlite']['file']
+    if args.number is not None:
+        filename = f'{args.number}_{filename.split("_", 1)[1]}'
+    text = TEMPLATE.format(
+        doc=f'Migration {filename}: generated by scripts/make_migration.py for SQLite and PostgreSQL.',
+        upgrade=_sql_dict({d: r['upgrade'] for d, r in results.items()}),
+        downgrade=_sql_dict({d: r['downgrade'] for d, r in results.items()}),
+        state=results['sqlite']['state'],
+    )
+    target = ROOT / 'migrations' / 'models' / filename
+    target.write_text(text)
+    print(target.relative_to(ROOT))
+
+
+def _sql_dict(sql: dict[str, str]) -> str:
+    lines = ['{']
+    for dialect, text in sql.items():
+        escaped = text.strip().replace('\\', '\\\\')
+        lines.append(f"    '{dialect}': '''{escaped}''',")
+    lines.append('}')
+    return '\n'.join(lines)
 
 
 if __name__ == '__main__':

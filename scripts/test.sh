@@ -11,6 +11,14 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
 
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+APT_UPDATED=""
+apt_install() {
+  if [ -z "$APT_UPDATED" ]; then $SUDO apt-get update -qq; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
 find_chromium() {
   for candidate in "${PLAYWRIGHT_CHROMIUM:-}" /usr/bin/chromium "$(command -v chromium || true)" \
                    "$(command -v chromium-browser || true)"; do
@@ -20,10 +28,7 @@ find_chromium() {
 }
 if ! find_chromium >/dev/null; then
   echo "Chromium not found: installing Debian's chromium package for the browser tests..."
-  SUDO=""
-  if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  apt_install chromium
 fi
 if ! CHROMIUM="$(find_chromium)"; then
   echo "ERROR: no Chromium browser found. Install Debian's 'chromium' package or set PLAYWRIGHT_CHROMIUM." >&2
@@ -31,6 +36,12 @@ if ! CHROMIUM="$(find_chromium)"; then
 fi
 export PLAYWRIGHT_CHROMIUM="$CHROMIUM"
 echo "Browser tests use $("$CHROMIUM" --version 2>/dev/null || echo "$CHROMIUM")"
+
+# the PostgreSQL tests start their own throwaway server from Debian's postgresql binaries
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+  echo "PostgreSQL server binaries not found: installing Debian's postgresql package for the database tests..."
+  apt_install postgresql
+fi
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

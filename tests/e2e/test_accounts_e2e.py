@@ -46,3 +46,11 @@ def test_ollama_down_banner_in_the_browser(page: Page, live_app: LiveApp) -> Non
     finally:
         live_app.ollama.come_up()
     expect(page.get_by_text('is not reachable')).to_have_count(0, timeout=15_000)
+
+
+def test_markup_in_a_display_name_stays_text(page: Page, live_app: LiveApp) -> None:
+    name = '<img src=x onerror="document.title=1">Mallory'
+    sign_up(page, live_app, name, 'mallory@example.org')
+    expect(page.get_by_text(f'Welcome, {name}')).to_be_visible()  # shown literally
+    assert page.locator('img[src="x"]').count() == 0
+    assert page.title() != '1'

@@ -1,0 +1,39 @@
+"""The same migrations and services on PostgreSQL: a DATABASE_URL is all it takes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from models import Role, User
+from services import db
+from services.activity import ActivityService
+from services.auth import AuthService
+from tests.postgres import PostgresServer
+
+
+@pytest.fixture(scope='module')
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+async def test_migrations_and_services_work_on_postgres(postgres: PostgresServer) -> None:
+    applied = await db.open_database(postgres.url)
+    try:
+        assert applied and applied[0].startswith('0_')
+        auth = AuthService(min_password_length=10, max_failures=3, window_seconds=60, signup_open_default=True)
+        admin = await auth.signup('ada@example.org', 'Ada', 'correct-horse-42')
+        assert admin.role == Role.ADMIN
+        activity = await ActivityService().record(admin.id, 'chat', model='llama3.2', details_key='value')
+        assert activity.details == {'details_key': 'value'}
+        assert (await auth.login('ADA@example.org', 'correct-horse-42')).id == admin.id
+    finally:
+        await db.close_database()
+    assert await db.open_database(postgres.url) == []  # nothing applied twice
+    try:
+        assert await User.filter(email='ada@example.org').count() == 1
+    finally:
+        await db.close_database()
