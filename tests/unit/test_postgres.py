@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from models import Role, User
 from services import db
@@ -18,6 +19,15 @@ def postgres() -> Iterator[PostgresServer]:
     server = PostgresServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_query_cache() -> Iterator[None]:
+    """Tortoise caches compiled queries per model and connection name ('default'), not per dialect: a process that
+    switches from SQLite to PostgreSQL (only this test suite does) must drop them."""
+    EXECUTOR_CACHE.clear()
+    yield
+    EXECUTOR_CACHE.clear()
 
 
 async def test_migrations_and_services_work_on_postgres(postgres: PostgresServer) -> None:
