@@ -40,11 +40,18 @@ def frame(services: Services, user: UserInfo, title: str) -> Iterator[ui.column]
         ui.button(icon='dark_mode', on_click=toggle_dark).props('flat round color=white').tooltip('Dark mode')
         _user_menu(user)
 
-    with ui.left_drawer(value=True).classes('bg-gray-50 dark:bg-gray-900').props('width=220 breakpoint=900') as drawer:
+    current = _current_path()
+    with (
+        ui.left_drawer(value=True)
+        .classes('bg-gray-50 dark:bg-gray-900 gap-1 px-2')
+        .props('width=230 breakpoint=900') as drawer
+    ):
         for item in items_for(user.role):
+            active = current == item.path or (item.path != '/' and current.startswith(item.path + '/'))
             with ui.link(target=item.path).classes('w-full no-underline text-inherit'):
                 with ui.row().classes(
-                    'items-center gap-3 px-2 py-2 rounded hover:bg-gray-200 dark:hover:bg-gray-800 w-full'
+                    'items-center gap-3 px-3 py-2 rounded hover:bg-gray-200 dark:hover:bg-gray-800 w-full no-wrap '
+                    + ('bg-blue-100 dark:bg-blue-900 font-semibold' if active else '')
                 ):
                     ui.icon(item.icon).classes('text-primary')
                     ui.label(item.label)
@@ -53,6 +60,11 @@ def frame(services: Services, user: UserInfo, title: str) -> Iterator[ui.column]
         _ollama_banner(services, user)
         ui.label(title).classes('text-2xl font-semibold')
         yield content
+
+
+def _current_path() -> str:
+    request = ui.context.client.request
+    return request.url.path if request is not None else ''
 
 
 def _user_menu(user: UserInfo) -> None:
