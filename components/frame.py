@@ -79,7 +79,7 @@ def _ollama_indicator(services: Services) -> None:
         chip.tooltip('\n'.join(f'{s.url}: {"up, " + str(s.latency_ms) + " ms" if s.ok else "down"}' for s in statuses))
 
     indicator(services.health.snapshot())
-    services.health.changed.subscribe(indicator.refresh)
+    services.health.changed.subscribe(indicator.refresh, expect_args=True)
 
 
 def _ollama_banner(services: Services, user: UserInfo) -> None:
@@ -99,4 +99,4 @@ def _ollama_banner(services: Services, user: UserInfo) -> None:
                         ui.label(hint).classes('text-sm')
 
     banner(services.health.snapshot())
-    services.health.changed.subscribe(banner.refresh)
+    services.health.changed.subscribe(banner.refresh, expect_args=True)

@@ -119,7 +119,7 @@ def _view(row: Conversation) -> ConversationView:
     )
 
 
-def _message(result: ChatResult) -> dict[str, Any]:
+def message_of(result: ChatResult) -> dict[str, Any]:
     message: dict[str, Any] = {'role': 'assistant', 'content': result.content, 'model': result.model}
     if result.thinking:
         message['thinking'] = result.thinking
@@ -251,7 +251,7 @@ class ChatService:
         history = _history(row.system_prompt, messages)
 
         async def finish(result: ChatResult) -> None:
-            row.messages = [*messages, _message(result)]
+            row.messages = [*messages, message_of(result)]
             if row.title == 'New conversation':
                 first = next((m['content'] for m in messages if m.get('role') == 'user'), '')
                 row.title = ' '.join(first.split())[:60] or row.title
@@ -376,7 +376,7 @@ class ChatService:
             async with self._compare_lock:
                 fresh = await Comparison.get(id=comparison_id)
                 results = list(fresh.results or [None] * len(fresh.models))
-                results[index] = _message(result)
+                results[index] = message_of(result)
                 fresh.results = results
                 await fresh.save(update_fields=['results'])
             await self._record(user.id, actions.CHAT_COMPARE, result, comparison_id=comparison_id)
