@@ -168,6 +168,15 @@ class ChatService:
             raise NotFound('That conversation does not exist (or is not yours).')
         return row
 
+    async def _owned_by_active(self, actor_id: int, conversation_id: int) -> Conversation:
+        """The actor's conversation in ONE query that also checks the owner is active (the same rule as
+        `auth.require(actor_id)`, whose least role every user has): the hot path before each reply."""
+        row = await Conversation.get_or_none(id=conversation_id, owner_id=actor_id, owner__is_active=True)
+        if row is None:
+            await self.auth.require(actor_id)  # not signed in / deactivated -> NotAuthenticated
+            raise NotFound('That conversation does not exist (or is not yours).')
+        return row
+
     async def get_conversation(self, actor_id: int, conversation_id: int) -> ConversationView:
         user = await self.auth.require(actor_id)
         return _view(await self._owned(user.id, conversation_id))
@@ -221,27 +230,25 @@ class ChatService:
     # ----- replies -------------------------------------------------------------------------------------------------
     async def send(self, actor_id: int, conversation_id: int, prompt: str) -> AsyncIterator[ChatDelta | ChatResult]:
         """Add the user's message and stream the reply; both are saved when the reply ends, fails or is stopped."""
-        user = await self.auth.require(actor_id)
-        row = await self._owned(user.id, conversation_id)
+        row = await self._owned_by_active(actor_id, conversation_id)
         prompt = (prompt or '').strip()
         if not prompt:
             raise InvalidInput('Type a message first.')
         if len(prompt) > MAX_PROMPT_CHARS:
             raise InvalidInput(f'The message is too long (at most {MAX_PROMPT_CHARS:,} characters).')
         messages = [*(row.messages or []), {'role': 'user', 'content': prompt}]
-        async for event in self._reply(user.id, row, messages):
+        async for event in self._reply(actor_id, row, messages):
             yield event
 
     async def regenerate(self, actor_id: int, conversation_id: int) -> AsyncIterator[ChatDelta | ChatResult]:
         """Answer the last user message again (replacing the last answer, or a failed one: the retry)."""
-        user = await self.auth.require(actor_id)
-        row = await self._owned(user.id, conversation_id)
+        row = await self._owned_by_active(actor_id, conversation_id)
         messages = list(row.messages or [])
         while messages and messages[-1].get('role') == 'assistant':
             messages.pop()
         if not messages:
             raise InvalidInput('There is no message to answer yet.')
-        async for event in self._reply(user.id, row, messages):
+        async for event in self._reply(actor_id, row, messages):
             yield event
 
     async def _reply(
