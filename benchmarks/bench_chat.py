@@ -95,11 +95,14 @@ async def run(args: argparse.Namespace) -> dict:
     data = Path(tempfile.mkdtemp(prefix='bench-chat-'))
     server = TestServer()
     os.environ.update(DATA_DIR=str(data), OLLAMA_HOST=server.url, STORAGE_SECRET='bench', OLLAMA_HEALTH_INTERVAL='3600')
+    import nicegui.core
+
     from components.chat_view import MIN_INTERVAL
     from config import Settings
     from models import User
     from services import build_services, db
 
+    nicegui.core.loop = asyncio.get_running_loop()  # background_tasks without a running NiceGUI app
     settings = Settings()
     settings.ensure_dirs()
     await db.open_database(settings.db_url)

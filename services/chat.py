@@ -24,6 +24,7 @@ from models import Comparison, Conversation
 from services import actions
 from services.activity import ActivityService
 from services.auth import AuthService
+from services.batching import WriteBatcher
 from services.catalogue import Catalogue
 from services.chat_options import validate_format, validate_keep_alive, validate_options
 from services.errors import InvalidInput, NotFound, Throttled
@@ -150,6 +151,7 @@ class ChatService:
         self.max_streams_per_user = max_streams_per_user
         self._active: dict[int, int] = defaultdict(int)
         self._compare_lock = asyncio.Lock()
+        self.writes = WriteBatcher()
 
     # ----- conversations -------------------------------------------------------------------------------------------
     async def list_conversations(self, actor_id: int) -> list[ConversationSummary]:
@@ -257,13 +259,16 @@ class ChatService:
         settings = ChatSettings.validated(row.options)
         history = _history(row.system_prompt, messages)
 
-        async def finish(result: ChatResult) -> None:
+        async def save(result: ChatResult) -> None:
             row.messages = [*messages, message_of(result)]
             if row.title == 'New conversation':
                 first = next((m['content'] for m in messages if m.get('role') == 'user'), '')
                 row.title = ' '.join(first.split())[:60] or row.title
             await row.save()
             await self._record(user_id, actions.CHAT, result, conversation_id=row.id)
+
+        async def finish(result: ChatResult) -> None:
+            await self.writes.run(lambda: save(result))
 
         async for event in self.relay(user_id, row.model, history, settings, finish):
             yield event
