@@ -56,6 +56,10 @@ def normalise_url(raw: str) -> str:
     try:
         ipaddress.ip_address(host)
     except ValueError:
+        if all(label.isdigit() or label.lower().startswith('0x') for label in host.split('.')):
+            raise InvalidInput(
+                f'"{host}" looks like an IP address in an unusual form; write it as four numbers, like 10.0.0.5.'
+            ) from None
         if (
             not all(label and len(label) <= 63 for label in host.split('.'))
             or not host.replace('-', '').replace('.', '').replace('_', '').isalnum()

@@ -149,6 +149,19 @@ async def test_another_users_conversation_is_not_found(services: Services, make_
     assert (await services.chat.get_conversation(ada, conv.id)).title == 'New conversation'
 
 
+async def test_huge_prompt_is_refused_and_a_deactivated_user_is_signed_out(services: Services, make_account) -> None:
+    from services.errors import NotAuthenticated
+
+    admin = await make_account('ada@example.org', 'Ada')
+    bob = await make_account('bob@example.org', 'Bob')
+    conv = await services.chat.create_conversation(bob, 'llama3.2:latest')
+    with pytest.raises(InvalidInput, match='too long'):
+        await collect(services.chat.send(bob, conv.id, 'x' * 1_000_000))
+    await services.auth.set_active(admin, bob, False)
+    with pytest.raises(NotAuthenticated):
+        await collect(services.chat.send(bob, conv.id, 'hi'))
+
+
 async def test_per_user_stream_limit(services: Services, make_account, ollama_server: OllamaTestServer) -> None:
     user = await make_account('ada@example.org', 'Ada')
     ollama_server.token_delay = 0.02

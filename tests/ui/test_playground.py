@@ -38,6 +38,8 @@ async def test_chat_streams_markdown_shows_metrics_and_is_saved(
     await user.should_see('output 12 tokens')
     answer = user.find(marker='chat-answer').elements.pop()
     assert answer.props['sanitize'] is True  # model output is sanitised in the browser (DOMPurify)
+    user.find(marker='chat-copy').click()
+    await user.should_see('Copied.')
     conversations = await services.chat.list_conversations(ada)
     assert len(conversations) == 1
     await user.should_see(marker=f'conv-{conversations[0].id}')
@@ -235,6 +237,22 @@ async def test_side_by_side_streams_in_columns_and_counts_the_better_answer(
     await user.should_see(marker='better-llava:7b', retries=50)
     assert len(user.find(marker='chat-metrics').elements) == 2
     await user.should_see('tokens/s')
+    assert len(user.find(marker='chat-answer').elements) == 2
     user.find(marker='better-llava:7b').click()
     await user.should_see('Marked llava:7b as the better answer.', retries=30)
     await user.should_see('llava:7b: 1', retries=30)
+
+
+async def test_side_by_side_stop(user: User, services: Services, make_account, ollama_server: OllamaTestServer) -> None:
+    await start(user, make_account)
+    await services.catalogue.refresh()
+    ollama_server.token_delay = 0.1
+    ollama_server.response_tokens = 300
+    await user.open('/compare')
+    user.find(marker='compare-prompt').type('slow please')
+    user.find(marker='compare-run').click()
+    await user.should_see('You said: slow please.', retries=50)
+    user.find(marker='compare-stop').click()
+    await user.should_see('Stopped: the answer above is incomplete.', retries=30)
+    assert await asyncio.to_thread(ollama_server.wait_for_disconnect, 2)
+    await user.should_see(marker='compare-run')

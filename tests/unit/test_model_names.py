@@ -93,6 +93,9 @@ def test_host_urls(url: str, expected: str) -> None:
         'http://host:99999',
         'gopher://host',
         'http://ho st',
+        'http://0x7f.1',
+        'http://2130706433:11434',
+        'http://127.1',
     ],
 )
 def test_bad_host_urls(url: str) -> None:
