@@ -34,6 +34,7 @@ class Compare:
         self.user = user
         self.tasks: list[asyncio.Task] = []
         self.comparison_id: int | None = None
+        self.client = ui.context.client
 
     async def build(self) -> None:
         choices = [m.name for m in await self.services.catalogue.chat_models(self.user.id)]
@@ -97,16 +98,20 @@ class Compare:
                 else:
                     reply.finish(message_of(event))
         except asyncio.CancelledError:
+            if self.client.is_deleted:
+                raise
             reply.finish({'content': ''.join(reply.content), 'thinking': ''.join(reply.thinking), 'stopped': True})
         except ServiceError as exc:
             reply.finish({'error': exc.message})
         finally:
-            reply.add_action(
-                'This one is better', 'thumb_up', lambda: self.mark(comparison_id, model), f'better-{model}'
-            )
-            if all(t.done() or t is asyncio.current_task() for t in self.tasks):
-                self.run_button.set_visibility(True)
-                self.stop_button.set_visibility(False)
+            if not self.client.is_deleted:
+                self._done(reply, comparison_id, model)
+
+    def _done(self, reply: StreamingReply, comparison_id: int | None, model: str) -> None:
+        reply.add_action('This one is better', 'thumb_up', lambda: self.mark(comparison_id, model), f'better-{model}')
+        if all(t.done() or t is asyncio.current_task() for t in self.tasks):
+            self.run_button.set_visibility(True)
+            self.stop_button.set_visibility(False)
 
     async def mark(self, comparison_id: int | None, model: str) -> None:
         if comparison_id is None:

@@ -54,6 +54,7 @@ class Playground:
         self.user = user
         self.conversation: ConversationView | None = None
         self.task: asyncio.Task | None = None
+        self.client = ui.context.client
 
     async def build(self, conversation: ConversationView | None, model: str) -> None:
         self.conversation = conversation
@@ -228,6 +229,8 @@ class Playground:
                 else:
                     result = event
         except asyncio.CancelledError:
+            if self.client.is_deleted:
+                raise
             reply.finish({'content': ''.join(reply.content), 'thinking': ''.join(reply.thinking), 'stopped': True})
         except ServiceError as exc:
             holder.delete()
@@ -237,9 +240,10 @@ class Playground:
             if result is not None:
                 self._finish(reply, message_of(result))
         finally:
-            self.send_button.set_visibility(True)
-            self.stop_button.set_visibility(False)
-            await self.refresh_list()
+            if not self.client.is_deleted:
+                self.send_button.set_visibility(True)
+                self.stop_button.set_visibility(False)
+                await self.refresh_list()
 
     def _finish(self, reply: StreamingReply, message: dict[str, Any]) -> None:
         reply.finish(message)

@@ -16,8 +16,6 @@ import asyncio
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import Any
 
 from models import Comparison, Conversation
@@ -26,110 +24,35 @@ from services.activity import ActivityService
 from services.auth import AuthService
 from services.batching import WriteBatcher
 from services.catalogue import Catalogue
-from services.chat_options import validate_format, validate_keep_alive, validate_options
+from services.chat_types import (
+    MAX_PROMPT_CHARS,
+    MAX_TITLE,
+    ChatDelta,
+    ChatMetrics,
+    ChatResult,
+    ChatSettings,
+    ConversationSummary,
+    ConversationView,
+    build_result,
+    clean_system,
+    conversation_view,
+    history_of,
+    message_of,
+)
 from services.errors import InvalidInput, NotFound, Throttled
 from services.hosts import HostDirectory
 from services.ollama import OllamaError, OllamaGateway
 
-MAX_PROMPT_CHARS = 100_000
-MAX_SYSTEM_CHARS = 20_000
-MAX_TITLE = 200
-
-
-@dataclass(kw_only=True, slots=True)
-class ChatMetrics:
-    ttft_ms: float | None  # time to first token, as seen by the platform
-    tokens_per_s: float | None
-    prompt_tokens: int | None
-    output_tokens: int
-    total_ms: float
-
-
-@dataclass(kw_only=True, slots=True)
-class ChatDelta:
-    content: str = ''
-    thinking: str = ''
-
-
-@dataclass(kw_only=True, slots=True)
-class ChatResult:
-    model: str
-    host: str
-    content: str
-    thinking: str
-    metrics: ChatMetrics
-    error: str | None = None
-    error_kind: str | None = None  # unreachable | model_not_found | busy | stream_error | ...
-    stopped: bool = False
-
-    @property
-    def partial(self) -> bool:
-        return bool(self.error or self.stopped)
-
-
-@dataclass(kw_only=True, slots=True)
-class ChatSettings:
-    """What a conversation remembers besides its messages."""
-
-    options: dict[str, Any] = field(default_factory=dict)
-    keep_alive: str | int | None = None
-    format: str | dict | None = None
-    think: bool = True
-
-    @classmethod
-    def validated(cls, raw: dict[str, Any] | None) -> ChatSettings:
-        raw = dict(raw or {})
-        return cls(
-            options=validate_options(raw.get('options')),
-            keep_alive=validate_keep_alive(raw.get('keep_alive')),
-            format=validate_format(raw.get('format')),
-            think=bool(raw.get('think', True)),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(kw_only=True, slots=True)
-class ConversationSummary:
-    id: int
-    title: str
-    model: str
-    updated_at: datetime
-    message_count: int
-
-
-@dataclass(kw_only=True, slots=True)
-class ConversationView:
-    id: int
-    title: str
-    model: str
-    system_prompt: str
-    settings: ChatSettings
-    messages: list[dict[str, Any]]
-
-
-def _view(row: Conversation) -> ConversationView:
-    return ConversationView(
-        id=row.id,
-        title=row.title,
-        model=row.model,
-        system_prompt=row.system_prompt,
-        settings=ChatSettings.validated(row.options),
-        messages=list(row.messages or []),
-    )
-
-
-def message_of(result: ChatResult) -> dict[str, Any]:
-    message: dict[str, Any] = {'role': 'assistant', 'content': result.content, 'model': result.model}
-    if result.thinking:
-        message['thinking'] = result.thinking
-    message['metrics'] = asdict(result.metrics)
-    if result.error:
-        message['error'], message['error_kind'] = result.error, result.error_kind
-    if result.stopped:
-        message['stopped'] = True
-    return message
+__all__ = [
+    'ChatDelta',
+    'ChatMetrics',
+    'ChatResult',
+    'ChatService',
+    'ChatSettings',
+    'ConversationSummary',
+    'ConversationView',
+    'message_of',
+]
 
 
 class ChatService:
@@ -181,7 +104,7 @@ class ChatService:
 
     async def get_conversation(self, actor_id: int, conversation_id: int) -> ConversationView:
         user = await self.auth.require(actor_id)
-        return _view(await self._owned(user.id, conversation_id))
+        return conversation_view(await self._owned(user.id, conversation_id))
 
     async def create_conversation(
         self, actor_id: int, model: str, system_prompt: str = '', settings: dict[str, Any] | None = None
@@ -190,9 +113,9 @@ class ChatService:
         await self._check_chat_model(model)
         checked = ChatSettings.validated(settings)
         row = await Conversation.create(
-            owner_id=user.id, model=model, system_prompt=_system(system_prompt), options=checked.to_dict()
+            owner_id=user.id, model=model, system_prompt=clean_system(system_prompt), options=checked.to_dict()
         )
-        return _view(row)
+        return conversation_view(row)
 
     async def update_conversation(
         self,
@@ -209,11 +132,11 @@ class ChatService:
             await self._check_chat_model(model)
             row.model = model
         if system_prompt is not None:
-            row.system_prompt = _system(system_prompt)
+            row.system_prompt = clean_system(system_prompt)
         if settings is not None:
             row.options = ChatSettings.validated(settings).to_dict()
         await row.save()
-        return _view(row)
+        return conversation_view(row)
 
     async def rename(self, actor_id: int, conversation_id: int, title: str) -> None:
         user = await self.auth.require(actor_id)
@@ -257,7 +180,7 @@ class ChatService:
         self, user_id: int, row: Conversation, messages: list[dict[str, Any]]
     ) -> AsyncIterator[ChatDelta | ChatResult]:
         settings = ChatSettings.validated(row.options)
-        history = _history(row.system_prompt, messages)
+        history = history_of(row.system_prompt, messages)
 
         async def save(result: ChatResult) -> None:
             row.messages = [*messages, message_of(result)]
@@ -326,7 +249,7 @@ class ChatService:
             self._active[user_id] -= 1
             if not self._active[user_id]:
                 del self._active[user_id]
-            result = _result(model, host, content, thinking, final, error, stopped, started, first)
+            result = build_result(model, host, content, thinking, final, error, stopped, started, first)
             await asyncio.shield(finish(result))
         yield result
 
@@ -414,56 +337,3 @@ class ChatService:
         for winner in await Comparison.filter(winner__isnull=False).values_list('winner', flat=True):
             counts[winner] += 1
         return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
-
-
-def _system(text: str) -> str:
-    text = (text or '').strip()
-    if len(text) > MAX_SYSTEM_CHARS:
-        raise InvalidInput(f'The system prompt is too long (at most {MAX_SYSTEM_CHARS:,} characters).')
-    return text
-
-
-def _history(system_prompt: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    history = [{'role': 'system', 'content': system_prompt}] if system_prompt else []
-    for message in messages:
-        if message.get('role') == 'assistant' and not message.get('content'):
-            continue  # a failed reply with nothing in it
-        history.append({'role': message['role'], 'content': message.get('content', '')})
-    return history
-
-
-def _result(
-    model: str,
-    host: str,
-    content: list[str],
-    thinking: list[str],
-    final: Any,
-    error: OllamaError | None,
-    stopped: bool,
-    started: float,
-    first: float | None,
-) -> ChatResult:
-    now = time.perf_counter()
-    output = (final.eval_count if final is not None and final.eval_count else None) or sum(1 for c in content if c)
-    rate = None
-    if final is not None and final.eval_count and final.eval_duration:
-        rate = final.eval_count / (final.eval_duration / 1e9)
-    elif first is not None and output and now > first:
-        rate = output / (now - first)
-    metrics = ChatMetrics(
-        ttft_ms=round((first - started) * 1000, 2) if first is not None else None,
-        tokens_per_s=round(rate, 1) if rate else None,
-        prompt_tokens=final.prompt_eval_count if final is not None else None,
-        output_tokens=output,
-        total_ms=round((now - started) * 1000, 2),
-    )
-    return ChatResult(
-        model=model,
-        host=host,
-        content=''.join(content),
-        thinking=''.join(thinking),
-        metrics=metrics,
-        error=error.message if error else None,
-        error_kind=error.kind if error else None,
-        stopped=stopped,
-    )

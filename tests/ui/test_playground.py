@@ -256,3 +256,25 @@ async def test_side_by_side_stop(user: User, services: Services, make_account, o
     await user.should_see('Stopped: the answer above is incomplete.', retries=30)
     assert await asyncio.to_thread(ollama_server.wait_for_disconnect, 2)
     await user.should_see(marker='compare-run')
+
+
+async def test_leaving_the_page_stops_the_reply_and_keeps_it(
+    user: User, services: Services, make_account, ollama_server: OllamaTestServer
+) -> None:
+    ada = await start(user, make_account)
+    ollama_server.token_delay = 0.05
+    ollama_server.response_tokens = 300
+    await user.open('/playground')
+    await send(user, 'going away')
+    await user.should_see('You said: going away.', retries=50)
+    page = user.client
+    await user.open('/models')
+    page.delete()  # what the server does once a closed tab's reconnect timeout has passed
+    assert await asyncio.to_thread(ollama_server.wait_for_disconnect, 1, 10)
+    for _ in range(50):
+        conversations = await services.chat.list_conversations(ada)
+        if conversations and conversations[0].message_count == 2:
+            break
+        await asyncio.sleep(0.05)
+    saved = (await services.chat.get_conversation(ada, conversations[0].id)).messages
+    assert saved[-1]['stopped'] is True and saved[-1]['content']
