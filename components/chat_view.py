@@ -76,9 +76,10 @@ class StreamingReply:
         if not self._dirty:
             return
         started = time.perf_counter()
-        if self.thinking:
+        thinking = ''.join(self.thinking)
+        if thinking:
             self.thinking_box.set_visibility(True)
-            self.thinking_md.set_content(''.join(self.thinking))
+            self.thinking_md.set_content(thinking)
         self.answer.set_content(''.join(self.content))
         now = time.perf_counter()
         self._interval = max(MIN_INTERVAL, (now - started) * 4)  # rendering big markdown: refresh less often
