@@ -13,6 +13,7 @@ partial reply is saved, marked as stopped, and recorded in the activity log.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -42,6 +43,8 @@ from services.chat_types import (
 from services.errors import InvalidInput, NotFound, Throttled
 from services.hosts import HostDirectory
 from services.ollama import OllamaError, OllamaGateway
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     'ChatDelta',
@@ -90,6 +93,7 @@ class ChatService:
     async def _owned(self, user_id: int, conversation_id: int) -> Conversation:
         row = await Conversation.get_or_none(id=conversation_id, owner_id=user_id)
         if row is None:
+            log.warning('user %s refused: conversation %s is not theirs or does not exist', user_id, conversation_id)
             raise NotFound('That conversation does not exist (or is not yours).')
         return row
 
@@ -99,6 +103,7 @@ class ChatService:
         row = await Conversation.get_or_none(id=conversation_id, owner_id=actor_id, owner__is_active=True)
         if row is None:
             await self.auth.require(actor_id)  # not signed in / deactivated -> NotAuthenticated
+            log.warning('user %s refused: conversation %s is not theirs or does not exist', actor_id, conversation_id)
             raise NotFound('That conversation does not exist (or is not yours).')
         return row
 
@@ -207,6 +212,7 @@ class ChatService:
         """The streaming core: deltas, then the result. `finish` runs exactly once, also when the consumer is
         cancelled (shielded, so the partial reply is saved even while the page is being torn down)."""
         if self._active[user_id] >= self.max_streams_per_user:
+            log.warning('user %s throttled: %d replies already streaming', user_id, self._active[user_id])
             raise Throttled(
                 f'You already have {self._active[user_id]} replies streaming. Wait for one to finish or stop it.'
             )
@@ -302,6 +308,7 @@ class ChatService:
         user = await self.auth.require(actor_id)
         row = await Comparison.get_or_none(id=comparison_id, owner_id=user.id)
         if row is None:
+            log.warning('user %s refused: comparison %s is not theirs or does not exist', actor_id, comparison_id)
             raise NotFound('That comparison does not exist (or is not yours).')
         if not 0 <= index < len(row.models):
             raise InvalidInput('There is no such model in this comparison.')
@@ -324,6 +331,7 @@ class ChatService:
         user = await self.auth.require(actor_id)
         row = await Comparison.get_or_none(id=comparison_id, owner_id=user.id)
         if row is None:
+            log.warning('user %s refused: comparison %s is not theirs or does not exist', actor_id, comparison_id)
             raise NotFound('That comparison does not exist (or is not yours).')
         if model not in row.models:
             raise InvalidInput('That model was not part of this comparison.')

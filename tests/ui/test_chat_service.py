@@ -189,3 +189,14 @@ async def test_side_by_side_streams_and_counts_the_better_answer(services: Servi
         await chat.mark_better(bob, cid, 'llava:7b')
     with pytest.raises(NotFound):
         await collect(chat.compare_stream(bob, cid, 0))
+
+
+async def test_a_disabled_host_is_never_used(services: Services, make_account, ollama_server) -> None:
+    admin = await make_account('ada@example.org', 'Ada')
+    conv = await services.chat.create_conversation(admin, 'llama3.2:latest')
+    host = (await services.hosts.list_hosts(admin))[0]
+    await services.hosts.update_host(admin, host.id, enabled=False)
+    before = len(ollama_server.requests)
+    with pytest.raises(InvalidInput, match='No Ollama host is configured'):
+        await collect(services.chat.send(admin, conv.id, 'hi'))
+    assert not [r for r in ollama_server.requests[before:] if r['path'] == '/api/chat']
