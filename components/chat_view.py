@@ -30,10 +30,11 @@ def metrics_text(metrics: dict[str, Any] | None) -> str:
     )
 
 
-def user_message(text: str) -> None:
-    with ui.row().classes('w-full justify-end'):
+def user_message(text: str) -> ui.row:
+    with ui.row().classes('w-full justify-end') as row:
         with ui.card().classes('max-w-[80%] bg-blue-50 dark:bg-blue-950 py-2').props('flat'):
             ui.markdown(text).classes('break-words')
+    return row
 
 
 class StreamingReply:

@@ -191,8 +191,8 @@ class Playground:
             self.empty.delete()
             self.empty = None
         with self.messages:
-            user_message(text)
-        self._start(self.services.chat.send(self.user.id, self.conversation.id, text))
+            bubble = user_message(text)
+        self._start(self.services.chat.send(self.user.id, self.conversation.id, text), (bubble, text))
 
     async def regenerate(self) -> None:
         if self.busy or self.conversation is None:
@@ -209,7 +209,7 @@ class Playground:
     def busy(self) -> bool:
         return self.task is not None and not self.task.done()
 
-    def _start(self, stream) -> None:
+    def _start(self, stream, unsent: tuple[ui.row, str] | None = None) -> None:
         with self.messages:
             holder = ui.column().classes('w-full')
             with holder:
@@ -217,10 +217,12 @@ class Playground:
             holder.reply = reply  # type: ignore[attr-defined]
         self.send_button.set_visibility(False)
         self.stop_button.set_visibility(True)
-        self.task = background_tasks.create(self._consume(stream, reply, holder), name='playground-reply')
+        self.task = background_tasks.create(self._consume(stream, reply, holder, unsent), name='playground-reply')
         ui.context.client.on_delete(self.task.cancel)  # leaving the page stops the reply (saved as stopped)
 
-    async def _consume(self, stream, reply: StreamingReply, holder: ui.column) -> None:
+    async def _consume(
+        self, stream, reply: StreamingReply, holder: ui.column, unsent: tuple[ui.row, str] | None
+    ) -> None:
         result: ChatResult | None = None
         try:
             async for event in stream:
@@ -232,8 +234,11 @@ class Playground:
             if self.client.is_deleted:
                 raise
             reply.finish({'content': ''.join(reply.content), 'thinking': ''.join(reply.thinking), 'stopped': True})
-        except ServiceError as exc:
+        except ServiceError as exc:  # refused before anything was sent: nothing was saved, give the text back
             holder.delete()
+            if unsent is not None:
+                unsent[0].delete()
+                self.prompt.value = unsent[1]
             self.error.text = exc.message
             self.error.set_visibility(True)
         else:

@@ -278,3 +278,18 @@ async def test_leaving_the_page_stops_the_reply_and_keeps_it(
         await asyncio.sleep(0.05)
     saved = (await services.chat.get_conversation(ada, conversations[0].id)).messages
     assert saved[-1]['stopped'] is True and saved[-1]['content']
+
+
+async def test_a_refused_message_is_given_back(
+    user: User, services: Services, make_account, ollama_server: OllamaTestServer
+) -> None:
+    ada = await start(user, make_account)
+    await user.open('/playground')
+    await send(user, 'first')
+    await user.should_see('tokens/s', retries=50)
+    services.chat.max_streams_per_user = 0  # as if other replies of this user were still streaming
+    await send(user, 'second message')
+    await user.should_see('replies streaming', retries=30)
+    assert user.find(marker='chat-input').elements.pop().value == 'second message'
+    conversation = (await services.chat.list_conversations(ada))[0]
+    assert len((await services.chat.get_conversation(ada, conversation.id)).messages) == 2
