@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     ollama_timeout: float = Field(300.0, gt=0, description='Seconds to wait for an Ollama reply to make progress.')
     ollama_connect_timeout: float = Field(5.0, gt=0, description='Seconds to wait when connecting to Ollama.')
     ollama_health_interval: float = Field(15.0, gt=0, description='Seconds between Ollama host health checks.')
+    catalogue_refresh_interval: float = Field(
+        60.0, gt=0, description='Seconds between background refreshes of the model catalogue of every host.'
+    )
+    chat_max_streams_per_user: int = Field(
+        4, ge=1, le=64, description='Chat replies one user may have streaming at the same time.'
+    )
 
     # vector store
     milvus_uri: str = Field('', description='Milvus URI; empty means Milvus Lite in the data directory.')

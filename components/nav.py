@@ -19,6 +19,31 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem(label='Home', icon='home', path='/', description='Where to start.'),
     NavItem(
+        label='Models',
+        icon='view_in_ar',
+        path='/models',
+        description='Every model on the Ollama servers: capabilities, details, what is loaded; pull and manage them.',
+    ),
+    NavItem(
+        label='Playground',
+        icon='chat',
+        path='/playground',
+        description='Chat with a model live: streaming replies, options, metrics and saved conversations.',
+    ),
+    NavItem(
+        label='Compare',
+        icon='compare',
+        path='/compare',
+        description='Send one prompt to 2–4 models side by side and mark the better answer.',
+    ),
+    NavItem(
+        label='Ollama hosts',
+        icon='dns',
+        path='/admin/hosts',
+        role=Role.ADMIN,
+        description='Register Ollama servers, enable or disable them, see their version and latency.',
+    ),
+    NavItem(
         label='Users',
         icon='manage_accounts',
         path='/admin/users',

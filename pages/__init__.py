@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from nicegui import APIRouter
 
-from pages import admin, auth, home
+from pages import admin, auth, compare, home, hosts, models, playground
 from services import Services
 
 
 def routers(services: Services) -> list[APIRouter]:
-    return [auth.create_router(services), home.create_router(services), admin.create_router(services)]
+    return [
+        auth.create_router(services),
+        home.create_router(services),
+        admin.create_router(services),
+        hosts.create_router(services),
+        models.create_router(services),
+        playground.create_router(services),
+        compare.create_router(services),
+    ]

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from config import Settings
 from services.activity import ActivityService
 from services.auth import AuthService
+from services.catalogue import Catalogue
+from services.chat import ChatService
 from services.health import HealthMonitor
 from services.hosts import HostDirectory
 from services.ollama import OllamaGateway
@@ -22,20 +24,29 @@ class Services:
     hosts: HostDirectory
     health: HealthMonitor
     vectors: VectorStore
+    catalogue: Catalogue
+    chat: ChatService
 
 
 def build_services(settings: Settings) -> Services:
     gateway = OllamaGateway(timeout=settings.ollama_timeout, connect_timeout=settings.ollama_connect_timeout)
-    hosts = HostDirectory(gateway, settings.ollama_hosts)
+    auth = AuthService(
+        min_password_length=settings.password_min_length,
+        max_failures=settings.login_max_failures,
+        window_seconds=settings.login_window_seconds,
+        signup_open_default=settings.signup_open_default,
+    )
+    activity = ActivityService()
+    hosts = HostDirectory(gateway, settings.ollama_hosts, auth=auth)
+    catalogue = Catalogue(gateway, hosts, auth, activity, refresh_interval=settings.catalogue_refresh_interval)
     return Services(
         settings=settings,
-        auth=AuthService(
-            min_password_length=settings.password_min_length,
-            max_failures=settings.login_max_failures,
-            window_seconds=settings.login_window_seconds,
-            signup_open_default=settings.signup_open_default,
+        auth=auth,
+        activity=activity,
+        catalogue=catalogue,
+        chat=ChatService(
+            gateway, hosts, auth, activity, catalogue, max_streams_per_user=settings.chat_max_streams_per_user
         ),
-        activity=ActivityService(),
         ollama=gateway,
         hosts=hosts,
         health=HealthMonitor(gateway, hosts.urls, settings.ollama_health_interval),

@@ -1,0 +1,119 @@
+"""Rendering chat messages, and a live view of a streaming reply whose updates are coalesced.
+
+`StreamingReply` receives every delta but touches the browser at most every `interval` seconds (adaptive: a long reply
+whose markdown takes longer to render is refreshed less often), so a 20,000-token reply is not 20,000 websocket
+messages.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from nicegui import ui
+
+from components import format as fmt
+
+MIN_INTERVAL = 0.05  # seconds between browser updates of one streaming reply
+
+
+def metrics_text(metrics: dict[str, Any] | None) -> str:
+    if not metrics:
+        return ''
+    rate = metrics.get('tokens_per_s')
+    return (
+        f'first token {fmt.ms(metrics.get("ttft_ms"))} · '
+        f'{f"{rate:.1f}" if rate else "–"} tokens/s · '
+        f'prompt {metrics.get("prompt_tokens") if metrics.get("prompt_tokens") is not None else "–"} · '
+        f'output {metrics.get("output_tokens", 0)} tokens · total {fmt.ms(metrics.get("total_ms"))}'
+    )
+
+
+def user_message(text: str) -> ui.row:
+    with ui.row().classes('w-full justify-end') as row:
+        with ui.card().classes('max-w-[80%] bg-blue-50 dark:bg-blue-950 py-2').props('flat'):
+            ui.markdown(text).classes('break-words')
+    return row
+
+
+class StreamingReply:
+    """One assistant message: thinking (collapsed), the answer as markdown, then metrics and any problem."""
+
+    def __init__(self, model: str = '') -> None:
+        self.content: list[str] = []
+        self.thinking: list[str] = []
+        self._dirty = False
+        self._last = 0.0
+        self._interval = MIN_INTERVAL
+        with ui.card().classes('w-full py-2').props('flat bordered') as self.card:
+            with ui.row().classes('w-full items-center gap-2'):
+                ui.icon('smart_toy', color='primary')
+                ui.label(model).classes('text-xs text-gray-500')
+                self.spinner = ui.spinner(size='sm')
+                ui.space()
+                self.copy = ui.button(icon='content_copy', on_click=self._copy).props('flat round dense')
+                self.copy.tooltip('Copy the answer').mark('chat-copy')
+            self.thinking_box = ui.expansion('Thinking', icon='psychology', value=False).classes('w-full text-sm')
+            with self.thinking_box:
+                self.thinking_md = ui.markdown().classes('text-gray-500')
+            self.thinking_box.set_visibility(False)
+            self.answer = ui.markdown().classes('w-full break-words').mark('chat-answer')
+            self.notice = ui.label().classes('text-sm text-warning').props('role=status').mark('chat-notice')
+            self.notice.set_visibility(False)
+            self.metrics = ui.label().classes('text-xs text-gray-500').mark('chat-metrics')
+            self.actions = ui.row().classes('gap-2')
+
+    def add(self, content: str, thinking: str) -> None:
+        if content:
+            self.content.append(content)
+        if thinking:
+            self.thinking.append(thinking)
+        self._dirty = True
+        if time.perf_counter() - self._last >= self._interval:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._dirty:
+            return
+        started = time.perf_counter()
+        thinking = ''.join(self.thinking)
+        if thinking:
+            self.thinking_box.set_visibility(True)
+            self.thinking_md.set_content(thinking)
+        self.answer.set_content(''.join(self.content))
+        now = time.perf_counter()
+        self._interval = max(MIN_INTERVAL, (now - started) * 4)  # rendering big markdown: refresh less often
+        self._last, self._dirty = now, False
+
+    def finish(self, message: dict[str, Any]) -> None:
+        """Show the saved form of the reply (content, metrics, error/stopped marks)."""
+        self.content, self.thinking = [message.get('content', '')], [message.get('thinking', '')]
+        self._dirty = True
+        self.flush()
+        self.spinner.set_visibility(False)
+        self.metrics.text = metrics_text(message.get('metrics'))
+        problem = ''
+        if message.get('stopped'):
+            problem = 'Stopped: the answer above is incomplete.'
+        elif message.get('error'):
+            partial = 'The answer above is incomplete. ' if message.get('content') else ''
+            problem = f'{partial}{message["error"]}'
+        if problem:
+            self.notice.text = problem
+            self.notice.set_visibility(True)
+            self.card.classes('border-warning')
+
+    def add_action(self, label: str, icon: str, handler: Callable[[], Any], marker: str) -> None:
+        with self.actions:
+            ui.button(label, icon=icon, on_click=handler).props('dense outline').mark(marker)
+
+    def _copy(self) -> None:
+        ui.clipboard.write(''.join(self.content))
+        ui.notify('Copied.')
+
+
+def saved_reply(message: dict[str, Any]) -> StreamingReply:
+    reply = StreamingReply(message.get('model', ''))
+    reply.finish(message)
+    return reply

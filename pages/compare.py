@@ -1,0 +1,127 @@
+"""Side by side: one prompt to 2-4 models at once, streaming in columns with their metrics; mark the better one."""
+
+from __future__ import annotations
+
+import asyncio
+
+from nicegui import APIRouter, background_tasks, ui
+
+from components.chat_view import StreamingReply
+from components.forms import error_label
+from components.frame import frame
+from pages.common import guarded, page_user
+from services import Services
+from services.auth import UserInfo
+from services.chat import ChatDelta, message_of
+from services.errors import ServiceError
+
+
+def create_router(services: Services) -> APIRouter:
+    router = APIRouter()
+
+    @router.page('/compare')
+    async def compare_page() -> None:
+        user = await page_user(services)
+        if user is not None:
+            await Compare(services, user).build()
+
+    return router
+
+
+class Compare:
+    def __init__(self, services: Services, user: UserInfo) -> None:
+        self.services = services
+        self.user = user
+        self.tasks: list[asyncio.Task] = []
+        self.comparison_id: int | None = None
+        self.client = ui.context.client
+
+    async def build(self) -> None:
+        choices = [m.name for m in await self.services.catalogue.chat_models(self.user.id)]
+        with frame(self.services, self.user, 'Compare models'):
+            ui.label('Send one prompt to 2 to 4 models at once and mark the better answer.').classes('text-gray-500')
+            self.models = ui.select(choices, multiple=True, value=choices[:2], label='Models (2 to 4)')
+            self.models.props('outlined dense use-chips').classes('w-full').mark('compare-models')
+            with ui.row().classes('w-full items-end no-wrap gap-2'):
+                self.prompt = ui.textarea(placeholder='The prompt (Ctrl+Enter runs)').props('outlined autogrow')
+                self.prompt.classes('grow').mark('compare-prompt')
+                self.prompt.on('keydown.ctrl.enter', self.run)
+                self.run_button = ui.button('Run', icon='play_arrow', on_click=self.run).mark('compare-run')
+                self.stop_button = ui.button('Stop', icon='stop', color='negative', on_click=self.stop)
+                self.stop_button.mark('compare-stop').set_visibility(False)
+            self.error = error_label()
+            self.columns = ui.grid(columns=2).classes('w-full gap-2')
+            ui.label('Better answers so far').classes('text-lg font-semibold mt-4')
+            self.counts = ui.column().classes('gap-0')
+            await self.show_counts()
+
+    async def show_counts(self) -> None:
+        counts = await guarded(lambda: self.services.chat.win_counts(self.user.id)) or {}
+        self.counts.clear()
+        with self.counts:
+            if not counts:
+                ui.label('No answer has been marked yet.').classes('text-sm text-gray-500')
+            for model, count in counts.items():
+                ui.label(f'{model}: {count}').classes('text-sm').mark(f'count-{model}')
+
+    async def run(self) -> None:
+        if any(not t.done() for t in self.tasks):
+            return
+        models = list(self.models.value or [])
+        try:
+            self.comparison_id = await self.services.chat.start_comparison(self.user.id, self.prompt.value, models)
+        except ServiceError as exc:
+            self.error.text = exc.message
+            self.error.set_visibility(True)
+            return
+        self.error.set_visibility(False)
+        self.columns.clear()
+        self.columns.props(f'columns={len(models)}')
+        self.columns._props['columns'] = len(models)
+        self.tasks = []
+        for index, model in enumerate(models):
+            with self.columns, ui.column().classes('w-full min-w-0'):
+                reply = StreamingReply(model)
+            stream = self.services.chat.compare_stream(self.user.id, self.comparison_id, index)
+            self.tasks.append(background_tasks.create(self._consume(stream, reply, model), name='compare'))
+        for task in self.tasks:
+            ui.context.client.on_delete(task.cancel)
+        self.run_button.set_visibility(False)
+        self.stop_button.set_visibility(True)
+
+    async def _consume(self, stream, reply: StreamingReply, model: str) -> None:
+        comparison_id = self.comparison_id
+        try:
+            async for event in stream:
+                if isinstance(event, ChatDelta):
+                    reply.add(event.content, event.thinking)
+                else:
+                    reply.finish(message_of(event))
+        except asyncio.CancelledError:
+            if self.client.is_deleted:
+                raise
+            reply.finish({'content': ''.join(reply.content), 'thinking': ''.join(reply.thinking), 'stopped': True})
+        except ServiceError as exc:
+            reply.finish({'error': exc.message})
+        finally:
+            if not self.client.is_deleted:
+                self._done(reply, comparison_id, model)
+
+    def _done(self, reply: StreamingReply, comparison_id: int | None, model: str) -> None:
+        reply.add_action('This one is better', 'thumb_up', lambda: self.mark(comparison_id, model), f'better-{model}')
+        if all(t.done() or t is asyncio.current_task() for t in self.tasks):
+            self.run_button.set_visibility(True)
+            self.stop_button.set_visibility(False)
+
+    async def mark(self, comparison_id: int | None, model: str) -> None:
+        if comparison_id is None:
+            return
+        await guarded(
+            lambda: self.services.chat.mark_better(self.user.id, comparison_id, model),
+            success=f'Marked {model} as the better answer.',
+        )
+        await self.show_counts()
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()

@@ -1,0 +1,133 @@
+"""Admin: the Ollama hosts the platform uses (label, URL, enabled) with reachability, version and latency."""
+
+from __future__ import annotations
+
+from nicegui import APIRouter, ui
+
+from components.forms import confirm, error_label
+from components.frame import frame
+from pages.common import guarded, page_user
+from services import Services
+from services.auth import Role, UserInfo
+from services.errors import ServiceError
+from services.hosts import HostInfo
+from services.ollama import HostStatus
+
+
+def create_router(services: Services) -> APIRouter:
+    router = APIRouter(prefix='/admin')
+
+    @router.page('/hosts')
+    async def hosts_page() -> None:
+        admin = await page_user(services, Role.ADMIN)
+        if admin is None:
+            return
+        statuses: dict[str, HostStatus] = {s.url: s for s in services.health.snapshot()}
+        with frame(services, admin, 'Ollama hosts'):
+            ui.label(
+                'The Ollama servers this platform uses. The first enabled host is the default; models are looked up '
+                'on every enabled host.'
+            ).classes('text-gray-600 dark:text-gray-300')
+
+            @ui.refreshable
+            async def host_list() -> None:
+                try:
+                    hosts = await services.hosts.list_hosts(admin.id)
+                except ServiceError as exc:
+                    ui.label(exc.message).classes('text-negative')
+                    return
+                if not hosts:
+                    ui.label('No hosts yet: add one below, e.g. http://127.0.0.1:11434.').classes('text-gray-500')
+                for host in hosts:
+                    _host_row(services, admin, host, statuses.get(host.url), changed)
+
+            async def changed() -> None:
+                host_list.refresh()
+                services.health.poke()
+                services.catalogue.refresh_soon()
+                await check_all()
+
+            async def check_all() -> None:
+                try:
+                    checked = await services.hosts.list_hosts(admin.id, check=True)
+                except ServiceError as exc:
+                    ui.notify(exc.message, type='negative')
+                    return
+                statuses.update({h.url: h.status for h in checked if h.status})
+                host_list.refresh()
+
+            with ui.row().classes('items-center'):
+                ui.button('Check all now', icon='network_check', on_click=check_all).props('flat').mark('check-all')
+            with ui.column().classes('w-full gap-2'):
+                await host_list()
+            _add_form(services, admin, changed)
+            ui.timer(0.1, check_all, once=True)  # fresh statuses once the page is shown
+
+    return router
+
+
+def _host_row(services: Services, admin: UserInfo, host: HostInfo, status: HostStatus | None, changed) -> None:
+    with ui.card().classes('w-full py-2').props('flat bordered'), ui.row().classes('w-full items-center gap-4'):
+        with ui.column().classes('gap-0 min-w-[16rem]'):
+            ui.label(host.label).classes('font-semibold')
+            ui.label(host.url).classes('text-sm text-gray-500 font-mono')
+        if status is None:
+            ui.chip('not checked yet', icon='hourglass_empty', color='grey-5').props('dense')
+        elif status.ok:
+            ui.chip(f'up · v{status.version} · {status.latency_ms} ms', icon='check_circle', color='positive').props(
+                'dense text-color=white'
+            ).mark(f'status-{host.url}')
+        else:
+            ui.chip('unreachable', icon='cloud_off', color='negative').props('dense text-color=white').tooltip(
+                status.error
+            ).mark(f'status-{host.url}')
+        ui.space()
+
+        async def toggle(e) -> None:
+            if await guarded(lambda: services.hosts.update_host(admin.id, host.id, enabled=e.value)) is not None:
+                ui.notify(f'{host.label} is now {"enabled" if e.value else "disabled"}.', type='positive')
+                await changed()
+
+        ui.switch('Enabled', value=host.enabled, on_change=toggle).mark(f'enabled-{host.url}')
+
+        async def delete() -> None:
+            if not await confirm(f'Remove {host.label}?', f'{host.url} will no longer be used by the platform.'):
+                return
+            await guarded(lambda: services.hosts.delete_host(admin.id, host.id), success=f'{host.label} removed.')
+            await changed()
+
+        ui.button(icon='delete', on_click=delete).props('flat round color=negative').mark(f'delete-{host.url}').tooltip(
+            'Remove'
+        )
+
+
+def _add_form(services: Services, admin: UserInfo, changed) -> None:
+    with ui.card().classes('w-full gap-2').props('flat bordered'):
+        ui.label('Add a host').classes('text-lg font-semibold')
+        with ui.row().classes('w-full items-start gap-2'):
+            label = (
+                ui.input('Label', placeholder='GPU server').props('outlined dense').classes('w-48').mark('host-label')
+            )
+            url = (
+                ui.input('URL', placeholder='http://10.0.0.5:11434')
+                .props('outlined dense')
+                .classes('w-80')
+                .mark('host-url')
+            )
+            add = ui.button('Add host', icon='add').mark('host-add')
+        error = error_label()
+
+        async def save() -> None:
+            try:
+                host = await services.hosts.add_host(admin.id, label.value, url.value)
+            except ServiceError as exc:
+                error.text = exc.message
+                error.set_visibility(True)
+                return
+            error.set_visibility(False)
+            label.value, url.value = '', ''
+            ui.notify(f'{host.label} added ({host.url}).', type='positive')
+            await changed()
+
+        add.on_click(save)
+        url.on('keydown.enter', save)

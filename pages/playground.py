@@ -1,0 +1,329 @@
+"""Playground: chat with a model live. The page only renders; `services.chat` streams, saves and records."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from nicegui import APIRouter, background_tasks, ui
+
+from components.chat_view import StreamingReply, saved_reply, user_message
+from components.forms import confirm, error_label
+from components.frame import frame
+from pages.common import guarded, page_user
+from services import Services
+from services.auth import Role, UserInfo
+from services.chat import ChatDelta, ChatResult, ConversationView, message_of
+from services.errors import ServiceError
+
+FORMATS = {'': 'Text', 'json': 'JSON mode', 'schema': 'JSON schema'}
+
+
+def create_router(services: Services) -> APIRouter:
+    router = APIRouter()
+
+    @router.page('/playground')
+    async def new_chat(model: str = '') -> None:
+        user = await page_user(services)
+        if user is not None:
+            await Playground(services, user).build(None, model)
+
+    @router.page('/playground/{conversation_id}')
+    async def continue_chat(conversation_id: int) -> None:
+        user = await page_user(services)
+        if user is None:
+            return
+        try:
+            conversation = await services.chat.get_conversation(user.id, conversation_id)
+        except ServiceError as exc:
+            with frame(services, user, 'Playground'):
+                ui.label(exc.message).classes('text-lg')
+                ui.link('Start a new chat', '/playground')
+            return
+        await Playground(services, user).build(conversation, '')
+
+    return router
+
+
+class Playground:
+    """One browser tab's playground state."""
+
+    def __init__(self, services: Services, user: UserInfo) -> None:
+        self.services = services
+        self.user = user
+        self.conversation: ConversationView | None = None
+        self.task: asyncio.Task | None = None
+        self.client = ui.context.client
+
+    async def build(self, conversation: ConversationView | None, model: str) -> None:
+        self.conversation = conversation
+        with frame(self.services, self.user, 'Playground'):
+            with ui.row().classes('w-full no-wrap items-start gap-4'):
+                with ui.column().classes('w-64 shrink-0 gap-1'):
+                    ui.button('New chat', icon='add', on_click=lambda: ui.navigate.to('/playground')).props(
+                        'outline'
+                    ).classes('w-full').mark('chat-new')
+                    self.conversation_list = ui.column().classes('w-full gap-0')
+                    await self.refresh_list()
+                with ui.column().classes('grow gap-2 min-w-0'):
+                    await self._settings(conversation, model)
+                    self.messages = ui.column().classes('w-full gap-2')
+                    with self.messages:
+                        if conversation is not None:
+                            for message in conversation.messages:
+                                self._render_saved(message)
+                        else:
+                            self.empty = ui.label('Say hello: type a message below and press Ctrl+Enter.')
+                            self.empty.classes('text-gray-500')
+                    self._composer()
+
+    # ----- settings ------------------------------------------------------------------------------------------------
+    async def _settings(self, conversation: ConversationView | None, model: str) -> None:
+        choices = [m.name for m in await self.services.catalogue.chat_models(self.user.id)]
+        current = conversation.model if conversation else (model or next(iter(choices), None))
+        if current and current not in choices:
+            choices.append(current)
+        settings = conversation.settings if conversation else None
+        options = settings.options if settings else {}
+        with ui.row().classes('w-full items-center gap-2'):
+            self.model = ui.select(choices, value=current, label='Model', with_input=True).props('outlined dense')
+            self.model.classes('w-72').mark('chat-model')
+            if not choices:
+                ui.label('No chat model is available yet.').classes('text-sm text-gray-500')
+            self.title = ui.label(conversation.title if conversation else '').classes('text-lg font-semibold')
+
+        def update_choices(_view: Any) -> None:
+            fresh = [m.name for m in _view.models if m.chat_capable]
+            self.model.set_options(list(dict.fromkeys([*fresh, *([self.model.value] if self.model.value else [])])))
+
+        self.services.catalogue.changed.subscribe(update_choices)
+        with ui.expansion('System prompt and options', icon='tune').classes('w-full').props('dense'):
+            self.system = ui.textarea('System prompt', value=conversation.system_prompt if conversation else '')
+            self.system.props('outlined autogrow').classes('w-full').mark('chat-system')
+            with ui.row().classes('w-full gap-2'):
+                self.fields = {
+                    'temperature': ui.number('Temperature', min=0, max=2, step=0.1, value=options.get('temperature')),
+                    'top_p': ui.number('top_p', min=0, max=1, step=0.05, value=options.get('top_p')),
+                    'top_k': ui.number('top_k', min=1, max=1000, step=1, value=options.get('top_k')),
+                    'num_ctx': ui.number('num_ctx', min=256, max=131072, step=256, value=options.get('num_ctx')),
+                    'num_predict': ui.number('num_predict', min=-1, max=32768, value=options.get('num_predict')),
+                    'seed': ui.number('Seed', step=1, value=options.get('seed')),
+                }
+                for name, element in self.fields.items():
+                    element.props('outlined dense clearable').classes('w-32').mark(f'opt-{name}')
+            with ui.row().classes('w-full gap-2 items-center'):
+                self.stop = ui.input_chips('Stop sequences', value=options.get('stop') or []).props('outlined dense')
+                self.stop.classes('w-72').mark('opt-stop')
+                keep_alive = settings.keep_alive if settings else None
+                self.keep_alive = ui.input('keep_alive', placeholder='5m', value=str(keep_alive or ''))
+                self.keep_alive.props('outlined dense').classes('w-32').mark('opt-keep_alive')
+                self.think = ui.switch('Show thinking', value=settings.think if settings else True)
+                fmt = settings.format if settings else None
+                self.format = ui.select(FORMATS, value='schema' if isinstance(fmt, dict) else (fmt or ''))
+                self.format.props('outlined dense').classes('w-40').mark('opt-format')
+            self.schema = ui.textarea('JSON schema', value=json.dumps(fmt, indent=2) if isinstance(fmt, dict) else '')
+            self.schema.props('outlined autogrow').classes('w-full font-mono').mark('opt-schema')
+            self.schema.bind_visibility_from(self.format, 'value', value='schema')
+
+    def _settings_dict(self) -> dict[str, Any]:
+        options = {name: element.value for name, element in self.fields.items()}
+        options['stop'] = list(self.stop.value or [])
+        fmt = self.format.value or None
+        return {
+            'options': options,
+            'keep_alive': (self.keep_alive.value or '').strip() or None,
+            'format': self.schema.value if fmt == 'schema' else fmt,
+            'think': self.think.value,
+        }
+
+    # ----- composer ------------------------------------------------------------------------------------------------
+    def _composer(self) -> None:
+        with ui.row().classes('w-full items-end gap-2 no-wrap'):
+            self.prompt = ui.textarea(placeholder='Your message (Ctrl+Enter sends)').props('outlined autogrow')
+            self.prompt.classes('grow').mark('chat-input')
+            self.prompt.on('keydown.ctrl.enter', self.send)
+            self.prompt.on('keydown.meta.enter', self.send)
+            with ui.column().classes('gap-1'):
+                self.send_button = ui.button('Send', icon='send', on_click=self.send).mark('chat-send')
+                self.stop_button = ui.button('Stop', icon='stop', color='negative', on_click=self.stop_reply)
+                self.stop_button.mark('chat-stop').set_visibility(False)
+        with ui.row().classes('gap-2'):
+            ui.button('Regenerate last answer', icon='autorenew', on_click=self.regenerate).props('flat dense').mark(
+                'chat-regenerate'
+            )
+        self.error = error_label()
+
+    async def _ensure_conversation(self) -> bool:
+        """Create the conversation on the first message; save changed settings before every message."""
+        self.error.set_visibility(False)
+        try:
+            if self.conversation is None:
+                self.conversation = await self.services.chat.create_conversation(
+                    self.user.id, self.model.value, self.system.value, self._settings_dict()
+                )
+                ui.navigate.history.replace(f'/playground/{self.conversation.id}')
+                await self.refresh_list()
+            else:
+                self.conversation = await self.services.chat.update_conversation(
+                    self.user.id,
+                    self.conversation.id,
+                    model=self.model.value,
+                    system_prompt=self.system.value,
+                    settings=self._settings_dict(),
+                )
+        except ServiceError as exc:
+            self.error.text = exc.message
+            self.error.set_visibility(True)
+            return False
+        return True
+
+    async def send(self) -> None:
+        text = (self.prompt.value or '').strip()
+        if self.busy or not text:
+            if not text:
+                ui.notify('Type a message first.')
+            return
+        if not await self._ensure_conversation():
+            return
+        self.prompt.value = ''
+        if getattr(self, 'empty', None) is not None:
+            self.empty.delete()
+            self.empty = None
+        with self.messages:
+            bubble = user_message(text)
+        self._start(self.services.chat.send(self.user.id, self.conversation.id, text), (bubble, text))
+
+    async def regenerate(self) -> None:
+        if self.busy or self.conversation is None:
+            return
+        if not await self._ensure_conversation():
+            return
+        # the last answer is replaced: drop its rendering
+        children = list(self.messages.default_slot.children)
+        if children and isinstance(getattr(children[-1], 'reply', None), StreamingReply):
+            children[-1].delete()
+        self._start(self.services.chat.regenerate(self.user.id, self.conversation.id))
+
+    @property
+    def busy(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    def _start(self, stream, unsent: tuple[ui.row, str] | None = None) -> None:
+        with self.messages:
+            holder = ui.column().classes('w-full')
+            with holder:
+                reply = StreamingReply(self.model.value or '')
+            holder.reply = reply  # type: ignore[attr-defined]
+        self.send_button.set_visibility(False)
+        self.stop_button.set_visibility(True)
+        self.task = background_tasks.create(self._consume(stream, reply, holder, unsent), name='playground-reply')
+        ui.context.client.on_delete(self.task.cancel)  # leaving the page stops the reply (saved as stopped)
+
+    async def _consume(
+        self, stream, reply: StreamingReply, holder: ui.column, unsent: tuple[ui.row, str] | None
+    ) -> None:
+        result: ChatResult | None = None
+        try:
+            async for event in stream:
+                if isinstance(event, ChatDelta):
+                    reply.add(event.content, event.thinking)
+                else:
+                    result = event
+        except asyncio.CancelledError:
+            if self.client.is_deleted:
+                raise
+            reply.finish({'content': ''.join(reply.content), 'thinking': ''.join(reply.thinking), 'stopped': True})
+        except ServiceError as exc:  # refused before anything was sent: nothing was saved, give the text back
+            holder.delete()
+            if unsent is not None:
+                unsent[0].delete()
+                self.prompt.value = unsent[1]
+            self.error.text = exc.message
+            self.error.set_visibility(True)
+        else:
+            if result is not None:
+                self._finish(reply, message_of(result))
+        finally:
+            if not self.client.is_deleted:
+                self.send_button.set_visibility(True)
+                self.stop_button.set_visibility(False)
+                await self.refresh_list()
+
+    def _finish(self, reply: StreamingReply, message: dict[str, Any]) -> None:
+        reply.finish(message)
+        kind = message.get('error_kind')
+        if kind in ('busy', 'unreachable', 'stream_error', 'timeout'):
+            reply.add_action('Retry', 'refresh', self.regenerate, 'chat-retry')
+        if kind == 'model_not_found':
+            if self.user.at_least(Role.INSTRUCTOR):
+                model = message.get('model', '')
+                reply.add_action(
+                    f'Pull {model}', 'download', lambda: ui.navigate.to(f'/models?pull={model}'), 'chat-pull'
+                )
+            else:
+                reply.notice.text += ' Ask your instructor to pull it.'
+
+    def _render_saved(self, message: dict[str, Any]) -> None:
+        if message.get('role') == 'user':
+            user_message(message.get('content', ''))
+            return
+        holder = ui.column().classes('w-full')
+        with holder:
+            reply = saved_reply(message)
+        holder.reply = reply  # type: ignore[attr-defined]
+
+    async def stop_reply(self) -> None:
+        if self.busy:
+            self.task.cancel()
+
+    # ----- conversation list ---------------------------------------------------------------------------------------
+    async def refresh_list(self) -> None:
+        try:
+            items = await self.services.chat.list_conversations(self.user.id)
+        except ServiceError:
+            return
+        self.conversation_list.clear()
+        with self.conversation_list:
+            ui.label('Your conversations').classes('text-sm text-gray-500 mt-2')
+            if not items:
+                ui.label('None yet.').classes('text-sm text-gray-400')
+            for item in items:
+                current = self.conversation is not None and item.id == self.conversation.id
+                with ui.row().classes('w-full items-center no-wrap gap-0'):
+                    link = ui.link(item.title, f'/playground/{item.id}').classes('grow truncate text-sm')
+                    link.classes('font-semibold' if current else 'text-inherit no-underline').mark(f'conv-{item.id}')
+                    ui.button(icon='edit', on_click=lambda item=item: self.rename(item.id, item.title)).props(
+                        'flat round dense size=sm'
+                    ).mark(f'rename-{item.id}')
+                    ui.button(icon='delete', on_click=lambda item=item: self.delete(item.id, item.title)).props(
+                        'flat round dense size=sm'
+                    ).mark(f'delete-conv-{item.id}')
+
+    async def rename(self, conversation_id: int, title: str) -> None:
+        with ui.dialog() as dialog, ui.card().classes('w-96 gap-2'):
+            ui.label('Rename conversation').classes('text-lg font-semibold')
+            name = ui.input('Title', value=title).props('outlined autofocus').classes('w-full').mark('rename-title')
+            name.on('keydown.enter', lambda: dialog.submit(name.value))
+            with ui.row().classes('w-full justify-end'):
+                ui.button('Cancel', on_click=lambda: dialog.submit(None)).props('flat')
+                ui.button('Rename', on_click=lambda: dialog.submit(name.value)).mark('rename-save')
+        new = await dialog
+        if new is None:
+            return
+        await guarded(lambda: self.services.chat.rename(self.user.id, conversation_id, new), success='Renamed.')
+        if self.conversation is not None and self.conversation.id == conversation_id:
+            self.title.text = ' '.join(new.split())
+        await self.refresh_list()
+
+    async def delete(self, conversation_id: int, title: str) -> None:
+        if not await confirm('Delete this conversation?', f'"{title}" and all its messages will be deleted.'):
+            return
+        await guarded(
+            lambda: self.services.chat.delete_conversation(self.user.id, conversation_id),
+            success='Conversation deleted.',
+        )
+        if self.conversation is not None and self.conversation.id == conversation_id:
+            ui.navigate.to('/playground')
+            return
+        await self.refresh_list()
