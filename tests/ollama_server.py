@@ -33,6 +33,7 @@ import select
 import socket
 import socketserver
 import string
+import sys
 import threading
 import time
 import zlib
@@ -455,6 +456,12 @@ class _HTTPServer(ThreadingHTTPServer):
     def server_bind(self) -> None:  # skip HTTPServer's slow getfqdn() lookup
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hangs up (a cancelled stream, a closed pool) is normal here, not worth a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

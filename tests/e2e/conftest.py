@@ -183,3 +183,35 @@ def sign_in(page: Page, app: LiveApp, email: str, password: str = PASSWORD) -> N
     page.get_by_label('Password', exact=True).fill(password)
     page.get_by_label('Password', exact=True).press('Enter')
     page.get_by_text('Welcome,').wait_for()
+
+
+@pytest.fixture
+def signed_in_page(live_app: LiveApp, new_page):
+    """`signed_in_page(role)`: a page in a fresh browser context, signed in as a new user with that role.
+    The first account of an instance is its admin; other roles are set by that admin on the users page."""
+    admin_page: list[Page] = []
+
+    def admin() -> Page:
+        if not admin_page:
+            page = new_page()
+            sign_up(page, live_app, 'Admin', 'admin@example.org')
+            admin_page.append(page)
+        return admin_page[0]
+
+    def make(role: str = 'attendee', name: str | None = None) -> Page:
+        if role == 'admin':
+            return admin()
+        admin_page_ = admin()
+        name = name or role.title()
+        email = f'{name.lower().replace(" ", ".")}@example.org'
+        page = new_page()
+        sign_up(page, live_app, name, email)
+        if role != 'attendee':
+            admin_page_.goto(f'{live_app.url}/admin/users')
+            admin_page_.get_by_label(f'Role of {email}').click()
+            admin_page_.get_by_role('option', name=role.title()).click()
+            admin_page_.get_by_text(f'{name} is now {role}.').wait_for()
+            page.reload()
+        return page
+
+    return make
