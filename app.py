@@ -67,6 +67,7 @@ app.add_middleware(StartupGate, startup=started)
 app.add_middleware(applog.RequestIdMiddleware)
 for router in (*pages.routers(services), *api.routers(services)):
     app.include_router(router)
+api.install(app, services)
 
 if __name__ in {'__main__', '__mp_main__'}:
     ui.run(

@@ -6,10 +6,17 @@ from dataclasses import dataclass
 
 from config import Settings
 from services.activity import ActivityService
+from services.activity_api import ActivityReader
+from services.audit import AuditService
 from services.auth import AuthService
+from services.catalog import ModelCatalog
 from services.health import HealthMonitor
 from services.hosts import HostDirectory
+from services.inference import ChatLimits, InferenceService
 from services.ollama import OllamaGateway
+from services.quotas import QuotaService
+from services.sso import SSOService, parse_role_map
+from services.tokens import TokenService
 from services.vectors import VectorStore
 
 
@@ -22,22 +29,55 @@ class Services:
     hosts: HostDirectory
     health: HealthMonitor
     vectors: VectorStore
+    audit: AuditService
+    tokens: TokenService
+    quotas: QuotaService
+    inference: InferenceService
+    catalog: ModelCatalog
+    sso: SSOService
+    activity_reader: ActivityReader
 
 
 def build_services(settings: Settings) -> Services:
     gateway = OllamaGateway(timeout=settings.ollama_timeout, connect_timeout=settings.ollama_connect_timeout)
     hosts = HostDirectory(gateway, settings.ollama_hosts)
+    auth = AuthService(
+        min_password_length=settings.password_min_length,
+        max_failures=settings.login_max_failures,
+        window_seconds=settings.login_window_seconds,
+        signup_open_default=settings.signup_open_default,
+    )
+    audit = AuditService(auth)
+    auth.audit_hook = audit.record
+    activity = ActivityService()
+    health = HealthMonitor(gateway, hosts.urls, settings.ollama_health_interval)
+    quotas = QuotaService(auth, audit)
     return Services(
         settings=settings,
-        auth=AuthService(
-            min_password_length=settings.password_min_length,
-            max_failures=settings.login_max_failures,
-            window_seconds=settings.login_window_seconds,
-            signup_open_default=settings.signup_open_default,
-        ),
-        activity=ActivityService(),
+        auth=auth,
+        activity=activity,
         ollama=gateway,
         hosts=hosts,
-        health=HealthMonitor(gateway, hosts.urls, settings.ollama_health_interval),
+        health=health,
         vectors=VectorStore(settings.milvus_location, settings.milvus_token),
+        audit=audit,
+        tokens=TokenService(auth, audit),
+        quotas=quotas,
+        inference=InferenceService(
+            auth,
+            activity,
+            hosts,
+            gateway,
+            quotas,
+            ChatLimits(max_prompt_chars=settings.api_max_prompt_chars, max_num_ctx=settings.api_max_num_ctx),
+        ),
+        catalog=ModelCatalog(auth, activity, audit, hosts, gateway, health),
+        sso=SSOService(
+            auth,
+            audit,
+            role_claim=settings.oidc_role_claim,
+            role_map=parse_role_map(settings.oidc_role_map),
+            create_accounts=settings.sso_create_accounts,
+        ),
+        activity_reader=ActivityReader(auth),
     )
