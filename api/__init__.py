@@ -6,7 +6,8 @@ routes that take `user: Annotated[Actor, Depends(Authenticator(services))]` and 
 `user.id` first; give each route a `summary`, a `response_model` and `responses=problem_responses(...)`; use
 `Depends(page_params)` + `paginate`/`page_of` for lists. Raise `ServiceError`s in the service: api/problems.py maps
 them (and Ollama errors) to problem details in one place. Then add the router below. tests/api/test_openapi.py
-fails if a route is undocumented.
+fails if a route is undocumented. Router modules must not use `from __future__ import annotations`: FastAPI
+has to resolve `Annotated[Actor, Depends(actor)]` at import time, and `actor` is local to `create_router`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,5 @@
 """/api/v1/activity, /api/v1/quotas and /api/v1/audit."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated, Literal
 

@@ -1,7 +1,5 @@
 """/api/v1/chat and /api/v1/embeddings: Ollama-style model calls (quota-checked and recorded in the activity log)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends

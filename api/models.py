@@ -1,7 +1,5 @@
 """/api/v1/hosts and /api/v1/models: what runs where; pulling and deleting models (instructors and admins)."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated
 

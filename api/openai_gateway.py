@@ -5,8 +5,6 @@ the REST API, so quotas apply and every call lands in the activity log. The offi
 `base_url` (…/v1) and `api_key` changed. Errors are OpenAI-shaped (see api/problems.py).
 """
 
-from __future__ import annotations
-
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal

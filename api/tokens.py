@@ -1,7 +1,5 @@
 """/api/v1/tokens: your personal API tokens."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated
 

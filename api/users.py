@@ -1,7 +1,5 @@
 """/api/v1/users (admins) and /api/v1/me (everyone)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
