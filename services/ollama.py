@@ -206,10 +206,11 @@ class OllamaGateway:
         return list((await self._call(host, 'ps')).models)
 
     async def chat(self, host: str, **kwargs: Any) -> ollama.ChatResponse:
-        return await self._call(host, 'chat', stream=False, model=kwargs.pop('model'), **kwargs)
+        model = kwargs.pop('model')  # positional for the client; `model=` is for the error message
+        return await self._call(host, 'chat', model, stream=False, model=model, **kwargs)
 
     async def embed(self, host: str, model: str, inputs: list[str], **kwargs: Any) -> ollama.EmbedResponse:
-        return await self._call(host, 'embed', model=model, input=inputs, **kwargs)
+        return await self._call(host, 'embed', model, model=model, input=inputs, **kwargs)
 
     async def copy(self, host: str, source: str, destination: str) -> None:
         await self._call(host, 'copy', source, destination, model=source)
@@ -219,7 +220,7 @@ class OllamaGateway:
 
     async def unload(self, host: str, model: str) -> None:
         """Ask Ollama to unload a model now (an empty chat with keep_alive 0)."""
-        await self._call(host, 'chat', model=model, messages=[], keep_alive=0, stream=False)
+        await self._call(host, 'chat', model, model=model, messages=[], keep_alive=0, stream=False)
 
     # ----- streams -------------------------------------------------------------------------------------------------
     async def stream(self, host: str, method: str, *, model: str, **kwargs: Any) -> AsyncIterator[Any]:
