@@ -8,7 +8,6 @@ mapping) are made by services.sso.SSOService. Configured from the environment (s
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, Request
@@ -19,25 +18,9 @@ from config import Settings
 from services import Services
 from services import audit as audit_actions
 from services.errors import ServiceError
-from services.sso import ExternalProfile
+from services.sso import ExternalProfile, configured_providers
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(kw_only=True, slots=True, frozen=True)
-class Provider:
-    name: str
-    label: str
-
-
-def configured_providers(settings: Settings) -> list[Provider]:
-    """The sign-in buttons to show on /login."""
-    providers = []
-    if settings.oidc_discovery_url and settings.oidc_client_id:
-        providers.append(Provider(name='oidc', label=settings.oidc_name))
-    if settings.github_client_id and settings.github_client_secret:
-        providers.append(Provider(name='github', label='GitHub'))
-    return providers
 
 
 def build_oauth(settings: Settings) -> OAuth:

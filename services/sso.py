@@ -14,6 +14,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
+from config import Settings
 from models import ExternalIdentity, Role, User
 from services import audit as audit_actions
 from services.audit import AuditService
@@ -32,6 +33,22 @@ class ExternalProfile:
     email_verified: bool
     name: str
     claims: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True, slots=True, frozen=True)
+class Provider:
+    name: str
+    label: str
+
+
+def configured_providers(settings: Settings) -> list[Provider]:
+    """The single sign-on providers configured in the environment (buttons on /login)."""
+    providers = []
+    if settings.oidc_discovery_url and settings.oidc_client_id:
+        providers.append(Provider(name='oidc', label=settings.oidc_name))
+    if settings.github_client_id and settings.github_client_secret:
+        providers.append(Provider(name='github', label='GitHub'))
+    return providers
 
 
 def parse_role_map(text: str) -> dict[str, Role]:
