@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from nicegui import APIRouter
 
-from pages import admin, auth, home
+from pages import admin, api_access, audit, auth, home, quotas
 from services import Services
 
 
 def routers(services: Services) -> list[APIRouter]:
-    return [auth.create_router(services), home.create_router(services), admin.create_router(services)]
+    return [
+        auth.create_router(services),
+        home.create_router(services),
+        admin.create_router(services),
+        api_access.create_router(services),
+        quotas.create_router(services),
+        audit.create_router(services),
+    ]

@@ -94,13 +94,19 @@ class QuotaService:
         actor_id: int,
         *,
         user_id: int | None = None,
+        user_email: str | None = None,
         workshop_id: int | None = None,
         period: str = 'day',
         max_requests: int | None = None,
         max_tokens: int | None = None,
     ) -> QuotaInfo:
-        """Create or replace the quota of one user or one workshop."""
+        """Create or replace the quota of one user (by id or email) or one workshop."""
         await self.auth.require(actor_id, Role.INSTRUCTOR)
+        if user_email and user_id is None:
+            found = await User.get_or_none(email=user_email.strip().lower())
+            if found is None:
+                raise NotFound(f'There is no account with the email {user_email.strip()}.')
+            user_id = found.id
         if (user_id is None) == (workshop_id is None):
             raise InvalidInput('A quota is either for one user or for one workshop: give exactly one of them.')
         if period not in PERIODS:

@@ -23,8 +23,15 @@ async def test_security_events_are_audited_and_filterable(client, admin, alice, 
 
     page = (await client.get('/api/v1/audit?limit=200', headers=admin.headers)).json()
     actions = {e['action'] for e in page['items']}
-    assert {'sign_in', 'sign_in_failed', 'token_create', 'request_refused', 'permission_denied', 'token_refused',
-            'role_change'} <= actions
+    assert {
+        'sign_in',
+        'sign_in_failed',
+        'token_create',
+        'request_refused',
+        'permission_denied',
+        'token_refused',
+        'role_change',
+    } <= actions
     assert page['total'] == len(page['items'])
 
     def only(action: str, **filters: str) -> list[dict]:
@@ -45,8 +52,9 @@ async def test_security_events_are_audited_and_filterable(client, admin, alice, 
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace('+00:00', 'Z')
     later = await client.get('/api/v1/audit', params={'since': future}, headers=admin.headers)
     assert later.json()['total'] == 0
-    earlier = await client.get('/api/v1/audit', params={'until': future, 'limit': 2, 'offset': 1},
-                               headers=admin.headers)
+    earlier = await client.get(
+        '/api/v1/audit', params={'until': future, 'limit': 2, 'offset': 1}, headers=admin.headers
+    )
     assert len(earlier.json()['items']) == 2 and earlier.json()['offset'] == 1
 
 
