@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     )
     github_client_id: str = Field('', description='GitHub OAuth app client id; empty disables GitHub sign-in.')
     github_client_secret: str = Field('', description='GitHub OAuth app client secret.')
+    github_url: str = Field('https://github.com', description='GitHub web URL (GitHub Enterprise: your server).')
+    github_api_url: str = Field('https://api.github.com/', description='GitHub API URL (Enterprise: …/api/v3/).')
     sso_create_accounts: bool = Field(
         True, description='Create an account on first single sign-on (else only existing accounts may link).'
     )

@@ -38,9 +38,9 @@ def build_oauth(settings: Settings) -> OAuth:
             name='github',
             client_id=settings.github_client_id,
             client_secret=settings.github_client_secret,
-            access_token_url='https://github.com/login/oauth/access_token',
-            authorize_url='https://github.com/login/oauth/authorize',
-            api_base_url='https://api.github.com/',
+            access_token_url=f'{settings.github_url.rstrip("/")}/login/oauth/access_token',
+            authorize_url=f'{settings.github_url.rstrip("/")}/login/oauth/authorize',
+            api_base_url=settings.github_api_url.rstrip('/') + '/',
             client_kwargs={'scope': 'read:user user:email', 'code_challenge_method': 'S256'},
         )
     return oauth

@@ -121,7 +121,9 @@ class TokenService:
         secret = (secret or '').strip()
         if not secret.startswith(PREFIX) or len(secret) > 200:
             await self.audit.record(None, audit_actions.TOKEN_REFUSED, outcome='refused', ip=ip, reason='malformed')
-            raise NotAuthenticated('This is not a valid API token. Create one on the "API tokens" page.')
+            error = NotAuthenticated('This is not a valid API token. Create one on the "API tokens" page.')
+            error.audited = True
+            raise error
         row = await ApiToken.get_or_none(secret_hash=hash_secret(secret))
         now = self.clock()
         reason = ''
@@ -140,7 +142,9 @@ class TokenService:
             await self.audit.record(
                 user_id, audit_actions.TOKEN_REFUSED, outcome='refused', ip=ip, reason=reason, prefix=secret[:12]
             )
-            raise NotAuthenticated(message)
+            error = NotAuthenticated(message)
+            error.audited = True  # written above as token_refused: no second row from the API error mapping
+            raise error
         assert row is not None and user is not None
         if row.last_used_at is None or now - row.last_used_at > timedelta(seconds=60):
             await ApiToken.filter(id=row.id).update(last_used_at=now)  # at most once a minute: fewer writes

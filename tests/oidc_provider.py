@@ -1,4 +1,4 @@
-"""A small OpenID Connect provider for tests (standard library HTTP server + joserfc for signing).
+"""A small OpenID Connect (and GitHub-style OAuth) provider for tests: a stdlib HTTP server, joserfc signing.
 
 It serves a discovery document, a JWKS with one RSA key, an authorize endpoint that "signs in" `next_user` at once
 and redirects back with a one-time code, and a token endpoint that checks the client secret, the redirect URI and
@@ -35,6 +35,7 @@ class OidcProvider:
         self.used_codes: set[str] = set()
         self.token_requests: list[dict[str, str]] = []
         self.authorize_requests: list[dict[str, str]] = []
+        self.access_tokens: dict[str, dict[str, Any]] = {}  # access token -> user (for the GitHub-style API)
         self._server = ThreadingHTTPServer(('127.0.0.1', 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -110,18 +111,26 @@ class OidcProvider:
         digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b'=').decode()
         if grant['method'] != 'S256' or digest != grant['challenge']:
             return 400, {'error': 'invalid_grant', 'error_description': 'PKCE verification failed'}
+        access_token = secrets.token_urlsafe(16)
+        self.access_tokens[access_token] = grant['user']
         now = int(time.time())
         claims = {'iss': self.url, 'aud': self.client_id, 'iat': now, 'exp': now + 300, **grant['user']}
         if grant['nonce']:
             claims['nonce'] = grant['nonce']
         id_token = jwt.encode({'alg': 'RS256', 'kid': 'test-key'}, claims, self.key)
-        return 200, {
-            'access_token': secrets.token_urlsafe(16),
-            'token_type': 'Bearer',
-            'expires_in': 300,
-            'id_token': id_token,
-            'scope': 'openid email profile',
-        }
+        body = {'access_token': access_token, 'token_type': 'Bearer', 'expires_in': 300}
+        if grant['nonce']:  # an OpenID Connect request (GitHub-style OAuth gets no ID token)
+            body['id_token'] = id_token
+        return 200, body
+
+    def github_api(self, path: str, authorization: str) -> tuple[int, Any]:
+        """GitHub's /user and /user/emails for the user an access token was issued to."""
+        user = self.access_tokens.get(authorization.removeprefix('Bearer ').removeprefix('token '))
+        if user is None:
+            return 401, {'message': 'Bad credentials'}
+        if path == '/user':
+            return 200, {'id': int(user['sub']), 'login': user.get('name', 'octocat'), 'name': user.get('name')}
+        return 200, [{'email': user['email'], 'primary': True, 'verified': bool(user.get('email_verified'))}]
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         provider = self
@@ -147,7 +156,10 @@ class OidcProvider:
                     self._json(200, provider.discovery())
                 elif parts.path == '/jwks':
                     self._json(200, {'keys': [provider.key.as_dict(private=False)]})
-                elif parts.path == '/authorize':
+                elif parts.path in ('/user', '/user/emails'):
+                    status, body = provider.github_api(parts.path, self.headers.get('Authorization', ''))
+                    self._json(status, body)
+                elif parts.path in ('/authorize', '/login/oauth/authorize'):
                     status, headers = provider.authorize(query)
                     self._json(status, {}, headers)
                 else:
@@ -156,7 +168,7 @@ class OidcProvider:
             def do_POST(self) -> None:
                 length = int(self.headers.get('Content-Length') or 0)
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                if urlsplit(self.path).path == '/token':
+                if urlsplit(self.path).path in ('/token', '/login/oauth/access_token'):
                     status, body = provider.token(form, self.headers.get('Authorization', ''))
                     self._json(status, body)
                 else:

@@ -141,3 +141,41 @@ async def test_replayed_code_is_refused(idp: OidcProvider, user, services: Servi
 async def test_login_page_shows_the_provider_button(idp: OidcProvider, user) -> None:
     await user.open('/login')
     await user.should_see('Sign in with Example ID')
+
+
+async def test_github_sign_in(monkeypatch: pytest.MonkeyPatch, services_env_github, user, services: Services) -> None:
+    idp = services_env_github
+    idp.next_user = {'sub': '4242', 'email': 'octo@example.org', 'email_verified': True, 'name': 'Octo'}
+    async with browser() as web:
+        response = await web.get('/auth/github/login')
+        authorize = response.headers['location']
+        assert authorize.startswith(f'{idp.url}/login/oauth/authorize') and 'code_challenge=' in authorize
+        async with httpx.AsyncClient() as real:
+            back = await real.get(authorize)
+        callback = urlsplit(back.headers['location'])
+        assert callback.path == '/auth/github/callback'
+        done = await web.get(f'{callback.path}?{callback.query}')
+        assert done.status_code == 303
+        assert await signed_in(web)
+    octo = await User.get(email='octo@example.org')
+    assert await ExternalIdentity.filter(provider='github', subject='4242', user_id=octo.id).exists()
+    # GitHub says the primary email is not verified: refused
+    idp.next_user = {'sub': '777', 'email': 'octo@example.org', 'email_verified': False}
+    async with browser() as web:
+        response = await web.get('/auth/github/login')
+        async with httpx.AsyncClient() as real:
+            back = await real.get(response.headers['location'])
+        callback = urlsplit(back.headers['location'])
+        await web.get(f'{callback.path}?{callback.query}')
+        assert not await signed_in(web)
+        assert 'GitHub says your email address octo@example.org is not verified' in await login_error(web)
+
+
+@pytest.fixture
+def services_env_github(monkeypatch: pytest.MonkeyPatch) -> Iterator[OidcProvider]:
+    with OidcProvider(client_id='gh-client', client_secret='gh-secret') as provider:
+        monkeypatch.setenv('GITHUB_CLIENT_ID', 'gh-client')
+        monkeypatch.setenv('GITHUB_CLIENT_SECRET', 'gh-secret')
+        monkeypatch.setenv('GITHUB_URL', provider.url)
+        monkeypatch.setenv('GITHUB_API_URL', provider.url)
+        yield provider
