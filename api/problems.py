@@ -13,10 +13,11 @@ from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services import Services
 from services import audit as audit_actions
@@ -161,3 +162,40 @@ def install(app: FastAPI, services: Services) -> None:
             parts.append(f'{where}: {error.get("msg")}' if where else str(error.get('msg')))
         status = 400 if is_gateway(request) else 422  # OpenAI answers 400 for invalid requests
         return error_response(request, status, 'The request is not valid: ' + '; '.join(parts))
+
+    async def unknown_route(request: Request, exc: Exception) -> JSONResponse:
+        detail = f'There is no {request.method} {request.url.path} endpoint. The API is documented at /docs.'
+        return error_response(request, 404, detail)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return error_response(request, exc.status_code, str(exc.detail), dict(exc.headers or {}))
+
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception('unexpected error in %s %s', request.method, request.url.path, exc_info=exc)
+        detail = 'Something went wrong on the server. It was logged; try again, or tell an admin if it keeps happening.'
+        return error_response(request, 500, detail)
+
+    # NiceGUI renders HTML error pages for these; under /api and /v1 answer in the API's format instead
+    _for_api(app, 404, unknown_route)
+    _for_api(app, StarletteHTTPException, http_error)
+    _for_api(app, Exception, unexpected)
+
+
+def _for_api(app: FastAPI, key: int | type[Exception], handler) -> None:
+    """Install `handler` for API paths and keep the existing handler for everything else (idempotent: the test
+    harness runs app.py once per test, so never wrap a wrapper)."""
+    previous = app.exception_handlers.get(key)
+    previous = getattr(previous, 'original_handler', previous)
+    if previous is None and key is StarletteHTTPException:
+        previous = http_exception_handler
+
+    async def dispatch(request: Request, exc: Exception):
+        if is_api(request):
+            return await handler(request, exc)
+        if previous is None:
+            raise exc
+        return await previous(request, exc)
+
+    dispatch.original_handler = previous  # type: ignore[attr-defined]
+    app.exception_handlers[key] = dispatch

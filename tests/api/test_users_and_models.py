@@ -101,3 +101,12 @@ async def test_validation_errors_are_problem_details(client, alice) -> None:
     assert_problem(response, 422, 'messages')
     response = await client.get('/api/v1/tokens?limit=1000', headers=alice.headers)
     assert_problem(response, 422, 'limit')
+
+
+async def test_unknown_routes_and_methods_are_problem_details(client, alice) -> None:
+    assert_problem(await client.get('/api/v1/nothing-here', headers=alice.headers), 404, 'documented at /docs')
+    assert_problem(await client.patch('/api/v1/me', headers=alice.headers), 405, 'Method Not Allowed')
+    gateway = await client.get('/v1/nothing-here', headers=alice.headers)
+    assert gateway.status_code == 404 and gateway.json()['error']['type'] == 'not_found_error'
+    page = await client.get('/auth/no-such-page')  # outside the API NiceGUI's own error page stays
+    assert page.status_code == 404 and page.headers['content-type'].startswith('text/html')
