@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     api_max_num_ctx: int = Field(
         32_768, ge=512, description='Largest num_ctx option an API or gateway call may ask for.'
     )
+    api_max_concurrent: int = Field(4, ge=1, description='Model calls one user may have running at once.')
     oidc_discovery_url: str = Field(
         '', description='OpenID Connect discovery URL (…/.well-known/openid-configuration); empty disables OIDC.'
     )

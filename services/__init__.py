@@ -69,7 +69,11 @@ def build_services(settings: Settings) -> Services:
             hosts,
             gateway,
             quotas,
-            ChatLimits(max_prompt_chars=settings.api_max_prompt_chars, max_num_ctx=settings.api_max_num_ctx),
+            ChatLimits(
+                max_prompt_chars=settings.api_max_prompt_chars,
+                max_num_ctx=settings.api_max_num_ctx,
+                max_concurrent=settings.api_max_concurrent,
+            ),
         ),
         catalog=ModelCatalog(auth, activity, audit, hosts, gateway, health),
         sso=SSOService(

@@ -7,8 +7,9 @@ is recorded in the activity log (model, host, tokens, latency, error), so it sho
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import ollama
@@ -16,7 +17,7 @@ import ollama
 from services import actions
 from services.activity import ActivityService
 from services.auth import AuthService
-from services.errors import InvalidInput
+from services.errors import InvalidInput, Throttled
 from services.hosts import HostDirectory
 from services.ollama import OllamaError, OllamaGateway
 from services.quotas import QuotaService
@@ -50,7 +51,7 @@ class ChatLimits:
     max_prompt_chars: int = 1_000_000
     max_num_ctx: int = 32_768
     max_num_predict: int = 8_192
-    extra: dict[str, Any] = field(default_factory=dict)
+    max_concurrent: int = 4  # model calls one user may have running at once (streams included)
 
 
 def message_dict(message: ollama.Message) -> dict[str, Any]:
@@ -82,6 +83,24 @@ class InferenceService:
         self.gateway = gateway
         self.quotas = quotas
         self.limits = limits or ChatLimits()
+        self._running: dict[int, int] = {}  # user id -> model calls in progress (this process)
+
+    @contextmanager
+    def _slot(self, user_id: int) -> Iterator[None]:
+        """Count a running call; refuse one more than `max_concurrent` (one user must not hog the hosts)."""
+        running = self._running.get(user_id, 0)
+        if running >= self.limits.max_concurrent:
+            raise Throttled(
+                f'You already have {running} model calls running. Wait for one to finish (or stop it), then try again.',
+                5,
+            )
+        self._running[user_id] = running + 1
+        try:
+            yield
+        finally:
+            self._running[user_id] -= 1
+            if not self._running[user_id]:
+                del self._running[user_id]
 
     # ----- validation --------------------------------------------------------------------------------------------
     def _check_model(self, model: str) -> str:
@@ -143,9 +162,16 @@ class InferenceService:
         user, model, messages, options, host = await self._prepare(actor_id, model, messages, options)
         started = time.perf_counter()
         try:
-            reply = await self.gateway.chat(
-                host, model=model, messages=messages, tools=tools or None, options=options, format=format, think=think
-            )
+            with self._slot(user.id):
+                reply = await self.gateway.chat(
+                    host,
+                    model=model,
+                    messages=messages,
+                    tools=tools or None,
+                    options=options,
+                    format=format,
+                    think=think,
+                )
         except OllamaError as exc:
             await self._record_chat(user.id, model, host, started, None, None, exc.message, via)
             raise
@@ -190,7 +216,14 @@ class InferenceService:
         )
 
     async def _stream(self, user_id: int, host: str, via: str, **kwargs: Any) -> AsyncIterator[ollama.ChatResponse]:
-        started = time.perf_counter()
+        with self._slot(user_id):  # raised on the first iteration, before any reply is sent
+            started = time.perf_counter()
+            async for part in self._recorded(user_id, host, via, started, **kwargs):
+                yield part
+
+    async def _recorded(
+        self, user_id: int, host: str, via: str, started: float, **kwargs: Any
+    ) -> AsyncIterator[ollama.ChatResponse]:
         prompt = completion = None
         error: str | None = 'the client stopped reading'
         parts = self.gateway.chat_stream(host, **kwargs)
@@ -253,7 +286,8 @@ class InferenceService:
         started = time.perf_counter()
         extra = {'dimensions': dimensions} if dimensions else {}
         try:
-            reply = await self.gateway.embed(host, model, inputs, **extra)
+            with self._slot(user.id):
+                reply = await self.gateway.embed(host, model, inputs, **extra)
         except OllamaError as exc:
             await self.activity.record(
                 user.id,
