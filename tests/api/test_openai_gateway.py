@@ -95,6 +95,18 @@ async def test_tool_call_round_trip(sdk: openai.AsyncOpenAI, alice: Account, oll
             calls += c.delta.tool_calls or []
             finish = c.finish_reason or finish
     assert finish == 'tool_calls' and json.loads(calls[0].function.arguments) == {'a': 2, 'b': 3}
+    rows = await ActivityEvent.filter(user_id=alice.id, action='chat')
+    assert len(rows) == 3 and all(r.details['via'] == 'openai' and r.error is None for r in rows)
+
+
+async def test_json_mode(sdk: openai.AsyncOpenAI, ollama_server) -> None:
+    reply = await sdk.chat.completions.create(
+        model='llama3.2',
+        messages=[{'role': 'user', 'content': 'A city as JSON'}],
+        response_format={'type': 'json_object'},
+    )
+    assert isinstance(json.loads(reply.choices[0].message.content), dict)
+    assert ollama_server.requests[-1]['body']['format'] == 'json'
 
 
 async def test_embeddings(sdk: openai.AsyncOpenAI, alice: Account) -> None:
