@@ -8,6 +8,7 @@ mapping) are made by services.sso.SSOService. Configured from the environment (s
 from __future__ import annotations
 
 import logging
+import uuid
 
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, Request
@@ -112,10 +113,19 @@ def create_router(services: Services) -> APIRouter:
             return refuse(exc.message)
         target = app.storage.user.pop('sso_next', '/')
         app.storage.user.pop('login_error', None)
+        await _new_session(request)
         app.storage.user['user_id'] = user.id
         return RedirectResponse(target, status_code=303)
 
     return router
+
+
+async def _new_session(request: Request) -> None:
+    """Give the browser a fresh session id at sign-in (against session fixation: a session id planted in the browser
+    before the sign-in does not become signed in). NiceGUI keeps user storage per session id."""
+    session_id = str(uuid.uuid4())
+    await app.storage._create_user_storage(session_id)  # what NiceGUI's RequestTrackingMiddleware does for new ids
+    request.session['id'] = session_id
 
 
 async def _profile(provider: str, label: str, client, token: dict) -> ExternalProfile:

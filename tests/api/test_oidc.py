@@ -179,3 +179,15 @@ def services_env_github(monkeypatch: pytest.MonkeyPatch) -> Iterator[OidcProvide
         monkeypatch.setenv('GITHUB_URL', provider.url)
         monkeypatch.setenv('GITHUB_API_URL', provider.url)
         yield provider
+
+
+async def test_a_planted_session_is_not_signed_in(idp: OidcProvider, user, services: Services) -> None:
+    async with browser() as attacker:
+        await attacker.get('/login')
+        planted = attacker.cookies.get('session')  # the attacker's session, planted in the victim's browser
+        async with browser() as victim:
+            victim.cookies = httpx.Cookies(attacker.cookies)
+            await victim.get(await start(victim))
+            assert await signed_in(victim)
+            assert victim.cookies.get('session') != planted
+        assert not await signed_in(attacker)  # the planted session id did not become signed in
