@@ -143,7 +143,7 @@ async def test_login_page_shows_the_provider_button(idp: OidcProvider, user) -> 
     await user.should_see('Sign in with Example ID')
 
 
-async def test_github_sign_in(monkeypatch: pytest.MonkeyPatch, services_env_github, user, services: Services) -> None:
+async def test_github_sign_in(services_env_github, user, services: Services) -> None:
     idp = services_env_github
     idp.next_user = {'sub': '4242', 'email': 'octo@example.org', 'email_verified': True, 'name': 'Octo'}
     async with browser() as web:
