@@ -67,8 +67,13 @@ app.on_shutdown(shutdown)
 app.add_middleware(AuthMiddleware)
 app.add_middleware(StartupGate, startup=started)
 app.add_middleware(applog.RequestIdMiddleware)
+# FastAPI wraps the app's lifespan once per included router; the test harness re-runs this file for every test, so
+# without restoring it the nesting grows until RecursionError. Our routers have no lifespan of their own.
+lifespan = app.router.lifespan_context
 for router in (*pages.routers(services), *api.routers(services)):
     app.include_router(router)
+app.router.lifespan_context = lifespan
+api.install(app, services)
 
 if __name__ in {'__main__', '__mp_main__'}:
     ui.run(

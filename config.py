@@ -52,6 +52,35 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(300, ge=1, description='Window for counting failed logins.')
     password_min_length: int = Field(10, ge=8, le=128, description='Minimum password length.')
 
+    # REST API, OpenAI-compatible gateway and single sign-on
+    api_max_prompt_chars: int = Field(
+        1_000_000, ge=1000, description='Largest prompt (all messages) an API call may send.'
+    )
+    api_max_num_ctx: int = Field(
+        32_768, ge=512, description='Largest num_ctx option an API or gateway call may ask for.'
+    )
+    api_max_concurrent: int = Field(4, ge=1, description='Model calls one user may have running at once.')
+    oidc_discovery_url: str = Field(
+        '', description='OpenID Connect discovery URL (…/.well-known/openid-configuration); empty disables OIDC.'
+    )
+    oidc_client_id: str = Field('', description='OIDC client id registered at the identity provider.')
+    oidc_client_secret: str = Field('', description='OIDC client secret (from the environment, never from git).')
+    oidc_scopes: str = Field('openid email profile', description='Scopes requested from the OIDC provider.')
+    oidc_name: str = Field('Single sign-on', description='Label of the OIDC button: "Sign in with <name>".')
+    oidc_role_claim: str = Field(
+        '', description='ID-token claim holding groups/roles, e.g. "groups"; empty: no mapping.'
+    )
+    oidc_role_map: str = Field(
+        '', description='Claim values to platform roles, e.g. "platform-admins=admin,teachers=instructor".'
+    )
+    github_client_id: str = Field('', description='GitHub OAuth app client id; empty disables GitHub sign-in.')
+    github_client_secret: str = Field('', description='GitHub OAuth app client secret.')
+    github_url: str = Field('https://github.com', description='GitHub web URL (GitHub Enterprise: your server).')
+    github_api_url: str = Field('https://api.github.com/', description='GitHub API URL (Enterprise: …/api/v3/).')
+    sso_create_accounts: bool = Field(
+        True, description='Create an account on first single sign-on (else only existing accounts may link).'
+    )
+
     # uploads
     max_upload_mb: int = Field(20, ge=1, description='Largest accepted upload, in megabytes.')
 

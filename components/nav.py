@@ -50,6 +50,27 @@ NAV: list[NavItem] = [
         role=Role.ADMIN,
         description='Create accounts, change roles, reset passwords and control sign-up.',
     ),
+    NavItem(
+        label='API tokens',
+        icon='key',
+        path='/tokens',
+        description='Personal tokens for the REST API and the OpenAI-compatible gateway, for notebooks and scripts.',
+    ),
+    NavItem(label='My usage', icon='data_usage', path='/usage', description='Your requests and tokens against limits.'),
+    NavItem(
+        label='Quotas',
+        icon='speed',
+        path='/quotas',
+        role=Role.INSTRUCTOR,
+        description='Limit requests and tokens per attendee or per workshop.',
+    ),
+    NavItem(
+        label='Audit log',
+        icon='policy',
+        path='/admin/audit',
+        role=Role.ADMIN,
+        description='Sign-ins, role changes, tokens, refused requests, quota hits and model changes.',
+    ),
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nicegui import APIRouter
 
-from pages import admin, auth, compare, home, hosts, models, playground
+from pages import admin, api_access, audit, auth, compare, home, hosts, models, playground, quotas
 from services import Services
 
 
@@ -17,4 +17,7 @@ def routers(services: Services) -> list[APIRouter]:
         models.create_router(services),
         playground.create_router(services),
         compare.create_router(services),
+        api_access.create_router(services),
+        quotas.create_router(services),
+        audit.create_router(services),
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import Request
 from nicegui import APIRouter, app, ui
 
@@ -10,6 +12,7 @@ from components.forms import error_label
 from pages.common import safe_next
 from services import Services
 from services.errors import ServiceError
+from services.sso import configured_providers
 
 
 def create_router(services: Services) -> APIRouter:
@@ -52,9 +55,18 @@ def create_router(services: Services) -> APIRouter:
                 .mark('password')
             )
             error = error_label()
+            sso_error = app.storage.user.pop('login_error', None)  # left by a refused single sign-on
+            if sso_error:
+                error.text = sso_error
+                error.set_visibility(True)
             email.on('keydown.enter', submit)
             password.on('keydown.enter', submit)
             button = ui.button('Sign in', on_click=submit).classes('w-full').mark('submit')
+            for provider in configured_providers(services.settings):
+                target = f'/auth/{provider.name}/login?next={quote(safe_next(next), safe="")}'
+                ui.button(
+                    f'Sign in with {provider.label}', icon='login', on_click=lambda t=target: ui.navigate.to(t)
+                ).props('outline').classes('w-full').mark(f'sso-{provider.name}')
             with ui.row().classes('w-full justify-between text-sm'):
                 if signup_open:
                     ui.link('Create an account', '/signup')

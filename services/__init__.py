@@ -6,12 +6,19 @@ from dataclasses import dataclass
 
 from config import Settings
 from services.activity import ActivityService
+from services.activity_api import ActivityReader
+from services.audit import AuditService
 from services.auth import AuthService
+from services.catalog import ModelCatalog
 from services.catalogue import Catalogue
 from services.chat import ChatService
 from services.health import HealthMonitor
 from services.hosts import HostDirectory
+from services.inference import ChatLimits, InferenceService
 from services.ollama import OllamaGateway
+from services.quotas import QuotaService
+from services.sso import SSOService, parse_role_map
+from services.tokens import TokenService
 from services.vectors import VectorStore
 
 
@@ -26,6 +33,13 @@ class Services:
     vectors: VectorStore
     catalogue: Catalogue
     chat: ChatService
+    audit: AuditService
+    tokens: TokenService
+    quotas: QuotaService
+    inference: InferenceService
+    catalog: ModelCatalog
+    sso: SSOService
+    activity_reader: ActivityReader
 
 
 def build_services(settings: Settings) -> Services:
@@ -36,9 +50,13 @@ def build_services(settings: Settings) -> Services:
         window_seconds=settings.login_window_seconds,
         signup_open_default=settings.signup_open_default,
     )
+    audit = AuditService(auth)
+    auth.audit_hook = audit.record
     activity = ActivityService()
     hosts = HostDirectory(gateway, settings.ollama_hosts, auth=auth)
     catalogue = Catalogue(gateway, hosts, auth, activity, refresh_interval=settings.catalogue_refresh_interval)
+    health = HealthMonitor(gateway, hosts.urls, settings.ollama_health_interval)
+    quotas = QuotaService(auth, audit)
     return Services(
         settings=settings,
         auth=auth,
@@ -49,6 +67,30 @@ def build_services(settings: Settings) -> Services:
         ),
         ollama=gateway,
         hosts=hosts,
-        health=HealthMonitor(gateway, hosts.urls, settings.ollama_health_interval),
+        health=health,
         vectors=VectorStore(settings.milvus_location, settings.milvus_token),
+        audit=audit,
+        tokens=TokenService(auth, audit),
+        quotas=quotas,
+        inference=InferenceService(
+            auth,
+            activity,
+            hosts,
+            gateway,
+            quotas,
+            ChatLimits(
+                max_prompt_chars=settings.api_max_prompt_chars,
+                max_num_ctx=settings.api_max_num_ctx,
+                max_concurrent=settings.api_max_concurrent,
+            ),
+        ),
+        catalog=ModelCatalog(auth, activity, audit, hosts, gateway, health),
+        sso=SSOService(
+            auth,
+            audit,
+            role_claim=settings.oidc_role_claim,
+            role_map=parse_role_map(settings.oidc_role_map),
+            create_accounts=settings.sso_create_accounts,
+        ),
+        activity_reader=ActivityReader(auth),
     )

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sys
 import time
 from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
@@ -99,6 +102,9 @@ def validate_display_name(name: str) -> str:
     return name
 
 
+AuditHook = Callable[..., Awaitable[None]]
+
+
 class AuthService:
     def __init__(
         self, *, min_password_length: int, max_failures: int, window_seconds: int, signup_open_default: bool
@@ -109,6 +115,12 @@ class AuthService:
         # many attendees of one workshop often share one address (NAT): a larger budget per address
         self.address_throttle = LoginThrottle(max_failures * 6, window_seconds)
         self._signup_lock = asyncio.Lock()
+        # optional: `await audit_hook(user_id, action, outcome=..., target=..., ip=..., **details)` (the audit log)
+        self.audit_hook: AuditHook | None = None
+
+    async def audit(self, user_id: int | None, action: str, **kwargs: Any) -> None:
+        if self.audit_hook is not None:
+            await self.audit_hook(user_id, action, **kwargs)
 
     # ----- rules -------------------------------------------------------------------------------------------------
     @property
@@ -175,14 +187,21 @@ class AuthService:
         wait = max(self.account_throttle.retry_after(account_key), self.address_throttle.retry_after(address_key))
         if wait:
             log.warning('login throttled for %s from %s', email, client_address)
+            await self.audit(
+                None, 'sign_in_failed', outcome='refused', target=email, ip=client_address, reason='throttled'
+            )
             raise Throttled(f'Too many failed sign-in attempts. Try again in {int(wait) + 1} seconds.', wait)
         user = await User.get_or_none(email=email)
         if user is None or not await averify_password(user.password_hash, password or ''):
             self.account_throttle.fail(account_key)
             self.address_throttle.fail(address_key)
             log.warning('failed login for %s from %s', email, client_address)
+            await self.audit(
+                user.id if user else None, 'sign_in_failed', outcome='failed', target=email, ip=client_address
+            )
             raise NotAuthenticated('Wrong email or password.')
         if not user.is_active:
+            await self.audit(user.id, 'sign_in_failed', outcome='refused', target=email, ip=client_address)
             raise PermissionDenied('This account has been deactivated. Ask an admin to reactivate it.')
         self.account_throttle.clear(account_key)
         user.last_login_at = datetime.now(UTC)
@@ -191,6 +210,7 @@ class AuthService:
             user.password_hash = await ahash_password(password)
             update.append('password_hash')
         await user.save(update_fields=update)
+        await self.audit(user.id, 'sign_in', target=email, ip=client_address, method='password')
         return _info(user)
 
     # ----- who is asking ---------------------------------------------------------------------------------------
@@ -208,7 +228,17 @@ class AuthService:
             raise NotAuthenticated()
         if not user.at_least(role):
             log.warning('user %s (%s) refused: needs %s', user.id, user.role.value, role.value)
-            raise PermissionDenied(f'This needs the {role.value} role; you are signed in as {user.role.value}.')
+            error = PermissionDenied(f'This needs the {role.value} role; you are signed in as {user.role.value}.')
+            await self.audit(
+                user.id,
+                'permission_denied',
+                outcome='refused',
+                needed=role.value,
+                role=user.role.value,
+                operation=_caller(),
+            )
+            error.audited = True  # the API's error mapping must not log it a second time
+            raise error
         return user
 
     # ----- settings ----------------------------------------------------------------------------------------------
@@ -254,8 +284,10 @@ class AuthService:
         user = await self._target(user_id)
         if role != Role.ADMIN:
             await self._ensure_not_last_admin(user)
+        previous = user.role
         user.role = role
         await user.save(update_fields=['role', 'updated_at'])
+        await self.audit(actor_id, 'role_change', target=user.email, user=user.id, old=str(previous), new=role.value)
         log.info('user %s role set to %s by %s', user_id, role.value, actor_id)
         return _info(user)
 
@@ -268,6 +300,7 @@ class AuthService:
             await self._ensure_not_last_admin(user)
         user.is_active = bool(active)
         await user.save(update_fields=['is_active', 'updated_at'])
+        await self.audit(actor_id, 'user_active', target=user.email, user=user.id, active=user.is_active)
         return _info(user)
 
     async def reset_password(self, actor_id: int, user_id: int, new_password: str) -> None:
@@ -276,6 +309,7 @@ class AuthService:
         user = await self._target(user_id)
         user.password_hash = await ahash_password(new_password)
         await user.save(update_fields=['password_hash', 'updated_at'])
+        await self.audit(actor_id, 'password_reset', target=user.email, user=user.id)
 
     async def change_own_password(self, actor_id: int, current: str, new_password: str) -> None:
         user = await User.get_or_none(id=actor_id, is_active=True)
@@ -286,3 +320,9 @@ class AuthService:
         self.validate_password(new_password)
         user.password_hash = await ahash_password(new_password)
         await user.save(update_fields=['password_hash', 'updated_at'])
+
+
+def _caller() -> str:
+    """The name of the service method that called `require` (for the audit log)."""
+    frame = sys._getframe(2)
+    return frame.f_code.co_name if frame else ''

@@ -1,0 +1,120 @@
+"""The synchronous `openai` SDK against the platform served over real HTTP (the app as a subprocess): true SSE
+streaming, tools and embeddings with only base_url and api_key changed; the calls land in the activity log."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from config import Settings
+from models import ActivityEvent
+from services import db
+from services.audit import AuditService
+from services.auth import AuthService
+from services.tokens import TokenService
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+async def _make_token(db_url: str) -> str:
+    await db.open_database(db_url)
+    try:
+        auth = AuthService(min_password_length=10, max_failures=5, window_seconds=60, signup_open_default=True)
+        user = await auth.signup('ada@example.org', 'Ada', 'correct-horse-42')
+        return (await TokenService(auth, AuditService(auth)).create(user.id, 'sdk')).secret
+    finally:
+        await db.close_database()
+
+
+async def _activity(db_url: str) -> list[tuple[str, str, int | None]]:
+    await db.open_database(db_url)
+    try:
+        return [(r.action, r.details.get('via'), r.tokens) for r in await ActivityEvent.all().order_by('id')]
+    finally:
+        await db.close_database()
+
+
+@pytest.fixture
+def server(app_env: Path) -> Iterator[tuple[str, str]]:
+    """(base URL, token) of the app running as a real server on a free loopback port."""
+    settings = Settings()
+    settings.ensure_dirs()
+    token = asyncio.run(_make_token(settings.db_url))
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith('PYTEST')}
+    env.update({'PORT': str(port), 'HOST': '127.0.0.1'})
+    log = (app_env.parent / 'app.log').open('wb')
+    process = subprocess.Popen([sys.executable, 'app.py'], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f'http://127.0.0.1:{port}'
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f'{url}/health', timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            pytest.fail('the app did not start: ' + (app_env.parent / 'app.log').read_text()[-2000:])
+        yield url, token
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()
+
+
+def test_sync_sdk_streams_calls_tools_and_embeds(server: tuple[str, str], ollama_server) -> None:
+    url, token = server
+    ollama_server.token_delay = 0.01
+    client = openai.OpenAI(base_url=f'{url}/v1', api_key=token)
+    started, arrivals = time.monotonic(), []
+    stream = client.chat.completions.create(
+        model='llama3.2', messages=[{'role': 'user', 'content': 'Tell me about llamas'}], stream=True
+    )
+    text = ''
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            arrivals.append(time.monotonic() - started)
+            text += chunk.choices[0].delta.content
+    assert text and len(arrivals) > 5
+    assert arrivals[-1] - arrivals[0] > 0.03  # chunks arrived over time: really streamed, not buffered
+
+    tool = {
+        'type': 'function',
+        'function': {
+            'name': 'add',
+            'parameters': {'type': 'object', 'properties': {'a': {'type': 'integer'}, 'b': {'type': 'integer'}}},
+        },
+    }
+    reply = client.chat.completions.create(
+        model='llama3.2', messages=[{'role': 'user', 'content': 'call add {"a": 4, "b": 5}'}], tools=[tool]
+    )
+    call = reply.choices[0].message.tool_calls[0]
+    assert reply.choices[0].finish_reason == 'tool_calls' and json.loads(call.function.arguments) == {'a': 4, 'b': 5}
+
+    vectors = client.embeddings.create(model='nomic-embed-text', input=['llamas', 'alpacas'], encoding_format='float')
+    assert [len(d.embedding) for d in vectors.data] == [768, 768]
+
+    rows = asyncio.run(_activity(Settings().db_url))
+    assert [(a, via) for a, via, _ in rows if a in ('chat', 'embed')] == [
+        ('chat', 'openai'),
+        ('chat', 'openai'),
+        ('embed', 'openai'),
+    ]
