@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(300, ge=1, description='Window for counting failed logins.')
     password_min_length: int = Field(10, ge=8, le=128, description='Minimum password length.')
 
+    # workshops
+    join_max_failures: int = Field(10, ge=1, description='Wrong workshop join codes allowed per address per window.')
+    workshop_sample_seconds: float = Field(
+        5.0, gt=0, description='Seconds between live-dashboard samples (presence, usage charts, Ollama load).'
+    )
+    bench_endpoint: bool = Field(
+        False, description='Enable /api/bench/act (records activity for the signed-in user); benchmarks only.'
+    )
+
     # uploads
     max_upload_mb: int = Field(20, ge=1, description='Largest accepted upload, in megabytes.')
 
