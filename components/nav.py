@@ -19,6 +19,12 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem(label='Home', icon='home', path='/', description='Where to start.'),
     NavItem(
+        label='Workshops',
+        icon='school',
+        path='/workshops',
+        description='Join a workshop with its code, follow its steps and raise your hand; instructors run them live.',
+    ),
+    NavItem(
         label='Users',
         icon='manage_accounts',
         path='/admin/users',

@@ -25,7 +25,7 @@ from models import (
     WorkshopState,
     WorkshopStep,
 )
-from services import workshop_rules
+from services import actions, workshop_rules
 from services.activity import ActivityService
 from services.auth import AuthService, LoginThrottle, UserInfo, validate_display_name
 from services.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Throttled
@@ -342,6 +342,7 @@ class WorkshopService(WorkshopSession):
             await membership.save(update_fields=['left_at'])
         self._user_workshop.pop(user_id, None)
         await self._add_to_live(workshop.id, membership)
+        await self.activity.record(user_id, actions.WORKSHOP_JOIN, workshop_id=workshop.id, new_account=created)
         log.info('user %s joined workshop %s', user_id, workshop.id)
         return JoinResult(user_id=user_id, workshop_id=workshop.id, created_account=created)
 

@@ -62,13 +62,13 @@ async def test_permissions_join_and_rules(user: User, services: Services, make_a
     assert live.counts() == [1, 1, 1]
     # drill-down for the instructor only; an attendee cannot read another attendee's view
     recent = await ws.attendee_activity(teacher, info.id, ann)
-    assert {a.action for a in recent} == {actions.CHAT, actions.PROMPT_CREATE}
+    assert {a.action for a in recent} == {actions.CHAT, actions.PROMPT_CREATE, actions.WORKSHOP_JOIN}
     with pytest.raises(NotFound):
         await ws.attendee_view(teacher, info.id)  # not a member
     # the in-memory state rebuilt from the database equals the live one
     rebuilt = await ws._build(await _workshop(info.id))
     assert rebuilt.attendees[ann].done == live.attendees[ann].done
-    assert rebuilt.attendees[ann].requests == 3
+    assert rebuilt.attendees[ann].requests == 4
     # ending the workshop refuses new joins and stops attribution
     await ws.end(teacher, info.id)
     assert await ws.workshop_of(ann) is None
