@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api import health
+from api import bench, health
 from services import Services
 
 
 def routers(services: Services) -> list[APIRouter]:
-    return [health.create_router(services)]
+    routers = [health.create_router(services)]
+    if services.settings.bench_endpoint:
+        routers.append(bench.create_router(services))
+    return routers

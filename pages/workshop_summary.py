@@ -83,17 +83,4 @@ def create_router(services: Services) -> APIRouter:
     async def export_json(workshop_id: int) -> Response:
         return await export(workshop_id, 'json')
 
-    if services.settings.bench_endpoint:
-        # benchmarks only (BENCH_ENDPOINT=true): the signed-in user records one chat-like action, like a chat would
-        @router.post('/_bench/act', include_in_schema=False)
-        async def bench_act(note: str = '', model: str = 'llama3.2:latest', error: str = '') -> dict:
-            user = await services.auth.get_user(session_user_id())
-            if user is None:
-                raise HTTPException(status_code=401, detail='Please sign in.')
-            activity = await services.activity.record(
-                user.id, actions.CHAT, model=model, host=(await services.hosts.default()), tokens=42,
-                latency_ms=12.5, error=error or None, note=note[:100],
-            )  # fmt: skip
-            return {'id': activity.id, 'workshop_id': activity.workshop_id}
-
     return router
