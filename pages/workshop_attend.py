@@ -181,20 +181,22 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
             show_hand(view.hand.state if view.hand else None)
 
             ui.label('Announcements').classes('font-semibold mt-2')
-            announcements = ui.column().classes('w-full gap-1').mark('announcements')
+            no_news = ui.label('Nothing yet.').classes('text-sm text-gray-500')
+            no_news.set_visibility(not view.announcements)
+            # newest first by CSS, so a pushed announcement is one appended label (cheap for 400 attendees)
+            announcements = ui.column().classes('w-full gap-1 flex-col-reverse').mark('announcements')
             with announcements:
-                no_news = ui.label('Nothing yet.').classes('text-sm text-gray-500')
-                no_news.set_visibility(not view.announcements)
-                for a in view.announcements:
+                for a in reversed(view.announcements):
                     _announcement(a.text, a.created_at.strftime('%H:%M'))
 
     def on_broadcast(event: dict[str, Any]) -> None:
         kind = event['kind']
         if kind == 'announcement':
-            no_news.set_visibility(False)
+            ui.notify(event['notice'], type='info', position='top')
             with announcements:
-                _announcement(event['text'], event['at']).move(announcements, target_index=0)
-            ui.notify(f'Announcement: {event["text"][:200]}', type='info', position='top')
+                _announcement(event['text'], event['at'])
+            if no_news.visible:
+                no_news.set_visibility(False)
         elif kind == 'step' and steps:
             state['current'] = min(event['index'], len(steps) - 1)
             step_panel.refresh()
@@ -226,8 +228,6 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
         client.on_disconnect(lambda: workshops.connected(wid, user.id, -1))
 
 
-def _announcement(text: str, at: str) -> ui.card:
-    with ui.card().classes('w-full py-1 px-2').props('flat bordered') as card:
-        ui.label(at).classes('text-xs text-gray-500')
-        ui.markdown(text)
-    return card
+def _announcement(text: str, at: str) -> ui.label:
+    """Plain text (never HTML): one element per announcement."""
+    return ui.label(f'{at} · {text}').classes('w-full px-2 py-1 rounded border whitespace-pre-line')

@@ -96,6 +96,10 @@ class LiveWorkshop:
         self._flush_handle: asyncio.TimerHandle | None = None
         self._last_flush = 0.0
         self.min_interval = 0.1  # at most ~10 pushes per second per workshop (and so per dashboard)
+        # the matrix is re-sent whole (one table) by each dashboard: coalesce its changes more (2 per second)
+        self.rows_interval = 0.5
+        self._last_rows = 0.0
+        self._rows_handle: asyncio.TimerHandle | None = None
         self.task: asyncio.Task | None = None
 
     # ----- reading ---------------------------------------------------------------------------------------------------
@@ -284,16 +288,25 @@ class LiveWorkshop:
         delay = max(0.0, self._last_flush + self.min_interval - loop.time())
         self._flush_handle = loop.call_later(delay, self._flush)
 
+    def _rows_due(self) -> None:
+        self._rows_handle = None
+        self._schedule()
+
     def _flush(self, extra: dict[str, Any] | None = None) -> None:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
-        self._last_flush = asyncio.get_running_loop().time()
+        now = asyncio.get_running_loop().time()
+        self._last_flush = now
         payload: dict[str, Any] = dict(extra or {})
-        if self._dirty_rows:
+        if self._dirty_rows and now - self._last_rows >= self.rows_interval:
             payload['rows'] = [self.attendees[u].row(self.steps) for u in self._dirty_rows if u in self.attendees]
             payload['counts'] = self.counts()
             self._dirty_rows = set()
+            self._last_rows = now
+        elif self._dirty_rows and self._rows_handle is None:
+            delay = self._last_rows + self.rows_interval - now
+            self._rows_handle = asyncio.get_running_loop().call_later(delay, self._rows_due)
         if self._new_feed:
             payload['feed'] = self._new_feed
             self._new_feed = []
@@ -304,8 +317,9 @@ class LiveWorkshop:
             self.changed.emit(payload)
 
     def stop(self) -> None:
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
+        for handle in (self._flush_handle, self._rows_handle):
+            if handle is not None:
+                handle.cancel()
         if self.task is not None:
             self.task.cancel()
 

@@ -355,9 +355,9 @@ class WorkshopSession:
         info = AnnouncementInfo(id=row.id, text=text, created_at=row.created_at)
         live = self.live.get(workshop_id)
         if live is not None:
-            live.broadcast.emit(
-                {'kind': 'announcement', 'id': row.id, 'text': text, 'at': row.created_at.strftime('%H:%M')}
-            )
+            at = row.created_at.astimezone().strftime('%H:%M')
+            notice = f'Announcement: {text[:200]}'
+            live.broadcast.emit({'kind': 'announcement', 'id': row.id, 'text': text, 'at': at, 'notice': notice})
         return info
 
     async def move_all(self, actor_id: int, workshop_id: int, index: int) -> None:
