@@ -230,20 +230,30 @@ async def run(attendees: int, seconds: float, rate: float, dashboards: int, anno
             nonlocal errors
             marker = f'bench-{seq}'
             sent[marker] = time.monotonic()
-            try:
-                r = await random.choice(browsers).http.post('/api/bench/act', params={'note': marker})
-                r.raise_for_status()
-            except httpx.HTTPError:
-                errors += 1
+            browser = random.choice(browsers)
+            for attempt in range(2):  # an idle keep-alive connection may have been closed by the server: retry once
+                try:
+                    r = await browser.http.post('/api/bench/act', params={'note': marker})
+                    r.raise_for_status()
+                    return
+                except httpx.HTTPError:
+                    if attempt:
+                        errors += 1
+                    sent[marker] = time.monotonic()
 
         async def announce(seq: int) -> None:
             nonlocal errors
             marker = f'announce-{seq}'
-            sent[marker] = time.monotonic()
-            r = await teachers[0].http.post('/api/bench/announce', params={'workshop_id': workshop_id,
-                                                                            'text': f'Note {marker}'})  # fmt: skip
-            if r.status_code != 200:
-                errors += 1
+            params = {'workshop_id': workshop_id, 'text': f'Note {marker}'}
+            for attempt in range(2):  # an idle keep-alive connection may have been closed by the server: retry once
+                sent[marker] = time.monotonic()
+                try:
+                    r = await teachers[0].http.post('/api/bench/announce', params=params)
+                    r.raise_for_status()
+                    return
+                except httpx.HTTPError:
+                    if attempt:
+                        errors += 1
 
         total = int(seconds * rate)
         every = max(1, total // (announcements + 1))

@@ -164,3 +164,24 @@ async def test_summary_and_export(
     data = (await user.http_client.get(f'/workshops/{info.id}/export.json')).json()
     assert data['attendees'][0]['name'] == '=HYPERLINK("x")'
     assert [s['title'] for s in data['steps']] == ['Say hello', 'Make a prompt', 'Reflect']
+
+
+async def test_projector_mode_hides_names_and_drill_down_shows_activity(
+    user: User, create_user: Callable[[], User], services: Services, make_account
+) -> None:
+    teacher, info = await _workshop(services, make_account)
+    ann = create_user()
+    await _join(ann, info.join_code, 'Ann Secretname')
+    ann_id = next(iter(services.workshops.live[info.id].attendees))
+    await services.activity.record(ann_id, actions.CHAT, model='qwen3:0.6b', error='model crashed')
+    await sign_in(user, 'teach@example.org')
+    await user.open(f'/workshops/{info.id}/dashboard?projector=true')
+    await user.should_see(info.join_code)
+    await user.should_not_see('Ann Secretname')
+    columns = next(iter(user.find(marker='matrix').elements)).columns
+    assert columns[0]['field'] == 'alias' and not any(c['field'] == 'requests' for c in columns)
+    await user.open(f'/workshops/{info.id}/dashboard')
+    errors = next(iter(user.find(marker='errors').elements))
+    assert [r['error'] for r in errors.rows] == ['model crashed']
+    recent = await services.workshops.attendee_activity(teacher, info.id, ann_id)
+    assert recent[0].error == 'model crashed'
