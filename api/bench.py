@@ -6,7 +6,9 @@ driving the NiceGUI forms over the websocket, so `benchmarks/bench_dashboard.py`
 
 from __future__ import annotations
 
+import gc
 import logging
+import time
 
 from fastapi import APIRouter, HTTPException, Request
 from nicegui import app
@@ -20,6 +22,38 @@ log = logging.getLogger(__name__)
 def create_router(services: Services) -> APIRouter:
     router = APIRouter(prefix='/api/bench', include_in_schema=False)
     log.warning('benchmark endpoints are enabled (BENCH_ENDPOINT=true): do not run like this in production')
+    pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    started: dict[str, float] = {}
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == 'start':
+            started['t'] = time.perf_counter()
+        elif 't' in started:
+            pauses[info['generation']].append((time.perf_counter() - started.pop('t')) * 1000)
+
+    gc.callbacks.append(on_gc)
+
+    @router.get('/stats')
+    async def stats(reset: bool = False) -> dict:
+        result = {
+            f'gc_gen{g}': {'count': len(p), 'total_ms': round(sum(p), 1), 'max_ms': round(max(p, default=0), 1)}
+            for g, p in pauses.items()
+        }
+        result['gc_objects'] = len(gc.get_objects())
+        result['gc_frozen'] = gc.get_freeze_count()
+        if reset:
+            for p in pauses.values():
+                p.clear()
+        return result
+
+    @router.post('/freeze')
+    async def freeze() -> dict:
+        """What app.py does after start-up, again once the attendees are in: keep the big stable heap out of
+        full collections (the tail latency at hundreds of clients)."""
+        started_at = time.perf_counter()
+        gc.collect()
+        gc.freeze()
+        return {'ms': round((time.perf_counter() - started_at) * 1000, 1), 'frozen': gc.get_freeze_count()}
 
     def session_user() -> int:
         user_id = app.storage.user.get('user_id')

@@ -137,7 +137,7 @@ async def connect(base: str, browser: Browser, path: str, watch: set[str], on_me
                       headers={'Cookie': cookies}, wait_timeout=30)  # fmt: skip
 
 
-async def run(attendees: int, seconds: float, rate: float, dashboards: int, announcements: int) -> dict:
+async def run(attendees: int, seconds: float, rate: float, dashboards: int, announcements: int, freeze: bool) -> dict:
     from tests.ollama_server import OllamaTestServer
 
     ollama = OllamaTestServer().start()
@@ -154,7 +154,13 @@ async def run(attendees: int, seconds: float, rate: float, dashboards: int, anno
     log_file = log_path.open('w')
     server = subprocess.Popen([sys.executable, 'app.py'], cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)  # noqa: ASYNC220
     bench_cpu0 = time.process_time()
-    result: dict = {'attendees': attendees, 'dashboards': dashboards, 'rate': rate, 'seconds': seconds}
+    result: dict = {
+        'attendees': attendees,
+        'dashboards': dashboards,
+        'rate': rate,
+        'seconds': seconds,
+        'freeze': freeze,
+    }
     browsers: list[Browser] = []
     try:
         async with httpx.AsyncClient(base_url=base, timeout=10) as probe:
@@ -216,7 +222,11 @@ async def run(attendees: int, seconds: float, rate: float, dashboards: int, anno
             await connect(base, teacher, f'/workshops/{workshop_id}/dashboard', {'update'}, on_dashboard)
             teachers.append(teacher)
         await asyncio.sleep(2)
+        if freeze:
+            r = await teachers[0].http.post('/api/bench/freeze')
+            result['gc_freeze'] = r.json()
         result['rss_connected_mb'] = rss_mb(server.pid)
+        await teachers[0].http.get('/api/bench/stats', params={'reset': True})
         result['kb_per_attendee'] = round((result['rss_connected_mb'] - result['rss_idle_mb']) * 1024 / attendees, 1)
 
         say(f'load: {rate} actions/s for {seconds} s')
@@ -278,6 +288,9 @@ async def run(attendees: int, seconds: float, rate: float, dashboards: int, anno
         result['http_errors'] = errors
         result['disconnects'] = sum(b.disconnects for b in browsers + teachers)
         result['server_error_lines'] = sum(' ERROR ' in line for line in log_path.read_text().splitlines())
+        stats = (await teachers[0].http.get('/api/bench/stats')).json()
+        result['gc_during_load'] = {k: v for k, v in stats.items() if k.startswith('gc_gen')}
+        result['gc_objects'] = stats['gc_objects']
         result['bench_client_cpu_percent'] = round(
             (time.process_time() - bench_cpu0) / (time.monotonic() - started) * 100
         )
@@ -305,6 +318,7 @@ def main() -> None:
     parser.add_argument('--rate', type=float, default=20.0, help='actions per second in total')
     parser.add_argument('--dashboards', type=int, default=3)
     parser.add_argument('--announcements', type=int, default=5)
+    parser.add_argument('--freeze', action='store_true', help='gc.freeze() in the server once everyone is connected')
     args = parser.parse_args()
     # the simulated browsers share the 2 cores with the server: keep their own overhead low (uvloop, as uvicorn uses)
     try:
@@ -313,7 +327,7 @@ def main() -> None:
         runner = uvloop.run
     except ImportError:
         runner = asyncio.run
-    result = runner(run(args.attendees, args.seconds, args.rate, args.dashboards, args.announcements))
+    result = runner(run(args.attendees, args.seconds, args.rate, args.dashboards, args.announcements, args.freeze))
     width = max(len(k) for k in result)
     for key, value in result.items():
         print(f'{key:<{width}}  {value}')

@@ -66,6 +66,14 @@ class WorkshopSession:
         self._user_workshop[user_id] = workshop_id
         return workshop_id
 
+    async def allowed_models(self, user_id: int) -> list[str] | None:
+        """The models this user may use because of their live workshop (None: the workshop sets no limit)."""
+        workshop_id = await self.workshop_of(user_id)
+        if workshop_id is None:
+            return None
+        row = await Workshop.get_or_none(id=workshop_id).values('allowed_models')
+        return list(row['allowed_models']) if row and row['allowed_models'] else None
+
     def _on_activity(self, activity: Activity) -> None:
         if activity.workshop_id is None:
             return
