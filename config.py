@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     workshop_sample_seconds: float = Field(
         5.0, gt=0, description='Seconds between live-dashboard samples (presence, usage charts, Ollama load).'
     )
+    workshop_gc_freeze: bool = Field(
+        True,
+        description='With 50+ attendees, run garbage collection at chosen moments and gc.freeze() the survivors '
+        '(avoids random ~250 ms full-collection pauses on the live dashboard).',
+    )
     bench_endpoint: bool = Field(
         False, description='Enable /api/bench/act (records activity for the signed-in user); benchmarks only.'
     )

@@ -137,7 +137,15 @@ async def connect(base: str, browser: Browser, path: str, watch: set[str], on_me
                       headers={'Cookie': cookies}, wait_timeout=30)  # fmt: skip
 
 
-async def run(attendees: int, seconds: float, rate: float, dashboards: int, announcements: int, freeze: bool) -> dict:
+async def run(
+    attendees: int,
+    seconds: float,
+    rate: float,
+    dashboards: int,
+    announcements: int,
+    freeze: bool = False,
+    no_gc_freeze: bool = False,
+) -> dict:
     from tests.ollama_server import OllamaTestServer
 
     ollama = OllamaTestServer().start()
@@ -149,7 +157,7 @@ async def run(attendees: int, seconds: float, rate: float, dashboards: int, anno
     env = {k: v for k, v in os.environ.items() if not k.startswith('PYTEST')}
     env.update(DATA_DIR=str(data_dir / 'data'), PORT=str(port), OLLAMA_HOST=ollama.url, BENCH_ENDPOINT='true',
                STORAGE_SECRET='bench-secret', LOG_LEVEL='WARNING', OLLAMA_HEALTH_INTERVAL='3600',
-               JOIN_MAX_FAILURES='1000')  # fmt: skip
+               JOIN_MAX_FAILURES='1000', WORKSHOP_GC_FREEZE='false' if no_gc_freeze else 'true')  # fmt: skip
     log_path = data_dir / 'server.log'
     log_file = log_path.open('w')
     server = subprocess.Popen([sys.executable, 'app.py'], cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)  # noqa: ASYNC220
@@ -221,7 +229,7 @@ async def run(attendees: int, seconds: float, rate: float, dashboards: int, anno
             (await teacher.http.post('/api/bench/login', params={'email': 'teacher@bench.local', 'password': PASSWORD}))
             await connect(base, teacher, f'/workshops/{workshop_id}/dashboard', {'update'}, on_dashboard)
             teachers.append(teacher)
-        await asyncio.sleep(2)
+        await asyncio.sleep(7)  # one sampler beat: the app's own collect-and-freeze (WORKSHOP_GC_FREEZE) runs here
         if freeze:
             r = await teachers[0].http.post('/api/bench/freeze')
             result['gc_freeze'] = r.json()
@@ -291,6 +299,7 @@ async def run(attendees: int, seconds: float, rate: float, dashboards: int, anno
         stats = (await teachers[0].http.get('/api/bench/stats')).json()
         result['gc_during_load'] = {k: v for k, v in stats.items() if k.startswith('gc_gen')}
         result['gc_objects'] = stats['gc_objects']
+        result['gc_frozen'] = stats['gc_frozen']
         result['bench_client_cpu_percent'] = round(
             (time.process_time() - bench_cpu0) / (time.monotonic() - started) * 100
         )
@@ -318,7 +327,8 @@ def main() -> None:
     parser.add_argument('--rate', type=float, default=20.0, help='actions per second in total')
     parser.add_argument('--dashboards', type=int, default=3)
     parser.add_argument('--announcements', type=int, default=5)
-    parser.add_argument('--freeze', action='store_true', help='gc.freeze() in the server once everyone is connected')
+    parser.add_argument('--freeze', action='store_true', help='force gc.freeze() in the server once all are connected')
+    parser.add_argument('--no-gc-freeze', action='store_true', help='run the app with WORKSHOP_GC_FREEZE=false')
     args = parser.parse_args()
     # the simulated browsers share the 2 cores with the server: keep their own overhead low (uvloop, as uvicorn uses)
     try:
@@ -327,7 +337,11 @@ def main() -> None:
         runner = uvloop.run
     except ImportError:
         runner = asyncio.run
-    result = runner(run(args.attendees, args.seconds, args.rate, args.dashboards, args.announcements, args.freeze))
+    result = runner(
+        run(
+            args.attendees, args.seconds, args.rate, args.dashboards, args.announcements, args.freeze, args.no_gc_freeze
+        )
+    )
     width = max(len(k) for k in result)
     for key, value in result.items():
         print(f'{key:<{width}}  {value}')

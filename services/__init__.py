@@ -52,5 +52,6 @@ def build_services(settings: Settings) -> Services:
             join_max_failures=settings.join_max_failures,
             join_window_seconds=settings.login_window_seconds,
             sample_seconds=settings.workshop_sample_seconds,
+            gc_freeze=settings.workshop_gc_freeze,
         ),
     )

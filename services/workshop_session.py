@@ -7,7 +7,9 @@ database (`_manage` for instructors, `_member` for attendees).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +41,13 @@ log = logging.getLogger(__name__)
 
 class WorkshopSession:
     def __init__(
-        self, *, activity: ActivityService, ollama: OllamaGateway, hosts: HostDirectory, sample_seconds: float
+        self,
+        *,
+        activity: ActivityService,
+        ollama: OllamaGateway,
+        hosts: HostDirectory,
+        sample_seconds: float,
+        gc_freeze: bool = True,
     ) -> None:
         self.activity = activity
         self.ollama = ollama
@@ -48,6 +56,9 @@ class WorkshopSession:
         self.live: dict[int, LiveWorkshop] = {}
         self._loading: dict[int, asyncio.Lock] = {}
         self._user_workshop: dict[int, int | None] = {}
+        self.gc_freeze = gc_freeze
+        self._frozen_for = 0  # attendees in live workshops at the last freeze
+        self._last_freeze = 0.0
         activity.workshop_of = self.workshop_of
         activity.recorded.subscribe(self._on_activity)
 
@@ -164,10 +175,33 @@ class WorkshopSession:
                     except (OllamaError, TimeoutError):
                         load['hosts'][url] = None
                 live.sample(load)
+                self._maybe_refreeze()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception('workshop %s sampler failed', live.id)
+
+    def _maybe_refreeze(self) -> None:
+        """With hundreds of attendee pages the heap is big and stable; CPython's full collections then pause the loop
+        for 250+ ms at random moments (the dashboard's tail latency). Instead: when attendees joined, a cheap young
+        collection and `gc.freeze()` of the survivors (kept out of full collections); every 15 minutes one full
+        collection at a moment we choose (unfreeze first, so frozen garbage of closed pages is reclaimed)."""
+        attendees = sum(len(live.attendees) for live in self.live.values())
+        now = time.monotonic()
+        if not self.gc_freeze or attendees < 50:
+            return
+        started = time.perf_counter()
+        if now - self._last_freeze > 900:
+            gc.unfreeze()
+            gc.collect()
+        elif attendees > self._frozen_for * 1.1:
+            gc.collect(1)
+        else:
+            return
+        gc.freeze()
+        self._frozen_for, self._last_freeze = attendees, now
+        took = (time.perf_counter() - started) * 1000
+        log.info('gc: froze %d objects in %.0f ms (%d attendees)', gc.get_freeze_count(), took, attendees)
 
     async def _reload_steps(self, workshop_id: int) -> None:
         live = self.live.get(workshop_id)

@@ -59,8 +59,11 @@ class WorkshopService(WorkshopSession):
         join_max_failures: int = 10,
         join_window_seconds: int = 300,
         sample_seconds: float = 5.0,
+        gc_freeze: bool = True,
     ) -> None:
-        super().__init__(activity=activity, ollama=ollama, hosts=hosts, sample_seconds=sample_seconds)
+        super().__init__(
+            activity=activity, ollama=ollama, hosts=hosts, sample_seconds=sample_seconds, gc_freeze=gc_freeze
+        )
         self.auth = auth
         self.join_throttle = LoginThrottle(join_max_failures, join_window_seconds)
 
