@@ -19,6 +19,7 @@ from services.errors import ServiceError
 from services.workshop_live import LiveWorkshop
 
 FEED_ROWS = 50
+MATRIX_CHUNK = 50  # the matrix is several tables of this many rows: a changed row re-sends only its table
 CHART_POINTS = 60
 PRESENCE_ICON = {'online': '🟢 online', 'idle': '🟡 idle', 'offline': '⚪ offline'}
 
@@ -59,8 +60,10 @@ class Dashboard:
         self.live = live
         self.projector = projector
         self.name_key = 'alias' if projector else 'name'
-        self.rows: list[dict[str, Any]] = []
-        self.index: dict[int, int] = {}
+        self.rows: list[dict[str, Any]] = []  # all matrix rows, in joining order
+        self.where: dict[int, tuple[int, int]] = {}  # attendee id -> (chunk, index in chunk)
+        self.chunks: list[list[dict[str, Any]]] = []
+        self.tables: list[ui.table] = []
         self.filters: dict[str, Any] = {'user_id': None, 'action': None, 'model': None}
 
     # ----- building --------------------------------------------------------------------------------------------------
@@ -142,16 +145,45 @@ class Dashboard:
                 {'name': 'latency', 'label': 'Avg ms', 'field': 'latency', 'sortable': True},
                 {'name': 'errors', 'label': 'Errors', 'field': 'errors', 'sortable': True},
             ]
-        self.rows = [self._decorate(r) for r in rows]
-        self.index = {r['id']: i for i, r in enumerate(self.rows)}
-        classes = 'w-full text-xl' if self.projector else 'w-full'
-        self.table = ui.table(columns=columns, rows=self.rows, row_key='id', pagination=0).classes(classes)
-        self.table.props('dense flat bordered virtual-scroll').style('max-height: 60vh').mark('matrix')
-        if not self.projector:
-            self.table.on('row-click', lambda e: self._drill(e.args[1]['id']))
+        for column in columns:
+            column.pop('sortable', None)  # the matrix is split into tables of MATRIX_CHUNK rows: no global sort
+        self.columns = columns
+        self.matrix_classes = 'w-full text-xl' if self.projector else 'w-full'
+        with ui.column().classes('w-full gap-0 overflow-y-auto').style('max-height: 60vh') as self.matrix_box:
+            self._new_chunk()
+            for row in rows:
+                self._place(self._decorate(row))
         ui.label('Click an attendee for their recent activity. ✔ ticked, ⚡ completed automatically.').classes(
             'text-xs text-gray-500'
         )
+
+    def _place(self, row: dict[str, Any]) -> int:
+        """Put a row into its chunk (a new attendee goes into the last one, or a new table); returns the chunk."""
+        found = self.where.get(row['id'])
+        if found is not None:
+            chunk, index = found
+            self.chunks[chunk][index] = row
+            self.rows[chunk * MATRIX_CHUNK + index] = row
+            return chunk
+        if not self.chunks or len(self.chunks[-1]) >= MATRIX_CHUNK:
+            self._new_chunk()
+        chunk = len(self.chunks) - 1
+        self.chunks[chunk].append(row)
+        self.rows.append(row)
+        self.where[row['id']] = (chunk, len(self.chunks[chunk]) - 1)
+        self.tables[chunk].rows = self.chunks[chunk]
+        return chunk
+
+    def _new_chunk(self) -> None:
+        self.chunks.append([])
+        with self.matrix_box:
+            table = ui.table(columns=self.columns, rows=[], row_key='id', pagination=0).classes(self.matrix_classes)
+        table.props('dense flat bordered table-style="table-layout: fixed"').mark('matrix')
+        if self.tables:
+            table.props('hide-header')
+        if not self.projector:
+            table.on('row-click', lambda e: self._drill(e.args[1]['id']))
+        self.tables.append(table)
 
     def _decorate(self, row: dict[str, Any]) -> dict[str, Any]:
         row = dict(row)
@@ -203,15 +235,12 @@ class Dashboard:
             ui.navigate.reload()
             return
         if 'rows' in payload:
+            dirty: set[int] = set()
             for row in payload['rows']:
-                i = self.index.get(row['id'])
-                if i is None:
-                    self.index[row['id']] = len(self.rows)
-                    self.rows.append(self._decorate(row))
-                else:
-                    self.rows[i] = self._decorate(row)
-            self.table.rows = self.rows  # the same list: one update of the table's props
-            self.table.update()
+                dirty.add(self._place(self._decorate(row)))
+            for chunk in dirty:  # only the tables whose rows changed are sent again
+                self.tables[chunk].rows = self.chunks[chunk]
+                self.tables[chunk].update()
             self._set_counts(payload['counts'])
         if 'hands' in payload:
             self._render_hands(payload['hands'])

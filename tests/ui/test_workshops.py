@@ -34,9 +34,10 @@ async def _join(browser: User, code: str, name: str) -> None:
 
 
 def _matrix(browser: User) -> list[dict]:
-    table = next(iter(browser.find(marker='matrix').elements))
-    assert isinstance(table, ui.table)
-    return table.rows
+    """All rows of the progress matrix (several tables of up to 50 rows each)."""
+    tables = browser.find(marker='matrix').elements
+    assert all(isinstance(t, ui.table) for t in tables)
+    return [row for table in tables for row in table.rows]
 
 
 async def _eventually(check: Callable[[], bool], seconds: float = 5.0) -> None:
@@ -185,3 +186,18 @@ async def test_projector_mode_hides_names_and_drill_down_shows_activity(
     assert [r['error'] for r in errors.rows] == ['model crashed']
     recent = await services.workshops.attendee_activity(teacher, info.id, ann_id)
     assert recent[0].error == 'model crashed'
+
+
+async def test_matrix_is_split_into_tables_and_only_the_changed_one_updates(
+    user: User, services: Services, make_account
+) -> None:
+    _, info = await _workshop(services, make_account)
+    ids = [(await services.workshops.join(info.join_code, f'P{i}')).user_id for i in range(55)]
+    await sign_in(user, 'teach@example.org')
+    await user.open(f'/workshops/{info.id}/dashboard')
+    tables = list(user.find(marker='matrix').elements)
+    assert sorted(len(t.rows) for t in tables) == [5, 50]
+    step = services.workshops.live[info.id].steps[2]['id']
+    await services.workshops.tick(ids[53], info.id, step, True)
+    await _eventually(lambda: _row(user, 'P53')['s2'] == '✔')
+    assert len(_matrix(user)) == 55
