@@ -21,7 +21,7 @@ from services.workshop_live import LiveWorkshop
 FEED_ROWS = 50
 MATRIX_CHUNK = 50  # the matrix is several tables of this many rows: a changed row re-sends only its table
 CHART_POINTS = 60
-PRESENCE_ICON = {'online': '🟢 online', 'idle': '🟡 idle', 'offline': '⚪ offline'}
+PRESENCE_ICON = {'online': '● online', 'idle': '◐ idle', 'offline': '○ offline'}
 
 
 def create_router(services: Services) -> APIRouter:
@@ -178,7 +178,7 @@ class Dashboard:
         self.chunks.append([])
         with self.matrix_box:
             table = ui.table(columns=self.columns, rows=[], row_key='id', pagination=0).classes(self.matrix_classes)
-        table.props('dense flat bordered table-style="table-layout: fixed"').mark('matrix')
+        table.props('dense flat bordered hide-pagination table-style="table-layout: fixed"').mark('matrix')
         if self.tables:
             table.props('hide-header')
         if not self.projector:
@@ -208,11 +208,11 @@ class Dashboard:
             for c in ('at', 'name', 'action', 'model', 'tokens', 'latency', 'detail')
         ]
         self.feed_table = ui.table(columns=columns, rows=[], row_key='id', pagination=0).classes('w-full')
-        self.feed_table.props('dense flat bordered').style('max-height: 40vh').mark('feed')
+        self.feed_table.props('dense flat bordered hide-pagination').style('max-height: 40vh').mark('feed')
         ui.label('Errors').classes('text-lg font-semibold')
         error_columns = [*columns[:4], {'name': 'error', 'label': 'Error', 'field': 'error', 'align': 'left'}]
         self.error_table = ui.table(columns=error_columns, rows=[], row_key='id', pagination=0).classes('w-full')
-        self.error_table.props('dense flat bordered').style('max-height: 30vh').mark('errors')
+        self.error_table.props('dense flat bordered hide-pagination').style('max-height: 30vh').mark('errors')
         self._reset_feeds(feed)
 
     def _charts(self, snap: dict[str, Any]) -> None:
