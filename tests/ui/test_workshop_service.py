@@ -121,3 +121,32 @@ async def _workshop(workshop_id: int):
     from models import Workshop
 
     return await Workshop.get(id=workshop_id)
+
+
+async def test_stuck_markers_presence_and_usage(user: User, services: Services, make_account) -> None:
+    _, _, _, info = await _setup(services, make_account)
+    ws = services.workshops
+    ann = (await ws.join(info.join_code, 'Ann')).user_id
+    bob = (await ws.join(info.join_code, 'Bob')).user_id
+    live = ws.live[info.id]
+    pushed: list[dict] = []
+    live.changed.subscribe(pushed.append)
+    for _ in range(3):
+        await services.activity.record(ann, actions.CHAT, model='qwen3:0.6b', error='model not found', latency_ms=5)
+    assert live.attendees[ann].stuck == '3 errors in a row'
+    await services.activity.record(ann, actions.CHAT, model='qwen3:0.6b', tokens=7, latency_ms=15)
+    assert live.attendees[ann].stuck == ''  # a success ends the streak
+    ws.connected(info.id, bob, +1)
+    assert live.attendees[bob].presence == 'online'
+    live.attendees[bob].last_seen -= 3600
+    live.attendees[bob].last_progress -= 3600  # no progress for an hour (threshold: 5 minutes)
+    live.sample({'hosts': {}})
+    assert live.attendees[bob].presence == 'idle'
+    assert live.attendees[bob].stuck.startswith('no progress for')
+    ws.connected(info.id, bob, -1)
+    assert live.attendees[bob].presence == 'offline'
+    await asyncio.sleep(0.7)  # matrix rows are pushed at most twice a second
+    point = next(p['point'] for p in pushed if 'point' in p)
+    assert point['models']['qwen3:0.6b'] == {'requests': 4, 'tokens': 7, 'latency': 8, 'errors': 3}
+    rows = {r['id']: r for p in pushed for r in p.get('rows', [])}
+    assert rows[ann]['requests'] == 5 and rows[ann]['errors'] == 3  # 4 chats + joining
