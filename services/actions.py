@@ -21,4 +21,3 @@ RAG_EVAL = 'rag_eval'
 API_CALL = 'api_call'
 WORKSHOP_JOIN = 'workshop_join'  # details: how (code)
 WORKSHOP_EXPORT = 'workshop_export'  # details: format
-BENCH_ACTION = 'bench_action'  # recorded by the benchmark endpoint (only when BENCH_ENDPOINT is on)
