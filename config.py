@@ -81,6 +81,20 @@ class Settings(BaseSettings):
         True, description='Create an account on first single sign-on (else only existing accounts may link).'
     )
 
+    # workshops
+    join_max_failures: int = Field(10, ge=1, description='Wrong workshop join codes allowed per address per window.')
+    workshop_sample_seconds: float = Field(
+        5.0, gt=0, description='Seconds between live-dashboard samples (presence, usage charts, Ollama load).'
+    )
+    workshop_gc_freeze: bool = Field(
+        True,
+        description='With 50+ attendees, run garbage collection at chosen moments and gc.freeze() the survivors '
+        '(avoids random ~250 ms full-collection pauses on the live dashboard).',
+    )
+    bench_endpoint: bool = Field(
+        False, description='Enable /api/bench/act (records activity for the signed-in user); benchmarks only.'
+    )
+
     # uploads
     max_upload_mb: int = Field(20, ge=1, description='Largest accepted upload, in megabytes.')
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from api import admin, health, inference, models, oauth, openai_gateway, problems, tokens, users
+from api import admin, bench, health, inference, models, oauth, openai_gateway, problems, tokens, users
 from services import Services
 
 API_DESCRIPTION = (
@@ -35,6 +35,7 @@ def routers(services: Services) -> list[APIRouter]:
         admin.create_router(services),
         openai_gateway.create_router(services),
         oauth.create_router(services),
+        *([bench.create_router(services)] if services.settings.bench_endpoint else []),
     ]
 
 

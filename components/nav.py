@@ -44,6 +44,12 @@ NAV: list[NavItem] = [
         description='Register Ollama servers, enable or disable them, see their version and latency.',
     ),
     NavItem(
+        label='Workshops',
+        icon='school',
+        path='/workshops',
+        description='Join a workshop with its code, follow its steps and raise your hand; instructors run them live.',
+    ),
+    NavItem(
         label='Users',
         icon='manage_accounts',
         path='/admin/users',

@@ -8,6 +8,18 @@ from models.hosts import OllamaHost
 from models.quotas import Quota
 from models.settings import AppSetting
 from models.users import Role, User
+from models.workshops import (
+    Announcement,
+    HandState,
+    RaisedHand,
+    StepProgress,
+    Workshop,
+    WorkshopInstructor,
+    WorkshopMembership,
+    WorkshopResource,
+    WorkshopState,
+    WorkshopStep,
+)
 
 __models__ = [
     User,
@@ -20,17 +32,35 @@ __models__ = [
     ExternalIdentity,
     Quota,
     AuditEntry,
+    Workshop,
+    WorkshopInstructor,
+    WorkshopResource,
+    WorkshopStep,
+    WorkshopMembership,
+    StepProgress,
+    RaisedHand,
+    Announcement,
 ]
 __all__ = [
     'ActivityEvent',
+    'Announcement',
     'ApiToken',
     'AppSetting',
     'AuditEntry',
     'Comparison',
     'Conversation',
     'ExternalIdentity',
+    'HandState',
     'OllamaHost',
     'Quota',
+    'RaisedHand',
     'Role',
+    'StepProgress',
     'User',
+    'Workshop',
+    'WorkshopInstructor',
+    'WorkshopMembership',
+    'WorkshopResource',
+    'WorkshopState',
+    'WorkshopStep',
 ]

@@ -4,7 +4,22 @@ from __future__ import annotations
 
 from nicegui import APIRouter
 
-from pages import admin, api_access, audit, auth, compare, home, hosts, models, playground, quotas
+from pages import (
+    admin,
+    api_access,
+    audit,
+    auth,
+    compare,
+    home,
+    hosts,
+    models,
+    playground,
+    quotas,
+    workshop_attend,
+    workshop_dashboard,
+    workshop_summary,
+    workshops,
+)
 from services import Services
 
 
@@ -20,4 +35,8 @@ def routers(services: Services) -> list[APIRouter]:
         api_access.create_router(services),
         quotas.create_router(services),
         audit.create_router(services),
+        workshop_attend.create_router(services),
+        workshop_dashboard.create_router(services),
+        workshop_summary.create_router(services),
+        workshops.create_router(services),
     ]

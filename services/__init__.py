@@ -20,6 +20,7 @@ from services.quotas import QuotaService
 from services.sso import SSOService, parse_role_map
 from services.tokens import TokenService
 from services.vectors import VectorStore
+from services.workshops import WorkshopService
 
 
 @dataclass(kw_only=True, slots=True)
@@ -40,6 +41,7 @@ class Services:
     catalog: ModelCatalog
     sso: SSOService
     activity_reader: ActivityReader
+    workshops: WorkshopService
 
 
 def build_services(settings: Settings) -> Services:
@@ -57,6 +59,17 @@ def build_services(settings: Settings) -> Services:
     catalogue = Catalogue(gateway, hosts, auth, activity, refresh_interval=settings.catalogue_refresh_interval)
     health = HealthMonitor(gateway, hosts.urls, settings.ollama_health_interval)
     quotas = QuotaService(auth, audit)
+    workshops = WorkshopService(
+        auth=auth,
+        activity=activity,
+        ollama=gateway,
+        hosts=hosts,
+        join_max_failures=settings.join_max_failures,
+        join_window_seconds=settings.login_window_seconds,
+        sample_seconds=settings.workshop_sample_seconds,
+        gc_freeze=settings.workshop_gc_freeze,
+    )
+    quotas.workshop_of = workshops.workshop_of  # workshop quotas apply to the workshop a user is in
     return Services(
         settings=settings,
         auth=auth,
@@ -93,4 +106,5 @@ def build_services(settings: Settings) -> Services:
             create_accounts=settings.sso_create_accounts,
         ),
         activity_reader=ActivityReader(auth),
+        workshops=workshops,
     )

@@ -19,3 +19,5 @@ EMBED = 'embed'
 RAG_QUERY = 'rag_query'  # details: rag_id, retrieved
 RAG_EVAL = 'rag_eval'
 API_CALL = 'api_call'
+WORKSHOP_JOIN = 'workshop_join'  # details: new_account; workshop_id set
+WORKSHOP_EXPORT = 'workshop_export'  # details: format

@@ -1,0 +1,128 @@
+"""Workshops: sessions with a join code, an agenda of steps, attendees, their progress, raised hands, announcements."""
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class WorkshopState(StrEnum):
+    DRAFT = 'draft'
+    LIVE = 'live'
+    ENDED = 'ended'
+
+
+class Workshop(Model):
+    id = fields.IntField(primary_key=True)
+    title = fields.CharField(max_length=200)
+    description = fields.TextField(default='')
+    starts_at = fields.DatetimeField(null=True)
+    ends_at = fields.DatetimeField(null=True)
+    state = fields.CharEnumField(WorkshopState, max_length=16, default=WorkshopState.DRAFT)
+    owner = fields.ForeignKeyField('models.User', related_name='owned_workshops', on_delete=fields.CASCADE)
+    allowed_models = fields.JSONField(default=list)
+    join_code = fields.CharField(max_length=16, unique=True)
+    stuck_minutes = fields.IntField(default=10)
+    started_at = fields.DatetimeField(null=True)
+    ended_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = 'workshops'
+
+
+class WorkshopInstructor(Model):
+    """A co-instructor: may manage the workshop and open its dashboard."""
+
+    id = fields.IntField(primary_key=True)
+    workshop = fields.ForeignKeyField('models.Workshop', related_name='co_instructors', on_delete=fields.CASCADE)
+    user = fields.ForeignKeyField('models.User', related_name='co_instructing', on_delete=fields.CASCADE)
+
+    class Meta:
+        table = 'workshop_instructors'
+        unique_together = (('workshop', 'user'),)
+
+
+class WorkshopResource(Model):
+    """A resource shared with the attendees, owned by another feature: (kind, resource_id), no foreign key."""
+
+    id = fields.IntField(primary_key=True)
+    workshop = fields.ForeignKeyField('models.Workshop', related_name='resources', on_delete=fields.CASCADE)
+    kind = fields.CharField(max_length=16)  # prompt, tool, knowledge, rag
+    resource_id = fields.IntField()
+    label = fields.CharField(max_length=200, default='')
+
+    class Meta:
+        table = 'workshop_resources'
+        unique_together = (('workshop', 'kind', 'resource_id'),)
+
+
+class WorkshopStep(Model):
+    id = fields.IntField(primary_key=True)
+    workshop = fields.ForeignKeyField('models.Workshop', related_name='steps', on_delete=fields.CASCADE)
+    position = fields.IntField(default=0)
+    title = fields.CharField(max_length=200)
+    instructions = fields.TextField(default='')
+    rule = fields.JSONField(null=True)  # {'action': 'chat', 'detail': 'variables', 'min': 1} or None (manual only)
+
+    class Meta:
+        table = 'workshop_steps'
+        ordering = ['position', 'id']
+
+
+class WorkshopMembership(Model):
+    id = fields.IntField(primary_key=True)
+    workshop = fields.ForeignKeyField('models.Workshop', related_name='memberships', on_delete=fields.CASCADE)
+    user = fields.ForeignKeyField('models.User', related_name='workshop_memberships', on_delete=fields.CASCADE)
+    role = fields.CharField(max_length=16, default='attendee')
+    current_step = fields.IntField(default=0)  # index into the ordered steps
+    joined_at = fields.DatetimeField(auto_now_add=True)
+    last_seen = fields.DatetimeField(null=True)
+    left_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = 'workshop_memberships'
+        unique_together = (('workshop', 'user'),)
+
+
+class StepProgress(Model):
+    id = fields.IntField(primary_key=True)
+    membership = fields.ForeignKeyField('models.WorkshopMembership', related_name='progress', on_delete=fields.CASCADE)
+    step = fields.ForeignKeyField('models.WorkshopStep', related_name='progress', on_delete=fields.CASCADE)
+    done = fields.BooleanField(default=True)
+    how = fields.CharField(max_length=16, default='manual')  # manual, auto
+    at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = 'workshop_progress'
+        unique_together = (('membership', 'step'),)
+
+
+class HandState(StrEnum):
+    RAISED = 'raised'
+    ACKNOWLEDGED = 'acknowledged'
+    RESOLVED = 'resolved'
+
+
+class RaisedHand(Model):
+    id = fields.IntField(primary_key=True)
+    membership = fields.ForeignKeyField('models.WorkshopMembership', related_name='hands', on_delete=fields.CASCADE)
+    message = fields.CharField(max_length=500, default='')
+    state = fields.CharEnumField(HandState, max_length=16, default=HandState.RAISED)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = 'workshop_hands'
+
+
+class Announcement(Model):
+    id = fields.IntField(primary_key=True)
+    workshop = fields.ForeignKeyField('models.Workshop', related_name='announcements', on_delete=fields.CASCADE)
+    author = fields.ForeignKeyField('models.User', related_name='announcements', null=True, on_delete=fields.SET_NULL)
+    text = fields.CharField(max_length=2000)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = 'workshop_announcements'

@@ -1,0 +1,233 @@
+"""Joining a workshop by code, and the attendee's view of it (steps, checklist, raise hand, live announcements)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from nicegui import APIRouter, app, ui
+
+from components import theme
+from components.forms import error_label
+from pages.common import guarded, session_user_id
+from services import Services
+from services.auth import UserInfo
+from services.errors import ServiceError
+from services.workshop_types import AttendeeView
+
+
+def create_router(services: Services) -> APIRouter:
+    router = APIRouter()
+
+    @router.page('/join', title='Join a workshop')
+    async def join_page(request: Request, code: str = '') -> None:
+        address = request.client.host if request.client else ''
+        signed_in = await services.auth.get_user(session_user_id())
+        theme.apply()
+        ui.page_title(f'Join a workshop · {theme.PRODUCT_NAME}')
+
+        async def submit() -> None:
+            error.set_visibility(False)
+            button.props('loading')
+            try:
+                result = await services.workshops.join(
+                    code_input.value,
+                    name_input.value if name_input else '',
+                    client_address=address,
+                    user_id=signed_in.id if signed_in else None,
+                )
+            except ServiceError as exc:
+                error.text = exc.message
+                error.set_visibility(True)
+                return
+            finally:
+                button.props(remove='loading')
+            app.storage.user['user_id'] = result.user_id
+            ui.navigate.to(f'/workshops/{result.workshop_id}')
+
+        with ui.column().classes('w-full items-center mt-16 px-4'):
+            ui.label(theme.PRODUCT_NAME).classes('text-2xl font-semibold text-primary')
+            with ui.card().classes('w-full max-w-sm gap-3 p-6'):
+                ui.label('Join a workshop').classes('text-xl font-semibold')
+                code_input = (
+                    ui.input('Join code', value=code)
+                    .props('autofocus outlined autocomplete=off autocapitalize=characters')
+                    .classes('w-full')
+                    .mark('join-code')
+                )
+                name_input = None
+                if signed_in:
+                    ui.label(f'You join as {signed_in.display_name}.').classes('text-sm text-gray-500')
+                else:
+                    name_input = (
+                        ui.input('Your name (shown to the instructors)')
+                        .props('outlined autocomplete=name')
+                        .classes('w-full')
+                        .mark('join-name')
+                    )
+                    name_input.on('keydown.enter', submit)
+                code_input.on('keydown.enter', submit)
+                error = error_label().mark('join-error')
+                button = ui.button('Join', on_click=submit).classes('w-full').mark('join-submit')
+                if not signed_in:
+                    ui.link('I have an account: sign in', '/login?next=/join').classes('text-sm')
+
+    return router
+
+
+def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> None:
+    """The workshop as an attendee sees it. Called by the /workshops/{id} page inside the frame."""
+    workshops = services.workshops
+    wid = view.workshop.id
+    steps = view.workshop.steps
+    state: dict[str, Any] = {'current': min(view.current_step, max(len(steps) - 1, 0)), 'done': dict(view.done)}
+    live = workshops.live.get(wid)
+
+    with ui.row().classes('w-full items-center gap-2'):
+        ui.badge(view.workshop.state, color='positive' if view.workshop.state == 'live' else 'grey')
+        ui.label(f'Run by {view.workshop.owner_name}').classes('text-sm text-gray-500')
+    with ui.card().classes('w-full bg-blue-50 dark:bg-blue-950').props('flat bordered'):
+        with ui.row().classes('items-center gap-2 no-wrap'):
+            ui.icon('visibility', color='primary')
+            ui.label(
+                'The instructors of this workshop see your workshop activity: your progress, which models you use, '
+                'your requests and errors (not the text of your chats) while the workshop runs.'
+            ).classes('text-sm').mark('privacy-notice')
+    ended = ui.label('This workshop has ended. Thank you for taking part!').classes('text-lg text-warning')
+    ended.set_visibility(view.workshop.state == 'ended')
+
+    with ui.row().classes('w-full gap-6 items-start no-wrap max-md:flex-wrap'):
+        with ui.column().classes('grow gap-3 min-w-0'):
+
+            @ui.refreshable
+            def step_panel() -> None:
+                if not steps:
+                    ui.label('The instructor has not added steps yet.').classes('text-gray-500')
+                    return
+                step = steps[state['current']]
+                with ui.row().classes('w-full items-center'):
+                    ui.label(f'Step {state["current"] + 1} of {len(steps)}: {step.title}').classes(
+                        'text-xl font-semibold'
+                    ).mark('current-step')
+                ui.markdown(step.instructions or '_No instructions._').classes('w-full')
+                if step.link:
+                    ui.link(f'Open {step.link.strip("/")} for this step', step.link)
+                if step.rule_label:
+                    ui.label(f'Completes automatically when you have {step.rule_label}.').classes(
+                        'text-sm text-gray-500'
+                    )
+                with ui.row().classes('gap-2'):
+                    ui.button('Previous', icon='chevron_left', on_click=lambda: go(-1)).props('flat').set_enabled(
+                        state['current'] > 0
+                    )
+                    ui.button('Next step', icon='chevron_right', on_click=lambda: go(1)).props('flat').set_enabled(
+                        state['current'] < len(steps) - 1
+                    )
+
+            async def go(delta: int) -> None:
+                state['current'] = max(0, min(state['current'] + delta, len(steps) - 1))
+                step_panel.refresh()
+                await guarded(lambda: workshops.set_step(user.id, wid, state['current']))
+
+            step_panel()
+            if view.workshop.resources:
+                ui.label('Shared with you').classes('font-semibold mt-2')
+                for res in view.workshop.resources:
+                    ui.link(f'{res.kind}: {res.label}', res.link)
+
+        with ui.column().classes('w-80 gap-3'):
+            ui.label('Your checklist').classes('font-semibold')
+            boxes: dict[int, ui.checkbox] = {}
+            for step in steps:
+
+                async def toggle(e, step_id: int = step.id) -> None:
+                    if bool(e.value) == (step_id in state['done']):
+                        return  # set by a pushed change (e.g. completed automatically), not by the attendee
+                    if bool(e.value):
+                        state['done'][step_id] = 'manual'
+                    else:
+                        state['done'].pop(step_id, None)
+                    await guarded(lambda: workshops.tick(user.id, wid, step_id, bool(e.value)))
+
+                boxes[step.id] = ui.checkbox(step.title, value=step.id in state['done'], on_change=toggle).mark(
+                    f'tick-{step.position}'
+                )
+
+            ui.separator()
+            hand_label = ui.label().classes('text-sm').mark('hand-state')
+            message = ui.input('Question (optional)').props('outlined dense').classes('w-full').mark('hand-message')
+
+            def show_hand(hand_state: str | None) -> None:
+                texts = {
+                    'raised': 'Your hand is raised. An instructor will come to you.',
+                    'acknowledged': 'An instructor has seen your hand and is on the way.',
+                    'resolved': 'Your question was resolved.',
+                }
+                hand_label.text = texts.get(hand_state or '', '')
+                raise_button.set_visibility(hand_state not in ('raised', 'acknowledged'))
+                lower_button.set_visibility(hand_state in ('raised', 'acknowledged'))
+
+            async def raise_hand() -> None:
+                if await guarded(lambda: workshops.raise_hand(user.id, wid, message.value or '')):
+                    message.value = ''
+                    show_hand('raised')
+
+            async def lower_hand() -> None:
+                await guarded(lambda: workshops.lower_hand(user.id, wid))
+
+            message.on('keydown.enter', raise_hand)
+            raise_button = ui.button('Raise hand', icon='back_hand', on_click=raise_hand).mark('raise-hand')
+            lower_button = ui.button('Lower hand', on_click=lower_hand).props('flat').mark('lower-hand')
+            show_hand(view.hand.state if view.hand else None)
+
+            ui.label('Announcements').classes('font-semibold mt-2')
+            no_news = ui.label('Nothing yet.').classes('text-sm text-gray-500')
+            no_news.set_visibility(not view.announcements)
+            # newest first by CSS, so a pushed announcement is one appended label (cheap for 400 attendees)
+            announcements = ui.column().classes('w-full gap-1 flex-col-reverse').mark('announcements')
+            with announcements:
+                for a in reversed(view.announcements):
+                    _announcement(a.text, a.created_at.strftime('%H:%M'))
+
+    def on_broadcast(event: dict[str, Any]) -> None:
+        kind = event['kind']
+        if kind == 'announcement':
+            ui.notify(event['notice'], type='info', position='top')
+            with announcements:
+                _announcement(event['text'], event['at'])
+            if no_news.visible:
+                no_news.set_visibility(False)
+        elif kind == 'step' and steps:
+            state['current'] = min(event['index'], len(steps) - 1)
+            step_panel.refresh()
+            ui.notify(f'The instructor moved everyone to step {state["current"] + 1}.', type='info')
+        elif kind == 'ended':
+            ended.set_visibility(True)
+        elif kind == 'reload':
+            ui.navigate.reload()
+
+    def on_personal(event: dict[str, Any]) -> None:
+        if event['kind'] == 'progress' and event['step_id'] in boxes:
+            if event['how'] is None:
+                state['done'].pop(event['step_id'], None)
+            else:
+                state['done'][event['step_id']] = event['how']
+            boxes[event['step_id']].value = event['how'] is not None
+            if event['how'] == 'auto':
+                ui.notify('Step completed automatically.', type='positive')
+        elif event['kind'] == 'hand':
+            show_hand(event['state'])
+            if event['state'] == 'resolved':
+                ui.notify('Your raised hand was resolved.', type='positive')
+
+    if live is not None:
+        live.broadcast.subscribe(on_broadcast)
+        live.personal_event(user.id).subscribe(on_personal)
+        client = ui.context.client
+        client.on_connect(lambda: workshops.connected(wid, user.id, +1))
+        client.on_disconnect(lambda: workshops.connected(wid, user.id, -1))
+
+
+def _announcement(text: str, at: str) -> ui.label:
+    """Plain text (never HTML): one element per announcement."""
+    return ui.label(f'{at} · {text}').classes('w-full px-2 py-1 rounded border whitespace-pre-line')

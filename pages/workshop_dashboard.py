@@ -1,0 +1,396 @@
+"""The live instructor dashboard: rendered once from the in-memory workshop state, then updated only by pushed deltas.
+
+No timers and no database queries per viewer: the workshop's `changed` event carries a precomputed payload (changed
+matrix rows, step counts, new feed items, open hands, a usage point, Ollama load) at most ~10 times a second.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nicegui import APIRouter, ui
+
+from components.forms import confirm
+from components.frame import frame
+from pages.common import guarded, page_user
+from services import Services
+from services.auth import Role, UserInfo
+from services.errors import ServiceError
+from services.workshop_live import LiveWorkshop
+
+FEED_ROWS = 50
+MATRIX_CHUNK = 50  # the matrix is several tables of this many rows: a changed row re-sends only its table
+CHART_POINTS = 60
+PRESENCE_ICON = {'online': '● online', 'idle': '◐ idle', 'offline': '○ offline'}
+
+
+def create_router(services: Services) -> APIRouter:
+    router = APIRouter(prefix='/workshops')
+
+    @router.page('/{workshop_id}/dashboard')
+    async def dashboard_page(workshop_id: int, projector: bool = False) -> None:
+        user = await page_user(services, Role.INSTRUCTOR)
+        if user is None:
+            return
+        try:
+            info = await services.workshops.get(user.id, workshop_id)
+            live = await services.workshops.dashboard(user.id, workshop_id)
+        except ServiceError as exc:
+            with frame(services, user, 'Dashboard'):
+                ui.label(exc.message).classes('text-negative')
+            return
+        with frame(services, user, f'Dashboard · {info.title}'):
+            if live is None:
+                ui.label('This workshop is not live. Start it to see the dashboard, or open its summary.')
+                ui.link('Summary', f'/workshops/{workshop_id}/summary')
+                return
+            Dashboard(services, user, workshop_id, info.join_code, live, projector=projector).build()
+
+    return router
+
+
+class Dashboard:
+    def __init__(
+        self, services: Services, user: UserInfo, workshop_id: int, code: str, live: LiveWorkshop, *, projector: bool
+    ) -> None:
+        self.services = services
+        self.user = user
+        self.wid = workshop_id
+        self.code = code
+        self.live = live
+        self.projector = projector
+        self.name_key = 'alias' if projector else 'name'
+        self.rows: list[dict[str, Any]] = []  # all matrix rows, in joining order
+        self.where: dict[int, tuple[int, int]] = {}  # attendee id -> (chunk, index in chunk)
+        self.chunks: list[list[dict[str, Any]]] = []
+        self.tables: list[ui.table] = []
+        self.filters: dict[str, Any] = {'user_id': None, 'action': None, 'model': None}
+
+    # ----- building --------------------------------------------------------------------------------------------------
+    def build(self) -> None:
+        snap = self.live.snapshot()
+        big = 'text-2xl' if self.projector else ''
+        with ui.row().classes(f'w-full items-center gap-4 {big}'):
+            ui.label('Join at /join with code').classes('text-gray-500')
+            ui.label(self.code).classes('text-4xl font-mono font-bold tracking-widest').mark('dash-code')
+            ui.space()
+            self.summary = ui.label().classes('text-lg').mark('dash-summary')
+            target = f'/workshops/{self.wid}/dashboard' + ('' if self.projector else '?projector=true')
+            ui.button('Normal mode' if self.projector else 'Projector mode', icon='cast',
+                      on_click=lambda: ui.navigate.to(target)).props('flat')  # fmt: skip
+        with ui.row().classes('items-center gap-2') as self.ended:
+            ui.label('The workshop has ended.').classes('text-lg text-warning').mark('dash-ended')
+            ui.link('Open the summary', f'/workshops/{self.wid}/summary')
+        self.ended.set_visibility(False)
+        if not self.projector:
+            self._actions()
+        with ui.row().classes('w-full gap-2').mark('step-counts') as self.counts_row:
+            self.count_labels = [
+                ui.chip(f'{i + 1}. {s["title"]}: 0', color='primary').props('outline')
+                for i, s in enumerate(self.live.steps)
+            ]
+        self.hands_box = ui.column().classes('w-full gap-1').mark('hands')
+        self._render_hands(snap['hands'])
+        self._matrix(snap['rows'])
+        self._set_counts(snap['counts'])
+        if not self.projector:
+            self._feeds(snap['feed'])
+            self._charts(snap)
+        self.live.changed.subscribe(self.apply)
+
+    def _actions(self) -> None:
+        ws = self.services.workshops
+        with ui.row().classes('w-full items-center gap-2'):
+            text = ui.input('Announcement to everyone').props('outlined dense').classes('grow').mark('announce-text')
+
+            async def broadcast() -> None:
+                if await guarded(lambda: ws.announce(self.user.id, self.wid, text.value or ''), success='Sent.'):
+                    text.value = ''
+
+            text.on('keydown.enter', broadcast)
+            ui.button('Broadcast', icon='campaign', on_click=broadcast).mark('announce-send')
+            options = {i: f'{i + 1}. {s["title"]}' for i, s in enumerate(self.live.steps)}
+            step = (
+                ui.select(options, value=0 if options else None, label='Step').props('outlined dense').classes('w-56')
+            )
+
+            async def move() -> None:
+                if step.value is None:
+                    return
+                await guarded(lambda: ws.move_all(self.user.id, self.wid, int(step.value)), success='Everyone moved.')
+
+            ui.button('Move everyone', on_click=move).props('flat').mark('move-all')
+
+            async def end() -> None:
+                if await confirm(
+                    'End the workshop?', 'Attendees can no longer join, tick or raise hands.', action='End'
+                ):
+                    await guarded(lambda: ws.end(self.user.id, self.wid), success='The workshop has ended.')
+
+            ui.button('End workshop', icon='stop', color='negative', on_click=end).props('outline').mark('dash-end')
+
+    def _matrix(self, rows: list[dict[str, Any]]) -> None:
+        columns = [
+            {'name': 'who', 'label': 'Attendee', 'field': self.name_key, 'align': 'left', 'sortable': True},
+            {'name': 'presence', 'label': 'Presence', 'field': 'presence_text', 'align': 'left'},
+            {'name': 'step', 'label': 'At step', 'field': 'step', 'sortable': True},
+        ]
+        columns += [{'name': f's{i}', 'label': f'{i + 1}', 'field': f's{i}'} for i in range(len(self.live.steps))]
+        columns.append({'name': 'stuck', 'label': 'Stuck', 'field': 'stuck', 'align': 'left'})
+        if not self.projector:
+            columns += [
+                {'name': 'last_seen', 'label': 'Last seen', 'field': 'last_seen'},
+                {'name': 'requests', 'label': 'Requests', 'field': 'requests', 'sortable': True},
+                {'name': 'tokens', 'label': 'Tokens', 'field': 'tokens', 'sortable': True},
+                {'name': 'latency', 'label': 'Avg ms', 'field': 'latency', 'sortable': True},
+                {'name': 'errors', 'label': 'Errors', 'field': 'errors', 'sortable': True},
+            ]
+        for column in columns:
+            column.pop('sortable', None)  # the matrix is split into tables of MATRIX_CHUNK rows: no global sort
+        self.columns = columns
+        self.matrix_classes = 'w-full text-xl' if self.projector else 'w-full'
+        with ui.column().classes('w-full gap-0 overflow-y-auto').style('max-height: 60vh') as self.matrix_box:
+            self._new_chunk()
+            for row in rows:
+                self._place(self._decorate(row))
+        ui.label('Click an attendee for their recent activity. ✔ ticked, ⚡ completed automatically.').classes(
+            'text-xs text-gray-500'
+        )
+
+    def _place(self, row: dict[str, Any]) -> int:
+        """Put a row into its chunk (a new attendee goes into the last one, or a new table); returns the chunk."""
+        found = self.where.get(row['id'])
+        if found is not None:
+            chunk, index = found
+            self.chunks[chunk][index] = row
+            self.rows[chunk * MATRIX_CHUNK + index] = row
+            return chunk
+        if not self.chunks or len(self.chunks[-1]) >= MATRIX_CHUNK:
+            self._new_chunk()
+        chunk = len(self.chunks) - 1
+        self.chunks[chunk].append(row)
+        self.rows.append(row)
+        self.where[row['id']] = (chunk, len(self.chunks[chunk]) - 1)
+        self.tables[chunk].rows = self.chunks[chunk]
+        return chunk
+
+    def _new_chunk(self) -> None:
+        self.chunks.append([])
+        with self.matrix_box:
+            table = ui.table(columns=self.columns, rows=[], row_key='id', pagination=0).classes(self.matrix_classes)
+        table.props('dense flat bordered hide-pagination table-style="table-layout: fixed"').mark('matrix')
+        if self.tables:
+            table.props('hide-header')
+        if not self.projector:
+            table.on('row-click', lambda e: self._drill(e.args[1]['id']))
+        self.tables.append(table)
+
+    def _decorate(self, row: dict[str, Any]) -> dict[str, Any]:
+        row = dict(row)
+        row['presence_text'] = PRESENCE_ICON.get(row['presence'], row['presence'])
+        return row
+
+    def _feeds(self, feed: list[dict[str, Any]]) -> None:
+        people = {a.user_id: a.name for a in self.live.attendees.values()}
+        with ui.row().classes('w-full items-center gap-2'):
+            ui.label('Activity').classes('text-lg font-semibold')
+            who = ui.select({None: 'everyone', **people}, value=None, label='Attendee')
+            who.on_value_change(lambda e: self._filter('user_id', e.value))
+            who.props('outlined dense').classes('w-48').mark('filter-attendee')
+            ui.input('Type (action)', on_change=lambda e: self._filter('action', e.value or None)).props(
+                'outlined dense debounce=300'
+            ).classes('w-40')
+            ui.input('Model', on_change=lambda e: self._filter('model', e.value or None)).props(
+                'outlined dense debounce=300'
+            ).classes('w-40')
+        columns = [
+            {'name': c, 'label': c.title(), 'field': c, 'align': 'left'}
+            for c in ('at', 'name', 'action', 'model', 'tokens', 'latency', 'detail')
+        ]
+        self.feed_table = ui.table(columns=columns, rows=[], row_key='id', pagination=0).classes('w-full')
+        self.feed_table.props('dense flat bordered hide-pagination').style('max-height: 40vh').mark('feed')
+        ui.label('Errors').classes('text-lg font-semibold')
+        error_columns = [*columns[:4], {'name': 'error', 'label': 'Error', 'field': 'error', 'align': 'left'}]
+        self.error_table = ui.table(columns=error_columns, rows=[], row_key='id', pagination=0).classes('w-full')
+        self.error_table.props('dense flat bordered hide-pagination').style('max-height: 30vh').mark('errors')
+        self._reset_feeds(feed)
+
+    def _charts(self, snap: dict[str, Any]) -> None:
+        self.points: list[dict[str, Any]] = list(snap['timeline'])[-CHART_POINTS:]
+        with ui.row().classes('w-full gap-4 no-wrap max-lg:flex-wrap'):
+            self.model_chart = ui.echart(self._model_options()).classes('w-full h-64').mark('chart-models')
+            self.total_chart = ui.echart(self._total_options()).classes('w-full h-64').mark('chart-totals')
+        with ui.row().classes('w-full gap-4 no-wrap max-lg:flex-wrap'):
+            self.top_chart = ui.echart(self._top_options(self.live.top_attendees())).classes('w-full h-64')
+            with ui.column().classes('w-full gap-1'):
+                ui.label('Ollama load').classes('text-lg font-semibold')
+                self.load_label = ui.markdown(self._load_text(snap['load'])).mark('load')
+
+    # ----- live updates ----------------------------------------------------------------------------------------------
+    def apply(self, payload: dict[str, Any]) -> None:
+        if payload.get('ended'):
+            self.ended.set_visibility(True)
+            return
+        if payload.get('reload'):
+            ui.navigate.reload()
+            return
+        if 'rows' in payload:
+            dirty: set[int] = set()
+            for row in payload['rows']:
+                dirty.add(self._place(self._decorate(row)))
+            for chunk in dirty:  # only the tables whose rows changed are sent again
+                self.tables[chunk].rows = self.chunks[chunk]
+                self.tables[chunk].update()
+            self._set_counts(payload['counts'])
+        if 'hands' in payload:
+            self._render_hands(payload['hands'])
+        if self.projector:
+            return
+        if 'feed' in payload:
+            self._add_feed(payload['feed'])
+        if 'point' in payload:
+            self.points = [*self.points, payload['point']][-CHART_POINTS:]
+            self.model_chart.options.update(self._model_options())
+            self.model_chart.update()
+            self.total_chart.options.update(self._total_options())
+            self.total_chart.update()
+            self.top_chart.options.update(self._top_options(payload['top']))
+            self.top_chart.update()
+            self.load_label.content = self._load_text(payload['load'])
+
+    def _set_counts(self, counts: list[int]) -> None:
+        total = len(self.rows)
+        for chip, step, count in zip(self.count_labels, self.live.steps, counts, strict=False):
+            chip.text = f'{step["title"]}: {count}/{total} done'
+        online = sum(1 for r in self.rows if r['presence'] == 'online')
+        stuck = sum(1 for r in self.rows if r['stuck'])
+        self.summary.text = f'{total} attendee(s) · {online} online · {stuck} stuck'
+
+    def _render_hands(self, hands: list[dict[str, Any]]) -> None:
+        self.hands_box.clear()
+        ws = self.services.workshops
+        with self.hands_box:
+            if not hands:
+                return
+            ui.label(f'Raised hands ({len(hands)})').classes('text-lg font-semibold')
+            for number, hand in enumerate(hands, start=1):
+                with ui.row().classes('w-full items-center gap-2 bg-amber-50 dark:bg-amber-950 px-2 rounded'):
+                    ui.icon('back_hand', color='warning')
+                    who = f'Hand {number}' if self.projector else hand['name']
+                    ui.label(f'{hand["at"]} {who}: {hand["message"] or "(no message)"}').mark(f'hand-{hand["id"]}')
+                    ui.badge(hand['state'])
+                    if self.projector:
+                        continue
+
+                    async def set_state(state: str, hid: int = hand['id']) -> None:
+                        await guarded(lambda: ws.update_hand(self.user.id, self.wid, hid, state))
+
+                    if hand['state'] == 'raised':
+                        ui.button('Acknowledge', on_click=lambda s=set_state: s('acknowledged')).props('flat dense')
+                    ui.button('Resolve', on_click=lambda s=set_state: s('resolved')).props('flat dense').mark(
+                        f'resolve-{hand["id"]}'
+                    )
+
+    def _matches(self, item: dict[str, Any]) -> bool:
+        f = self.filters
+        return (
+            (f['user_id'] is None or item['user_id'] == f['user_id'])
+            and (f['action'] is None or f['action'].lower() in item['action'])
+            and (f['model'] is None or f['model'].lower() in item['model'].lower())
+        )
+
+    def _filter(self, key: str, value: Any) -> None:
+        self.filters[key] = value
+        self._reset_feeds(list(self.live.feed))
+
+    def _reset_feeds(self, feed: list[dict[str, Any]]) -> None:
+        items = [i for i in reversed(feed) if self._matches(i)]
+        self.feed_table.rows = items[:FEED_ROWS]
+        self.error_table.rows = [i for i in items if i['error']][:FEED_ROWS]
+        self.feed_table.update()
+        self.error_table.update()
+
+    def _add_feed(self, items: list[dict[str, Any]]) -> None:
+        new = [i for i in reversed(items) if self._matches(i)]
+        if not new:
+            return
+        self.feed_table.rows = (new + self.feed_table.rows)[:FEED_ROWS]
+        self.feed_table.update()
+        errors = [i for i in new if i['error']]
+        if errors:
+            self.error_table.rows = (errors + self.error_table.rows)[:FEED_ROWS]
+            self.error_table.update()
+
+    async def _drill(self, user_id: int) -> None:
+        items = await guarded(lambda: self.services.workshops.attendee_activity(self.user.id, self.wid, user_id))
+        if items is None:
+            return
+        attendee = self.live.attendees.get(user_id)
+        with ui.dialog() as dialog, ui.card().classes('w-full max-w-3xl'):
+            ui.label(f'Recent activity of {attendee.name if attendee else "attendee"}').classes('text-lg font-semibold')
+            if not items:
+                ui.label('Nothing recorded in this workshop yet.').classes('text-gray-500')
+            rows = [
+                {'id': a.id, 'at': a.created_at.strftime('%H:%M:%S'), 'action': a.action, 'model': a.model or '',
+                 'tokens': a.tokens or 0, 'latency': round(a.latency_ms or 0), 'error': a.error or ''}
+                for a in items
+            ]  # fmt: skip
+            ui.table(rows=rows, row_key='id').props('dense flat').classes('w-full').mark('drill')
+            ui.button('Close', on_click=dialog.close).props('flat')
+        dialog.open()
+
+    # ----- chart options ---------------------------------------------------------------------------------------------
+    def _model_options(self) -> dict[str, Any]:
+        models = sorted({m for p in self.points for m in p['models']})
+        return {
+            'title': {'text': 'Requests per model (per sample)', 'textStyle': {'fontSize': 13}},
+            'tooltip': {'trigger': 'axis'},
+            'legend': {'bottom': 0},
+            'xAxis': {'type': 'category', 'data': [p['t'] for p in self.points]},
+            'yAxis': {'type': 'value'},
+            'series': [
+                {'name': m, 'type': 'line', 'data': [p['models'].get(m, {}).get('requests', 0) for p in self.points]}
+                for m in models
+            ],
+        }
+
+    def _total_options(self) -> dict[str, Any]:
+        def total(p: dict[str, Any], key: str) -> int:
+            return sum(v[key] for v in p['models'].values())
+
+        def latency(p: dict[str, Any]) -> int:
+            values = [v['latency'] for v in p['models'].values() if v['latency']]
+            return round(sum(values) / len(values)) if values else 0
+
+        return {
+            'title': {'text': 'Tokens, avg latency (ms), errors', 'textStyle': {'fontSize': 13}},
+            'tooltip': {'trigger': 'axis'},
+            'legend': {'bottom': 0},
+            'xAxis': {'type': 'category', 'data': [p['t'] for p in self.points]},
+            'yAxis': [{'type': 'value'}, {'type': 'value'}],
+            'series': [
+                {'name': 'tokens', 'type': 'line', 'data': [total(p, 'tokens') for p in self.points]},
+                {'name': 'avg ms', 'type': 'line', 'yAxisIndex': 1, 'data': [latency(p) for p in self.points]},
+                {'name': 'errors', 'type': 'bar', 'yAxisIndex': 1, 'data': [total(p, 'errors') for p in self.points]},
+            ],
+        }
+
+    def _top_options(self, top: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            'title': {'text': 'Requests per attendee (top 15)', 'textStyle': {'fontSize': 13}},
+            'xAxis': {'type': 'value'},
+            'yAxis': {'type': 'category', 'data': [t[self.name_key] for t in reversed(top)]},
+            'series': [{'type': 'bar', 'data': [t['requests'] for t in reversed(top)]}],
+            'grid': {'left': 120},
+        }
+
+    @staticmethod
+    def _load_text(load: dict[str, Any]) -> str:
+        if not load:
+            return '_Sampling…_'
+        lines = []
+        rates = load.get('rates', {})
+        for url, models in load.get('hosts', {}).items():
+            running = 'unreachable' if models is None else (', '.join(models) or 'no model loaded')
+            lines.append(f'- `{url}`: {running}; {rates.get(url, 0)} request(s) in the last sample')
+        return '\n'.join(lines) or '_No Ollama hosts configured._'

@@ -1,0 +1,267 @@
+"""Workshops: the list, creating one, and /workshops/{id} (the manage page for instructors, the attendee view else)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from nicegui import APIRouter, ui
+
+from components.forms import confirm, error_label
+from components.frame import frame
+from pages.common import guarded, page_user
+from pages.workshop_attend import attendee_view
+from services import Services
+from services.auth import Role, UserInfo
+from services.errors import ServiceError
+from services.workshop_rules import RESOURCE_KINDS, rule_options
+from services.workshop_types import WorkshopInfo
+
+STATE_COLORS = {'draft': 'grey', 'live': 'positive', 'ended': 'warning'}
+
+
+def create_router(services: Services) -> APIRouter:
+    router = APIRouter(prefix='/workshops')
+
+    @router.page('/')
+    async def list_page() -> None:
+        user = await page_user(services)
+        if user is None:
+            return
+        with frame(services, user, 'Workshops'):
+            workshops = await services.workshops.list_for(user.id)
+            with ui.row().classes('w-full items-center gap-2'):
+                if user.at_least(Role.INSTRUCTOR):
+                    ui.button('New workshop', icon='add', on_click=lambda: _create_dialog(services, user)).mark(
+                        'new-workshop'
+                    )
+                ui.link('Join a workshop with a code', '/join')
+            if not workshops:
+                hint = (
+                    'No workshops yet. Create one, add steps, start it and share its join code.'
+                    if user.at_least(Role.INSTRUCTOR)
+                    else 'You have not joined a workshop yet. Ask your instructor for the join code.'
+                )
+                ui.label(hint).classes('text-gray-500')
+            for w in workshops:
+                with ui.link(target=f'/workshops/{w.id}').classes('w-full no-underline text-inherit'):
+                    with ui.card().classes('w-full hover:shadow-lg').props('flat bordered'):
+                        with ui.row().classes('w-full items-center gap-3'):
+                            ui.label(w.title).classes('text-lg font-semibold')
+                            ui.badge(w.state, color=STATE_COLORS.get(w.state, 'grey'))
+                            ui.space()
+                            if w.can_manage:
+                                ui.label(f'code {w.join_code}').classes('font-mono')
+                            ui.label(f'{w.attendee_count} attendee(s)').classes('text-sm text-gray-500')
+
+    @router.page('/{workshop_id}')
+    async def workshop_page(workshop_id: int) -> None:
+        user = await page_user(services)
+        if user is None:
+            return
+        try:
+            info = await services.workshops.get(user.id, workshop_id)
+            view = None if info.can_manage else await services.workshops.attendee_view(user.id, workshop_id)
+        except ServiceError as exc:
+            with frame(services, user, 'Workshop'):
+                ui.label(exc.message).classes('text-negative')
+                ui.link('Back to your workshops', '/workshops')
+            return
+        with frame(services, user, info.title):
+            if view is not None:
+                attendee_view(services, user, view)
+            else:
+                _manage(services, user, info)
+
+    return router
+
+
+def _create_dialog(services: Services, user: UserInfo) -> None:
+    with ui.dialog() as dialog, ui.card().classes('w-full max-w-lg gap-3'):
+        ui.label('New workshop').classes('text-lg font-semibold')
+        title = ui.input('Title').props('outlined autofocus').classes('w-full').mark('ws-title')
+        description = ui.textarea('Description (markdown)').props('outlined').classes('w-full').mark('ws-description')
+        error = error_label()
+
+        async def create() -> None:
+            try:
+                info = await services.workshops.create(user.id, title.value, description.value or '')
+            except ServiceError as exc:
+                error.text = exc.message
+                error.set_visibility(True)
+                return
+            dialog.close()
+            ui.navigate.to(f'/workshops/{info.id}')
+
+        title.on('keydown.enter', create)
+        with ui.row().classes('w-full justify-end'):
+            ui.button('Cancel', on_click=dialog.close).props('flat')
+            ui.button('Create', on_click=create).mark('ws-create')
+    dialog.open()
+
+
+def _manage(services: Services, user: UserInfo, info: WorkshopInfo) -> None:
+    ws = services.workshops
+    wid = info.id
+
+    async def reload() -> None:
+        ui.navigate.reload()
+
+    with ui.row().classes('w-full items-center gap-3'):
+        ui.badge(info.state, color=STATE_COLORS.get(info.state, 'grey')).mark('ws-state')
+        ui.label('Join code').classes('text-sm text-gray-500')
+        code = ui.label(info.join_code).classes('text-2xl font-mono font-bold tracking-widest').mark('ws-code')
+
+        async def regenerate() -> None:
+            new = await guarded(lambda: ws.regenerate_code(user.id, wid), success='New join code created.')
+            if new:
+                code.text = new
+
+        ui.button(icon='refresh', on_click=regenerate).props('flat round').tooltip('New join code').mark('ws-regen')
+        ui.space()
+        if info.state == 'draft':
+
+            async def start() -> None:
+                await guarded(lambda: ws.start(user.id, wid), success='The workshop is live.')
+                await reload()
+
+            ui.button('Start workshop', icon='play_arrow', on_click=start).mark('ws-start')
+        if info.state == 'live':
+            ui.button(
+                'Open dashboard', icon='monitor_heart', on_click=lambda: ui.navigate.to(f'/workshops/{wid}/dashboard')
+            )
+        if info.state != 'draft':
+            ui.button('Summary', icon='summarize', on_click=lambda: ui.navigate.to(f'/workshops/{wid}/summary')).props(
+                'flat'
+            )
+
+    with ui.card().classes('w-full gap-2').props('flat bordered'):
+        ui.label('Details').classes('font-semibold')
+        title = ui.input('Title', value=info.title).props('outlined dense').classes('w-full')
+        description = ui.textarea('Description (markdown)', value=info.description).props('outlined').classes('w-full')
+        with ui.row().classes('w-full gap-2'):
+            starts = ui.input('Starts (YYYY-MM-DD HH:MM)', value=_fmt(info.starts_at)).props('outlined dense')
+            ends = ui.input('Ends (YYYY-MM-DD HH:MM)', value=_fmt(info.ends_at)).props('outlined dense')
+            stuck = ui.number('Stuck after (minutes)', value=info.stuck_minutes, min=1, max=240).props('outlined dense')
+        allowed = ui.input(
+            'Models attendees may use (comma separated; empty = all)', value=', '.join(info.allowed_models)
+        )
+        allowed.props('outlined dense').classes('w-full')
+
+        async def save() -> None:
+            try:
+                start_at, end_at = _parse(starts.value), _parse(ends.value)
+            except ValueError:
+                ui.notify('Dates must look like 2026-11-26 14:00.', type='negative')
+                return
+            await guarded(
+                lambda: ws.update(
+                    user.id,
+                    wid,
+                    title=title.value,
+                    description=description.value,
+                    starts_at=start_at,
+                    ends_at=end_at,
+                    stuck_minutes=int(stuck.value or 10),
+                    allowed_models=(allowed.value or '').split(','),
+                ),
+                success='Saved.',
+            )
+
+        ui.button('Save details', on_click=save).mark('ws-save')
+
+    with ui.card().classes('w-full gap-2').props('flat bordered'):
+        ui.label('Agenda').classes('font-semibold')
+        if not info.steps:
+            ui.label('No steps yet. Add the first one below.').classes('text-gray-500')
+        for step in info.steps:
+            with ui.row().classes('w-full items-center gap-2'):
+                ui.label(f'{step.position + 1}. {step.title}').classes('font-medium')
+                if step.rule_label:
+                    ui.badge(f'auto: {step.rule_label}', color='secondary')
+                ui.space()
+
+                async def delete(step_id: int = step.id, name: str = step.title) -> None:
+                    if await confirm(f'Delete step "{name}"?', 'Progress on this step is deleted too.'):
+                        await guarded(lambda: ws.delete_step(user.id, wid, step_id))
+                        await reload()
+
+                ui.button(icon='delete', on_click=delete).props('flat round dense').tooltip('Delete step')
+        ui.separator()
+        step_title = ui.input('Step title').props('outlined dense').classes('w-full').mark('step-title')
+        step_text = ui.textarea('Instructions (markdown)').props('outlined').classes('w-full').mark('step-text')
+        step_rule = ui.select(rule_options(), value='', label='Completes').props('outlined dense').classes('w-96')
+        step_rule.mark('step-rule')
+
+        async def add_step() -> None:
+            if await guarded(lambda: ws.add_step(user.id, wid, step_title.value, step_text.value, step_rule.value)):
+                await reload()
+
+        ui.button('Add step', icon='add', on_click=add_step).mark('step-add')
+
+    with ui.row().classes('w-full gap-4 items-start'):
+        with ui.card().classes('grow gap-2').props('flat bordered'):
+            ui.label('Co-instructors').classes('font-semibold')
+            for co in info.co_instructors:
+                with ui.row().classes('items-center'):
+                    ui.label(f'{co["name"]} ({co["email"]})')
+
+                    async def remove(uid: int = co['user_id']) -> None:
+                        await guarded(lambda: ws.remove_co_instructor(user.id, wid, uid))
+                        await reload()
+
+                    ui.button(icon='close', on_click=remove).props('flat round dense')
+            email = ui.input('Instructor email').props('outlined dense')
+
+            async def add_co() -> None:
+                if await guarded(lambda: ws.add_co_instructor(user.id, wid, email.value), success='Added.') is not None:
+                    await reload()
+
+            ui.button('Add co-instructor', on_click=add_co).props('flat')
+        with ui.card().classes('grow gap-2').props('flat bordered'):
+            ui.label('Shared with attendees').classes('font-semibold')
+            for res in info.resources:
+                with ui.row().classes('items-center'):
+                    ui.link(f'{res.kind}: {res.label}', res.link)
+
+                    async def unshare(kind: str = res.kind, rid: int = res.resource_id) -> None:
+                        await guarded(lambda: ws.remove_resource(user.id, wid, kind, rid))
+                        await reload()
+
+                    ui.button(icon='close', on_click=unshare).props('flat round dense')
+            with ui.row().classes('items-center gap-2'):
+                kind = (
+                    ui.select(list(RESOURCE_KINDS), value='prompt', label='Kind')
+                    .props('outlined dense')
+                    .classes('w-32')
+                )
+                rid = ui.number('Id', min=1, precision=0).props('outlined dense').classes('w-24')
+                label = ui.input('Label').props('outlined dense')
+
+            async def share() -> None:
+                if not rid.value:
+                    ui.notify('Enter the id of the prompt, tool, knowledge base or RAG system.', type='warning')
+                    return
+                await guarded(lambda: ws.add_resource(user.id, wid, kind.value, int(rid.value), label.value or ''))
+                await reload()
+
+            ui.button('Share', on_click=share).props('flat')
+
+    if info.state == 'live':
+
+        async def end() -> None:
+            if await confirm(
+                'End the workshop?', 'Attendees can no longer join, tick steps or raise hands.', action='End'
+            ):
+                await guarded(lambda: ws.end(user.id, wid), success='The workshop has ended.')
+                await reload()
+
+        ui.button('End workshop', icon='stop', color='negative', on_click=end).props('outline').mark('ws-end')
+
+
+def _fmt(value: datetime | None) -> str:
+    return value.strftime('%Y-%m-%d %H:%M') if value else ''
+
+
+def _parse(text: str | None) -> datetime | None:
+    text = (text or '').strip()
+    return datetime.strptime(text, '%Y-%m-%d %H:%M').astimezone() if text else None

@@ -1,0 +1,81 @@
+"""Plain data handed out by the workshop services (never ORM objects)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(kw_only=True, slots=True)
+class StepInfo:
+    id: int
+    position: int
+    title: str
+    instructions: str
+    rule: dict[str, Any] | None
+    rule_label: str = ''
+    link: str = ''
+
+
+@dataclass(kw_only=True, slots=True)
+class ResourceInfo:
+    kind: str
+    resource_id: int
+    label: str
+    link: str
+
+
+@dataclass(kw_only=True, slots=True)
+class WorkshopInfo:
+    id: int
+    title: str
+    description: str
+    state: str
+    join_code: str
+    owner_id: int
+    owner_name: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    allowed_models: list[str]
+    stuck_minutes: int
+    co_instructors: list[dict[str, Any]] = field(default_factory=list)
+    resources: list[ResourceInfo] = field(default_factory=list)
+    steps: list[StepInfo] = field(default_factory=list)
+    can_manage: bool = False
+    attendee_count: int = 0
+
+
+@dataclass(kw_only=True, slots=True)
+class HandInfo:
+    id: int
+    user_id: int
+    name: str
+    message: str
+    state: str
+    created_at: datetime
+
+
+@dataclass(kw_only=True, slots=True)
+class AnnouncementInfo:
+    id: int
+    text: str
+    created_at: datetime
+
+
+@dataclass(kw_only=True, slots=True)
+class AttendeeView:
+    workshop: WorkshopInfo
+    current_step: int
+    done: dict[int, str]  # step id -> 'manual' | 'auto'
+    announcements: list[AnnouncementInfo]
+    hand: HandInfo | None
+
+
+@dataclass(kw_only=True, slots=True)
+class JoinResult:
+    user_id: int
+    workshop_id: int
+    created_account: bool
