@@ -77,14 +77,14 @@ async def call(
     args: dict[str, Any],
     entries: list[AllowEntry],
     *,
-    timeout: float,
+    seconds: float,
     max_bytes: int,
 ) -> dict[str, Any]:
     """Send the request; return {'status', 'content_type', 'body'} or raise ToolFailed / UnsafeURL."""
     url, used = build_url(config['url'], args)
     method = config['method']
     body = {k: v for k, v in args.items() if k not in used} if method in ('POST', 'PUT', 'PATCH') else None
-    async with httpx.AsyncClient(follow_redirects=False, timeout=httpx.Timeout(timeout), trust_env=False) as client:
+    async with httpx.AsyncClient(follow_redirects=False, timeout=httpx.Timeout(seconds), trust_env=False) as client:
         for _hop in range(MAX_REDIRECTS + 1):
             target = await check_url(url, entries)
             headers = {**config.get('headers', {}), 'Host': target.host_header, 'User-Agent': 'workshop-http-tool/1'}
@@ -106,7 +106,7 @@ async def call(
                     content_type = response.headers.get('content-type', '')
                     status = response.status_code
             except httpx.TimeoutException:
-                raise ToolFailed(f'{target.host} did not answer within {timeout:g} seconds.') from None
+                raise ToolFailed(f'{target.host} did not answer within {seconds:g} seconds.') from None
             except httpx.HTTPError as exc:
                 raise ToolFailed(f'Calling {target.host} failed: {type(exc).__name__}.') from None
             text = data.decode('utf-8', errors='replace')
