@@ -19,11 +19,36 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem(label='Home', icon='home', path='/', description='Where to start.'),
     NavItem(
+        label='Prompts',
+        icon='edit_note',
+        path='/prompts',
+        description='Prompt templates with typed variables: versions, side-by-side and batch runs.',
+    ),
+    NavItem(
+        label='Tools',
+        icon='build',
+        path='/tools',
+        description='Declarative tools (built-in, HTTP, static) the models can call; try them in the console.',
+    ),
+    NavItem(
+        label='Tool chat',
+        icon='handyman',
+        path='/tools/chat',
+        description='Chat with a model that calls your tools, and watch every call in the transcript.',
+    ),
+    NavItem(
         label='Users',
         icon='manage_accounts',
         path='/admin/users',
         role=Role.ADMIN,
         description='Create accounts, change roles, reset passwords and control sign-up.',
+    ),
+    NavItem(
+        label='HTTP allow-list',
+        icon='shield',
+        path='/admin/http-allowlist',
+        role=Role.ADMIN,
+        description='Hosts that HTTP tools may call.',
     ),
 ]
 

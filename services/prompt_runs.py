@@ -228,6 +228,18 @@ class PromptRunService:
         assert run is not None
         return run
 
+    async def _complete(self, host: str, prepared: Prepared) -> tuple[str, Any]:
+        # the gateway's stream (not `chat`, whose model argument is only used for error messages on this branch)
+        parts, final = [], None
+        async for chunk in self.ollama.chat_stream(
+            host, model=prepared.model, messages=prepared.messages(), options=prepared.options or None
+        ):
+            if chunk.message and chunk.message.content:
+                parts.append(chunk.message.content)
+            if chunk.done:
+                final = chunk
+        return ''.join(parts), final
+
     async def runs(self, actor_id: int, prompt_id: int, limit: int = 50) -> list[RunInfo]:
         """Your own runs of a prompt you can see, newest first (batch rows excluded)."""
         await self.prompts.version(actor_id, prompt_id)  # access check
@@ -309,10 +321,7 @@ class PromptRunService:
             prepared = await self.prepare(actor_id, prompt_id, values, first.model, version=first.version.number)
             t0, output, error, final = time.perf_counter(), '', None, None
             try:
-                final = await self.ollama.chat(
-                    host, model=prepared.model, messages=prepared.messages(), options=prepared.options or None
-                )
-                output = final.message.content or ''
+                output, final = await self._complete(host, prepared)
             except OllamaError as exc:
                 error = exc.message
             metrics = metrics_of(final, t0, None)
