@@ -89,7 +89,7 @@ async def tool_editor(
         ui.label('Parameters').classes('text-lg font-semibold')
         mode = ui.toggle(
             {'form': 'Form', 'json': 'JSON schema'}, value='form' if _form_rows(schema) is not None else 'json'
-        )
+        ).mark('param-mode')
         raw = (
             ui.textarea('Parameters as JSON schema', value=json.dumps(schema, indent=2))
             .props('outlined autogrow')
@@ -106,14 +106,16 @@ async def tool_editor(
                 with ui.row().classes('w-full items-center gap-2'):
                     ui.input('Name', value=row['name']).props('outlined dense').classes('w-40').mark(
                         f'param-name-{index}'
-                    ).bind_value(row, 'name')
-                    ui.select(PARAM_TYPES, label='Type').props('outlined dense').classes('w-32').mark(
-                        f'param-type-{index}'
-                    ).bind_value(row, 'type')
-                    ui.input('Description').props('outlined dense').classes('grow').mark(
+                    ).on_value_change(lambda e, r=row: r.__setitem__('name', (e.value or '').strip()))
+                    ui.select(PARAM_TYPES, value=row['type'], label='Type').props('outlined dense').classes(
+                        'w-32'
+                    ).mark(f'param-type-{index}').on_value_change(lambda e, r=row: r.__setitem__('type', e.value))
+                    ui.input('Description', value=row['description']).props('outlined dense').classes('grow').mark(
                         f'param-description-{index}'
-                    ).bind_value(row, 'description')
-                    ui.checkbox('required').mark(f'param-required-{index}').bind_value(row, 'required')
+                    ).on_value_change(lambda e, r=row: r.__setitem__('description', e.value or ''))
+                    ui.checkbox('required', value=row['required']).mark(f'param-required-{index}').on_value_change(
+                        lambda e, r=row: r.__setitem__('required', bool(e.value))
+                    )
                     ui.button(icon='close', on_click=lambda r=row: (rows.remove(r), form.refresh())).props(
                         'flat round dense'
                     )

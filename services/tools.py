@@ -278,7 +278,7 @@ class ToolService:
                     tool.config,
                     args,
                     await self.allow_entries(),
-                    timeout=self.http_timeout,
+                    seconds=self.http_timeout,
                     max_bytes=self.http_max_bytes,
                 )
             except UnsafeURL as exc:
