@@ -349,6 +349,12 @@ class PromptRunService:
         return result
 
 
+def _cell(value: Any) -> str:
+    """Text for a CSV cell; a leading = + - @ is escaped so spreadsheets do not run model output as a formula."""
+    text = as_text(value)
+    return f"'{text}" if text[:1] in ('=', '+', '-', '@', '\t', '\r') else text
+
+
 def batch_csv(result: BatchResult) -> str:
     """The batch results as CSV: the variables, then model, output, error and metrics."""
     buffer = io.StringIO()
@@ -357,10 +363,10 @@ def batch_csv(result: BatchResult) -> str:
     for run in result.runs:
         writer.writerow(
             [
-                *(as_text(run.values.get(name, '')) for name in result.variables),
+                *(_cell(run.values.get(name, '')) for name in result.variables),
                 run.model,
-                run.output,
-                run.error or '',
+                _cell(run.output),
+                _cell(run.error or ''),
                 run.metrics.get('latency_ms', ''),
                 run.metrics.get('output_tokens', ''),
             ]
