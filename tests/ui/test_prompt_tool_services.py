@@ -160,3 +160,43 @@ async def test_tool_loop_calls_tools_and_bounds_steps(services: Services, make_a
             pass
     calls = await services.activity.query(user_id=ada, action=actions.TOOL_CALL)
     assert len(calls) == 5 and sum(1 for c in calls if c.error) == 4
+
+
+async def test_workshop_sharing_hook_and_admin_only_allow_list(services: Services, make_account) -> None:
+    ada = await make_account('ada@example.org', 'Ada')
+    bob = await make_account('bob@example.org', 'Bob')
+    carol = await make_account('carol@example.org', 'Carol')
+    shared = await services.prompts.create(
+        ada, PromptDraft(**{**_fields(DRAFT), 'visibility': 'workshop', 'workshop_id': 7})
+    )
+
+    async def workshops_of(user_id: int) -> set[int]:
+        return {7} if user_id == bob else set()
+
+    services.sharing.workshops_of = workshops_of
+    try:
+        assert [p.id for p in await services.prompts.list_prompts(bob)] == [shared.id]
+        assert (await services.prompts.get(bob, shared.id)).can_edit is False
+        with pytest.raises(NotFound):
+            await services.prompts.get(carol, shared.id)
+    finally:
+        services.sharing.workshops_of = None
+    with pytest.raises(InvalidInput, match='workshop number'):
+        await services.prompts.create(ada, PromptDraft(**{**_fields(DRAFT), 'visibility': 'workshop'}))
+    # attendees cannot change the allow-list, even by calling the service directly
+    with pytest.raises(PermissionDenied):
+        await services.tools.allow_host(bob, 'example.org')
+    with pytest.raises(PermissionDenied):
+        await services.tools.allowed_hosts(bob)
+
+
+def test_batch_csv_escapes_formulas() -> None:
+    from datetime import UTC, datetime
+
+    from services.prompt_runs import BatchResult, RunInfo, batch_csv
+
+    run = RunInfo(id=1, prompt_id=1, version=1, model='m', values={'topic': '=HYPERLINK("x")'}, system_prompt='',
+                  user_prompt='', options={}, output='@SUM(A1)', error=None, metrics={}, rating=None,
+                  created_at=datetime.now(UTC))  # fmt: skip
+    text = batch_csv(BatchResult(batch_id='b', model='m', variables=['topic'], runs=[run]))
+    assert "'=HYPERLINK" in text and "'@SUM(A1)" in text
