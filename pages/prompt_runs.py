@@ -160,6 +160,8 @@ async def run_tab(services: Services, user: UserInfo, detail: PromptDetail) -> N
         past_runs.refresh()
 
     button.on_click(run_all)
+    for element in inputs.values():
+        element.on('keydown.ctrl.enter', run_all)
     ui.label('Your earlier runs').classes('text-lg font-semibold mt-4')
     await past_runs()
 
