@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 
 from nicegui import ui
+from nicegui.elements.upload_files import SmallFileUpload
 from nicegui.testing import User
 
 from services import Services, actions
@@ -201,4 +202,31 @@ async def test_export_and_import(user: User, services: Services, make_account) -
     only(user, 'import-json').value = exported
     user.find(marker='import-submit').click()
     await user.should_see('Imported "Story".', retries=30)
+    assert len(await services.prompts.list_prompts(ada, mine_only=True)) == 2
+
+
+async def test_batch_csv_and_prompt_json_can_be_uploaded(user: User, services: Services, make_account) -> None:
+    ada = await make_account('ada@example.org', 'Ada')
+    prompt = await services.prompts.create(ada, DRAFT)
+    await sign_in(user, 'ada@example.org')
+    await user.open(f'/prompts/{prompt.id}')
+    user.find('Batch').click()
+    csv_file = SmallFileUpload(name='rows.csv', content_type='text/csv', _data='\ufefftopic,tone\nmoon,calm\n'.encode())
+    await only(user, 'batch-upload').handle_uploads([csv_file])
+    await user.should_see('moon,calm')
+    user.find(marker='run-batch').click()
+    await user.should_see('1 rows, 0 failed', retries=50)
+    exported = await services.prompts.export_json(ada, prompt.id)
+    await user.open('/prompts')
+    user.find(marker='import-prompt').click()
+    await user.should_see(marker='import-upload')
+    upload = SmallFileUpload(name='../../app.py', content_type='application/json', _data=exported.encode())
+    await only(user, 'import-upload').handle_uploads([upload])
+    await user.should_see('Imported "Story".', retries=30)
+    garbage = SmallFileUpload(name='x.json', content_type='application/json', _data=b'\xff\xfe\x00garbage')
+    await user.open('/prompts')
+    user.find(marker='import-prompt').click()
+    await user.should_see(marker='import-upload')
+    await only(user, 'import-upload').handle_uploads([garbage])
+    await user.should_see('The file is not UTF-8 text')
     assert len(await services.prompts.list_prompts(ada, mine_only=True)) == 2
