@@ -105,7 +105,11 @@ class ToolService:
         self.http_max_bytes = http_max_bytes
 
     # ----- definitions ---------------------------------------------------------------------------------------------
-    def _info(self, row: Tool, actor_id: int) -> ToolInfo:
+    def _info(self, row: Tool, actor_id: int, *, redact: bool = True) -> ToolInfo:
+        """Plain data for a tool; other users see HTTP header values redacted (they may hold API keys)."""
+        config = dict(row.config or {})
+        if redact and row.owner_id != actor_id and config.get('headers'):  # type: ignore[attr-defined]
+            config['headers'] = {name: '(hidden)' for name in config['headers']}
         return ToolInfo(
             ref=f'tool:{row.id}',
             id=row.id,
@@ -113,7 +117,7 @@ class ToolService:
             description=row.description,
             parameters=dict(row.parameters or {}),
             kind=str(row.kind.value if isinstance(row.kind, ToolKind) else row.kind),
-            config=dict(row.config or {}),
+            config=config,
             visibility=str(row.visibility.value if isinstance(row.visibility, Visibility) else row.visibility),
             workshop_id=row.workshop_id,
             owner_id=row.owner_id,  # type: ignore[attr-defined]
@@ -228,7 +232,7 @@ class ToolService:
                 builtin = self.builtins.get(key)
                 out.append(next(b for b in self.builtin_infos() if b.name == builtin.key))
             elif kind == 'tool' and key.isdigit():
-                out.append(self._info(await self._visible(actor_id, int(key)), actor_id))
+                out.append(self._info(await self._visible(actor_id, int(key)), actor_id, redact=False))
             else:
                 raise NotFound(f'No such tool: {ref}.')
         names = [t.name for t in out]

@@ -168,6 +168,12 @@ async def test_http_tool_success_through_an_explicit_loopback_allowance(
             config={'method': 'GET', 'url': f'http://{web}/weather?city={{city}}', 'headers': {'X-Key': 'k'}},
         ),
     )  # fmt: skip
+    bob = await make_account('bob@example.org', 'Bob')
+    await services.tools.update(admin, tool.id, ToolDraft(
+        name=tool.name, description=tool.description, kind='http', parameters=tool.parameters, config=tool.config,
+        visibility='public'))  # fmt: skip
+    assert (await services.tools.get(bob, tool.id)).config['headers'] == {'X-Key': '(hidden)'}
+    assert (await services.tools.execute(bob, tool.ref, {'city': 'Rome'})).result['body']['city'] == 'Rome'
     await user.open(f'/tools/{tool.id}')
     only(user, 'console-args').value = '{"city": "São Paulo & more"}'
     user.find(marker='console-call').click()
