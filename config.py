@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     # uploads
     max_upload_mb: int = Field(20, ge=1, description='Largest accepted upload, in megabytes.')
 
+    # prompts and tools
+    prompt_batch_max_rows: int = Field(200, ge=1, le=5000, description='Most rows in one batch run of a prompt.')
+    tool_loop_max_steps: int = Field(5, ge=1, le=20, description='Most rounds of tool calls in one chat turn.')
+    tool_http_timeout: float = Field(10.0, gt=0, le=120, description='Seconds an HTTP tool may take to answer.')
+    tool_http_max_kb: int = Field(256, ge=1, le=10240, description='Largest HTTP tool response, in kilobytes.')
+
     # logging
     log_format: Literal['plain', 'json'] = Field('plain', description='Log line format.')
     log_level: str = Field('INFO', description='Log level.')

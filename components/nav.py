@@ -50,6 +50,24 @@ NAV: list[NavItem] = [
         description='Join a workshop with its code, follow its steps and raise your hand; instructors run them live.',
     ),
     NavItem(
+        label='Prompts',
+        icon='edit_note',
+        path='/prompts',
+        description='Prompt templates with typed variables: versions, side-by-side and batch runs.',
+    ),
+    NavItem(
+        label='Tools',
+        icon='build',
+        path='/tools',
+        description='Declarative tools (built-in, HTTP, static) the models can call; try them in the console.',
+    ),
+    NavItem(
+        label='Tool chat',
+        icon='handyman',
+        path='/tools/chat',
+        description='Chat with a model that calls your tools, and watch every call in the transcript.',
+    ),
+    NavItem(
         label='Users',
         icon='manage_accounts',
         path='/admin/users',
@@ -76,6 +94,13 @@ NAV: list[NavItem] = [
         path='/admin/audit',
         role=Role.ADMIN,
         description='Sign-ins, role changes, tokens, refused requests, quota hits and model changes.',
+    ),
+    NavItem(
+        label='HTTP allow-list',
+        icon='shield',
+        path='/admin/http-allowlist',
+        role=Role.ADMIN,
+        description='Hosts that HTTP tools may call.',
     ),
 ]
 

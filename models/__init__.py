@@ -5,8 +5,10 @@ from models.api_access import ApiToken, ExternalIdentity
 from models.audit import AuditEntry
 from models.conversations import Comparison, Conversation
 from models.hosts import OllamaHost
+from models.prompts import Prompt, PromptRun, PromptVersion, Visibility
 from models.quotas import Quota
 from models.settings import AppSetting
+from models.tools import AllowedHost, Tool, ToolKind
 from models.users import Role, User
 from models.workshops import (
     Announcement,
@@ -40,9 +42,15 @@ __models__ = [
     StepProgress,
     RaisedHand,
     Announcement,
+    Prompt,
+    PromptVersion,
+    PromptRun,
+    Tool,
+    AllowedHost,
 ]
 __all__ = [
     'ActivityEvent',
+    'AllowedHost',
     'Announcement',
     'ApiToken',
     'AppSetting',
@@ -52,11 +60,17 @@ __all__ = [
     'ExternalIdentity',
     'HandState',
     'OllamaHost',
+    'Prompt',
+    'PromptRun',
+    'PromptVersion',
     'Quota',
     'RaisedHand',
     'Role',
     'StepProgress',
+    'Tool',
+    'ToolKind',
     'User',
+    'Visibility',
     'Workshop',
     'WorkshopInstructor',
     'WorkshopMembership',

@@ -6,6 +6,7 @@ from nicegui import APIRouter
 
 from pages import (
     admin,
+    admin_http,
     api_access,
     audit,
     auth,
@@ -14,7 +15,10 @@ from pages import (
     hosts,
     models,
     playground,
+    prompts,
     quotas,
+    tool_chat,
+    tools,
     workshop_attend,
     workshop_dashboard,
     workshop_summary,
@@ -39,4 +43,8 @@ def routers(services: Services) -> list[APIRouter]:
         workshop_dashboard.create_router(services),
         workshop_summary.create_router(services),
         workshops.create_router(services),
+        prompts.create_router(services),
+        tool_chat.create_router(services),  # before tools: /tools/chat must win over /tools/{tool_id}
+        tools.create_router(services),
+        admin_http.create_router(services),
     ]

@@ -9,6 +9,7 @@ from services.activity import ActivityService
 from services.activity_api import ActivityReader
 from services.audit import AuditService
 from services.auth import AuthService
+from services.builtin_tools import BuiltinRegistry, default_registry
 from services.catalog import ModelCatalog
 from services.catalogue import Catalogue
 from services.chat import ChatService
@@ -16,9 +17,14 @@ from services.health import HealthMonitor
 from services.hosts import HostDirectory
 from services.inference import ChatLimits, InferenceService
 from services.ollama import OllamaGateway
+from services.prompt_runs import PromptRunService
+from services.prompts import PromptService
 from services.quotas import QuotaService
+from services.sharing import Sharing
 from services.sso import SSOService, parse_role_map
 from services.tokens import TokenService
+from services.tool_loop import ToolLoop
+from services.tools import ToolService
 from services.vectors import VectorStore
 from services.workshops import WorkshopService
 
@@ -42,6 +48,12 @@ class Services:
     sso: SSOService
     activity_reader: ActivityReader
     workshops: WorkshopService
+    sharing: Sharing
+    prompts: PromptService
+    prompt_runs: PromptRunService
+    builtin_tools: BuiltinRegistry
+    tools: ToolService
+    tool_loop: ToolLoop
 
 
 def build_services(settings: Settings) -> Services:
@@ -59,6 +71,18 @@ def build_services(settings: Settings) -> Services:
     catalogue = Catalogue(gateway, hosts, auth, activity, refresh_interval=settings.catalogue_refresh_interval)
     health = HealthMonitor(gateway, hosts.urls, settings.ollama_health_interval)
     quotas = QuotaService(auth, audit)
+
+    sharing = Sharing()
+    prompts = PromptService(auth, activity, sharing)
+    builtins = default_registry()
+    tools = ToolService(
+        auth=auth,
+        activity=activity,
+        sharing=sharing,
+        builtins=builtins,
+        http_timeout=settings.tool_http_timeout,
+        http_max_bytes=settings.tool_http_max_kb * 1024,
+    )
     workshops = WorkshopService(
         auth=auth,
         activity=activity,
@@ -70,6 +94,7 @@ def build_services(settings: Settings) -> Services:
         gc_freeze=settings.workshop_gc_freeze,
     )
     quotas.workshop_of = workshops.workshop_of  # workshop quotas apply to the workshop a user is in
+    sharing.workshops_of = workshops.workshop_ids_of  # prompts and tools shared with a workshop reach its people
     return Services(
         settings=settings,
         auth=auth,
@@ -107,4 +132,19 @@ def build_services(settings: Settings) -> Services:
         ),
         activity_reader=ActivityReader(auth),
         workshops=workshops,
+        sharing=sharing,
+        prompts=prompts,
+        prompt_runs=PromptRunService(
+            auth=auth,
+            activity=activity,
+            ollama=gateway,
+            hosts=hosts,
+            prompts=prompts,
+            max_batch_rows=settings.prompt_batch_max_rows,
+        ),
+        builtin_tools=builtins,
+        tools=tools,
+        tool_loop=ToolLoop(
+            ollama=gateway, hosts=hosts, tools=tools, activity=activity, max_steps=settings.tool_loop_max_steps
+        ),
     )

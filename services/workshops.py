@@ -349,6 +349,13 @@ class WorkshopService(WorkshopSession):
         log.info('user %s joined workshop %s', user_id, workshop.id)
         return JoinResult(user_id=user_id, workshop_id=workshop.id, created_account=created)
 
+    async def workshop_ids_of(self, user_id: int) -> set[int]:
+        """Every workshop this user attends, owns or co-teaches (what objects shared with a workshop are visible to)."""
+        attending = await WorkshopMembership.filter(user_id=user_id).values_list('workshop_id', flat=True)
+        teaching = await WorkshopInstructor.filter(user_id=user_id).values_list('workshop_id', flat=True)
+        owning = await Workshop.filter(owner_id=user_id).values_list('id', flat=True)
+        return {*attending, *teaching, *owning}
+
     async def leave(self, actor_id: int, workshop_id: int) -> None:
         _, _, membership = await self._member(actor_id, workshop_id)
         membership.left_at = datetime.now(UTC)

@@ -1,0 +1,273 @@
+"""Running a prompt: a form generated from the variable types, side-by-side streaming runs, ratings, and batches from
+CSV with a results table and CSV download."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from nicegui import ui
+
+from components.forms import error_label
+from pages.common import guarded
+from pages.prompt_editor import model_names
+from services import Services
+from services.auth import UserInfo
+from services.errors import ServiceError
+from services.ollama import OllamaError
+from services.prompt_runs import BatchResult, RunInfo, batch_csv
+from services.prompts import PromptDetail
+from services.templates import Variable, as_text
+
+
+def variable_input(variable: Variable) -> ui.element:
+    """The input element for one variable, chosen by its type."""
+    label = variable.label or variable.name.replace('_', ' ')
+    default = variable.default
+    if variable.type == 'long_text':
+        element = ui.textarea(label, value=default or '').props('outlined autogrow')
+    elif variable.type == 'number':
+        element = ui.number(label, value=default).props('outlined')
+    elif variable.type == 'choice':
+        element = ui.select(variable.choices, value=default, label=label).props('outlined')
+    elif variable.type == 'yes_no':
+        element = ui.switch(label, value=bool(default))
+    else:
+        element = ui.input(label, value=default or '').props('outlined')
+    return element.classes('w-full').mark(f'var-{variable.name}')
+
+
+def _metrics_text(run: RunInfo) -> str:
+    m = run.metrics
+    parts = [f'{m["latency_ms"] / 1000:.2f} s' if m.get('latency_ms') is not None else '']
+    if m.get('first_token_ms') is not None:
+        parts.append(f'first token {m["first_token_ms"]:.0f} ms')
+    if m.get('output_tokens'):
+        parts.append(f'{m["output_tokens"]} tokens')
+    if m.get('tokens_per_s'):
+        parts.append(f'{m["tokens_per_s"]} tok/s')
+    return ' · '.join(p for p in parts if p)
+
+
+def rating_widget(services: Services, user: UserInfo, run: RunInfo) -> None:
+    async def rate(e) -> None:
+        value = int(e.value) if e.value else None
+        await guarded(lambda: services.prompt_runs.rate(user.id, run.id, value), success='Rating saved.')
+
+    ui.rating(value=run.rating or 0, max=5, size='sm', on_change=rate).mark(f'rate-{run.id}')
+
+
+async def run_tab(services: Services, user: UserInfo, detail: PromptDetail) -> None:
+    version = detail.current
+    models = await model_names(services)
+    inputs: dict[str, ui.element] = {}
+    with ui.column().classes('w-full gap-2'):
+        if not version.variables:
+            ui.label('This prompt has no variables.').classes('text-sm text-gray-500')
+        with ui.grid().classes('w-full gap-3 grid-cols-1 md:grid-cols-2'):
+            for variable in version.variables:
+                inputs[variable.name] = variable_input(variable)
+        with ui.row().classes('w-full items-center gap-3'):
+            default = [version.default_model] if version.default_model else []
+            chosen = (
+                ui.select(
+                    sorted({*models, *default}),
+                    value=default,
+                    multiple=True,
+                    label='Models (pick several to compare side by side)',
+                )
+                .props('outlined use-chips')
+                .classes('grow')
+                .mark('run-models')
+            )
+            button = ui.button('Run', icon='play_arrow').mark('run')
+        error = error_label()
+        results = ui.row().classes('w-full gap-3 items-stretch no-wrap overflow-x-auto')
+
+    @ui.refreshable
+    async def past_runs() -> None:
+        runs = await guarded(lambda: services.prompt_runs.runs(user.id, detail.id, limit=20)) or []
+        if not runs:
+            ui.label('No runs yet.').classes('text-sm text-gray-500')
+        for run in runs:
+            with (
+                ui.expansion(f'v{run.version} · {run.model} · {run.created_at:%Y-%m-%d %H:%M}')
+                .classes('w-full')
+                .props('dense')
+            ):
+                ui.label(run.user_prompt).classes('text-sm whitespace-pre-wrap text-gray-500')
+                if run.error:
+                    ui.label(run.error).classes('text-negative')
+                else:
+                    ui.markdown(run.output)
+                with ui.row().classes('items-center gap-3'):
+                    ui.label(_metrics_text(run)).classes('text-xs text-gray-500')
+                    rating_widget(services, user, run)
+
+    async def run_one(model: str, values: dict[str, Any]) -> None:
+        with results, ui.card().classes('min-w-[18rem] flex-1').props('flat bordered'):
+            ui.label(model).classes('font-semibold')
+            spinner = ui.spinner(size='sm')
+            output = ui.markdown('').classes('w-full').mark(f'output-{model}')
+            footer = ui.row().classes('items-center gap-3')
+        text = ''
+        try:
+            async for event in services.prompt_runs.stream_run(user.id, detail.id, values, model):
+                if event.kind == 'delta':
+                    text += event.text
+                    output.set_content(text)
+                elif event.run is not None:
+                    run = event.run
+                    with footer:
+                        if run.error:
+                            ui.label(run.error).classes('text-negative')
+                        ui.label(_metrics_text(run)).classes('text-xs text-gray-500')
+                        rating_widget(services, user, run)
+        except (ServiceError, OllamaError) as exc:
+            with footer:
+                ui.label(exc.message).classes('text-negative')
+        finally:
+            spinner.set_visibility(False)
+
+    async def run_all() -> None:
+        error.set_visibility(False)
+        values = {}
+        for name, element in inputs.items():
+            value = element.value  # type: ignore[attr-defined]
+            if value is not None and value != '':
+                values[name] = value
+        picked = list(chosen.value or [])
+        if not picked:
+            error.text = 'Pick at least one model.'
+            error.set_visibility(True)
+            return
+        if len(picked) > 4:
+            error.text = 'Compare at most 4 models at once.'
+            error.set_visibility(True)
+            return
+        try:  # template errors once, before any model is called
+            await services.prompt_runs.prepare(user.id, detail.id, values, picked[0])
+        except ServiceError as exc:
+            error.text = exc.message
+            error.set_visibility(True)
+            return
+        results.clear()
+        button.disable()
+        try:
+            await asyncio.gather(*(run_one(model, values) for model in picked))
+        finally:
+            button.enable()
+        past_runs.refresh()
+
+    button.on_click(run_all)
+    for element in inputs.values():
+        element.on('keydown.ctrl.enter', run_all)
+    ui.label('Your earlier runs').classes('text-lg font-semibold mt-4')
+    await past_runs()
+
+
+async def batch_tab(services: Services, user: UserInfo, detail: PromptDetail) -> None:
+    version = detail.current
+    names = [v.name for v in version.variables]
+    models = await model_names(services)
+    state: dict[str, Any] = {'result': None}
+    with ui.column().classes('w-full gap-2'):
+        ui.label(
+            f'One row per run; the first row names the variables ({", ".join(names) or "none"}). '
+            f'At most {services.prompt_runs.max_batch_rows} rows. Missing columns use the defaults.'
+        ).classes('text-sm text-gray-500')
+        csv_text = (
+            ui.textarea('CSV', value=','.join(names) + '\n')
+            .props('outlined autogrow')
+            .classes('w-full font-mono')
+            .mark('batch-csv')
+        )
+
+        async def uploaded(e) -> None:
+            try:
+                csv_text.value = (await e.file.read()).decode('utf-8-sig')
+            except UnicodeDecodeError:
+                ui.notify('The file is not UTF-8 text. Save it as "CSV UTF-8".', type='negative')
+
+        ui.upload(label='or upload a CSV file', auto_upload=True, max_file_size=1_000_000, on_upload=uploaded).props(
+            'accept=.csv,text/csv flat bordered'
+        ).classes('w-full').mark('batch-upload')
+        with ui.row().classes('w-full items-center gap-3'):
+            model = (
+                ui.select(
+                    sorted({*models, *([version.default_model] if version.default_model else [])}),
+                    value=version.default_model or None,
+                    label='Model',
+                )
+                .props('outlined dense')
+                .classes('w-72')
+                .mark('batch-model')
+            )
+            button = ui.button('Run batch', icon='playlist_play').mark('run-batch')
+            progress = ui.label('').classes('text-sm text-gray-500')
+        error = error_label()
+        table_area = ui.column().classes('w-full')
+
+    def show(result: BatchResult) -> None:
+        table_area.clear()
+        with table_area:
+            with ui.row().classes('items-center gap-3'):
+                ui.label(f'{len(result.runs)} rows, {result.failed} failed').classes('font-semibold')
+                ui.button(
+                    'Download CSV',
+                    icon='download',
+                    on_click=lambda: ui.download.content(batch_csv(result).encode(), 'batch-results.csv', 'text/csv'),
+                ).props('outline').mark('download-csv')
+            columns = [{'name': n, 'label': n, 'field': n, 'align': 'left'} for n in result.variables]
+            columns += [
+                {
+                    'name': 'output',
+                    'label': 'Output',
+                    'field': 'output',
+                    'align': 'left',
+                    'style': 'white-space: normal',
+                },
+                {'name': 'latency', 'label': 'Seconds', 'field': 'latency'},
+            ]
+            rows = [
+                {
+                    'id': run.id,
+                    **{n: as_text(run.values.get(n, '')) for n in result.variables},
+                    'output': run.error or run.output,
+                    'latency': round((run.metrics.get('latency_ms') or 0) / 1000, 2),
+                }
+                for run in result.runs
+            ]
+            ui.table(columns=columns, rows=rows, row_key='id').classes('w-full').props('dense wrap-cells').mark(
+                'batch-table'
+            )
+
+    async def run_batch() -> None:
+        error.set_visibility(False)
+        try:
+            rows = await services.prompt_runs.parse_csv(user.id, detail.id, csv_text.value or '')
+        except ServiceError as exc:
+            error.text = exc.message
+            error.set_visibility(True)
+            return
+        button.disable()
+        progress.text = f'0 of {len(rows)} done…'
+
+        def on_progress(done: int, total: int) -> None:
+            progress.text = f'{done} of {total} done…'
+
+        try:
+            result = await services.prompt_runs.run_batch(
+                user.id, detail.id, rows, model.value or '', on_progress=on_progress
+            )
+        except (ServiceError, OllamaError) as exc:
+            error.text = exc.message
+            error.set_visibility(True)
+            return
+        finally:
+            button.enable()
+        progress.text = 'Done.'
+        state['result'] = result
+        show(result)
+
+    button.on_click(run_batch)

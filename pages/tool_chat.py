@@ -1,0 +1,160 @@
+"""Tool chat: pick tools, talk to a model, and watch the function-calling loop in a transcript (each call, its
+arguments, result or error, and timing). Built on services.tool_loop; the playground can embed `tool_chat_panel`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from nicegui import APIRouter, ui
+
+from components.frame import frame
+from pages.common import guarded, page_user
+from pages.prompt_editor import model_names
+from services import Services
+from services.auth import UserInfo
+from services.errors import ServiceError
+from services.ollama import OllamaError
+from services.tools import ToolCallResult
+
+
+def create_router(services: Services) -> APIRouter:
+    router = APIRouter()
+
+    @router.page('/tools/chat')
+    async def tool_chat() -> None:
+        user = await page_user(services)
+        if user is None:
+            return
+        with frame(services, user, 'Tool chat'):
+            await tool_chat_panel(services, user)
+
+    return router
+
+
+def _call_card(name: str, arguments: dict[str, Any], step: int) -> tuple[ui.column, ui.label]:
+    with ui.card().classes('w-full bg-gray-50 dark:bg-gray-800').props('flat bordered').mark('transcript-call'):
+        with ui.row().classes('items-center gap-2'):
+            ui.icon('build', size='sm').classes('text-primary')
+            ui.label(f'Step {step}: {name}').classes('font-semibold')
+            timing = ui.label('running…').classes('text-xs text-gray-500')
+        ui.code(json.dumps(arguments, ensure_ascii=False), language='json').classes('w-full text-sm')
+        body = ui.column().classes('w-full gap-1')
+    return body, timing
+
+
+def _fill_result(body: ui.column, timing: ui.label, result: ToolCallResult) -> None:
+    timing.text = f'{result.duration_ms:.0f} ms'
+    with body:
+        if result.ok:
+            text = result.result if isinstance(result.result, str) else json.dumps(result.result, ensure_ascii=False)
+            ui.label('Result').classes('text-xs text-gray-500')
+            ui.code(text[:4000], language='json').classes('w-full text-sm').mark('transcript-result')
+        else:
+            ui.label(f'Error (sent to the model): {result.error}').classes('text-negative text-sm').mark(
+                'transcript-error'
+            )
+
+
+async def tool_chat_panel(services: Services, user: UserInfo) -> None:
+    models = await model_names(services)
+    available = await guarded(lambda: services.tools.available(user.id)) or []
+    history: list[dict[str, Any]] = []
+    with ui.row().classes('w-full items-center gap-3'):
+        model = (
+            ui.select(models, value=next((m for m in models if m.startswith('llama3')), None), label='Model')
+            .props('outlined dense')
+            .classes('w-64')
+            .mark('chat-model')
+        )
+        tools = (
+            ui.select(
+                {t.ref: f'{t.name} ({t.kind})' for t in available},
+                value=[],
+                multiple=True,
+                label='Tools the model may call',
+            )
+            .props('outlined dense use-chips')
+            .classes('grow')
+            .mark('chat-tools')
+        )
+
+        def new_conversation() -> None:
+            history.clear()
+            log.clear()
+            with log:
+                empty()
+
+        ui.button('New conversation', icon='refresh', on_click=new_conversation).props('flat')
+    ui.label(
+        f'The platform runs the loop: the model asks for tool calls, they run here, the results go back to the '
+        f'model — at most {services.tool_loop.max_steps} rounds per message.'
+    ).classes('text-sm text-gray-500')
+
+    def empty() -> None:
+        ui.label('Pick tools, then ask something that needs them, e.g. "What is 1234 * 5678?"').classes('text-gray-500')
+
+    log = ui.column().classes('w-full gap-2')
+    with log:
+        empty()
+    with ui.row().classes('w-full items-end gap-2 no-wrap'):
+        text = (
+            ui.textarea(placeholder='Message (Ctrl+Enter to send)')
+            .props('outlined autogrow')
+            .classes('grow')
+            .mark('chat-input')
+        )
+        send = ui.button(icon='send').props('round').mark('chat-send')
+
+    async def submit() -> None:
+        message = (text.value or '').strip()
+        if not message:
+            return
+        if not model.value:
+            ui.notify('Choose a model first.', type='warning')
+            return
+        if not history:
+            log.clear()
+        history.append({'role': 'user', 'content': message})
+        text.value = ''
+        with log:
+            ui.chat_message(message, name='You', sent=True)
+        send.disable()
+        bubble: ui.markdown | None = None
+        content = ''
+        cards: dict[int, tuple[ui.column, ui.label]] = {}
+        try:
+            async for event in services.tool_loop.run(user.id, model.value, list(history), list(tools.value or [])):
+                if event.kind == 'delta':
+                    if bubble is None:
+                        with log, ui.chat_message(name=model.value).classes('w-full'):
+                            bubble = ui.markdown('').mark('assistant-message')
+                        content = ''
+                    content += event.text
+                    bubble.set_content(content)
+                elif event.kind == 'assistant':
+                    bubble = None
+                elif event.kind == 'call':
+                    with log:
+                        cards[len(cards)] = _call_card(event.name, event.arguments, event.step)
+                elif event.kind == 'result' and event.call is not None:
+                    body, timing = cards[len(cards) - 1]
+                    _fill_result(body, timing, event.call)
+                elif event.kind == 'limit':
+                    with log:
+                        ui.label(event.text).classes('text-warning font-semibold').mark('step-limit')
+                elif event.kind == 'done':
+                    history[:] = event.messages
+                    with log:
+                        ui.label(
+                            f'{event.metrics["tool_calls"]} tool call(s) · {event.metrics["latency_ms"] / 1000:.2f} s'
+                        ).classes('text-xs text-gray-500')
+        except (ServiceError, OllamaError) as exc:
+            history.pop()
+            with log:
+                ui.label(exc.message).classes('text-negative').mark('chat-error')
+        finally:
+            send.enable()
+
+    send.on_click(submit)
+    text.on('keydown.ctrl.enter', submit)

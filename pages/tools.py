@@ -1,0 +1,166 @@
+"""Tools: the list (built-ins and yours/shared), the editor and the console that calls a tool with arguments."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from nicegui import APIRouter, ui
+
+from components.forms import confirm
+from components.frame import frame
+from pages.common import guarded, page_user
+from pages.tool_editor import tool_editor
+from services import Services
+from services.auth import UserInfo
+from services.errors import ServiceError
+from services.tools import ToolInfo
+
+KIND_ICONS = {'builtin': 'memory', 'http': 'language', 'static': 'description'}
+
+
+def example_arguments(schema: dict[str, Any]) -> dict[str, Any]:
+    samples = {'string': '', 'number': 1, 'integer': 1, 'boolean': True, 'array': [], 'object': {}}
+    return {k: samples.get(v.get('type', 'string'), '') for k, v in (schema.get('properties') or {}).items()}
+
+
+def tool_console(services: Services, user: UserInfo, tool: ToolInfo) -> None:
+    """Call the tool with JSON arguments and show the result (or the error) and the timing."""
+    with ui.card().classes('w-full').props('flat bordered'):
+        ui.label('Console').classes('text-lg font-semibold')
+        args = (
+            ui.textarea('Arguments (JSON)', value=json.dumps(example_arguments(tool.parameters), indent=2))
+            .props('outlined autogrow')
+            .classes('w-full font-mono')
+            .mark('console-args')
+        )
+        call = ui.button('Call', icon='play_arrow').mark('console-call')
+        status = ui.label('').mark('console-status')
+        output = ui.column().classes('w-full')
+
+        async def run() -> None:
+            try:
+                arguments = json.loads(args.value or '{}')
+            except ValueError as exc:
+                status.text = f'The arguments are not valid JSON: {exc}.'
+                status.classes(replace='text-negative')
+                return
+            call.disable()
+            try:
+                result = await guarded(lambda: services.tools.execute(user.id, tool.ref, arguments))
+            finally:
+                call.enable()
+            if result is None:
+                return
+            output.clear()
+            if result.ok:
+                status.text = f'OK in {result.duration_ms:.0f} ms'
+                status.classes(replace='text-positive')
+                with output:
+                    text = result.result if isinstance(result.result, str) else json.dumps(result.result, indent=2)
+                    ui.code(text, language='json').classes('w-full').mark('console-result')
+            else:
+                status.text = f'Failed in {result.duration_ms:.0f} ms: {result.error}'
+                status.classes(replace='text-negative')
+
+        call.on_click(run)
+        args.on('keydown.ctrl.enter', run)
+
+
+def create_router(services: Services) -> APIRouter:
+    router = APIRouter()
+
+    @router.page('/tools')
+    async def tool_list() -> None:
+        user = await page_user(services)
+        if user is None:
+            return
+        with frame(services, user, 'Tools'):
+            ui.label(
+                'Tools are declarative: a name, a description, JSON-schema parameters and a built-in, HTTP or static '
+                'implementation. No code you write runs on the server.'
+            ).classes('text-gray-600 dark:text-gray-300')
+            with ui.row().classes('gap-3'):
+                ui.button('New tool', icon='add', on_click=lambda: ui.navigate.to('/tools/new')).mark('new-tool')
+                ui.button('Tool chat', icon='handyman', on_click=lambda: ui.navigate.to('/tools/chat')).props('outline')
+            tools = await guarded(lambda: services.tools.available(user.id)) or []
+            ui.label('Built-in').classes('text-lg font-semibold')
+            for tool in [t for t in tools if t.id is None]:
+                _tool_card(tool, f'/tools/builtin/{tool.name}', user)
+            ui.label('Yours and shared with you').classes('text-lg font-semibold')
+            mine = [t for t in tools if t.id is not None]
+            if not mine:
+                ui.label('No tools yet. Start with a static response to learn the loop.').classes('text-gray-500')
+            for tool in mine:
+                _tool_card(tool, f'/tools/{tool.id}', user)
+
+    @router.page('/tools/new')
+    async def new_tool() -> None:
+        user = await page_user(services)
+        if user is None:
+            return
+        with frame(services, user, 'New tool'):
+            await tool_editor(services, user, None, lambda t: ui.navigate.to(f'/tools/{t.id}'))
+
+    @router.page('/tools/builtin/{key}')
+    async def builtin_tool(key: str) -> None:
+        user = await page_user(services)
+        if user is None:
+            return
+        tool = next((t for t in services.tools.builtin_infos() if t.name == key), None)
+        with frame(services, user, f'Built-in tool: {key}' if tool else 'Tool'):
+            if tool is None:
+                ui.label('No such built-in tool.')
+                return
+            ui.label(tool.description)
+            ui.code(json.dumps(tool.parameters, indent=2), language='json').classes('w-full')
+            tool_console(services, user, tool)
+
+    @router.page('/tools/{tool_id}')
+    async def tool_page(tool_id: int) -> None:
+        user = await page_user(services)
+        if user is None:
+            return
+        try:
+            tool = await services.tools.get(user.id, tool_id)
+        except ServiceError as exc:
+            with frame(services, user, 'Tool'):
+                ui.label(exc.message).classes('text-lg')
+                ui.link('Back to the tools', '/tools')
+            return
+        with frame(services, user, f'Tool: {tool.name}'):
+            tool_console(services, user, tool)
+            if tool.can_edit:
+                with ui.expansion('Edit', icon='edit', value=False).classes('w-full').mark('edit-tool'):
+                    await tool_editor(services, user, tool, lambda _: ui.navigate.reload())
+
+                async def delete() -> None:
+                    if not await confirm(f'Delete the tool {tool.name}?', 'Conversations can no longer call it.'):
+                        return
+
+                    async def act() -> bool:
+                        await services.tools.delete(user.id, tool_id)
+                        return True
+
+                    if await guarded(act, success='Tool deleted.'):
+                        ui.navigate.to('/tools')
+
+                ui.button('Delete tool', icon='delete', color='negative', on_click=delete).props('flat').mark(
+                    'delete-tool'
+                )
+            else:
+                ui.label(f'By {tool.owner_name}. {tool.description}').classes('text-sm text-gray-500')
+
+    return router
+
+
+def _tool_card(tool: ToolInfo, link: str, user: UserInfo) -> None:
+    with ui.card().classes('w-full py-2').props('flat bordered'), ui.row().classes('w-full items-center gap-3'):
+        ui.icon(KIND_ICONS.get(tool.kind, 'build')).classes('text-primary')
+        ui.link(tool.name, link).classes('font-semibold')
+        ui.badge(tool.kind, color='grey')
+        if tool.id is not None:
+            ui.badge(tool.visibility, color='grey-6')
+        ui.label(tool.description).classes('text-sm text-gray-600 dark:text-gray-300 grow')
+        if tool.id is not None and tool.owner_id != user.id:
+            ui.label(f'by {tool.owner_name}').classes('text-xs text-gray-500')
