@@ -41,13 +41,16 @@ def frame(services: Services, user: UserInfo, title: str) -> Iterator[ui.column]
         _user_menu(user)
 
     current = _current_path()
+    items = items_for(user.role)
+    matches = [i.path for i in items if current == i.path or (i.path != '/' and current.startswith(i.path + '/'))]
+    active_path = max(matches, key=len, default='')  # the most specific area: /tools/chat, not also /tools
     with (
         ui.left_drawer(value=True)
         .classes('bg-gray-50 dark:bg-gray-900 gap-1 px-2')
         .props('width=230 breakpoint=900') as drawer
     ):
-        for item in items_for(user.role):
-            active = current == item.path or (item.path != '/' and current.startswith(item.path + '/'))
+        for item in items:
+            active = item.path == active_path
             with ui.link(target=item.path).classes('w-full no-underline text-inherit'):
                 with ui.row().classes(
                     'items-center gap-3 px-3 py-2 rounded hover:bg-gray-200 dark:hover:bg-gray-800 w-full no-wrap '
