@@ -15,6 +15,21 @@ from api.streaming import ndjson, primed
 from services import Services
 from services.chat import ChatDelta, ChatResult
 from services.chat_types import MAX_PROMPT_CHARS, MAX_TITLE
+from services.ollama import (
+    ModelNotFound,
+    OllamaBadRequest,
+    OllamaBusy,
+    OllamaError,
+    OllamaStreamError,
+    OllamaTimeout,
+    OllamaUnreachable,
+)
+
+# a reply that failed before any text came back answers the matching problem (api/problems.py maps Ollama errors)
+FAILURES = {
+    cls.kind: cls
+    for cls in (ModelNotFound, OllamaBadRequest, OllamaBusy, OllamaStreamError, OllamaTimeout, OllamaUnreachable)
+}
 
 
 class ConversationSummaryOut(BaseModel):
@@ -72,7 +87,7 @@ class ReplyOut(BaseModel):
     content: str
     thinking: str
     metrics: MetricsOut
-    error: str | None = Field(None, description='Set when the model failed; the partial reply is still saved.')
+    error: str | None = Field(None, description='Set when the reply broke off; the partial reply is saved.')
     error_kind: str | None = None
 
 
@@ -125,9 +140,11 @@ def create_router(services: Services) -> APIRouter:
         return await chat.create_conversation(user.id, body.model, body.system_prompt, body.settings)
 
     @router.get(
-        '/{conversation_id}', summary='One of your conversations with its messages', response_model=ConversationOut,
+        '/{conversation_id}',
+        summary='One of your conversations with its messages',
+        response_model=ConversationOut,
         responses=one,
-    )  # fmt: skip
+    )
     async def get_conversation(conversation_id: int, user: Annotated[Actor, Depends(actor)]):
         return await chat.get_conversation(user.id, conversation_id)
 
@@ -174,6 +191,8 @@ def create_router(services: Services) -> APIRouter:
             if isinstance(event, ChatResult):
                 result = event
         assert result is not None
+        if result.error and not result.content:  # saved in the conversation as a failed reply, as in the playground
+            raise FAILURES.get(result.error_kind or '', OllamaError)(result.error)
         return _reply(result)
 
     return router

@@ -103,9 +103,11 @@ def create_router(services: Services) -> APIRouter:
     edit = problem_responses(401, 403, 404, 422)
 
     @router.get(
-        '', summary='List prompts you can see (yours, shared and public)', response_model=Page[PromptSummaryOut],
+        '',
+        summary='List prompts you can see (yours, shared and public)',
+        response_model=Page[PromptSummaryOut],
         responses=problem_responses(401),
-    )  # fmt: skip
+    )
     async def list_prompts(
         user: Annotated[Actor, Depends(actor)],
         page: Annotated[PageParams, Depends(page_params)],
@@ -115,16 +117,22 @@ def create_router(services: Services) -> APIRouter:
         return paginate(await prompts.list_prompts(user.id, search, mine_only=mine), page)
 
     @router.post(
-        '', summary='Create a prompt (version 1)', response_model=PromptOut, status_code=201,
+        '',
+        summary='Create a prompt (version 1)',
+        response_model=PromptOut,
+        status_code=201,
         responses=problem_responses(401, 422),
-    )  # fmt: skip
+    )
     async def create_prompt(body: PromptIn, user: Annotated[Actor, Depends(actor)]):
         return await prompts.create(user.id, body.draft(), body.message)
 
     @router.post(
-        '/import', summary='Import a prompt export (becomes your private prompt)', response_model=PromptOut,
-        status_code=201, responses=problem_responses(401, 422),
-    )  # fmt: skip
+        '/import',
+        summary='Import a prompt export (becomes your private prompt)',
+        response_model=PromptOut,
+        status_code=201,
+        responses=problem_responses(401, 422),
+    )
     async def import_prompt(body: dict[str, Any], user: Annotated[Actor, Depends(actor)]):
         return await prompts.import_json(user.id, json.dumps(body))
 
@@ -133,52 +141,68 @@ def create_router(services: Services) -> APIRouter:
         return await prompts.get(user.id, prompt_id)
 
     @router.put(
-        '/{prompt_id}', summary='Save a new version (it becomes current; owner only)', response_model=PromptOut,
+        '/{prompt_id}',
+        summary='Save a new version (it becomes current; owner only)',
+        response_model=PromptOut,
         responses=edit,
-    )  # fmt: skip
+    )
     async def save_prompt(prompt_id: int, body: PromptIn, user: Annotated[Actor, Depends(actor)]):
         return await prompts.save(user.id, prompt_id, body.draft(), body.message)
 
     @router.delete(
-        '/{prompt_id}', summary='Delete a prompt (owner only)', response_model=Deleted,
+        '/{prompt_id}',
+        summary='Delete a prompt (owner only)',
+        response_model=Deleted,
         responses=problem_responses(401, 403, 404),
-    )  # fmt: skip
+    )
     async def delete_prompt(prompt_id: int, user: Annotated[Actor, Depends(actor)]):
         await prompts.delete(user.id, prompt_id)
         return Deleted()
 
     @router.get(
-        '/{prompt_id}/versions', summary='The versions of a prompt, newest first', response_model=list[VersionOut],
+        '/{prompt_id}/versions',
+        summary='The versions of a prompt, newest first',
+        response_model=list[VersionOut],
         responses=one,
-    )  # fmt: skip
+    )
     async def versions(prompt_id: int, user: Annotated[Actor, Depends(actor)]):
         return (await prompts.get(user.id, prompt_id)).versions
 
     @router.post(
-        '/{prompt_id}/fork', summary='Copy a prompt you can see into a private prompt of your own',
-        response_model=PromptOut, status_code=201, responses=one,
-    )  # fmt: skip
+        '/{prompt_id}/fork',
+        summary='Copy a prompt you can see into a private prompt of your own',
+        response_model=PromptOut,
+        status_code=201,
+        responses=one,
+    )
     async def fork_prompt(prompt_id: int, user: Annotated[Actor, Depends(actor)]):
         return await prompts.fork(user.id, prompt_id)
 
     @router.get(
-        '/{prompt_id}/export', summary='Export a prompt with all its versions (JSON)', response_model=dict[str, Any],
+        '/{prompt_id}/export',
+        summary='Export a prompt with all its versions (JSON)',
+        response_model=dict[str, Any],
         responses=one,
-    )  # fmt: skip
+    )
     async def export_prompt(prompt_id: int, user: Annotated[Actor, Depends(actor)]):
         return json.loads(await prompts.export_json(user.id, prompt_id))
 
     @router.post(
-        '/{prompt_id}/runs', summary='Run a prompt with variable values against one model (saved)',
-        response_model=RunOut, status_code=201, responses=problem_responses(401, 404, 422, 429, 502, 503, 504),
-    )  # fmt: skip
+        '/{prompt_id}/runs',
+        summary='Run a prompt with variable values against one model (saved)',
+        response_model=RunOut,
+        status_code=201,
+        responses=problem_responses(401, 404, 422, 429, 502, 503, 504),
+    )
     async def run_prompt(prompt_id: int, body: RunIn, user: Annotated[Actor, Depends(actor)]):
         return await runs.run(user.id, prompt_id, body.values, body.model, version=body.version, options=body.options)
 
     @router.get(
-        '/{prompt_id}/runs', summary='Your runs of a prompt, newest first', response_model=list[RunOut],
+        '/{prompt_id}/runs',
+        summary='Your runs of a prompt, newest first',
+        response_model=list[RunOut],
         responses=one,
-    )  # fmt: skip
+    )
     async def list_runs(
         prompt_id: int,
         user: Annotated[Actor, Depends(actor)],

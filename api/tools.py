@@ -62,9 +62,11 @@ def create_router(services: Services) -> APIRouter:
     one = problem_responses(401, 404)
 
     @router.get(
-        '', summary='List tools you can see (yours, shared and public)', response_model=Page[ToolOut],
+        '',
+        summary='List tools you can see (yours, shared and public)',
+        response_model=Page[ToolOut],
         responses=problem_responses(401),
-    )  # fmt: skip
+    )
     async def list_tools(
         user: Annotated[Actor, Depends(actor)],
         page: Annotated[PageParams, Depends(page_params)],
@@ -79,16 +81,21 @@ def create_router(services: Services) -> APIRouter:
         return tools.builtin_infos()
 
     @router.post(
-        '/builtin/{name}/call', summary='Call a built-in tool with arguments (the tool console)',
-        response_model=CallOut, responses=problem_responses(401, 404, 422),
-    )  # fmt: skip
+        '/builtin/{name}/call',
+        summary='Call a built-in tool with arguments (the tool console)',
+        response_model=CallOut,
+        responses=problem_responses(401, 404, 422),
+    )
     async def call_builtin(name: str, body: CallIn, user: Annotated[Actor, Depends(actor)]):
         return await tools.execute(user.id, f'builtin:{name}', body.arguments)
 
     @router.post(
-        '', summary='Create a tool', response_model=ToolOut, status_code=201,
+        '',
+        summary='Create a tool',
+        response_model=ToolOut,
+        status_code=201,
         responses=problem_responses(401, 409, 422),
-    )  # fmt: skip
+    )
     async def create_tool(body: ToolIn, user: Annotated[Actor, Depends(actor)]):
         return await tools.create(user.id, body.draft())
 
@@ -97,16 +104,20 @@ def create_router(services: Services) -> APIRouter:
         return await tools.get(user.id, tool_id)
 
     @router.put(
-        '/{tool_id}', summary='Change a tool (owner only)', response_model=ToolOut,
+        '/{tool_id}',
+        summary='Change a tool (owner only)',
+        response_model=ToolOut,
         responses=problem_responses(401, 403, 404, 409, 422),
-    )  # fmt: skip
+    )
     async def update_tool(tool_id: int, body: ToolIn, user: Annotated[Actor, Depends(actor)]):
         return await tools.update(user.id, tool_id, body.draft())
 
     @router.delete(
-        '/{tool_id}', summary='Delete a tool (owner only)', response_model=Deleted,
+        '/{tool_id}',
+        summary='Delete a tool (owner only)',
+        response_model=Deleted,
         responses=problem_responses(401, 403, 404),
-    )  # fmt: skip
+    )
     async def delete_tool(tool_id: int, user: Annotated[Actor, Depends(actor)]):
         await tools.delete(user.id, tool_id)
         return Deleted()

@@ -89,55 +89,70 @@ def create_router(services: Services) -> APIRouter:
     manage = problem_responses(401, 403, 404)
 
     @router.get(
-        '', summary='Workshops you run (instructors), co-teach or joined', response_model=Page[WorkshopOut],
+        '',
+        summary='Workshops you run (instructors), co-teach or joined',
+        response_model=Page[WorkshopOut],
         responses=problem_responses(401),
-    )  # fmt: skip
+    )
     async def list_workshops(user: Annotated[Actor, Depends(actor)], page: Annotated[PageParams, Depends(page_params)]):
         return paginate(await workshops.list_for(user.id), page)
 
     @router.post(
-        '', summary='Create a workshop (instructors and admins)', response_model=WorkshopOut, status_code=201,
+        '',
+        summary='Create a workshop (instructors and admins)',
+        response_model=WorkshopOut,
+        status_code=201,
         responses=problem_responses(401, 403, 422),
-    )  # fmt: skip
+    )
     async def create_workshop(body: WorkshopCreate, user: Annotated[Actor, Depends(actor)]):
         fields = body.model_dump(exclude={'title', 'description'})
         return await workshops.create(user.id, body.title, body.description, **fields)
 
     @router.post(
-        '/join', summary='Join a running workshop by its code (as the account of your token)',
-        response_model=JoinOut, responses=problem_responses(401, 404, 409, 429),
-    )  # fmt: skip
+        '/join',
+        summary='Join a running workshop by its code (as the account of your token)',
+        response_model=JoinOut,
+        responses=problem_responses(401, 404, 409, 429),
+    )
     async def join_workshop(body: JoinIn, request: Request, user: Annotated[Actor, Depends(actor)]):
         ip = request.client.host if request.client else ''
         return await workshops.join(body.code, client_address=ip, user_id=user.id)
 
     @router.get(
-        '/{workshop_id}', summary='A workshop you run or attend', response_model=WorkshopOut,
+        '/{workshop_id}',
+        summary='A workshop you run or attend',
+        response_model=WorkshopOut,
         responses=problem_responses(401, 404),
-    )  # fmt: skip
+    )
     async def get_workshop(workshop_id: int, user: Annotated[Actor, Depends(actor)]):
         return await workshops.get(user.id, workshop_id)
 
     @router.post(
-        '/{workshop_id}/start', summary='Open a workshop for attendees (its instructors)', response_model=WorkshopOut,
+        '/{workshop_id}/start',
+        summary='Open a workshop for attendees (its instructors)',
+        response_model=WorkshopOut,
         responses=manage,
-    )  # fmt: skip
+    )
     async def start_workshop(workshop_id: int, user: Annotated[Actor, Depends(actor)]):
         await workshops.start(user.id, workshop_id)
         return await workshops.get(user.id, workshop_id)
 
     @router.post(
-        '/{workshop_id}/end', summary='End a workshop (its instructors)', response_model=WorkshopOut,
+        '/{workshop_id}/end',
+        summary='End a workshop (its instructors)',
+        response_model=WorkshopOut,
         responses=manage,
-    )  # fmt: skip
+    )
     async def end_workshop(workshop_id: int, user: Annotated[Actor, Depends(actor)]):
         await workshops.end(user.id, workshop_id)
         return await workshops.get(user.id, workshop_id)
 
     @router.get(
-        '/{workshop_id}/activity', summary="The workshop's activity feed, newest first (its instructors)",
-        response_model=Page[ActivityOut], responses=manage,
-    )  # fmt: skip
+        '/{workshop_id}/activity',
+        summary="The workshop's activity feed, newest first (its instructors)",
+        response_model=Page[ActivityOut],
+        responses=manage,
+    )
     async def workshop_activity(
         workshop_id: int, user: Annotated[Actor, Depends(actor)], page: Annotated[PageParams, Depends(page_params)]
     ):
@@ -145,9 +160,12 @@ def create_router(services: Services) -> APIRouter:
         return page_of(items, total, page)
 
     @router.post(
-        '/{workshop_id}/announcements', summary='Broadcast an announcement to the attendees (its instructors)',
-        response_model=AnnouncementOut, status_code=201, responses=problem_responses(401, 403, 404, 422),
-    )  # fmt: skip
+        '/{workshop_id}/announcements',
+        summary='Broadcast an announcement to the attendees (its instructors)',
+        response_model=AnnouncementOut,
+        status_code=201,
+        responses=problem_responses(401, 403, 404, 422),
+    )
     async def announce(workshop_id: int, body: AnnouncementIn, user: Annotated[Actor, Depends(actor)]):
         return await workshops.announce(user.id, workshop_id, body.text)
 
