@@ -43,6 +43,7 @@ from services.chat_types import (
 from services.errors import InvalidInput, NotFound, Throttled
 from services.hosts import HostDirectory
 from services.ollama import OllamaError, OllamaGateway
+from services.quotas import QuotaService
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class ChatService:
         catalogue: Catalogue,
         *,
         max_streams_per_user: int = 4,
+        quotas: QuotaService | None = None,
     ) -> None:
         self.gateway = gateway
         self.hosts = hosts
@@ -75,6 +77,7 @@ class ChatService:
         self.activity = activity
         self.catalogue = catalogue
         self.max_streams_per_user = max_streams_per_user
+        self.quotas = quotas
         self._active: dict[int, int] = defaultdict(int)
         self._compare_lock = asyncio.Lock()
         self.writes = WriteBatcher()
@@ -184,6 +187,8 @@ class ChatService:
     async def _reply(
         self, user_id: int, row: Conversation, messages: list[dict[str, Any]]
     ) -> AsyncIterator[ChatDelta | ChatResult]:
+        if self.quotas is not None:
+            await self.quotas.check(user_id)  # the same quotas as /api/v1/chat: the playground and the API count alike
         settings = ChatSettings.validated(row.options)
         history = history_of(row.system_prompt, messages)
 

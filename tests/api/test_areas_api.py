@@ -266,3 +266,23 @@ async def test_a_revoked_token_is_refused_everywhere(client, alice) -> None:
         response = await client.request(method, url, json={'content': 'Hi'}, headers=alice.headers)
         assert_problem(response, 401, 'revoked')
     assert (await Conversation.get(id=cid)).messages == []
+
+
+# ----- quotas ------------------------------------------------------------------------------------------------------
+async def test_conversations_and_prompt_runs_count_against_the_same_quotas(client, instructor, alice) -> None:
+    quota = {'user_id': alice.id, 'max_requests': 2}
+    assert (await client.post('/api/v1/quotas', json=quota, headers=instructor.headers)).status_code == 200
+    cid = (await client.post('/api/v1/conversations', json={'model': 'llama3.2'}, headers=alice.headers)).json()['id']
+    pid = (await client.post('/api/v1/prompts', json=PROMPT, headers=alice.headers)).json()['id']
+    url = f'/api/v1/conversations/{cid}/messages'
+    assert (await client.post(url, json={'content': 'One'}, headers=alice.headers)).status_code == 200
+    run = await client.post(f'/api/v1/prompts/{pid}/runs', json={'values': {'text': 'x'}}, headers=alice.headers)
+    assert run.status_code == 201
+    refused = await client.post(url, json={'content': 'Two'}, headers=alice.headers)
+    assert_problem(refused, 429, 'daily request limit')
+    assert 'Retry-After' in refused.headers
+    assert_problem(await client.post(url, json={'content': 'Two', 'stream': True}, headers=alice.headers), 429)
+    runs = f'/api/v1/prompts/{pid}/runs'
+    assert_problem(await client.post(runs, json={'values': {'text': 'x'}}, headers=alice.headers), 429)
+    assert len((await Conversation.get(id=cid)).messages) == 2  # the refused message was not stored
+    assert len((await client.get(runs, headers=alice.headers)).json()) == 1
