@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from api.deps import Actor, Authenticator, Page, PageParams, page_params, paginate
+from api.deps import Actor, Authenticator, Page, PageParams, page_of, page_params
 from api.problems import problem_responses
 from api.schemas import Deleted
 from api.streaming import ndjson, primed
@@ -127,7 +127,8 @@ def create_router(services: Services) -> APIRouter:
     async def list_conversations(
         user: Annotated[Actor, Depends(actor)], page: Annotated[PageParams, Depends(page_params)]
     ):
-        return paginate(await chat.list_conversations(user.id), page)
+        items, total = await chat.page_conversations(user.id, limit=page.limit, offset=page.offset)
+        return page_of(items, total, page)
 
     @router.post(
         '',

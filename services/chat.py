@@ -84,14 +84,22 @@ class ChatService:
 
     # ----- conversations -------------------------------------------------------------------------------------------
     async def list_conversations(self, actor_id: int) -> list[ConversationSummary]:
+        return (await self.page_conversations(actor_id, limit=200))[0]
+
+    async def page_conversations(
+        self, actor_id: int, *, limit: int = 50, offset: int = 0
+    ) -> tuple[list[ConversationSummary], int]:
+        """The actor's conversations, most recently used first, and how many there are."""
         user = await self.auth.require(actor_id)
-        rows = await Conversation.filter(owner_id=user.id).order_by('-updated_at').limit(200)
-        return [
+        query = Conversation.filter(owner_id=user.id)
+        rows = await query.order_by('-updated_at').offset(offset).limit(limit)
+        summaries = [
             ConversationSummary(
                 id=r.id, title=r.title, model=r.model, updated_at=r.updated_at, message_count=len(r.messages or [])
             )
             for r in rows
         ]
+        return summaries, await query.count()
 
     async def _owned(self, user_id: int, conversation_id: int) -> Conversation:
         row = await Conversation.get_or_none(id=conversation_id, owner_id=user_id)

@@ -43,8 +43,10 @@ async def test_conversation_send_is_saved_and_recorded(client, alice) -> None:
 
     renamed = await client.patch(f'/api/v1/conversations/{cid}', json={'title': 'Greetings'}, headers=alice.headers)
     assert renamed.status_code == 200 and renamed.json()['title'] == 'Greetings'
-    listed = (await client.get('/api/v1/conversations?limit=1', headers=alice.headers)).json()
-    assert listed['total'] == 1 and listed['items'][0]['message_count'] == 4
+    await client.post('/api/v1/conversations', json={'model': 'llama3.2'}, headers=alice.headers)
+    listed = (await client.get('/api/v1/conversations?limit=1&offset=1', headers=alice.headers)).json()
+    assert listed['total'] == 2 and [c['id'] for c in listed['items']] == [cid]
+    assert listed['items'][0]['message_count'] == 4 and listed['items'][0]['title'] == 'Greetings'
     deleted = await client.delete(f'/api/v1/conversations/{cid}', headers=alice.headers)
     assert deleted.status_code == 200 and not await Conversation.exists(id=cid)
 
