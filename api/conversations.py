@@ -1,6 +1,7 @@
 """/api/v1/conversations: your playground conversations, and sending a message in one (saved and recorded exactly as
 in the playground, through `services.chat.send`)."""
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -112,9 +113,7 @@ def _reply(result: ChatResult) -> dict:
 def _chunk(event: ChatDelta | ChatResult) -> dict:
     if isinstance(event, ChatDelta):
         return {'done': False, 'content': event.content, 'thinking': event.thinking}
-    reply = _reply(event)
-    reply['metrics'] = MetricsOut.model_validate(event.metrics, from_attributes=True).model_dump()
-    return {'done': True, 'reply': reply}
+    return {'done': True, 'reply': {**_reply(event), 'metrics': asdict(event.metrics)}}
 
 
 def create_router(services: Services) -> APIRouter:
