@@ -14,7 +14,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from api import admin, bench, health, inference, models, oauth, openai_gateway, problems, tokens, users
+from api import (
+    admin,
+    bench,
+    conversations,
+    health,
+    inference,
+    models,
+    oauth,
+    openai_gateway,
+    problems,
+    prompts,
+    tokens,
+    tools,
+    users,
+    workshops,
+)
 from services import Services
 
 API_DESCRIPTION = (
@@ -32,6 +47,10 @@ def routers(services: Services) -> list[APIRouter]:
         tokens.create_router(services),
         models.create_router(services),
         inference.create_router(services),
+        conversations.create_router(services),
+        prompts.create_router(services),
+        tools.create_router(services),
+        workshops.create_router(services),
         admin.create_router(services),
         openai_gateway.create_router(services),
         oauth.create_router(services),

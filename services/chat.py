@@ -43,6 +43,7 @@ from services.chat_types import (
 from services.errors import InvalidInput, NotFound, Throttled
 from services.hosts import HostDirectory
 from services.ollama import OllamaError, OllamaGateway
+from services.quotas import QuotaService
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class ChatService:
         catalogue: Catalogue,
         *,
         max_streams_per_user: int = 4,
+        quotas: QuotaService | None = None,
     ) -> None:
         self.gateway = gateway
         self.hosts = hosts
@@ -75,20 +77,29 @@ class ChatService:
         self.activity = activity
         self.catalogue = catalogue
         self.max_streams_per_user = max_streams_per_user
+        self.quotas = quotas
         self._active: dict[int, int] = defaultdict(int)
         self._compare_lock = asyncio.Lock()
         self.writes = WriteBatcher()
 
     # ----- conversations -------------------------------------------------------------------------------------------
     async def list_conversations(self, actor_id: int) -> list[ConversationSummary]:
+        return (await self.page_conversations(actor_id, limit=200))[0]
+
+    async def page_conversations(
+        self, actor_id: int, *, limit: int = 50, offset: int = 0
+    ) -> tuple[list[ConversationSummary], int]:
+        """The actor's conversations, most recently used first, and how many there are."""
         user = await self.auth.require(actor_id)
-        rows = await Conversation.filter(owner_id=user.id).order_by('-updated_at').limit(200)
-        return [
+        query = Conversation.filter(owner_id=user.id)
+        rows = await query.order_by('-updated_at').offset(offset).limit(limit)
+        summaries = [
             ConversationSummary(
                 id=r.id, title=r.title, model=r.model, updated_at=r.updated_at, message_count=len(r.messages or [])
             )
             for r in rows
         ]
+        return summaries, await query.count()
 
     async def _owned(self, user_id: int, conversation_id: int) -> Conversation:
         row = await Conversation.get_or_none(id=conversation_id, owner_id=user_id)
@@ -184,6 +195,8 @@ class ChatService:
     async def _reply(
         self, user_id: int, row: Conversation, messages: list[dict[str, Any]]
     ) -> AsyncIterator[ChatDelta | ChatResult]:
+        if self.quotas is not None:
+            await self.quotas.check(user_id)  # the same quotas as /api/v1/chat: the playground and the API count alike
         settings = ChatSettings.validated(row.options)
         history = history_of(row.system_prompt, messages)
 

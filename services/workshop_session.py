@@ -26,7 +26,7 @@ from models import (
     WorkshopState,
     WorkshopStep,
 )
-from services.activity import Activity, ActivityService
+from services.activity import Activity, ActivityService, _activity
 from services.errors import Conflict, InvalidInput, NotFound
 from services.hosts import HostDirectory
 from services.ollama import OllamaError, OllamaGateway
@@ -422,6 +422,15 @@ class WorkshopSession:
         if not await WorkshopMembership.exists(workshop_id=workshop_id, user_id=user_id):
             raise NotFound('This person is not an attendee of this workshop.')
         return await self.activity.query(user_id=user_id, workshop_id=workshop_id, limit=limit)
+
+    async def workshop_activity(
+        self, actor_id: int, workshop_id: int, *, limit: int = 50, offset: int = 0
+    ) -> tuple[list[Activity], int]:
+        """Everything recorded in this workshop, newest first, and the total (managers only; the API's feed)."""
+        await self._manage(actor_id, workshop_id)  # type: ignore[attr-defined]
+        query = ActivityEvent.filter(workshop_id=workshop_id)
+        total = await query.count()
+        return [_activity(r) for r in await query.order_by('-id').offset(offset).limit(limit)], total
 
     @staticmethod
     def _require_live(workshop: Workshop) -> None:
