@@ -261,6 +261,7 @@ async def batch_tab(services: Services, user: UserInfo, detail: PromptDetail) ->
                 user.id, detail.id, rows, model.value or '', on_progress=on_progress
             )
         except (ServiceError, OllamaError) as exc:
+            progress.text = ''
             error.text = exc.message
             error.set_visibility(True)
             return

@@ -151,6 +151,8 @@ async def tool_chat_panel(services: Services, user: UserInfo) -> None:
                         ).classes('text-xs text-gray-500')
         except (ServiceError, OllamaError) as exc:
             history.pop()
+            if not text.value:  # refused (e.g. a quota): give the message back to edit or resend later
+                text.value = message
             with log:
                 ui.label(exc.message).classes('text-negative').mark('chat-error')
         finally:

@@ -101,7 +101,13 @@ def build_services(settings: Settings) -> Services:
         activity=activity,
         catalogue=catalogue,
         chat=ChatService(
-            gateway, hosts, auth, activity, catalogue, max_streams_per_user=settings.chat_max_streams_per_user
+            gateway,
+            hosts,
+            auth,
+            activity,
+            catalogue,
+            max_streams_per_user=settings.chat_max_streams_per_user,
+            quotas=quotas,
         ),
         ollama=gateway,
         hosts=hosts,
@@ -141,10 +147,16 @@ def build_services(settings: Settings) -> Services:
             hosts=hosts,
             prompts=prompts,
             max_batch_rows=settings.prompt_batch_max_rows,
+            quotas=quotas,
         ),
         builtin_tools=builtins,
         tools=tools,
         tool_loop=ToolLoop(
-            ollama=gateway, hosts=hosts, tools=tools, activity=activity, max_steps=settings.tool_loop_max_steps
+            ollama=gateway,
+            hosts=hosts,
+            tools=tools,
+            activity=activity,
+            max_steps=settings.tool_loop_max_steps,
+            quotas=quotas,
         ),
     )

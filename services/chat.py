@@ -43,6 +43,7 @@ from services.chat_types import (
 from services.errors import InvalidInput, NotFound, Throttled
 from services.hosts import HostDirectory
 from services.ollama import OllamaError, OllamaGateway
+from services.quotas import QuotaService
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class ChatService:
         catalogue: Catalogue,
         *,
         max_streams_per_user: int = 4,
+        quotas: QuotaService | None = None,
     ) -> None:
         self.gateway = gateway
         self.hosts = hosts
@@ -75,6 +77,7 @@ class ChatService:
         self.activity = activity
         self.catalogue = catalogue
         self.max_streams_per_user = max_streams_per_user
+        self.quotas = quotas  # checked before every model call (the API's InferenceService checks its own)
         self._active: dict[int, int] = defaultdict(int)
         self._compare_lock = asyncio.Lock()
         self.writes = WriteBatcher()
@@ -216,6 +219,8 @@ class ChatService:
             raise Throttled(
                 f'You already have {self._active[user_id]} replies streaming. Wait for one to finish or stop it.'
             )
+        if self.quotas is not None:
+            await self.quotas.check(user_id)  # Throttled: nothing is sent and nothing saved, the page keeps the text
         info = self.catalogue.known(model)
         think = True if settings.think and info and 'thinking' in info.capabilities else None
         host = await self.hosts.host_for_model(model)

@@ -19,6 +19,7 @@ from services.errors import InvalidInput, NotFound
 from services.hosts import HostDirectory
 from services.ollama import OllamaError, OllamaGateway
 from services.prompts import PromptService, VersionInfo
+from services.quotas import QuotaService
 from services.templates import as_text, render, resolve_values, validate_options
 
 MAX_CSV_CHARS = 1_000_000
@@ -123,6 +124,7 @@ class PromptRunService:
         hosts: HostDirectory,
         prompts: PromptService,
         max_batch_rows: int = 200,
+        quotas: QuotaService | None = None,
     ) -> None:
         self.auth = auth
         self.activity = activity
@@ -130,6 +132,7 @@ class PromptRunService:
         self.hosts = hosts
         self.prompts = prompts
         self.max_batch_rows = max_batch_rows
+        self.quotas = quotas  # checked before each run and before each batch (a batch counts as one request)
 
     async def prepare(
         self,
@@ -188,6 +191,8 @@ class PromptRunService:
         """Stream one run. Template and access errors raise before streaming; model errors end in a saved run
         whose `error` says what happened."""
         prepared = await self.prepare(actor_id, prompt_id, values, model, version=version, options=options)
+        if self.quotas is not None:
+            await self.quotas.check(actor_id)
         host = await self.hosts.host_for_model(prepared.model)
         started, first, final, parts, error = time.perf_counter(), None, None, [], None
         try:
@@ -312,6 +317,8 @@ class PromptRunService:
         if len(rows) > self.max_batch_rows:
             raise InvalidInput(f'A batch can have at most {self.max_batch_rows} rows.')
         first = await self.prepare(actor_id, prompt_id, rows[0], model, version=version)  # fail fast
+        if self.quotas is not None:
+            await self.quotas.check(actor_id)
         result = BatchResult(
             batch_id=str(uuid.uuid4()), model=first.model, variables=[v.name for v in first.version.variables]
         )
