@@ -68,7 +68,9 @@ def build_services(settings: Settings) -> Services:
     auth.audit_hook = audit.record
     activity = ActivityService()
     hosts = HostDirectory(gateway, settings.ollama_hosts, auth=auth)
-    catalogue = Catalogue(gateway, hosts, auth, activity, refresh_interval=settings.catalogue_refresh_interval)
+    catalogue = Catalogue(
+        gateway, hosts, auth, activity, refresh_interval=settings.catalogue_refresh_interval, audit=audit
+    )
     health = HealthMonitor(gateway, hosts.urls, settings.ollama_health_interval)
     quotas = QuotaService(auth, audit)
 

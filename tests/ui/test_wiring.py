@@ -3,9 +3,11 @@ playground, chat-only model choices."""
 
 from __future__ import annotations
 
+import pytest
 from nicegui.testing import User
 
-from services import Services
+from services import Services, audit
+from services.ollama import OllamaError
 from services.prompts import PromptDraft
 from tests.ollama_server import OllamaTestServer
 from tests.ui.conftest import sign_in
@@ -86,3 +88,43 @@ async def test_tool_chat_refused_over_quota_keeps_the_message(
     await user.should_see('You have used up your daily request limit', retries=50)
     assert chat_requests(ollama_server) == 0
     assert only(user, 'chat-input').value == 'call calculator {"expression": "2*3"}'
+
+
+async def test_model_management_from_the_ui_is_audited(
+    user: User, services: Services, make_account, ollama_server: OllamaTestServer
+) -> None:
+    admin = await make_account('ada@example.org', 'Ada')
+    instructor = await make_account('ian@example.org', 'Ian', role='instructor')
+    tools, host = services.catalogue.admin, ollama_server.url
+    await services.catalogue.refresh()
+    # a pull started from the models page (the UI path), then one that fails
+    await sign_in(user, 'ian@example.org')
+    await user.open('/models')
+    user.find(marker='pull-name').type('tinyllama')
+    user.find(marker='pull-start').click()
+    await user.should_see(marker='model-tinyllama:latest', retries=50)
+    failed = await tools.start_pull(instructor, 'no-such-model:7b')
+    await tools.wait(failed.id)
+    await tools.create(instructor, 'pirate', 'llama3.2:latest', 'Talk like a pirate.')
+    await tools.copy(instructor, host, 'pirate:latest', 'parrot')
+    await tools.delete(instructor, host, 'parrot:latest')
+    await tools.unload(instructor, host, 'llama3.2:latest')
+    entries, _ = await services.audit.query(admin, user_id=instructor, limit=50)
+    seen = [(e.action, e.outcome, e.target) for e in reversed(entries) if e.action.startswith('model_')]
+    assert seen == [
+        (audit.MODEL_PULL, 'started', 'tinyllama:latest'),
+        (audit.MODEL_PULL, 'ok', 'tinyllama:latest'),
+        (audit.MODEL_PULL, 'started', 'no-such-model:7b'),
+        (audit.MODEL_PULL, 'failed', 'no-such-model:7b'),
+        (audit.MODEL_CREATE, 'ok', 'pirate:latest'),
+        (audit.MODEL_COPY, 'ok', 'parrot:latest'),
+        (audit.MODEL_DELETE, 'ok', 'parrot:latest'),
+        (audit.MODEL_UNLOAD, 'ok', 'llama3.2:latest'),
+    ]
+    fail = next(e for e in entries if e.outcome == 'failed')
+    assert 'not found in the model registry' in fail.details['error'] and fail.details['host'] == host
+    # a failing delete is audited as failed
+    with pytest.raises(OllamaError):
+        await tools.delete(instructor, host, 'no-such-model:latest')
+    [last], _ = await services.audit.query(admin, action=audit.MODEL_DELETE, outcome='failed', limit=1)
+    assert last.target == 'no-such-model:latest'
