@@ -97,20 +97,30 @@ def build_services(settings: Settings) -> Services:
     )
     quotas.workshop_of = workshops.workshop_of  # workshop quotas apply to the workshop a user is in
     sharing.workshops_of = workshops.workshop_ids_of  # prompts and tools shared with a workshop reach its people
+    tool_loop = ToolLoop(
+        ollama=gateway,
+        hosts=hosts,
+        tools=tools,
+        activity=activity,
+        max_steps=settings.tool_loop_max_steps,
+        quotas=quotas,
+    )
+    chat = ChatService(
+        gateway,
+        hosts,
+        auth,
+        activity,
+        catalogue,
+        max_streams_per_user=settings.chat_max_streams_per_user,
+        quotas=quotas,
+    )
+    chat.tool_loop = tool_loop  # the playground's replies with tools
     return Services(
         settings=settings,
         auth=auth,
         activity=activity,
         catalogue=catalogue,
-        chat=ChatService(
-            gateway,
-            hosts,
-            auth,
-            activity,
-            catalogue,
-            max_streams_per_user=settings.chat_max_streams_per_user,
-            quotas=quotas,
-        ),
+        chat=chat,
         ollama=gateway,
         hosts=hosts,
         health=health,
@@ -153,12 +163,5 @@ def build_services(settings: Settings) -> Services:
         ),
         builtin_tools=builtins,
         tools=tools,
-        tool_loop=ToolLoop(
-            ollama=gateway,
-            hosts=hosts,
-            tools=tools,
-            activity=activity,
-            max_steps=settings.tool_loop_max_steps,
-            quotas=quotas,
-        ),
+        tool_loop=tool_loop,
     )

@@ -128,3 +128,51 @@ async def test_model_management_from_the_ui_is_audited(
         await tools.delete(instructor, host, 'no-such-model:latest')
     [last], _ = await services.audit.query(admin, action=audit.MODEL_DELETE, outcome='failed', limit=1)
     assert last.target == 'no-such-model:latest'
+
+
+async def test_playground_with_tools_shows_each_call_and_saves_the_transcript(
+    user: User, services: Services, make_account, ollama_server: OllamaTestServer
+) -> None:
+    ada = await make_account('ada@example.org', 'Ada')
+    await sign_in(user, 'ada@example.org')
+    await user.open('/playground?model=llama3.2:latest')
+    only(user, 'chat-tools').value = ['builtin:calculator']
+    only(user, 'chat-input').value = 'call calculator {"expression": "2*3"}'
+    user.find(marker='chat-send').click()
+    await user.should_see(marker='transcript-result', retries=50)
+    await user.should_see('Step 1: calculator')
+    await user.should_see('The tool calculator returned', retries=50)
+    await user.should_see('1 tool call(s)', retries=30)
+    [body] = [r['body'] for r in ollama_server.requests if r.get('path') == '/api/chat'][:1]
+    assert [t['function']['name'] for t in body['tools']] == ['calculator']
+    [conversation] = await services.chat.list_conversations(ada)
+    saved = await services.chat.get_conversation(ada, conversation.id)
+    assert [m['role'] for m in saved.messages] == ['user', 'assistant']
+    [call] = saved.messages[1]['tool_transcript']
+    assert call['name'] == 'calculator' and call['arguments'] == {'expression': '2*3'} and call['ok']
+    assert '6' in call['result'] and 'The tool calculator returned' in saved.messages[1]['content']
+    # reopened later: the transcript is shown again and the tools are still picked
+    await user.open(f'/playground/{conversation.id}')
+    await user.should_see('Step 1: calculator', retries=30)
+    assert only(user, 'chat-tools').value == ['builtin:calculator']
+    # without tools, the next message is a plain reply that sees the earlier answer
+    only(user, 'chat-tools').value = []
+    only(user, 'chat-input').value = 'thanks'
+    user.find(marker='chat-send').click()
+    await user.should_see('You said: thanks', retries=50)
+    last = [r['body'] for r in ollama_server.requests if r.get('path') == '/api/chat'][-1]
+    assert not last.get('tools') and any('calculator returned' in m['content'] for m in last['messages'])
+
+
+async def test_playground_tools_with_a_model_that_cannot_call_tools_keeps_the_message(
+    user: User, services: Services, make_account, ollama_server: OllamaTestServer
+) -> None:
+    await make_account('ada@example.org', 'Ada')
+    await services.catalogue.refresh()
+    await sign_in(user, 'ada@example.org')
+    await user.open('/playground?model=llava:7b')
+    only(user, 'chat-tools').value = ['builtin:calculator']
+    only(user, 'chat-input').value = 'what is 2*3?'
+    user.find(marker='chat-send').click()
+    await user.should_see('does not support tool calling', retries=50)
+    assert only(user, 'chat-input').value == 'what is 2*3?'
