@@ -206,6 +206,7 @@ class ChatService:
         settings = ChatSettings.validated(row.options)
         messages = [*(row.messages or []), {'role': 'user', 'content': prompt}]
         answers: list[str] = []
+        partial: list[str] = []  # the text of the step being streamed (kept when the user stops it)
         transcript: list[dict[str, Any]] = []
         notice = ''
         done: LoopEvent | None = None
@@ -234,8 +235,12 @@ class ChatService:
         )
         try:
             async for event in stream:
-                if event.kind == 'assistant' and event.text.strip():
-                    answers.append(event.text)
+                if event.kind == 'delta':
+                    partial.append(event.text)
+                elif event.kind == 'assistant':
+                    partial.clear()
+                    if event.text.strip():
+                        answers.append(event.text)
                 elif event.kind == 'result' and event.call is not None:
                     call = event.call
                     transcript.append(
@@ -255,6 +260,8 @@ class ChatService:
                     done = event
                 yield event
         except asyncio.CancelledError:
+            if ''.join(partial).strip():
+                answers.append(''.join(partial))
             if answers or transcript:  # stopped part-way: keep what the model and the tools did
                 await asyncio.shield(self.writes.run(lambda: save(True)))
             raise

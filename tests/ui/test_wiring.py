@@ -176,3 +176,29 @@ async def test_playground_tools_with_a_model_that_cannot_call_tools_keeps_the_me
     user.find(marker='chat-send').click()
     await user.should_see('does not support tool calling', retries=50)
     assert only(user, 'chat-input').value == 'what is 2*3?'
+
+
+async def test_stopping_a_reply_with_tools_keeps_the_calls(
+    user: User, services: Services, make_account, ollama_server: OllamaTestServer
+) -> None:
+    ada = await make_account('ada@example.org', 'Ada')
+    await sign_in(user, 'ada@example.org')
+    await user.open('/playground?model=llama3.2:latest')
+    ollama_server.token_delay = 0.1
+    ollama_server.response_tokens = 500
+    only(user, 'chat-tools').value = ['builtin:calculator']
+    only(user, 'chat-input').value = 'call calculator {"expression": "2*3"}'
+    user.find(marker='chat-send').click()
+    await user.should_see(marker='transcript-result', retries=100)
+    await user.should_see('The tool calculator', retries=100)
+    user.find(marker='chat-stop').click()
+    await user.should_see('Stopped: the answer above is incomplete.', retries=50)
+    [conversation] = await services.chat.list_conversations(ada)
+    for _ in range(50):
+        saved = await services.chat.get_conversation(ada, conversation.id)
+        if len(saved.messages) == 2:
+            break
+        await user.should_see('Stopped')
+    reply = saved.messages[-1]
+    assert reply['stopped'] and reply['tool_transcript'][0]['name'] == 'calculator'
+    assert reply['content'].startswith('The tool calculator')  # the part streamed before the stop is kept
