@@ -10,7 +10,7 @@ from nicegui import APIRouter, ui
 
 from components.frame import frame
 from pages.common import guarded, page_user
-from pages.prompt_editor import model_names
+from pages.prompt_editor import chat_model_names
 from services import Services
 from services.auth import UserInfo
 from services.errors import ServiceError
@@ -57,7 +57,7 @@ def fill_result(body: ui.column, timing: ui.label, result: ToolCallResult) -> No
 
 
 async def tool_chat_panel(services: Services, user: UserInfo) -> None:
-    models = await model_names(services)
+    models = await chat_model_names(services)
     available = await guarded(lambda: services.tools.available(user.id)) or []
     history: list[dict[str, Any]] = []
     with ui.row().classes('w-full items-center gap-3'):

@@ -202,3 +202,22 @@ async def test_stopping_a_reply_with_tools_keeps_the_calls(
     reply = saved.messages[-1]
     assert reply['stopped'] and reply['tool_transcript'][0]['name'] == 'calculator'
     assert reply['content'].startswith('The tool calculator')  # the part streamed before the stop is kept
+
+
+async def test_prompt_runs_and_tool_chat_offer_only_chat_models(
+    user: User, services: Services, make_account, ollama_server: OllamaTestServer
+) -> None:
+    ada = await make_account('ada@example.org', 'Ada')
+    prompt = await services.prompts.create(
+        ada, PromptDraft(name='Plain', user_template='Hello', default_model='llama3.2:latest')
+    )
+    await sign_in(user, 'ada@example.org')
+    await user.open(f'/prompts/{prompt.id}')
+    offered = list(only(user, 'run-models').options)
+    assert 'llama3.2:latest' in offered and 'qwen3:0.6b' in offered
+    assert 'nomic-embed-text:latest' not in offered and 'all-minilm:latest' not in offered
+    user.find('Batch').click()
+    assert 'all-minilm:latest' not in only(user, 'batch-model').options
+    await user.open('/tools/chat')
+    offered = list(only(user, 'chat-model').options)
+    assert 'llama3.2:latest' in offered and 'nomic-embed-text:latest' not in offered
