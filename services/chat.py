@@ -387,6 +387,8 @@ class ChatService:
         for model in models:
             await self._check_chat_model(model)
         ChatSettings.validated(settings)
+        if self.quotas is not None:  # refuse the whole comparison up front (each stream checks again)
+            await self.quotas.check(user.id)
         row = await Comparison.create(owner_id=user.id, prompt=prompt, models=models, results=[None] * len(models))
         return row.id
 

@@ -221,3 +221,17 @@ async def test_prompt_runs_and_tool_chat_offer_only_chat_models(
     await user.open('/tools/chat')
     offered = list(only(user, 'chat-model').options)
     assert 'llama3.2:latest' in offered and 'nomic-embed-text:latest' not in offered
+
+
+async def test_compare_refused_over_quota_keeps_the_prompt(
+    user: User, services: Services, make_account, ollama_server: OllamaTestServer
+) -> None:
+    await attendee_with_quota(services, make_account, max_requests=0)
+    await services.catalogue.refresh()
+    await sign_in(user, 'bob@example.org')
+    await user.open('/compare')
+    only(user, 'compare-prompt').value = 'which is better?'
+    user.find(marker='compare-run').click()
+    await user.should_see('You have used up your daily request limit', retries=50)
+    assert chat_requests(ollama_server) == 0
+    assert only(user, 'compare-prompt').value == 'which is better?'
