@@ -46,7 +46,14 @@ def create_router(services: Services) -> APIRouter:
                 )
                 outcome = (
                     ui.select(
-                        {'': 'Any outcome', 'ok': 'ok', 'refused': 'refused', 'failed': 'failed'},
+                        {
+                            '': 'Any outcome',
+                            'ok': 'ok',
+                            'refused': 'refused',
+                            'failed': 'failed',
+                            'started': 'started',
+                            'cancelled': 'cancelled',
+                        },
                         value='',
                         label='Outcome',
                         on_change=lambda: reload(),

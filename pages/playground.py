@@ -12,10 +12,14 @@ from components.chat_view import StreamingReply, saved_reply, user_message
 from components.forms import confirm, error_label
 from components.frame import frame
 from pages.common import guarded, page_user
+from pages.tool_chat import call_card, fill_result
 from services import Services
 from services.auth import Role, UserInfo
 from services.chat import ChatDelta, ChatResult, ConversationView, message_of
 from services.errors import ServiceError
+from services.ollama import OllamaError
+from services.tool_loop import LoopEvent
+from services.tools import ToolCallResult
 
 FORMATS = {'': 'Text', 'json': 'JSON mode', 'schema': 'JSON schema'}
 
@@ -54,6 +58,7 @@ class Playground:
         self.user = user
         self.conversation: ConversationView | None = None
         self.task: asyncio.Task | None = None
+        self._unsent: tuple[ui.row | None, str] = (None, '')  # the user's message while a tool reply is pending
         self.client = ui.context.client
 
     async def build(self, conversation: ConversationView | None, model: str) -> None:
@@ -91,6 +96,24 @@ class Playground:
             self.model.classes('w-72').mark('chat-model')
             if not choices:
                 ui.label('No chat model is available yet.').classes('text-sm text-gray-500')
+            available = await guarded(lambda: self.services.tools.available(self.user.id)) or []
+            last = (
+                next((m for m in reversed(conversation.messages) if m.get('role') == 'assistant'), {})
+                if conversation
+                else {}
+            )
+            picked = [ref for ref in last.get('tools') or [] if ref in {t.ref for t in available}]
+            self.tools = ui.select(
+                {t.ref: f'{t.name} ({t.kind})' for t in available},
+                value=picked,
+                multiple=True,
+                label='Tools (function calling)',
+            )
+            self.tools.props('outlined dense use-chips clearable').classes('w-80').mark('chat-tools')
+            self.tools.tooltip(
+                'Let the model call these tools: the platform runs each call and shows it in the conversation. '
+                'The model needs the "tools" capability.'
+            )
             self.title = ui.label(conversation.title if conversation else '').classes('text-lg font-semibold')
 
         def update_choices(_view: Any) -> None:
@@ -192,6 +215,11 @@ class Playground:
             self.empty = None
         with self.messages:
             bubble = user_message(text)
+        tools = list(self.tools.value or [])
+        if tools:
+            self._unsent = (bubble, text)
+            self._start_tools(self.services.chat.send_with_tools(self.user.id, self.conversation.id, text, tools))
+            return
         self._start(self.services.chat.send(self.user.id, self.conversation.id, text), (bubble, text))
 
     async def regenerate(self) -> None:
@@ -250,6 +278,88 @@ class Playground:
                 self.stop_button.set_visibility(False)
                 await self.refresh_list()
 
+    # ----- replies with tools (the function-calling loop) ----------------------------------------------------------
+    def _start_tools(self, stream) -> None:
+        with self.messages:
+            holder = ui.column().classes('w-full gap-2')
+            with holder:
+                calls = ui.column().classes('w-full gap-2')
+                reply = StreamingReply(self.model.value or '')
+            holder.reply = reply  # type: ignore[attr-defined]
+        self.send_button.set_visibility(False)
+        self.stop_button.set_visibility(True)
+        self.task = background_tasks.create(self._consume_tools(stream, reply, holder, calls), name='playground-tools')
+        ui.context.client.on_delete(self.task.cancel)
+
+    async def _consume_tools(self, stream, reply: StreamingReply, holder: ui.column, calls: ui.column) -> None:
+        cards: list[tuple[ui.column, ui.label]] = []
+        done = False
+        try:
+            async for event in stream:
+                event: LoopEvent
+                if event.kind in ('delta', 'thinking'):
+                    reply.add(
+                        event.text if event.kind == 'delta' else '', event.text if event.kind == 'thinking' else ''
+                    )
+                elif event.kind == 'assistant' and event.text.strip():
+                    reply.add('\n\n', '')
+                elif event.kind == 'call':
+                    with calls:
+                        cards.append(call_card(event.name, event.arguments, event.step))
+                elif event.kind == 'result' and event.call is not None and cards:
+                    fill_result(*cards[-1], event.call)
+                elif event.kind == 'done':
+                    done = True
+        except asyncio.CancelledError:
+            if self.client.is_deleted:
+                raise
+            reply.finish({'content': ''.join(reply.content), 'stopped': True})
+        except (ServiceError, OllamaError) as exc:  # refused or failed: nothing was saved, give the text back
+            holder.delete()
+            bubble, text = self._unsent
+            if bubble is not None:
+                bubble.delete()
+                self.prompt.value = text
+            self.error.text = exc.message
+            self.error.set_visibility(True)
+        else:
+            if done:
+                saved = await guarded(lambda: self.services.chat.get_conversation(self.user.id, self.conversation.id))
+                message = saved.messages[-1] if saved and saved.messages else {}
+                reply.finish(message)
+                self._show_notice(reply, message)
+        finally:
+            self._unsent = (None, '')
+            if not self.client.is_deleted:
+                self.send_button.set_visibility(True)
+                self.stop_button.set_visibility(False)
+                await self.refresh_list()
+
+    @staticmethod
+    def _show_notice(reply: StreamingReply, message: dict[str, Any]) -> None:
+        """What is particular to a reply made with tools: the step-limit notice and the number of calls."""
+        if 'tool_transcript' not in message:
+            return
+        if message.get('notice') and not message.get('stopped'):
+            reply.notice.text = message['notice']
+            reply.notice.set_visibility(True)
+        total = (message.get('metrics') or {}).get('total_ms') or 0
+        reply.metrics.text = f'{len(message["tool_transcript"])} tool call(s) · total {total / 1000:.2f} s'
+
+    @staticmethod
+    def _render_transcript(message: dict[str, Any]) -> None:
+        for call in message.get('tool_transcript') or []:
+            body, timing = call_card(call.get('name', ''), call.get('arguments') or {}, call.get('step', 0))
+            result = ToolCallResult(
+                name=call.get('name', ''),
+                arguments=call.get('arguments') or {},
+                ok=bool(call.get('ok')),
+                result=call.get('result'),
+                error=call.get('error'),
+                duration_ms=call.get('duration_ms') or 0.0,
+            )
+            fill_result(body, timing, result)
+
     def _finish(self, reply: StreamingReply, message: dict[str, Any]) -> None:
         reply.finish(message)
         kind = message.get('error_kind')
@@ -268,9 +378,11 @@ class Playground:
         if message.get('role') == 'user':
             user_message(message.get('content', ''))
             return
-        holder = ui.column().classes('w-full')
+        holder = ui.column().classes('w-full gap-2')
         with holder:
+            self._render_transcript(message)
             reply = saved_reply(message)
+            self._show_notice(reply, message)
         holder.reply = reply  # type: ignore[attr-defined]
 
     async def stop_reply(self) -> None:

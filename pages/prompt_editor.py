@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from typing import Any
 
 from nicegui import ui
@@ -29,6 +30,16 @@ async def model_names(services: Services) -> list[str]:
     return sorted(names)
 
 
+async def chat_model_names(services: Services) -> list[str]:
+    """The model names that can chat (for running prompts and tool conversations): embedding-only models are left
+    out, using the catalogue's capabilities; a model the catalogue does not know yet is offered."""
+    names = await model_names(services)
+    if names and all(services.catalogue.known(name) is None for name in names):
+        with suppress(ServiceError, OllamaError):  # the catalogue has not been read yet (just after start-up)
+            await services.catalogue.refresh()
+    return [name for name in names if (info := services.catalogue.known(name)) is None or info.chat_capable]
+
+
 async def prompt_editor(
     services: Services,
     user: UserInfo,
@@ -37,7 +48,7 @@ async def prompt_editor(
 ) -> None:
     current = detail.current if detail else None
     variables: list[dict[str, Any]] = [dict(v) for v in current.variables_spec()] if current else []
-    models = await model_names(services)
+    models = await chat_model_names(services)
 
     with ui.column().classes('w-full gap-3'):
         with ui.row().classes('w-full gap-3'):

@@ -10,7 +10,7 @@ from nicegui import ui
 
 from components.forms import error_label
 from pages.common import guarded
-from pages.prompt_editor import model_names
+from pages.prompt_editor import chat_model_names
 from services import Services
 from services.auth import UserInfo
 from services.errors import ServiceError
@@ -59,7 +59,7 @@ def rating_widget(services: Services, user: UserInfo, run: RunInfo) -> None:
 
 async def run_tab(services: Services, user: UserInfo, detail: PromptDetail) -> None:
     version = detail.current
-    models = await model_names(services)
+    models = await chat_model_names(services)
     inputs: dict[str, ui.element] = {}
     with ui.column().classes('w-full gap-2'):
         if not version.variables:
@@ -169,7 +169,7 @@ async def run_tab(services: Services, user: UserInfo, detail: PromptDetail) -> N
 async def batch_tab(services: Services, user: UserInfo, detail: PromptDetail) -> None:
     version = detail.current
     names = [v.name for v in version.variables]
-    models = await model_names(services)
+    models = await chat_model_names(services)
     state: dict[str, Any] = {'result': None}
     with ui.column().classes('w-full gap-2'):
         ui.label(
@@ -261,6 +261,7 @@ async def batch_tab(services: Services, user: UserInfo, detail: PromptDetail) ->
                 user.id, detail.id, rows, model.value or '', on_progress=on_progress
             )
         except (ServiceError, OllamaError) as exc:
+            progress.text = ''
             error.text = exc.message
             error.set_visibility(True)
             return

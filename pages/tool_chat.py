@@ -10,7 +10,7 @@ from nicegui import APIRouter, ui
 
 from components.frame import frame
 from pages.common import guarded, page_user
-from pages.prompt_editor import model_names
+from pages.prompt_editor import chat_model_names
 from services import Services
 from services.auth import UserInfo
 from services.errors import ServiceError
@@ -32,7 +32,7 @@ def create_router(services: Services) -> APIRouter:
     return router
 
 
-def _call_card(name: str, arguments: dict[str, Any], step: int) -> tuple[ui.column, ui.label]:
+def call_card(name: str, arguments: dict[str, Any], step: int) -> tuple[ui.column, ui.label]:
     with ui.card().classes('w-full bg-gray-50 dark:bg-gray-800').props('flat bordered').mark('transcript-call'):
         with ui.row().classes('items-center gap-2'):
             ui.icon('build', size='sm').classes('text-primary')
@@ -43,7 +43,7 @@ def _call_card(name: str, arguments: dict[str, Any], step: int) -> tuple[ui.colu
     return body, timing
 
 
-def _fill_result(body: ui.column, timing: ui.label, result: ToolCallResult) -> None:
+def fill_result(body: ui.column, timing: ui.label, result: ToolCallResult) -> None:
     timing.text = f'{result.duration_ms:.0f} ms'
     with body:
         if result.ok:
@@ -57,7 +57,7 @@ def _fill_result(body: ui.column, timing: ui.label, result: ToolCallResult) -> N
 
 
 async def tool_chat_panel(services: Services, user: UserInfo) -> None:
-    models = await model_names(services)
+    models = await chat_model_names(services)
     available = await guarded(lambda: services.tools.available(user.id)) or []
     history: list[dict[str, Any]] = []
     with ui.row().classes('w-full items-center gap-3'):
@@ -136,10 +136,10 @@ async def tool_chat_panel(services: Services, user: UserInfo) -> None:
                     bubble = None
                 elif event.kind == 'call':
                     with log:
-                        cards[len(cards)] = _call_card(event.name, event.arguments, event.step)
+                        cards[len(cards)] = call_card(event.name, event.arguments, event.step)
                 elif event.kind == 'result' and event.call is not None:
                     body, timing = cards[len(cards) - 1]
-                    _fill_result(body, timing, event.call)
+                    fill_result(body, timing, event.call)
                 elif event.kind == 'limit':
                     with log:
                         ui.label(event.text).classes('text-warning font-semibold').mark('step-limit')
@@ -151,6 +151,8 @@ async def tool_chat_panel(services: Services, user: UserInfo) -> None:
                         ).classes('text-xs text-gray-500')
         except (ServiceError, OllamaError) as exc:
             history.pop()
+            if not text.value:  # refused (e.g. a quota): give the message back to edit or resend later
+                text.value = message
             with log:
                 ui.label(exc.message).classes('text-negative').mark('chat-error')
         finally:

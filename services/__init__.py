@@ -68,7 +68,9 @@ def build_services(settings: Settings) -> Services:
     auth.audit_hook = audit.record
     activity = ActivityService()
     hosts = HostDirectory(gateway, settings.ollama_hosts, auth=auth)
-    catalogue = Catalogue(gateway, hosts, auth, activity, refresh_interval=settings.catalogue_refresh_interval)
+    catalogue = Catalogue(
+        gateway, hosts, auth, activity, refresh_interval=settings.catalogue_refresh_interval, audit=audit
+    )
     health = HealthMonitor(gateway, hosts.urls, settings.ollama_health_interval)
     quotas = QuotaService(auth, audit)
 
@@ -95,20 +97,30 @@ def build_services(settings: Settings) -> Services:
     )
     quotas.workshop_of = workshops.workshop_of  # workshop quotas apply to the workshop a user is in
     sharing.workshops_of = workshops.workshop_ids_of  # prompts and tools shared with a workshop reach its people
+    tool_loop = ToolLoop(
+        ollama=gateway,
+        hosts=hosts,
+        tools=tools,
+        activity=activity,
+        max_steps=settings.tool_loop_max_steps,
+        quotas=quotas,
+    )
+    chat = ChatService(
+        gateway,
+        hosts,
+        auth,
+        activity,
+        catalogue,
+        max_streams_per_user=settings.chat_max_streams_per_user,
+        quotas=quotas,
+    )
+    chat.tool_loop = tool_loop  # the playground's replies with tools
     return Services(
         settings=settings,
         auth=auth,
         activity=activity,
         catalogue=catalogue,
-        chat=ChatService(
-            gateway,
-            hosts,
-            auth,
-            activity,
-            catalogue,
-            max_streams_per_user=settings.chat_max_streams_per_user,
-            quotas=quotas,
-        ),
+        chat=chat,
         ollama=gateway,
         hosts=hosts,
         health=health,
@@ -151,7 +163,5 @@ def build_services(settings: Settings) -> Services:
         ),
         builtin_tools=builtins,
         tools=tools,
-        tool_loop=ToolLoop(
-            ollama=gateway, hosts=hosts, tools=tools, activity=activity, max_steps=settings.tool_loop_max_steps
-        ),
+        tool_loop=tool_loop,
     )

@@ -33,6 +33,9 @@ QUOTA_EXCEEDED = 'quota_exceeded'
 QUOTA_CHANGE = 'quota_change'
 MODEL_PULL = 'model_pull'
 MODEL_DELETE = 'model_delete'
+MODEL_CREATE = 'model_create'
+MODEL_COPY = 'model_copy'
+MODEL_UNLOAD = 'model_unload'
 ACTIONS = (
     SIGN_IN,
     SIGN_IN_FAILED,
@@ -50,6 +53,9 @@ ACTIONS = (
     QUOTA_CHANGE,
     MODEL_PULL,
     MODEL_DELETE,
+    MODEL_CREATE,
+    MODEL_COPY,
+    MODEL_UNLOAD,
 )
 
 

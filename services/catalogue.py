@@ -18,6 +18,7 @@ from nicegui import Event, background_tasks
 
 from models import Role
 from services.activity import ActivityService
+from services.audit import AuditService
 from services.auth import AuthService
 from services.errors import NotFound
 from services.hosts import HostDirectory
@@ -97,6 +98,7 @@ class Catalogue:
         activity: ActivityService,
         *,
         refresh_interval: float = 60.0,
+        audit: AuditService | None = None,
     ) -> None:
         self.gateway = gateway
         self.hosts = hosts
@@ -108,7 +110,7 @@ class Catalogue:
         self._task: asyncio.Task | None = None
         self._wake = asyncio.Event()
         self._refreshing: asyncio.Task | None = None
-        self.admin = ModelAdmin(gateway, hosts, auth, activity, self)
+        self.admin = ModelAdmin(gateway, hosts, auth, activity, self, audit=audit)
 
     # ----- background refresh --------------------------------------------------------------------------------------
     def start(self) -> None:

@@ -44,6 +44,7 @@ from services.errors import InvalidInput, NotFound, Throttled
 from services.hosts import HostDirectory
 from services.ollama import OllamaError, OllamaGateway
 from services.quotas import QuotaService
+from services.tool_loop import LoopEvent, ToolLoop
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,8 @@ class ChatService:
         self.activity = activity
         self.catalogue = catalogue
         self.max_streams_per_user = max_streams_per_user
-        self.quotas = quotas
+        self.quotas = quotas  # checked before every model call (the API's InferenceService checks its own)
+        self.tool_loop: ToolLoop | None = None  # set by the composition root: replies that may call tools
         self._active: dict[int, int] = defaultdict(int)
         self._compare_lock = asyncio.Lock()
         self.writes = WriteBatcher()
@@ -192,11 +194,91 @@ class ChatService:
         async for event in self._reply(actor_id, row, messages):
             yield event
 
+    async def send_with_tools(
+        self, actor_id: int, conversation_id: int, prompt: str, tool_refs: list[str]
+    ) -> AsyncIterator[LoopEvent]:
+        """Add the user's message and answer it through the function-calling loop with the picked tools. The loop's
+        events are yielded as they happen (for a live transcript); the reply is saved with the transcript of its tool
+        calls. Refusals (quota, a model without tool support) raise before anything is saved."""
+        if self.tool_loop is None:
+            raise InvalidInput('Tools are not available in this playground.')
+        row = await self._owned_by_active(actor_id, conversation_id)
+        prompt = (prompt or '').strip()
+        if not prompt:
+            raise InvalidInput('Type a message first.')
+        if len(prompt) > MAX_PROMPT_CHARS:
+            raise InvalidInput(f'The message is too long (at most {MAX_PROMPT_CHARS:,} characters).')
+        refs = list(dict.fromkeys(r for r in tool_refs if r))
+        if not refs:
+            raise InvalidInput('Pick at least one tool, or clear the tools to chat without them.')
+        settings = ChatSettings.validated(row.options)
+        messages = [*(row.messages or []), {'role': 'user', 'content': prompt}]
+        answers: list[str] = []
+        partial: list[str] = []  # the text of the step being streamed (kept when the user stops it)
+        transcript: list[dict[str, Any]] = []
+        notice = ''
+        done: LoopEvent | None = None
+        started = time.perf_counter()
+
+        async def save(stopped: bool) -> None:
+            reply: dict[str, Any] = {
+                'role': 'assistant',
+                'content': '\n\n'.join(answers),
+                'model': row.model,
+                'tools': refs,
+                'tool_transcript': transcript,
+                'metrics': {'total_ms': round((time.perf_counter() - started) * 1000, 2)},
+            }
+            if notice:
+                reply['notice'] = notice
+            if stopped:
+                reply['stopped'] = True
+            row.messages = [*messages, reply]
+            if row.title == 'New conversation':
+                row.title = ' '.join(prompt.split())[:60] or row.title
+            await row.save()
+
+        stream = self.tool_loop.run(
+            actor_id, row.model, history_of(row.system_prompt, messages), refs, options=settings.options or None
+        )
+        try:
+            async for event in stream:
+                if event.kind == 'delta':
+                    partial.append(event.text)
+                elif event.kind == 'assistant':
+                    partial.clear()
+                    if event.text.strip():
+                        answers.append(event.text)
+                elif event.kind == 'result' and event.call is not None:
+                    call = event.call
+                    transcript.append(
+                        {
+                            'step': event.step,
+                            'name': call.name,
+                            'arguments': call.arguments,
+                            'ok': call.ok,
+                            'result': call.as_text()[:4000] if call.ok else None,
+                            'error': call.error,
+                            'duration_ms': round(call.duration_ms, 1),
+                        }
+                    )
+                elif event.kind == 'limit':
+                    notice = event.text
+                elif event.kind == 'done':
+                    done = event
+                yield event
+        except asyncio.CancelledError:
+            if ''.join(partial).strip():
+                answers.append(''.join(partial))
+            if answers or transcript:  # stopped part-way: keep what the model and the tools did
+                await asyncio.shield(self.writes.run(lambda: save(True)))
+            raise
+        if done is not None:
+            await self.writes.run(lambda: save(False))
+
     async def _reply(
         self, user_id: int, row: Conversation, messages: list[dict[str, Any]]
     ) -> AsyncIterator[ChatDelta | ChatResult]:
-        if self.quotas is not None:
-            await self.quotas.check(user_id)  # the same quotas as /api/v1/chat: the playground and the API count alike
         settings = ChatSettings.validated(row.options)
         history = history_of(row.system_prompt, messages)
 
@@ -229,6 +311,8 @@ class ChatService:
             raise Throttled(
                 f'You already have {self._active[user_id]} replies streaming. Wait for one to finish or stop it.'
             )
+        if self.quotas is not None:  # the same quotas as /api/v1/chat: the playground and the API count alike
+            await self.quotas.check(user_id)  # Throttled: nothing is sent and nothing saved, the page keeps the text
         info = self.catalogue.known(model)
         think = True if settings.think and info and 'thinking' in info.capabilities else None
         host = await self.hosts.host_for_model(model)
@@ -311,6 +395,8 @@ class ChatService:
         for model in models:
             await self._check_chat_model(model)
         ChatSettings.validated(settings)
+        if self.quotas is not None:  # refuse the whole comparison up front (each stream checks again)
+            await self.quotas.check(user.id)
         row = await Comparison.create(owner_id=user.id, prompt=prompt, models=models, results=[None] * len(models))
         return row.id
 

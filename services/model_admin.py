@@ -15,6 +15,7 @@ from nicegui import Event, background_tasks
 
 from models import Role
 from services import actions
+from services import audit as audit_actions
 from services.activity import ActivityService
 from services.auth import AuthService
 from services.chat_options import validate_options
@@ -24,6 +25,7 @@ from services.model_names import validate as validate_name
 from services.ollama import OllamaError, OllamaGateway
 
 if TYPE_CHECKING:
+    from services.audit import AuditService
     from services.catalogue import Catalogue
 
 log = logging.getLogger(__name__)
@@ -82,17 +84,25 @@ class ModelAdmin:
         auth: AuthService,
         activity: ActivityService,
         catalogue: Catalogue,
+        *,
+        audit: AuditService | None = None,
     ) -> None:
         self.gateway = gateway
         self.hosts = hosts
         self.auth = auth
         self.activity = activity
         self.catalogue = catalogue
+        self.audit = audit  # model changes go to the audit log, as on the API path (services.catalog)
         self.pulls_changed: Event[list[PullJob]] = Event()
         self._jobs: dict[int, PullJob] = {}
         self._tasks: dict[int, asyncio.Task] = {}
         self._ids = itertools.count(1)
         self._last_emit = 0.0
+
+    async def _audit(self, actor_id: int, action: str, target: str, error: str | None, **details: Any) -> None:
+        if self.audit is not None:
+            outcome = 'ok' if error is None else 'failed'
+            await self.audit.record(actor_id, action, outcome=outcome, target=target, error=error, **details)
 
     async def _host(self, host: str | None) -> str:
         return await self.hosts.require_enabled(host) if host else await self.hosts.default()
@@ -112,6 +122,8 @@ class ModelAdmin:
         self._jobs[job.id] = job
         for old in [j for j in self._jobs.values() if j.state != 'running'][:-10]:  # keep the 10 newest finished
             self._jobs.pop(old.id, None)
+        if self.audit is not None:
+            await self.audit.record(actor_id, audit_actions.MODEL_PULL, outcome='started', target=name, host=url)
         self._tasks[job.id] = background_tasks.create(self._run_pull(job), name=f'pull-{name}')
         self._emit(force=True)
         return job.snapshot()
@@ -166,6 +178,16 @@ class ModelAdmin:
                 error=job.error or None,
                 state=job.state,
             )
+            if self.audit is not None:
+                outcome = {'done': 'ok', 'cancelled': 'cancelled'}.get(job.state, 'failed')
+                await self.audit.record(
+                    job.user_id,
+                    audit_actions.MODEL_PULL,
+                    outcome=outcome,
+                    target=job.model,
+                    host=job.host,
+                    error=job.error or None,
+                )
             if job.state == 'done':
                 await self.catalogue.refresh(job.host)
 
@@ -231,6 +253,7 @@ class ModelAdmin:
                 error=error,
                 base=base,
             )
+            await self._audit(actor_id, audit_actions.MODEL_CREATE, name, error, host=url, base=base)
         await self.catalogue.refresh(url)
         return name
 
@@ -250,6 +273,7 @@ class ModelAdmin:
             await self.activity.record(
                 actor_id, actions.MODEL_COPY, model=destination, host=url, error=error, source=source
             )
+            await self._audit(actor_id, audit_actions.MODEL_COPY, destination, error, host=url, source=source)
         await self.catalogue.refresh(url)
         return destination
 
@@ -264,6 +288,7 @@ class ModelAdmin:
             raise
         finally:
             await self.activity.record(actor_id, actions.MODEL_DELETE, model=name, host=url, error=error)
+            await self._audit(actor_id, audit_actions.MODEL_DELETE, name, error, host=url)
         await self.catalogue.refresh(url)
 
     async def unload(self, actor_id: int, host: str, name: str) -> None:
@@ -277,3 +302,4 @@ class ModelAdmin:
             raise
         finally:
             await self.activity.record(actor_id, actions.MODEL_UNLOAD, model=name, host=url, error=error)
+            await self._audit(actor_id, audit_actions.MODEL_UNLOAD, name, error, host=url)

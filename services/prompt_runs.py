@@ -132,7 +132,7 @@ class PromptRunService:
         self.hosts = hosts
         self.prompts = prompts
         self.max_batch_rows = max_batch_rows
-        self.quotas = quotas
+        self.quotas = quotas  # checked before each run and before each batch (a batch counts as one request)
 
     async def prepare(
         self,

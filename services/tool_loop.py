@@ -17,6 +17,7 @@ from services.activity import ActivityService
 from services.errors import InvalidInput
 from services.hosts import HostDirectory
 from services.ollama import OllamaBadRequest, OllamaError, OllamaGateway
+from services.quotas import QuotaService
 from services.templates import validate_options
 from services.tools import ToolCallResult, ToolService
 
@@ -60,12 +61,14 @@ class ToolLoop:
         tools: ToolService,
         activity: ActivityService,
         max_steps: int = 5,
+        quotas: QuotaService | None = None,
     ) -> None:
         self.ollama = ollama
         self.hosts = hosts
         self.tools = tools
         self.activity = activity
         self.max_steps = max_steps
+        self.quotas = quotas  # checked once per user message, before the first model call of the loop
 
     async def run(
         self,
@@ -88,6 +91,8 @@ class ToolLoop:
         limit = max(1, min(max_steps or self.max_steps, 20))
         by_name = {t.name: t for t in tools}
         specs = [t.spec() for t in tools]
+        if self.quotas is not None:
+            await self.quotas.check(actor_id)
         host = await self.hosts.host_for_model(model)
         started, step, calls, tokens, error = time.perf_counter(), 0, 0, 0, None
         try:

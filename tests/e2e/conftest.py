@@ -20,13 +20,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.ollama_server import OllamaTestServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / 'test-artifacts'
 PASSWORD = 'correct-horse-42'
+expect.set_options(timeout=15_000)  # a busy 2-core CI machine: wait up to 15 s for what a person would see
 CHROMIUM_ARGS = [
     '--headless=new',
     '--disable-gpu',
