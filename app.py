@@ -45,6 +45,7 @@ async def startup() -> None:
         return
     log.info('database ready (%d migration(s) applied)', len(applied))
     services.health.start()
+    await services.ingest.resume_interrupted()  # jobs a previous process left running continue where they stopped
     started.ready.set()
     gc.collect()
     gc.freeze()  # a big, stable heap after start-up: keep it out of full collections (tail latency)
@@ -55,6 +56,7 @@ async def shutdown() -> None:
     if started.users > 0:
         return
     await services.health.stop()
+    await services.ingest.stop()
     await services.ollama.close()
     await services.vectors.close()
     await db.close_database()

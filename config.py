@@ -48,6 +48,7 @@ class Settings(BaseSettings):
 
     # uploads
     max_upload_mb: int = Field(20, ge=1, description='Largest accepted upload, in megabytes.')
+    embed_batch_size: int = Field(64, ge=1, le=1024, description='Texts per /api/embed call during ingestion.')
 
     # logging
     log_format: Literal['plain', 'json'] = Field('plain', description='Log line format.')
