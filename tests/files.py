@@ -72,7 +72,10 @@ def plain_zip() -> bytes:
     return out.getvalue()
 
 
-HTML = b'<html><head><style>p{}</style><script>alert(1)</script></head><body><h1>Guanaco</h1><p>Wild camelids.</p></body></html>'
+HTML = (
+    b'<html><head><style>p{}</style><script>alert(1)</script></head>'
+    b'<body><h1>Guanaco</h1><p>Wild camelids.</p></body></html>'
+)
 CSV = b'name,habitat\nllama,Andes\nalpaca,Peru\n'
 JSON = b'{"animal": "llama", "facts": ["wool", "pack animal"]}'
 MARKDOWN = b'# Llamas\n\nLlamas carry packs.\n\n## Food\n\nThey eat grass.\n'
