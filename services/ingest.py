@@ -97,6 +97,7 @@ class IngestService:
         self.hosts = hosts
         self.activity = activity
         self.batch_size = batch_size
+        self.flush_rows = FLUSH_ROWS
         self.progress: Event[JobProgress] = Event()
         self._tasks: dict[int, asyncio.Task] = {}  # job id → task
         self._cancelled: set[int] = set()
@@ -300,7 +301,7 @@ class IngestService:
                     rows = [r for r in rows if r['doc_id'] != doc.id]
                     break
                 waiting.append(doc)
-                if len(rows) >= FLUSH_ROWS:
+                if len(rows) >= self.flush_rows:
                     await commit()
             except (ServiceError, OllamaError) as exc:
                 rows = [r for r in rows if r['doc_id'] != doc.id]

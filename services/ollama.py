@@ -206,10 +206,11 @@ class OllamaGateway:
         return list((await self._call(host, 'ps')).models)
 
     async def chat(self, host: str, **kwargs: Any) -> ollama.ChatResponse:
-        return await self._call(host, 'chat', stream=False, model=kwargs.pop('model'), **kwargs)
+        model = kwargs.pop('model')
+        return await self._call(host, 'chat', model, stream=False, model=model, **kwargs)
 
     async def embed(self, host: str, model: str, inputs: list[str], **kwargs: Any) -> ollama.EmbedResponse:
-        return await self._call(host, 'embed', model=model, input=inputs, **kwargs)
+        return await self._call(host, 'embed', model, inputs, model=model, **kwargs)
 
     async def copy(self, host: str, source: str, destination: str) -> None:
         await self._call(host, 'copy', source, destination, model=source)

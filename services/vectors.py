@@ -64,6 +64,10 @@ class VectorStore:
     def _connect(self):
         from pymilvus import MilvusClient
 
+        if not self.is_server:
+            # Milvus Lite runs its gRPC server in this process and lacks some RPCs (AllocTimestamp); pymilvus falls
+            # back by itself, but grpc logs each refusal as an ERROR. Keep that noise out of our log.
+            logging.getLogger('grpc._server').setLevel(logging.CRITICAL)
         kwargs = {'uri': self.uri}
         if self.token:
             kwargs['token'] = self.token
