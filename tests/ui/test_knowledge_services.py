@@ -86,10 +86,12 @@ async def test_hostile_names_are_stored_under_generated_names(services: Services
 
 async def test_chunk_preview_follows_the_settings(services: Services, ada: int) -> None:
     kb = await make_kb(services, ada)
-    text = '# Llamas\n\n' + ' '.join(f'Fact {i} about llamas and their wool.' for i in range(100)) + '\n\n## Food\n\nGrass.'
+    facts = ' '.join(f'Fact {i} about llamas and their wool.' for i in range(100))
+    text = f'# Llamas\n\n{facts}\n\n## Food\n\nGrass.'
     [result] = await services.knowledge.upload(ada, kb, [('facts.md', text.encode())])
-    small, chunks = await services.knowledge.preview_chunks(ada, result.document_id, splitter='sentence', size=64, overlap=0)
-    large, _ = await services.knowledge.preview_chunks(ada, result.document_id, splitter='token', size=512, overlap=0)
+    doc = result.document_id
+    small, chunks = await services.knowledge.preview_chunks(ada, doc, splitter='sentence', size=64, overlap=0)
+    large, _ = await services.knowledge.preview_chunks(ada, doc, splitter='token', size=512, overlap=0)
     assert small > large >= 1 and chunks[0].index == 0
     _, sections = await services.knowledge.preview_chunks(
         ada, result.document_id, splitter='markdown', size=1024, overlap=0
