@@ -91,15 +91,23 @@ async def test_metadata_filter_limits_retrieval_to_chosen_documents(services: Se
 
 async def test_a_query_model_of_another_dimension_is_refused(services: Services, ada: int, kb: int) -> None:
     rag = await make_rag(services, ada, kb, embedding_model='all-minilm:latest')
-    with pytest.raises(InvalidInput, match='768-dimensional vectors .* 384-dimensional'):
+    with pytest.raises(InvalidInput, match=r'768-dimensional vectors .* 384-dimensional'):
         await services.rag.retrieve(ada, rag, 'llamas')
 
 
 async def test_evaluation_metrics_on_a_set_with_known_answers(services: Services, ada: int, kb: int) -> None:
     rag = await make_rag(services, ada, kb, prompt_template=CONTEXT_FIRST, threshold=0.2)
     questions = [
-        {'question': 'Which animals carry heavy packs?', 'expected_document': 'llamas.md', 'expected_keywords': 'llamas'},
-        {'question': 'What swims upstream to spawn?', 'expected_document': 'salmon.md', 'expected_keywords': ['salmon']},
+        {
+            'question': 'Which animals carry heavy packs?',
+            'expected_document': 'llamas.md',
+            'expected_keywords': 'llamas',
+        },
+        {
+            'question': 'What swims upstream to spawn?',
+            'expected_document': 'salmon.md',
+            'expected_keywords': ['salmon'],
+        },
         {'question': 'Which animals carry heavy packs?', 'expected_document': 'volcano.md'},  # wrong on purpose
         {'question': 'Tell me about lava', 'expected_keywords': ['penguin']},
     ]
