@@ -5,6 +5,7 @@ Synchronous and CPU-bound: call through `run.io_bound`. No LlamaIndex global Set
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,16 +30,21 @@ def validate(splitter: str, size: int, overlap: int) -> None:
         raise InvalidInput('Chunk overlap must be at least 0 and smaller than the chunk size.')
 
 
-def split(text: str, splitter: str, size: int, overlap: int) -> list[ChunkText]:
-    validate(splitter, size, overlap)
+@functools.lru_cache(maxsize=32)
+def _splitter(kind: str, size: int, overlap: int):
+    """Splitters are costly to build (tokenizer, sentence model) and stateless to use: build each setting once."""
     from llama_index.core.node_parser import SentenceSplitter, TokenTextSplitter
 
-    if splitter == 'token':
-        pieces = [(t, {}) for t in TokenTextSplitter(chunk_size=size, chunk_overlap=overlap).split_text(text)]
-    elif splitter == 'markdown':
-        pieces = _markdown(text, SentenceSplitter(chunk_size=size, chunk_overlap=overlap))
+    cls = TokenTextSplitter if kind == 'token' else SentenceSplitter
+    return cls(chunk_size=size, chunk_overlap=overlap)
+
+
+def split(text: str, splitter: str, size: int, overlap: int) -> list[ChunkText]:
+    validate(splitter, size, overlap)
+    if splitter == 'markdown':
+        pieces = _markdown(text, _splitter('sentence', size, overlap))
     else:
-        pieces = [(t, {}) for t in SentenceSplitter(chunk_size=size, chunk_overlap=overlap).split_text(text)]
+        pieces = [(t, {}) for t in _splitter(splitter, size, overlap).split_text(text)]
     return [ChunkText(index=i, text=t, metadata=m) for i, (t, m) in enumerate(p for p in pieces if p[0].strip())]
 
 

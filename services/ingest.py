@@ -13,10 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from nicegui import Event, background_tasks, core, run
+from nicegui import Event, background_tasks, core
+from nicegui.run import io_bound as run_io
+from tortoise.transactions import in_transaction
 
 from models import Chunk, Document, IngestJob, KnowledgeBase
 from models.knowledge import DocState, JobState
@@ -31,7 +34,8 @@ from services.vectors import VectorStore
 log = logging.getLogger(__name__)
 
 CHUNK_ID_FACTOR = 1_000_000
-FLUSH_ROWS = 4096  # insert + flush once this many vectors are waiting (and at the end)
+FLUSH_ROWS = 4096
+PREFETCH = 8  # documents split ahead, in threads  # insert + flush once this many vectors are waiting (and at the end)
 ACTIVE = (JobState.QUEUED, JobState.RUNNING)
 
 
@@ -223,91 +227,154 @@ class IngestService:
         docs = await Document.filter(kb_id=kb.id).order_by('id')
         job.docs_total, job.docs_done, job.docs_failed, job.docs_skipped, job.chunks_done = len(docs), 0, 0, 0, 0
         await job.save()
-        started, last_emit = time.monotonic(), 0.0
-        rows: list[dict] = []
-        waiting: list[Document] = []  # inserted, not yet flushed: marked embedded after the flush
-
-        async def commit() -> None:
-            nonlocal rows, waiting
-            if rows:
-                await self.vectors.insert(name, rows)
-            if waiting:
-                await self.vectors.flush(name)
-                now = datetime.now(UTC)
-                ids = [d.id for d in waiting]
-                await Document.filter(id__in=ids).update(state=DocState.EMBEDDED, error=None, updated_at=now)
-                for d in waiting:
-                    await Document.filter(id=d.id).update(embedded_sha256=d.sha256, embedded_model=kb.embedding_model)
-                job.docs_done += len(waiting)
-                await job.save()
-            rows, waiting = [], []
-
+        current = _Run(self, job, kb, name, host)
+        group: list[tuple[Document, list[chunking.ChunkText]]] = []
+        todo = []
         for doc in docs:
-            if job.id in self._cancelled:
-                break
             if (
                 doc.embedded_sha256 == doc.sha256
                 and doc.embedded_model == kb.embedding_model
                 and doc.state == DocState.EMBEDDED
             ):
                 job.docs_skipped += 1
-                continue
-            try:
-                text = await run.io_bound(self.knowledge.read_text, doc.text_name)
-                pieces = await run.io_bound(chunking.split, text, kb.splitter, kb.chunk_size, kb.chunk_overlap)
-                if not pieces:
-                    raise InvalidInput('The document produced no chunks (no text).')
-                await self.vectors.delete_documents(name, [doc.id])
-                await Chunk.filter(document_id=doc.id).delete()
-                base = doc.id * CHUNK_ID_FACTOR
-                await Chunk.bulk_create(
-                    [
-                        Chunk(
-                            id=base + p.index,
-                            document_id=doc.id,
-                            kb_id=kb.id,
-                            index=p.index,
-                            text=p.text,
-                            metadata=p.metadata,
-                        )
-                        for p in pieces
-                    ]
-                )
-                doc.state, doc.chunk_count, doc.error = DocState.CHUNKED, len(pieces), None
-                await doc.save(update_fields=['state', 'chunk_count', 'error', 'updated_at'])
-                for start in range(0, len(pieces), self.batch_size):
-                    if job.id in self._cancelled:
-                        break
-                    batch = pieces[start : start + self.batch_size]
-                    response = await self.ollama.embed(host, kb.embedding_model, [p.text for p in batch])
-                    for piece, vector in zip(batch, response.embeddings, strict=True):
-                        if len(vector) != kb.dimension:
-                            raise InvalidInput(
-                                f'{kb.embedding_model} returned {len(vector)}-dimensional vectors but the collection '
-                                f'holds {kb.dimension}. Re-embed the knowledge base.'
-                            )
-                        rows.append({'id': base + piece.index, 'doc_id': doc.id, 'vector': list(vector)})
-                    job.chunks_done += len(batch)
-                    now = time.monotonic()
-                    if now - last_emit > 0.25:
-                        last_emit = now
-                        rate = job.chunks_done / (now - started)
-                        self.progress.emit(
-                            _progress(
-                                job, partial=(start + len(batch)) / len(pieces), rate=rate, current=doc.original_name
-                            )
-                        )
-                if job.id in self._cancelled:  # stopped inside this document: drop its partial vectors
-                    rows = [r for r in rows if r['doc_id'] != doc.id]
+            else:
+                todo.append(doc)
+        ahead: deque[asyncio.Task] = deque()  # split the next documents in threads while the current ones embed
+        try:
+            for index, doc in enumerate(todo):
+                while len(ahead) < PREFETCH and index + len(ahead) < len(todo):
+                    ahead.append(asyncio.ensure_future(self._split(kb, todo[index + len(ahead)])))
+                if job.id in self._cancelled:
                     break
-                waiting.append(doc)
-                if len(rows) >= self.flush_rows:
-                    await commit()
-            except (ServiceError, OllamaError) as exc:
-                rows = [r for r in rows if r['doc_id'] != doc.id]
-                await Document.filter(id=doc.id).update(state=DocState.FAILED, error=exc.message)
-                job.docs_failed += 1
-                await job.save()
-        await commit()
+                try:
+                    pieces = await ahead.popleft()
+                except ServiceError as exc:
+                    await current.fail([doc], exc.message)
+                    continue
+                group.append((doc, pieces))
+                if sum(len(p) for _, p in group) >= self.batch_size * 4:
+                    await current.process(group)
+                    group = []
+        finally:
+            for task in ahead:
+                task.cancel()
+        if group and job.id not in self._cancelled:
+            await current.process(group)
+        await current.commit()
         if job.docs_failed and not job.docs_done and not job.docs_skipped:
             raise InvalidInput(f'Every document failed ({job.docs_failed}). See the reasons on the documents.')
+
+    async def _split(self, kb: KnowledgeBase, doc: Document) -> list[chunking.ChunkText]:
+        text = await run_io(self.knowledge.read_text, doc.text_name)
+        pieces = await run_io(chunking.split, text, kb.splitter, kb.chunk_size, kb.chunk_overlap)
+        if not pieces:
+            raise InvalidInput('The document produced no chunks (no text).')
+        return pieces
+
+
+class _Run:
+    """The state of one job run: rows waiting for insert, documents waiting for the flush that makes them final."""
+
+    def __init__(self, service: IngestService, job: IngestJob, kb: KnowledgeBase, name: str, host: str) -> None:
+        self.service, self.job, self.kb, self.name, self.host = service, job, kb, name, host
+        self.rows: list[dict] = []
+        self.waiting: list[Document] = []
+        self.started = time.monotonic()
+        self.last_emit = 0.0
+
+    async def fail(self, docs: list[Document], reason: str) -> None:
+        await Document.filter(id__in=[d.id for d in docs]).update(state=DocState.FAILED, error=reason)
+        self.job.docs_failed += len(docs)
+        await self.job.save()
+
+    async def process(self, group: list[tuple[Document, list[chunking.ChunkText]]]) -> None:
+        """Store the chunks of a group of documents, embed them in batches across documents, queue their rows."""
+        kb, service = self.kb, self.service
+        stale = [d.id for d, _ in group if d.chunk_count or d.state not in (DocState.UPLOADED, DocState.PARSED)]
+        if stale:  # vectors of an earlier, interrupted or outdated run: remove them first (no duplicates)
+            await service.vectors.delete_documents(self.name, stale)
+        async with in_transaction():
+            if stale:
+                await Chunk.filter(document_id__in=stale).delete()
+            await Chunk.bulk_create(
+                [
+                    Chunk(id=d.id * CHUNK_ID_FACTOR + p.index, document_id=d.id, kb_id=kb.id, index=p.index,
+                          text=p.text, metadata=p.metadata)
+                    for d, pieces in group
+                    for p in pieces
+                ]
+            )  # fmt: skip
+            for doc, pieces in group:
+                await Document.filter(id=doc.id).update(state=DocState.CHUNKED, chunk_count=len(pieces), error=None)
+                doc.chunk_count = len(pieces)
+        items = [(doc, piece) for doc, pieces in group for piece in pieces]
+        failed: dict[int, str] = {}
+        rows: list[dict] = []
+        total = len(items)
+        for start in range(0, total, service.batch_size):
+            if self.job.id in service._cancelled:
+                return  # this group is not committed: its documents stay 'chunked' and are redone next time
+            batch = [(d, p) for d, p in items[start : start + service.batch_size] if d.id not in failed]
+            if not batch:
+                continue
+            try:
+                vectors = await self._embed([p.text for _, p in batch])
+            except (ServiceError, OllamaError) as exc:
+                if len({d.id for d, _ in batch}) == 1:
+                    failed[batch[0][0].id] = exc.message
+                    continue
+                vectors = []  # find the failing document(s): embed this batch document by document
+                for doc_id in dict.fromkeys(d.id for d, _ in batch):
+                    texts = [p.text for d, p in batch if d.id == doc_id]
+                    try:
+                        vectors += await self._embed(texts)
+                    except (ServiceError, OllamaError) as inner:
+                        failed[doc_id] = inner.message
+                        vectors += [None] * len(texts)
+            for (doc, piece), vector in zip(batch, vectors, strict=True):
+                if vector is not None:
+                    rows.append({'id': doc.id * CHUNK_ID_FACTOR + piece.index, 'doc_id': doc.id, 'vector': vector})
+            self.job.chunks_done += len(batch)
+            self._emit(
+                partial=len(self.waiting) + (start + len(batch)) / total * len(group),
+                current=batch[-1][0].original_name,
+            )
+        self.rows += [r for r in rows if r['doc_id'] not in failed]
+        self.waiting += [d for d, _ in group if d.id not in failed]
+        for doc_id, reason in failed.items():
+            await self.fail([d for d, _ in group if d.id == doc_id], reason)
+        if len(self.rows) >= service.flush_rows:
+            await self.commit()
+
+    async def _embed(self, texts: list[str]) -> list[list[float]]:
+        response = await self.service.ollama.embed(self.host, self.kb.embedding_model, texts)
+        vectors = [list(v) for v in response.embeddings]
+        if any(len(v) != self.kb.dimension for v in vectors):
+            raise InvalidInput(
+                f'{self.kb.embedding_model} returned vectors of another dimension than the collection '
+                f'({self.kb.dimension}). Re-embed the knowledge base.'
+            )
+        return vectors
+
+    def _emit(self, *, partial: float, current: str) -> None:
+        now = time.monotonic()
+        if now - self.last_emit > 0.25:
+            self.last_emit = now
+            rate = self.job.chunks_done / max(now - self.started, 1e-6)
+            self.service.progress.emit(_progress(self.job, partial=partial, rate=rate, current=current))
+
+    async def commit(self) -> None:
+        """Insert the waiting rows, flush, and only then mark their documents embedded."""
+        if self.rows:
+            await self.service.vectors.insert(self.name, self.rows)
+        if self.waiting:
+            await self.service.vectors.flush(self.name)
+            async with in_transaction():
+                for doc in self.waiting:
+                    await Document.filter(id=doc.id).update(
+                        state=DocState.EMBEDDED, error=None, embedded_sha256=doc.sha256,
+                        embedded_model=self.kb.embedding_model,
+                    )  # fmt: skip
+            self.job.docs_done += len(self.waiting)
+            await self.job.save()
+        self.rows, self.waiting = [], []
