@@ -46,6 +46,7 @@ async def startup() -> None:
     log.info('database ready (%d migration(s) applied)', len(applied))
     services.health.start()
     services.catalogue.start()
+    await services.ingest.resume_interrupted()  # jobs a previous process left running continue where they stopped
     started.ready.set()
     gc.collect()
     gc.freeze()  # a big, stable heap after start-up: keep it out of full collections (tail latency)
@@ -57,6 +58,7 @@ async def shutdown() -> None:
         return
     await services.health.stop()
     await services.catalogue.stop()
+    await services.ingest.stop()
     await services.ollama.close()
     await services.vectors.close()
     await db.close_database()

@@ -97,6 +97,7 @@ class Settings(BaseSettings):
 
     # uploads
     max_upload_mb: int = Field(20, ge=1, description='Largest accepted upload, in megabytes.')
+    embed_batch_size: int = Field(64, ge=1, le=1024, description='Texts per /api/embed call during ingestion.')
 
     # prompts and tools
     prompt_batch_max_rows: int = Field(200, ge=1, le=5000, description='Most rows in one batch run of a prompt.')

@@ -68,6 +68,24 @@ NAV: list[NavItem] = [
         description='Chat with a model that calls your tools, and watch every call in the transcript.',
     ),
     NavItem(
+        label='Knowledge',
+        icon='library_books',
+        path='/knowledge',
+        description='Upload documents into knowledge bases, chunk and embed them.',
+    ),
+    NavItem(
+        label='Embeddings',
+        icon='scatter_plot',
+        path='/embeddings',
+        description='See how embedding models place sentences: similarity heatmaps and nearest neighbours.',
+    ),
+    NavItem(
+        label='RAG',
+        icon='question_answer',
+        path='/rag',
+        description='Answer questions from your documents with citations, and evaluate retrieval.',
+    ),
+    NavItem(
         label='Users',
         icon='manage_accounts',
         path='/admin/users',

@@ -5,6 +5,7 @@ from models.api_access import ApiToken, ExternalIdentity
 from models.audit import AuditEntry
 from models.conversations import Comparison, Conversation
 from models.hosts import OllamaHost
+from models.knowledge import Chunk, Document, EvalRun, EvalSet, IngestJob, KnowledgeBase, RagSystem
 from models.prompts import Prompt, PromptRun, PromptVersion, Visibility
 from models.quotas import Quota
 from models.settings import AppSetting
@@ -47,6 +48,13 @@ __models__ = [
     PromptRun,
     Tool,
     AllowedHost,
+    KnowledgeBase,
+    Document,
+    Chunk,
+    IngestJob,
+    RagSystem,
+    EvalSet,
+    EvalRun,
 ]
 __all__ = [
     'ActivityEvent',
@@ -55,15 +63,22 @@ __all__ = [
     'ApiToken',
     'AppSetting',
     'AuditEntry',
+    'Chunk',
     'Comparison',
     'Conversation',
+    'Document',
+    'EvalRun',
+    'EvalSet',
     'ExternalIdentity',
     'HandState',
+    'IngestJob',
+    'KnowledgeBase',
     'OllamaHost',
     'Prompt',
     'PromptRun',
     'PromptVersion',
     'Quota',
+    'RagSystem',
     'RaisedHand',
     'Role',
     'StepProgress',

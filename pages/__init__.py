@@ -11,12 +11,15 @@ from pages import (
     audit,
     auth,
     compare,
+    embeddings,
     home,
     hosts,
+    knowledge,
     models,
     playground,
     prompts,
     quotas,
+    rag,
     tool_chat,
     tools,
     workshop_attend,
@@ -47,4 +50,7 @@ def routers(services: Services) -> list[APIRouter]:
         tool_chat.create_router(services),  # before tools: /tools/chat must win over /tools/{tool_id}
         tools.create_router(services),
         admin_http.create_router(services),
+        knowledge.create_router(services),
+        embeddings.create_router(services),
+        rag.create_router(services),
     ]

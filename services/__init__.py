@@ -13,13 +13,19 @@ from services.builtin_tools import BuiltinRegistry, default_registry
 from services.catalog import ModelCatalog
 from services.catalogue import Catalogue
 from services.chat import ChatService
+from services.embeddings import EmbeddingsService
 from services.health import HealthMonitor
 from services.hosts import HostDirectory
 from services.inference import ChatLimits, InferenceService
+from services.ingest import IngestService
+from services.knowledge import KnowledgeService
+from services.knowledge_tool import register_knowledge_search
 from services.ollama import OllamaGateway
 from services.prompt_runs import PromptRunService
 from services.prompts import PromptService
 from services.quotas import QuotaService
+from services.rag import RagService
+from services.rag_eval import EvalService
 from services.sharing import Sharing
 from services.sso import SSOService, parse_role_map
 from services.tokens import TokenService
@@ -54,6 +60,11 @@ class Services:
     builtin_tools: BuiltinRegistry
     tools: ToolService
     tool_loop: ToolLoop
+    knowledge: KnowledgeService
+    ingest: IngestService
+    embeddings: EmbeddingsService
+    rag: RagService
+    evals: EvalService
 
 
 def build_services(settings: Settings) -> Services:
@@ -73,6 +84,9 @@ def build_services(settings: Settings) -> Services:
     )
     health = HealthMonitor(gateway, hosts.urls, settings.ollama_health_interval)
     quotas = QuotaService(auth, audit)
+    vectors = VectorStore(settings.milvus_location, settings.milvus_token)
+    knowledge = KnowledgeService(auth, activity, vectors, settings.uploads_dir, settings.max_upload_mb)
+    rag = RagService(auth, knowledge, vectors, gateway, hosts, activity)
 
     sharing = Sharing()
     prompts = PromptService(auth, activity, sharing)
@@ -97,6 +111,9 @@ def build_services(settings: Settings) -> Services:
     )
     quotas.workshop_of = workshops.workshop_of  # workshop quotas apply to the workshop a user is in
     sharing.workshops_of = workshops.workshop_ids_of  # prompts and tools shared with a workshop reach its people
+    knowledge.workshops_of = workshops.workshop_ids_of  # so do knowledge bases
+    embeddings = EmbeddingsService(auth, knowledge, vectors, gateway, hosts, activity)
+    register_knowledge_search(builtins, embeddings)  # the built-in tool that searches a knowledge base
     tool_loop = ToolLoop(
         ollama=gateway,
         hosts=hosts,
@@ -124,7 +141,7 @@ def build_services(settings: Settings) -> Services:
         ollama=gateway,
         hosts=hosts,
         health=health,
-        vectors=VectorStore(settings.milvus_location, settings.milvus_token),
+        vectors=vectors,
         audit=audit,
         tokens=TokenService(auth, audit),
         quotas=quotas,
@@ -164,4 +181,9 @@ def build_services(settings: Settings) -> Services:
         builtin_tools=builtins,
         tools=tools,
         tool_loop=tool_loop,
+        knowledge=knowledge,
+        ingest=IngestService(knowledge, vectors, gateway, hosts, activity, batch_size=settings.embed_batch_size),
+        embeddings=embeddings,
+        rag=rag,
+        evals=EvalService(auth, rag, activity),
     )

@@ -4,11 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from nicegui import run
 
+from services.errors import InvalidInput
+
 log = logging.getLogger(__name__)
+
+METRICS = ('COSINE', 'IP', 'L2')
+
+
+@dataclass(kw_only=True, slots=True)
+class CollectionStats:
+    name: str
+    exists: bool
+    entities: int = 0
+    dimension: int | None = None
+    metric: str | None = None
+    index: str | None = None
+    description: str = ''
+
+
+@dataclass(kw_only=True, slots=True)
+class Hit:
+    chunk_id: int
+    doc_id: int
+    score: float  # higher is more similar, whatever the metric (L2 distances are mapped to 1 / (1 + d))
+    distance: float
 
 
 class VectorStore:
@@ -39,6 +64,10 @@ class VectorStore:
     def _connect(self):
         from pymilvus import MilvusClient
 
+        if not self.is_server:
+            # Milvus Lite runs its gRPC server in this process and lacks some RPCs (AllocTimestamp); pymilvus falls
+            # back by itself, but grpc logs each refusal as an ERROR. Keep that noise out of our log.
+            logging.getLogger('grpc._server').setLevel(logging.CRITICAL)
         kwargs = {'uri': self.uri}
         if self.token:
             kwargs['token'] = self.token
@@ -47,6 +76,133 @@ class VectorStore:
     async def ping(self) -> None:
         client = await self.client()
         await run.io_bound(client.list_collections)
+
+    async def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        client = await self.client()
+        return await run.io_bound(getattr(client, method), *args, **kwargs)
+
+    # ----- collections: one per knowledge base, recording model, dimension and metric --------------------------------
+    async def create_collection(self, name: str, *, dimension: int, metric: str, model: str) -> None:
+        """Create the collection if it does not exist yet (an existing one must have the same dimension)."""
+        if metric not in METRICS:
+            raise InvalidInput(f'Unknown metric {metric}. Choose one of: {", ".join(METRICS)}.')
+        client = await self.client()
+        await run.io_bound(self._create, client, name, dimension, metric, model)
+
+    @staticmethod
+    def _create(client, name: str, dimension: int, metric: str, model: str) -> None:
+        from pymilvus import DataType, MilvusClient
+
+        if client.has_collection(name):
+            client.load_collection(name)
+            return
+        schema = MilvusClient.create_schema(auto_id=False, description=f'model={model}; dim={dimension}; {metric}')
+        schema.add_field('id', DataType.INT64, is_primary=True)
+        schema.add_field('doc_id', DataType.INT64)
+        schema.add_field('vector', DataType.FLOAT_VECTOR, dim=dimension)
+        index = client.prepare_index_params()
+        index.add_index(field_name='vector', index_type='AUTOINDEX', metric_type=metric)
+        client.create_collection(name, schema=schema, index_params=index)
+        client.load_collection(name)
+
+    async def drop_collection(self, name: str) -> None:
+        client = await self.client()
+        await run.io_bound(lambda: client.has_collection(name) and client.drop_collection(name))
+
+    async def ensure_loaded(self, name: str) -> bool:
+        """Collections come back released after a restart: load before searching. False when it does not exist."""
+        client = await self.client()
+        return bool(await run.io_bound(self._ensure_loaded, client, name))
+
+    @staticmethod
+    def _ensure_loaded(client, name: str) -> bool:
+        if not client.has_collection(name):
+            return False
+        state = client.get_load_state(name).get('state')
+        if 'Loaded' not in str(state):
+            client.load_collection(name)
+        return True
+
+    async def insert(self, name: str, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            await self._call('insert', name, rows)
+
+    async def flush(self, name: str) -> None:
+        await self._call('flush', name)
+
+    async def delete_documents(self, name: str, doc_ids: list[int]) -> None:
+        client = await self.client()
+
+        def delete() -> None:
+            if doc_ids and client.has_collection(name):
+                client.delete(name, filter=f'doc_id in {[int(d) for d in doc_ids]}')
+
+        await run.io_bound(delete)
+
+    async def search(
+        self, name: str, vector: list[float], *, limit: int, metric: str, doc_ids: list[int] | None = None
+    ) -> list[Hit]:
+        if not await self.ensure_loaded(name):
+            return []
+        kwargs: dict[str, Any] = {'limit': limit, 'output_fields': ['doc_id'], 'search_params': {'metric_type': metric}}
+        if doc_ids:
+            kwargs['filter'] = f'doc_id in {[int(d) for d in doc_ids]}'
+        result = await self._call('search', name, data=[vector], **kwargs)
+        hits = []
+        for hit in result[0] if result else []:
+            distance = float(hit['distance'])
+            score = 1 / (1 + distance) if metric == 'L2' else distance
+            hits.append(
+                Hit(chunk_id=int(hit['id']), doc_id=int(hit['entity']['doc_id']), score=score, distance=distance)
+            )
+        return hits
+
+    async def stats(self, name: str) -> CollectionStats:
+        client = await self.client()
+        return await run.io_bound(self._stats, client, name)
+
+    @staticmethod
+    def _stats(client, name: str) -> CollectionStats:
+        if not client.has_collection(name):
+            return CollectionStats(name=name, exists=False)
+        info = client.describe_collection(name)
+        dimension = next(
+            (f.get('params', {}).get('dim') for f in info.get('fields', []) if f['name'] == 'vector'), None
+        )
+        index_name, metric = None, None
+        for index in client.list_indexes(name):
+            details = client.describe_index(name, index)
+            index_name, metric = details.get('index_type'), details.get('metric_type')
+        rows = client.query(name, filter='', output_fields=['count(*)'])
+        return CollectionStats(
+            name=name,
+            exists=True,
+            entities=int(rows[0]['count(*)']) if rows else 0,
+            dimension=int(dimension) if dimension else None,
+            metric=metric,
+            index=index_name,
+            description=info.get('description', ''),
+        )
+
+    @staticmethod
+    async def test_connection(uri: str, token: str = '') -> str:
+        """Connect to a Milvus server and list its collections; a short summary, or InvalidInput with the reason."""
+        if not uri.startswith(('http://', 'https://', 'tcp://', 'grpc://')):
+            raise InvalidInput('Enter a Milvus server URI such as http://milvus.example.org:19530.')
+
+        def probe() -> str:
+            from pymilvus import MilvusClient
+
+            client = MilvusClient(uri=uri, token=token, timeout=5) if token else MilvusClient(uri=uri, timeout=5)
+            try:
+                return f'Connected: {len(client.list_collections())} collection(s).'
+            finally:
+                client.close()
+
+        try:
+            return await run.io_bound(probe)
+        except Exception as exc:
+            raise InvalidInput(f'Could not connect to {uri}: {exc}. Check the address, port and token.') from exc
 
     async def close(self) -> None:
         client, self._client = self._client, None

@@ -1,0 +1,312 @@
+"""Knowledge: knowledge bases, uploads, documents and their chunks, chunk previews, ingestion with live progress."""
+
+from __future__ import annotations
+
+from nicegui import APIRouter, ui
+
+from components.forms import confirm
+from components.frame import frame
+from pages.common import guarded, page_user
+from pages.knowledge_parts import (
+    VISIBILITY,
+    create_kb_dialog,
+    document_dialog,
+    model_names,
+    run_with_spinner,
+    vector_db_card,
+)
+from services import Services
+from services.auth import UserInfo
+from services.chunking import SPLITTERS
+from services.errors import ServiceError
+from services.ingest import JobProgress
+from services.knowledge import KBInfo
+
+STATE_COLOURS = {
+    'uploaded': 'grey',
+    'parsed': 'blue-grey',
+    'chunked': 'orange',
+    'embedded': 'positive',
+    'failed': 'negative',
+}
+
+
+def create_router(services: Services) -> APIRouter:
+    router = APIRouter(prefix='/knowledge')
+
+    @router.page('')
+    async def knowledge_page() -> None:
+        user = await page_user(services)
+        if user is None:
+            return
+        with frame(services, user, 'Knowledge'):
+            ui.label('Knowledge bases hold your documents, split into chunks and embedded for retrieval.').classes(
+                'text-gray-600'
+            )
+
+            async def created(info: KBInfo) -> None:
+                ui.navigate.to(f'/knowledge/{info.id}')
+
+            async def new_kb() -> None:
+                create_kb_dialog(services, user, await model_names(services, embedding=True), created)
+
+            ui.button('New knowledge base', icon='add', on_click=new_kb).mark('kb-new')
+            kbs = await services.knowledge.list_kbs(user.id)
+            if not kbs:
+                ui.label('No knowledge bases yet. Create one and upload a few documents.').classes('text-gray-500')
+            with ui.column().classes('w-full gap-2'):
+                for kb in kbs:
+                    with (
+                        ui.card().props('flat bordered').classes('w-full py-2'),
+                        ui.row().classes('items-center w-full'),
+                    ):
+                        ui.link(kb.name, f'/knowledge/{kb.id}').classes('font-semibold')
+                        ui.badge(kb.visibility, color='grey')
+                        ui.label(f'{kb.documents} document(s) · {kb.embedding_model}').classes('text-sm text-gray-500')
+            vector_db_card(services, user)
+
+    @router.page('/{kb_id:int}')
+    async def kb_page(kb_id: int) -> None:
+        user = await page_user(services)
+        if user is None:
+            return
+        try:
+            kb = await services.knowledge.get_kb(user.id, kb_id)
+        except ServiceError as exc:
+            with frame(services, user, 'Knowledge'):
+                ui.label(exc.message).classes('text-xl')
+                ui.link('Back to the knowledge bases', '/knowledge')
+            return
+        with frame(services, user, kb.name):
+            await _kb_view(services, user, kb)
+
+    return router
+
+
+async def _kb_view(services: Services, user: UserInfo, kb: KBInfo) -> None:
+    with ui.row().classes('items-center w-full'):
+        ui.label(kb.name).classes('text-2xl font-semibold')
+        ui.badge(VISIBILITY[kb.visibility], color='grey')
+        ui.label(
+            f'{kb.embedding_model} · {kb.metric} · {SPLITTERS[kb.splitter]} {kb.chunk_size}/{kb.chunk_overlap}'
+        ).classes('text-sm text-gray-500')
+        ui.space()
+        stats_label = ui.label().classes('text-sm text-gray-500').mark('kb-stats')
+
+    async def show_stats() -> None:
+        try:
+            stats = await services.vectors.stats(kb.collection)
+        except Exception as exc:  # the vector database may be down: say so, keep the page
+            stats_label.set_text(f'Vector database unavailable: {exc}')
+            return
+        if stats.exists:
+            stats_label.set_text(f'{stats.entities} vectors · {stats.dimension}-d · {stats.metric} · {stats.index}')
+        else:
+            stats_label.set_text('Not ingested yet')
+
+    # ----- ingestion: progress for everyone watching this knowledge base
+    with ui.card().props('flat bordered').classes('w-full'):
+        with ui.row().classes('items-center w-full'):
+            ui.label('Ingestion').classes('font-semibold')
+            status = ui.label('No job yet.').classes('text-sm').mark('job-status')
+            ui.space()
+            if kb.can_edit:
+                start = ui.button('Ingest', icon='play_arrow').mark('ingest-start')
+                cancel = ui.button('Cancel', icon='stop').props('outline color=negative').mark('ingest-cancel')
+        bar = ui.linear_progress(value=0, show_value=False).props('size=12px rounded').mark('job-progress')
+
+    def show(progress: JobProgress) -> None:
+        bar.set_value(progress.percent / 100)
+        text = (
+            f'{progress.state}: {progress.docs_done} embedded, {progress.docs_skipped} unchanged, '
+            f'{progress.docs_failed} failed of {progress.docs_total} documents · {progress.chunks_done} chunks · '
+            f'{progress.percent:.0f}%'
+        )
+        if progress.rate and not progress.finished:
+            text += f' · {progress.rate:.0f} chunks/s'
+        if progress.current and not progress.finished:
+            text += f' · {progress.current}'
+        if progress.error:
+            text += f' · {progress.error}'
+        status.set_text(text)
+        if kb.can_edit:
+            cancel.set_visibility(not progress.finished)
+            start.set_enabled(progress.finished)
+
+    async def on_progress(progress: JobProgress) -> None:
+        if progress.kb_id != kb.id:
+            return
+        show(progress)
+        if progress.finished:
+            documents.refresh()
+            await show_stats()
+
+    services.ingest.progress.subscribe(on_progress)
+    latest = await services.ingest.latest(user.id, kb.id)
+    if latest:
+        show(latest)
+    elif kb.can_edit:
+        cancel.set_visibility(False)
+    if kb.can_edit:
+
+        async def start_job() -> None:
+            progress = await guarded(lambda: services.ingest.start(user.id, kb.id))
+            if progress:
+                show(progress)
+
+        async def cancel_job() -> None:
+            if await guarded(lambda: services.ingest.cancel(user.id, kb.id)):
+                ui.notify('Cancelling after the current batch…')
+
+        start.on_click(start_job)
+        cancel.on_click(cancel_job)
+
+        async def uploaded(e) -> None:
+            files = [(f.name, await f.read()) for f in e.files]
+            results = await guarded(lambda: services.knowledge.upload(user.id, kb.id, files)) or []
+            for r in results:
+                ui.notify(r.message, type='positive' if r.ok else 'negative', multi_line=True)
+            upload.reset()
+            documents.refresh()
+
+        limit = services.settings.max_upload_mb
+        upload = (
+            ui.upload(multiple=True, auto_upload=True, on_multi_upload=uploaded, max_file_size=limit * 1024 * 1024,
+                      label=f'Drop files here or pick them: txt, md, pdf, docx, html, csv, json (≤ {limit} MB each)')
+            .props('accept=".txt,.md,.markdown,.pdf,.docx,.html,.htm,.csv,.json"').classes('w-full')
+            .mark('upload')
+        )  # fmt: skip
+        upload.on_rejected(
+            lambda: ui.notify(f'A file was larger than {limit} MB and was not uploaded.', type='negative')
+        )
+
+    @ui.refreshable
+    async def documents() -> None:
+        docs = await services.knowledge.list_documents(user.id, kb.id)
+        if not docs:
+            ui.label('No documents yet.').classes('text-gray-500')
+            return
+        for doc in docs:
+            with ui.row().classes('items-center w-full gap-2 border-b py-1'):
+                ui.badge(doc.state, color=STATE_COLOURS.get(doc.state, 'grey')).mark(f'state-{doc.name}')
+                ui.button(doc.name, on_click=lambda d=doc: document_dialog(services, user, d.id, d.name)).props(
+                    'flat dense no-caps'
+                ).mark(f'doc-{doc.name}')
+                ui.label(f'{doc.mime} · {doc.size:,} bytes · {doc.chunks} chunks').classes('text-xs text-gray-500')
+                if doc.error:
+                    ui.label(doc.error).classes('text-xs text-negative')
+                ui.space()
+                if kb.can_edit:
+                    ui.button(icon='delete', on_click=lambda d=doc: delete_doc(d.id, d.name)).props(
+                        'flat round dense color=negative'
+                    ).mark(f'delete-{doc.name}')
+
+    async def delete_doc(doc_id: int, name: str) -> None:
+        if await confirm('Delete document?', f'"{name}", its chunks and vectors will be removed.'):
+            await guarded(lambda: services.knowledge.delete_document(user.id, doc_id), success=f'"{name}" deleted.')
+            documents.refresh()
+            await show_stats()
+
+    ui.label('Documents').classes('text-lg font-semibold mt-2')
+    with ui.column().classes('w-full gap-0'):
+        await documents()
+    await _preview(services, user, kb)
+    if kb.can_edit:
+        await _settings(services, user, kb)
+    await show_stats()
+
+
+async def _preview(services: Services, user: UserInfo, kb: KBInfo) -> None:
+    """A live preview of the chunks a splitter setting produces on a chosen document."""
+    docs = await services.knowledge.list_documents(user.id, kb.id)
+    with ui.expansion('Chunk preview', icon='content_cut').classes('w-full').mark('preview'):
+        if not docs:
+            ui.label('Upload a document to preview its chunks.').classes('text-gray-500')
+            return
+        with ui.row().classes('items-center w-full'):
+            doc = ui.select({d.id: d.name for d in docs}, value=docs[0].id, label='Document').classes('w-64')
+            splitter = ui.select(SPLITTERS, value=kb.splitter, label='Splitter').classes('w-48')
+            size = ui.number('Size', value=kb.chunk_size, min=32, max=8192).classes('w-24').mark('preview-size')
+            overlap = ui.number('Overlap', value=kb.chunk_overlap, min=0).classes('w-24')
+            summary = ui.label().classes('text-sm').mark('preview-summary')
+        result = ui.column().classes('w-full gap-1')
+
+        async def refresh() -> None:
+            found = await guarded(
+                lambda: services.knowledge.preview_chunks(
+                    user.id,
+                    doc.value,
+                    splitter=splitter.value,
+                    size=int(size.value or 0),
+                    overlap=int(overlap.value or 0),
+                )
+            )
+            result.clear()
+            if found is None:
+                summary.set_text('')
+                return
+            total, chunks = found
+            summary.set_text(f'{total} chunk(s)' + (f', first {len(chunks)} shown' if total > len(chunks) else ''))
+            with result:
+                for c in chunks:
+                    with ui.card().props('flat bordered').classes('w-full py-1'):
+                        meta = f' · {c.metadata["section"]}' if c.metadata.get('section') else ''
+                        ui.label(f'#{c.index} · {len(c.text)} characters{meta}').classes('text-xs text-gray-500')
+                        ui.label(c.text).classes('text-sm whitespace-pre-wrap')
+
+        for element in (doc, splitter, size, overlap):
+            element.on_value_change(refresh)
+        await refresh()
+
+
+async def _settings(services: Services, user: UserInfo, kb: KBInfo) -> None:
+    models = await model_names(services, embedding=True)
+    if kb.embedding_model not in models:
+        models.insert(0, kb.embedding_model)
+    with ui.expansion('Settings', icon='settings').classes('w-full'):
+        name = ui.input('Name', value=kb.name).classes('w-full')
+        visibility = ui.select(VISIBILITY, value=kb.visibility, label='Visibility').classes('w-full')
+        workshop = ui.number('Workshop id', value=kb.workshop_id, format='%d').classes('w-full')
+        workshop.bind_visibility_from(visibility, 'value', value='workshop')
+        model = ui.select(models, value=kb.embedding_model, label='Embedding model', new_value_mode='add-unique')
+        model.classes('w-full').mark('kb-settings-model')
+        with ui.row():
+            splitter = ui.select(SPLITTERS, value=kb.splitter, label='Splitter').classes('w-48')
+            size = ui.number('Chunk size', value=kb.chunk_size).classes('w-28')
+            overlap = ui.number('Overlap', value=kb.chunk_overlap).classes('w-28')
+
+        async def save() -> None:
+            changes = {
+                'name': name.value,
+                'visibility': visibility.value,
+                'workshop_id': int(workshop.value) if workshop.value is not None else None,
+                'embedding_model': model.value,
+                'splitter': splitter.value,
+                'chunk_size': int(size.value or 0),
+                'chunk_overlap': int(overlap.value or 0),
+            }
+            result = await guarded(lambda: services.knowledge.update_kb(user.id, kb.id, **changes))
+            if result is None:
+                return
+            info, rebuild = result
+            if rebuild and await confirm(
+                'Re-embed now?', 'The embedding model or chunking changed: the knowledge base must be re-embedded.',
+                action='Re-embed', color='primary',
+            ):  # fmt: skip
+                await guarded(lambda: services.ingest.start(user.id, kb.id, rebuild=info.dimension is None))
+            ui.navigate.reload()
+
+        save_button = ui.button('Save settings').mark('kb-save')
+        save_button.on_click(lambda: run_with_spinner(save_button, save))
+
+        async def delete() -> None:
+            if await confirm('Delete knowledge base?', f'"{kb.name}" with all documents and vectors will be removed.'):
+
+                async def go() -> bool:
+                    await services.knowledge.delete_kb(user.id, kb.id)
+                    return True
+
+                if await guarded(go, success='Deleted.'):
+                    ui.navigate.to('/knowledge')
+
+        ui.button('Delete knowledge base', on_click=delete).props('outline color=negative')

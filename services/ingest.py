@@ -1,0 +1,380 @@
+"""Background ingestion: chunk → embed (batched /api/embed calls) → insert into Milvus → flush.
+
+One job per knowledge base at a time. Progress goes out through `IngestService.progress` (a nicegui.Event, one
+precomputed payload per update) to every page watching the knowledge base. Jobs are cancellable and resumable:
+a document counts as embedded only after its vectors were flushed, so a job interrupted by a crash continues with
+the documents that were not finished; unchanged documents (same content hash and model) are skipped. Chunk ids are
+deterministic (document id x 1,000,000 + index) and a document's old vectors are deleted before it is re-inserted,
+so a resumed job never leaves duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from nicegui import Event, background_tasks, core
+from nicegui.run import io_bound as run_io
+from tortoise.transactions import in_transaction
+
+from models import Chunk, Document, IngestJob, KnowledgeBase
+from models.knowledge import DocState, JobState
+from services import actions, chunking
+from services.activity import ActivityService
+from services.errors import Conflict, InvalidInput, ServiceError
+from services.hosts import HostDirectory
+from services.knowledge import KnowledgeService, collection_name
+from services.ollama import OllamaError, OllamaGateway
+from services.vectors import VectorStore
+
+log = logging.getLogger(__name__)
+
+CHUNK_ID_FACTOR = 1_000_000
+FLUSH_ROWS = 4096
+PREFETCH = 8  # documents split ahead, in threads  # insert + flush once this many vectors are waiting (and at the end)
+ACTIVE = (JobState.QUEUED, JobState.RUNNING)
+
+
+@dataclass(kw_only=True, slots=True)
+class JobProgress:
+    job_id: int
+    kb_id: int
+    state: str
+    docs_total: int
+    docs_done: int
+    docs_failed: int
+    docs_skipped: int
+    chunks_done: int
+    percent: float
+    rate: float  # chunks per second
+    error: str | None = None
+    current: str = ''
+
+    @property
+    def finished(self) -> bool:
+        return self.state not in ACTIVE
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _progress(job: IngestJob, *, partial: float = 0.0, rate: float = 0.0, current: str = '') -> JobProgress:
+    handled = job.docs_done + job.docs_failed + job.docs_skipped
+    percent = 100.0 if job.docs_total == 0 else min(100.0, 100.0 * (handled + partial) / job.docs_total)
+    state = str(job.state.value if hasattr(job.state, 'value') else job.state)
+    if state == JobState.DONE:
+        percent = 100.0
+    return JobProgress(
+        job_id=job.id,
+        kb_id=job.kb_id,  # type: ignore[attr-defined]
+        state=state,
+        docs_total=job.docs_total,
+        docs_done=job.docs_done,
+        docs_failed=job.docs_failed,
+        docs_skipped=job.docs_skipped,
+        chunks_done=job.chunks_done,
+        percent=round(percent, 1),
+        rate=round(rate, 1),
+        error=job.error,
+        current=current,
+    )
+
+
+class IngestService:
+    def __init__(
+        self,
+        knowledge: KnowledgeService,
+        vectors: VectorStore,
+        ollama: OllamaGateway,
+        hosts: HostDirectory,
+        activity: ActivityService,
+        *,
+        batch_size: int = 64,
+    ) -> None:
+        self.knowledge = knowledge
+        self.vectors = vectors
+        self.ollama = ollama
+        self.hosts = hosts
+        self.activity = activity
+        self.batch_size = batch_size
+        self.flush_rows = FLUSH_ROWS
+        self.progress: Event[JobProgress] = Event()
+        self._tasks: dict[int, asyncio.Task] = {}  # job id → task
+        self._cancelled: set[int] = set()
+
+    # ----- for users ---------------------------------------------------------------------------------------------
+    async def start(self, actor_id: int, kb_id: int, *, rebuild: bool = False) -> JobProgress:
+        kb = await self.knowledge.editable_kb(actor_id, kb_id)
+        if await IngestJob.filter(kb_id=kb.id, state__in=ACTIVE).exists():
+            raise Conflict('An ingestion job is already running for this knowledge base. Wait for it or cancel it.')
+        job = await IngestJob.create(kb_id=kb.id, user_id=actor_id, rebuild=rebuild, state=JobState.QUEUED)
+        self._launch(job.id)
+        return _progress(job)
+
+    async def cancel(self, actor_id: int, kb_id: int) -> bool:
+        kb = await self.knowledge.editable_kb(actor_id, kb_id)
+        job = await IngestJob.filter(kb_id=kb.id, state__in=ACTIVE).order_by('-id').first()
+        if job is None:
+            return False
+        self._cancelled.add(job.id)
+        if job.id not in self._tasks:  # left over from another process: mark it here
+            job.state, job.finished_at = JobState.CANCELLED, datetime.now(UTC)
+            await job.save()
+            self.progress.emit(_progress(job))
+        return True
+
+    async def latest(self, actor_id: int, kb_id: int) -> JobProgress | None:
+        kb = await self.knowledge.readable_kb(actor_id, kb_id)
+        job = await IngestJob.filter(kb_id=kb.id).order_by('-id').first()
+        return _progress(job) if job else None
+
+    async def wait(self, job_id: int, limit_seconds: float = 60) -> JobProgress:
+        """Wait until a job started in this process has finished (tests, benchmarks, the API)."""
+        task = self._tasks.get(job_id)
+        if task is not None:
+            await asyncio.wait_for(asyncio.shield(task), limit_seconds)
+        return _progress(await IngestJob.get(id=job_id))
+
+    async def resume_interrupted(self) -> list[int]:
+        """At start-up: continue every job a previous process left queued or running."""
+        ids = await IngestJob.filter(state__in=ACTIVE).values_list('id', flat=True)
+        for job_id in ids:
+            if job_id not in self._tasks:
+                log.info('resuming ingestion job %s', job_id)
+                self._launch(job_id)
+        return list(ids)
+
+    async def stop(self) -> None:
+        """At shutdown: stop running jobs where they are; they stay 'running' and resume on the next start."""
+        for task in list(self._tasks.values()):
+            task.cancel()
+        for task in list(self._tasks.values()):
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    # ----- the job -----------------------------------------------------------------------------------------------
+    def _launch(self, job_id: int) -> None:
+        coroutine = self.run(job_id)
+        if core.loop is not None and core.loop.is_running():
+            task = background_tasks.create(coroutine, name=f'ingest-{job_id}')
+        else:  # outside a NiceGUI app (scripts, benchmarks)
+            task = asyncio.get_running_loop().create_task(coroutine, name=f'ingest-{job_id}')
+        self._tasks[job_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
+
+    async def run(self, job_id: int) -> JobProgress:
+        job = await IngestJob.get(id=job_id)
+        kb = await KnowledgeBase.get(id=job.kb_id)  # type: ignore[attr-defined]
+        job.state, job.error = JobState.RUNNING, None
+        job.started_at = job.started_at or datetime.now(UTC)
+        await job.save()
+        started = time.monotonic()
+        try:
+            await self._run(job, kb)
+        except asyncio.CancelledError:
+            raise  # process shutting down: the job stays 'running' and resumes on the next start
+        except (ServiceError, OllamaError) as exc:
+            job.state, job.error = JobState.FAILED, exc.message
+        except Exception as exc:
+            log.exception('ingestion job %s failed', job_id)
+            job.state, job.error = JobState.FAILED, f'Unexpected error: {exc}. See the server log.'
+        else:
+            job.state = JobState.CANCELLED if job.id in self._cancelled else JobState.DONE
+        self._cancelled.discard(job.id)
+        job.finished_at = datetime.now(UTC)
+        await job.save()
+        seconds = time.monotonic() - started
+        final = _progress(job, rate=job.chunks_done / seconds if seconds else 0)
+        self.progress.emit(final)
+        await self.activity.record(
+            job.user_id,
+            actions.INGEST_JOB,
+            model=kb.embedding_model,
+            latency_ms=seconds * 1000,
+            error=job.error,
+            kb_id=kb.id,
+            job_id=job.id,
+            state=final.state,
+            documents=job.docs_done,
+            failed=job.docs_failed,
+            skipped=job.docs_skipped,
+            chunks=job.chunks_done,
+        )
+        return final
+
+    async def _run(self, job: IngestJob, kb: KnowledgeBase) -> None:
+        name = kb.collection or collection_name(kb.id)
+        if job.rebuild:
+            await self.vectors.drop_collection(name)
+            await Document.filter(kb_id=kb.id).update(embedded_sha256=None, embedded_model=None)
+            kb.dimension = None
+            await kb.save(update_fields=['dimension'])
+            job.rebuild = False
+            await job.save(update_fields=['rebuild'])
+        host = await self.hosts.host_for_model(kb.embedding_model)
+        if kb.dimension is None:
+            probe = await self.ollama.embed(host, kb.embedding_model, ['dimension probe'])
+            kb.dimension = len(probe.embeddings[0])
+            await kb.save(update_fields=['dimension'])
+        await self.vectors.create_collection(name, dimension=kb.dimension, metric=kb.metric, model=kb.embedding_model)
+
+        docs = await Document.filter(kb_id=kb.id).order_by('id')
+        job.docs_total, job.docs_done, job.docs_failed, job.docs_skipped, job.chunks_done = len(docs), 0, 0, 0, 0
+        await job.save()
+        current = _Run(self, job, kb, name, host)
+        group: list[tuple[Document, list[chunking.ChunkText]]] = []
+        todo = []
+        for doc in docs:
+            if (
+                doc.embedded_sha256 == doc.sha256
+                and doc.embedded_model == kb.embedding_model
+                and doc.state == DocState.EMBEDDED
+            ):
+                job.docs_skipped += 1
+            else:
+                todo.append(doc)
+        ahead: deque[asyncio.Task] = deque()  # split the next documents in threads while the current ones embed
+        try:
+            for index, doc in enumerate(todo):
+                while len(ahead) < PREFETCH and index + len(ahead) < len(todo):
+                    ahead.append(asyncio.ensure_future(self._split(kb, todo[index + len(ahead)])))
+                if job.id in self._cancelled:
+                    break
+                try:
+                    pieces = await ahead.popleft()
+                except ServiceError as exc:
+                    await current.fail([doc], exc.message)
+                    continue
+                group.append((doc, pieces))
+                if sum(len(p) for _, p in group) >= self.batch_size * 4:
+                    await current.process(group)
+                    group = []
+        finally:
+            for task in ahead:
+                task.cancel()
+        if group and job.id not in self._cancelled:
+            await current.process(group)
+        await current.commit()
+        if job.docs_failed and not job.docs_done and not job.docs_skipped:
+            raise InvalidInput(f'Every document failed ({job.docs_failed}). See the reasons on the documents.')
+
+    async def _split(self, kb: KnowledgeBase, doc: Document) -> list[chunking.ChunkText]:
+        text = await run_io(self.knowledge.read_text, doc.text_name)
+        pieces = await run_io(chunking.split, text, kb.splitter, kb.chunk_size, kb.chunk_overlap)
+        if not pieces:
+            raise InvalidInput('The document produced no chunks (no text).')
+        return pieces
+
+
+class _Run:
+    """The state of one job run: rows waiting for insert, documents waiting for the flush that makes them final."""
+
+    def __init__(self, service: IngestService, job: IngestJob, kb: KnowledgeBase, name: str, host: str) -> None:
+        self.service, self.job, self.kb, self.name, self.host = service, job, kb, name, host
+        self.rows: list[dict] = []
+        self.waiting: list[Document] = []
+        self.started = time.monotonic()
+        self.last_emit = 0.0
+
+    async def fail(self, docs: list[Document], reason: str) -> None:
+        await Document.filter(id__in=[d.id for d in docs]).update(state=DocState.FAILED, error=reason)
+        self.job.docs_failed += len(docs)
+        await self.job.save()
+
+    async def process(self, group: list[tuple[Document, list[chunking.ChunkText]]]) -> None:
+        """Store the chunks of a group of documents, embed them in batches across documents, queue their rows."""
+        kb, service = self.kb, self.service
+        stale = [d.id for d, _ in group if d.chunk_count or d.state not in (DocState.UPLOADED, DocState.PARSED)]
+        if stale:  # vectors of an earlier, interrupted or outdated run: remove them first (no duplicates)
+            await service.vectors.delete_documents(self.name, stale)
+        async with in_transaction():
+            if stale:
+                await Chunk.filter(document_id__in=stale).delete()
+            await Chunk.bulk_create(
+                [
+                    Chunk(id=d.id * CHUNK_ID_FACTOR + p.index, document_id=d.id, kb_id=kb.id, index=p.index,
+                          text=p.text, metadata=p.metadata)
+                    for d, pieces in group
+                    for p in pieces
+                ]
+            )  # fmt: skip
+            for doc, pieces in group:
+                await Document.filter(id=doc.id).update(state=DocState.CHUNKED, chunk_count=len(pieces), error=None)
+                doc.chunk_count = len(pieces)
+        items = [(doc, piece) for doc, pieces in group for piece in pieces]
+        failed: dict[int, str] = {}
+        rows: list[dict] = []
+        total = len(items)
+        for start in range(0, total, service.batch_size):
+            if self.job.id in service._cancelled:
+                return  # this group is not committed: its documents stay 'chunked' and are redone next time
+            batch = [(d, p) for d, p in items[start : start + service.batch_size] if d.id not in failed]
+            if not batch:
+                continue
+            try:
+                vectors = await self._embed([p.text for _, p in batch])
+            except (ServiceError, OllamaError) as exc:
+                if len({d.id for d, _ in batch}) == 1:
+                    failed[batch[0][0].id] = exc.message
+                    continue
+                vectors = []  # find the failing document(s): embed this batch document by document
+                for doc_id in dict.fromkeys(d.id for d, _ in batch):
+                    texts = [p.text for d, p in batch if d.id == doc_id]
+                    try:
+                        vectors += await self._embed(texts)
+                    except (ServiceError, OllamaError) as inner:
+                        failed[doc_id] = inner.message
+                        vectors += [None] * len(texts)
+            for (doc, piece), vector in zip(batch, vectors, strict=True):
+                if vector is not None:
+                    rows.append({'id': doc.id * CHUNK_ID_FACTOR + piece.index, 'doc_id': doc.id, 'vector': vector})
+            self.job.chunks_done += len(batch)
+            self._emit(
+                partial=len(self.waiting) + (start + len(batch)) / total * len(group),
+                current=batch[-1][0].original_name,
+            )
+        self.rows += [r for r in rows if r['doc_id'] not in failed]
+        self.waiting += [d for d, _ in group if d.id not in failed]
+        for doc_id, reason in failed.items():
+            await self.fail([d for d, _ in group if d.id == doc_id], reason)
+        if len(self.rows) >= service.flush_rows:
+            await self.commit()
+
+    async def _embed(self, texts: list[str]) -> list[list[float]]:
+        response = await self.service.ollama.embed(self.host, self.kb.embedding_model, texts)
+        vectors = [list(v) for v in response.embeddings]
+        if any(len(v) != self.kb.dimension for v in vectors):
+            raise InvalidInput(
+                f'{self.kb.embedding_model} returned vectors of another dimension than the collection '
+                f'({self.kb.dimension}). Re-embed the knowledge base.'
+            )
+        return vectors
+
+    def _emit(self, *, partial: float, current: str) -> None:
+        now = time.monotonic()
+        if now - self.last_emit > 0.25:
+            self.last_emit = now
+            rate = self.job.chunks_done / max(now - self.started, 1e-6)
+            self.service.progress.emit(_progress(self.job, partial=partial, rate=rate, current=current))
+
+    async def commit(self) -> None:
+        """Insert the waiting rows, flush, and only then mark their documents embedded."""
+        if self.rows:
+            await self.service.vectors.insert(self.name, self.rows)
+        if self.waiting:
+            await self.service.vectors.flush(self.name)
+            async with in_transaction():
+                for doc in self.waiting:
+                    await Document.filter(id=doc.id).update(
+                        state=DocState.EMBEDDED, error=None, embedded_sha256=doc.sha256,
+                        embedded_model=self.kb.embedding_model,
+                    )  # fmt: skip
+            self.job.docs_done += len(self.waiting)
+            await self.job.save()
+        self.rows, self.waiting = [], []
