@@ -351,6 +351,10 @@ class KnowledgeService:
             raise NotFound('Document not found.') from None
         return doc
 
+    async def get_document(self, actor_id: int, document_id: int) -> DocInfo:
+        """One document (its state and, when it failed, why) if the actor may read its knowledge base."""
+        return _doc_info(await self._document(await self.auth.require(actor_id), document_id))
+
     async def document_text(self, actor_id: int, document_id: int) -> str:
         doc = await self._document(await self.auth.require(actor_id), document_id)
         return await run.io_bound(self.read_text, doc.text_name)
