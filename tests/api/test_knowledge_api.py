@@ -166,3 +166,27 @@ async def test_search_knowledge_tool_finds_passages_only_in_readable_kbs(client,
     assert theirs.status_code == 200, theirs.text  # a tool call that fails answers ok=false, as in the tool console
     assert not theirs.json()['ok'] and theirs.json()['error'] == 'Knowledge base not found.'
     assert theirs.json()['result'] is None
+
+
+async def test_evaluation_and_quota(client, instructor, alice) -> None:
+    kb = await _ingested_kb(client, alice)
+    rag = await _make_rag(client, alice, kb)
+    questions = [
+        {'question': 'Who carries packs in the Andes?', 'expected_document': 'llamas.md'},
+        {'question': 'What erupts lava and ash?', 'expected_document': 'volcano.md', 'expected_keywords': ['lava']},
+    ]
+    body = {'name': 'Basics', 'questions': questions, 'answers': False}
+    report = await client.post(f'/api/v1/rag/{rag}/evaluations', json=body, headers=alice.headers)
+    assert report.status_code == 201, report.text
+    assert report.json()['hit_rate'] == 1.0 and [r['hit'] for r in report.json()['results']] == [True, True]
+
+    quota = {'user_id': alice.id, 'max_requests': 2}  # the evaluation counted as one request
+    assert (await client.post('/api/v1/quotas', json=quota, headers=instructor.headers)).status_code == 200
+    question = {'question': 'Who carries packs in the Andes?'}
+    assert (await client.post(f'/api/v1/rag/{rag}/ask', json=question, headers=alice.headers)).status_code == 200
+    refused = await client.post(f'/api/v1/rag/{rag}/ask', json=question, headers=alice.headers)
+    assert_problem(refused, 429, 'daily request limit')
+    streamed = await client.post(f'/api/v1/rag/{rag}/ask', json=question | {'stream': True}, headers=alice.headers)
+    assert_problem(streamed, 429)
+    assert_problem(await client.post(f'/api/v1/rag/{rag}/retrieve', json=question, headers=alice.headers), 429)
+    assert await ActivityEvent.filter(user_id=alice.id, action='rag_query').count() == 1
