@@ -87,6 +87,7 @@ def build_services(settings: Settings) -> Services:
     vectors = VectorStore(settings.milvus_location, settings.milvus_token)
     knowledge = KnowledgeService(auth, activity, vectors, settings.uploads_dir, settings.max_upload_mb)
     rag = RagService(auth, knowledge, vectors, gateway, hosts, activity)
+    rag.quotas = quotas
 
     sharing = Sharing()
     prompts = PromptService(auth, activity, sharing)

@@ -256,8 +256,9 @@ class IngestService:
                     await current.process(group)
                     group = []
         finally:
-            for task in ahead:
+            for task in ahead:  # documents split ahead but not reached (cancel): drop them, errors included
                 task.cancel()
+                task.add_done_callback(_forget)
         if group and job.id not in self._cancelled:
             await current.process(group)
         await current.commit()
@@ -270,6 +271,12 @@ class IngestService:
         if not pieces:
             raise InvalidInput('The document produced no chunks (no text).')
         return pieces
+
+
+def _forget(task: asyncio.Future) -> None:
+    """Retrieve the outcome of a task nobody awaits any more, so a failure in it is not logged as unhandled."""
+    if not task.cancelled():
+        task.exception()
 
 
 class _Run:

@@ -23,6 +23,7 @@ from services.errors import InvalidInput, NotFound, PermissionDenied
 from services.hosts import HostDirectory
 from services.knowledge import KnowledgeService, collection_name
 from services.ollama import OllamaGateway
+from services.quotas import QuotaService
 from services.vectors import VectorStore
 
 DEFAULT_TEMPLATE = """Answer the question using only the numbered context passages below.
@@ -129,6 +130,7 @@ class RagService:
         self.ollama = ollama
         self.hosts = hosts
         self.activity = activity
+        self.quotas: QuotaService | None = None  # set by the composition root: answers count against quotas
 
     # ----- configurations ----------------------------------------------------------------------------------------
     async def _readable(self, user: UserInfo, rag_id: int) -> RagSystem:
@@ -338,6 +340,8 @@ class RagService:
         'cited': [numbers], 'latency_ms'}. `history` (earlier user/assistant turns) keeps follow-ups in context."""
         user = await self.auth.require(actor_id)
         rag = await self._readable(user, rag_id)
+        if self.quotas is not None:  # the same quotas as chats: refused before anything is sent
+            await self.quotas.check(actor_id)
         history = [m for m in (history or []) if m.get('role') in ('user', 'assistant')][-12:]
         previous = [m['content'] for m in history if m['role'] == 'user'][-1:]
         query = ' '.join([*previous, question])  # a follow-up like "and its price?" searches with its context
