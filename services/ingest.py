@@ -64,8 +64,11 @@ class JobProgress:
 
 def _progress(job: IngestJob, *, partial: float = 0.0, rate: float = 0.0, current: str = '') -> JobProgress:
     handled = job.docs_done + job.docs_failed + job.docs_skipped
-    percent = 100.0 if job.docs_total == 0 else min(100.0, 100.0 * (handled + partial) / job.docs_total)
     state = str(job.state.value if hasattr(job.state, 'value') else job.state)
+    if job.docs_total == 0:  # nothing counted yet (a queued job) or an empty knowledge base (done at once)
+        percent = 0.0 if state in ACTIVE else 100.0
+    else:
+        percent = min(100.0, 100.0 * (handled + partial) / job.docs_total)
     if state == JobState.DONE:
         percent = 100.0
     return JobProgress(
@@ -239,6 +242,7 @@ class IngestService:
                 job.docs_skipped += 1
             else:
                 todo.append(doc)
+        self.progress.emit(_progress(job, current=todo[0].original_name if todo else ''))  # the documents are counted
         ahead: deque[asyncio.Task] = deque()  # split the next documents in threads while the current ones embed
         try:
             for index, doc in enumerate(todo):

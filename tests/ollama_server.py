@@ -55,6 +55,7 @@ SWITCHES: dict[str, Any] = {
     'fail_after_tokens': None,
     'busy': False,
     'pull_delay': 0.02,
+    'embed_delay': 0.0,
     'always_call_tools': False,
 }
 FILLER = (
@@ -769,6 +770,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not texts:
             return self._send_json(200, {'model': given, 'embeddings': []})
         started, was_loaded = time.monotonic_ns(), self.owner._mark_loaded(model, keep)
+        self._pause(self.owner.embed_delay)
         dim = model.embedding_length or 3072
         vectors = [embedding(text, dim, body.get('dimensions')) for text in texts]
         self.owner._mark_loaded(model, keep, finished=True)
@@ -899,6 +901,7 @@ class OllamaTestServer:
     fail_after_tokens: int | None
     busy: bool
     pull_delay: float
+    embed_delay: float
     always_call_tools: bool
 
     def __init__(

@@ -149,6 +149,8 @@ async def test_cancel_stops_the_job_and_a_new_job_completes_without_duplicates(s
     with pytest.raises(Conflict):
         await services.ingest.start(ada, kb)
     progress = await services.ingest.progress.emitted(timeout=20)
+    assert progress.state == 'running' and progress.docs_total == 3 and progress.percent == 0  # documents counted
+    progress = await services.ingest.progress.emitted(timeout=20)
     assert progress.state == 'running' and 0 < progress.percent < 100 and progress.rate > 0
     assert await services.ingest.cancel(ada, kb)
     final = await services.ingest.wait(job.job_id)
