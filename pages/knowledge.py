@@ -84,8 +84,7 @@ def create_router(services: Services) -> APIRouter:
 
 
 async def _kb_view(services: Services, user: UserInfo, kb: KBInfo) -> None:
-    with ui.row().classes('items-center w-full'):
-        ui.label(kb.name).classes('text-2xl font-semibold')
+    with ui.row().classes('items-center w-full'):  # the frame already shows the name as the page title
         ui.badge(VISIBILITY[kb.visibility], color='grey')
         ui.label(
             f'{kb.embedding_model} · {kb.metric} · {SPLITTERS[kb.splitter]} {kb.chunk_size}/{kb.chunk_overlap}'
