@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from nicegui import Event
+from tortoise.queryset import QuerySet
 
 from models import ActivityEvent
 
@@ -110,15 +111,35 @@ class ActivityService:
         errors_only: bool = False,
         limit: int = 100,
     ) -> list[Activity]:
-        query = ActivityEvent.all()
-        if user_id is not None:
-            query = query.filter(user_id=user_id)
-        if workshop_id is not None:
-            query = query.filter(workshop_id=workshop_id)
-        if action:
-            query = query.filter(action=action)
-        if since is not None:
-            query = query.filter(created_at__gte=since)
-        if errors_only:
-            query = query.filter(error__isnull=False)
+        query = filtered(user_id=user_id, workshop_id=workshop_id, action=action, since=since, errors_only=errors_only)
         return [_activity(r) for r in await query.order_by('-id').limit(limit)]
+
+    @staticmethod
+    async def page(*, limit: int = 50, offset: int = 0, **filters: Any) -> tuple[list[Activity], int]:
+        """One page of matching rows, newest first, and how many match in all (callers check permissions)."""
+        query = filtered(**filters)
+        total = await query.count()
+        return [_activity(r) for r in await query.order_by('-id').offset(offset).limit(limit)], total
+
+
+def filtered(
+    *,
+    user_id: int | None = None,
+    workshop_id: int | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    errors_only: bool = False,
+) -> QuerySet[ActivityEvent]:
+    """The activity rows matching the given filters (None means: any). Shared by every reader of the log."""
+    query = ActivityEvent.all()
+    if user_id is not None:
+        query = query.filter(user_id=user_id)
+    if workshop_id is not None:
+        query = query.filter(workshop_id=workshop_id)
+    if action:
+        query = query.filter(action=action)
+    if since is not None:
+        query = query.filter(created_at__gte=since)
+    if errors_only:
+        query = query.filter(error__isnull=False)
+    return query

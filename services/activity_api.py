@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models import ActivityEvent, Role
-from services.activity import Activity, _activity
+from models import Role
+from services.activity import Activity, ActivityService
 from services.auth import AuthService
 
 
@@ -32,17 +32,12 @@ class ActivityReader:
             if user_id not in (None, actor.id) or workshop_id is not None:
                 await self.auth.require(actor_id, Role.INSTRUCTOR)  # raises PermissionDenied (and audits it)
             user_id = actor.id
-        query = ActivityEvent.all()
-        if user_id is not None:
-            query = query.filter(user_id=user_id)
-        if workshop_id is not None:
-            query = query.filter(workshop_id=workshop_id)
-        if action:
-            query = query.filter(action=action)
-        if since is not None:
-            query = query.filter(created_at__gte=since)
-        if errors_only:
-            query = query.filter(error__isnull=False)
-        total = await query.count()
-        rows = await query.order_by('-id').offset(offset).limit(limit)
-        return [_activity(r) for r in rows], total
+        return await ActivityService.page(
+            user_id=user_id,
+            workshop_id=workshop_id,
+            action=action,
+            since=since,
+            errors_only=errors_only,
+            limit=limit,
+            offset=offset,
+        )

@@ -26,7 +26,7 @@ from models import (
     WorkshopState,
     WorkshopStep,
 )
-from services.activity import Activity, ActivityService, _activity
+from services.activity import Activity, ActivityService
 from services.errors import Conflict, InvalidInput, NotFound
 from services.hosts import HostDirectory
 from services.ollama import OllamaError, OllamaGateway
@@ -428,9 +428,7 @@ class WorkshopSession:
     ) -> tuple[list[Activity], int]:
         """Everything recorded in this workshop, newest first, and the total (managers only; the API's feed)."""
         await self._manage(actor_id, workshop_id)  # type: ignore[attr-defined]
-        query = ActivityEvent.filter(workshop_id=workshop_id)
-        total = await query.count()
-        return [_activity(r) for r in await query.order_by('-id').offset(offset).limit(limit)], total
+        return await self.activity.page(workshop_id=workshop_id, limit=limit, offset=offset)
 
     @staticmethod
     def _require_live(workshop: Workshop) -> None:
