@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     # uploads
     max_upload_mb: int = Field(20, ge=1, description='Largest accepted upload, in megabytes.')
     embed_batch_size: int = Field(64, ge=1, le=1024, description='Texts per /api/embed call during ingestion.')
+    ingest_workers: int = Field(
+        1, ge=0, le=32, description='Worker processes that split documents during ingestion (0: threads of the app).'
+    )
 
     # prompts and tools
     prompt_batch_max_rows: int = Field(200, ge=1, le=5000, description='Most rows in one batch run of a prompt.')
@@ -134,7 +137,9 @@ class Settings(BaseSettings):
     def db_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f'sqlite://{self.data_dir / "platform.db"}?busy_timeout=10000'
+        # WAL (Tortoise's default) with synchronous=NORMAL: commits survive a crash of the app; only a power cut
+        # can lose the last few. The setting SQLite recommends for WAL, and what Rails and Django deployments use.
+        return f'sqlite://{self.data_dir / "platform.db"}?busy_timeout=10000&synchronous=NORMAL'
 
     @cached_property
     def secret(self) -> str:

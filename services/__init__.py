@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config import Settings
+from services import chunking
 from services.activity import ActivityService
 from services.activity_api import ActivityReader
 from services.audit import AuditService
@@ -32,6 +33,7 @@ from services.tokens import TokenService
 from services.tool_loop import ToolLoop
 from services.tools import ToolService
 from services.vectors import VectorStore
+from services.workers import shared as shared_workers
 from services.workshops import WorkshopService
 
 
@@ -183,7 +185,15 @@ def build_services(settings: Settings) -> Services:
         tools=tools,
         tool_loop=tool_loop,
         knowledge=knowledge,
-        ingest=IngestService(knowledge, vectors, gateway, hosts, activity, batch_size=settings.embed_batch_size),
+        ingest=IngestService(
+            knowledge,
+            vectors,
+            gateway,
+            hosts,
+            activity,
+            workers=shared_workers(settings.ingest_workers, warm=chunking.warm),
+            batch_size=settings.embed_batch_size,
+        ),
         embeddings=embeddings,
         rag=rag,
         evals=EvalService(auth, rag, activity),

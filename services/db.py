@@ -7,7 +7,9 @@ order, each in its own transaction, and recorded in aerich's table exactly as `a
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from aerich.migrate import Migrate
 from aerich.models import Aerich
@@ -64,3 +66,22 @@ async def close_database() -> None:
 async def ping() -> None:
     """Raise if the database cannot answer a trivial query."""
     await connections.get('default').execute_query('SELECT 1')
+
+
+async def update_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, key: str = 'id') -> None:
+    """Update many rows by key with one prepared statement (executemany, one transaction).
+
+    Each row holds the new values of `columns`, then the key. For per-row values where Tortoise's `bulk_update`
+    (one CASE expression per column, built term by term) costs more than the update itself.
+    """
+    if not rows:
+        return
+    connection = connections.get('default')
+    if connection.capabilities.dialect == 'postgres':
+        marks = [f'${i}' for i in range(1, len(columns) + 2)]
+    else:
+        marks = ['?'] * (len(columns) + 1)
+    assignments = ', '.join(f'"{column}" = {mark}' for column, mark in zip(columns, marks, strict=False))
+    await connection.execute_many(
+        f'UPDATE "{table}" SET {assignments} WHERE "{key}" = {marks[-1]}', [list(r) for r in rows]
+    )

@@ -18,24 +18,26 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from nicegui import Event, background_tasks, core
-from nicegui.run import io_bound as run_io
 from tortoise.transactions import in_transaction
 
 from models import Chunk, Document, IngestJob, KnowledgeBase
 from models.knowledge import DocState, JobState
-from services import actions, chunking
+from services import actions, chunking, db
 from services.activity import ActivityService
 from services.errors import Conflict, InvalidInput, ServiceError
 from services.hosts import HostDirectory
 from services.knowledge import KnowledgeService, collection_name
 from services.ollama import OllamaError, OllamaGateway
 from services.vectors import VectorStore
+from services.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
 CHUNK_ID_FACTOR = 1_000_000
-FLUSH_ROWS = 4096
-PREFETCH = 8  # documents split ahead, in threads  # insert + flush once this many vectors are waiting (and at the end)
+FLUSH_ROWS = 4096  # insert + flush once this many vectors are waiting (and at the end)
+SPLIT_BATCH = 16  # documents per call to a worker process
+SPLIT_AHEAD = 8  # batches queued for splitting while the current ones are embedded
+EMBED_CONCURRENCY = 2  # /api/embed requests in flight at once
 ACTIVE = (JobState.QUEUED, JobState.RUNNING)
 
 
@@ -96,6 +98,7 @@ class IngestService:
         hosts: HostDirectory,
         activity: ActivityService,
         *,
+        workers: WorkerPool,
         batch_size: int = 64,
     ) -> None:
         self.knowledge = knowledge
@@ -103,6 +106,7 @@ class IngestService:
         self.ollama = ollama
         self.hosts = hosts
         self.activity = activity
+        self.workers = workers
         self.batch_size = batch_size
         self.flush_rows = FLUSH_ROWS
         self.progress: Event[JobProgress] = Event()
@@ -171,7 +175,15 @@ class IngestService:
         self._tasks[job_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
 
+    async def warm(self) -> None:
+        """Start the worker processes and connect the vector store (at start-up, in the background)."""
+        try:
+            await asyncio.gather(self.workers.start(), self.vectors.client())
+        except Exception as exc:  # each job reports its own failure; here it is only a warning
+            log.warning('ingestion could not warm up: %s', exc)
+
     async def run(self, job_id: int) -> JobProgress:
+        await self.warm()  # done already, except for a job resumed as the app starts
         job = await IngestJob.get(id=job_id)
         kb = await KnowledgeBase.get(id=job.kb_id)  # type: ignore[attr-defined]
         job.state, job.error = JobState.RUNNING, None
@@ -243,19 +255,19 @@ class IngestService:
             else:
                 todo.append(doc)
         self.progress.emit(_progress(job, current=todo[0].original_name if todo else ''))  # the documents are counted
-        ahead: deque[asyncio.Task] = deque()  # split the next documents in threads while the current ones embed
+        batches = [todo[i : i + SPLIT_BATCH] for i in range(0, len(todo), SPLIT_BATCH)]
+        ahead: deque[asyncio.Future] = deque()  # split the next documents in worker processes while these embed
         try:
-            for index, doc in enumerate(todo):
-                while len(ahead) < PREFETCH and index + len(ahead) < len(todo):
-                    ahead.append(asyncio.ensure_future(self._split(kb, todo[index + len(ahead)])))
+            for index, batch in enumerate(batches):
+                while len(ahead) < SPLIT_AHEAD and index + len(ahead) < len(batches):
+                    ahead.append(asyncio.ensure_future(self._split(kb, batches[index + len(ahead)])))
                 if job.id in self._cancelled:
                     break
-                try:
-                    pieces = await ahead.popleft()
-                except ServiceError as exc:
-                    await current.fail([doc], exc.message)
-                    continue
-                group.append((doc, pieces))
+                for doc, result in zip(batch, await ahead.popleft(), strict=True):
+                    if isinstance(result, str):
+                        await current.fail([doc], result)
+                    else:
+                        group.append((doc, result))
                 if sum(len(p) for _, p in group) >= self.batch_size * 4:
                     await current.process(group)
                     group = []
@@ -269,12 +281,9 @@ class IngestService:
         if job.docs_failed and not job.docs_done and not job.docs_skipped:
             raise InvalidInput(f'Every document failed ({job.docs_failed}). See the reasons on the documents.')
 
-    async def _split(self, kb: KnowledgeBase, doc: Document) -> list[chunking.ChunkText]:
-        text = await run_io(self.knowledge.read_text, doc.text_name)
-        pieces = await run_io(chunking.split, text, kb.splitter, kb.chunk_size, kb.chunk_overlap)
-        if not pieces:
-            raise InvalidInput('The document produced no chunks (no text).')
-        return pieces
+    async def _split(self, kb: KnowledgeBase, docs: list[Document]) -> list[list[chunking.ChunkText] | str]:
+        paths = [str(self.knowledge.text_path(d.text_name)) for d in docs]
+        return await self.workers.run(chunking.split_files, paths, kb.splitter, kb.chunk_size, kb.chunk_overlap)
 
 
 def _forget(task: asyncio.Future) -> None:
@@ -316,46 +325,59 @@ class _Run:
                 ]
             )  # fmt: skip
             for doc, pieces in group:
-                await Document.filter(id=doc.id).update(state=DocState.CHUNKED, chunk_count=len(pieces), error=None)
-                doc.chunk_count = len(pieces)
+                doc.state, doc.chunk_count, doc.error = DocState.CHUNKED, len(pieces), None
+            await db.update_rows(
+                Document._meta.db_table, ('state', 'chunk_count', 'error'),
+                [(DocState.CHUNKED.value, d.chunk_count, None, d.id) for d, _ in group],
+            )  # fmt: skip
         items = [(doc, piece) for doc, pieces in group for piece in pieces]
+        batches = [items[i : i + service.batch_size] for i in range(0, len(items), service.batch_size)]
         failed: dict[int, str] = {}
         rows: list[dict] = []
-        total = len(items)
-        for start in range(0, total, service.batch_size):
+        done = 0
+        for first in range(0, len(batches), EMBED_CONCURRENCY):  # a few requests in flight: Ollama never waits on us
             if self.job.id in service._cancelled:
                 return  # this group is not committed: its documents stay 'chunked' and are redone next time
-            batch = [(d, p) for d, p in items[start : start + service.batch_size] if d.id not in failed]
-            if not batch:
-                continue
-            try:
-                vectors = await self._embed([p.text for _, p in batch])
-            except (ServiceError, OllamaError) as exc:
-                if len({d.id for d, _ in batch}) == 1:
-                    failed[batch[0][0].id] = exc.message
-                    continue
-                vectors = []  # find the failing document(s): embed this batch document by document
-                for doc_id in dict.fromkeys(d.id for d, _ in batch):
-                    texts = [p.text for d, p in batch if d.id == doc_id]
-                    try:
-                        vectors += await self._embed(texts)
-                    except (ServiceError, OllamaError) as inner:
-                        failed[doc_id] = inner.message
-                        vectors += [None] * len(texts)
-            for (doc, piece), vector in zip(batch, vectors, strict=True):
-                if vector is not None:
-                    rows.append({'id': doc.id * CHUNK_ID_FACTOR + piece.index, 'doc_id': doc.id, 'vector': vector})
-            self.job.chunks_done += len(batch)
-            self._emit(
-                partial=len(self.waiting) + (start + len(batch)) / total * len(group),
-                current=batch[-1][0].original_name,
-            )
+            window = batches[first : first + EMBED_CONCURRENCY]
+            todo = [[(d, p) for d, p in b if d.id not in failed] for b in window]
+            results = await asyncio.gather(*(self._embed_batch(b, failed) for b in todo))
+            for batch, vectors in zip(todo, results, strict=True):
+                for (doc, piece), vector in zip(batch, vectors, strict=True):
+                    if vector is not None:
+                        rows.append({'id': doc.id * CHUNK_ID_FACTOR + piece.index, 'doc_id': doc.id, 'vector': vector})
+                        self.job.chunks_done += 1
+            done += sum(len(b) for b in window)
+            name = window[-1][-1][0].original_name
+            self._emit(partial=len(self.waiting) + done / len(items) * len(group), current=name)
         self.rows += [r for r in rows if r['doc_id'] not in failed]
         self.waiting += [d for d, _ in group if d.id not in failed]
         for doc_id, reason in failed.items():
             await self.fail([d for d, _ in group if d.id == doc_id], reason)
         if len(self.rows) >= service.flush_rows:
             await self.commit()
+
+    async def _embed_batch(self, batch: list[tuple[Document, chunking.ChunkText]], failed: dict[int, str]) -> list:
+        """Vectors for a batch of chunks (None for a failed document's). When a batch with several documents fails,
+        it is embedded again document by document, so only the failing documents fail (their reasons go in `failed`).
+        """
+        if not batch:
+            return []
+        try:
+            return await self._embed([p.text for _, p in batch])
+        except (ServiceError, OllamaError) as exc:
+            doc_ids = list(dict.fromkeys(d.id for d, _ in batch))  # a batch holds each document's chunks in a row
+            if len(doc_ids) == 1:
+                failed[doc_ids[0]] = exc.message
+                return [None] * len(batch)
+        vectors: list = []
+        for doc_id in doc_ids:
+            texts = [p.text for d, p in batch if d.id == doc_id]
+            try:
+                vectors += await self._embed(texts)
+            except (ServiceError, OllamaError) as inner:
+                failed[doc_id] = inner.message
+                vectors += [None] * len(texts)
+        return vectors
 
     async def _embed(self, texts: list[str]) -> list[list[float]]:
         response = await self.service.ollama.embed(self.host, self.kb.embedding_model, texts)
@@ -380,12 +402,10 @@ class _Run:
             await self.service.vectors.insert(self.name, self.rows)
         if self.waiting:
             await self.service.vectors.flush(self.name)
-            async with in_transaction():
-                for doc in self.waiting:
-                    await Document.filter(id=doc.id).update(
-                        state=DocState.EMBEDDED, error=None, embedded_sha256=doc.sha256,
-                        embedded_model=self.kb.embedding_model,
-                    )  # fmt: skip
+            await db.update_rows(
+                Document._meta.db_table, ('state', 'error', 'embedded_sha256', 'embedded_model'),
+                [(DocState.EMBEDDED.value, None, d.sha256, self.kb.embedding_model, d.id) for d in self.waiting],
+            )  # fmt: skip
             self.job.docs_done += len(self.waiting)
             await self.job.save()
         self.rows, self.waiting = [], []

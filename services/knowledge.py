@@ -359,8 +359,12 @@ class KnowledgeService:
         doc = await self._document(await self.auth.require(actor_id), document_id)
         return await run.io_bound(self.read_text, doc.text_name)
 
+    def text_path(self, text_name: str | None) -> Path:
+        """Where a document's extracted text is stored (a name with no directory part, inside the uploads)."""
+        return self.uploads_dir / Path(text_name or 'missing').name
+
     def read_text(self, text_name: str | None) -> str:
-        path = self.uploads_dir / Path(text_name or '').name
+        path = self.text_path(text_name)
         return path.read_text(encoding='utf-8') if text_name and path.is_file() else ''
 
     async def document_chunks(self, actor_id: int, document_id: int) -> list[ChunkInfo]:

@@ -95,6 +95,23 @@ def test_splitters_respect_size_and_keep_all_text(splitter: str) -> None:
     assert 'Sentence number 199' in chunks[-1].text
 
 
+def test_sentences_end_at_punctuation_not_inside_numbers_or_names() -> None:
+    text = 'Llamas hum. Pi is 3.14, see example.org!  Really?\n"Yes." Wool\nkeeps warm… 你好。世界！tail'
+    found = chunking.sentences(text)
+    assert found == [
+        'Llamas hum. ', 'Pi is 3.14, see example.org!  ', 'Really?\n', '"Yes." ', 'Wool\nkeeps warm… ',
+        '你好。', '世界！', 'tail',
+    ]  # fmt: skip
+    assert ''.join(found) == text
+
+
+def test_sentence_chunks_break_between_sentences() -> None:
+    text = ' '.join(f'Sentence number {i} is about llamas and their wool.' for i in range(100))
+    chunks = chunking.split(text, 'sentence', 64, 0)
+    assert len(chunks) > 3
+    assert all(c.text.endswith('wool.') and c.text.startswith('Sentence number') for c in chunks)
+
+
 def test_markdown_splitter_records_sections() -> None:
     chunks = chunking.split(files.MARKDOWN.decode(), 'markdown', 128, 0)
     assert [c.metadata.get('section') for c in chunks] == ['Llamas', 'Llamas/Food']

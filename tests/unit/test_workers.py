@@ -1,0 +1,69 @@
+"""The worker processes that split documents: real spawned processes, a crash replaced by a fresh pool."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import pytest
+
+from services import chunking
+from services.workers import WorkerPool
+
+
+def _die_once(marker: str) -> int:
+    path = Path(marker)
+    if not path.exists():
+        path.write_text('died')
+        os._exit(1)  # the worker process dies as an out-of-memory kill would
+    return os.getpid()
+
+
+def _always_die() -> None:
+    os._exit(1)
+
+
+async def test_work_runs_in_another_process() -> None:
+    pool = WorkerPool(1)
+    try:
+        assert await pool.run(os.getpid) != os.getpid()
+    finally:
+        pool.close()
+
+
+async def test_a_dead_worker_is_replaced_and_the_call_retried(tmp_path: Path) -> None:
+    pool = WorkerPool(1)
+    try:
+        pid = await pool.run(_die_once, str(tmp_path / 'marker'))
+        assert pid != os.getpid()
+        assert (tmp_path / 'marker').read_text() == 'died'
+        with pytest.raises(BrokenProcessPool):  # dying twice in a row: the caller learns it
+            await pool.run(_always_die)
+        assert await pool.run(os.getpid) != os.getpid()  # and the pool still works afterwards
+    finally:
+        pool.close()
+
+
+async def test_zero_workers_run_in_a_thread_of_this_process() -> None:
+    assert await WorkerPool(0).run(os.getpid) == os.getpid()
+
+
+async def test_split_files_in_a_worker_reports_each_file(tmp_path: Path) -> None:
+    good, empty, broken = tmp_path / 'good.txt', tmp_path / 'empty.txt', tmp_path / 'broken.txt'
+    good.write_text('Llamas hum. Alpacas spit. ' * 40, encoding='utf-8')
+    empty.write_text('   ', encoding='utf-8')
+    broken.write_bytes(b'\xff\xfe\x00 not utf-8 \xc3')
+    pool = WorkerPool(1, warm=chunking.warm)
+    try:
+        results = await pool.run(
+            chunking.split_files, [str(good), str(empty), str(broken), str(tmp_path / 'gone.txt')], 'sentence', 64, 8
+        )
+    finally:
+        pool.close()
+    chunks, *reasons = results
+    assert len(chunks) > 2 and all(isinstance(c, chunking.ChunkText) for c in chunks)
+    assert chunks[0].text.startswith('Llamas hum.')
+    assert reasons[0] == 'The document produced no chunks (no text).'
+    assert 'could not be read' in reasons[1]
+    assert reasons[2] == 'The document produced no chunks (no text).'
