@@ -12,7 +12,7 @@ settings = Settings()
 settings.ensure_dirs()
 os.environ.setdefault('NICEGUI_STORAGE_PATH', str(settings.storage_dir))  # read when nicegui is first imported
 
-from nicegui import app, background_tasks, ui  # noqa: E402
+from nicegui import app, ui  # noqa: E402
 
 import api  # noqa: E402
 import pages  # noqa: E402
@@ -46,7 +46,6 @@ async def startup() -> None:
     log.info('database ready (%d migration(s) applied)', len(applied))
     services.health.start()
     services.catalogue.start()
-    background_tasks.create(services.ingest.warm(), name='warm-ingestion')
     await services.ingest.resume_interrupted()  # jobs a previous process left running continue where they stopped
     started.ready.set()
     gc.collect()

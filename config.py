@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     # vector store
     milvus_uri: str = Field('', description='Milvus URI; empty means Milvus Lite in the data directory.')
     milvus_token: str = Field('', description='Token for a Milvus server (user:password or API key).')
+    milvus_lite_process: bool = Field(
+        True,
+        description='Run Milvus Lite in a process of its own, on another core (false: inside the app process).',
+    )
 
     # accounts
     signup_open_default: bool = Field(True, description='Whether open sign-up is on for a new installation.')

@@ -57,10 +57,38 @@ def start_fake_ollama() -> tuple[subprocess.Popen, str]:
 
 
 def peak_rss_mb(pid: int) -> float:
-    for line in Path(f'/proc/{pid}/status').read_text().splitlines():
+    try:
+        text = Path(f'/proc/{pid}/status').read_text()
+    except OSError:  # it just exited
+        return 0.0
+    for line in text.splitlines():
         if line.startswith('VmHWM:'):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (children, their children...), from /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path('/proc').iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / 'stat').read_text().rsplit(')', 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+def peak_rss_tree_mb(pid: int) -> tuple[float, int]:
+    """The sum of the peak RSS of a process and all its descendants (worker processes, Milvus Lite), and how many."""
+    others = descendants(pid)
+    return peak_rss_mb(pid) + sum(peak_rss_mb(p) for p in others if Path(f'/proc/{p}').exists()), len(others)
 
 
 def sentence(rng: random.Random, n: int = 12) -> str:

@@ -86,7 +86,7 @@ def build_services(settings: Settings) -> Services:
     )
     health = HealthMonitor(gateway, hosts.urls, settings.ollama_health_interval)
     quotas = QuotaService(auth, audit)
-    vectors = VectorStore(settings.milvus_location, settings.milvus_token)
+    vectors = VectorStore(settings.milvus_location, settings.milvus_token, lite_process=settings.milvus_lite_process)
     knowledge = KnowledgeService(auth, activity, vectors, settings.uploads_dir, settings.max_upload_mb)
     rag = RagService(auth, knowledge, vectors, gateway, hosts, activity)
     rag.quotas = quotas

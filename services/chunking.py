@@ -37,33 +37,104 @@ def validate(splitter: str, size: int, overlap: int) -> None:
 # whitespace after it stays with it, so the sentences join back into the text. "3.14" and "example.org" do not end
 # one. This replaces nltk's Punkt model, which costs ten times as much (its regexes run under a ReDoS timer) and made
 # sentence splitting most of an ingestion job's time.
-_SENTENCE = re.compile(r'.*?(?:[.!?\u2026]+["\'\u201d\u2019)\]]*(?=\s|$)|[\u3002\uff01\uff1f]+|$)\s*', re.S)
+_SENTENCE_END = re.compile(r'[.!?\u2026]+["\'\u201d\u2019)\]]*\s+|[\u3002\uff01\uff1f]+\s*')
 
 
 def sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE.findall(text) if s]
+    out: list[str] = []
+    start = 0
+    for end in _SENTENCE_END.finditer(text):
+        out.append(text[start : end.end()])
+        start = end.end()
+    if start < len(text):
+        out.append(text[start:])
+    return out
+
+
+_WORD = re.compile(r'\S+\s*|\s+')
+
+
+@functools.lru_cache(maxsize=1)
+def _count():
+    """Token counter: LlamaIndex's default tokenizer (tiktoken cl100k_base, from the copy LlamaIndex ships)."""
+    from llama_index.core.utils import get_tokenizer
+
+    encode = get_tokenizer()
+    return lambda text: len(encode(text))
+
+
+def sentence_chunks(text: str, size: int, overlap: int) -> list[str]:
+    """Chunks of whole sentences, each at most `size` tokens, the next starting with up to `overlap` tokens of
+    sentences from the end of the one before. A sentence longer than a chunk is cut between words (a word longer
+    than a chunk, between characters).
+
+    The same packing as LlamaIndex's SentenceSplitter, written directly: that class spends most of its time in
+    per-split bookkeeping, and ingestion splits thousands of documents.
+    """
+    count = _count()
+    units: list[tuple[str, int]] = []
+    for sentence in sentences(text):
+        tokens = count(sentence)
+        units += [(sentence, tokens)] if tokens <= size else _cut(sentence, size, count)
+    chunks: list[str] = []
+    current: list[tuple[str, int]] = []
+    total = 0
+    for unit, tokens in units:
+        if current and total + tokens > size:
+            chunks.append(''.join(u for u, _ in current))
+            carry: list[tuple[str, int]] = []
+            kept = 0
+            for previous, n in reversed(current):  # the overlap: whole sentences from the end, as many as fit
+                if kept + n > overlap or kept + n + tokens > size:
+                    break
+                carry.append((previous, n))
+                kept += n
+            current, total = carry[::-1], kept
+        current.append((unit, tokens))
+        total += tokens
+    if current:
+        chunks.append(''.join(u for u, _ in current))
+    return [c.strip() for c in chunks if c.strip()]
+
+
+def _cut(text: str, size: int, count) -> list[tuple[str, int]]:
+    pieces: list[tuple[str, int]] = []
+    for word in _WORD.findall(text):
+        tokens = count(word)
+        if tokens <= size:
+            pieces.append((word, tokens))
+            continue
+        step = max(1, len(word) * size // tokens)
+        start = 0
+        while start < len(word):
+            piece = word[start : start + step]
+            while len(piece) > 1 and count(piece) > size:
+                piece = piece[: len(piece) // 2]
+            pieces.append((piece, count(piece)))
+            start += len(piece)
+    return pieces
 
 
 @functools.lru_cache(maxsize=32)
-def _splitter(kind: str, size: int, overlap: int):
-    """Splitters are costly to build (tokenizer) and stateless to use: build each setting once."""
-    from llama_index.core.node_parser import SentenceSplitter, TokenTextSplitter
+def _token_splitter(size: int, overlap: int):
+    """Built once per setting (it loads the tokenizer)."""
+    from llama_index.core.node_parser import TokenTextSplitter
 
-    if kind == 'token':
-        return TokenTextSplitter(chunk_size=size, chunk_overlap=overlap)
-    return SentenceSplitter(chunk_size=size, chunk_overlap=overlap, chunking_tokenizer_fn=sentences)
+    return TokenTextSplitter(chunk_size=size, chunk_overlap=overlap)
 
 
 def split(text: str, splitter: str, size: int, overlap: int) -> list[ChunkText]:
     validate(splitter, size, overlap)
     if splitter == 'markdown':
-        pieces = _markdown(text, _splitter('sentence', size, overlap))
+        pieces = _markdown(text, size, overlap)
+    elif splitter == 'token':
+        pieces = [(t, {}) for t in _token_splitter(size, overlap).split_text(text)]
     else:
-        pieces = [(t, {}) for t in _splitter(splitter, size, overlap).split_text(text)]
+        pieces = [(t, {}) for t in sentence_chunks(text, size, overlap)]
     return [ChunkText(index=i, text=t, metadata=m) for i, (t, m) in enumerate(p for p in pieces if p[0].strip())]
 
 
-def _markdown(text: str, sizer) -> list[tuple[str, dict[str, Any]]]:
+def _markdown(text: str, size: int, overlap: int) -> list[tuple[str, dict[str, Any]]]:
     from llama_index.core import Document
     from llama_index.core.node_parser import MarkdownNodeParser
 
@@ -73,7 +144,7 @@ def _markdown(text: str, sizer) -> list[tuple[str, dict[str, Any]]]:
         heading = node.metadata.get('header_path', '/')
         title = section.split('\n', 1)[0].lstrip('#').strip() if section.startswith('#') else ''
         path = (heading.rstrip('/') + '/' + title).strip('/') if title else heading.strip('/')
-        for piece in sizer.split_text(section):  # a long section still respects the chunk size
+        for piece in sentence_chunks(section, size, overlap):  # a long section still respects the chunk size
             out.append((piece, {'section': path} if path else {}))
     return out
 

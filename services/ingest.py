@@ -14,8 +14,10 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Coroutine
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from nicegui import Event, background_tasks, core
 from tortoise.transactions import in_transaction
@@ -34,7 +36,7 @@ from services.workers import WorkerPool
 log = logging.getLogger(__name__)
 
 CHUNK_ID_FACTOR = 1_000_000
-FLUSH_ROWS = 4096  # insert + flush once this many vectors are waiting (and at the end)
+FLUSH_ROWS = 1024  # flush (and mark documents embedded) every this many vectors, and at the end
 SPLIT_BATCH = 16  # documents per call to a worker process
 SPLIT_AHEAD = 8  # batches queued for splitting while the current ones are embedded
 EMBED_CONCURRENCY = 2  # /api/embed requests in flight at once
@@ -176,14 +178,15 @@ class IngestService:
         task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
 
     async def warm(self) -> None:
-        """Start the worker processes and connect the vector store (at start-up, in the background)."""
+        """Start the worker processes and connect the vector store: once per process, before the first job starts
+        (the job's time then counts ingestion, not these one-off starts)."""
         try:
             await asyncio.gather(self.workers.start(), self.vectors.client())
         except Exception as exc:  # each job reports its own failure; here it is only a warning
             log.warning('ingestion could not warm up: %s', exc)
 
     async def run(self, job_id: int) -> JobProgress:
-        await self.warm()  # done already, except for a job resumed as the app starts
+        await self.warm()
         job = await IngestJob.get(id=job_id)
         kb = await KnowledgeBase.get(id=job.kb_id)  # type: ignore[attr-defined]
         job.state, job.error = JobState.RUNNING, None
@@ -266,11 +269,11 @@ class IngestService:
                 for doc, result in zip(batch, await ahead.popleft(), strict=True):
                     if isinstance(result, str):
                         await current.fail([doc], result)
-                    else:
-                        group.append((doc, result))
-                if sum(len(p) for _, p in group) >= self.batch_size * 4:
-                    await current.process(group)
-                    group = []
+                        continue
+                    group.append((doc, result))
+                    if sum(len(p) for _, p in group) >= self.batch_size * 4:
+                        await current.process(group)
+                        group = []
         finally:
             for task in ahead:  # documents split ahead but not reached (cancel): drop them, errors included
                 task.cancel()
@@ -293,11 +296,16 @@ def _forget(task: asyncio.Future) -> None:
 
 
 class _Run:
-    """The state of one job run: rows waiting for insert, documents waiting for the flush that makes them final."""
+    """The state of one job run: the insert under way, documents waiting for the flush that makes them final.
+
+    Writes run while the next documents are embedded, one at a time and in order: a group's insert, and every
+    `flush_rows` rows a flush that then marks its documents embedded. The last flush, at the end, is waited for.
+    """
 
     def __init__(self, service: IngestService, job: IngestJob, kb: KnowledgeBase, name: str, host: str) -> None:
         self.service, self.job, self.kb, self.name, self.host = service, job, kb, name, host
-        self.rows: list[dict] = []
+        self.writing: asyncio.Future | None = None
+        self.unflushed = 0  # rows inserted since the last flush
         self.waiting: list[Document] = []
         self.started = time.monotonic()
         self.last_emit = 0.0
@@ -312,6 +320,7 @@ class _Run:
         kb, service = self.kb, self.service
         stale = [d.id for d, _ in group if d.chunk_count or d.state not in (DocState.UPLOADED, DocState.PARSED)]
         if stale:  # vectors of an earlier, interrupted or outdated run: remove them first (no duplicates)
+            await self._settle()
             await service.vectors.delete_documents(self.name, stale)
         async with in_transaction():
             if stale:
@@ -349,12 +358,12 @@ class _Run:
             done += sum(len(b) for b in window)
             name = window[-1][-1][0].original_name
             self._emit(partial=len(self.waiting) + done / len(items) * len(group), current=name)
-        self.rows += [r for r in rows if r['doc_id'] not in failed]
+        await self._insert([r for r in rows if r['doc_id'] not in failed])
         self.waiting += [d for d, _ in group if d.id not in failed]
         for doc_id, reason in failed.items():
             await self.fail([d for d, _ in group if d.id == doc_id], reason)
-        if len(self.rows) >= service.flush_rows:
-            await self.commit()
+        if self.unflushed >= service.flush_rows:
+            await self.flush_soon()
 
     async def _embed_batch(self, batch: list[tuple[Document, chunking.ChunkText]], failed: dict[int, str]) -> list:
         """Vectors for a batch of chunks (None for a failed document's). When a batch with several documents fails,
@@ -396,16 +405,41 @@ class _Run:
             rate = self.job.chunks_done / max(now - self.started, 1e-6)
             self.service.progress.emit(_progress(self.job, partial=partial, rate=rate, current=current))
 
-    async def commit(self) -> None:
-        """Insert the waiting rows, flush, and only then mark their documents embedded."""
-        if self.rows:
-            await self.service.vectors.insert(self.name, self.rows)
+    async def _insert(self, rows: list[dict]) -> None:
+        if rows:
+            await self._write(self.service.vectors.insert(self.name, rows))
+            self.unflushed += len(rows)
+
+    async def _write(self, operation: Coroutine[Any, Any, Any]) -> None:
+        """Start a write once the one under way is done (one at a time: Milvus Lite takes one writer per collection);
+        the caller goes on meanwhile."""
+        await self._settle()
+        self.writing = asyncio.ensure_future(operation)
+        self.writing.add_done_callback(_forget)  # awaited in _settle; this only keeps a shutdown quiet
+
+    async def _settle(self) -> None:
+        """Wait for the write under way (its error, if any, is raised here)."""
+        writing, self.writing = self.writing, None
+        if writing is not None:
+            await writing
+
+    async def flush_soon(self) -> None:
+        """Flush what is inserted and mark its documents embedded, while the next documents are embedded."""
         if self.waiting:
-            await self.service.vectors.flush(self.name)
-            await db.update_rows(
-                Document._meta.db_table, ('state', 'error', 'embedded_sha256', 'embedded_model'),
-                [(DocState.EMBEDDED.value, None, d.sha256, self.kb.embedding_model, d.id) for d in self.waiting],
-            )  # fmt: skip
-            self.job.docs_done += len(self.waiting)
-            await self.job.save()
-        self.rows, self.waiting = [], []
+            await self._write(self._flush(self.waiting))
+        self.unflushed, self.waiting = 0, []
+
+    async def commit(self) -> None:
+        """Flush what is inserted and mark its documents embedded; return when that is done."""
+        await self.flush_soon()
+        await self._settle()
+
+    async def _flush(self, documents: list[Document]) -> None:
+        """Flush, and only then mark the documents embedded: a crash before this redoes them."""
+        await self.service.vectors.flush(self.name)
+        await db.update_rows(
+            Document._meta.db_table, ('state', 'error', 'embedded_sha256', 'embedded_model'),
+            [(DocState.EMBEDDED.value, None, d.sha256, self.kb.embedding_model, d.id) for d in documents],
+        )  # fmt: skip
+        self.job.docs_done += len(documents)
+        await self.job.save()

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import select
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from nicegui import run
 
-from services.errors import InvalidInput
+from services.errors import InvalidInput, ServiceError
 
 log = logging.getLogger(__name__)
 
 METRICS = ('COSINE', 'IP', 'L2')
+LITE_PROCESS = Path(__file__).with_name('milvus_lite_process.py')
+LITE_START_SECONDS = 30  # includes waiting for a stopping Lite server to release the data directory
 
 
 @dataclass(kw_only=True, slots=True)
@@ -37,10 +45,12 @@ class Hit:
 
 
 class VectorStore:
-    def __init__(self, uri: str, token: str = '') -> None:
+    def __init__(self, uri: str, token: str = '', *, lite_process: bool = True) -> None:
         self.uri = uri
         self.token = token
+        self.lite_process = lite_process  # Milvus Lite in a process of its own (services/milvus_lite_process.py)
         self._client = None
+        self._process: subprocess.Popen | None = None
         self._lock = asyncio.Lock()
 
     @property
@@ -55,8 +65,12 @@ class VectorStore:
         return f'{parts.scheme}://{parts.hostname}:{parts.port}' if parts.port else f'{parts.scheme}://{parts.hostname}'
 
     async def client(self):
-        """The pymilvus client, connected on first use (Milvus Lite starts its embedded server then)."""
+        """The pymilvus client, connected on first use (Milvus Lite starts then). A Lite process that died (killed,
+        out of memory) is started again on the next use."""
         async with self._lock:
+            if self._process is not None and self._process.poll() is not None:
+                log.warning('the Milvus Lite process exited (code %s); starting it again', self._process.returncode)
+                self._client, self._process = None, None
             if self._client is None:
                 self._client = await run.io_bound(self._connect)
         return self._client
@@ -64,14 +78,40 @@ class VectorStore:
     def _connect(self):
         from pymilvus import MilvusClient
 
-        if not self.is_server:
-            # Milvus Lite runs its gRPC server in this process and lacks some RPCs (AllocTimestamp); pymilvus falls
-            # back by itself, but grpc logs each refusal as an ERROR. Keep that noise out of our log.
-            logging.getLogger('grpc._server').setLevel(logging.CRITICAL)
-        kwargs = {'uri': self.uri}
-        if self.token:
-            kwargs['token'] = self.token
-        return MilvusClient(**kwargs)
+        if self.is_server:
+            return MilvusClient(uri=self.uri, token=self.token) if self.token else MilvusClient(uri=self.uri)
+        if self.lite_process:
+            return MilvusClient(uri=self._start_lite_process())
+        # Milvus Lite runs its gRPC server in this process and lacks some RPCs (AllocTimestamp); pymilvus falls back
+        # by itself, but grpc logs each refusal as an ERROR. Keep that noise out of our log.
+        logging.getLogger('grpc._server').setLevel(logging.CRITICAL)
+        return MilvusClient(uri=self.uri)
+
+    def _start_lite_process(self) -> str:
+        """Start Milvus Lite on the data file in its own process; its loopback URI once it listens."""
+        log_path = Path(self.uri).with_suffix('.log')
+        deadline = time.monotonic() + LITE_START_SECONDS
+        while True:
+            with log_path.open('ab') as errors:
+                process = subprocess.Popen(
+                    # -P: not the script's folder (services/) on sys.path, where logging.py would shadow the stdlib's
+                    [sys.executable, '-P', str(LITE_PROCESS), '--data-dir', self.uri, '--parent', str(os.getpid())],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, start_new_session=True,
+                )  # fmt: skip
+            port = _ready_port(process, deadline)
+            if port:
+                self._process = process
+                log.info('Milvus Lite (%s) listens on 127.0.0.1:%d, pid %d', self.uri, port, process.pid)
+                return f'http://127.0.0.1:{port}'
+            process.kill()
+            process.wait()
+            if time.monotonic() >= deadline:
+                tail = log_path.read_text(errors='replace').strip().splitlines()[-1:] if log_path.exists() else []
+                raise ServiceError(
+                    f'Milvus Lite could not start on {self.uri}: {tail[0] if tail else "no reason given"}. '
+                    f'See {log_path}.'
+                )
+            time.sleep(0.5)  # most often: a Lite server that is stopping still holds the data directory's LOCK
 
     async def ping(self) -> None:
         client = await self.client()
@@ -102,7 +142,10 @@ class VectorStore:
         schema.add_field('vector', DataType.FLOAT_VECTOR, dim=dimension)
         index = client.prepare_index_params()
         index.add_index(field_name='vector', index_type='AUTOINDEX', metric_type=metric)
-        client.create_collection(name, schema=schema, index_params=index)
+        client.create_collection(name, schema=schema)
+        # sync=False: pymilvus would otherwise poll the index state, sleeping half a second first, for an index on
+        # an empty collection that the server has ready at once.
+        client.create_index(name, index, sync=False)
         client.load_collection(name)
 
     async def drop_collection(self, name: str) -> None:
@@ -205,9 +248,41 @@ class VectorStore:
             raise InvalidInput(f'Could not connect to {uri}: {exc}. Check the address, port and token.') from exc
 
     async def close(self) -> None:
-        client, self._client = self._client, None
+        async with self._lock:  # a connection being made now finishes first, so its Lite process is stopped too
+            client, self._client = self._client, None
+            process, self._process = self._process, None
         if client is not None:
             try:
                 await run.io_bound(client.close)
             except Exception:
                 log.debug('closing milvus client failed', exc_info=True)
+        if process is not None:
+            await run.io_bound(_stop, process)
+
+
+def _ready_port(process: subprocess.Popen, deadline: float) -> int | None:
+    """The port from the Lite process's "READY <port>" line, or None if it exits or stays silent until the deadline."""
+    assert process.stdout is not None
+    while (remaining := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select([process.stdout], [], [], min(remaining, 0.5))
+        if readable:
+            line = process.stdout.readline().decode(errors='replace').split()
+            if len(line) == 2 and line[0] == 'READY' and line[1].isdigit():
+                return int(line[1])
+            if not line:  # end of output: it exited
+                return None
+        elif process.poll() is not None:
+            return None
+    return None
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM: in-flight requests finish and the data directory is released; kill if that takes too long."""
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stdout is not None:
+        process.stdout.close()

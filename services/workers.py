@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -28,14 +29,22 @@ from nicegui.run import io_bound as run_io
 log = logging.getLogger(__name__)
 
 
-def _init_worker(warm: Callable[[], Any] | None) -> None:
+def _init_worker(parent: int, warm: Callable[[], Any] | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the app, which stops its workers
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True, name='parent-watch').start()
     try:
         os.nice(5)
     except OSError:  # pragma: no cover - not allowed on some platforms
         pass
     if warm is not None:
         warm()
+
+
+def _exit_with(parent: int) -> None:
+    """A worker must not outlive its app: a killed app (kill -9) cannot tell its workers to stop."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
 
 
 class WorkerPool:
@@ -52,7 +61,7 @@ class WorkerPool:
                     max_workers=self.workers,
                     mp_context=multiprocessing.get_context('spawn'),
                     initializer=_init_worker,
-                    initargs=(self.warm,),
+                    initargs=(os.getpid(), self.warm),
                 )
             return self._executor
 

@@ -18,6 +18,7 @@ from models import Chunk, Document, IngestJob
 from services import Services
 from services.errors import InvalidInput
 from services.vectors import VectorStore
+from tests.ollama_server import OllamaTestServer
 
 ROOT = Path(__file__).resolve().parents[2]
 EMBED = 'nomic-embed-text:latest'
@@ -101,11 +102,16 @@ async def test_connection_test_explains_failures(services: Services) -> None:
         await VectorStore.test_connection('/etc/passwd')
 
 
-async def test_ingestion_resumes_after_the_process_was_killed(services: Services, make_account) -> None:
+async def test_ingestion_resumes_after_the_process_was_killed(
+    services: Services, make_account, ollama_server: OllamaTestServer
+) -> None:
+    ollama_server.embed_delay = 0.05  # slow enough to kill the worker half-way
     ada = await make_account('ada@example.org', 'Ada')
     kb = (await services.knowledge.create_kb(ada, name='Big', embedding_model=EMBED, chunk_size=32, chunk_overlap=0)).id
     body = ' '.join(f'Sentence {i} about vicunas and guanacos.' for i in range(60))
     await services.knowledge.upload(ada, kb, [(f'doc{i}.txt', f'Document {i}. {body}'.encode()) for i in range(12)])
+    await services.ingest.warm()  # what start-up began; then let go of Milvus Lite: one process per data directory
+    await services.vectors.close()
     worker = await asyncio.create_subprocess_exec(
         sys.executable, '-m', 'tests.ingest_worker', str(kb), str(ada),
         cwd=ROOT, env=clean_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
@@ -127,6 +133,7 @@ async def test_ingestion_resumes_after_the_process_was_killed(services: Services
     done_before = await Document.filter(kb_id=kb, state='embedded').count()
     assert 2 <= done_before < 12
 
+    ollama_server.embed_delay = 0.0
     assert await services.ingest.resume_interrupted() == [job.id]  # what app start-up does
     final = await services.ingest.wait(job.id, 120)
     assert final.state == 'done' and final.docs_skipped == done_before and final.docs_done == 12 - done_before
