@@ -92,8 +92,9 @@ async def warm_embeddings(services, kb, ollama_url: str) -> None:
 def run_app(data: Path, ollama_url: str) -> dict:
     port = free_port()
     env = clean_env(DATA_DIR=str(data), OLLAMA_HOST=ollama_url, STORAGE_SECRET='bench', PORT=str(port))
-    app = subprocess.Popen([sys.executable, 'app.py'], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)  # fmt: skip
+    log = data / 'app.log'
+    with log.open('wb') as output:
+        app = subprocess.Popen([sys.executable, 'app.py'], cwd=ROOT, env=env, stdout=output, stderr=output)
     latencies: list[float] = []
     try:
         wait_http(f'http://127.0.0.1:{port}/health', 120)
@@ -119,7 +120,15 @@ def run_app(data: Path, ollama_url: str) -> dict:
     from datetime import datetime
 
     seconds = (datetime.fromisoformat(row[4]) - datetime.fromisoformat(row[3])).total_seconds()
-    return {'state': row[0], 'docs': row[1], 'chunks': row[2], 'seconds': seconds, 'error': row[5],
+    stages = next(
+        (
+            line.split(': ', 1)[-1]
+            for line in log.read_text().splitlines()
+            if 'ingestion job' in line and ' chunks in ' in line
+        ),
+        '',
+    )
+    return {'stages': stages, 'state': row[0], 'docs': row[1], 'chunks': row[2], 'seconds': seconds, 'error': row[5],
             'rss_mb': rss, 'processes': processes + 1, 'latencies': latencies}  # fmt: skip
 
 
@@ -173,6 +182,7 @@ def main() -> None:
     )
     print(f'ingestion job: {app["state"]}, {app["docs"]} docs, {app["chunks"]} chunks in {app["seconds"]:.1f} s '
           f'= {ours:.0f} chunks/s (chunk + embed + insert + flush) {app["error"] or ""}')  # fmt: skip
+    print(f"  the app's log: {app['stages']}")
     print(f'raw pymilvus insert of the same {raw["rows"]} vectors: {raw["seconds"]:.1f} s = {baseline:.0f} rows/s')
     print(f'throughput ratio (ours / raw insert): {ours / baseline:.2f}  (target >= 0.5)')
     with_embed = raw['rows'] / (raw['seconds'] + raw['embed_seconds'])

@@ -36,7 +36,8 @@ from services.workers import WorkerPool
 log = logging.getLogger(__name__)
 
 CHUNK_ID_FACTOR = 1_000_000
-FLUSH_ROWS = 1024  # flush (and mark documents embedded) every this many vectors, and at the end
+INSERT_ROWS = 256  # vectors per insert call
+FLUSH_ROWS = 4096  # flush (and mark documents embedded) every this many vectors, and at the end
 SPLIT_BATCH = 16  # documents per call to a worker process
 SPLIT_AHEAD = 8  # batches queued for splitting while the current ones are embedded
 EMBED_CONCURRENCY = 2  # /api/embed requests in flight at once
@@ -227,6 +228,7 @@ class IngestService:
         return final
 
     async def _run(self, job: IngestJob, kb: KnowledgeBase) -> None:
+        began = time.monotonic()
         name = kb.collection or collection_name(kb.id)
         if job.rebuild:
             await self.vectors.drop_collection(name)
@@ -246,6 +248,7 @@ class IngestService:
         job.docs_total, job.docs_done, job.docs_failed, job.docs_skipped, job.chunks_done = len(docs), 0, 0, 0, 0
         await job.save()
         current = _Run(self, job, kb, name, host)
+        current.seconds['setting up'] = time.monotonic() - began
         group: list[tuple[Document, list[chunking.ChunkText]]] = []
         todo = []
         for doc in docs:
@@ -266,7 +269,10 @@ class IngestService:
                     ahead.append(asyncio.ensure_future(self._split(kb, batches[index + len(ahead)])))
                 if job.id in self._cancelled:
                     break
-                for doc, result in zip(batch, await ahead.popleft(), strict=True):
+                waited = time.monotonic()
+                results = await ahead.popleft()
+                current.seconds['waiting for chunks'] += time.monotonic() - waited
+                for doc, result in zip(batch, results, strict=True):
                     if isinstance(result, str):
                         await current.fail([doc], result)
                         continue
@@ -280,7 +286,13 @@ class IngestService:
                 task.add_done_callback(_forget)
         if group and job.id not in self._cancelled:
             await current.process(group)
+        tail = time.monotonic()
         await current.commit()
+        current.seconds['last flush'] = time.monotonic() - tail
+        log.info(
+            'ingestion job %d: %d documents, %d chunks in %.2f s (%s)', job.id, job.docs_done, job.chunks_done,
+            time.monotonic() - began, ', '.join(f'{stage} {value:.2f} s' for stage, value in current.seconds.items()),
+        )  # fmt: skip
         if job.docs_failed and not job.docs_done and not job.docs_skipped:
             raise InvalidInput(f'Every document failed ({job.docs_failed}). See the reasons on the documents.')
 
@@ -298,15 +310,18 @@ def _forget(task: asyncio.Future) -> None:
 class _Run:
     """The state of one job run: the insert under way, documents waiting for the flush that makes them final.
 
-    Writes run while the next documents are embedded, one at a time and in order: a group's insert, and every
-    `flush_rows` rows a flush that then marks its documents embedded. The last flush, at the end, is waited for.
+    Writes run while the next documents are embedded, one at a time and in order: an insert every INSERT_ROWS rows,
+    and every `flush_rows` rows a flush that then marks its documents embedded. The last flush is waited for.
     """
 
     def __init__(self, service: IngestService, job: IngestJob, kb: KnowledgeBase, name: str, host: str) -> None:
         self.service, self.job, self.kb, self.name, self.host = service, job, kb, name, host
         self.writing: asyncio.Future | None = None
-        self.unflushed = 0  # rows inserted since the last flush
+        self.rows: list[dict] = []  # waiting to be inserted
+        self.unflushed = 0  # rows queued since the last flush
         self.waiting: list[Document] = []
+        # where the time went, logged at the end: stages overlap, so these add up to less than the whole
+        self.seconds = {'setting up': 0.0, 'waiting for chunks': 0.0, 'embedding': 0.0, 'waiting for writes': 0.0}
         self.started = time.monotonic()
         self.last_emit = 0.0
 
@@ -349,7 +364,9 @@ class _Run:
                 return  # this group is not committed: its documents stay 'chunked' and are redone next time
             window = batches[first : first + EMBED_CONCURRENCY]
             todo = [[(d, p) for d, p in b if d.id not in failed] for b in window]
+            embedding = time.monotonic()
             results = await asyncio.gather(*(self._embed_batch(b, failed) for b in todo))
+            self.seconds['embedding'] += time.monotonic() - embedding
             for batch, vectors in zip(todo, results, strict=True):
                 for (doc, piece), vector in zip(batch, vectors, strict=True):
                     if vector is not None:
@@ -406,9 +423,16 @@ class _Run:
             self.service.progress.emit(_progress(self.job, partial=partial, rate=rate, current=current))
 
     async def _insert(self, rows: list[dict]) -> None:
+        """Queue rows; insert them in calls of INSERT_ROWS (few large inserts cost Milvus less than many small)."""
+        self.rows += rows
+        self.unflushed += len(rows)
+        if len(self.rows) >= min(INSERT_ROWS, self.service.flush_rows):
+            await self._send()
+
+    async def _send(self) -> None:
+        rows, self.rows = self.rows, []
         if rows:
             await self._write(self.service.vectors.insert(self.name, rows))
-            self.unflushed += len(rows)
 
     async def _write(self, operation: Coroutine[Any, Any, Any]) -> None:
         """Start a write once the one under way is done (one at a time: Milvus Lite takes one writer per collection);
@@ -421,10 +445,13 @@ class _Run:
         """Wait for the write under way (its error, if any, is raised here)."""
         writing, self.writing = self.writing, None
         if writing is not None:
+            waited = time.monotonic()
             await writing
+            self.seconds['waiting for writes'] += time.monotonic() - waited
 
     async def flush_soon(self) -> None:
         """Flush what is inserted and mark its documents embedded, while the next documents are embedded."""
+        await self._send()
         if self.waiting:
             await self._write(self._flush(self.waiting))
         self.unflushed, self.waiting = 0, []
