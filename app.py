@@ -60,6 +60,7 @@ async def shutdown() -> None:
     await services.catalogue.stop()
     await services.ingest.stop()
     await services.ollama.close()
+    await services.vector_databases.close()
     await services.vectors.close()
     await db.close_database()
 

@@ -30,6 +30,7 @@ from api import (
     tokens,
     tools,
     users,
+    vector_databases,
     workshops,
 )
 from services import Services
@@ -53,6 +54,7 @@ def routers(services: Services) -> list[APIRouter]:
         prompts.create_router(services),
         tools.create_router(services),
         knowledge.create_router(services),
+        vector_databases.create_router(services),
         rag.create_router(services),
         workshops.create_router(services),
         admin.create_router(services),

@@ -28,6 +28,9 @@ class KnowledgeBaseOut(BaseModel):
     splitter: str
     chunk_size: int
     chunk_overlap: int
+    vector_db_id: int | None = Field(
+        description='Where the vectors are kept (see /api/v1/vector-databases); None: the built-in store.'
+    )
     documents: int
     can_edit: bool
 
@@ -70,6 +73,31 @@ class KnowledgeBaseIn(BaseModel):
     splitter: str = Field('sentence', description='How documents are cut into chunks.')
     chunk_size: int = 512
     chunk_overlap: int = 64
+    vector_db_id: int | None = Field(
+        None, description='A vector database id from /api/v1/vector-databases; None: the built-in store.'
+    )
+
+
+class KnowledgeBaseUpdate(BaseModel):
+    name: str | None = Field(None, max_length=120)
+    description: str | None = Field(None, max_length=2000)
+    visibility: Literal['private', 'workshop', 'public'] | None = None
+    workshop_id: int | None = None
+    embedding_model: str | None = Field(None, min_length=1, max_length=200)
+    metric: str | None = None
+    splitter: str | None = None
+    chunk_size: int | None = None
+    chunk_overlap: int | None = None
+    vector_db_id: int | None = Field(
+        None,
+        description='Move to this vector database (null: the built-in store). The old collection is dropped '
+        'and a rebuild ingestion job re-embeds the documents into the new one.',
+    )
+
+
+class KnowledgeBaseUpdated(KnowledgeBaseOut):
+    reembed_needed: bool = Field(description='The model, metric or chunking changed: start a rebuild ingestion.')
+    job: JobOut | None = Field(description='The rebuild job started because the vector database changed.')
 
 
 class DocumentOut(BaseModel):
@@ -152,6 +180,25 @@ def create_router(services: Services) -> APIRouter:
         latest = await ingest.latest(user.id, kb_id)
         base = KnowledgeBaseOut.model_validate(info, from_attributes=True).model_dump()
         return base | {'stats': stats, 'latest_job': _job(latest) if latest else None}
+
+    @router.patch(
+        '/{kb_id}',
+        summary='Change a knowledge base (owner only); moving it to another vector database re-embeds it',
+        description='Only the fields given are changed. With a new vector_db_id the collection in the old vector '
+        'database is dropped and a rebuild ingestion job starts at once (answered as `job`).',
+        response_model=KnowledgeBaseUpdated,
+        responses=problem_responses(401, 403, 404, 409, 422),
+    )
+    async def update_kb(kb_id: int, body: KnowledgeBaseUpdate, user: Annotated[Actor, Depends(actor)]):
+        before = await knowledge.get_kb(user.id, kb_id)
+        nullable = {'workshop_id', 'vector_db_id'}
+        changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None or k in nullable}
+        info, rebuild = await knowledge.update_kb(user.id, kb_id, **changes)
+        job = None
+        if info.vector_db_id != before.vector_db_id:
+            job = _job(await ingest.start(user.id, kb_id, rebuild=True))
+        base = KnowledgeBaseOut.model_validate(info, from_attributes=True).model_dump()
+        return base | {'reembed_needed': rebuild and job is None, 'job': job}
 
     @router.delete(
         '/{kb_id}',

@@ -5,7 +5,7 @@ from models.api_access import ApiToken, ExternalIdentity
 from models.audit import AuditEntry
 from models.conversations import Comparison, Conversation
 from models.hosts import OllamaHost
-from models.knowledge import Chunk, Document, EvalRun, EvalSet, IngestJob, KnowledgeBase, RagSystem
+from models.knowledge import Chunk, Document, EvalRun, EvalSet, IngestJob, KnowledgeBase, RagSystem, VectorDatabase
 from models.prompts import Prompt, PromptRun, PromptVersion, Visibility
 from models.quotas import Quota
 from models.settings import AppSetting
@@ -48,6 +48,7 @@ __models__ = [
     PromptRun,
     Tool,
     AllowedHost,
+    VectorDatabase,
     KnowledgeBase,
     Document,
     Chunk,
@@ -85,6 +86,7 @@ __all__ = [
     'Tool',
     'ToolKind',
     'User',
+    'VectorDatabase',
     'Visibility',
     'Workshop',
     'WorkshopInstructor',

@@ -28,6 +28,20 @@ class JobState(StrEnum):
     FAILED = 'failed'
 
 
+class VectorDatabase(Model):
+    """A Milvus server an admin registered; knowledge bases may keep their vectors there (services.vector_databases)."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=80, unique=True)
+    uri = fields.CharField(max_length=300)
+    token = fields.CharField(max_length=500, default='')  # never shown back: only whether one is set
+    created_by = fields.IntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = 'vector_databases'
+
+
 class KnowledgeBase(Model):
     id = fields.IntField(primary_key=True)
     owner = fields.ForeignKeyField('models.User', related_name='knowledge_bases', on_delete=fields.CASCADE)
@@ -42,6 +56,7 @@ class KnowledgeBase(Model):
     chunk_size = fields.IntField(default=512)
     chunk_overlap = fields.IntField(default=64)
     collection = fields.CharField(max_length=120, null=True)
+    vector_db_id = fields.IntField(null=True, db_index=True)  # NULL: the built-in store from the environment
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

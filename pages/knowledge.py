@@ -8,12 +8,14 @@ from components.forms import confirm
 from components.frame import frame
 from pages.common import guarded, page_user
 from pages.knowledge_parts import (
+    BUILTIN,
     VISIBILITY,
     create_kb_dialog,
     document_dialog,
     model_names,
     run_with_spinner,
     vector_db_card,
+    vector_db_options,
 )
 from services import Services
 from services.auth import UserInfo
@@ -48,7 +50,8 @@ def create_router(services: Services) -> APIRouter:
                 ui.navigate.to(f'/knowledge/{info.id}')
 
             async def new_kb() -> None:
-                create_kb_dialog(services, user, await model_names(services, embedding=True), created)
+                models = await model_names(services, embedding=True)
+                create_kb_dialog(services, user, models, await vector_db_options(services, user), created)
 
             ui.button('New knowledge base', icon='add', on_click=new_kb).mark('kb-new')
             kbs = await services.knowledge.list_kbs(user.id)
@@ -63,7 +66,7 @@ def create_router(services: Services) -> APIRouter:
                         ui.link(kb.name, f'/knowledge/{kb.id}').classes('font-semibold')
                         ui.badge(kb.visibility, color='grey')
                         ui.label(f'{kb.documents} document(s) · {kb.embedding_model}').classes('text-sm text-gray-500')
-            vector_db_card(services, user)
+            await vector_db_card(services, user)
 
     @router.page('/{kb_id:int}')
     async def kb_page(kb_id: int) -> None:
@@ -84,17 +87,20 @@ def create_router(services: Services) -> APIRouter:
 
 
 async def _kb_view(services: Services, user: UserInfo, kb: KBInfo) -> None:
+    databases = await vector_db_options(services, user)
     with ui.row().classes('items-center w-full'):  # the frame already shows the name as the page title
         ui.badge(VISIBILITY[kb.visibility], color='grey')
         ui.label(
             f'{kb.embedding_model} · {kb.metric} · {SPLITTERS[kb.splitter]} {kb.chunk_size}/{kb.chunk_overlap}'
         ).classes('text-sm text-gray-500')
+        database = databases.get(kb.vector_db_id or BUILTIN, 'unknown vector database')
+        ui.label(f'Vectors in: {database}').classes('text-sm text-gray-500').mark('kb-vector-db')
         ui.space()
         stats_label = ui.label().classes('text-sm text-gray-500').mark('kb-stats')
 
     async def show_stats() -> None:
         try:
-            stats = await services.vectors.stats(kb.collection)
+            stats = await services.knowledge.collection_stats(user.id, kb.id)
         except Exception as exc:  # the vector database may be down: say so, keep the page
             stats_label.set_text(f'Vector database unavailable: {exc}')
             return
@@ -211,7 +217,7 @@ async def _kb_view(services: Services, user: UserInfo, kb: KBInfo) -> None:
         await documents()
     await _preview(services, user, kb)
     if kb.can_edit:
-        await _settings(services, user, kb)
+        await _settings(services, user, kb, databases)
     await show_stats()
 
 
@@ -258,7 +264,7 @@ async def _preview(services: Services, user: UserInfo, kb: KBInfo) -> None:
         await refresh()
 
 
-async def _settings(services: Services, user: UserInfo, kb: KBInfo) -> None:
+async def _settings(services: Services, user: UserInfo, kb: KBInfo, databases: dict[int, str]) -> None:
     models = await model_names(services, embedding=True)
     if kb.embedding_model not in models:
         models.insert(0, kb.embedding_model)
@@ -273,6 +279,8 @@ async def _settings(services: Services, user: UserInfo, kb: KBInfo) -> None:
             splitter = ui.select(SPLITTERS, value=kb.splitter, label='Splitter').classes('w-48')
             size = ui.number('Chunk size', value=kb.chunk_size).classes('w-28')
             overlap = ui.number('Overlap', value=kb.chunk_overlap).classes('w-28')
+        database = ui.select(databases, value=kb.vector_db_id or BUILTIN, label='Vector database').classes('w-full')
+        database.mark('kb-settings-vector-db')
 
         async def save() -> None:
             changes = {
@@ -283,12 +291,16 @@ async def _settings(services: Services, user: UserInfo, kb: KBInfo) -> None:
                 'splitter': splitter.value,
                 'chunk_size': int(size.value or 0),
                 'chunk_overlap': int(overlap.value or 0),
+                'vector_db_id': database.value or None,
             }
             result = await guarded(lambda: services.knowledge.update_kb(user.id, kb.id, **changes))
             if result is None:
                 return
             info, rebuild = result
-            if rebuild and await confirm(
+            if info.vector_db_id != kb.vector_db_id:  # the old collection is gone: re-embed into the new store now
+                if await guarded(lambda: services.ingest.start(user.id, kb.id, rebuild=True)):
+                    ui.notify('Moved: re-embedding into the new vector database.', type='positive')
+            elif rebuild and await confirm(
                 'Re-embed now?', 'The embedding model or chunking changed: the knowledge base must be re-embedded.',
                 action='Re-embed', color='primary',
             ):  # fmt: skip

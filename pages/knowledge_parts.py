@@ -1,4 +1,4 @@
-"""Pieces of the knowledge pages: model choices, the create dialog, document details, the vector database card."""
+"""Pieces of the knowledge pages: model choices, the create dialog, document details, the vector databases card."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
+from components.forms import confirm
 from pages.common import guarded
 from services import Services
 from services.auth import Role, UserInfo
 from services.chunking import SPLITTERS
 from services.errors import ServiceError
 from services.ollama import OllamaError
-from services.vectors import METRICS, VectorStore
+from services.vectors import METRICS
 
 VISIBILITY = {'private': 'Private (only me)', 'workshop': 'Shared with a workshop', 'public': 'Public'}
 EMBED_HINTS = ('embed', 'minilm', 'bge', 'e5')
@@ -34,7 +35,9 @@ async def model_names(services: Services, *, embedding: bool | None = None) -> l
     return is_embed + rest if embedding else rest + is_embed
 
 
-def create_kb_dialog(services: Services, user: UserInfo, embed_models: list[str], on_done: Callable) -> None:
+def create_kb_dialog(
+    services: Services, user: UserInfo, embed_models: list[str], databases: dict[int, str], on_done: Callable
+) -> None:
     with ui.dialog() as dialog, ui.card().classes('w-[32rem] gap-2'):
         ui.label('New knowledge base').classes('text-lg font-semibold')
         name = ui.input('Name').props('autofocus outlined dense').classes('w-full').mark('kb-name')
@@ -53,6 +56,10 @@ def create_kb_dialog(services: Services, user: UserInfo, embed_models: list[str]
             size = ui.number('Chunk size', value=512, min=32, max=8192).props('outlined dense').classes('w-28')
             overlap = ui.number('Overlap', value=64, min=0).props('outlined dense').classes('w-24')
         metric = ui.select(list(METRICS), value='COSINE', label='Metric').props('outlined dense').classes('w-full')
+        database = (
+            ui.select(databases, value=BUILTIN, label='Vector database')
+            .props('outlined dense').classes('w-full').mark('kb-vector-db')
+        )  # fmt: skip
 
         async def create() -> None:
             info = await guarded(
@@ -66,6 +73,7 @@ def create_kb_dialog(services: Services, user: UserInfo, embed_models: list[str]
                     chunk_size=int(size.value or 0),
                     chunk_overlap=int(overlap.value or 0),
                     metric=metric.value,
+                    vector_db_id=database.value or None,
                 ),
                 success='Knowledge base created.',
             )
@@ -113,25 +121,84 @@ async def document_dialog(services: Services, user: UserInfo, doc_id: int, name:
     dialog.open()
 
 
-def vector_db_card(services: Services, user: UserInfo) -> None:
-    """Which vector database is configured, and (for admins) a connection test for a Milvus server."""
-    store = services.vectors
-    with ui.expansion('Vector database', icon='storage').classes('w-full').props('dense'):
-        kind = 'Milvus server' if store.is_server else 'Milvus Lite (a file in the data directory)'
-        ui.label(f'{kind}: {store.display_uri}').classes('text-sm').mark('vector-db')
-        ui.label('Set MILVUS_URI (and MILVUS_TOKEN) to move to a Milvus server or cluster; the code path is the same.')
-        if not user.at_least(Role.ADMIN):
+BUILTIN = 0  # the built-in store's key in vector database selects (None would read as "nothing chosen")
+
+
+async def vector_db_options(services: Services, user: UserInfo) -> dict[int, str]:
+    """Choices for a knowledge base's vector database: the built-in store (key 0) first, then the stored ones."""
+    return {d.id or BUILTIN: d.name for d in await services.vector_databases.list(user.id)}
+
+
+async def vector_db_card(services: Services, user: UserInfo) -> None:
+    """The vector databases knowledge bases can use; admins add (after a connection test) and delete them."""
+    admin = user.at_least(Role.ADMIN)
+    with ui.expansion('Vector databases', icon='storage', value=admin).classes('w-full').props('dense'):
+        ui.label(
+            'Each knowledge base keeps its vectors in one of these. The built-in one comes from MILVUS_URI '
+            '(empty: a Milvus Lite file in the data directory).'
+        ).classes('text-sm text-gray-600')
+
+        @ui.refreshable
+        async def table() -> None:
+            databases = await services.vector_databases.list(user.id)
+            with ui.column().classes('w-full gap-0').mark('vector-dbs'):
+                for db in databases:
+                    with ui.row().classes('items-center w-full gap-2 border-b py-1'):
+                        ui.label(db.name).classes('font-semibold').mark('vector-db' if db.builtin else f'vdb-{db.id}')
+                        ui.label(db.uri).classes('text-sm text-gray-500')
+                        if db.has_token:
+                            ui.badge('token set', color='grey')
+                        ui.space()
+                        ui.label(f'{db.knowledge_bases} knowledge base(s)').classes('text-sm')
+                        if admin and not db.builtin:
+                            ui.button(icon='delete', on_click=lambda d=db: delete(d.id, d.name)).props(
+                                'flat round dense color=negative'
+                            ).mark(f'vdb-delete-{db.id}')
+                if len(databases) == 1:
+                    ui.label(
+                        'No other vector databases yet.'
+                        + (' Add a Milvus server below.' if admin else ' An admin can add Milvus servers.')
+                    ).classes('text-sm text-gray-500')
+
+        async def delete(vector_db_id: int, name: str) -> None:
+            if await confirm('Delete vector database?', f'"{name}" will no longer be offered. Its data stays.'):
+                await guarded(lambda: services.vector_databases.delete(user.id, vector_db_id), success='Deleted.')
+                table.refresh()
+
+        await table()
+        if not admin:
             return
+        ui.label('Add a Milvus server').classes('font-semibold mt-2')
         with ui.row().classes('items-center w-full'):
-            uri = ui.input('Server URI', placeholder='http://milvus:19530').props('outlined dense').classes('grow')
-            token = ui.input('Token', password=True).props('outlined dense').classes('w-48')
-            result = ui.label().classes('text-sm')
+            name = ui.input('Name', placeholder='Team Milvus').props('outlined dense').classes('w-48').mark('vdb-name')
+            uri = (
+                ui.input('Server URI', placeholder='http://milvus:19530')
+                .props('outlined dense').classes('grow').mark('vdb-uri')
+            )  # fmt: skip
+            token = ui.input('Token', password=True).props('outlined dense').classes('w-48').mark('vdb-token')
+        result = ui.label().classes('text-sm').mark('vdb-result')
 
-            async def test() -> None:
-                message = await guarded(lambda: VectorStore.test_connection(uri.value or '', token.value or ''))
-                result.set_text(message or '')
+        async def test() -> None:
+            message = await guarded(lambda: services.vector_databases.test(user.id, uri.value or '', token.value or ''))
+            result.set_text(message or '')
 
-            ui.button('Test connection', on_click=test).props('outline').mark('vector-test')
+        async def save() -> None:
+            created = await guarded(
+                lambda: services.vector_databases.create(user.id, name.value or '', uri.value or '', token.value or ''),
+                success='Connected and saved.',
+            )
+            if created is not None:
+                name.set_value('')
+                uri.set_value('')
+                token.set_value('')
+                result.set_text('')
+                table.refresh()
+
+        with ui.row():
+            test_button = ui.button('Test connection').props('outline').mark('vector-test')
+            test_button.on_click(lambda: run_with_spinner(test_button, test))
+            save_button = ui.button('Save').mark('vdb-save')
+            save_button.on_click(lambda: run_with_spinner(save_button, save))
 
 
 async def run_with_spinner(button: ui.button, action: Callable[[], Awaitable]) -> object:

@@ -32,6 +32,7 @@ from services.sso import SSOService, parse_role_map
 from services.tokens import TokenService
 from services.tool_loop import ToolLoop
 from services.tools import ToolService
+from services.vector_databases import VectorDatabaseService
 from services.vectors import VectorStore
 from services.workers import shared as shared_workers
 from services.workshops import WorkshopService
@@ -45,7 +46,8 @@ class Services:
     ollama: OllamaGateway
     hosts: HostDirectory
     health: HealthMonitor
-    vectors: VectorStore
+    vectors: VectorStore  # the built-in store (MILVUS_URI); also what /health/ready checks
+    vector_databases: VectorDatabaseService
     catalogue: Catalogue
     chat: ChatService
     audit: AuditService
@@ -87,8 +89,9 @@ def build_services(settings: Settings) -> Services:
     health = HealthMonitor(gateway, hosts.urls, settings.ollama_health_interval)
     quotas = QuotaService(auth, audit)
     vectors = VectorStore(settings.milvus_location, settings.milvus_token, lite_process=settings.milvus_lite_process)
-    knowledge = KnowledgeService(auth, activity, vectors, settings.uploads_dir, settings.max_upload_mb)
-    rag = RagService(auth, knowledge, vectors, gateway, hosts, activity)
+    vector_databases = VectorDatabaseService(auth, audit, vectors)
+    knowledge = KnowledgeService(auth, activity, vector_databases, settings.uploads_dir, settings.max_upload_mb)
+    rag = RagService(auth, knowledge, vector_databases, gateway, hosts, activity)
     rag.quotas = quotas
 
     sharing = Sharing()
@@ -115,7 +118,7 @@ def build_services(settings: Settings) -> Services:
     quotas.workshop_of = workshops.workshop_of  # workshop quotas apply to the workshop a user is in
     sharing.workshops_of = workshops.workshop_ids_of  # prompts and tools shared with a workshop reach its people
     knowledge.workshops_of = workshops.workshop_ids_of  # so do knowledge bases
-    embeddings = EmbeddingsService(auth, knowledge, vectors, gateway, hosts, activity)
+    embeddings = EmbeddingsService(auth, knowledge, vector_databases, gateway, hosts, activity)
     register_knowledge_search(builtins, embeddings)  # the built-in tool that searches a knowledge base
     tool_loop = ToolLoop(
         ollama=gateway,
@@ -145,6 +148,7 @@ def build_services(settings: Settings) -> Services:
         hosts=hosts,
         health=health,
         vectors=vectors,
+        vector_databases=vector_databases,
         audit=audit,
         tokens=TokenService(auth, audit),
         quotas=quotas,
@@ -187,7 +191,7 @@ def build_services(settings: Settings) -> Services:
         knowledge=knowledge,
         ingest=IngestService(
             knowledge,
-            vectors,
+            vector_databases,
             gateway,
             hosts,
             activity,

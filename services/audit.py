@@ -36,6 +36,8 @@ MODEL_DELETE = 'model_delete'
 MODEL_CREATE = 'model_create'
 MODEL_COPY = 'model_copy'
 MODEL_UNLOAD = 'model_unload'
+VECTOR_DB_CREATE = 'vector_db_create'
+VECTOR_DB_DELETE = 'vector_db_delete'
 ACTIONS = (
     SIGN_IN,
     SIGN_IN_FAILED,
@@ -56,6 +58,8 @@ ACTIONS = (
     MODEL_CREATE,
     MODEL_COPY,
     MODEL_UNLOAD,
+    VECTOR_DB_CREATE,
+    VECTOR_DB_DELETE,
 )
 
 

@@ -13,7 +13,7 @@ from services.errors import InvalidInput
 from services.hosts import HostDirectory
 from services.knowledge import KnowledgeService, collection_name
 from services.ollama import OllamaGateway
-from services.vectors import VectorStore
+from services.vector_databases import VectorDatabaseService
 
 MAX_SENTENCES = 20
 
@@ -46,14 +46,14 @@ class EmbeddingsService:
         self,
         auth: AuthService,
         knowledge: KnowledgeService,
-        vectors: VectorStore,
+        stores: VectorDatabaseService,
         ollama: OllamaGateway,
         hosts: HostDirectory,
         activity: ActivityService,
     ) -> None:
         self.auth = auth
         self.knowledge = knowledge
-        self.vectors = vectors
+        self.stores = stores  # the vector store of each knowledge base
         self.ollama = ollama
         self.hosts = hosts
         self.activity = activity
@@ -88,7 +88,8 @@ class EmbeddingsService:
             raise InvalidInput(f'"{kb.name}" has not been ingested yet. Start its ingestion first.')
         host = await self.hosts.host_for_model(kb.embedding_model)
         vector = (await self.ollama.embed(host, kb.embedding_model, [sentence])).embeddings[0]
-        hits = await self.vectors.search(
+        store = await self.stores.store_for(kb)
+        hits = await store.search(
             kb.collection or collection_name(kb.id), list(vector), limit=max(1, min(k, 50)), metric=kb.metric
         )
         chunks = await self.knowledge.chunks_by_id([h.chunk_id for h in hits])

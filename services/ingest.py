@@ -30,6 +30,7 @@ from services.errors import Conflict, InvalidInput, ServiceError
 from services.hosts import HostDirectory
 from services.knowledge import KnowledgeService, collection_name
 from services.ollama import OllamaError, OllamaGateway
+from services.vector_databases import VectorDatabaseService
 from services.vectors import VectorStore
 from services.workers import WorkerPool
 
@@ -96,7 +97,7 @@ class IngestService:
     def __init__(
         self,
         knowledge: KnowledgeService,
-        vectors: VectorStore,
+        stores: VectorDatabaseService,
         ollama: OllamaGateway,
         hosts: HostDirectory,
         activity: ActivityService,
@@ -105,7 +106,8 @@ class IngestService:
         batch_size: int = 64,
     ) -> None:
         self.knowledge = knowledge
-        self.vectors = vectors
+        self.stores = stores  # the vector store of each knowledge base
+        self.vectors = stores.default  # warmed up before the first job
         self.ollama = ollama
         self.hosts = hosts
         self.activity = activity
@@ -230,8 +232,9 @@ class IngestService:
     async def _run(self, job: IngestJob, kb: KnowledgeBase) -> None:
         began = time.monotonic()
         name = kb.collection or collection_name(kb.id)
+        store = await self.stores.store_for(kb)
         if job.rebuild:
-            await self.vectors.drop_collection(name)
+            await store.drop_collection(name)
             await Document.filter(kb_id=kb.id).update(embedded_sha256=None, embedded_model=None)
             kb.dimension = None
             await kb.save(update_fields=['dimension'])
@@ -242,12 +245,12 @@ class IngestService:
             probe = await self.ollama.embed(host, kb.embedding_model, ['dimension probe'])
             kb.dimension = len(probe.embeddings[0])
             await kb.save(update_fields=['dimension'])
-        await self.vectors.create_collection(name, dimension=kb.dimension, metric=kb.metric, model=kb.embedding_model)
+        await store.create_collection(name, dimension=kb.dimension, metric=kb.metric, model=kb.embedding_model)
 
         docs = await Document.filter(kb_id=kb.id).order_by('id')
         job.docs_total, job.docs_done, job.docs_failed, job.docs_skipped, job.chunks_done = len(docs), 0, 0, 0, 0
         await job.save()
-        current = _Run(self, job, kb, name, host)
+        current = _Run(self, job, kb, name, host, store)
         current.seconds['setting up'] = time.monotonic() - began
         group: list[tuple[Document, list[chunking.ChunkText]]] = []
         todo = []
@@ -314,8 +317,11 @@ class _Run:
     and every `flush_rows` rows a flush that then marks its documents embedded. The last flush is waited for.
     """
 
-    def __init__(self, service: IngestService, job: IngestJob, kb: KnowledgeBase, name: str, host: str) -> None:
+    def __init__(
+        self, service: IngestService, job: IngestJob, kb: KnowledgeBase, name: str, host: str, store: VectorStore
+    ) -> None:
         self.service, self.job, self.kb, self.name, self.host = service, job, kb, name, host
+        self.store = store  # the vector store of this knowledge base
         self.writing: asyncio.Future | None = None
         self.rows: list[dict] = []  # waiting to be inserted
         self.unflushed = 0  # rows queued since the last flush
@@ -336,7 +342,7 @@ class _Run:
         stale = [d.id for d, _ in group if d.chunk_count or d.state not in (DocState.UPLOADED, DocState.PARSED)]
         if stale:  # vectors of an earlier, interrupted or outdated run: remove them first (no duplicates)
             await self._settle()
-            await service.vectors.delete_documents(self.name, stale)
+            await self.store.delete_documents(self.name, stale)
         async with in_transaction():
             if stale:
                 await Chunk.filter(document_id__in=stale).delete()
@@ -432,7 +438,7 @@ class _Run:
     async def _send(self) -> None:
         rows, self.rows = self.rows, []
         if rows:
-            await self._write(self.service.vectors.insert(self.name, rows))
+            await self._write(self.store.insert(self.name, rows))
 
     async def _write(self, operation: Coroutine[Any, Any, Any]) -> None:
         """Start a write once the one under way is done (one at a time: Milvus Lite takes one writer per collection);
@@ -463,7 +469,7 @@ class _Run:
 
     async def _flush(self, documents: list[Document]) -> None:
         """Flush, and only then mark the documents embedded: a crash before this redoes them."""
-        await self.service.vectors.flush(self.name)
+        await self.store.flush(self.name)
         await db.update_rows(
             Document._meta.db_table, ('state', 'error', 'embedded_sha256', 'embedded_model'),
             [(DocState.EMBEDDED.value, None, d.sha256, self.kb.embedding_model, d.id) for d in documents],

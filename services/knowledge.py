@@ -19,13 +19,14 @@ from typing import Any
 from nicegui import run
 from tortoise.expressions import Q
 
-from models import Chunk, Document, KnowledgeBase
-from models.knowledge import DocState, Visibility
+from models import Chunk, Document, IngestJob, KnowledgeBase
+from models.knowledge import DocState, JobState, Visibility
 from services import actions, chunking, extract
 from services.activity import ActivityService
 from services.auth import AuthService, Role, UserInfo
 from services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from services.vectors import METRICS, VectorStore
+from services.vector_databases import VectorDatabaseService
+from services.vectors import METRICS, CollectionStats
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class KBInfo:
     chunk_size: int
     chunk_overlap: int
     collection: str
+    vector_db_id: int | None = None  # None: the built-in vector store
     documents: int = 0
     can_edit: bool = False
 
@@ -101,6 +103,7 @@ def _kb_info(kb: KnowledgeBase, user: UserInfo, documents: int = 0) -> KBInfo:
         chunk_size=kb.chunk_size,
         chunk_overlap=kb.chunk_overlap,
         collection=kb.collection or collection_name(kb.id),
+        vector_db_id=kb.vector_db_id,
         documents=documents,
         can_edit=kb.owner_id == user.id,  # type: ignore[attr-defined]
     )
@@ -124,11 +127,16 @@ def _doc_info(doc: Document) -> DocInfo:
 
 class KnowledgeService:
     def __init__(
-        self, auth: AuthService, activity: ActivityService, vectors: VectorStore, uploads_dir: Path, max_upload_mb: int
+        self,
+        auth: AuthService,
+        activity: ActivityService,
+        stores: VectorDatabaseService,
+        uploads_dir: Path,
+        max_upload_mb: int,
     ) -> None:
         self.auth = auth
         self.activity = activity
-        self.vectors = vectors
+        self.stores = stores  # the vector store of each knowledge base
         self.uploads_dir = uploads_dir
         self.max_bytes = max_upload_mb * 1024 * 1024
         # set by the workshops feature: the workshops a user attends or teaches (for knowledge bases shared with one)
@@ -181,6 +189,7 @@ class KnowledgeService:
         splitter: str = 'sentence',
         chunk_size: int = 512,
         chunk_overlap: int = 64,
+        vector_db_id: int | None = None,
     ) -> KBInfo:
         user = await self.auth.require(actor_id)
         name = ' '.join((name or '').split())
@@ -192,6 +201,7 @@ class KnowledgeService:
         if metric not in METRICS:
             raise InvalidInput(f'Choose a metric: {", ".join(METRICS)}.')
         chunking.validate(splitter, chunk_size, chunk_overlap)
+        vector_db_id = await self.stores.require_choice(vector_db_id)
         kb = await KnowledgeBase.create(
             owner_id=user.id,
             name=name,
@@ -203,6 +213,7 @@ class KnowledgeService:
             splitter=splitter,
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,
+            vector_db_id=vector_db_id,
         )
         kb.collection = collection_name(kb.id)
         await kb.save(update_fields=['collection'])
@@ -217,11 +228,13 @@ class KnowledgeService:
         return visibility
 
     async def update_kb(self, actor_id: int, kb_id: int, **changes: Any) -> tuple[KBInfo, bool]:
-        """Change settings; returns the new info and whether the KB must be re-embedded (model/metric/chunks)."""
+        """Change settings; returns the new info and whether the KB must be re-embedded (model, metric, chunks or
+        vector database). Moving to another vector database drops the collection in the old one; the documents are
+        then re-embedded into the new one by the next (rebuild) ingestion."""
         user = await self.auth.require(actor_id)
         kb = await self._editable(user, kb_id)
         allowed = {'name', 'description', 'visibility', 'workshop_id', 'embedding_model', 'metric', 'splitter'}
-        allowed |= {'chunk_size', 'chunk_overlap'}
+        allowed |= {'chunk_size', 'chunk_overlap', 'vector_db_id'}
         unknown = set(changes) - allowed
         if unknown:
             raise InvalidInput(f'Cannot change {", ".join(sorted(unknown))}.')
@@ -234,7 +247,14 @@ class KnowledgeService:
         )
         if changes.get('metric', kb.metric) not in METRICS:
             raise InvalidInput(f'Choose a metric: {", ".join(METRICS)}.')
-        rebuild = any(changes.get(k, getattr(kb, k)) != getattr(kb, k) for k in ('embedding_model', 'metric'))
+        moved = 'vector_db_id' in changes and changes['vector_db_id'] != kb.vector_db_id
+        if moved:
+            await self.stores.require_choice(changes['vector_db_id'])
+            if await IngestJob.filter(kb_id=kb.id, state__in=(JobState.QUEUED, JobState.RUNNING)).exists():
+                raise Conflict('An ingestion job is running for this knowledge base. Wait for it or cancel it first.')
+            old = await self.stores.store_for(kb)
+            await old.drop_collection(kb.collection or collection_name(kb.id))
+        rebuild = moved or any(changes.get(k, getattr(kb, k)) != getattr(kb, k) for k in ('embedding_model', 'metric'))
         rechunk = any(
             changes.get(k, getattr(kb, k)) != getattr(kb, k) for k in ('splitter', 'chunk_size', 'chunk_overlap')
         )
@@ -243,7 +263,7 @@ class KnowledgeService:
         if rebuild:
             kb.dimension = None
         await kb.save()
-        if rechunk and not rebuild:
+        if (rechunk and not rebuild) or moved:
             await Document.filter(kb_id=kb.id).update(embedded_sha256=None)
         return _kb_info(kb, user), rebuild or rechunk
 
@@ -269,10 +289,17 @@ class KnowledgeService:
         user = await self.auth.require(actor_id)
         kb = await self._editable(user, kb_id)
         names = await Document.filter(kb_id=kb.id).values_list('stored_name', 'text_name')
-        await self.vectors.drop_collection(kb.collection or collection_name(kb.id))
+        store = await self.stores.store_for(kb)
+        await store.drop_collection(kb.collection or collection_name(kb.id))
         await kb.delete()
         for stored, text in names:
             self._unlink(stored, text)
+
+    async def collection_stats(self, actor_id: int, kb_id: int) -> CollectionStats:
+        """The vector collection of a knowledge base, in whichever vector database it uses."""
+        kb = await self._readable(await self.auth.require(actor_id), kb_id)
+        store = await self.stores.store_for(kb)
+        return await store.stats(kb.collection or collection_name(kb.id))
 
     # ----- documents ---------------------------------------------------------------------------------------------
     async def upload(self, actor_id: int, kb_id: int, files: list[tuple[str, bytes]]) -> list[UploadResult]:
@@ -396,7 +423,8 @@ class KnowledgeService:
         user = await self.auth.require(actor_id)
         doc = await self._document(user, document_id, edit=True)
         kb = await KnowledgeBase.get(id=doc.kb_id)  # type: ignore[attr-defined]
-        await self.vectors.delete_documents(kb.collection or collection_name(kb.id), [doc.id])
+        store = await self.stores.store_for(kb)
+        await store.delete_documents(kb.collection or collection_name(kb.id), [doc.id])
         await doc.delete()
         self._unlink(doc.stored_name, doc.text_name)
 

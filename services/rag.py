@@ -24,7 +24,7 @@ from services.hosts import HostDirectory
 from services.knowledge import KnowledgeService, collection_name
 from services.ollama import OllamaGateway
 from services.quotas import QuotaService
-from services.vectors import VectorStore
+from services.vector_databases import VectorDatabaseService
 
 DEFAULT_TEMPLATE = """Answer the question using only the numbered context passages below.
 Cite the passages you use with their numbers in square brackets, like [1] or [2][3].
@@ -119,14 +119,14 @@ class RagService:
         self,
         auth: AuthService,
         knowledge: KnowledgeService,
-        vectors: VectorStore,
+        stores: VectorDatabaseService,
         ollama: OllamaGateway,
         hosts: HostDirectory,
         activity: ActivityService,
     ) -> None:
         self.auth = auth
         self.knowledge = knowledge
-        self.vectors = vectors
+        self.stores = stores  # the vector store of each knowledge base
         self.ollama = ollama
         self.hosts = hosts
         self.activity = activity
@@ -276,7 +276,8 @@ class RagService:
                 )
             if kb.embedding_model != rag.embedding_model:
                 notes.append(f'"{kb.name}" was embedded with {kb.embedding_model}; scores may be meaningless.')
-            found = await self.vectors.search(
+            store = await self.stores.store_for(kb)
+            found = await store.search(
                 kb.collection or collection_name(kb.id),
                 list(vector),
                 limit=rag.top_k * 2,
