@@ -28,14 +28,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--parent', type=int, required=True, help='stop when this process is gone')
     args = parser.parse_args(argv)
 
-    from milvus_lite.adapter.grpc.server import start_server_in_thread
+    from concurrent import futures
+
+    import grpc
+    from milvus_lite.adapter.grpc.servicer import MilvusServicer
+    from milvus_lite.db import MilvusLite
+    from pymilvus.grpc_gen import milvus_pb2_grpc
 
     # Milvus Lite lacks some RPCs (AllocTimestamp); pymilvus falls back by itself, but grpc logs each refusal as an
     # ERROR. Only real failures go to the log (stderr, which the app sends to milvus.log beside the data).
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger('grpc._server').setLevel(logging.CRITICAL)
 
-    server, db, port = start_server_in_thread(data_dir=args.data_dir, host='127.0.0.1', port=0)
+    db = MilvusLite(args.data_dir)  # takes the data directory's LOCK
+    # As milvus_lite's own server (threads, 256 MB messages), and accepting pymilvus's keepalive pings (every 10 s,
+    # also while idle): grpc's defaults answer those with GOAWAY "too_many_pings" and a reconnect.
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=10),
+        options=[
+            ('grpc.max_receive_message_length', 256 * 1024 * 1024),
+            ('grpc.max_send_message_length', 256 * 1024 * 1024),
+            ('grpc.keepalive_permit_without_calls', 1),
+            ('grpc.http2.min_ping_interval_without_data_ms', 5000),
+            ('grpc.http2.max_ping_strikes', 0),
+        ],
+    )
+    milvus_pb2_grpc.add_MilvusServiceServicer_to_server(MilvusServicer(db), server)
+    port = server.add_insecure_port('127.0.0.1:0')
+    server.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
