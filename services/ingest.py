@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 CHUNK_ID_FACTOR = 1_000_000
 INSERT_ROWS = 256  # vectors per insert call
-FLUSH_ROWS = 4096  # flush (and mark documents embedded) every this many vectors, and at the end
+FLUSH_ROWS = 2048  # flush (and mark documents embedded) every this many vectors, and at the end
 SPLIT_BATCH = 16  # documents per call to a worker process
 SPLIT_AHEAD = 8  # batches queued for splitting while the current ones are embedded
 EMBED_CONCURRENCY = 2  # /api/embed requests in flight at once
