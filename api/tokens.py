@@ -42,12 +42,18 @@ def create_router(services: Services) -> APIRouter:
     @router.post(
         '',
         summary='Create an API token (the secret is shown once)',
+        description=(
+            'The new token expires no later than the token this request is made with, and is revoked with it: '
+            'revoking a leaked token also revokes every token created with it.'
+        ),
         response_model=NewTokenOut,
         status_code=201,
         responses=problem_responses(401, 422),
     )
     async def create_token(body: TokenCreate, user: Annotated[Actor, Depends(actor)]):
-        return await services.tokens.create(user.id, body.name, expires_in_days=body.expires_in_days)
+        return await services.tokens.create(
+            user.id, body.name, expires_in_days=body.expires_in_days, parent_token_id=user.token_id
+        )
 
     @router.delete(
         '/{token_id}',

@@ -16,6 +16,8 @@ class ApiToken(Model):
     last_used_at = fields.DatetimeField(null=True)
     expires_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
+    # the token that created this one through the API: revoking it revokes this one too, and this one cannot outlive it
+    parent_id = fields.IntField(null=True, db_index=True)
 
     class Meta:
         table = 'api_tokens'

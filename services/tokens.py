@@ -74,8 +74,16 @@ class TokenService:
         self.clock = clock or (lambda: datetime.now(UTC))
 
     async def create(
-        self, actor_id: int, name: str, *, expires_in_days: int | None = None, expires_at: datetime | None = None
+        self,
+        actor_id: int,
+        name: str,
+        *,
+        expires_in_days: int | None = None,
+        expires_at: datetime | None = None,
+        parent_token_id: int | None = None,
     ) -> NewToken:
+        """A new token. `parent_token_id`: the token this request came with (API calls): the new token then expires no
+        later than it and is revoked with it, so a leaked token cannot mint tokens that outlive its revocation."""
         user = await self.auth.require(actor_id)
         name = ' '.join((name or '').split())
         if not 1 <= len(name) <= 80:
@@ -90,13 +98,20 @@ class TokenService:
                 expires_at = expires_at.replace(tzinfo=UTC)
             if expires_at <= now:
                 raise InvalidInput('The expiry date is in the past. Pick a future date, or no expiry.')
+        if parent_token_id is not None:
+            parent = await ApiToken.get_or_none(id=parent_token_id, user_id=user.id)
+            if parent is None:
+                raise NotFound('No such token.')
+            if parent.expires_at is not None and (expires_at is None or expires_at > parent.expires_at):
+                expires_at = parent.expires_at
         active = await ApiToken.filter(user_id=user.id, revoked_at__isnull=True).count()
         if active >= MAX_TOKENS_PER_USER:
             raise InvalidInput(f'You already have {active} tokens. Revoke ones you no longer use first.')
         secret = PREFIX + ''.join(secrets.choice(ALPHABET) for _ in range(SECRET_LENGTH))
         row = await ApiToken.create(
-            user_id=user.id, name=name, prefix=secret[:12], secret_hash=hash_secret(secret), expires_at=expires_at
-        )
+            user_id=user.id, name=name, prefix=secret[:12], secret_hash=hash_secret(secret), expires_at=expires_at,
+            parent_id=parent_token_id,
+        )  # fmt: skip
         await self.audit.record(user.id, audit_actions.TOKEN_CREATE, target=name, token_id=row.id)
         return NewToken(token=_info(row), secret=secret)
 
@@ -114,7 +129,19 @@ class TokenService:
             row.revoked_at = self.clock()
             await row.save(update_fields=['revoked_at'])
             await self.audit.record(user.id, audit_actions.TOKEN_REVOKE, target=row.name, token_id=row.id)
+        await self._revoke_descendants(user.id, row.id, row.revoked_at)
         return _info(row)
+
+    async def _revoke_descendants(self, user_id: int, token_id: int, when: datetime) -> None:
+        """Tokens created through the API with this token (and with those, and so on) go with it."""
+        parents = [token_id]
+        while parents:
+            children = await ApiToken.filter(user_id=user_id, parent_id__in=parents).values_list('id', flat=True)
+            await ApiToken.filter(id__in=children, revoked_at__isnull=True).update(revoked_at=when)
+            for child in children:
+                await self.audit.record(user_id, audit_actions.TOKEN_REVOKE, target=f'token {child}', token_id=child,
+                                        cascade_from=token_id)  # fmt: skip
+            parents = list(children)
 
     async def authenticate(self, secret: str, *, ip: str | None = None) -> tuple[UserInfo, int]:
         """The active user a bearer secret belongs to, and the token id; raises NotAuthenticated otherwise."""

@@ -86,3 +86,27 @@ async def test_invalid_token_requests(client, alice) -> None:
     assert_problem(await client.post('/api/v1/tokens', json={'name': ''}, headers=alice.headers), 422, 'name')
     response = await client.post('/api/v1/tokens', json={'name': 'x', 'expires_in_days': 0}, headers=alice.headers)
     assert_problem(response, 422)
+
+
+async def test_a_token_made_with_a_token_cannot_outlive_it(client, alice, services: Services) -> None:
+    """A leaked token must not mint tokens that survive its revocation or expiry (threat T5)."""
+    parent = await services.tokens.create(alice.id, 'short-lived', expires_in_days=5)
+    as_parent = {'Authorization': f'Bearer {parent.secret}'}
+    response = await client.post('/api/v1/tokens', json={'name': 'child', 'expires_in_days': 365}, headers=as_parent)
+    assert response.status_code == 201, response.text
+    child = response.json()
+    assert datetime.fromisoformat(child['token']['expires_at']) == parent.token.expires_at  # capped at the parent's
+    as_child = {'Authorization': f'Bearer {child["secret"]}'}
+    response = await client.post('/api/v1/tokens', json={'name': 'grandchild'}, headers=as_child)
+    grandchild = response.json()
+    assert datetime.fromisoformat(grandchild['token']['expires_at']) == parent.token.expires_at
+    as_grandchild = {'Authorization': f'Bearer {grandchild["secret"]}'}
+    assert (await client.get('/api/v1/me', headers=as_grandchild)).status_code == 200
+
+    # the owner finds the leak and revokes the parent (here with another token of theirs): all three stop at once
+    assert (await client.delete(f'/api/v1/tokens/{parent.token.id}', headers=alice.headers)).status_code == 200
+    for headers in (as_parent, as_child, as_grandchild):
+        assert_problem(await client.get('/api/v1/me', headers=headers), 401, 'revoked')
+    assert (await client.get('/api/v1/me', headers=alice.headers)).status_code == 200  # unrelated tokens keep working
+    statuses = {t.name: t.status(datetime.now(UTC)) for t in await services.tokens.list(alice.id)}
+    assert statuses == {'tests': 'active', 'short-lived': 'revoked', 'child': 'revoked', 'grandchild': 'revoked'}
