@@ -9,7 +9,7 @@ from nicegui import APIRouter, ui
 
 from components.forms import confirm, error_label
 from components.frame import frame
-from pages.common import guarded, page_user
+from pages.common import guarded, loading, page_user
 from services import Services
 from services.auth import UserInfo
 from services.errors import ServiceError
@@ -53,16 +53,14 @@ def create_router(services: Services) -> APIRouter:
 
             async def create_token() -> None:
                 error.set_visibility(False)
-                create.props('loading')
-                try:
-                    days = int(expiry.value or 0) or None
-                    new = await services.tokens.create(user.id, name.value or '', expires_in_days=days)
-                except ServiceError as exc:
-                    error.text = exc.message
-                    error.set_visibility(True)
-                    return
-                finally:
-                    create.props(remove='loading')
+                with loading(create):
+                    try:
+                        days = int(expiry.value or 0) or None
+                        new = await services.tokens.create(user.id, name.value or '', expires_in_days=days)
+                    except ServiceError as exc:
+                        error.text = exc.message
+                        error.set_visibility(True)
+                        return
                 name.value = ''
                 _show_secret(secret_box, new.secret)
                 token_list.refresh()

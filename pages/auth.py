@@ -9,7 +9,7 @@ from nicegui import APIRouter, app, ui
 
 from components import theme
 from components.forms import error_label
-from pages.common import safe_next
+from pages.common import loading, safe_next
 from services import Services
 from services.errors import ServiceError
 from services.sso import configured_providers
@@ -28,16 +28,14 @@ def create_router(services: Services) -> APIRouter:
 
         async def submit() -> None:
             error.set_visibility(False)
-            button.props('loading')
-            try:
-                user = await services.auth.login(email.value, password.value, address)
-            except ServiceError as exc:
-                error.text = exc.message
-                error.set_visibility(True)
-                password.value = ''
-                return
-            finally:
-                button.props(remove='loading')
+            with loading(button):
+                try:
+                    user = await services.auth.login(email.value, password.value, address)
+                except ServiceError as exc:
+                    error.text = exc.message
+                    error.set_visibility(True)
+                    password.value = ''
+                    return
             app.storage.user['user_id'] = user.id
             ui.navigate.to(safe_next(next))
 
@@ -89,15 +87,13 @@ def create_router(services: Services) -> APIRouter:
                 error.text = 'The two passwords do not match.'
                 error.set_visibility(True)
                 return
-            button.props('loading')
-            try:
-                user = await services.auth.signup(email.value, name.value, password.value)
-            except ServiceError as exc:
-                error.text = exc.message
-                error.set_visibility(True)
-                return
-            finally:
-                button.props(remove='loading')
+            with loading(button):
+                try:
+                    user = await services.auth.signup(email.value, name.value, password.value)
+                except ServiceError as exc:
+                    error.text = exc.message
+                    error.set_visibility(True)
+                    return
             app.storage.user['user_id'] = user.id
             ui.notify(f'Welcome, {user.display_name}!', type='positive')
             ui.navigate.to('/')

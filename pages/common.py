@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from nicegui import app, ui
@@ -48,6 +49,16 @@ async def guarded(action: Callable[[], Awaitable[Any]], *, success: str | None =
     if success:
         ui.notify(success, type='positive')
     return result
+
+
+@contextmanager
+def loading(button: ui.button) -> Iterator[None]:
+    """Show the button's spinner while the block runs (and stop it however the block ends)."""
+    button.props('loading')
+    try:
+        yield
+    finally:
+        button.props(remove='loading')
 
 
 def safe_next(target: str | None) -> str:

@@ -6,14 +6,13 @@ from nicegui import APIRouter, ui
 
 from components.forms import confirm
 from components.frame import frame
-from pages.common import guarded, page_user
+from pages.common import guarded, loading, page_user
 from pages.knowledge_parts import (
     BUILTIN,
     VISIBILITY,
     create_kb_dialog,
     document_dialog,
     model_names,
-    run_with_spinner,
     vector_db_card,
     vector_db_options,
 )
@@ -293,7 +292,8 @@ async def _settings(services: Services, user: UserInfo, kb: KBInfo, databases: d
                 'chunk_overlap': int(overlap.value or 0),
                 'vector_db_id': database.value or None,
             }
-            result = await guarded(lambda: services.knowledge.update_kb(user.id, kb.id, **changes))
+            with loading(save_button):
+                result = await guarded(lambda: services.knowledge.update_kb(user.id, kb.id, **changes))
             if result is None:
                 return
             info, rebuild = result
@@ -307,8 +307,7 @@ async def _settings(services: Services, user: UserInfo, kb: KBInfo, databases: d
                 await guarded(lambda: services.ingest.start(user.id, kb.id, rebuild=info.dimension is None))
             ui.navigate.reload()
 
-        save_button = ui.button('Save settings').mark('kb-save')
-        save_button.on_click(lambda: run_with_spinner(save_button, save))
+        save_button = ui.button('Save settings', on_click=save).mark('kb-save')
 
         async def delete() -> None:
             if await confirm('Delete knowledge base?', f'"{kb.name}" with all documents and vectors will be removed.'):

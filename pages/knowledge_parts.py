@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from nicegui import ui
 
 from components.forms import confirm
-from pages.common import guarded
+from pages.common import guarded, loading
 from services import Services
 from services.auth import Role, UserInfo
 from services.chunking import SPLITTERS
@@ -179,14 +179,20 @@ async def vector_db_card(services: Services, user: UserInfo) -> None:
         result = ui.label().classes('text-sm').mark('vdb-result')
 
         async def test() -> None:
-            message = await guarded(lambda: services.vector_databases.test(user.id, uri.value or '', token.value or ''))
+            with loading(test_button):
+                message = await guarded(
+                    lambda: services.vector_databases.test(user.id, uri.value or '', token.value or '')
+                )
             result.set_text(message or '')
 
         async def save() -> None:
-            created = await guarded(
-                lambda: services.vector_databases.create(user.id, name.value or '', uri.value or '', token.value or ''),
-                success='Connected and saved.',
-            )
+            with loading(save_button):
+                created = await guarded(
+                    lambda: services.vector_databases.create(
+                        user.id, name.value or '', uri.value or '', token.value or ''
+                    ),
+                    success='Connected and saved.',
+                )
             if created is not None:
                 name.set_value('')
                 uri.set_value('')
@@ -195,15 +201,5 @@ async def vector_db_card(services: Services, user: UserInfo) -> None:
                 table.refresh()
 
         with ui.row():
-            test_button = ui.button('Test connection').props('outline').mark('vector-test')
-            test_button.on_click(lambda: run_with_spinner(test_button, test))
-            save_button = ui.button('Save').mark('vdb-save')
-            save_button.on_click(lambda: run_with_spinner(save_button, save))
-
-
-async def run_with_spinner(button: ui.button, action: Callable[[], Awaitable]) -> object:
-    button.props('loading')
-    try:
-        return await action()
-    finally:
-        button.props(remove='loading')
+            test_button = ui.button('Test connection', on_click=test).props('outline').mark('vector-test')
+            save_button = ui.button('Save', on_click=save).mark('vdb-save')

@@ -6,7 +6,7 @@ from nicegui import APIRouter, ui
 
 from components.forms import confirm, error_label
 from components.frame import frame
-from pages.common import guarded, page_user
+from pages.common import guarded, loading, page_user
 from services import Services
 from services.auth import Role, UserInfo
 from services.errors import ServiceError
@@ -77,22 +77,20 @@ def _quota_form(services: Services, user: UserInfo, on_done) -> None:
 
         async def submit() -> None:
             error.set_visibility(False)
-            save.props('loading')
-            try:
-                await services.quotas.set_quota(
-                    user.id,
-                    user_email=(email.value or '').strip() or None if scope.value == 'user' else None,
-                    workshop_id=int(workshop.value) if scope.value == 'workshop' and workshop.value else None,
-                    period=period.value,
-                    max_requests=int(requests.value) if requests.value is not None else None,
-                    max_tokens=int(tokens.value) if tokens.value is not None else None,
-                )
-            except ServiceError as exc:
-                error.text = exc.message
-                error.set_visibility(True)
-                return
-            finally:
-                save.props(remove='loading')
+            with loading(save):
+                try:
+                    await services.quotas.set_quota(
+                        user.id,
+                        user_email=(email.value or '').strip() or None if scope.value == 'user' else None,
+                        workshop_id=int(workshop.value) if scope.value == 'workshop' and workshop.value else None,
+                        period=period.value,
+                        max_requests=int(requests.value) if requests.value is not None else None,
+                        max_tokens=int(tokens.value) if tokens.value is not None else None,
+                    )
+                except ServiceError as exc:
+                    error.text = exc.message
+                    error.set_visibility(True)
+                    return
             ui.notify('Quota saved.', type='positive')
             on_done()
 

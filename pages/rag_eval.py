@@ -6,7 +6,7 @@ import json
 
 from nicegui import ui
 
-from pages.common import guarded
+from pages.common import guarded, loading
 from services import Services
 from services.auth import UserInfo
 from services.rag import RagInfo
@@ -79,15 +79,12 @@ async def evaluation_section(services: Services, user: UserInfo, rag: RagInfo) -
             if chosen.value is None:
                 ui.notify('Save a question set first.', type='warning')
                 return
-            button.props('loading')
-            try:
+            with loading(button):
                 if other.value:
                     reports = await guarded(lambda: services.evals.compare(user.id, chosen.value, rag.id, other.value))
                 else:
                     single = await guarded(lambda: services.evals.run(user.id, chosen.value))
                     reports = (single,) if single else None
-            finally:
-                button.props(remove='loading')
             if not reports:
                 return
             results.clear()

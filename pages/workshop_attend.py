@@ -9,7 +9,7 @@ from nicegui import APIRouter, app, ui
 
 from components import theme
 from components.forms import error_label
-from pages.common import guarded, session_user_id
+from pages.common import guarded, loading, session_user_id
 from services import Services
 from services.auth import UserInfo
 from services.errors import ServiceError
@@ -28,20 +28,18 @@ def create_router(services: Services) -> APIRouter:
 
         async def submit() -> None:
             error.set_visibility(False)
-            button.props('loading')
-            try:
-                result = await services.workshops.join(
-                    code_input.value,
-                    name_input.value if name_input else '',
-                    client_address=address,
-                    user_id=signed_in.id if signed_in else None,
-                )
-            except ServiceError as exc:
-                error.text = exc.message
-                error.set_visibility(True)
-                return
-            finally:
-                button.props(remove='loading')
+            with loading(button):
+                try:
+                    result = await services.workshops.join(
+                        code_input.value,
+                        name_input.value if name_input else '',
+                        client_address=address,
+                        user_id=signed_in.id if signed_in else None,
+                    )
+                except ServiceError as exc:
+                    error.text = exc.message
+                    error.set_visibility(True)
+                    return
             app.storage.user['user_id'] = result.user_id
             ui.navigate.to(f'/workshops/{result.workshop_id}')
 
