@@ -16,9 +16,10 @@ from nicegui import app, ui  # noqa: E402
 
 import api  # noqa: E402
 import pages  # noqa: E402
-from services import build_services, db  # noqa: E402
-from services import logging as applog  # noqa: E402
-from services.middleware import AuthMiddleware, Startup, StartupGate  # noqa: E402
+from services.core import db  # noqa: E402
+from services.core import logs as applog  # noqa: E402
+from services.core.middleware import AuthMiddleware, Startup, StartupGate  # noqa: E402
+from services.wiring import build_services  # noqa: E402
 
 applog.configure(settings.log_format, settings.log_level)
 applog.install_ui_event_ids()

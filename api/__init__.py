@@ -33,7 +33,7 @@ from api import (
     vector_databases,
     workshops,
 )
-from services import Services
+from services.wiring import Services
 
 API_DESCRIPTION = (
     'REST API of the Ollama Workshop Platform (`/api/v1`) and an OpenAI-compatible gateway (`/v1`). '

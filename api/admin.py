@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from api.deps import Actor, Authenticator, Page, PageParams, page_of, page_params
 from api.problems import problem_responses
 from api.schemas import ActivityOut
-from services import Services
+from services.wiring import Services
 
 
 class QuotaIn(BaseModel):

@@ -13,8 +13,9 @@ import time
 from fastapi import APIRouter, HTTPException, Request
 from nicegui import app
 
-from services import Services, actions
-from services.errors import ServiceError
+from services.core import actions
+from services.core.errors import ServiceError
+from services.wiring import Services
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """/api/v1/conversations: your playground conversations, and sending a message in one (saved and recorded exactly as
-in the playground, through `services.chat.send`)."""
+in the playground, through `services.chat.conversations.send`)."""
 
 from dataclasses import asdict
 from datetime import datetime
@@ -13,10 +13,9 @@ from api.deps import Actor, Authenticator, Page, PageParams, page_of, page_param
 from api.problems import problem_responses
 from api.schemas import Deleted
 from api.streaming import ndjson, primed
-from services import Services
-from services.chat import ChatDelta, ChatResult
-from services.chat_types import MAX_PROMPT_CHARS, MAX_TITLE
-from services.ollama import (
+from services.chat.conversations import ChatDelta, ChatResult
+from services.chat.types import MAX_PROMPT_CHARS, MAX_TITLE
+from services.models.client import (
     ModelNotFound,
     OllamaBadRequest,
     OllamaBusy,
@@ -25,6 +24,7 @@ from services.ollama import (
     OllamaTimeout,
     OllamaUnreachable,
 )
+from services.wiring import Services
 
 # a reply that failed before any text came back answers the matching problem (api/problems.py maps Ollama errors)
 FAILURES = {

@@ -15,10 +15,10 @@ from fastapi import Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from services import Services
-from services import audit as audit_actions
-from services.auth import Role
-from services.errors import NotAuthenticated
+from services.core import audit as audit_actions
+from services.core.auth import Role
+from services.core.errors import NotAuthenticated
+from services.wiring import Services
 
 # names under which clients commonly put tokens into URLs: refused, because URLs end up in logs and histories
 QUERY_TOKEN_NAMES = frozenset({'access_token', 'token', 'api_key', 'apikey', 'api-key', 'key', 'auth'})

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from services import Services
-from services.health import readiness
+from services.models.health import readiness
+from services.wiring import Services
 
 
 def create_router(services: Services) -> APIRouter:

@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 from api.deps import Actor, Authenticator
 from api.problems import problem_responses
 from api.streaming import ndjson, primed
-from services import Services
-from services.inference import message_dict
+from services.chat.inference import message_dict
+from services.wiring import Services
 
 ERRORS = problem_responses(401, 404, 422, 429, 502, 503, 504)
 

@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 from api.deps import Actor, Authenticator, Page, PageParams, page_params, paginate
 from api.problems import problem_responses
 from api.schemas import Deleted
-from services import Services
-from services.errors import InvalidInput, NotFound
+from services.core.errors import InvalidInput, NotFound
+from services.wiring import Services
 
 MAX_FILES = 100
 

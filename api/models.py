@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from api.deps import Actor, Authenticator, Page, PageParams, page_params, paginate
 from api.problems import problem_responses
 from api.streaming import ndjson, primed
-from services import Services
+from services.wiring import Services
 
 
 class HostOut(BaseModel):

@@ -16,10 +16,10 @@ from fastapi.responses import RedirectResponse
 from nicegui import app
 
 from config import Settings
-from services import Services
-from services import audit as audit_actions
-from services.errors import ServiceError
-from services.sso import ExternalProfile, configured_providers
+from services.core import audit as audit_actions
+from services.core.errors import ServiceError
+from services.core.sso import ExternalProfile, configured_providers
+from services.wiring import Services
 
 log = logging.getLogger(__name__)
 

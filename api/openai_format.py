@@ -7,7 +7,7 @@ import secrets
 import time
 from typing import Any
 
-from services.errors import InvalidInput
+from services.core.errors import InvalidInput
 
 
 def new_id(prefix: str) -> str:

@@ -17,10 +17,10 @@ from api import openai_format as fmt
 from api.deps import Actor, Authenticator
 from api.problems import openai_responses
 from api.streaming import primed
-from services import Services
-from services.errors import NotFound, ServiceError
-from services.inference import message_dict
-from services.ollama import OllamaError
+from services.chat.inference import message_dict
+from services.core.errors import NotFound, ServiceError
+from services.models.client import OllamaError
+from services.wiring import Services
 
 ERRORS = openai_responses(400, 401, 404, 429, 502, 503)
 

@@ -19,10 +19,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services import Services
-from services import audit as audit_actions
-from services.errors import NotAuthenticated, ServiceError, Throttled
-from services.ollama import ModelNotFound, OllamaBadRequest, OllamaBusy, OllamaError, OllamaTimeout
+from services.core import audit as audit_actions
+from services.core.errors import NotAuthenticated, ServiceError, Throttled
+from services.models.client import ModelNotFound, OllamaBadRequest, OllamaBusy, OllamaError, OllamaTimeout
+from services.wiring import Services
 
 log = logging.getLogger(__name__)
 

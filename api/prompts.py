@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from api.deps import Actor, Authenticator, Page, PageParams, page_params, paginate
 from api.problems import problem_responses
 from api.schemas import Deleted
-from services import Services
-from services.prompts import PromptDraft
+from services.prompts.library import PromptDraft
+from services.wiring import Services
 
 
 class VariableOut(BaseModel):

@@ -12,8 +12,8 @@ from api.deps import Actor, Authenticator, Page, PageParams, page_params, pagina
 from api.problems import problem_responses
 from api.schemas import Deleted
 from api.streaming import ndjson, primed
-from services import Services
-from services.rag import DEFAULT_TEMPLATE, MAX_TOP_K, Retrieval
+from services.knowledge.rag import DEFAULT_TEMPLATE, MAX_TOP_K, Retrieval
+from services.wiring import Services
 
 MODEL_ERRORS = (401, 404, 422, 429, 502, 503, 504)
 

@@ -6,8 +6,8 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from services.errors import ServiceError
-from services.ollama import OllamaError
+from services.core.errors import ServiceError
+from services.models.client import OllamaError
 
 
 async def primed(stream: AsyncIterator[Any]) -> AsyncIterator[Any]:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import Actor, Authenticator, Page, PageParams, page_params, paginate
 from api.problems import problem_responses
-from services import Services
+from services.wiring import Services
 
 
 class TokenCreate(BaseModel):

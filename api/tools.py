@@ -8,8 +8,8 @@ from pydantic import BaseModel, Field
 from api.deps import Actor, Authenticator, Page, PageParams, page_params, paginate
 from api.problems import problem_responses
 from api.schemas import Deleted
-from services import Services
-from services.tools import ToolDraft
+from services.tools.library import ToolDraft
+from services.wiring import Services
 
 
 class ToolOut(BaseModel):

@@ -8,8 +8,8 @@ from pydantic import BaseModel, Field
 from api.deps import Actor, Authenticator, Page, PageParams, page_params, paginate
 from api.problems import problem_responses
 from api.schemas import RoleName, UsageOut, UserOut
-from services import Services
-from services.auth import Role
+from services.core.auth import Role
+from services.wiring import Services
 
 
 class UserCreate(BaseModel):

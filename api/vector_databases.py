@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from api.deps import Actor, Authenticator
 from api.problems import problem_responses
 from api.schemas import Deleted
-from services import Services
+from services.wiring import Services
 
 
 class VectorDatabaseOut(BaseModel):

@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 from api.deps import Actor, Authenticator, Page, PageParams, page_of, page_params, paginate
 from api.problems import problem_responses
 from api.schemas import ActivityOut
-from services import Services
-from services.workshop_report import summary
+from services.wiring import Services
+from services.workshops.report import summary
 
 
 class StepOut(BaseModel):

@@ -4,7 +4,8 @@
 
 Runs the Ollama test server with instant tokens (in its own process, so its threads do not compete with the
 measured event loop for the GIL) and, in the same run, measures the same requests twice: directly with
-`ollama.AsyncClient` and through `services.chat` (the code path the playground page and the API use: permission check,
+`ollama.AsyncClient` and through `services.chat.conversations`
+(the code path the playground page and the API use: permission check,
 conversation load, host lookup, gateway stream, then saving the conversation and recording the activity). The page
 coalesces browser updates (components/chat_view.py, at most one every MIN_INTERVAL seconds); the benchmark counts how
 many updates that rule would send for the long stream.
@@ -77,7 +78,7 @@ async def direct_ttft(client: ollama.AsyncClient, prompt: str) -> tuple[float, i
 
 
 async def platform_ttft(services, user_id: int, prompt: str, conversation_id: int) -> tuple[float, int, str | None]:
-    from services.chat import ChatDelta
+    from services.chat.conversations import ChatDelta
 
     started = time.perf_counter()
     first, tokens, error = None, 0, None
@@ -100,7 +101,8 @@ async def run(args: argparse.Namespace) -> dict:
     from components.chat_view import MIN_INTERVAL
     from config import Settings
     from models import User
-    from services import build_services, db
+    from services.core import db
+    from services.wiring import build_services
 
     nicegui.core.loop = asyncio.get_running_loop()  # background_tasks without a running NiceGUI app
     settings = Settings()
@@ -141,7 +143,7 @@ async def run(args: argparse.Namespace) -> dict:
     }
 
     # 2. one long stream: relay throughput, and the browser updates the page's coalescing would send
-    from services.chat import ChatDelta
+    from services.chat.conversations import ChatDelta
 
     server.response_tokens = args.long_tokens
     started = time.perf_counter()

@@ -85,8 +85,8 @@ async def prepare(data_dir: Path) -> str:
     os.environ['DATA_DIR'] = str(data_dir)
     from config import Settings
     from models import Workshop, WorkshopState, WorkshopStep
-    from services import db
-    from services.auth import AuthService
+    from services.core import db
+    from services.core.auth import AuthService
 
     settings = Settings(data_dir=data_dir)
     settings.ensure_dirs()

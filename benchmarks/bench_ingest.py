@@ -49,7 +49,8 @@ async def prepare(data: Path, ollama_url: str, docs: int, *, warm: bool) -> tupl
     os.environ.update(DATA_DIR=str(data), OLLAMA_HOST=ollama_url, STORAGE_SECRET='bench')
     from config import Settings
     from models import IngestJob
-    from services import build_services, db
+    from services.core import db
+    from services.wiring import build_services
 
     settings = Settings()
     settings.ensure_dirs()
@@ -77,7 +78,7 @@ async def warm_embeddings(services, kb, ollama_url: str) -> None:
     import ollama
 
     from models import Document
-    from services import chunking
+    from services.knowledge import chunking
 
     texts = []
     for doc in await Document.filter(kb_id=kb.id).order_by('id'):
@@ -147,7 +148,7 @@ def raw_baseline(data: Path, ollama_url: str) -> dict:
     records = [{'id': r[0], 'doc_id': r[1], 'vector': list(v)} for r, v in zip(rows, vectors, strict=True)]
     raw_dir = Path(tempfile.mkdtemp())
     milvus = MilvusClient(str(raw_dir / 'raw.db'))
-    from services.vectors import VectorStore
+    from services.knowledge.vectors import VectorStore
 
     VectorStore._create(milvus, 'raw', len(vectors[0]), 'COSINE', EMBED)
     started = time.perf_counter()

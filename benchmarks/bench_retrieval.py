@@ -71,7 +71,8 @@ async def main(chunks: int, queries: int) -> None:
     import ollama
 
     from config import Settings
-    from services import build_services, db
+    from services.core import db
+    from services.wiring import build_services
 
     try:
         settings = Settings()

@@ -14,11 +14,11 @@ from nicegui import app, ui
 
 from components import theme
 from components.nav import items_for
-from services.auth import Role, UserInfo
+from services.core.auth import Role, UserInfo
 
 if TYPE_CHECKING:
-    from services import Services
-    from services.ollama import HostStatus
+    from services.models.client import HostStatus
+    from services.wiring import Services
 
 
 @contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.auth import Role
+from services.core.auth import Role
 
 
 @dataclass(kw_only=True, slots=True, frozen=True)

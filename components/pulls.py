@@ -7,7 +7,7 @@ from collections.abc import Callable
 from nicegui import ui
 
 from components import format as fmt
-from services.model_admin import PullJob
+from services.models.admin import PullJob
 
 STATE_COLORS = {'running': 'primary', 'done': 'positive', 'failed': 'negative', 'cancelled': 'grey'}
 

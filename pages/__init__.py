@@ -27,7 +27,7 @@ from pages import (
     workshop_summary,
     workshops,
 )
-from services import Services
+from services.wiring import Services
 
 
 def routers(services: Services) -> list[APIRouter]:

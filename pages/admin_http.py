@@ -7,9 +7,9 @@ from nicegui import APIRouter, ui
 from components.forms import confirm, error_label
 from components.frame import frame
 from pages.common import guarded, page_user
-from services import Services
-from services.auth import Role
-from services.errors import ServiceError
+from services.core.auth import Role
+from services.core.errors import ServiceError
+from services.wiring import Services
 
 
 def create_router(services: Services) -> APIRouter:

@@ -10,10 +10,10 @@ from nicegui import APIRouter, ui
 from components.forms import confirm, error_label
 from components.frame import frame
 from pages.common import guarded, loading, page_user
-from services import Services
-from services.auth import UserInfo
-from services.errors import ServiceError
-from services.tokens import TokenInfo
+from services.core.auth import UserInfo
+from services.core.errors import ServiceError
+from services.core.tokens import TokenInfo
+from services.wiring import Services
 
 EXPIRY_CHOICES = {0: 'Never', 7: '7 days', 30: '30 days', 90: '90 days', 365: '1 year'}
 

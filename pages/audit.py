@@ -8,10 +8,10 @@ from nicegui import APIRouter, ui
 
 from components.frame import frame
 from pages.common import page_user
-from services import Services
-from services.audit import ACTIONS
-from services.auth import Role
-from services.errors import ServiceError
+from services.core.audit import ACTIONS
+from services.core.auth import Role
+from services.core.errors import ServiceError
+from services.wiring import Services
 
 PAGE_SIZE = 50
 

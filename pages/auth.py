@@ -10,9 +10,9 @@ from nicegui import APIRouter, app, ui
 from components import theme
 from components.forms import error_label
 from pages.common import loading, safe_next
-from services import Services
-from services.errors import ServiceError
-from services.sso import configured_providers
+from services.core.errors import ServiceError
+from services.core.sso import configured_providers
+from services.wiring import Services
 
 
 def create_router(services: Services) -> APIRouter:

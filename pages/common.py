@@ -9,10 +9,10 @@ from typing import Any
 
 from nicegui import app, ui
 
-from services import Services
-from services.auth import Role, UserInfo
-from services.errors import NotAuthenticated, ServiceError
-from services.ollama import OllamaError
+from services.core.auth import Role, UserInfo
+from services.core.errors import NotAuthenticated, ServiceError
+from services.models.client import OllamaError
+from services.wiring import Services
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from components.chat_view import StreamingReply
 from components.forms import error_label
 from components.frame import frame
 from pages.common import guarded, page_user
-from services import Services
-from services.auth import UserInfo
-from services.chat import ChatDelta, message_of
-from services.errors import ServiceError
+from services.chat.conversations import ChatDelta, message_of
+from services.core.auth import UserInfo
+from services.core.errors import ServiceError
+from services.wiring import Services
 
 
 def create_router(services: Services) -> APIRouter:

@@ -7,8 +7,8 @@ from nicegui import APIRouter, ui
 from components.frame import frame
 from pages.common import guarded, page_user
 from pages.knowledge_parts import model_names
-from services import Services
-from services.embeddings import SimilarityMatrix
+from services.knowledge.embeddings import SimilarityMatrix
+from services.wiring import Services
 
 EXAMPLE = 'Llamas carry packs in the Andes.\nAlpacas are kept for their wool.\nThe stock market fell today.'
 

@@ -7,7 +7,7 @@ from nicegui import APIRouter, ui
 from components.frame import frame
 from components.nav import items_for
 from pages.common import page_user
-from services import Services
+from services.wiring import Services
 
 
 def create_router(services: Services) -> APIRouter:

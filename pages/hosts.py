@@ -7,11 +7,11 @@ from nicegui import APIRouter, ui
 from components.forms import confirm, error_label
 from components.frame import frame
 from pages.common import guarded, page_user
-from services import Services
-from services.auth import Role, UserInfo
-from services.errors import ServiceError
-from services.hosts import HostInfo
-from services.ollama import HostStatus
+from services.core.auth import Role, UserInfo
+from services.core.errors import ServiceError
+from services.models.client import HostStatus
+from services.models.hosts import HostInfo
+from services.wiring import Services
 
 
 def create_router(services: Services) -> APIRouter:

@@ -16,12 +16,12 @@ from pages.knowledge_parts import (
     vector_db_card,
     vector_db_options,
 )
-from services import Services
-from services.auth import UserInfo
-from services.chunking import SPLITTERS
-from services.errors import ServiceError
-from services.ingest import JobProgress
-from services.knowledge import KBInfo
+from services.core.auth import UserInfo
+from services.core.errors import ServiceError
+from services.knowledge.bases import KBInfo
+from services.knowledge.chunking import SPLITTERS
+from services.knowledge.ingest import JobProgress
+from services.wiring import Services
 
 STATE_COLOURS = {
     'uploaded': 'grey',

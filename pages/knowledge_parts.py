@@ -8,12 +8,12 @@ from nicegui import ui
 
 from components.forms import confirm
 from pages.common import guarded, loading
-from services import Services
-from services.auth import Role, UserInfo
-from services.chunking import SPLITTERS
-from services.errors import ServiceError
-from services.ollama import OllamaError
-from services.vectors import METRICS
+from services.core.auth import Role, UserInfo
+from services.core.errors import ServiceError
+from services.knowledge.chunking import SPLITTERS
+from services.knowledge.vectors import METRICS
+from services.models.client import OllamaError
+from services.wiring import Services
 
 VISIBILITY = {'private': 'Private (only me)', 'workshop': 'Shared with a workshop', 'public': 'Public'}
 EMBED_HINTS = ('embed', 'minilm', 'bge', 'e5')

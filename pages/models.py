@@ -9,12 +9,12 @@ from components.forms import confirm, error_label
 from components.frame import frame
 from components.pulls import pull_card
 from pages.common import guarded, page_user
-from services import Services
-from services.auth import Role, UserInfo
-from services.catalogue import CAPABILITIES, ModelInfo
-from services.errors import ServiceError
-from services.model_admin import PullJob
-from services.ollama import OllamaError
+from services.core.auth import Role, UserInfo
+from services.core.errors import ServiceError
+from services.models.admin import PullJob
+from services.models.catalogue import CAPABILITIES, ModelInfo
+from services.models.client import OllamaError
+from services.wiring import Services
 
 CAPABILITY_ICONS = {
     'completion': 'chat',

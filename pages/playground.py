@@ -1,4 +1,4 @@
-"""Playground: chat with a model live. The page only renders; `services.chat` streams, saves and records."""
+"""Playground: chat with a model live. The page only renders; `services.chat.conversations` streams and saves."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from components.forms import confirm, error_label
 from components.frame import frame
 from pages.common import guarded, page_user
 from pages.tool_chat import call_card, fill_result
-from services import Services
-from services.auth import Role, UserInfo
-from services.chat import ChatDelta, ChatResult, ConversationView, message_of
-from services.errors import ServiceError
-from services.ollama import OllamaError
-from services.tool_loop import LoopEvent
-from services.tools import ToolCallResult
+from services.chat.conversations import ChatDelta, ChatResult, ConversationView, message_of
+from services.chat.tool_loop import LoopEvent
+from services.core.auth import Role, UserInfo
+from services.core.errors import ServiceError
+from services.models.client import OllamaError
+from services.tools.library import ToolCallResult
+from services.wiring import Services
 
 FORMATS = {'': 'Text', 'json': 'JSON mode', 'schema': 'JSON schema'}
 

@@ -11,12 +11,12 @@ from typing import Any
 from nicegui import ui
 
 from components.forms import error_label
-from services import Services
-from services.auth import UserInfo
-from services.errors import ServiceError
-from services.ollama import OllamaError
-from services.prompts import PromptDetail, PromptDraft
-from services.templates import VARIABLE_TYPES, placeholders
+from services.core.auth import UserInfo
+from services.core.errors import ServiceError
+from services.models.client import OllamaError
+from services.prompts.library import PromptDetail, PromptDraft
+from services.prompts.templates import VARIABLE_TYPES, placeholders
+from services.wiring import Services
 
 
 async def model_names(services: Services) -> list[str]:

@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 from nicegui import ui
 
 from pages.common import guarded
-from services import Services
-from services.auth import UserInfo
-from services.prompts import PromptDetail, VersionDiff
+from services.core.auth import UserInfo
+from services.prompts.library import PromptDetail, VersionDiff
+from services.wiring import Services
 
 DIFF_COLORS = {'replace': 'bg-amber-100 dark:bg-amber-900', 'delete': 'bg-red-100 dark:bg-red-900',
                'insert': 'bg-green-100 dark:bg-green-900', 'equal': ''}  # fmt: skip

@@ -11,13 +11,13 @@ from nicegui import ui
 from components.forms import error_label
 from pages.common import guarded
 from pages.prompt_editor import chat_model_names
-from services import Services
-from services.auth import UserInfo
-from services.errors import ServiceError
-from services.ollama import OllamaError
-from services.prompt_runs import BatchResult, RunInfo, batch_csv
-from services.prompts import PromptDetail
-from services.templates import Variable, as_text
+from services.core.auth import UserInfo
+from services.core.errors import ServiceError
+from services.models.client import OllamaError
+from services.prompts.library import PromptDetail
+from services.prompts.runs import BatchResult, RunInfo, batch_csv
+from services.prompts.templates import Variable, as_text
+from services.wiring import Services
 
 
 def variable_input(variable: Variable) -> ui.element:

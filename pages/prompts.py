@@ -10,9 +10,9 @@ from pages.common import guarded, page_user
 from pages.prompt_editor import prompt_editor
 from pages.prompt_history import history_tab
 from pages.prompt_runs import batch_tab, run_tab
-from services import Services
-from services.auth import UserInfo
-from services.errors import ServiceError
+from services.core.auth import UserInfo
+from services.core.errors import ServiceError
+from services.wiring import Services
 
 VISIBILITY_COLORS = {'private': 'grey', 'workshop': 'accent', 'public': 'positive'}
 

@@ -7,10 +7,10 @@ from nicegui import APIRouter, ui
 from components.forms import confirm, error_label
 from components.frame import frame
 from pages.common import guarded, loading, page_user
-from services import Services
-from services.auth import Role, UserInfo
-from services.errors import ServiceError
-from services.quotas import QuotaInfo
+from services.core.auth import Role, UserInfo
+from services.core.errors import ServiceError
+from services.core.quotas import QuotaInfo
+from services.wiring import Services
 
 
 def create_router(services: Services) -> APIRouter:

@@ -8,11 +8,11 @@ from components.frame import frame
 from pages.common import guarded, page_user
 from pages.knowledge_parts import VISIBILITY, document_dialog, model_names
 from pages.rag_eval import evaluation_section
-from services import Services
-from services.auth import UserInfo
-from services.errors import ServiceError
-from services.ollama import OllamaError
-from services.rag import DEFAULT_TEMPLATE, RagInfo, Retrieval
+from services.core.auth import UserInfo
+from services.core.errors import ServiceError
+from services.knowledge.rag import DEFAULT_TEMPLATE, RagInfo, Retrieval
+from services.models.client import OllamaError
+from services.wiring import Services
 
 
 def create_router(services: Services) -> APIRouter:

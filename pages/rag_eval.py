@@ -7,10 +7,10 @@ import json
 from nicegui import ui
 
 from pages.common import guarded, loading
-from services import Services
-from services.auth import UserInfo
-from services.rag import RagInfo
-from services.rag_eval import EvalReport
+from services.core.auth import UserInfo
+from services.knowledge.evaluation import EvalReport
+from services.knowledge.rag import RagInfo
+from services.wiring import Services
 
 EXAMPLE = json.dumps(
     [{'question': 'What is this document about?', 'expected_document': 'notes.md', 'expected_keywords': ['llama']}],

@@ -11,11 +11,11 @@ from nicegui import APIRouter, ui
 from components.frame import frame
 from pages.common import guarded, page_user
 from pages.prompt_editor import chat_model_names
-from services import Services
-from services.auth import UserInfo
-from services.errors import ServiceError
-from services.ollama import OllamaError
-from services.tools import ToolCallResult
+from services.core.auth import UserInfo
+from services.core.errors import ServiceError
+from services.models.client import OllamaError
+from services.tools.library import ToolCallResult
+from services.wiring import Services
 
 
 def create_router(services: Services) -> APIRouter:

@@ -9,10 +9,10 @@ from typing import Any
 from nicegui import ui
 
 from components.forms import error_label
-from services import Services
-from services.auth import UserInfo
-from services.errors import ServiceError
-from services.tools import ToolDraft, ToolInfo
+from services.core.auth import UserInfo
+from services.core.errors import ServiceError
+from services.tools.library import ToolDraft, ToolInfo
+from services.wiring import Services
 
 PARAM_TYPES = ['string', 'number', 'integer', 'boolean']
 KINDS = {'static': 'Static response', 'http': 'HTTP request', 'builtin': 'Built-in'}

@@ -11,10 +11,10 @@ from components.forms import confirm
 from components.frame import frame
 from pages.common import guarded, page_user
 from pages.tool_editor import tool_editor
-from services import Services
-from services.auth import UserInfo
-from services.errors import ServiceError
-from services.tools import ToolInfo
+from services.core.auth import UserInfo
+from services.core.errors import ServiceError
+from services.tools.library import ToolInfo
+from services.wiring import Services
 
 KIND_ICONS = {'builtin': 'memory', 'http': 'language', 'static': 'description'}
 

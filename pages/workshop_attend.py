@@ -10,10 +10,10 @@ from nicegui import APIRouter, app, ui
 from components import theme
 from components.forms import error_label
 from pages.common import guarded, loading, session_user_id
-from services import Services
-from services.auth import UserInfo
-from services.errors import ServiceError
-from services.workshop_types import AttendeeView
+from services.core.auth import UserInfo
+from services.core.errors import ServiceError
+from services.wiring import Services
+from services.workshops.types import AttendeeView
 
 
 def create_router(services: Services) -> APIRouter:

@@ -13,10 +13,10 @@ from nicegui import APIRouter, ui
 from components.forms import confirm
 from components.frame import frame
 from pages.common import guarded, page_user
-from services import Services
-from services.auth import Role, UserInfo
-from services.errors import ServiceError
-from services.workshop_live import LiveWorkshop
+from services.core.auth import Role, UserInfo
+from services.core.errors import ServiceError
+from services.wiring import Services
+from services.workshops.live import LiveWorkshop
 
 FEED_ROWS = 50
 MATRIX_CHUNK = 50  # the matrix is several tables of this many rows: a changed row re-sends only its table

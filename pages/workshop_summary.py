@@ -8,10 +8,11 @@ from nicegui import APIRouter, ui
 
 from components.frame import frame
 from pages.common import page_user, session_user_id
-from services import Services, actions
-from services.auth import Role
-from services.errors import ServiceError
-from services.workshop_report import summary, to_csv, to_json
+from services.core import actions
+from services.core.auth import Role
+from services.core.errors import ServiceError
+from services.wiring import Services
+from services.workshops.report import summary, to_csv, to_json
 
 
 def create_router(services: Services) -> APIRouter:

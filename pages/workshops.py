@@ -10,11 +10,11 @@ from components.forms import confirm, error_label
 from components.frame import frame
 from pages.common import guarded, page_user
 from pages.workshop_attend import attendee_view
-from services import Services
-from services.auth import Role, UserInfo
-from services.errors import ServiceError
-from services.workshop_rules import RESOURCE_KINDS, rule_options
-from services.workshop_types import WorkshopInfo
+from services.core.auth import Role, UserInfo
+from services.core.errors import ServiceError
+from services.wiring import Services
+from services.workshops.rules import RESOURCE_KINDS, rule_options
+from services.workshops.types import WorkshopInfo
 
 STATE_COLORS = {'draft': 'grey', 'live': 'positive', 'ended': 'warning'}
 

@@ -12,7 +12,8 @@ import sys
 
 from config import Settings
 from models import IngestJob
-from services import build_services, db
+from services.core import db
+from services.wiring import build_services
 
 
 async def main(kb_id: int, user_id: int) -> None:

@@ -13,7 +13,7 @@ from nicegui.testing import User
 
 from models import Role
 from models import User as UserRow
-from services import Services
+from services.wiring import Services
 
 PASSWORD = 'correct-horse-42'
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services import Services
-from services.errors import NotAuthenticated
+from services.core.errors import NotAuthenticated
+from services.wiring import Services
 from tests.api.conftest import PASSWORD, assert_problem
 
 

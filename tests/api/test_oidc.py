@@ -10,7 +10,7 @@ import pytest
 from nicegui import app
 
 from models import AuditEntry, ExternalIdentity, User
-from services import Services
+from services.wiring import Services
 from tests.oidc_provider import OidcProvider
 
 

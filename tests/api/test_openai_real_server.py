@@ -19,10 +19,10 @@ import pytest
 
 from config import Settings
 from models import ActivityEvent
-from services import db
-from services.audit import AuditService
-from services.auth import AuthService
-from services.tokens import TokenService
+from services.core import db
+from services.core.audit import AuditService
+from services.core.auth import AuthService
+from services.core.tokens import TokenService
 
 ROOT = Path(__file__).resolve().parents[2]
 

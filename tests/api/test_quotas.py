@@ -10,8 +10,8 @@ import pytest
 from nicegui import app
 
 from models import ActivityEvent, AuditEntry
-from services import Services
-from services.errors import Throttled
+from services.core.errors import Throttled
+from services.wiring import Services
 from tests.api.conftest import assert_problem
 
 CHAT = {'model': 'llama3.2', 'messages': [{'role': 'user', 'content': 'Hello'}]}

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from models import ActivityEvent
-from services import Services
-from services.errors import Throttled
+from services.core.errors import Throttled
+from services.wiring import Services
 from tests.api.conftest import assert_problem
 
 HELLO = [{'role': 'user', 'content': 'Hello'}]

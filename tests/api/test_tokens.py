@@ -6,7 +6,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 from models import ApiToken
-from services import Services
+from services.wiring import Services
 from tests.api.conftest import assert_problem
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from models import AuditEntry
-from services import Services
+from services.wiring import Services
 from tests.api.conftest import PASSWORD, assert_problem
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nicegui.testing import User
 
-from services import Services
+from services.wiring import Services
 from tests.ui.conftest import PASSWORD, sign_in, sign_up
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from nicegui.testing import User
 
-from services import Services
+from services.wiring import Services
 from tests.ui.conftest import PASSWORD, sign_in
 
 

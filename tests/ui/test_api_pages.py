@@ -6,8 +6,8 @@ import pytest
 from nicegui import ui
 from nicegui.testing import User
 
-from services import Services
-from services.errors import NotAuthenticated
+from services.core.errors import NotAuthenticated
+from services.wiring import Services
 from tests.ui.conftest import sign_in
 
 

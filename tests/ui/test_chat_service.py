@@ -6,9 +6,10 @@ import asyncio
 
 import pytest
 
-from services import Services, actions
-from services.chat import ChatDelta, ChatResult
-from services.errors import InvalidInput, NotFound, Throttled
+from services.chat.conversations import ChatDelta, ChatResult
+from services.core import actions
+from services.core.errors import InvalidInput, NotFound, Throttled
+from services.wiring import Services
 from tests.ollama_server import OllamaTestServer
 
 
@@ -150,7 +151,7 @@ async def test_another_users_conversation_is_not_found(services: Services, make_
 
 
 async def test_huge_prompt_is_refused_and_a_deactivated_user_is_signed_out(services: Services, make_account) -> None:
-    from services.errors import NotAuthenticated
+    from services.core.errors import NotAuthenticated
 
     admin = await make_account('ada@example.org', 'Ada')
     bob = await make_account('bob@example.org', 'Bob')

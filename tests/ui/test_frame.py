@@ -6,7 +6,7 @@ import logging
 
 from nicegui.testing import User
 
-from services import Services
+from services.wiring import Services
 from tests.ollama_server import OllamaTestServer
 from tests.ui.conftest import sign_in
 

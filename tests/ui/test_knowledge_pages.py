@@ -9,7 +9,7 @@ from nicegui import ui
 from nicegui.elements.upload_files import SmallFileUpload
 from nicegui.testing import User
 
-from services import Services
+from services.wiring import Services
 from tests.ui.conftest import sign_in
 
 EMBED = 'nomic-embed-text:latest'

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from models import Chunk, Document
-from services import Services
-from services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from services.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from services.wiring import Services
 from tests import files
 
 EMBED = 'nomic-embed-text:latest'

@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
-from services import Services, actions
-from services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from services.core import actions
+from services.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from services.wiring import Services
 from tests.ollama_server import OllamaTestServer
 
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from nicegui.testing import User
 
-from services import Services, actions
+from services.core import actions
+from services.wiring import Services
 from tests.ollama_server import OllamaTestServer
 from tests.ui.conftest import sign_in
 

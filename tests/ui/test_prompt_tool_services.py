@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from services import Services, actions
-from services.errors import InvalidInput, NotFound, PermissionDenied
-from services.prompts import PromptDraft
-from services.tools import ToolDraft
+from services.core import actions
+from services.core.errors import InvalidInput, NotFound, PermissionDenied
+from services.prompts.library import PromptDraft
+from services.tools.library import ToolDraft
+from services.wiring import Services
 
 DRAFT = PromptDraft(
     name='Haiku',
@@ -193,7 +194,7 @@ async def test_workshop_sharing_hook_and_admin_only_allow_list(services: Service
 def test_batch_csv_escapes_formulas() -> None:
     from datetime import UTC, datetime
 
-    from services.prompt_runs import BatchResult, RunInfo, batch_csv
+    from services.prompts.runs import BatchResult, RunInfo, batch_csv
 
     run = RunInfo(id=1, prompt_id=1, version=1, model='m', values={'topic': '=HYPERLINK("x")'}, system_prompt='',
                   user_prompt='', options={}, output='@SUM(A1)', error=None, metrics={}, rating=None,

@@ -11,8 +11,9 @@ from nicegui import ui
 from nicegui.elements.upload_files import SmallFileUpload
 from nicegui.testing import User
 
-from services import Services, actions
-from services.prompts import PromptDraft
+from services.core import actions
+from services.prompts.library import PromptDraft
+from services.wiring import Services
 from tests.ui.conftest import sign_in
 
 DRAFT = PromptDraft(

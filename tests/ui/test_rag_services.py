@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from services import Services
-from services.errors import InvalidInput, NotFound
-from services.rag import DEFAULT_TEMPLATE
+from services.core.errors import InvalidInput, NotFound
+from services.knowledge.rag import DEFAULT_TEMPLATE
+from services.wiring import Services
 
 EMBED = 'nomic-embed-text:latest'
 CHAT = 'llama3.2:latest'

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from nicegui.testing import User
 
-from services import Services, actions
-from services.tools import ToolDraft
+from services.core import actions
+from services.tools.library import ToolDraft
+from services.wiring import Services
 from tests.ollama_server import OllamaTestServer
 from tests.ui.conftest import sign_in
 

@@ -11,8 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from nicegui.testing import User
 
-from services import Services, actions
-from services.tools import ToolDraft
+from services.core import actions
+from services.tools.library import ToolDraft
+from services.wiring import Services
 from tests.ui.conftest import sign_in
 
 

@@ -7,9 +7,9 @@ import pytest
 from nicegui.testing import User
 
 from models import AuditEntry, VectorDatabase
-from services import Services
-from services.errors import Conflict, InvalidInput, PermissionDenied
-from services.vectors import VectorStore
+from services.core.errors import Conflict, InvalidInput, PermissionDenied
+from services.knowledge.vectors import VectorStore
+from services.wiring import Services
 from tests.ui.conftest import sign_in
 from tests.ui.test_vector_stores import free_port, milvus_server  # noqa: F401 (a fixture)
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from models import Chunk, Document, IngestJob
-from services import Services
-from services.errors import InvalidInput
-from services.vectors import VectorStore
+from services.core.errors import InvalidInput
+from services.knowledge.vectors import VectorStore
+from services.wiring import Services
 from tests.ollama_server import OllamaTestServer
 
 ROOT = Path(__file__).resolve().parents[2]

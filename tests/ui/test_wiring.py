@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from nicegui.testing import User
 
-from services import Services, audit
-from services.ollama import OllamaError
-from services.prompts import PromptDraft
+from services.core import audit
+from services.models.client import OllamaError
+from services.prompts.library import PromptDraft
+from services.wiring import Services
 from tests.ollama_server import OllamaTestServer
 from tests.ui.conftest import sign_in
 

@@ -7,8 +7,9 @@ import asyncio
 import pytest
 from nicegui.testing import User
 
-from services import Services, actions
-from services.errors import Conflict, NotFound, PermissionDenied, Throttled
+from services.core import actions
+from services.core.errors import Conflict, NotFound, PermissionDenied, Throttled
+from services.wiring import Services
 
 
 async def _setup(services: Services, make_account):

@@ -9,7 +9,8 @@ from typing import Any
 from nicegui import ui
 from nicegui.testing import User
 
-from services import Services, actions
+from services.core import actions
+from services.wiring import Services
 from tests.ui.conftest import sign_in
 
 

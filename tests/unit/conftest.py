@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from services import db
-from services.auth import AuthService
+from services.core import db
+from services.core.auth import AuthService
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from services import actions
-from services.activity import Activity, ActivityService
-from services.auth import AuthService
+from services.core import actions
+from services.core.activity import Activity, ActivityService
+from services.core.auth import AuthService
 
 
 async def test_record_writes_a_row_and_emits_one_event(auth: AuthService) -> None:

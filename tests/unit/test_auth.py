@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from models import Role, User
-from services.auth import AuthService
-from services.errors import Conflict, InvalidInput, NotAuthenticated, PermissionDenied, Throttled
+from services.core.auth import AuthService
+from services.core.errors import Conflict, InvalidInput, NotAuthenticated, PermissionDenied, Throttled
 
 PASSWORD = 'correct-horse-42'
 

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from services.builtin_tools import convert
-from services.calculator import CalculatorError, evaluate
-from services.errors import InvalidInput
+from services.core.errors import InvalidInput
+from services.tools.builtins import convert
+from services.tools.calculator import CalculatorError, evaluate
 
 
 @pytest.mark.parametrize(

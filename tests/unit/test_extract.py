@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from services import chunking
-from services.errors import InvalidInput
-from services.extract import clean_name, extract
+from services.core.errors import InvalidInput
+from services.knowledge import chunking
+from services.knowledge.extract import clean_name, extract
 from tests import files
 
 LIMIT = 20 * 1024 * 1024

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from services.logging import JsonFormatter, RequestIdFilter, request_id_var
+from services.core.logs import JsonFormatter, RequestIdFilter, request_id_var
 
 
 def test_json_lines_carry_the_request_id() -> None:

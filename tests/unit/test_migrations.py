@@ -9,7 +9,7 @@ from pathlib import Path
 from tortoise import connections
 
 from models import ActivityEvent, User
-from services import db
+from services.core import db
 
 
 def first_migration_only(tmp_path: Path) -> Path:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from services.chat_options import validate_format, validate_keep_alive, validate_options
-from services.errors import InvalidInput
-from services.hosts import normalise_url
-from services.model_names import validate
+from services.core.errors import InvalidInput
+from services.models.hosts import normalise_url
+from services.models.names import validate
+from services.models.options import validate_format, validate_keep_alive, validate_options
 
 
 @pytest.mark.parametrize(

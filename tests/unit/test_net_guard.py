@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.net_guard import AllowEntry, UnsafeURL, check_url, parse
+from services.core.net_guard import AllowEntry, UnsafeURL, check_url, parse
 
 PUBLIC = AllowEntry(host='93.184.215.14')
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from services.ollama import (
+from services.models.client import (
     ModelNotFound,
     OllamaBadRequest,
     OllamaBusy,

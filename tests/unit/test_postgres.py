@@ -8,9 +8,9 @@ import pytest
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from models import Role, User
-from services import db
-from services.activity import ActivityService
-from services.auth import AuthService
+from services.core import db
+from services.core.activity import ActivityService
+from services.core.auth import AuthService
 from tests.postgres import PostgresServer
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.errors import InvalidInput
-from services.templates import (
+from services.core.errors import InvalidInput
+from services.prompts.templates import (
     check_consistency,
     parse_variables,
     placeholders,

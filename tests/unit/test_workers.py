@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from services import chunking
-from services.workers import WorkerPool
+from services.core.workers import WorkerPool
+from services.knowledge import chunking
 
 
 def _die_once(marker: str) -> int:

@@ -1,0 +1,446 @@
+"""Chat: stream a reply from Ollama as deltas plus final metrics, keep conversations, record every reply.
+
+The playground page, the side-by-side page and the REST API all use the same code path:
+
+    async for event in services.chat.send(user_id, conversation_id, 'Hello'):
+        if isinstance(event, ChatDelta): ...      # content / thinking text as it arrives
+        else: ...                                 # ChatResult: the whole reply, metrics, error (partial kept)
+
+Cancelling the consuming task (a Stop button) closes the Ollama stream, so Ollama sees the disconnect and stops; the
+partial reply is saved, marked as stopped, and recorded in the activity log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from models import Comparison, Conversation
+from services.chat.tool_loop import LoopEvent, ToolLoop
+from services.chat.types import (
+    MAX_PROMPT_CHARS,
+    MAX_TITLE,
+    ChatDelta,
+    ChatMetrics,
+    ChatResult,
+    ChatSettings,
+    ConversationSummary,
+    ConversationView,
+    build_result,
+    clean_system,
+    conversation_view,
+    history_of,
+    message_of,
+)
+from services.core import actions
+from services.core.activity import ActivityService
+from services.core.auth import AuthService
+from services.core.batching import WriteBatcher
+from services.core.errors import InvalidInput, NotFound, Throttled
+from services.core.quotas import QuotaService
+from services.models.catalogue import Catalogue
+from services.models.client import OllamaError, OllamaGateway
+from services.models.hosts import HostDirectory
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    'ChatDelta',
+    'ChatMetrics',
+    'ChatResult',
+    'ChatService',
+    'ChatSettings',
+    'ConversationSummary',
+    'ConversationView',
+    'message_of',
+]
+
+
+class ChatService:
+    def __init__(
+        self,
+        gateway: OllamaGateway,
+        hosts: HostDirectory,
+        auth: AuthService,
+        activity: ActivityService,
+        catalogue: Catalogue,
+        *,
+        max_streams_per_user: int = 4,
+        quotas: QuotaService | None = None,
+    ) -> None:
+        self.gateway = gateway
+        self.hosts = hosts
+        self.auth = auth
+        self.activity = activity
+        self.catalogue = catalogue
+        self.max_streams_per_user = max_streams_per_user
+        self.quotas = quotas  # checked before every model call (the API's InferenceService checks its own)
+        self.tool_loop: ToolLoop | None = None  # set by the composition root: replies that may call tools
+        self._active: dict[int, int] = defaultdict(int)
+        self._compare_lock = asyncio.Lock()
+        self.writes = WriteBatcher()
+
+    # ----- conversations -------------------------------------------------------------------------------------------
+    async def list_conversations(self, actor_id: int) -> list[ConversationSummary]:
+        return (await self.page_conversations(actor_id, limit=200))[0]
+
+    async def page_conversations(
+        self, actor_id: int, *, limit: int = 50, offset: int = 0
+    ) -> tuple[list[ConversationSummary], int]:
+        """The actor's conversations, most recently used first, and how many there are."""
+        user = await self.auth.require(actor_id)
+        query = Conversation.filter(owner_id=user.id)
+        rows = await query.order_by('-updated_at').offset(offset).limit(limit)
+        summaries = [
+            ConversationSummary(
+                id=r.id, title=r.title, model=r.model, updated_at=r.updated_at, message_count=len(r.messages or [])
+            )
+            for r in rows
+        ]
+        return summaries, await query.count()
+
+    async def _owned(self, user_id: int, conversation_id: int) -> Conversation:
+        row = await Conversation.get_or_none(id=conversation_id, owner_id=user_id)
+        if row is None:
+            log.warning('user %s refused: conversation %s is not theirs or does not exist', user_id, conversation_id)
+            raise NotFound('That conversation does not exist (or is not yours).')
+        return row
+
+    async def _owned_by_active(self, actor_id: int, conversation_id: int) -> Conversation:
+        """The actor's conversation in ONE query that also checks the owner is active (the same rule as
+        `auth.require(actor_id)`, whose least role every user has): the hot path before each reply."""
+        row = await Conversation.get_or_none(id=conversation_id, owner_id=actor_id, owner__is_active=True)
+        if row is None:
+            await self.auth.require(actor_id)  # not signed in / deactivated -> NotAuthenticated
+            log.warning('user %s refused: conversation %s is not theirs or does not exist', actor_id, conversation_id)
+            raise NotFound('That conversation does not exist (or is not yours).')
+        return row
+
+    async def get_conversation(self, actor_id: int, conversation_id: int) -> ConversationView:
+        user = await self.auth.require(actor_id)
+        return conversation_view(await self._owned(user.id, conversation_id))
+
+    async def create_conversation(
+        self, actor_id: int, model: str, system_prompt: str = '', settings: dict[str, Any] | None = None
+    ) -> ConversationView:
+        user = await self.auth.require(actor_id)
+        await self._check_chat_model(model)
+        checked = ChatSettings.validated(settings)
+        row = await Conversation.create(
+            owner_id=user.id, model=model, system_prompt=clean_system(system_prompt), options=checked.to_dict()
+        )
+        return conversation_view(row)
+
+    async def update_conversation(
+        self,
+        actor_id: int,
+        conversation_id: int,
+        *,
+        model: str | None = None,
+        system_prompt: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> ConversationView:
+        user = await self.auth.require(actor_id)
+        row = await self._owned(user.id, conversation_id)
+        if model is not None:
+            await self._check_chat_model(model)
+            row.model = model
+        if system_prompt is not None:
+            row.system_prompt = clean_system(system_prompt)
+        if settings is not None:
+            row.options = ChatSettings.validated(settings).to_dict()
+        await row.save()
+        return conversation_view(row)
+
+    async def rename(self, actor_id: int, conversation_id: int, title: str) -> None:
+        user = await self.auth.require(actor_id)
+        row = await self._owned(user.id, conversation_id)
+        title = ' '.join((title or '').split())
+        if not 1 <= len(title) <= MAX_TITLE:
+            raise InvalidInput(f'A title needs 1 to {MAX_TITLE} characters.')
+        row.title = title
+        await row.save(update_fields=['title', 'updated_at'])
+
+    async def delete_conversation(self, actor_id: int, conversation_id: int) -> None:
+        user = await self.auth.require(actor_id)
+        row = await self._owned(user.id, conversation_id)
+        await row.delete()
+
+    # ----- replies -------------------------------------------------------------------------------------------------
+    async def send(self, actor_id: int, conversation_id: int, prompt: str) -> AsyncIterator[ChatDelta | ChatResult]:
+        """Add the user's message and stream the reply; both are saved when the reply ends, fails or is stopped."""
+        row = await self._owned_by_active(actor_id, conversation_id)
+        prompt = (prompt or '').strip()
+        if not prompt:
+            raise InvalidInput('Type a message first.')
+        if len(prompt) > MAX_PROMPT_CHARS:
+            raise InvalidInput(f'The message is too long (at most {MAX_PROMPT_CHARS:,} characters).')
+        messages = [*(row.messages or []), {'role': 'user', 'content': prompt}]
+        async for event in self._reply(actor_id, row, messages):
+            yield event
+
+    async def regenerate(self, actor_id: int, conversation_id: int) -> AsyncIterator[ChatDelta | ChatResult]:
+        """Answer the last user message again (replacing the last answer, or a failed one: the retry)."""
+        row = await self._owned_by_active(actor_id, conversation_id)
+        messages = list(row.messages or [])
+        while messages and messages[-1].get('role') == 'assistant':
+            messages.pop()
+        if not messages:
+            raise InvalidInput('There is no message to answer yet.')
+        async for event in self._reply(actor_id, row, messages):
+            yield event
+
+    async def send_with_tools(
+        self, actor_id: int, conversation_id: int, prompt: str, tool_refs: list[str]
+    ) -> AsyncIterator[LoopEvent]:
+        """Add the user's message and answer it through the function-calling loop with the picked tools. The loop's
+        events are yielded as they happen (for a live transcript); the reply is saved with the transcript of its tool
+        calls. Refusals (quota, a model without tool support) raise before anything is saved."""
+        if self.tool_loop is None:
+            raise InvalidInput('Tools are not available in this playground.')
+        row = await self._owned_by_active(actor_id, conversation_id)
+        prompt = (prompt or '').strip()
+        if not prompt:
+            raise InvalidInput('Type a message first.')
+        if len(prompt) > MAX_PROMPT_CHARS:
+            raise InvalidInput(f'The message is too long (at most {MAX_PROMPT_CHARS:,} characters).')
+        refs = list(dict.fromkeys(r for r in tool_refs if r))
+        if not refs:
+            raise InvalidInput('Pick at least one tool, or clear the tools to chat without them.')
+        settings = ChatSettings.validated(row.options)
+        messages = [*(row.messages or []), {'role': 'user', 'content': prompt}]
+        answers: list[str] = []
+        partial: list[str] = []  # the text of the step being streamed (kept when the user stops it)
+        transcript: list[dict[str, Any]] = []
+        notice = ''
+        done: LoopEvent | None = None
+        started = time.perf_counter()
+
+        async def save(stopped: bool) -> None:
+            reply: dict[str, Any] = {
+                'role': 'assistant',
+                'content': '\n\n'.join(answers),
+                'model': row.model,
+                'tools': refs,
+                'tool_transcript': transcript,
+                'metrics': {'total_ms': round((time.perf_counter() - started) * 1000, 2)},
+            }
+            if notice:
+                reply['notice'] = notice
+            if stopped:
+                reply['stopped'] = True
+            row.messages = [*messages, reply]
+            if row.title == 'New conversation':
+                row.title = ' '.join(prompt.split())[:60] or row.title
+            await row.save()
+
+        stream = self.tool_loop.run(
+            actor_id, row.model, history_of(row.system_prompt, messages), refs, options=settings.options or None
+        )
+        try:
+            async for event in stream:
+                if event.kind == 'delta':
+                    partial.append(event.text)
+                elif event.kind == 'assistant':
+                    partial.clear()
+                    if event.text.strip():
+                        answers.append(event.text)
+                elif event.kind == 'result' and event.call is not None:
+                    call = event.call
+                    transcript.append(
+                        {
+                            'step': event.step,
+                            'name': call.name,
+                            'arguments': call.arguments,
+                            'ok': call.ok,
+                            'result': call.as_text()[:4000] if call.ok else None,
+                            'error': call.error,
+                            'duration_ms': round(call.duration_ms, 1),
+                        }
+                    )
+                elif event.kind == 'limit':
+                    notice = event.text
+                elif event.kind == 'done':
+                    done = event
+                yield event
+        except asyncio.CancelledError:
+            if ''.join(partial).strip():
+                answers.append(''.join(partial))
+            if answers or transcript:  # stopped part-way: keep what the model and the tools did
+                await asyncio.shield(self.writes.run(lambda: save(True)))
+            raise
+        if done is not None:
+            await self.writes.run(lambda: save(False))
+
+    async def _reply(
+        self, user_id: int, row: Conversation, messages: list[dict[str, Any]]
+    ) -> AsyncIterator[ChatDelta | ChatResult]:
+        settings = ChatSettings.validated(row.options)
+        history = history_of(row.system_prompt, messages)
+
+        async def save(result: ChatResult) -> None:
+            row.messages = [*messages, message_of(result)]
+            if row.title == 'New conversation':
+                first = next((m['content'] for m in messages if m.get('role') == 'user'), '')
+                row.title = ' '.join(first.split())[:60] or row.title
+            await row.save()
+            await self._record(user_id, actions.CHAT, result, conversation_id=row.id)
+
+        async def finish(result: ChatResult) -> None:
+            await self.writes.run(lambda: save(result))
+
+        async for event in self.relay(user_id, row.model, history, settings, finish):
+            yield event
+
+    async def relay(
+        self,
+        user_id: int,
+        model: str,
+        history: list[dict[str, Any]],
+        settings: ChatSettings,
+        finish: Callable[[ChatResult], Awaitable[None]],
+    ) -> AsyncIterator[ChatDelta | ChatResult]:
+        """The streaming core: deltas, then the result. `finish` runs exactly once, also when the consumer is
+        cancelled (shielded, so the partial reply is saved even while the page is being torn down)."""
+        if self._active[user_id] >= self.max_streams_per_user:
+            log.warning('user %s throttled: %d replies already streaming', user_id, self._active[user_id])
+            raise Throttled(
+                f'You already have {self._active[user_id]} replies streaming. Wait for one to finish or stop it.'
+            )
+        if self.quotas is not None:  # the same quotas as /api/v1/chat: the playground and the API count alike
+            await self.quotas.check(user_id)  # Throttled: nothing is sent and nothing saved, the page keeps the text
+        info = self.catalogue.known(model)
+        think = True if settings.think and info and 'thinking' in info.capabilities else None
+        host = await self.hosts.host_for_model(model)
+        self._active[user_id] += 1
+        started = time.perf_counter()
+        first: float | None = None
+        content: list[str] = []
+        thinking: list[str] = []
+        final: Any = None
+        error: OllamaError | None = None
+        stopped = True  # until the stream ends normally or with an error
+        try:
+            kwargs: dict[str, Any] = {'model': model, 'messages': history}
+            if settings.options:
+                kwargs['options'] = settings.options
+            if settings.keep_alive is not None:
+                kwargs['keep_alive'] = settings.keep_alive
+            if settings.format is not None:
+                kwargs['format'] = settings.format
+            if think is not None:
+                kwargs['think'] = think
+            try:
+                async for part in self.gateway.chat_stream(host, **kwargs):
+                    text, thought = part.message.content or '', part.message.thinking or ''
+                    if part.done:
+                        final = part
+                    if text or thought:
+                        if first is None:
+                            first = time.perf_counter()
+                        content.append(text)
+                        thinking.append(thought)
+                        yield ChatDelta(content=text, thinking=thought)
+            except OllamaError as exc:
+                error = exc
+            stopped = False
+        finally:
+            self._active[user_id] -= 1
+            if not self._active[user_id]:
+                del self._active[user_id]
+            result = build_result(model, host, content, thinking, final, error, stopped, started, first)
+            await asyncio.shield(finish(result))
+        yield result
+
+    async def _record(self, user_id: int, action: str, result: ChatResult, **details: Any) -> None:
+        metrics = result.metrics
+        tokens = (metrics.prompt_tokens or 0) + metrics.output_tokens
+        await self.activity.record(
+            user_id,
+            action,
+            model=result.model,
+            host=result.host or None,
+            tokens=tokens or None,
+            latency_ms=metrics.total_ms,
+            error=result.error or ('stopped by the user' if result.stopped else None),
+            ttft_ms=metrics.ttft_ms,
+            stopped=result.stopped,
+            **details,
+        )
+
+    async def _check_chat_model(self, model: str) -> None:
+        if not model or len(model) > 200:
+            raise InvalidInput('Choose a model to chat with.')
+        info = self.catalogue.known(model)
+        if info is not None and not info.chat_capable:
+            raise InvalidInput(f'"{model}" is an embedding model: it cannot chat. Choose a chat model.')
+
+    # ----- side by side --------------------------------------------------------------------------------------------
+    async def start_comparison(
+        self, actor_id: int, prompt: str, models: list[str], settings: dict[str, Any] | None = None
+    ) -> int:
+        user = await self.auth.require(actor_id)
+        prompt = (prompt or '').strip()
+        if not prompt:
+            raise InvalidInput('Type a prompt to send to the models.')
+        if len(prompt) > MAX_PROMPT_CHARS:
+            raise InvalidInput(f'The prompt is too long (at most {MAX_PROMPT_CHARS:,} characters).')
+        models = list(dict.fromkeys(m for m in models if m))
+        if not 2 <= len(models) <= 4:
+            raise InvalidInput('Choose 2 to 4 different models to compare.')
+        for model in models:
+            await self._check_chat_model(model)
+        ChatSettings.validated(settings)
+        if self.quotas is not None:  # refuse the whole comparison up front (each stream checks again)
+            await self.quotas.check(user.id)
+        row = await Comparison.create(owner_id=user.id, prompt=prompt, models=models, results=[None] * len(models))
+        return row.id
+
+    async def compare_stream(
+        self, actor_id: int, comparison_id: int, index: int, settings: dict[str, Any] | None = None
+    ) -> AsyncIterator[ChatDelta | ChatResult]:
+        """Stream the answer of the `index`-th model of a comparison; its result is stored when it ends."""
+        user = await self.auth.require(actor_id)
+        row = await Comparison.get_or_none(id=comparison_id, owner_id=user.id)
+        if row is None:
+            log.warning('user %s refused: comparison %s is not theirs or does not exist', actor_id, comparison_id)
+            raise NotFound('That comparison does not exist (or is not yours).')
+        if not 0 <= index < len(row.models):
+            raise InvalidInput('There is no such model in this comparison.')
+        checked = ChatSettings.validated(settings)
+
+        async def finish(result: ChatResult) -> None:
+            async with self._compare_lock:
+                fresh = await Comparison.get(id=comparison_id)
+                results = list(fresh.results or [None] * len(fresh.models))
+                results[index] = message_of(result)
+                fresh.results = results
+                await fresh.save(update_fields=['results'])
+            await self._record(user.id, actions.CHAT_COMPARE, result, comparison_id=comparison_id)
+
+        history = [{'role': 'user', 'content': row.prompt}]
+        async for event in self.relay(user.id, row.models[index], history, checked, finish):
+            yield event
+
+    async def mark_better(self, actor_id: int, comparison_id: int, model: str) -> None:
+        user = await self.auth.require(actor_id)
+        row = await Comparison.get_or_none(id=comparison_id, owner_id=user.id)
+        if row is None:
+            log.warning('user %s refused: comparison %s is not theirs or does not exist', actor_id, comparison_id)
+            raise NotFound('That comparison does not exist (or is not yours).')
+        if model not in row.models:
+            raise InvalidInput('That model was not part of this comparison.')
+        row.winner = model
+        await row.save(update_fields=['winner'])
+
+    async def win_counts(self, actor_id: int) -> dict[str, int]:
+        """How often each model was marked the better answer (all users; counts only, no content)."""
+        await self.auth.require(actor_id)
+        counts: dict[str, int] = defaultdict(int)
+        for winner in await Comparison.filter(winner__isnull=False).values_list('winner', flat=True):
+            counts[winner] += 1
+        return dict(sorted(counts.items(), key=lambda kv: -kv[1]))

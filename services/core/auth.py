@@ -1,0 +1,328 @@
+"""Accounts, sign-in and roles. Every permission check re-reads the user from the database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sys
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from models import AppSetting, Role, User
+from services.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied, Throttled
+from services.core.passwords import ahash_password, averify_password, needs_rehash
+
+log = logging.getLogger(__name__)
+
+__all__ = ['AuthService', 'Role', 'UserInfo']
+
+EMAIL_RE = re.compile(r'^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$')
+SIGNUP_OPEN = 'signup_open'
+BOOTSTRAP_ADMIN = 'bootstrap_admin'
+
+
+@dataclass(kw_only=True, slots=True, frozen=True)
+class UserInfo:
+    id: int
+    email: str
+    display_name: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+    def at_least(self, role: Role) -> bool:
+        return self.role.rank >= role.rank
+
+
+def _info(user: User) -> UserInfo:
+    return UserInfo(
+        id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        role=Role(user.role),
+        is_active=user.is_active,
+        created_at=user.created_at,
+        last_login_at=user.last_login_at,
+    )
+
+
+class LoginThrottle:
+    """Sliding-window count of failures per key (account or client address), in this process."""
+
+    def __init__(self, max_failures: int, window_seconds: float) -> None:
+        self.max_failures = max_failures
+        self.window = window_seconds
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def _recent(self, key: str) -> deque[float]:
+        entries = self._failures[key]
+        cutoff = time.monotonic() - self.window
+        while entries and entries[0] < cutoff:
+            entries.popleft()
+        return entries
+
+    def retry_after(self, key: str, limit: int | None = None) -> float:
+        entries = self._recent(key)
+        if len(entries) < (limit or self.max_failures):
+            return 0
+        return max(1.0, entries[0] + self.window - time.monotonic())
+
+    def fail(self, key: str) -> None:
+        self._recent(key).append(time.monotonic())
+
+    def clear(self, key: str) -> None:
+        self._failures.pop(key, None)
+
+
+def normalise_email(email: str) -> str:
+    return (email or '').strip().lower()
+
+
+def validate_email(email: str) -> str:
+    email = normalise_email(email)
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        raise InvalidInput('Please enter a valid email address, like ada@example.org.')
+    return email
+
+
+def validate_display_name(name: str) -> str:
+    name = ' '.join((name or '').split())
+    if not 1 <= len(name) <= 80:
+        raise InvalidInput('Display name must be between 1 and 80 characters.')
+    return name
+
+
+AuditHook = Callable[..., Awaitable[None]]
+
+
+class AuthService:
+    def __init__(
+        self, *, min_password_length: int, max_failures: int, window_seconds: int, signup_open_default: bool
+    ) -> None:
+        self.min_password_length = min_password_length
+        self.signup_open_default = signup_open_default
+        self.account_throttle = LoginThrottle(max_failures, window_seconds)
+        # many attendees of one workshop often share one address (NAT): a larger budget per address
+        self.address_throttle = LoginThrottle(max_failures * 6, window_seconds)
+        self._signup_lock = asyncio.Lock()
+        # optional: `await audit_hook(user_id, action, outcome=..., target=..., ip=..., **details)` (the audit log)
+        self.audit_hook: AuditHook | None = None
+
+    async def audit(self, user_id: int | None, action: str, **kwargs: Any) -> None:
+        if self.audit_hook is not None:
+            await self.audit_hook(user_id, action, **kwargs)
+
+    # ----- rules -------------------------------------------------------------------------------------------------
+    @property
+    def password_rule(self) -> str:
+        return f'Password must be at least {self.min_password_length} characters and contain a letter and a digit.'
+
+    def validate_password(self, password: str) -> str:
+        password = password or ''
+        if (
+            len(password) < self.min_password_length
+            or len(password) > 1024
+            or not re.search(r'[A-Za-z]', password)
+            or not re.search(r'\d', password)
+        ):
+            raise InvalidInput(self.password_rule)
+        return password
+
+    # ----- sign-up and sign-in -----------------------------------------------------------------------------------
+    async def signup(self, email: str, display_name: str, password: str) -> UserInfo:
+        email = validate_email(email)
+        display_name = validate_display_name(display_name)
+        self.validate_password(password)
+        first = not await User.exists()
+        if not first and not await self.signup_open():
+            raise PermissionDenied('Sign-up is closed on this platform. Ask an admin or instructor for an account.')
+        return await self._create(email, display_name, password, Role.ATTENDEE, may_bootstrap=True)
+
+    async def _create(
+        self, email: str, display_name: str, password: str | None, role: Role, *, may_bootstrap: bool
+    ) -> UserInfo:
+        if await User.exists(email=email):
+            raise Conflict('An account with this email already exists. Sign in instead.')
+        password_hash = await ahash_password(password) if password else None
+        async with self._signup_lock:
+            try:
+                async with in_transaction():
+                    if may_bootstrap and await self._claim_bootstrap_admin(email):
+                        role = Role.ADMIN
+                    user = await User.create(
+                        email=email, display_name=display_name, password_hash=password_hash, role=role
+                    )
+            except IntegrityError as exc:
+                raise Conflict('An account with this email already exists. Sign in instead.') from exc
+        log.info('created account %s (%s)', user.id, role.value)
+        return _info(user)
+
+    @staticmethod
+    async def _claim_bootstrap_admin(email: str) -> bool:
+        """The first account becomes admin: a unique row decides, so concurrent sign-ups yield exactly one admin."""
+        if await User.filter(role=Role.ADMIN).exists():
+            return False
+        if await AppSetting.exists(key=BOOTSTRAP_ADMIN):
+            return False
+        try:
+            async with in_transaction():
+                await AppSetting.create(key=BOOTSTRAP_ADMIN, value={'email': email})
+        except IntegrityError:
+            return False
+        return True
+
+    async def login(self, email: str, password: str, client_address: str = '') -> UserInfo:
+        email = normalise_email(email)
+        account_key, address_key = f'acct:{email}', f'addr:{client_address}'
+        wait = max(self.account_throttle.retry_after(account_key), self.address_throttle.retry_after(address_key))
+        if wait:
+            log.warning('login throttled for %s from %s', email, client_address)
+            await self.audit(
+                None, 'sign_in_failed', outcome='refused', target=email, ip=client_address, reason='throttled'
+            )
+            raise Throttled(f'Too many failed sign-in attempts. Try again in {int(wait) + 1} seconds.', wait)
+        user = await User.get_or_none(email=email)
+        if user is None or not await averify_password(user.password_hash, password or ''):
+            self.account_throttle.fail(account_key)
+            self.address_throttle.fail(address_key)
+            log.warning('failed login for %s from %s', email, client_address)
+            await self.audit(
+                user.id if user else None, 'sign_in_failed', outcome='failed', target=email, ip=client_address
+            )
+            raise NotAuthenticated('Wrong email or password.')
+        if not user.is_active:
+            await self.audit(user.id, 'sign_in_failed', outcome='refused', target=email, ip=client_address)
+            raise PermissionDenied('This account has been deactivated. Ask an admin to reactivate it.')
+        self.account_throttle.clear(account_key)
+        user.last_login_at = datetime.now(UTC)
+        update = ['last_login_at']
+        if needs_rehash(user.password_hash or ''):
+            user.password_hash = await ahash_password(password)
+            update.append('password_hash')
+        await user.save(update_fields=update)
+        await self.audit(user.id, 'sign_in', target=email, ip=client_address, method='password')
+        return _info(user)
+
+    # ----- who is asking ---------------------------------------------------------------------------------------
+    async def get_user(self, user_id: int | None) -> UserInfo | None:
+        """The active user with this id, read fresh from the database."""
+        if not user_id:
+            return None
+        user = await User.get_or_none(id=user_id)
+        return _info(user) if user and user.is_active else None
+
+    async def require(self, user_id: int | None, role: Role = Role.ATTENDEE) -> UserInfo:
+        """The acting user, refreshed from the database; raises unless active and at least `role`."""
+        user = await self.get_user(user_id)
+        if user is None:
+            raise NotAuthenticated()
+        if not user.at_least(role):
+            log.warning('user %s (%s) refused: needs %s', user.id, user.role.value, role.value)
+            error = PermissionDenied(f'This needs the {role.value} role; you are signed in as {user.role.value}.')
+            await self.audit(
+                user.id,
+                'permission_denied',
+                outcome='refused',
+                needed=role.value,
+                role=user.role.value,
+                operation=_caller(),
+            )
+            error.audited = True  # the API's error mapping must not log it a second time
+            raise error
+        return user
+
+    # ----- settings ----------------------------------------------------------------------------------------------
+    async def signup_open(self) -> bool:
+        setting = await AppSetting.get_or_none(key=SIGNUP_OPEN)
+        return self.signup_open_default if setting is None else bool(setting.value)
+
+    async def set_signup_open(self, actor_id: int, is_open: bool) -> None:
+        await self.require(actor_id, Role.ADMIN)
+        await AppSetting.update_or_create(defaults={'value': bool(is_open)}, key=SIGNUP_OPEN)
+
+    # ----- administration ----------------------------------------------------------------------------------------
+    async def list_users(self, actor_id: int, search: str = '') -> list[UserInfo]:
+        await self.require(actor_id, Role.ADMIN)
+        query = User.all().order_by('id')
+        if search:
+            term = search.strip()
+            query = query.filter(Q(email__icontains=term) | Q(display_name__icontains=term))
+        return [_info(u) for u in await query]
+
+    async def create_user(
+        self, actor_id: int, email: str, display_name: str, password: str, role: Role = Role.ATTENDEE
+    ) -> UserInfo:
+        await self.require(actor_id, Role.ADMIN)
+        email = validate_email(email)
+        display_name = validate_display_name(display_name)
+        self.validate_password(password)
+        return await self._create(email, display_name, password, Role(role), may_bootstrap=False)
+
+    async def _target(self, user_id: int) -> User:
+        user = await User.get_or_none(id=user_id)
+        if user is None:
+            raise NotFound('No such user.')
+        return user
+
+    async def _ensure_not_last_admin(self, user: User) -> None:
+        if user.role == Role.ADMIN and await User.filter(role=Role.ADMIN, is_active=True).count() <= 1:
+            raise Conflict('This is the last active admin. Make someone else an admin first.')
+
+    async def set_role(self, actor_id: int, user_id: int, role: Role) -> UserInfo:
+        await self.require(actor_id, Role.ADMIN)
+        role = Role(role)
+        user = await self._target(user_id)
+        if role != Role.ADMIN:
+            await self._ensure_not_last_admin(user)
+        previous = user.role
+        user.role = role
+        await user.save(update_fields=['role', 'updated_at'])
+        await self.audit(actor_id, 'role_change', target=user.email, user=user.id, old=str(previous), new=role.value)
+        log.info('user %s role set to %s by %s', user_id, role.value, actor_id)
+        return _info(user)
+
+    async def set_active(self, actor_id: int, user_id: int, active: bool) -> UserInfo:
+        await self.require(actor_id, Role.ADMIN)
+        user = await self._target(user_id)
+        if not active:
+            if user.id == actor_id:
+                raise Conflict('You cannot deactivate your own account.')
+            await self._ensure_not_last_admin(user)
+        user.is_active = bool(active)
+        await user.save(update_fields=['is_active', 'updated_at'])
+        await self.audit(actor_id, 'user_active', target=user.email, user=user.id, active=user.is_active)
+        return _info(user)
+
+    async def reset_password(self, actor_id: int, user_id: int, new_password: str) -> None:
+        await self.require(actor_id, Role.ADMIN)
+        self.validate_password(new_password)
+        user = await self._target(user_id)
+        user.password_hash = await ahash_password(new_password)
+        await user.save(update_fields=['password_hash', 'updated_at'])
+        await self.audit(actor_id, 'password_reset', target=user.email, user=user.id)
+
+    async def change_own_password(self, actor_id: int, current: str, new_password: str) -> None:
+        user = await User.get_or_none(id=actor_id, is_active=True)
+        if user is None:
+            raise NotAuthenticated()
+        if not await averify_password(user.password_hash, current or ''):
+            raise InvalidInput('Your current password is not correct.')
+        self.validate_password(new_password)
+        user.password_hash = await ahash_password(new_password)
+        await user.save(update_fields=['password_hash', 'updated_at'])
+
+
+def _caller() -> str:
+    """The name of the service method that called `require` (for the audit log)."""
+    frame = sys._getframe(2)
+    return frame.f_code.co_name if frame else ''

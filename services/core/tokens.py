@@ -1,0 +1,178 @@
+"""Personal API tokens: create (the secret is shown once), list, revoke, and authenticate bearer requests.
+
+Only the SHA-256 hash of a secret is stored. Every authentication re-reads the token and its user from the database,
+so a revoked or expired token, or the token of a deactivated user, stops working at once; the role is the one the
+user has now.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from models import ApiToken
+from services.core import audit as audit_actions
+from services.core.audit import AuditService
+from services.core.auth import AuthService, UserInfo
+from services.core.errors import InvalidInput, NotAuthenticated, NotFound
+
+PREFIX = 'owp_'
+SECRET_LENGTH = 40
+ALPHABET = string.ascii_letters + string.digits
+MAX_TOKENS_PER_USER = 50
+MAX_EXPIRY_DAYS = 3650
+
+
+@dataclass(kw_only=True, slots=True)
+class TokenInfo:
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    def status(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return 'revoked'
+        if self.expires_at is not None and self.expires_at <= now:
+            return 'expired'
+        return 'active'
+
+
+@dataclass(kw_only=True, slots=True)
+class NewToken:
+    token: TokenInfo
+    secret: str  # shown once, never stored
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _info(row: ApiToken) -> TokenInfo:
+    return TokenInfo(
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+class TokenService:
+    def __init__(self, auth: AuthService, audit: AuditService, clock: Callable[[], datetime] | None = None) -> None:
+        self.auth = auth
+        self.audit = audit
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    async def create(
+        self,
+        actor_id: int,
+        name: str,
+        *,
+        expires_in_days: int | None = None,
+        expires_at: datetime | None = None,
+        parent_token_id: int | None = None,
+    ) -> NewToken:
+        """A new token. `parent_token_id`: the token this request came with (API calls): the new token then expires no
+        later than it and is revoked with it, so a leaked token cannot mint tokens that outlive its revocation."""
+        user = await self.auth.require(actor_id)
+        name = ' '.join((name or '').split())
+        if not 1 <= len(name) <= 80:
+            raise InvalidInput('Give the token a name of 1 to 80 characters, e.g. "laptop notebook".')
+        now = self.clock()
+        if expires_in_days is not None:
+            if not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
+                raise InvalidInput(f'Expiry must be between 1 and {MAX_EXPIRY_DAYS} days, or none.')
+            expires_at = now + timedelta(days=expires_in_days)
+        if expires_at is not None:
+            if expires_at.tzinfo is None:
+                expires_at = expires_at.replace(tzinfo=UTC)
+            if expires_at <= now:
+                raise InvalidInput('The expiry date is in the past. Pick a future date, or no expiry.')
+        if parent_token_id is not None:
+            parent = await ApiToken.get_or_none(id=parent_token_id, user_id=user.id)
+            if parent is None:
+                raise NotFound('No such token.')
+            if parent.expires_at is not None and (expires_at is None or expires_at > parent.expires_at):
+                expires_at = parent.expires_at
+        active = await ApiToken.filter(user_id=user.id, revoked_at__isnull=True).count()
+        if active >= MAX_TOKENS_PER_USER:
+            raise InvalidInput(f'You already have {active} tokens. Revoke ones you no longer use first.')
+        secret = PREFIX + ''.join(secrets.choice(ALPHABET) for _ in range(SECRET_LENGTH))
+        row = await ApiToken.create(
+            user_id=user.id, name=name, prefix=secret[:12], secret_hash=hash_secret(secret), expires_at=expires_at,
+            parent_id=parent_token_id,
+        )  # fmt: skip
+        await self.audit.record(user.id, audit_actions.TOKEN_CREATE, target=name, token_id=row.id)
+        return NewToken(token=_info(row), secret=secret)
+
+    async def list(self, actor_id: int) -> list[TokenInfo]:
+        user = await self.auth.require(actor_id)
+        return [_info(r) for r in await ApiToken.filter(user_id=user.id).order_by('-id')]
+
+    async def revoke(self, actor_id: int, token_id: int) -> TokenInfo:
+        """Revoke one of the actor's own tokens (another user's token is 'not found')."""
+        user = await self.auth.require(actor_id)
+        row = await ApiToken.get_or_none(id=token_id, user_id=user.id)
+        if row is None:
+            raise NotFound('No such token.')
+        if row.revoked_at is None:
+            row.revoked_at = self.clock()
+            await row.save(update_fields=['revoked_at'])
+            await self.audit.record(user.id, audit_actions.TOKEN_REVOKE, target=row.name, token_id=row.id)
+        await self._revoke_descendants(user.id, row.id, row.revoked_at)
+        return _info(row)
+
+    async def _revoke_descendants(self, user_id: int, token_id: int, when: datetime) -> None:
+        """Tokens created through the API with this token (and with those, and so on) go with it."""
+        parents = [token_id]
+        while parents:
+            children = await ApiToken.filter(user_id=user_id, parent_id__in=parents).values_list('id', flat=True)
+            await ApiToken.filter(id__in=children, revoked_at__isnull=True).update(revoked_at=when)
+            for child in children:
+                await self.audit.record(user_id, audit_actions.TOKEN_REVOKE, target=f'token {child}', token_id=child,
+                                        cascade_from=token_id)  # fmt: skip
+            parents = list(children)
+
+    async def authenticate(self, secret: str, *, ip: str | None = None) -> tuple[UserInfo, int]:
+        """The active user a bearer secret belongs to, and the token id; raises NotAuthenticated otherwise."""
+        secret = (secret or '').strip()
+        if not secret.startswith(PREFIX) or len(secret) > 200:
+            await self.audit.record(None, audit_actions.TOKEN_REFUSED, outcome='refused', ip=ip, reason='malformed')
+            error = NotAuthenticated('This is not a valid API token. Create one on the "API tokens" page.')
+            error.audited = True
+            raise error
+        row = await ApiToken.get_or_none(secret_hash=hash_secret(secret))
+        now = self.clock()
+        reason = ''
+        if row is None:
+            reason, message = 'unknown', 'This API token is not valid. Create a new one on the "API tokens" page.'
+        elif row.revoked_at is not None:
+            reason, message = 'revoked', 'This API token has been revoked. Create a new one on the "API tokens" page.'
+        elif row.expires_at is not None and row.expires_at <= now:
+            reason, message = 'expired', 'This API token has expired. Create a new one on the "API tokens" page.'
+        else:
+            user = await self.auth.get_user(row.user_id)  # type: ignore[attr-defined]
+            if user is None:
+                reason, message = 'inactive', 'The account this token belongs to is deactivated.'
+        if reason:
+            user_id = row.user_id if row else None  # type: ignore[attr-defined]
+            await self.audit.record(
+                user_id, audit_actions.TOKEN_REFUSED, outcome='refused', ip=ip, reason=reason, prefix=secret[:12]
+            )
+            error = NotAuthenticated(message)
+            error.audited = True  # written above as token_refused: no second row from the API error mapping
+            raise error
+        assert row is not None and user is not None
+        if row.last_used_at is None or now - row.last_used_at > timedelta(seconds=60):
+            await ApiToken.filter(id=row.id).update(last_used_at=now)  # at most once a minute: fewer writes
+        return user, row.id

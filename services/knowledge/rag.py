@@ -1,0 +1,394 @@
+"""RAG systems: named configurations, retrieval with reasons, streamed answers with numbered citations.
+
+The page and the REST API both use `RagService`: `retrieve` (what was found, with scores and why each passage was
+kept or dropped) and `ask` (an async stream of events: the retrieval first, then answer tokens, then the citations).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tortoise.expressions import Q
+
+from models import Document, KnowledgeBase, RagSystem
+from models.knowledge import Visibility
+from services.core import actions
+from services.core.activity import ActivityService
+from services.core.auth import AuthService, Role, UserInfo
+from services.core.errors import InvalidInput, NotFound, PermissionDenied
+from services.core.quotas import QuotaService
+from services.knowledge.bases import KnowledgeService, collection_name
+from services.knowledge.vector_databases import VectorDatabaseService
+from services.models.client import OllamaGateway
+from services.models.hosts import HostDirectory
+
+DEFAULT_TEMPLATE = """Answer the question using only the numbered context passages below.
+Cite the passages you use with their numbers in square brackets, like [1] or [2][3].
+If the context does not contain the answer, say that you do not know.
+
+Context:
+{context}
+
+Question: {question}
+
+Answer:"""
+CITATION_RE = re.compile(r'\[(\d{1,3})\]')
+MAX_TOP_K = 50
+
+
+@dataclass(kw_only=True, slots=True)
+class RagInfo:
+    id: int
+    owner_id: int
+    name: str
+    kb_ids: list[int]
+    embedding_model: str
+    chat_model: str
+    prompt_template: str
+    top_k: int
+    threshold: float
+    document_ids: list[int]
+    visibility: str
+    workshop_id: int | None
+    can_edit: bool = False
+
+
+@dataclass(kw_only=True, slots=True)
+class Retrieved:
+    number: int  # the citation number when kept, else 0
+    chunk_id: int
+    document_id: int
+    document_name: str
+    kb_id: int
+    index: int
+    text: str
+    score: float
+    kept: bool
+    reason: str  # why it was kept or dropped (rank within top-k, below threshold, beyond top-k)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True, slots=True)
+class Retrieval:
+    question: str
+    query: str
+    passages: list[Retrieved]
+    top_k: int
+    threshold: float
+    latency_ms: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def kept(self) -> list[Retrieved]:
+        return [p for p in self.passages if p.kept]
+
+
+def _info(rag: RagSystem, user: UserInfo) -> RagInfo:
+    return RagInfo(
+        id=rag.id,
+        owner_id=rag.owner_id,  # type: ignore[attr-defined]
+        name=rag.name,
+        kb_ids=list(rag.kb_ids or []),
+        embedding_model=rag.embedding_model,
+        chat_model=rag.chat_model,
+        prompt_template=rag.prompt_template,
+        top_k=rag.top_k,
+        threshold=rag.threshold,
+        document_ids=list(rag.document_ids or []),
+        visibility=str(rag.visibility.value if hasattr(rag.visibility, 'value') else rag.visibility),
+        workshop_id=rag.workshop_id,
+        can_edit=rag.owner_id == user.id,  # type: ignore[attr-defined]
+    )
+
+
+def cited_numbers(answer: str) -> list[int]:
+    seen: list[int] = []
+    for match in CITATION_RE.finditer(answer):
+        number = int(match.group(1))
+        if number not in seen:
+            seen.append(number)
+    return seen
+
+
+class RagService:
+    def __init__(
+        self,
+        auth: AuthService,
+        knowledge: KnowledgeService,
+        stores: VectorDatabaseService,
+        ollama: OllamaGateway,
+        hosts: HostDirectory,
+        activity: ActivityService,
+    ) -> None:
+        self.auth = auth
+        self.knowledge = knowledge
+        self.stores = stores  # the vector store of each knowledge base
+        self.ollama = ollama
+        self.hosts = hosts
+        self.activity = activity
+        self.quotas: QuotaService | None = None  # set by the composition root: answers count against quotas
+
+    # ----- configurations ----------------------------------------------------------------------------------------
+    async def _readable(self, user: UserInfo, rag_id: int) -> RagSystem:
+        rag = await RagSystem.get_or_none(id=rag_id)
+        if rag is None or not await self.knowledge.may_read(user, rag.owner_id, rag.visibility, rag.workshop_id):  # type: ignore[attr-defined]
+            raise NotFound('RAG system not found.')
+        return rag
+
+    async def _editable(self, user: UserInfo, rag_id: int) -> RagSystem:
+        rag = await self._readable(user, rag_id)
+        if rag.owner_id != user.id:  # type: ignore[attr-defined]
+            raise PermissionDenied('Only the owner of this RAG system can change it.')
+        return rag
+
+    async def _validated(self, user: UserInfo, fields_: dict[str, Any]) -> dict[str, Any]:
+        out = dict(fields_)
+        if 'name' in out:
+            out['name'] = ' '.join((out['name'] or '').split())
+            if not 1 <= len(out['name']) <= 120:
+                raise InvalidInput('Give the RAG system a name of 1 to 120 characters.')
+        if 'kb_ids' in out:
+            kb_ids = [int(k) for k in out['kb_ids']]
+            if not kb_ids:
+                raise InvalidInput('Choose at least one knowledge base.')
+            for kb_id in kb_ids:
+                await self.knowledge.readable_kb(user.id, kb_id)  # NotFound for someone else's private KB
+            out['kb_ids'] = kb_ids
+        if 'prompt_template' in out:
+            template = out['prompt_template'] or DEFAULT_TEMPLATE
+            if '{context}' not in template or '{question}' not in template:
+                raise InvalidInput('The prompt template must contain {context} and {question}.')
+            out['prompt_template'] = template
+        if 'top_k' in out and not 1 <= int(out['top_k']) <= MAX_TOP_K:
+            raise InvalidInput(f'Top-k must be between 1 and {MAX_TOP_K}.')
+        if 'threshold' in out and not -1.0 <= float(out['threshold']) <= 1.0:
+            raise InvalidInput('The similarity threshold must be between -1 and 1 (0 keeps everything positive).')
+        for key in ('embedding_model', 'chat_model'):
+            if key in out and not (out[key] or '').strip():
+                raise InvalidInput('Choose an embedding model and a chat model.')
+        if 'document_ids' in out:
+            ids = [int(d) for d in out['document_ids'] or []]
+            kb_ids = out.get('kb_ids') or []
+            if ids and await Document.filter(id__in=ids, kb_id__in=kb_ids).count() != len(set(ids)):
+                raise NotFound('Document not found in the chosen knowledge bases.')
+            out['document_ids'] = ids
+        if 'visibility' in out:
+            if out['visibility'] not in {v.value for v in Visibility}:
+                raise InvalidInput('Visibility must be private, workshop or public.')
+            if out['visibility'] == Visibility.WORKSHOP and out.get('workshop_id') is None:
+                raise InvalidInput('Choose the workshop to share this RAG system with.')
+        return out
+
+    async def create(
+        self,
+        actor_id: int,
+        *,
+        name: str,
+        kb_ids: list[int],
+        embedding_model: str | None = None,
+        chat_model: str,
+        prompt_template: str = DEFAULT_TEMPLATE,
+        top_k: int = 4,
+        threshold: float = 0.0,
+        document_ids: list[int] | None = None,
+        visibility: str = 'private',
+        workshop_id: int | None = None,
+    ) -> RagInfo:
+        user = await self.auth.require(actor_id)
+        if not embedding_model and kb_ids:
+            embedding_model = (await self.knowledge.readable_kb(actor_id, int(kb_ids[0]))).embedding_model
+        values = await self._validated(
+            user,
+            {
+                'name': name,
+                'kb_ids': kb_ids,
+                'embedding_model': embedding_model or '',
+                'chat_model': chat_model,
+                'prompt_template': prompt_template,
+                'top_k': top_k,
+                'threshold': threshold,
+                'document_ids': document_ids or [],
+                'visibility': visibility,
+                'workshop_id': workshop_id,
+            },
+        )
+        rag = await RagSystem.create(owner_id=user.id, **values)
+        return _info(rag, user)
+
+    async def update(self, actor_id: int, rag_id: int, **changes: Any) -> RagInfo:
+        user = await self.auth.require(actor_id)
+        rag = await self._editable(user, rag_id)
+        if 'document_ids' in changes and 'kb_ids' not in changes:
+            changes['kb_ids'] = rag.kb_ids
+        values = await self._validated(user, changes)
+        for key, value in values.items():
+            setattr(rag, key, value)
+        await rag.save()
+        return _info(rag, user)
+
+    async def get(self, actor_id: int, rag_id: int) -> RagInfo:
+        user = await self.auth.require(actor_id)
+        return _info(await self._readable(user, rag_id), user)
+
+    async def list_systems(self, actor_id: int) -> list[RagInfo]:
+        user = await self.auth.require(actor_id)
+        query = Q(owner_id=user.id) | Q(visibility=Visibility.PUBLIC)
+        if user.at_least(Role.INSTRUCTOR):
+            query |= Q(visibility=Visibility.WORKSHOP)
+        return [_info(r, user) for r in await RagSystem.filter(query).order_by('name')]
+
+    async def delete(self, actor_id: int, rag_id: int) -> None:
+        user = await self.auth.require(actor_id)
+        await (await self._editable(user, rag_id)).delete()
+
+    # ----- retrieval ---------------------------------------------------------------------------------------------
+    async def retrieve(self, actor_id: int, rag_id: int, question: str, *, query: str | None = None) -> Retrieval:
+        user = await self.auth.require(actor_id)
+        rag = await self._readable(user, rag_id)
+        return await self._retrieve(user, rag, question, query or question)
+
+    async def _retrieve(self, user: UserInfo, rag: RagSystem, question: str, query: str) -> Retrieval:
+        question = (question or '').strip()
+        if not question:
+            raise InvalidInput('Type a question first.')
+        if len(question) > 4000:
+            raise InvalidInput('The question is too long (at most 4,000 characters).')
+        started = time.perf_counter()
+        kbs: list[KnowledgeBase] = [await self.knowledge.readable_kb(user.id, kb_id) for kb_id in rag.kb_ids]
+        host = await self.hosts.host_for_model(rag.embedding_model)
+        vector = (await self.ollama.embed(host, rag.embedding_model, [query])).embeddings[0]
+        notes = []
+        hits = []
+        for kb in kbs:
+            if kb.dimension is None:
+                notes.append(f'"{kb.name}" has not been ingested yet.')
+                continue
+            if kb.dimension != len(vector):
+                raise InvalidInput(
+                    f'The knowledge base "{kb.name}" holds {kb.dimension}-dimensional vectors '
+                    f'from {kb.embedding_model}, '
+                    f'but {rag.embedding_model} produces {len(vector)}-dimensional ones. Use {kb.embedding_model} '
+                    'as the embedding model of this RAG system (or re-embed the knowledge base).'
+                )
+            if kb.embedding_model != rag.embedding_model:
+                notes.append(f'"{kb.name}" was embedded with {kb.embedding_model}; scores may be meaningless.')
+            store = await self.stores.store_for(kb)
+            found = await store.search(
+                kb.collection or collection_name(kb.id),
+                list(vector),
+                limit=rag.top_k * 2,
+                metric=kb.metric,
+                doc_ids=[d for d in rag.document_ids] or None,
+            )
+            hits += [(kb.id, h) for h in found]
+        hits.sort(key=lambda kh: kh[1].score, reverse=True)
+        chunks = await self.knowledge.chunks_by_id([h.chunk_id for _, h in hits])
+        passages: list[Retrieved] = []
+        number = 0
+        for rank, (kb_id, hit) in enumerate(hits, 1):
+            chunk = chunks.get(hit.chunk_id)
+            if chunk is None:
+                continue
+            if rank > rag.top_k:
+                kept, reason = False, f'rank {rank} is beyond top-k {rag.top_k}'
+            elif hit.score < rag.threshold:
+                kept, reason = False, f'score {hit.score:.3f} is below the threshold {rag.threshold:.2f}'
+            else:
+                kept, reason = True, f'rank {rank} of top-k {rag.top_k}, score {hit.score:.3f} ≥ {rag.threshold:.2f}'
+            number += kept
+            passages.append(
+                Retrieved(
+                    number=number if kept else 0,
+                    chunk_id=chunk.id,
+                    document_id=chunk.document_id,
+                    document_name=chunk.document_name,
+                    kb_id=kb_id,
+                    index=chunk.index,
+                    text=chunk.text,
+                    score=round(hit.score, 4),
+                    kept=kept,
+                    reason=reason,
+                    metadata=chunk.metadata,
+                )
+            )
+        if not any(p.kept for p in passages):
+            notes.append('Nothing passed top-k and the threshold: lower the threshold or add documents.')
+        latency = (time.perf_counter() - started) * 1000
+        return Retrieval(
+            question=question,
+            query=query,
+            passages=passages,
+            top_k=rag.top_k,
+            threshold=rag.threshold,
+            latency_ms=latency,
+            notes=notes,
+        )
+
+    # ----- answers -----------------------------------------------------------------------------------------------
+    @staticmethod
+    def build_prompt(template: str, retrieval: Retrieval) -> str:
+        context = '\n\n'.join(f'[{p.number}] ({p.document_name}) {p.text}' for p in retrieval.kept) or '(no context)'
+        return template.replace('{context}', context).replace('{question}', retrieval.question)
+
+    async def ask(
+        self, actor_id: int, rag_id: int, question: str, history: list[dict[str, str]] | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Stream {'type': 'retrieval'}, then {'type': 'token', 'text'}..., then {'type': 'done', 'answer',
+        'cited': [numbers], 'latency_ms'}. `history` (earlier user/assistant turns) keeps follow-ups in context."""
+        user = await self.auth.require(actor_id)
+        rag = await self._readable(user, rag_id)
+        if self.quotas is not None:  # the same quotas as chats: refused before anything is sent
+            await self.quotas.check(actor_id)
+        history = [m for m in (history or []) if m.get('role') in ('user', 'assistant')][-12:]
+        previous = [m['content'] for m in history if m['role'] == 'user'][-1:]
+        query = ' '.join([*previous, question])  # a follow-up like "and its price?" searches with its context
+        started = time.perf_counter()
+        error = None
+        retrieval = None
+        answer = ''
+        try:
+            retrieval = await self._retrieve(user, rag, question, query)
+            yield {'type': 'retrieval', 'retrieval': retrieval}
+            messages = [*history, {'role': 'user', 'content': self.build_prompt(rag.prompt_template, retrieval)}]
+            host = await self.hosts.host_for_model(rag.chat_model)
+            async for part in self.ollama.chat_stream(host, model=rag.chat_model, messages=messages):
+                text = part.message.content or ''
+                if text:
+                    answer += text
+                    yield {'type': 'token', 'text': text}
+            valid = {p.number for p in retrieval.kept}
+            yield {
+                'type': 'done',
+                'answer': answer,
+                'cited': [n for n in cited_numbers(answer) if n in valid],
+                'latency_ms': (time.perf_counter() - started) * 1000,
+            }
+        except Exception as exc:
+            error = getattr(exc, 'message', str(exc))
+            raise
+        finally:
+            await self.activity.record(
+                user.id,
+                actions.RAG_QUERY,
+                model=rag.chat_model,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                error=error,
+                rag_id=rag.id,
+                retrieved=len(retrieval.kept) if retrieval else 0,
+                retrieval_ms=round(retrieval.latency_ms, 1) if retrieval else None,
+            )
+
+    async def answer(self, actor_id: int, rag_id: int, question: str) -> tuple[Retrieval, str, list[int]]:
+        """The whole answer at once (evaluation, the REST API)."""
+        retrieval, answer, cited = None, '', []
+        async for event in self.ask(actor_id, rag_id, question):
+            if event['type'] == 'retrieval':
+                retrieval = event['retrieval']
+            elif event['type'] == 'done':
+                answer, cited = event['answer'], event['cited']
+        assert retrieval is not None
+        return retrieval, answer, cited

@@ -1,0 +1,305 @@
+"""Model management for instructors and admins: pull (a background job with live progress), create, copy, delete,
+unload. Attendees may see and use models but every method here refuses them (checked against the database, so a
+crafted websocket event or a stale page cannot get around it)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from nicegui import Event, background_tasks
+
+from models import Role
+from services.core import actions
+from services.core import audit as audit_actions
+from services.core.activity import ActivityService
+from services.core.auth import AuthService
+from services.core.errors import Conflict, InvalidInput, NotFound
+from services.models.client import OllamaError, OllamaGateway
+from services.models.hosts import HostDirectory
+from services.models.names import validate as validate_name
+from services.models.options import validate_options
+
+if TYPE_CHECKING:
+    from services.core.audit import AuditService
+    from services.models.catalogue import Catalogue
+
+log = logging.getLogger(__name__)
+
+PULL_MISSING = 'file does not exist'
+EMIT_EVERY = 0.1  # seconds between progress events of one pull
+
+
+@dataclass(kw_only=True, slots=True)
+class PullLayer:
+    digest: str
+    total: int = 0
+    completed: int = 0
+    speed: float = 0.0  # bytes per second
+    _mark: tuple[float, int] = (0.0, 0)
+
+    @property
+    def percent(self) -> float:
+        return round(100 * self.completed / self.total, 1) if self.total else 0.0
+
+
+@dataclass(kw_only=True, slots=True)
+class PullJob:
+    id: int
+    model: str
+    host: str
+    user_id: int
+    status: str = 'starting'
+    state: str = 'running'  # running | done | failed | cancelled
+    error: str = ''
+    layers: list[PullLayer] = field(default_factory=list)
+    started_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(layer.total for layer in self.layers)
+
+    @property
+    def completed(self) -> int:
+        return sum(layer.completed for layer in self.layers)
+
+    @property
+    def percent(self) -> float:
+        return round(100 * self.completed / self.total, 1) if self.total else 0.0
+
+    def snapshot(self) -> PullJob:
+        return replace(self, layers=[replace(layer) for layer in self.layers])
+
+
+class ModelAdmin:
+    def __init__(
+        self,
+        gateway: OllamaGateway,
+        hosts: HostDirectory,
+        auth: AuthService,
+        activity: ActivityService,
+        catalogue: Catalogue,
+        *,
+        audit: AuditService | None = None,
+    ) -> None:
+        self.gateway = gateway
+        self.hosts = hosts
+        self.auth = auth
+        self.activity = activity
+        self.catalogue = catalogue
+        self.audit = audit  # model changes go to the audit log, as on the API path (services.catalog)
+        self.pulls_changed: Event[list[PullJob]] = Event()
+        self._jobs: dict[int, PullJob] = {}
+        self._tasks: dict[int, asyncio.Task] = {}
+        self._ids = itertools.count(1)
+        self._last_emit = 0.0
+
+    async def _audit(self, actor_id: int, action: str, target: str, error: str | None, **details: Any) -> None:
+        if self.audit is not None:
+            outcome = 'ok' if error is None else 'failed'
+            await self.audit.record(actor_id, action, outcome=outcome, target=target, error=error, **details)
+
+    async def _host(self, host: str | None) -> str:
+        return await self.hosts.require_enabled(host) if host else await self.hosts.default()
+
+    # ----- pull ----------------------------------------------------------------------------------------------------
+    def pulls(self) -> list[PullJob]:
+        """Current and recent pull jobs (visible to everyone on the models page)."""
+        return [job.snapshot() for job in sorted(self._jobs.values(), key=lambda j: -j.id)]
+
+    async def start_pull(self, actor_id: int, name: str, host: str | None = None) -> PullJob:
+        await self.auth.require(actor_id, Role.INSTRUCTOR)
+        name = validate_name(name)
+        url = await self._host(host)
+        if any(j.model == name and j.host == url and j.state == 'running' for j in self._jobs.values()):
+            raise Conflict(f'"{name}" is already being pulled on this host; its progress is shown below.')
+        job = PullJob(id=next(self._ids), model=name, host=url, user_id=actor_id)
+        self._jobs[job.id] = job
+        for old in [j for j in self._jobs.values() if j.state != 'running'][:-10]:  # keep the 10 newest finished
+            self._jobs.pop(old.id, None)
+        if self.audit is not None:
+            await self.audit.record(actor_id, audit_actions.MODEL_PULL, outcome='started', target=name, host=url)
+        self._tasks[job.id] = background_tasks.create(self._run_pull(job), name=f'pull-{name}')
+        self._emit(force=True)
+        return job.snapshot()
+
+    async def cancel_pull(self, actor_id: int, job_id: int) -> None:
+        await self.auth.require(actor_id, Role.INSTRUCTOR)
+        task = self._tasks.get(job_id)
+        if task is None or task.done():
+            raise NotFound('That pull is not running any more.')
+        task.cancel()
+
+    async def cancel_all(self) -> None:
+        for task in list(self._tasks.values()):
+            task.cancel()
+
+    async def wait(self, job_id: int) -> PullJob:
+        task = self._tasks.get(job_id)
+        if task is not None:
+            await asyncio.wait([task])
+        return self._jobs[job_id].snapshot()
+
+    async def _run_pull(self, job: PullJob) -> None:
+        started = time.perf_counter()
+        try:
+            async for part in self.gateway.pull_stream(job.host, job.model):
+                self._progress(job, part)
+            job.state, job.status = 'done', 'success'
+        except asyncio.CancelledError:
+            job.state, job.status, job.error = 'cancelled', 'cancelled', 'Cancelled.'
+        except OllamaError as exc:
+            job.state, job.status = 'failed', 'failed'
+            if PULL_MISSING in (exc.detail or ''):
+                job.error = (
+                    f'"{job.model}" was not found in the model registry. Check the name and tag '
+                    '(see ollama.com/library), then try again.'
+                )
+            else:
+                job.error = exc.message
+        except Exception as exc:  # never leave a job "running" forever
+            log.exception('pull of %s failed', job.model)
+            job.state, job.status, job.error = 'failed', 'failed', f'The pull failed unexpectedly: {exc}'
+        finally:
+            job.finished_at = time.time()
+            self._tasks.pop(job.id, None)
+            self._emit(force=True)
+            await self.activity.record(
+                job.user_id,
+                actions.MODEL_PULL,
+                model=job.model,
+                host=job.host,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                error=job.error or None,
+                state=job.state,
+            )
+            if self.audit is not None:
+                outcome = {'done': 'ok', 'cancelled': 'cancelled'}.get(job.state, 'failed')
+                await self.audit.record(
+                    job.user_id,
+                    audit_actions.MODEL_PULL,
+                    outcome=outcome,
+                    target=job.model,
+                    host=job.host,
+                    error=job.error or None,
+                )
+            if job.state == 'done':
+                await self.catalogue.refresh(job.host)
+
+    def _progress(self, job: PullJob, part: Any) -> None:
+        job.status = part.status or job.status
+        if part.digest:
+            layer = next((la for la in job.layers if la.digest == part.digest), None)
+            if layer is None:
+                layer = PullLayer(digest=part.digest, _mark=(time.perf_counter(), 0))
+                job.layers.append(layer)
+            layer.total = int(part.total or layer.total)
+            completed = int(part.completed or layer.completed)
+            now = time.perf_counter()
+            mark_time, mark_bytes = layer._mark
+            if now - mark_time >= 0.25 or completed >= layer.total:
+                if now > mark_time and completed > mark_bytes:
+                    layer.speed = (completed - mark_bytes) / (now - mark_time)
+                layer._mark = (now, completed)
+            layer.completed = completed
+        self._emit()
+
+    def _emit(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last_emit >= EMIT_EVERY:
+            self._last_emit = now
+            self.pulls_changed.emit(self.pulls())
+
+    # ----- create, copy, delete, unload ----------------------------------------------------------------------------
+    async def create(
+        self, actor_id: int, name: str, base: str, system: str = '', parameters: dict[str, Any] | None = None
+    ) -> str:
+        """A custom model from `base` with a system prompt and parameters, on the host that has the base."""
+        await self.auth.require(actor_id, Role.INSTRUCTOR)
+        name = validate_name(name)
+        if not base:
+            raise InvalidInput('Choose the base model to build on.')
+        if len(system or '') > 20_000:
+            raise InvalidInput('The system prompt is too long (at most 20,000 characters).')
+        params = validate_options(parameters or {})
+        params.pop('keep_alive', None)
+        url = await self.hosts.host_for_model(base)
+        if self.catalogue.host_has(url, name):
+            raise Conflict(f'A model named "{name}" already exists. Pick another name or delete it first.')
+        started, error = time.perf_counter(), None
+        try:
+            kwargs: dict[str, Any] = {'from_': base}
+            if system:
+                kwargs['system'] = system
+            if params:
+                kwargs['parameters'] = params
+            async for _ in self.gateway.create_stream(url, name, **kwargs):
+                pass
+        except OllamaError as exc:
+            error = exc.message
+            raise
+        finally:
+            await self.activity.record(
+                actor_id,
+                actions.MODEL_CREATE,
+                model=name,
+                host=url,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                error=error,
+                base=base,
+            )
+            await self._audit(actor_id, audit_actions.MODEL_CREATE, name, error, host=url, base=base)
+        await self.catalogue.refresh(url)
+        return name
+
+    async def copy(self, actor_id: int, host: str, source: str, destination: str) -> str:
+        await self.auth.require(actor_id, Role.INSTRUCTOR)
+        url = await self.hosts.require_enabled(host)
+        destination = validate_name(destination)
+        if self.catalogue.host_has(url, destination):
+            raise Conflict(f'A model named "{destination}" already exists on this host.')
+        error = None
+        try:
+            await self.gateway.copy(url, source, destination)
+        except OllamaError as exc:
+            error = exc.message
+            raise
+        finally:
+            await self.activity.record(
+                actor_id, actions.MODEL_COPY, model=destination, host=url, error=error, source=source
+            )
+            await self._audit(actor_id, audit_actions.MODEL_COPY, destination, error, host=url, source=source)
+        await self.catalogue.refresh(url)
+        return destination
+
+    async def delete(self, actor_id: int, host: str, name: str) -> None:
+        await self.auth.require(actor_id, Role.INSTRUCTOR)
+        url = await self.hosts.require_enabled(host)
+        error = None
+        try:
+            await self.gateway.delete(url, name)
+        except OllamaError as exc:
+            error = exc.message
+            raise
+        finally:
+            await self.activity.record(actor_id, actions.MODEL_DELETE, model=name, host=url, error=error)
+            await self._audit(actor_id, audit_actions.MODEL_DELETE, name, error, host=url)
+        await self.catalogue.refresh(url)
+
+    async def unload(self, actor_id: int, host: str, name: str) -> None:
+        await self.auth.require(actor_id, Role.INSTRUCTOR)
+        url = await self.hosts.require_enabled(host)
+        error = None
+        try:
+            await self.gateway.unload(url, name)
+        except OllamaError as exc:
+            error = exc.message
+            raise
+        finally:
+            await self.activity.record(actor_id, actions.MODEL_UNLOAD, model=name, host=url, error=error)
+            await self._audit(actor_id, audit_actions.MODEL_UNLOAD, name, error, host=url)

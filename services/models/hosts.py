@@ -1,0 +1,229 @@
+"""Which Ollama hosts exist and which one serves a model.
+
+Hosts live in the database (admins manage them); on first start the table is seeded from `OLLAMA_HOST`. Every feature
+asks this directory for a host instead of reading settings. The list of enabled URLs is cached in memory and
+refreshed whenever an admin changes it, so hot paths (every chat) never query the hosts table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from models import OllamaHost, Role
+from services.core.auth import AuthService
+from services.core.errors import Conflict, InvalidInput, NotFound
+from services.models.client import HostStatus, OllamaError, OllamaGateway
+
+_LABEL_MAX = 80
+
+
+@dataclass(kw_only=True, slots=True)
+class HostInfo:
+    id: int
+    label: str
+    url: str
+    enabled: bool
+    status: HostStatus | None = None
+
+
+def _info(row: OllamaHost, status: HostStatus | None = None) -> HostInfo:
+    return HostInfo(id=row.id, label=row.label, url=row.url, enabled=row.enabled, status=status)
+
+
+def normalise_url(raw: str) -> str:
+    """An http(s) base URL with a host and nothing else (no credentials, path, query or fragment)."""
+    text = (raw or '').strip().rstrip('/')
+    if not text or len(text) > 300 or any(c.isspace() or ord(c) < 32 for c in text):
+        raise InvalidInput('Enter the Ollama URL, like http://10.0.0.5:11434.')
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidInput(f'That URL is not valid ({exc}). Use a form like http://10.0.0.5:11434.') from exc
+    if parts.scheme not in ('http', 'https'):
+        raise InvalidInput('Only http:// and https:// URLs are allowed for an Ollama host.')
+    if '@' in parts.netloc or parts.username or parts.password:
+        raise InvalidInput('The URL must not contain a user name or password (nothing before "@").')
+    if not parts.hostname:
+        raise InvalidInput('The URL needs a host name, like http://10.0.0.5:11434.')
+    if parts.path or parts.query or parts.fragment:
+        raise InvalidInput('Give only the scheme, host and port (no path, query or fragment), like http://host:11434.')
+    host = parts.hostname
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if all(label.isdigit() or label.lower().startswith('0x') for label in host.split('.')):
+            raise InvalidInput(
+                f'"{host}" looks like an IP address in an unusual form; write it as four numbers, like 10.0.0.5.'
+            ) from None
+        if (
+            not all(label and len(label) <= 63 for label in host.split('.'))
+            or not host.replace('-', '').replace('.', '').replace('_', '').isalnum()
+        ):
+            raise InvalidInput(f'"{host}" is not a valid host name.') from None
+    netloc = f'[{host}]' if ':' in host else host
+    if port is not None:
+        netloc += f':{port}'
+    return f'{parts.scheme}://{netloc}'
+
+
+class HostDirectory:
+    def __init__(
+        self,
+        gateway: OllamaGateway,
+        default_urls: list[str],
+        cache_seconds: float = 30.0,
+        auth: AuthService | None = None,
+    ) -> None:
+        self.gateway = gateway
+        self.default_urls = default_urls
+        self.cache_seconds = cache_seconds
+        self.auth = auth
+        self._models: dict[str, tuple[float, set[str]]] = {}
+        self._urls: list[str] | None = None
+        self._lock = asyncio.Lock()
+
+    # ----- lookups (hot path: cached) -------------------------------------------------------------------------------
+    async def urls(self) -> list[str]:
+        """The enabled hosts, the default (first) one first."""
+        if self._urls is None:
+            async with self._lock:
+                if self._urls is None:
+                    await self._seed()
+                    self._urls = [h.url for h in await OllamaHost.filter(enabled=True).order_by('position', 'id')]
+        return list(self._urls)
+
+    async def _seed(self) -> None:
+        if await OllamaHost.exists():
+            return
+        for position, url in enumerate(self.default_urls):
+            try:
+                url = normalise_url(url)
+            except InvalidInput:
+                continue
+            label = 'Default' if position == 0 else f'Host {position + 1}'
+            await OllamaHost.get_or_create(defaults={'label': label, 'position': position}, url=url)
+
+    def _changed(self) -> None:
+        self._urls = None
+        self._models.clear()
+
+    async def default(self) -> str:
+        urls = await self.urls()
+        if not urls:
+            raise InvalidInput('No Ollama host is configured. An admin has to add one.')
+        return urls[0]
+
+    async def label_of(self, url: str) -> str:
+        row = await OllamaHost.get_or_none(url=url)
+        return row.label if row else url
+
+    async def models_on(self, url: str) -> set[str]:
+        cached = self._models.get(url)
+        if cached and time.monotonic() - cached[0] < self.cache_seconds:
+            return cached[1]
+        names = {m.model for m in await self.gateway.list_models(url) if m.model}
+        self._models[url] = (time.monotonic(), names)
+        return names
+
+    def invalidate(self, url: str | None = None) -> None:
+        if url is None:
+            self._models.clear()
+        else:
+            self._models.pop(url, None)
+
+    async def host_for_model(self, model: str) -> str:
+        """The first enabled host that has `model` (names without a tag mean ':latest'); else the default host,
+        so that the call fails there with Ollama's own clear 'model not found'."""
+        wanted = model if ':' in model else f'{model}:latest'
+        for url in await self.urls():
+            try:
+                if wanted in await self.models_on(url):
+                    return url
+            except OllamaError:
+                continue
+        return await self.default()
+
+    async def require_enabled(self, url: str) -> str:
+        """`url` if it is an enabled host; otherwise NotFound (a user can never aim the platform elsewhere)."""
+        if url not in await self.urls():
+            raise NotFound('That Ollama host is not available.')
+        return url
+
+    # ----- administration ------------------------------------------------------------------------------------------
+    async def _require_admin(self, actor_id: int) -> None:
+        if self.auth is None:
+            raise RuntimeError('HostDirectory needs the AuthService for administration')
+        await self.auth.require(actor_id, Role.ADMIN)
+
+    async def list_hosts(self, actor_id: int, *, check: bool = False) -> list[HostInfo]:
+        await self._require_admin(actor_id)
+        await self.urls()  # seeds on first use
+        rows = await OllamaHost.all().order_by('position', 'id')
+        if not check:
+            return [_info(r) for r in rows]
+        statuses = await asyncio.gather(*(self.gateway.check(r.url) for r in rows))
+        return [_info(r, s) for r, s in zip(rows, statuses, strict=True)]
+
+    async def check(self, actor_id: int, host_id: int) -> HostStatus:
+        await self._require_admin(actor_id)
+        row = await OllamaHost.get_or_none(id=host_id)
+        if row is None:
+            raise NotFound('That host does not exist (any more).')
+        return await self.gateway.check(row.url)
+
+    async def add_host(self, actor_id: int, label: str, url: str, enabled: bool = True) -> HostInfo:
+        await self._require_admin(actor_id)
+        label = ' '.join((label or '').split())
+        if not 1 <= len(label) <= _LABEL_MAX:
+            raise InvalidInput(f'Give the host a label of 1 to {_LABEL_MAX} characters, like "GPU server".')
+        url = normalise_url(url)
+        await self.urls()
+        if await OllamaHost.exists(url=url):
+            raise Conflict(f'{url} is already registered.')
+        last = await OllamaHost.all().order_by('-position').first()
+        row = await OllamaHost.create(
+            label=label, url=url, enabled=enabled, position=(last.position + 1) if last else 0
+        )
+        self._changed()
+        return _info(row)
+
+    async def update_host(
+        self,
+        actor_id: int,
+        host_id: int,
+        *,
+        label: str | None = None,
+        url: str | None = None,
+        enabled: bool | None = None,
+    ) -> HostInfo:
+        await self._require_admin(actor_id)
+        row = await OllamaHost.get_or_none(id=host_id)
+        if row is None:
+            raise NotFound('That host does not exist (any more).')
+        if label is not None:
+            label = ' '.join(label.split())
+            if not 1 <= len(label) <= _LABEL_MAX:
+                raise InvalidInput(f'Give the host a label of 1 to {_LABEL_MAX} characters.')
+            row.label = label
+        if url is not None:
+            url = normalise_url(url)
+            if url != row.url and await OllamaHost.exists(url=url):
+                raise Conflict(f'{url} is already registered.')
+            row.url = url
+        if enabled is not None:
+            row.enabled = enabled
+        await row.save()
+        self._changed()
+        return _info(row)
+
+    async def delete_host(self, actor_id: int, host_id: int) -> None:
+        await self._require_admin(actor_id)
+        deleted = await OllamaHost.filter(id=host_id).delete()
+        if not deleted:
+            raise NotFound('That host does not exist (any more).')
+        self._changed()

@@ -1,0 +1,247 @@
+"""Prompt templates: typed variables and a safe `{{name}}` renderer (a regex substitution; nothing is executed).
+
+Pure functions, no database: used by the prompt service, the run service and the tests.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.core.errors import InvalidInput
+
+VARIABLE_TYPES = {
+    'text': 'Text',
+    'long_text': 'Long text',
+    'number': 'Number',
+    'choice': 'Choice',
+    'yes_no': 'Yes/no',
+}
+NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,63}$')
+PLACEHOLDER_RE = re.compile(r'\{\{\s*([A-Za-z_][A-Za-z0-9_]{0,63})\s*\}\}')
+ANY_BRACES_RE = re.compile(r'\{\{(.*?)\}\}|\{%.*?%\}', re.S)
+MAX_TEMPLATE_CHARS = 20_000
+MAX_VALUE_CHARS = 20_000
+MAX_VARIABLES = 30
+YES = {'yes', 'true', '1', 'y', 'on'}
+NO = {'no', 'false', '0', 'n', 'off', ''}
+
+# option name -> (type, minimum, maximum): bounds keep one user from asking for absurd resources (T14)
+OPTION_BOUNDS: dict[str, tuple[type, float, float]] = {
+    'temperature': (float, 0, 2),
+    'top_p': (float, 0, 1),
+    'min_p': (float, 0, 1),
+    'top_k': (int, 1, 1000),
+    'num_predict': (int, -1, 8192),
+    'num_ctx': (int, 256, 32768),
+    'seed': (int, 0, 2**31 - 1),
+    'repeat_penalty': (float, 0, 3),
+    'presence_penalty': (float, -2, 2),
+    'frequency_penalty': (float, -2, 2),
+}
+
+
+@dataclass(kw_only=True, slots=True)
+class Variable:
+    name: str
+    type: str = 'text'
+    default: Any = None
+    choices: list[str] = field(default_factory=list)
+    label: str = ''
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {'name': self.name, 'type': self.type, 'default': self.default}
+        if self.type == 'choice':
+            data['choices'] = list(self.choices)
+        if self.label:
+            data['label'] = self.label
+        return data
+
+
+def placeholders(*templates: str) -> list[str]:
+    """Variable names used in the templates, in order of first use."""
+    seen: dict[str, None] = {}
+    for template in templates:
+        for match in PLACEHOLDER_RE.finditer(template or ''):
+            seen.setdefault(match.group(1), None)
+    return list(seen)
+
+
+def check_template(template: str, what: str) -> None:
+    if len(template or '') > MAX_TEMPLATE_CHARS:
+        raise InvalidInput(f'The {what} is too long (at most {MAX_TEMPLATE_CHARS} characters).')
+    for match in ANY_BRACES_RE.finditer(template or ''):
+        if not PLACEHOLDER_RE.fullmatch(match.group(0)):
+            raise InvalidInput(
+                f'The {what} contains "{match.group(0)[:60]}". Only plain {{{{name}}}} placeholders are supported '
+                '(letters, digits and underscores; no filters, expressions or blocks).'
+            )
+
+
+def coerce(variable: Variable, value: Any) -> Any:
+    """A value of the variable's type, or InvalidInput saying what is wrong."""
+    name = variable.name
+    if variable.type in ('text', 'long_text'):
+        text = '' if value is None else str(value)
+        if len(text) > MAX_VALUE_CHARS:
+            raise InvalidInput(f'The value of "{name}" is too long (at most {MAX_VALUE_CHARS} characters).')
+        return text
+    if variable.type == 'number':
+        if isinstance(value, bool):
+            raise InvalidInput(f'"{name}" must be a number.')
+        try:
+            number = float(str(value).strip()) if not isinstance(value, int | float) else float(value)
+        except ValueError:
+            raise InvalidInput(f'"{name}" must be a number, not "{str(value)[:40]}".') from None
+        if not math.isfinite(number):
+            raise InvalidInput(f'"{name}" must be a finite number.')
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    if variable.type == 'choice':
+        text = '' if value is None else str(value)
+        if text not in variable.choices:
+            raise InvalidInput(f'"{name}" must be one of: {", ".join(variable.choices)} (got "{text[:40]}").')
+        return text
+    if variable.type == 'yes_no':
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower() if value is not None else ''
+        if text in YES:
+            return True
+        if text in NO:
+            return False
+        raise InvalidInput(f'"{name}" must be yes or no, not "{text[:40]}".')
+    raise InvalidInput(f'Unknown variable type "{variable.type}".')
+
+
+def parse_variables(spec: Any) -> list[Variable]:
+    """Validate a variables spec (a list of {name, type, default, choices}) into Variables."""
+    if spec is None:
+        return []
+    if not isinstance(spec, list):
+        raise InvalidInput('Variables must be a list of {"name", "type", "default", "choices"} objects.')
+    if len(spec) > MAX_VARIABLES:
+        raise InvalidInput(f'A prompt can have at most {MAX_VARIABLES} variables.')
+    out: list[Variable] = []
+    names: set[str] = set()
+    for item in spec:
+        if not isinstance(item, dict):
+            raise InvalidInput('Each variable must be an object with a name and a type.')
+        name = str(item.get('name') or '').strip()
+        if not NAME_RE.match(name):
+            raise InvalidInput(
+                f'"{name[:40]}" is not a valid variable name: use letters, digits and underscores, '
+                'starting with a letter.'
+            )
+        if name in names:
+            raise InvalidInput(f'The variable "{name}" is defined twice.')
+        names.add(name)
+        kind = str(item.get('type') or 'text')
+        if kind not in VARIABLE_TYPES:
+            raise InvalidInput(f'"{name}" has an unknown type "{kind}"; use one of {", ".join(VARIABLE_TYPES)}.')
+        choices = item.get('choices') or []
+        if kind == 'choice':
+            if isinstance(choices, str):
+                choices = [c.strip() for c in choices.split(',')]
+            if not isinstance(choices, list) or not [c for c in choices if str(c).strip()]:
+                raise InvalidInput(f'The choice variable "{name}" needs a list of choices.')
+            choices = list(dict.fromkeys(str(c).strip() for c in choices if str(c).strip()))
+        else:
+            choices = []
+        variable = Variable(name=name, type=kind, choices=choices, label=str(item.get('label') or '')[:80])
+        default = item.get('default')
+        if default is not None and default != '':
+            variable.default = coerce(variable, default)
+        elif kind == 'yes_no':
+            variable.default = False
+        elif kind == 'choice':
+            variable.default = choices[0]
+        out.append(variable)
+    return out
+
+
+def check_consistency(system_template: str, user_template: str, variables: list[Variable]) -> None:
+    """Every placeholder is a declared variable and every declared variable is used."""
+    check_template(system_template, 'system template')
+    check_template(user_template, 'user template')
+    if not (user_template or '').strip():
+        raise InvalidInput('The user template is empty. Write the message the model should receive.')
+    used = placeholders(system_template, user_template)
+    declared = {v.name for v in variables}
+    missing = [n for n in used if n not in declared]
+    if missing:
+        raise InvalidInput(
+            f'The template uses {", ".join("{{" + n + "}}" for n in missing)} but no such variable is defined. '
+            'Add it to the variables (or use "Detect variables").'
+        )
+    unused = [v.name for v in variables if v.name not in used]
+    if unused:
+        raise InvalidInput(
+            f'The variable(s) {", ".join(unused)} are not used in the templates. Use them as {{{{name}}}} or remove '
+            'them.'
+        )
+
+
+def resolve_values(variables: list[Variable], values: dict[str, Any] | None) -> dict[str, Any]:
+    """Typed values for every variable: given ones coerced, missing ones from defaults; unknown names refused."""
+    values = dict(values or {})
+    declared = {v.name for v in variables}
+    extra = [k for k in values if k not in declared]
+    if extra:
+        raise InvalidInput(f'Unknown variable(s): {", ".join(map(str, extra))}. This prompt has no such variable.')
+    out: dict[str, Any] = {}
+    for variable in variables:
+        if variable.name in values and values[variable.name] is not None:
+            out[variable.name] = coerce(variable, values[variable.name])
+        elif variable.default is not None:
+            out[variable.name] = variable.default
+        else:
+            raise InvalidInput(f'Missing a value for "{variable.name}" (it has no default).')
+    return out
+
+
+def as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return 'yes' if value else 'no'
+    return str(value)
+
+
+def render(template: str, values: dict[str, Any]) -> str:
+    """Substitute `{{name}}` once, left to right. Substituted text is never re-scanned, so values cannot inject
+    placeholders; a placeholder without a value is an error."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise InvalidInput(f'Missing a value for "{name}".')
+        return as_text(values[name])
+
+    return PLACEHOLDER_RE.sub(replace, template or '')
+
+
+def validate_options(options: Any) -> dict[str, Any]:
+    """Model options limited to known names and sane bounds."""
+    if options in (None, ''):
+        return {}
+    if not isinstance(options, dict):
+        raise InvalidInput('Options must be a JSON object, like {"temperature": 0.7}.')
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        if key == 'stop':
+            stops = [value] if isinstance(value, str) else value
+            if not isinstance(stops, list) or len(stops) > 8 or not all(isinstance(s, str) and s for s in stops):
+                raise InvalidInput('"stop" must be a string or a list of up to 8 strings.')
+            out[key] = stops
+            continue
+        if key not in OPTION_BOUNDS:
+            raise InvalidInput(f'Unknown option "{key}". Allowed: {", ".join([*OPTION_BOUNDS, "stop"])}.')
+        kind, low, high = OPTION_BOUNDS[key]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidInput(f'"{key}" must be a number.')
+        if kind is int and not float(value).is_integer():
+            raise InvalidInput(f'"{key}" must be a whole number.')
+        if not low <= value <= high:
+            raise InvalidInput(f'"{key}" must be between {low} and {high}.')
+        out[key] = kind(value)
+    return out

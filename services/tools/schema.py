@@ -1,0 +1,127 @@
+"""Tool signatures: validation of the JSON-schema subset tools use, and of arguments against it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from services.core.errors import InvalidInput
+
+TOOL_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_-]{0,63}$')
+TYPES = ('string', 'number', 'integer', 'boolean', 'array', 'object')
+MAX_PROPERTIES = 30
+
+
+def check_name(name: str) -> str:
+    name = (name or '').strip()
+    if not TOOL_NAME.match(name):
+        raise InvalidInput(
+            'A tool name must look like a function name: letters, digits, _ or -, starting with a letter or _, '
+            'at most 64 characters (e.g. get_weather).'
+        )
+    return name
+
+
+def _check_property(name: str, schema: Any, depth: int = 0) -> dict[str, Any]:
+    if not isinstance(schema, dict):
+        raise InvalidInput(f'The parameter "{name}" must be described by an object like {{"type": "string"}}.')
+    kind = schema.get('type', 'string')
+    if kind not in TYPES:
+        raise InvalidInput(f'The parameter "{name}" has type "{kind}"; use one of {", ".join(TYPES)}.')
+    out: dict[str, Any] = {'type': kind}
+    if 'description' in schema:
+        if not isinstance(schema['description'], str) or len(schema['description']) > 500:
+            raise InvalidInput(f'The description of "{name}" must be text (at most 500 characters).')
+        out['description'] = schema['description']
+    if 'enum' in schema:
+        enum = schema['enum']
+        if not isinstance(enum, list) or not enum or len(enum) > 50:
+            raise InvalidInput(f'The allowed values of "{name}" must be a list of 1 to 50 values.')
+        out['enum'] = enum
+    if kind == 'array' and 'items' in schema:
+        if depth > 3:
+            raise InvalidInput(f'The parameter "{name}" is nested too deeply.')
+        out['items'] = _check_property(f'{name}[]', schema['items'], depth + 1)
+    if kind == 'object' and 'properties' in schema:
+        if depth > 3:
+            raise InvalidInput(f'The parameter "{name}" is nested too deeply.')
+        props = schema['properties']
+        if not isinstance(props, dict):
+            raise InvalidInput(f'The properties of "{name}" must be an object.')
+        out['properties'] = {k: _check_property(f'{name}.{k}', v, depth + 1) for k, v in props.items()}
+    return out
+
+
+def check_parameters(schema: Any) -> dict[str, Any]:
+    """A cleaned `{"type": "object", "properties": {...}, "required": [...]}` schema, or InvalidInput."""
+    if schema in (None, '', {}):
+        return {'type': 'object', 'properties': {}, 'required': []}
+    if not isinstance(schema, dict):
+        raise InvalidInput('Parameters must be a JSON schema object: {"type": "object", "properties": {...}}.')
+    if schema.get('type', 'object') != 'object':
+        raise InvalidInput('The parameters schema must have "type": "object".')
+    props = schema.get('properties') or {}
+    if not isinstance(props, dict):
+        raise InvalidInput('"properties" must be an object mapping parameter names to schemas.')
+    if len(props) > MAX_PROPERTIES:
+        raise InvalidInput(f'A tool can have at most {MAX_PROPERTIES} parameters.')
+    for key in props:
+        if not re.match(r'^[A-Za-z_][A-Za-z0-9_]{0,63}$', str(key)):
+            raise InvalidInput(f'"{str(key)[:40]}" is not a valid parameter name (letters, digits, underscores).')
+    required = schema.get('required') or []
+    if not isinstance(required, list) or any(r not in props for r in required):
+        raise InvalidInput('"required" must list names of defined parameters.')
+    return {
+        'type': 'object',
+        'properties': {k: _check_property(k, v) for k, v in props.items()},
+        'required': list(dict.fromkeys(required)),
+    }
+
+
+def _type_ok(kind: str, value: Any) -> bool:
+    if kind == 'string':
+        return isinstance(value, str)
+    if kind == 'integer':
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and value.is_integer()
+        )
+    if kind == 'number':
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == 'boolean':
+        return isinstance(value, bool)
+    if kind == 'array':
+        return isinstance(value, list)
+    return isinstance(value, dict)
+
+
+def check_arguments(schema: dict[str, Any], args: Any) -> dict[str, Any]:
+    """Arguments checked against the tool's schema (top level), or InvalidInput saying what is wrong."""
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        raise InvalidInput('Tool arguments must be a JSON object.')
+    props = schema.get('properties') or {}
+    unknown = [k for k in args if k not in props]
+    if unknown:
+        raise InvalidInput(
+            f'Unknown argument(s): {", ".join(map(str, unknown))}. Expected: {", ".join(props) or "none"}.'
+        )
+    missing = [k for k in schema.get('required') or [] if args.get(k) is None]
+    if missing:
+        raise InvalidInput(f'Missing required argument(s): {", ".join(missing)}.')
+    for key, value in args.items():
+        prop = props[key]
+        if value is None:
+            continue
+        if not _type_ok(prop.get('type', 'string'), value):
+            # models often send numbers as strings: accept what converts cleanly
+            if prop.get('type') in ('number', 'integer') and isinstance(value, str):
+                try:
+                    args[key] = float(value) if prop['type'] == 'number' else int(value)
+                    continue
+                except ValueError:
+                    pass
+            raise InvalidInput(f'The argument "{key}" must be of type {prop.get("type")}.')
+        if 'enum' in prop and value not in prop['enum']:
+            raise InvalidInput(f'The argument "{key}" must be one of {prop["enum"]}.')
+    return args

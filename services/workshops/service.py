@@ -1,0 +1,395 @@
+"""Workshops: creation and management (instructors), permissions, join codes and joining.
+
+Live behaviour (progress, hands, announcements, the dashboard state) is in `workshop_session.py`, mixed in here.
+Managers are the owner, co-instructors and admins. Attendees asking for a manager action get PermissionDenied;
+instructors asking about someone else's workshop get NotFound (never reveal existence).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models import (
+    Role,
+    User,
+    Workshop,
+    WorkshopInstructor,
+    WorkshopMembership,
+    WorkshopResource,
+    WorkshopState,
+    WorkshopStep,
+)
+from services.core import actions
+from services.core.activity import ActivityService
+from services.core.auth import AuthService, LoginThrottle, UserInfo, validate_display_name
+from services.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Throttled
+from services.models.client import OllamaGateway
+from services.models.hosts import HostDirectory
+from services.workshops import rules as workshop_rules
+from services.workshops.session import WorkshopSession
+from services.workshops.types import JoinResult, ResourceInfo, StepInfo, WorkshopInfo
+
+log = logging.getLogger(__name__)
+
+CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'  # no 0/O, 1/I
+CODE_LENGTH = 6
+
+
+def new_code() -> str:
+    return ''.join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(code: str) -> str:
+    return ''.join((code or '').split()).replace('-', '').upper()[:16]
+
+
+class WorkshopService(WorkshopSession):
+    def __init__(
+        self,
+        *,
+        auth: AuthService,
+        activity: ActivityService,
+        ollama: OllamaGateway,
+        hosts: HostDirectory,
+        join_max_failures: int = 10,
+        join_window_seconds: int = 300,
+        sample_seconds: float = 5.0,
+        gc_freeze: bool = True,
+    ) -> None:
+        super().__init__(
+            activity=activity, ollama=ollama, hosts=hosts, sample_seconds=sample_seconds, gc_freeze=gc_freeze
+        )
+        self.auth = auth
+        self.join_throttle = LoginThrottle(join_max_failures, join_window_seconds)
+
+    # ----- permissions ---------------------------------------------------------------------------------------------
+    async def _workshop(self, workshop_id: int) -> Workshop:
+        workshop = await Workshop.get_or_none(id=workshop_id)
+        if workshop is None:
+            raise NotFound('No such workshop.')
+        return workshop
+
+    async def _is_manager(self, user: UserInfo, workshop: Workshop) -> bool:
+        if user.role == Role.ADMIN or workshop.owner_id == user.id:  # type: ignore[attr-defined]
+            return True
+        return await WorkshopInstructor.exists(workshop_id=workshop.id, user_id=user.id)
+
+    async def _manage(self, actor_id: int, workshop_id: int) -> tuple[UserInfo, Workshop]:
+        """The acting manager and the workshop; attendees get PermissionDenied, other instructors NotFound."""
+        user = await self.auth.require(actor_id, Role.INSTRUCTOR)
+        workshop = await self._workshop(workshop_id)
+        if not await self._is_manager(user, workshop):
+            log.warning('user %s refused management of workshop %s', actor_id, workshop_id)
+            raise NotFound('No such workshop.')
+        return user, workshop
+
+    async def _member(self, actor_id: int, workshop_id: int) -> tuple[UserInfo, Workshop, WorkshopMembership]:
+        user = await self.auth.require(actor_id)
+        workshop = await self._workshop(workshop_id)
+        membership = await WorkshopMembership.get_or_none(workshop_id=workshop_id, user_id=user.id)
+        if membership is None:
+            raise NotFound('No such workshop.')
+        return user, workshop, membership
+
+    async def can_manage(self, actor_id: int, workshop_id: int) -> bool:
+        user = await self.auth.get_user(actor_id)
+        workshop = await Workshop.get_or_none(id=workshop_id)
+        return bool(user and workshop and user.at_least(Role.INSTRUCTOR) and await self._is_manager(user, workshop))
+
+    # ----- reading -------------------------------------------------------------------------------------------------
+    async def _info(self, workshop: Workshop, *, can_manage: bool, full: bool = True) -> WorkshopInfo:
+        owner = await User.get(id=workshop.owner_id)  # type: ignore[attr-defined]
+        info = WorkshopInfo(
+            id=workshop.id,
+            title=workshop.title,
+            description=workshop.description,
+            state=workshop.state.value if isinstance(workshop.state, WorkshopState) else str(workshop.state),
+            join_code=workshop.join_code if can_manage else '',
+            owner_id=owner.id,
+            owner_name=owner.display_name,
+            starts_at=workshop.starts_at,
+            ends_at=workshop.ends_at,
+            started_at=workshop.started_at,
+            ended_at=workshop.ended_at,
+            allowed_models=list(workshop.allowed_models or []),
+            stuck_minutes=workshop.stuck_minutes,
+            can_manage=can_manage,
+        )
+        if full:
+            info.steps = await self.steps(workshop.id)
+            info.resources = [
+                ResourceInfo(
+                    kind=r['kind'],
+                    resource_id=r['resource_id'],
+                    label=r['label'] or f'{r["kind"]} {r["resource_id"]}',
+                    link=f'{workshop_rules.RESOURCE_KINDS.get(r["kind"], "")}/{r["resource_id"]}',
+                )
+                for r in await WorkshopResource.filter(workshop_id=workshop.id).values('kind', 'resource_id', 'label')
+            ]
+            if can_manage:
+                info.co_instructors = await WorkshopInstructor.filter(workshop_id=workshop.id).values(
+                    'user_id', name='user__display_name', email='user__email'
+                )
+        info.attendee_count = await WorkshopMembership.filter(workshop_id=workshop.id).count()
+        return info
+
+    async def steps(self, workshop_id: int) -> list[StepInfo]:
+        rows = await WorkshopStep.filter(workshop_id=workshop_id).order_by('position', 'id')
+        return [
+            StepInfo(
+                id=s.id,
+                position=i,
+                title=s.title,
+                instructions=s.instructions,
+                rule=s.rule,
+                rule_label=workshop_rules.rule_label(s.rule),
+                link=workshop_rules.rule_link(s.rule),
+            )
+            for i, s in enumerate(rows)
+        ]
+
+    async def list_for(self, actor_id: int) -> list[WorkshopInfo]:
+        """Instructors: the workshops they own or co-instruct (admins: all). Attendees: the ones they joined."""
+        user = await self.auth.require(actor_id)
+        if user.role == Role.ADMIN:
+            workshops = await Workshop.all().order_by('-id')
+        elif user.role == Role.INSTRUCTOR:
+            co = await WorkshopInstructor.filter(user_id=user.id).values_list('workshop_id', flat=True)
+            workshops = await Workshop.filter(id__in=[*co, 0]).order_by('-id') + await Workshop.filter(
+                owner_id=user.id
+            ).order_by('-id')
+            workshops = sorted({w.id: w for w in workshops}.values(), key=lambda w: -w.id)
+        else:
+            workshops = []
+        joined = await WorkshopMembership.filter(user_id=user.id).values_list('workshop_id', flat=True)
+        seen = {w.id for w in workshops}
+        workshops += [w for w in await Workshop.filter(id__in=[*joined, 0]).order_by('-id') if w.id not in seen]
+        infos = []
+        for w in workshops:
+            manage = user.at_least(Role.INSTRUCTOR) and await self._is_manager(user, w)
+            infos.append(await self._info(w, can_manage=manage, full=False))
+        return infos
+
+    async def get(self, actor_id: int, workshop_id: int) -> WorkshopInfo:
+        """Managers and members may read a workshop; anyone else gets NotFound."""
+        user = await self.auth.require(actor_id)
+        workshop = await self._workshop(workshop_id)
+        manage = user.at_least(Role.INSTRUCTOR) and await self._is_manager(user, workshop)
+        if not manage and not await WorkshopMembership.exists(workshop_id=workshop_id, user_id=user.id):
+            raise NotFound('No such workshop.')
+        return await self._info(workshop, can_manage=manage)
+
+    # ----- creating and editing ------------------------------------------------------------------------------------
+    async def create(self, actor_id: int, title: str, description: str = '', **fields: Any) -> WorkshopInfo:
+        user = await self.auth.require(actor_id, Role.INSTRUCTOR)
+        values = _validated({'title': title, 'description': description, **fields})
+        for _ in range(10):
+            try:
+                workshop = await Workshop.create(owner_id=user.id, join_code=new_code(), **values)
+                break
+            except IntegrityError:
+                continue
+        else:
+            raise Conflict('Could not find a free join code. Try again.')
+        log.info('workshop %s created by %s', workshop.id, actor_id)
+        return await self._info(workshop, can_manage=True)
+
+    async def update(self, actor_id: int, workshop_id: int, **fields: Any) -> WorkshopInfo:
+        _, workshop = await self._manage(actor_id, workshop_id)
+        values = _validated(fields)
+        for key, value in values.items():
+            setattr(workshop, key, value)
+        await workshop.save()
+        live = self.live.get(workshop_id)
+        if live is not None:
+            live.title = workshop.title
+            live.stuck_seconds = workshop.stuck_minutes * 60
+        return await self._info(workshop, can_manage=True)
+
+    async def regenerate_code(self, actor_id: int, workshop_id: int) -> str:
+        _, workshop = await self._manage(actor_id, workshop_id)
+        for _ in range(10):
+            workshop.join_code = new_code()
+            try:
+                await workshop.save(update_fields=['join_code', 'updated_at'])
+                return workshop.join_code
+            except IntegrityError:
+                continue
+        raise Conflict('Could not find a free join code. Try again.')
+
+    async def add_co_instructor(self, actor_id: int, workshop_id: int, email: str) -> None:
+        await self._manage(actor_id, workshop_id)
+        other = await User.get_or_none(email=(email or '').strip().lower(), is_active=True)
+        if other is None or Role(other.role).rank < Role.INSTRUCTOR.rank:
+            raise InvalidInput('No instructor with this email. Ask an admin to give them the instructor role first.')
+        await WorkshopInstructor.get_or_create(workshop_id=workshop_id, user_id=other.id)
+
+    async def remove_co_instructor(self, actor_id: int, workshop_id: int, user_id: int) -> None:
+        await self._manage(actor_id, workshop_id)
+        await WorkshopInstructor.filter(workshop_id=workshop_id, user_id=user_id).delete()
+
+    async def add_resource(self, actor_id: int, workshop_id: int, kind: str, resource_id: int, label: str = '') -> None:
+        await self._manage(actor_id, workshop_id)
+        if kind not in workshop_rules.RESOURCE_KINDS:
+            raise InvalidInput('Unknown resource kind: pick prompt, tool, knowledge or rag.')
+        await WorkshopResource.get_or_create(
+            workshop_id=workshop_id, kind=kind, resource_id=int(resource_id), defaults={'label': label[:200]}
+        )
+
+    async def remove_resource(self, actor_id: int, workshop_id: int, kind: str, resource_id: int) -> None:
+        await self._manage(actor_id, workshop_id)
+        await WorkshopResource.filter(workshop_id=workshop_id, kind=kind, resource_id=resource_id).delete()
+
+    async def add_step(
+        self, actor_id: int, workshop_id: int, title: str, instructions: str = '', rule: str | None = None
+    ) -> StepInfo:
+        await self._manage(actor_id, workshop_id)
+        title = (title or '').strip()
+        if not 1 <= len(title) <= 200:
+            raise InvalidInput('A step needs a title of 1 to 200 characters.')
+        position = await WorkshopStep.filter(workshop_id=workshop_id).count()
+        await WorkshopStep.create(
+            workshop_id=workshop_id,
+            position=position,
+            title=title,
+            instructions=(instructions or '')[:20000],
+            rule=workshop_rules.normalise_rule(rule),
+        )
+        await self._reload_steps(workshop_id)
+        return (await self.steps(workshop_id))[-1]
+
+    async def update_step(
+        self, actor_id: int, workshop_id: int, step_id: int, *, title: str, instructions: str, rule: str | None
+    ) -> None:
+        await self._manage(actor_id, workshop_id)
+        step = await WorkshopStep.get_or_none(id=step_id, workshop_id=workshop_id)
+        if step is None:
+            raise NotFound('No such step.')
+        title = (title or '').strip()
+        if not 1 <= len(title) <= 200:
+            raise InvalidInput('A step needs a title of 1 to 200 characters.')
+        step.title, step.instructions, step.rule = (
+            title,
+            (instructions or '')[:20000],
+            workshop_rules.normalise_rule(rule),
+        )
+        await step.save()
+        await self._reload_steps(workshop_id)
+
+    async def delete_step(self, actor_id: int, workshop_id: int, step_id: int) -> None:
+        await self._manage(actor_id, workshop_id)
+        await WorkshopStep.filter(id=step_id, workshop_id=workshop_id).delete()
+        async with in_transaction():
+            for i, step in enumerate(await WorkshopStep.filter(workshop_id=workshop_id).order_by('position', 'id')):
+                if step.position != i:
+                    step.position = i
+                    await step.save(update_fields=['position'])
+        await self._reload_steps(workshop_id)
+
+    # ----- lifecycle -----------------------------------------------------------------------------------------------
+    async def start(self, actor_id: int, workshop_id: int) -> None:
+        _, workshop = await self._manage(actor_id, workshop_id)
+        if workshop.state == WorkshopState.ENDED:
+            raise Conflict('This workshop has ended; create a new one to run it again.')
+        workshop.state = WorkshopState.LIVE
+        workshop.started_at = workshop.started_at or datetime.now(UTC)
+        await workshop.save(update_fields=['state', 'started_at', 'updated_at'])
+        self._user_workshop.clear()
+        await self.live_state(workshop_id)
+
+    async def end(self, actor_id: int, workshop_id: int) -> None:
+        _, workshop = await self._manage(actor_id, workshop_id)
+        workshop.state = WorkshopState.ENDED
+        workshop.ended_at = datetime.now(UTC)
+        await workshop.save(update_fields=['state', 'ended_at', 'updated_at'])
+        await self._close_live(workshop_id)
+        log.info('workshop %s ended by %s', workshop_id, actor_id)
+
+    # ----- joining -------------------------------------------------------------------------------------------------
+    async def join(
+        self, code: str, display_name: str = '', *, client_address: str = '', user_id: int | None = None
+    ) -> JoinResult:
+        """Join by code. Signed-in users join as they are; anyone else gets a new password-less attendee account."""
+        key = f'join:{client_address}'
+        wait = self.join_throttle.retry_after(key)
+        if wait:
+            log.warning('join throttled for %s', client_address)
+            raise Throttled(f'Too many wrong join codes. Try again in {int(wait) + 1} seconds.', wait)
+        workshop = await Workshop.get_or_none(join_code=normalise_code(code)) if normalise_code(code) else None
+        if workshop is None:
+            self.join_throttle.fail(key)
+            log.warning('wrong join code from %s', client_address)
+            raise NotFound('No workshop has this code. Check it with your instructor (letters and digits, no spaces).')
+        if workshop.state == WorkshopState.ENDED:
+            raise Conflict('This workshop has ended and no longer takes attendees. Ask your instructor for a new code.')
+        if workshop.state == WorkshopState.DRAFT:
+            raise Conflict('This workshop has not started yet. Try again when your instructor opens it.')
+        user = await self.auth.get_user(user_id) if user_id else None
+        created = False
+        if user is None:
+            name = validate_display_name(display_name)
+            row = await User.create(
+                email=f'attendee-{secrets.token_hex(8)}@join.workshop', display_name=name, role=Role.ATTENDEE
+            )
+            user_id, created = row.id, True
+        else:
+            user_id = user.id
+        membership, _ = await WorkshopMembership.get_or_create(workshop_id=workshop.id, user_id=user_id)
+        if membership.left_at is not None:
+            membership.left_at = None
+            await membership.save(update_fields=['left_at'])
+        self._user_workshop.pop(user_id, None)
+        await self._add_to_live(workshop.id, membership)
+        await self.activity.record(user_id, actions.WORKSHOP_JOIN, workshop_id=workshop.id, new_account=created)
+        log.info('user %s joined workshop %s', user_id, workshop.id)
+        return JoinResult(user_id=user_id, workshop_id=workshop.id, created_account=created)
+
+    async def workshop_ids_of(self, user_id: int) -> set[int]:
+        """Every workshop this user attends, owns or co-teaches (what objects shared with a workshop are visible to)."""
+        attending = await WorkshopMembership.filter(user_id=user_id).values_list('workshop_id', flat=True)
+        teaching = await WorkshopInstructor.filter(user_id=user_id).values_list('workshop_id', flat=True)
+        owning = await Workshop.filter(owner_id=user_id).values_list('id', flat=True)
+        return {*attending, *teaching, *owning}
+
+    async def leave(self, actor_id: int, workshop_id: int) -> None:
+        _, _, membership = await self._member(actor_id, workshop_id)
+        membership.left_at = datetime.now(UTC)
+        await membership.save(update_fields=['left_at'])
+        self._user_workshop.pop(actor_id, None)
+
+
+def _validated(fields: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if 'title' in fields:
+        title = (fields['title'] or '').strip()
+        if not 1 <= len(title) <= 200:
+            raise InvalidInput('A workshop needs a title of 1 to 200 characters.')
+        values['title'] = title
+    if 'description' in fields:
+        values['description'] = (fields['description'] or '')[:20000]
+    for key in ('starts_at', 'ends_at'):
+        if key in fields:
+            values[key] = fields[key] or None
+    if values.get('starts_at') and values.get('ends_at') and values['ends_at'] < values['starts_at']:
+        raise InvalidInput('The workshop cannot end before it starts.')
+    if 'allowed_models' in fields:
+        models = [m.strip() for m in fields['allowed_models'] or [] if m and m.strip()]
+        values['allowed_models'] = sorted(set(models))[:100]
+    if 'stuck_minutes' in fields:
+        minutes = int(fields['stuck_minutes'] or 10)
+        if not 1 <= minutes <= 240:
+            raise InvalidInput('The stuck threshold must be between 1 and 240 minutes.')
+        values['stuck_minutes'] = minutes
+    unknown = set(fields) - {'title', 'description', 'starts_at', 'ends_at', 'allowed_models', 'stuck_minutes'}
+    if unknown:
+        raise InvalidInput(f'Unknown workshop field(s): {", ".join(sorted(unknown))}.')
+    return values
+
+
+__all__ = ['PermissionDenied', 'WorkshopService', 'normalise_code']

@@ -1,0 +1,450 @@
+"""The running workshop: attendee progress, raised hands, announcements, presence and the live dashboard state.
+
+Mixed into `WorkshopService`. Every method acting for a user takes `actor_id` first and checks it against the
+database (`_manage` for instructors, `_member` for attendees).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from nicegui import background_tasks
+
+from models import (
+    ActivityEvent,
+    Announcement,
+    HandState,
+    RaisedHand,
+    StepProgress,
+    Workshop,
+    WorkshopMembership,
+    WorkshopState,
+    WorkshopStep,
+)
+from services.core.activity import Activity, ActivityService
+from services.core.errors import Conflict, InvalidInput, NotFound
+from services.models.client import OllamaError, OllamaGateway
+from services.models.hosts import HostDirectory
+from services.workshops.live import AttendeeLive, LiveWorkshop
+from services.workshops.types import AnnouncementInfo, AttendeeView, HandInfo
+
+if TYPE_CHECKING:
+    from services.core.auth import UserInfo
+
+log = logging.getLogger(__name__)
+
+
+class WorkshopSession:
+    def __init__(
+        self,
+        *,
+        activity: ActivityService,
+        ollama: OllamaGateway,
+        hosts: HostDirectory,
+        sample_seconds: float,
+        gc_freeze: bool = True,
+    ) -> None:
+        self.activity = activity
+        self.ollama = ollama
+        self.hosts = hosts
+        self.sample_seconds = sample_seconds
+        self.live: dict[int, LiveWorkshop] = {}
+        self._loading: dict[int, asyncio.Lock] = {}
+        self._user_workshop: dict[int, int | None] = {}
+        self.gc_freeze = gc_freeze
+        self._frozen_for = 0  # attendees in live workshops at the last freeze
+        self._last_freeze = 0.0
+        activity.workshop_of = self.workshop_of
+        activity.recorded.subscribe(self._on_activity)
+
+    # ----- attribution of activity ---------------------------------------------------------------------------------
+    async def workshop_of(self, user_id: int) -> int | None:
+        """The live workshop this user attends (cached; invalidated on join, leave, start and end)."""
+        if user_id in self._user_workshop:
+            return self._user_workshop[user_id]
+        row = (
+            await WorkshopMembership.filter(user_id=user_id, left_at__isnull=True, workshop__state=WorkshopState.LIVE)
+            .order_by('-joined_at')
+            .first()
+            .values('workshop_id')
+        )
+        workshop_id = row['workshop_id'] if row else None
+        self._user_workshop[user_id] = workshop_id
+        return workshop_id
+
+    async def allowed_models(self, user_id: int) -> list[str] | None:
+        """The models this user may use because of their live workshop (None: the workshop sets no limit)."""
+        workshop_id = await self.workshop_of(user_id)
+        if workshop_id is None:
+            return None
+        row = await Workshop.get_or_none(id=workshop_id).values('allowed_models')
+        return list(row['allowed_models']) if row and row['allowed_models'] else None
+
+    def _on_activity(self, activity: Activity) -> None:
+        if activity.workshop_id is None:
+            return
+        live = self.live.get(activity.workshop_id)
+        if live is None:
+            background_tasks.create(self.live_state(activity.workshop_id), name='workshop-load')  # rebuilds from DB
+            return
+        for step_id in live.apply_activity(activity):
+            live.progress(activity.user_id, step_id, 'auto')  # type: ignore[arg-type]
+            background_tasks.create(self._save_progress(activity.workshop_id, activity.user_id, step_id, 'auto'))
+
+    # ----- the in-memory state -------------------------------------------------------------------------------------
+    async def live_state(self, workshop_id: int) -> LiveWorkshop | None:
+        """The live state of a live workshop, rebuilt from the database on first use; None if it is not live."""
+        live = self.live.get(workshop_id)
+        if live is not None:
+            return live
+        lock = self._loading.setdefault(workshop_id, asyncio.Lock())
+        async with lock:
+            if workshop_id in self.live:
+                return self.live[workshop_id]
+            workshop = await Workshop.get_or_none(id=workshop_id, state=WorkshopState.LIVE)
+            if workshop is None:
+                return None
+            live = await self._build(workshop)
+            self.live[workshop_id] = live
+            live.task = background_tasks.create(self._sampler(live), name=f'workshop-{workshop_id}-sampler')
+            return live
+
+    async def _build(self, workshop: Workshop) -> LiveWorkshop:
+        steps = [{'id': s.id, 'title': s.title, 'rule': s.rule} for s in await self.steps(workshop.id)]  # type: ignore[attr-defined]
+        live = LiveWorkshop(
+            workshop_id=workshop.id, title=workshop.title, stuck_minutes=workshop.stuck_minutes, steps=steps
+        )
+        memberships = (
+            await WorkshopMembership.filter(workshop_id=workshop.id)
+            .order_by('id')
+            .values('id', 'user_id', 'current_step', 'joined_at', 'last_seen', name='user__display_name')
+        )
+        for number, m in enumerate(memberships, start=1):
+            live.attendees[m['user_id']] = AttendeeLive(
+                user_id=m['user_id'],
+                membership_id=m['id'],
+                name=m['name'],
+                number=number,
+                current_step=m['current_step'],
+                last_seen=(m['last_seen'] or m['joined_at']).timestamp(),
+                last_progress=m['joined_at'].timestamp(),
+            )
+        by_membership = {a.membership_id: a for a in live.attendees.values()}
+        for p in await StepProgress.filter(membership__workshop_id=workshop.id, done=True).values(
+            'membership_id', 'step_id', 'how', 'at'
+        ):
+            attendee = by_membership.get(p['membership_id'])
+            if attendee:
+                attendee.done[p['step_id']] = p['how']
+                attendee.last_progress = max(attendee.last_progress, p['at'].timestamp())
+        for hand in await self._open_hands(workshop.id):
+            live.hands[hand['id']] = hand
+        rows = (
+            await ActivityEvent.filter(workshop_id=workshop.id)
+            .order_by('id')
+            .values('user_id', 'model', 'tokens', 'latency_ms', 'error')
+        )
+        for r in rows:
+            attendee = live.attendees.get(r['user_id'])
+            bucket = live.models[r['model'] or '']
+            for target in (attendee, bucket) if attendee else (bucket,):
+                target.requests += 1
+                target.tokens += r['tokens'] or 0
+                if r['latency_ms'] is not None:
+                    target.latency_sum += r['latency_ms']
+                    target.latency_n += 1
+                target.errors += 1 if r['error'] else 0
+        for activity in reversed(await self.activity.query(workshop_id=workshop.id, limit=50)):
+            live.feed.append(live.feed_item(activity))
+        return live
+
+    async def _sampler(self, live: LiveWorkshop) -> None:
+        while True:
+            await asyncio.sleep(self.sample_seconds)
+            try:
+                load: dict[str, Any] = {'hosts': {}}
+                for url in await self.hosts.urls():
+                    try:
+                        running = await asyncio.wait_for(self.ollama.running(url), timeout=2)
+                        load['hosts'][url] = [m.model for m in running]
+                    except (OllamaError, TimeoutError):
+                        load['hosts'][url] = None
+                live.sample(load)
+                self._maybe_refreeze()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception('workshop %s sampler failed', live.id)
+
+    def _maybe_refreeze(self) -> None:
+        """With hundreds of attendee pages the heap is big and stable; CPython's full collections then pause the loop
+        for 250+ ms at random moments (the dashboard's tail latency). Instead: when attendees joined, a cheap young
+        collection and `gc.freeze()` of the survivors (kept out of full collections); every 15 minutes one full
+        collection at a moment we choose (unfreeze first, so frozen garbage of closed pages is reclaimed)."""
+        attendees = sum(len(live.attendees) for live in self.live.values())
+        now = time.monotonic()
+        if not self.gc_freeze or attendees < 50:
+            return
+        started = time.perf_counter()
+        if now - self._last_freeze > 900:
+            gc.unfreeze()
+            gc.collect()
+        elif attendees > self._frozen_for * 1.1:
+            gc.collect(1)
+        else:
+            return
+        gc.freeze()
+        self._frozen_for, self._last_freeze = attendees, now
+        took = (time.perf_counter() - started) * 1000
+        log.info('gc: froze %d objects in %.0f ms (%d attendees)', gc.get_freeze_count(), took, attendees)
+
+    async def _reload_steps(self, workshop_id: int) -> None:
+        live = self.live.get(workshop_id)
+        if live is not None:
+            live.steps = [{'id': s.id, 'title': s.title, 'rule': s.rule} for s in await self.steps(workshop_id)]  # type: ignore[attr-defined]
+            live.changed.emit({'reload': True})
+            live.broadcast.emit({'kind': 'reload'})
+
+    async def _add_to_live(self, workshop_id: int, membership: WorkshopMembership) -> None:
+        live = await self.live_state(workshop_id)
+        if live is None or membership.user_id in live.attendees:  # type: ignore[attr-defined]
+            return
+        user = await membership.user
+        live.add_attendee(
+            AttendeeLive(
+                user_id=user.id,
+                membership_id=membership.id,
+                name=user.display_name,
+                number=len(live.attendees) + 1,
+                current_step=membership.current_step,
+                last_seen=membership.joined_at.timestamp(),
+                last_progress=membership.joined_at.timestamp(),
+            )
+        )
+
+    async def _close_live(self, workshop_id: int) -> None:
+        self._user_workshop.clear()
+        live = self.live.pop(workshop_id, None)
+        if live is None:
+            return
+        live.stop()
+        live.broadcast.emit({'kind': 'ended'})
+        live.changed.emit({'ended': True})
+        for attendee in live.attendees.values():
+            if attendee.last_seen:
+                seen = datetime.fromtimestamp(attendee.last_seen, UTC)
+                await WorkshopMembership.filter(id=attendee.membership_id).update(last_seen=seen)
+
+    async def dashboard(self, actor_id: int, workshop_id: int) -> LiveWorkshop | None:
+        """The live state for a manager's dashboard (None when the workshop is not live)."""
+        await self._manage(actor_id, workshop_id)  # type: ignore[attr-defined]
+        return await self.live_state(workshop_id)
+
+    # ----- presence ------------------------------------------------------------------------------------------------
+    def connected(self, workshop_id: int, user_id: int, delta: int) -> None:
+        """An attendee page of this user connected (+1) or disconnected (-1)."""
+        live = self.live.get(workshop_id)
+        if live is not None:
+            live.seen(user_id, connected=delta)
+
+    # ----- the attendee --------------------------------------------------------------------------------------------
+    async def attendee_view(self, actor_id: int, workshop_id: int) -> AttendeeView:
+        user, workshop, membership = await self._member(actor_id, workshop_id)  # type: ignore[attr-defined]
+        info = await self._info(workshop, can_manage=False)  # type: ignore[attr-defined]
+        done = {
+            p['step_id']: p['how']
+            for p in await StepProgress.filter(membership_id=membership.id, done=True).values('step_id', 'how')
+        }
+        announcements = [
+            AnnouncementInfo(id=a['id'], text=a['text'], created_at=a['created_at'])
+            for a in await Announcement.filter(workshop_id=workshop_id)
+            .order_by('-id')
+            .limit(20)
+            .values('id', 'text', 'created_at')
+        ]
+        hand = await RaisedHand.filter(membership_id=membership.id).order_by('-id').first()
+        hand_info = (
+            HandInfo(
+                id=hand.id,
+                user_id=user.id,
+                name=user.display_name,
+                message=hand.message,
+                state=str(hand.state.value if isinstance(hand.state, HandState) else hand.state),
+                created_at=hand.created_at,
+            )
+            if hand
+            else None
+        )
+        await self.live_state(workshop_id)
+        return AttendeeView(
+            workshop=info, current_step=membership.current_step, done=done, announcements=announcements, hand=hand_info
+        )
+
+    async def tick(self, actor_id: int, workshop_id: int, step_id: int, done: bool) -> None:
+        _, workshop, membership = await self._member(actor_id, workshop_id)  # type: ignore[attr-defined]
+        self._require_live(workshop)
+        if not await WorkshopStep.exists(id=step_id, workshop_id=workshop_id):
+            raise NotFound('No such step.')
+        await self._save_progress(workshop_id, actor_id, step_id, 'manual' if done else None, membership)
+        live = self.live.get(workshop_id)
+        if live is not None:
+            live.progress(actor_id, step_id, 'manual' if done else None)
+            live.seen(actor_id)
+
+    async def _save_progress(
+        self,
+        workshop_id: int,
+        user_id: int,
+        step_id: int,
+        how: str | None,
+        membership: WorkshopMembership | None = None,
+    ) -> None:
+        membership = membership or await WorkshopMembership.get_or_none(workshop_id=workshop_id, user_id=user_id)
+        if membership is None:
+            return
+        if how is None:
+            await StepProgress.filter(membership_id=membership.id, step_id=step_id).delete()
+        else:
+            await StepProgress.update_or_create(
+                defaults={'done': True, 'how': how}, membership_id=membership.id, step_id=step_id
+            )
+
+    async def set_step(self, actor_id: int, workshop_id: int, index: int) -> None:
+        """The attendee moves to another step of the agenda."""
+        _, _, membership = await self._member(actor_id, workshop_id)  # type: ignore[attr-defined]
+        count = await WorkshopStep.filter(workshop_id=workshop_id).count()
+        membership.current_step = max(0, min(int(index), max(count - 1, 0)))
+        await membership.save(update_fields=['current_step'])
+        live = self.live.get(workshop_id)
+        if live is not None and actor_id in live.attendees:
+            live.attendees[actor_id].current_step = membership.current_step
+            live.seen(actor_id)
+            live.mark_row(actor_id)
+
+    async def raise_hand(self, actor_id: int, workshop_id: int, message: str = '') -> HandInfo:
+        user, workshop, membership = await self._member(actor_id, workshop_id)  # type: ignore[attr-defined]
+        self._require_live(workshop)
+        if await RaisedHand.exists(membership_id=membership.id, state__in=[HandState.RAISED, HandState.ACKNOWLEDGED]):
+            raise Conflict('Your hand is already raised. An instructor will come to you.')
+        hand = await RaisedHand.create(membership_id=membership.id, message=(message or '').strip()[:500])
+        info = HandInfo(
+            id=hand.id, user_id=user.id, name=user.display_name, message=hand.message, state='raised',
+            created_at=hand.created_at,
+        )  # fmt: skip
+        live = self.live.get(workshop_id)
+        if live is not None:
+            live.hands[hand.id] = _hand_dict(info)
+            live.mark_hands()
+            live.seen(actor_id)
+        return info
+
+    async def lower_hand(self, actor_id: int, workshop_id: int) -> None:
+        _, _, membership = await self._member(actor_id, workshop_id)  # type: ignore[attr-defined]
+        hands = await RaisedHand.filter(membership_id=membership.id, state__not=HandState.RESOLVED)
+        for hand in hands:
+            await self._set_hand(workshop_id, hand, HandState.RESOLVED, actor_id)
+
+    async def update_hand(self, actor_id: int, workshop_id: int, hand_id: int, state: str) -> None:
+        """An instructor acknowledges or resolves a raised hand; the attendee learns it live."""
+        await self._manage(actor_id, workshop_id)  # type: ignore[attr-defined]
+        hand = await RaisedHand.get_or_none(id=hand_id, membership__workshop_id=workshop_id)
+        if hand is None:
+            raise NotFound('No such raised hand.')
+        await self._set_hand(workshop_id, hand, HandState(state), None)
+
+    async def _set_hand(self, workshop_id: int, hand: RaisedHand, state: HandState, user_id: int | None) -> None:
+        hand.state = state
+        await hand.save(update_fields=['state', 'updated_at'])
+        live = self.live.get(workshop_id)
+        if live is None:
+            return
+        if state == HandState.RESOLVED:
+            entry = live.hands.pop(hand.id, None)
+        else:
+            entry = live.hands.get(hand.id)
+            if entry:
+                entry['state'] = state.value
+        live.mark_hands()
+        owner = user_id or (entry or {}).get('user_id')
+        if owner is None:
+            owner = (await WorkshopMembership.get(id=hand.membership_id)).user_id  # type: ignore[attr-defined]
+        live.personal_event(owner).emit({'kind': 'hand', 'state': state.value, 'id': hand.id})
+
+    async def _open_hands(self, workshop_id: int) -> list[dict[str, Any]]:
+        rows = await RaisedHand.filter(
+            membership__workshop_id=workshop_id, state__in=[HandState.RAISED, HandState.ACKNOWLEDGED]
+        ).values(
+            'id', 'message', 'state', 'created_at', user_id='membership__user_id', name='membership__user__display_name'
+        )
+        return [
+            _hand_dict(HandInfo(id=r['id'], user_id=r['user_id'], name=r['name'], message=r['message'],
+                                state=str(r['state']), created_at=r['created_at']))
+            for r in rows
+        ]  # fmt: skip
+
+    # ----- instructor actions --------------------------------------------------------------------------------------
+    async def announce(self, actor_id: int, workshop_id: int, text: str) -> AnnouncementInfo:
+        user, _ = await self._manage(actor_id, workshop_id)  # type: ignore[attr-defined]
+        text = (text or '').strip()
+        if not 1 <= len(text) <= 2000:
+            raise InvalidInput('An announcement needs 1 to 2000 characters.')
+        row = await Announcement.create(workshop_id=workshop_id, author_id=user.id, text=text)
+        info = AnnouncementInfo(id=row.id, text=text, created_at=row.created_at)
+        live = self.live.get(workshop_id)
+        if live is not None:
+            at = row.created_at.astimezone().strftime('%H:%M')
+            notice = f'Announcement: {text[:200]}'
+            live.broadcast.emit({'kind': 'announcement', 'id': row.id, 'text': text, 'at': at, 'notice': notice})
+        return info
+
+    async def move_all(self, actor_id: int, workshop_id: int, index: int) -> None:
+        await self._manage(actor_id, workshop_id)  # type: ignore[attr-defined]
+        count = await WorkshopStep.filter(workshop_id=workshop_id).count()
+        if not 0 <= index < count:
+            raise InvalidInput('Pick one of the steps of the agenda.')
+        await WorkshopMembership.filter(workshop_id=workshop_id).update(current_step=index)
+        live = self.live.get(workshop_id)
+        if live is not None:
+            for attendee in live.attendees.values():
+                attendee.current_step = index
+                live._dirty_rows.add(attendee.user_id)
+            live.mark_row(next(iter(live.attendees), 0))
+            live.broadcast.emit({'kind': 'step', 'index': index})
+
+    async def attendee_activity(self, actor_id: int, workshop_id: int, user_id: int, limit: int = 30) -> list[Activity]:
+        """Drill-down: one attendee's recent activity in this workshop (managers only)."""
+        await self._manage(actor_id, workshop_id)  # type: ignore[attr-defined]
+        if not await WorkshopMembership.exists(workshop_id=workshop_id, user_id=user_id):
+            raise NotFound('This person is not an attendee of this workshop.')
+        return await self.activity.query(user_id=user_id, workshop_id=workshop_id, limit=limit)
+
+    async def workshop_activity(
+        self, actor_id: int, workshop_id: int, *, limit: int = 50, offset: int = 0
+    ) -> tuple[list[Activity], int]:
+        """Everything recorded in this workshop, newest first, and the total (managers only; the API's feed)."""
+        await self._manage(actor_id, workshop_id)  # type: ignore[attr-defined]
+        return await self.activity.page(workshop_id=workshop_id, limit=limit, offset=offset)
+
+    @staticmethod
+    def _require_live(workshop: Workshop) -> None:
+        if workshop.state != WorkshopState.LIVE:
+            raise Conflict('This workshop is not running right now, so progress and hands are closed.')
+
+
+def _hand_dict(info: HandInfo) -> dict[str, Any]:
+    return {
+        'id': info.id,
+        'user_id': info.user_id,
+        'name': info.name,
+        'message': info.message,
+        'state': info.state,
+        'at': info.created_at.strftime('%H:%M:%S'),
+    }
+
+
+__all__ = ['UserInfo', 'WorkshopSession']
