@@ -59,8 +59,9 @@ async def shutdown() -> None:
         return
     await services.health.stop()
     await services.catalogue.stop()
+    await services.model_admin.cancel_all()
     await services.ingest.stop()
-    await services.ollama.close()
+    await services.calls.close()
     await services.vector_databases.close()
     await services.vectors.close()
     await db.close_database()

@@ -39,7 +39,10 @@ class Settings(BaseSettings):
         60.0, gt=0, description='Seconds between background refreshes of the model catalogue of every host.'
     )
     chat_max_streams_per_user: int = Field(
-        4, ge=1, le=64, description='Chat replies one user may have streaming at the same time.'
+        4,
+        ge=1,
+        le=64,
+        description='Model calls one user may have running at once, on every path.',
     )
 
     # vector store
@@ -58,12 +61,13 @@ class Settings(BaseSettings):
 
     # REST API, OpenAI-compatible gateway and single sign-on
     api_max_prompt_chars: int = Field(
-        1_000_000, ge=1000, description='Largest prompt (all messages) an API call may send.'
+        1_000_000,
+        ge=1000,
+        description='Largest prompt (messages, tools, inputs) of one model call, on every path.',
     )
     api_max_num_ctx: int = Field(
-        32_768, ge=512, description='Largest num_ctx option an API or gateway call may ask for.'
+        32_768, ge=512, description='Largest num_ctx option a model call may ask for, on every path.'
     )
-    api_max_concurrent: int = Field(4, ge=1, description='Model calls one user may have running at once.')
     oidc_discovery_url: str = Field(
         '', description='OpenID Connect discovery URL (…/.well-known/openid-configuration); empty disables OIDC.'
     )

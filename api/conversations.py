@@ -14,8 +14,9 @@ from api.problems import problem_responses
 from api.schemas import Deleted
 from api.streaming import ndjson, primed
 from services.chat.conversations import ChatDelta, ChatResult
-from services.chat.types import MAX_PROMPT_CHARS, MAX_TITLE
-from services.models.client import (
+from services.chat.types import MAX_TITLE
+from services.models.callers import Purpose
+from services.models.errors import (
     ModelNotFound,
     OllamaBadRequest,
     OllamaBusy,
@@ -71,7 +72,7 @@ class ConversationPatch(BaseModel):
 
 
 class MessageSend(BaseModel):
-    content: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
+    content: str = Field(min_length=1, description="The message (the platform's prompt limit applies).")
     stream: bool = Field(False, description='Stream the reply as NDJSON (one JSON object per line).')
 
 
@@ -183,7 +184,7 @@ def create_router(services: Services) -> APIRouter:
         },
     )
     async def send_message(conversation_id: int, body: MessageSend, user: Annotated[Actor, Depends(actor)]):
-        events = chat.send(user.id, conversation_id, body.content)
+        events = chat.send(user.id, conversation_id, body.content, purpose=Purpose.CONVERSATION)
         if body.stream:
             return StreamingResponse(ndjson(await primed(events), _chunk), media_type='application/x-ndjson')
         result = None

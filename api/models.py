@@ -54,7 +54,6 @@ NDJSON_PROGRESS = {
 def create_router(services: Services) -> APIRouter:
     router = APIRouter(prefix='/api/v1', tags=['hosts and models'])
     actor = Authenticator(services)
-    catalog = services.catalog
 
     @router.get(
         '/hosts',
@@ -63,7 +62,7 @@ def create_router(services: Services) -> APIRouter:
         responses=problem_responses(401),
     )
     async def hosts(user: Annotated[Actor, Depends(actor)]):
-        return await catalog.list_hosts(user.id)
+        return await services.health.summaries(user.id)
 
     @router.get(
         '/models',
@@ -72,7 +71,7 @@ def create_router(services: Services) -> APIRouter:
         responses=problem_responses(401, 502),
     )
     async def models(user: Annotated[Actor, Depends(actor)], page: Annotated[PageParams, Depends(page_params)]):
-        return paginate(await catalog.list_models(user.id), page)
+        return paginate(await services.catalogue.api_models(user.id), page)
 
     @router.post(
         '/models/pull',
@@ -81,7 +80,7 @@ def create_router(services: Services) -> APIRouter:
         responses={**NDJSON_PROGRESS, **problem_responses(401, 403, 404, 422)},
     )
     async def pull(body: PullRequest, user: Annotated[Actor, Depends(actor)]) -> StreamingResponse:
-        parts = await primed(await catalog.pull(user.id, body.name, body.host))
+        parts = await primed(await services.model_admin.pull_stream(user.id, body.name, body.host))
         return StreamingResponse(ndjson(parts, lambda p: p), media_type='application/x-ndjson')
 
     @router.delete(
@@ -96,7 +95,7 @@ def create_router(services: Services) -> APIRouter:
         user: Annotated[Actor, Depends(actor)],
         host: Annotated[str | None, Query(description='Host URL; default: the default host.')] = None,
     ) -> Response:
-        await catalog.delete(user.id, name, host)
+        await services.model_admin.delete(user.id, host, name)
         return Response(status_code=204)
 
     return router

@@ -19,7 +19,7 @@ from api.problems import openai_responses
 from api.streaming import primed
 from services.chat.inference import message_dict
 from services.core.errors import NotFound, ServiceError
-from services.models.client import OllamaError
+from services.models.errors import OllamaError
 from services.wiring import Services
 
 ERRORS = openai_responses(400, 401, 404, 429, 502, 503)
@@ -118,7 +118,7 @@ def create_router(services: Services) -> APIRouter:
 
     async def model_objects(user_id: int) -> list[dict]:
         seen: dict[str, dict] = {}
-        for m in await services.catalog.list_models(user_id):
+        for m in await services.catalogue.api_models(user_id):
             created = int(m.modified_at.timestamp()) if m.modified_at else 0
             seen.setdefault(m.name, {'id': m.name, 'object': 'model', 'created': created, 'owned_by': 'library'})
         return list(seen.values())

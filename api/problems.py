@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.core import audit as audit_actions
 from services.core.errors import NotAuthenticated, ServiceError, Throttled
-from services.models.client import ModelNotFound, OllamaBadRequest, OllamaBusy, OllamaError, OllamaTimeout
+from services.models.errors import ModelNotFound, OllamaBadRequest, OllamaBusy, OllamaError, OllamaTimeout
 from services.wiring import Services
 
 log = logging.getLogger(__name__)

@@ -160,7 +160,7 @@ async def _answer_lines(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[
 def create_router(services: Services) -> APIRouter:
     router = APIRouter(prefix='/api/v1/rag', tags=['RAG'])
     actor = Authenticator(services)
-    rag, evals, quotas = services.rag, services.evals, services.quotas
+    rag, evals = services.rag, services.evals
     one = problem_responses(401, 404)
 
     @router.get(
@@ -203,7 +203,6 @@ def create_router(services: Services) -> APIRouter:
         responses=problem_responses(*MODEL_ERRORS),
     )
     async def retrieve(rag_id: int, body: QuestionIn, user: Annotated[Actor, Depends(actor)]):
-        await quotas.check(user.id)  # as before every model call from the API: over a limit, nothing is sent
         return await rag.retrieve(user.id, rag_id, body.question)
 
     @router.post(
@@ -219,7 +218,6 @@ def create_router(services: Services) -> APIRouter:
         },
     )
     async def ask(rag_id: int, body: AskIn, user: Annotated[Actor, Depends(actor)]):
-        await quotas.check(user.id)
         if body.stream:
             events = await primed(rag.ask(user.id, rag_id, body.question))
             return StreamingResponse(ndjson(_answer_lines(events), dict), media_type='application/x-ndjson')
@@ -240,7 +238,6 @@ def create_router(services: Services) -> APIRouter:
         responses=problem_responses(*MODEL_ERRORS),
     )
     async def evaluate(rag_id: int, body: EvaluationIn, user: Annotated[Actor, Depends(actor)]):
-        await quotas.check(user.id)
         saved = await evals.create_set(user.id, rag_id, body.name, body.questions)
         return await evals.run(user.id, saved.id, answers=body.answers)
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from services.core.errors import ServiceError
-from services.models.client import OllamaError
+from services.models.errors import OllamaError
 
 
 async def primed(stream: AsyncIterator[Any]) -> AsyncIterator[Any]:

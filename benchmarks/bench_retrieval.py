@@ -28,6 +28,7 @@ EMBED = 'nomic-embed-text:latest'
 async def build(services, admin: int, chunks: int, rng: random.Random) -> int:
     from models import Chunk, Document, KnowledgeBase
     from models.knowledge import DocState
+    from services.models.callers import SYSTEM, Purpose
 
     kb = await services.knowledge.create_kb(admin, name='Bench', embedding_model=EMBED)
     await KnowledgeBase.filter(id=kb.id).update(dimension=768)
@@ -50,7 +51,10 @@ async def build(services, admin: int, chunks: int, rng: random.Random) -> int:
         await Chunk.bulk_create(rows)
         vectors = []
         for start in range(0, len(texts), 128):
-            vectors += (await services.ollama.embed(host, EMBED, texts[start : start + 128])).embeddings
+            reply = await services.calls.embed(
+                SYSTEM, Purpose.INGESTION, model=EMBED, inputs=texts[start : start + 128], host=host
+            )
+            vectors += reply.embeddings
         await services.vectors.insert(
             kb.collection,
             [{'id': r.id, 'doc_id': doc_id, 'vector': list(v)} for r, v in zip(rows, vectors, strict=True)],

@@ -17,7 +17,7 @@ from components.nav import items_for
 from services.core.auth import Role, UserInfo
 
 if TYPE_CHECKING:
-    from services.models.client import HostStatus
+    from services.models.hosts import HostStatus
     from services.wiring import Services
 
 

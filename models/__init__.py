@@ -10,6 +10,7 @@ from models.prompts import Prompt, PromptRun, PromptVersion, Visibility
 from models.quotas import Quota
 from models.settings import AppSetting
 from models.tools import AllowedHost, Tool, ToolKind
+from models.usage import ModelCall
 from models.users import Role, User
 from models.workshops import (
     Announcement,
@@ -56,6 +57,7 @@ __models__ = [
     RagSystem,
     EvalSet,
     EvalRun,
+    ModelCall,
 ]
 __all__ = [
     'ActivityEvent',
@@ -74,6 +76,7 @@ __all__ = [
     'HandState',
     'IngestJob',
     'KnowledgeBase',
+    'ModelCall',
     'OllamaHost',
     'Prompt',
     'PromptRun',

@@ -11,7 +11,7 @@ from nicegui import app, ui
 
 from services.core.auth import Role, UserInfo
 from services.core.errors import NotAuthenticated, ServiceError
-from services.models.client import OllamaError
+from services.models.errors import OllamaError
 from services.wiring import Services
 
 log = logging.getLogger(__name__)

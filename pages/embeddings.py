@@ -36,7 +36,7 @@ def create_router(services: Services) -> APIRouter:
         if user is None:
             return
         with frame(services, user, 'Embeddings'):
-            models = await model_names(services, embedding=True)
+            models = await model_names(services, user.id, 'embedding')
             ui.label('Embed a few sentences: similar meanings get a cosine similarity close to 1.').classes(
                 'text-gray-600'
             )

@@ -9,8 +9,7 @@ from components.frame import frame
 from pages.common import guarded, page_user
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
-from services.models.client import HostStatus
-from services.models.hosts import HostInfo
+from services.models.hosts import HostInfo, HostStatus
 from services.wiring import Services
 
 
@@ -49,7 +48,7 @@ def create_router(services: Services) -> APIRouter:
 
             async def check_all() -> None:
                 try:
-                    checked = await services.hosts.list_hosts(admin.id, check=True)
+                    checked = await services.health.check_hosts(admin.id)
                 except ServiceError as exc:
                     ui.notify(exc.message, type='negative')
                     return

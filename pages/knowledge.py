@@ -49,7 +49,7 @@ def create_router(services: Services) -> APIRouter:
                 ui.navigate.to(f'/knowledge/{info.id}')
 
             async def new_kb() -> None:
-                models = await model_names(services, embedding=True)
+                models = await model_names(services, user.id, 'embedding')
                 create_kb_dialog(services, user, models, await vector_db_options(services, user), created)
 
             ui.button('New knowledge base', icon='add', on_click=new_kb).mark('kb-new')
@@ -264,7 +264,7 @@ async def _preview(services: Services, user: UserInfo, kb: KBInfo) -> None:
 
 
 async def _settings(services: Services, user: UserInfo, kb: KBInfo, databases: dict[int, str]) -> None:
-    models = await model_names(services, embedding=True)
+    models = await model_names(services, user.id, 'embedding')
     if kb.embedding_model not in models:
         models.insert(0, kb.embedding_model)
     with ui.expansion('Settings', icon='settings').classes('w-full'):

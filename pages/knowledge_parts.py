@@ -12,27 +12,14 @@ from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
 from services.knowledge.chunking import SPLITTERS
 from services.knowledge.vectors import METRICS
-from services.models.client import OllamaError
 from services.wiring import Services
 
 VISIBILITY = {'private': 'Private (only me)', 'workshop': 'Shared with a workshop', 'public': 'Public'}
-EMBED_HINTS = ('embed', 'minilm', 'bge', 'e5')
 
 
-async def model_names(services: Services, *, embedding: bool | None = None) -> list[str]:
-    """Model names on the enabled hosts (embedding models first when asked for), empty if none answers."""
-    names: set[str] = set()
-    for url in await services.hosts.urls():
-        try:
-            names |= await services.hosts.models_on(url)
-        except OllamaError:
-            continue
-    ordered = sorted(names)
-    if embedding is None:
-        return ordered
-    is_embed = [n for n in ordered if any(h in n for h in EMBED_HINTS)]
-    rest = [n for n in ordered if n not in is_embed]
-    return is_embed + rest if embedding else rest + is_embed
+async def model_names(services: Services, user_id: int, capability: str) -> list[str]:
+    """The models this user may pick ('embedding' or 'chat'), from the catalogue's one model list."""
+    return await services.catalogue.model_names(user_id, capability)
 
 
 def create_kb_dialog(

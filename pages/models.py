@@ -13,7 +13,7 @@ from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
 from services.models.admin import PullJob
 from services.models.catalogue import CAPABILITIES, ModelInfo
-from services.models.client import OllamaError
+from services.models.errors import OllamaError
 from services.wiring import Services
 
 CAPABILITY_ICONS = {
@@ -34,7 +34,7 @@ def create_router(services: Services) -> APIRouter:
         if user is None:
             return
         manager = user.at_least(Role.INSTRUCTOR)
-        catalogue, admin = services.catalogue, services.catalogue.admin
+        catalogue, admin = services.catalogue, services.model_admin
         with frame(services, user, 'Models'):
             with ui.row().classes('w-full items-center gap-2'):
                 search = (
@@ -129,7 +129,7 @@ def create_router(services: Services) -> APIRouter:
 
                                 async def unload(item=item) -> None:
                                     await guarded(
-                                        lambda: services.catalogue.admin.unload(user.id, item.host, item.name),
+                                        lambda: services.model_admin.unload(user.id, item.host, item.name),
                                         success=f'{item.name} unloaded.',
                                     )
                                     running_list.refresh()
@@ -165,7 +165,7 @@ def _pull_form(services: Services, user: UserInfo, initial: str) -> None:
 
         async def start() -> None:
             try:
-                job = await services.catalogue.admin.start_pull(user.id, name.value)
+                job = await services.model_admin.start_pull(user.id, name.value)
             except ServiceError as exc:
                 error.text = exc.message
                 error.set_visibility(True)
@@ -219,7 +219,7 @@ def _model_row(services: Services, user: UserInfo, model: ModelInfo, manager: bo
                     ):
                         return
                     await guarded(
-                        lambda: services.catalogue.admin.delete(user.id, model.host, model.name),
+                        lambda: services.model_admin.delete(user.id, model.host, model.name),
                         success=f'{model.name} deleted.',
                     )
 
@@ -259,7 +259,7 @@ def _copy_dialog(services: Services, user: UserInfo, model: ModelInfo) -> None:
 
         async def save() -> None:
             try:
-                created = await services.catalogue.admin.copy(user.id, model.host, model.name, name.value)
+                created = await services.model_admin.copy(user.id, model.host, model.name, name.value)
             except (ServiceError, OllamaError) as exc:
                 error.text = exc.message
                 error.set_visibility(True)
@@ -294,7 +294,7 @@ async def _create_dialog(services: Services, user: UserInfo) -> None:
         async def save() -> None:
             params = {'temperature': temperature.value, 'num_ctx': num_ctx.value}
             try:
-                created = await services.catalogue.admin.create(user.id, name.value, base.value, system.value, params)
+                created = await services.model_admin.create(user.id, name.value, base.value, system.value, params)
             except (ServiceError, OllamaError) as exc:
                 error.text = exc.message
                 error.set_visibility(True)

@@ -17,7 +17,7 @@ from services.chat.conversations import ChatDelta, ChatResult, ConversationView,
 from services.chat.tool_loop import LoopEvent
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
-from services.models.client import OllamaError
+from services.models.errors import OllamaError
 from services.tools.library import ToolCallResult
 from services.wiring import Services
 

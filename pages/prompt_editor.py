@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from contextlib import suppress
 from typing import Any
 
 from nicegui import ui
@@ -13,31 +12,14 @@ from nicegui import ui
 from components.forms import error_label
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
-from services.models.client import OllamaError
 from services.prompts.library import PromptDetail, PromptDraft
 from services.prompts.templates import VARIABLE_TYPES, placeholders
 from services.wiring import Services
 
 
-async def model_names(services: Services) -> list[str]:
-    """Model names on all enabled hosts (empty when Ollama is unreachable: the inputs still accept typing)."""
-    names: set[str] = set()
-    for url in await services.hosts.urls():
-        try:
-            names |= await services.hosts.models_on(url)
-        except OllamaError:
-            continue
-    return sorted(names)
-
-
-async def chat_model_names(services: Services) -> list[str]:
-    """The model names that can chat (for running prompts and tool conversations): embedding-only models are left
-    out, using the catalogue's capabilities; a model the catalogue does not know yet is offered."""
-    names = await model_names(services)
-    if names and all(services.catalogue.known(name) is None for name in names):
-        with suppress(ServiceError, OllamaError):  # the catalogue has not been read yet (just after start-up)
-            await services.catalogue.refresh()
-    return [name for name in names if (info := services.catalogue.known(name)) is None or info.chat_capable]
+async def chat_model_names(services: Services, user_id: int) -> list[str]:
+    """The models this user may run prompts and tool conversations with (the catalogue's one model list)."""
+    return await services.catalogue.model_names(user_id, 'chat')
 
 
 async def prompt_editor(
@@ -48,7 +30,7 @@ async def prompt_editor(
 ) -> None:
     current = detail.current if detail else None
     variables: list[dict[str, Any]] = [dict(v) for v in current.variables_spec()] if current else []
-    models = await chat_model_names(services)
+    models = await chat_model_names(services, user.id)
 
     with ui.column().classes('w-full gap-3'):
         with ui.row().classes('w-full gap-3'):

@@ -13,7 +13,7 @@ from pages.common import guarded
 from pages.prompt_editor import chat_model_names
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
-from services.models.client import OllamaError
+from services.models.errors import OllamaError
 from services.prompts.library import PromptDetail
 from services.prompts.runs import BatchResult, RunInfo, batch_csv
 from services.prompts.templates import Variable, as_text
@@ -59,7 +59,7 @@ def rating_widget(services: Services, user: UserInfo, run: RunInfo) -> None:
 
 async def run_tab(services: Services, user: UserInfo, detail: PromptDetail) -> None:
     version = detail.current
-    models = await chat_model_names(services)
+    models = await chat_model_names(services, user.id)
     inputs: dict[str, ui.element] = {}
     with ui.column().classes('w-full gap-2'):
         if not version.variables:
@@ -169,7 +169,7 @@ async def run_tab(services: Services, user: UserInfo, detail: PromptDetail) -> N
 async def batch_tab(services: Services, user: UserInfo, detail: PromptDetail) -> None:
     version = detail.current
     names = [v.name for v in version.variables]
-    models = await chat_model_names(services)
+    models = await chat_model_names(services, user.id)
     state: dict[str, Any] = {'result': None}
     with ui.column().classes('w-full gap-2'):
         ui.label(

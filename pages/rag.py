@@ -11,7 +11,7 @@ from pages.rag_eval import evaluation_section
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
 from services.knowledge.rag import DEFAULT_TEMPLATE, RagInfo, Retrieval
-from services.models.client import OllamaError
+from services.models.errors import OllamaError
 from services.wiring import Services
 
 
@@ -26,7 +26,7 @@ def create_router(services: Services) -> APIRouter:
         with frame(services, user, 'RAG'):
             ui.label('A RAG system retrieves passages from knowledge bases and lets a chat model answer with them.')
             kbs = await services.knowledge.list_kbs(user.id)
-            chat_models = await model_names(services, embedding=False)
+            chat_models = await model_names(services, user.id, 'chat')
             with ui.expansion('New RAG system', icon='add').classes('w-full').mark('rag-new'):
                 if not kbs:
                     ui.label('Create a knowledge base first (Knowledge).').classes('text-gray-500')

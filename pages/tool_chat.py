@@ -13,7 +13,7 @@ from pages.common import guarded, page_user
 from pages.prompt_editor import chat_model_names
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
-from services.models.client import OllamaError
+from services.models.errors import OllamaError
 from services.tools.library import ToolCallResult
 from services.wiring import Services
 
@@ -57,7 +57,7 @@ def fill_result(body: ui.column, timing: ui.label, result: ToolCallResult) -> No
 
 
 async def tool_chat_panel(services: Services, user: UserInfo) -> None:
-    models = await chat_model_names(services)
+    models = await chat_model_names(services, user.id)
     available = await guarded(lambda: services.tools.available(user.id)) or []
     history: list[dict[str, Any]] = []
     with ui.row().classes('w-full items-center gap-3'):

@@ -1,4 +1,7 @@
-"""Async domain services. Built once in app.py (the composition root) and handed to pages and API routers."""
+"""The composition root of the services: every service is built once, here, with all its dependencies handed to its
+constructor (no setters after the fact), in the order the dependencies allow. app.py calls `build_services` and hands
+the result to pages and API routers.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,14 @@ from dataclasses import dataclass
 
 from config import Settings
 from services.chat.conversations import ChatService
-from services.chat.inference import ChatLimits, InferenceService
+from services.chat.inference import InferenceService
 from services.chat.tool_loop import ToolLoop
+from services.core import audit_log
 from services.core.activity import ActivityService
 from services.core.activity_reader import ActivityReader
 from services.core.audit import AuditService
 from services.core.auth import AuthService
+from services.core.membership import Membership
 from services.core.quotas import QuotaService
 from services.core.sharing import Sharing
 from services.core.sso import SSOService, parse_role_map
@@ -26,9 +31,9 @@ from services.knowledge.rag import RagService
 from services.knowledge.search_tool import register_knowledge_search
 from services.knowledge.vector_databases import VectorDatabaseService
 from services.knowledge.vectors import VectorStore
-from services.models.catalog import ModelCatalog
+from services.models.admin import ModelAdmin
+from services.models.calls import CallLimits, ModelCalls
 from services.models.catalogue import Catalogue
-from services.models.client import OllamaGateway
 from services.models.health import HealthMonitor
 from services.models.hosts import HostDirectory
 from services.prompts.library import PromptService
@@ -41,62 +46,87 @@ from services.workshops.service import WorkshopService
 @dataclass(kw_only=True, slots=True)
 class Services:
     settings: Settings
+    # core: what the whole platform shares
     auth: AuthService
-    activity: ActivityService
-    ollama: OllamaGateway
-    hosts: HostDirectory
-    health: HealthMonitor
-    vectors: VectorStore  # the built-in store (MILVUS_URI); also what /health/ready checks
-    vector_databases: VectorDatabaseService
-    catalogue: Catalogue
-    chat: ChatService
     audit: AuditService
     tokens: TokenService
-    quotas: QuotaService
-    inference: InferenceService
-    catalog: ModelCatalog
     sso: SSOService
+    membership: Membership
+    activity: ActivityService
     activity_reader: ActivityReader
-    workshops: WorkshopService
+    quotas: QuotaService
     sharing: Sharing
-    prompts: PromptService
-    prompt_runs: PromptRunService
+    # models: hosts, the one model-call path, catalogue, administration, health
+    hosts: HostDirectory
+    calls: ModelCalls
+    catalogue: Catalogue
+    model_admin: ModelAdmin
+    health: HealthMonitor
+    # tools, prompts, chat
     builtin_tools: BuiltinRegistry
     tools: ToolService
+    prompts: PromptService
+    prompt_runs: PromptRunService
     tool_loop: ToolLoop
+    chat: ChatService
+    inference: InferenceService
+    # knowledge
+    vectors: VectorStore  # the built-in store (MILVUS_URI); also what /health/ready checks
+    vector_databases: VectorDatabaseService
     knowledge: KnowledgeService
     ingest: IngestService
     embeddings: EmbeddingsService
     rag: RagService
     evals: EvalService
+    # workshops
+    workshops: WorkshopService
 
 
 def build_services(settings: Settings) -> Services:
-    gateway = OllamaGateway(timeout=settings.ollama_timeout, connect_timeout=settings.ollama_connect_timeout)
+    # ----- core
     auth = AuthService(
         min_password_length=settings.password_min_length,
         max_failures=settings.login_max_failures,
         window_seconds=settings.login_window_seconds,
         signup_open_default=settings.signup_open_default,
+        audit_hook=audit_log.write,
     )
     audit = AuditService(auth)
-    auth.audit_hook = audit.record
-    activity = ActivityService()
-    hosts = HostDirectory(gateway, settings.ollama_hosts, auth=auth)
-    catalogue = Catalogue(
-        gateway, hosts, auth, activity, refresh_interval=settings.catalogue_refresh_interval, audit=audit
+    membership = Membership()
+    activity = ActivityService(membership)
+    quotas = QuotaService(auth, audit, membership)
+    sharing = Sharing(membership)
+
+    # ----- models: every call to Ollama goes through `calls`
+    hosts = HostDirectory(settings.ollama_hosts, auth)
+    calls = ModelCalls(
+        hosts=hosts,
+        auth=auth,
+        membership=membership,
+        quotas=quotas,
+        limits=CallLimits(
+            max_prompt_chars=settings.api_max_prompt_chars,
+            max_num_ctx=settings.api_max_num_ctx,
+            max_concurrent=settings.chat_max_streams_per_user,
+        ),
+        timeout=settings.ollama_timeout,
+        connect_timeout=settings.ollama_connect_timeout,
     )
-    health = HealthMonitor(gateway, hosts.urls, settings.ollama_health_interval)
-    quotas = QuotaService(auth, audit)
+    catalogue = Catalogue(calls, hosts, auth, refresh_interval=settings.catalogue_refresh_interval)
+    model_admin = ModelAdmin(calls, hosts, auth, activity, catalogue, audit)
+    health = HealthMonitor(calls, hosts, auth, settings.ollama_health_interval)
+
+    # ----- knowledge stores (the embeddings service feeds the knowledge-search tool)
     vectors = VectorStore(settings.milvus_location, settings.milvus_token, lite_process=settings.milvus_lite_process)
     vector_databases = VectorDatabaseService(auth, audit, vectors)
-    knowledge = KnowledgeService(auth, activity, vector_databases, settings.uploads_dir, settings.max_upload_mb)
-    rag = RagService(auth, knowledge, vector_databases, gateway, hosts, activity)
-    rag.quotas = quotas
+    knowledge = KnowledgeService(
+        auth, activity, vector_databases, membership, settings.uploads_dir, settings.max_upload_mb
+    )
+    embeddings = EmbeddingsService(auth, knowledge, vector_databases, calls, activity)
 
-    sharing = Sharing()
-    prompts = PromptService(auth, activity, sharing)
+    # ----- tools, prompts, chat
     builtins = default_registry()
+    register_knowledge_search(builtins, embeddings)  # the built-in tool that searches a knowledge base
     tools = ToolService(
         auth=auth,
         activity=activity,
@@ -105,66 +135,14 @@ def build_services(settings: Settings) -> Services:
         http_timeout=settings.tool_http_timeout,
         http_max_bytes=settings.tool_http_max_kb * 1024,
     )
-    workshops = WorkshopService(
-        auth=auth,
-        activity=activity,
-        ollama=gateway,
-        hosts=hosts,
-        join_max_failures=settings.join_max_failures,
-        join_window_seconds=settings.login_window_seconds,
-        sample_seconds=settings.workshop_sample_seconds,
-        gc_freeze=settings.workshop_gc_freeze,
-    )
-    quotas.workshop_of = workshops.workshop_of  # workshop quotas apply to the workshop a user is in
-    sharing.workshops_of = workshops.workshop_ids_of  # prompts and tools shared with a workshop reach its people
-    knowledge.workshops_of = workshops.workshop_ids_of  # so do knowledge bases
-    embeddings = EmbeddingsService(auth, knowledge, vector_databases, gateway, hosts, activity)
-    register_knowledge_search(builtins, embeddings)  # the built-in tool that searches a knowledge base
-    tool_loop = ToolLoop(
-        ollama=gateway,
-        hosts=hosts,
-        tools=tools,
-        activity=activity,
-        max_steps=settings.tool_loop_max_steps,
-        quotas=quotas,
-    )
-    chat = ChatService(
-        gateway,
-        hosts,
-        auth,
-        activity,
-        catalogue,
-        max_streams_per_user=settings.chat_max_streams_per_user,
-        quotas=quotas,
-    )
-    chat.tool_loop = tool_loop  # the playground's replies with tools
+    prompts = PromptService(auth, activity, sharing)
+    tool_loop = ToolLoop(calls=calls, tools=tools, activity=activity, max_steps=settings.tool_loop_max_steps)
+    rag = RagService(auth, knowledge, vector_databases, calls, activity)
     return Services(
         settings=settings,
         auth=auth,
-        activity=activity,
-        catalogue=catalogue,
-        chat=chat,
-        ollama=gateway,
-        hosts=hosts,
-        health=health,
-        vectors=vectors,
-        vector_databases=vector_databases,
         audit=audit,
         tokens=TokenService(auth, audit),
-        quotas=quotas,
-        inference=InferenceService(
-            auth,
-            activity,
-            hosts,
-            gateway,
-            quotas,
-            ChatLimits(
-                max_prompt_chars=settings.api_max_prompt_chars,
-                max_num_ctx=settings.api_max_num_ctx,
-                max_concurrent=settings.api_max_concurrent,
-            ),
-        ),
-        catalog=ModelCatalog(auth, activity, audit, hosts, gateway, health),
         sso=SSOService(
             auth,
             audit,
@@ -172,28 +150,36 @@ def build_services(settings: Settings) -> Services:
             role_map=parse_role_map(settings.oidc_role_map),
             create_accounts=settings.sso_create_accounts,
         ),
+        membership=membership,
+        activity=activity,
         activity_reader=ActivityReader(auth),
-        workshops=workshops,
+        quotas=quotas,
         sharing=sharing,
+        hosts=hosts,
+        calls=calls,
+        catalogue=catalogue,
+        model_admin=model_admin,
+        health=health,
+        builtin_tools=builtins,
+        tools=tools,
         prompts=prompts,
         prompt_runs=PromptRunService(
             auth=auth,
             activity=activity,
-            ollama=gateway,
-            hosts=hosts,
+            calls=calls,
             prompts=prompts,
             max_batch_rows=settings.prompt_batch_max_rows,
-            quotas=quotas,
         ),
-        builtin_tools=builtins,
-        tools=tools,
         tool_loop=tool_loop,
+        chat=ChatService(calls, auth, activity, catalogue, tool_loop),
+        inference=InferenceService(calls, activity),
+        vectors=vectors,
+        vector_databases=vector_databases,
         knowledge=knowledge,
         ingest=IngestService(
             knowledge,
             vector_databases,
-            gateway,
-            hosts,
+            calls,
             activity,
             workers=shared_workers(settings.ingest_workers, warm=chunking.warm),
             batch_size=settings.embed_batch_size,
@@ -201,4 +187,15 @@ def build_services(settings: Settings) -> Services:
         embeddings=embeddings,
         rag=rag,
         evals=EvalService(auth, rag, activity),
+        workshops=WorkshopService(
+            auth=auth,
+            activity=activity,
+            membership=membership,
+            calls=calls,
+            hosts=hosts,
+            join_max_failures=settings.join_max_failures,
+            join_window_seconds=settings.login_window_seconds,
+            sample_seconds=settings.workshop_sample_seconds,
+            gc_freeze=settings.workshop_gc_freeze,
+        ),
     )

@@ -22,7 +22,6 @@ from typing import Any
 from models import Comparison, Conversation
 from services.chat.tool_loop import LoopEvent, ToolLoop
 from services.chat.types import (
-    MAX_PROMPT_CHARS,
     MAX_TITLE,
     ChatDelta,
     ChatMetrics,
@@ -40,11 +39,11 @@ from services.core import actions
 from services.core.activity import ActivityService
 from services.core.auth import AuthService
 from services.core.batching import WriteBatcher
-from services.core.errors import InvalidInput, NotFound, Throttled
-from services.core.quotas import QuotaService
+from services.core.errors import InvalidInput, NotFound
+from services.models.callers import Purpose
+from services.models.calls import ModelCalls
 from services.models.catalogue import Catalogue
-from services.models.client import OllamaError, OllamaGateway
-from services.models.hosts import HostDirectory
+from services.models.errors import OllamaError
 
 log = logging.getLogger(__name__)
 
@@ -63,24 +62,17 @@ __all__ = [
 class ChatService:
     def __init__(
         self,
-        gateway: OllamaGateway,
-        hosts: HostDirectory,
+        calls: ModelCalls,
         auth: AuthService,
         activity: ActivityService,
         catalogue: Catalogue,
-        *,
-        max_streams_per_user: int = 4,
-        quotas: QuotaService | None = None,
+        tool_loop: ToolLoop,
     ) -> None:
-        self.gateway = gateway
-        self.hosts = hosts
+        self.calls = calls  # every reply goes through the one model-call path (limits, quotas, allowed models)
         self.auth = auth
         self.activity = activity
         self.catalogue = catalogue
-        self.max_streams_per_user = max_streams_per_user
-        self.quotas = quotas  # checked before every model call (the API's InferenceService checks its own)
-        self.tool_loop: ToolLoop | None = None  # set by the composition root: replies that may call tools
-        self._active: dict[int, int] = defaultdict(int)
+        self.tool_loop = tool_loop  # replies that may call tools
         self._compare_lock = asyncio.Lock()
         self.writes = WriteBatcher()
 
@@ -129,7 +121,7 @@ class ChatService:
     ) -> ConversationView:
         user = await self.auth.require(actor_id)
         await self._check_chat_model(model)
-        checked = ChatSettings.validated(settings)
+        checked = self._settings(settings)
         row = await Conversation.create(
             owner_id=user.id, model=model, system_prompt=clean_system(system_prompt), options=checked.to_dict()
         )
@@ -152,7 +144,7 @@ class ChatService:
         if system_prompt is not None:
             row.system_prompt = clean_system(system_prompt)
         if settings is not None:
-            row.options = ChatSettings.validated(settings).to_dict()
+            row.options = self._settings(settings).to_dict()
         await row.save()
         return conversation_view(row)
 
@@ -171,19 +163,34 @@ class ChatService:
         await row.delete()
 
     # ----- replies -------------------------------------------------------------------------------------------------
-    async def send(self, actor_id: int, conversation_id: int, prompt: str) -> AsyncIterator[ChatDelta | ChatResult]:
-        """Add the user's message and stream the reply; both are saved when the reply ends, fails or is stopped."""
-        row = await self._owned_by_active(actor_id, conversation_id)
+    def _settings(self, raw: dict[str, Any] | None) -> ChatSettings:
+        """Settings checked against the one options table and the platform's caps (as every call will be)."""
+        limits = self.calls.limits
+        return ChatSettings.validated(raw, max_num_ctx=limits.max_num_ctx, max_num_predict=limits.max_num_predict)
+
+    def _check_prompt(self, prompt: str, what: str = 'message') -> str:
         prompt = (prompt or '').strip()
         if not prompt:
             raise InvalidInput('Type a message first.')
-        if len(prompt) > MAX_PROMPT_CHARS:
-            raise InvalidInput(f'The message is too long (at most {MAX_PROMPT_CHARS:,} characters).')
+        limit = self.calls.limits.max_prompt_chars
+        if len(prompt) > limit:
+            raise InvalidInput(f'The {what} is too long (at most {limit:,} characters).')
+        return prompt
+
+    async def send(
+        self, actor_id: int, conversation_id: int, prompt: str, *, purpose: Purpose = Purpose.PLAYGROUND
+    ) -> AsyncIterator[ChatDelta | ChatResult]:
+        """Add the user's message and stream the reply; both are saved when the reply ends, fails or is stopped.
+        `purpose`: the playground page, or a conversation message through the REST API."""
+        row = await self._owned_by_active(actor_id, conversation_id)
+        prompt = self._check_prompt(prompt)
         messages = [*(row.messages or []), {'role': 'user', 'content': prompt}]
-        async for event in self._reply(actor_id, row, messages):
+        async for event in self._reply(actor_id, row, messages, purpose):
             yield event
 
-    async def regenerate(self, actor_id: int, conversation_id: int) -> AsyncIterator[ChatDelta | ChatResult]:
+    async def regenerate(
+        self, actor_id: int, conversation_id: int, *, purpose: Purpose = Purpose.PLAYGROUND
+    ) -> AsyncIterator[ChatDelta | ChatResult]:
         """Answer the last user message again (replacing the last answer, or a failed one: the retry)."""
         row = await self._owned_by_active(actor_id, conversation_id)
         messages = list(row.messages or [])
@@ -191,7 +198,7 @@ class ChatService:
             messages.pop()
         if not messages:
             raise InvalidInput('There is no message to answer yet.')
-        async for event in self._reply(actor_id, row, messages):
+        async for event in self._reply(actor_id, row, messages, purpose):
             yield event
 
     async def send_with_tools(
@@ -200,14 +207,8 @@ class ChatService:
         """Add the user's message and answer it through the function-calling loop with the picked tools. The loop's
         events are yielded as they happen (for a live transcript); the reply is saved with the transcript of its tool
         calls. Refusals (quota, a model without tool support) raise before anything is saved."""
-        if self.tool_loop is None:
-            raise InvalidInput('Tools are not available in this playground.')
         row = await self._owned_by_active(actor_id, conversation_id)
-        prompt = (prompt or '').strip()
-        if not prompt:
-            raise InvalidInput('Type a message first.')
-        if len(prompt) > MAX_PROMPT_CHARS:
-            raise InvalidInput(f'The message is too long (at most {MAX_PROMPT_CHARS:,} characters).')
+        prompt = self._check_prompt(prompt)
         refs = list(dict.fromkeys(r for r in tool_refs if r))
         if not refs:
             raise InvalidInput('Pick at least one tool, or clear the tools to chat without them.')
@@ -277,7 +278,7 @@ class ChatService:
             await self.writes.run(lambda: save(False))
 
     async def _reply(
-        self, user_id: int, row: Conversation, messages: list[dict[str, Any]]
+        self, user_id: int, row: Conversation, messages: list[dict[str, Any]], purpose: Purpose
     ) -> AsyncIterator[ChatDelta | ChatResult]:
         settings = ChatSettings.validated(row.options)
         history = history_of(row.system_prompt, messages)
@@ -293,7 +294,7 @@ class ChatService:
         async def finish(result: ChatResult) -> None:
             await self.writes.run(lambda: save(result))
 
-        async for event in self.relay(user_id, row.model, history, settings, finish):
+        async for event in self.relay(user_id, row.model, history, settings, finish, purpose):
             yield event
 
     async def relay(
@@ -303,20 +304,25 @@ class ChatService:
         history: list[dict[str, Any]],
         settings: ChatSettings,
         finish: Callable[[ChatResult], Awaitable[None]],
+        purpose: Purpose,
     ) -> AsyncIterator[ChatDelta | ChatResult]:
-        """The streaming core: deltas, then the result. `finish` runs exactly once, also when the consumer is
-        cancelled (shielded, so the partial reply is saved even while the page is being torn down)."""
-        if self._active[user_id] >= self.max_streams_per_user:
-            log.warning('user %s throttled: %d replies already streaming', user_id, self._active[user_id])
-            raise Throttled(
-                f'You already have {self._active[user_id]} replies streaming. Wait for one to finish or stop it.'
-            )
-        if self.quotas is not None:  # the same quotas as /api/v1/chat: the playground and the API count alike
-            await self.quotas.check(user_id)  # Throttled: nothing is sent and nothing saved, the page keeps the text
+        """The streaming core: deltas, then the result. Refusals (quota, the per-user limit, a model the workshop
+        does not allow) raise before anything is sent or saved, so the page keeps the text. `finish` runs exactly
+        once after that, also when the consumer is cancelled (shielded, so the partial reply is saved even while the
+        page is being torn down)."""
         info = self.catalogue.known(model)
         think = True if settings.think and info and 'thinking' in info.capabilities else None
-        host = await self.hosts.host_for_model(model)
-        self._active[user_id] += 1
+        stream = await self.calls.chat_stream(
+            await self.calls.caller(user_id),
+            purpose,
+            model=model,
+            messages=history,
+            options=settings.options or None,
+            keep_alive=settings.keep_alive,
+            format=settings.format,
+            think=think,
+        )
+        host = stream.host
         started = time.perf_counter()
         first: float | None = None
         content: list[str] = []
@@ -325,17 +331,8 @@ class ChatService:
         error: OllamaError | None = None
         stopped = True  # until the stream ends normally or with an error
         try:
-            kwargs: dict[str, Any] = {'model': model, 'messages': history}
-            if settings.options:
-                kwargs['options'] = settings.options
-            if settings.keep_alive is not None:
-                kwargs['keep_alive'] = settings.keep_alive
-            if settings.format is not None:
-                kwargs['format'] = settings.format
-            if think is not None:
-                kwargs['think'] = think
             try:
-                async for part in self.gateway.chat_stream(host, **kwargs):
+                async for part in stream:
                     text, thought = part.message.content or '', part.message.thinking or ''
                     if part.done:
                         final = part
@@ -349,9 +346,7 @@ class ChatService:
                 error = exc
             stopped = False
         finally:
-            self._active[user_id] -= 1
-            if not self._active[user_id]:
-                del self._active[user_id]
+            await stream.aclose()
             result = build_result(model, host, content, thinking, final, error, stopped, started, first)
             await asyncio.shield(finish(result))
         yield result
@@ -387,16 +382,16 @@ class ChatService:
         prompt = (prompt or '').strip()
         if not prompt:
             raise InvalidInput('Type a prompt to send to the models.')
-        if len(prompt) > MAX_PROMPT_CHARS:
-            raise InvalidInput(f'The prompt is too long (at most {MAX_PROMPT_CHARS:,} characters).')
+        prompt = self._check_prompt(prompt, 'prompt')
         models = list(dict.fromkeys(m for m in models if m))
         if not 2 <= len(models) <= 4:
             raise InvalidInput('Choose 2 to 4 different models to compare.')
+        caller = await self.calls.caller(user.id)
         for model in models:
             await self._check_chat_model(model)
-        ChatSettings.validated(settings)
-        if self.quotas is not None:  # refuse the whole comparison up front (each stream checks again)
-            await self.quotas.check(user.id)
+            await self.calls.check_model(caller, model)  # refuse the whole comparison up front
+        self._settings(settings)
+        await self.calls.admit(caller, Purpose.SIDE_BY_SIDE, models[0])  # quota (each stream checks again)
         row = await Comparison.create(owner_id=user.id, prompt=prompt, models=models, results=[None] * len(models))
         return row.id
 
@@ -411,7 +406,7 @@ class ChatService:
             raise NotFound('That comparison does not exist (or is not yours).')
         if not 0 <= index < len(row.models):
             raise InvalidInput('There is no such model in this comparison.')
-        checked = ChatSettings.validated(settings)
+        checked = self._settings(settings)
 
         async def finish(result: ChatResult) -> None:
             async with self._compare_lock:
@@ -423,7 +418,7 @@ class ChatService:
             await self._record(user.id, actions.CHAT_COMPARE, result, comparison_id=comparison_id)
 
         history = [{'role': 'user', 'content': row.prompt}]
-        async for event in self.relay(user.id, row.models[index], history, checked, finish):
+        async for event in self.relay(user.id, row.models[index], history, checked, finish, Purpose.SIDE_BY_SIDE):
             yield event
 
     async def mark_better(self, actor_id: int, comparison_id: int, model: str) -> None:

@@ -1,30 +1,26 @@
-"""Model calls made for a user (the REST API and the OpenAI-compatible gateway): chat, streamed chat, embeddings.
+"""Stateless model requests of the REST API (`/api/v1/chat`, `/api/v1/embeddings`) and the OpenAI-compatible gateway
+(`/v1`): chat, streamed chat, embeddings.
 
-Each call checks the user's quotas first, asks the host directory for a host, goes through the Ollama gateway and
-is recorded in the activity log (model, host, tokens, latency, error), so it shows on the instructor dashboard.
+Every call goes through the one model-call path (`services.models.calls`), which admits it (allowed models, options,
+sizes, quota, the per-user limit), routes it and records it in the usage ledger; this layer adds the request's entry
+in the activity log (model, host, tokens, latency, error, via), so it shows on the instructor dashboard.
+Conversations and comparisons, which keep state, are `services.chat.conversations`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import ollama
-
 from services.core import actions
 from services.core.activity import ActivityService
-from services.core.auth import AuthService
-from services.core.errors import InvalidInput, Throttled
-from services.core.quotas import QuotaService
-from services.models.client import OllamaError, OllamaGateway
-from services.models.hosts import HostDirectory
+from services.models.callers import Purpose
+from services.models.calls import CallStream, ModelCalls
+from services.models.errors import OllamaError
 
-ROLES = ('system', 'user', 'assistant', 'tool')
-MAX_MESSAGES = 500
-MAX_INPUTS = 512
+PURPOSES = {'api': Purpose.API, 'openai': Purpose.OPENAI}
 
 
 @dataclass(kw_only=True, slots=True)
@@ -46,15 +42,7 @@ class EmbedResult:
     latency_ms: float
 
 
-@dataclass(kw_only=True, slots=True)
-class ChatLimits:
-    max_prompt_chars: int = 1_000_000
-    max_num_ctx: int = 32_768
-    max_num_predict: int = 8_192
-    max_concurrent: int = 4  # model calls one user may have running at once (streams included)
-
-
-def message_dict(message: ollama.Message) -> dict[str, Any]:
+def message_dict(message: Any) -> dict[str, Any]:
     """An Ollama reply message as a plain dict (tool call arguments stay objects)."""
     data: dict[str, Any] = {'role': message.role or 'assistant', 'content': message.content or ''}
     if message.thinking:
@@ -68,85 +56,10 @@ def message_dict(message: ollama.Message) -> dict[str, Any]:
 
 
 class InferenceService:
-    def __init__(
-        self,
-        auth: AuthService,
-        activity: ActivityService,
-        hosts: HostDirectory,
-        gateway: OllamaGateway,
-        quotas: QuotaService,
-        limits: ChatLimits | None = None,
-    ) -> None:
-        self.auth = auth
+    def __init__(self, calls: ModelCalls, activity: ActivityService) -> None:
+        self.calls = calls
         self.activity = activity
-        self.hosts = hosts
-        self.gateway = gateway
-        self.quotas = quotas
-        self.limits = limits or ChatLimits()
-        self._running: dict[int, int] = {}  # user id -> model calls in progress (this process)
 
-    @contextmanager
-    def _slot(self, user_id: int) -> Iterator[None]:
-        """Count a running call; refuse one more than `max_concurrent` (one user must not hog the hosts)."""
-        running = self._running.get(user_id, 0)
-        if running >= self.limits.max_concurrent:
-            raise Throttled(
-                f'You already have {running} model calls running. Wait for one to finish (or stop it), then try again.',
-                5,
-            )
-        self._running[user_id] = running + 1
-        try:
-            yield
-        finally:
-            self._running[user_id] -= 1
-            if not self._running[user_id]:
-                del self._running[user_id]
-
-    # ----- validation --------------------------------------------------------------------------------------------
-    def _check_model(self, model: str) -> str:
-        model = (model or '').strip()
-        if not model or len(model) > 200:
-            raise InvalidInput('Name a model, e.g. "llama3.2". GET /api/v1/models lists the available ones.')
-        return model
-
-    def _check_messages(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if not messages:
-            raise InvalidInput('Send at least one message.')
-        if len(messages) > MAX_MESSAGES:
-            raise InvalidInput(f'Send at most {MAX_MESSAGES} messages in one request.')
-        size = 0
-        for message in messages:
-            if message.get('role') not in ROLES:
-                raise InvalidInput(f'Message roles must be one of {", ".join(ROLES)}.')
-            size += len(str(message.get('content') or '')) + sum(len(i) for i in message.get('images') or [])
-        if size > self.limits.max_prompt_chars:
-            raise InvalidInput(
-                f'The messages are too long ({size:,} characters; at most {self.limits.max_prompt_chars:,}).'
-            )
-        return messages
-
-    def _check_options(self, options: dict[str, Any] | None) -> dict[str, Any] | None:
-        if not options:
-            return None
-        num_ctx = options.get('num_ctx')
-        if num_ctx is not None and not (isinstance(num_ctx, int) and 1 <= num_ctx <= self.limits.max_num_ctx):
-            raise InvalidInput(f'num_ctx must be between 1 and {self.limits.max_num_ctx:,} on this platform.')
-        num_predict = options.get('num_predict')
-        if num_predict is not None and not (
-            isinstance(num_predict, int) and -1 <= num_predict <= self.limits.max_num_predict
-        ):
-            raise InvalidInput(f'num_predict must be between -1 and {self.limits.max_num_predict:,}.')
-        return options
-
-    async def _prepare(self, actor_id: int, model: str, messages: list[dict], options: dict | None) -> tuple:
-        user = await self.auth.require(actor_id)
-        model = self._check_model(model)
-        messages = self._check_messages(messages)
-        options = self._check_options(options)
-        await self.quotas.check(user.id)
-        return user, model, messages, options, await self.hosts.host_for_model(model)
-
-    # ----- chat --------------------------------------------------------------------------------------------------
     async def chat(
         self,
         actor_id: int,
@@ -159,25 +72,25 @@ class InferenceService:
         think: Any = None,
         via: str = 'api',
     ) -> ChatResult:
-        user, model, messages, options, host = await self._prepare(actor_id, model, messages, options)
+        caller = await self.calls.caller(actor_id)
         started = time.perf_counter()
         try:
-            with self._slot(user.id):
-                reply = await self.gateway.chat(
-                    host,
-                    model=model,
-                    messages=messages,
-                    tools=tools or None,
-                    options=options,
-                    format=format,
-                    think=think,
-                )
+            reply = await self.calls.chat(
+                caller,
+                PURPOSES[via],
+                model=model,
+                messages=messages,
+                tools=tools or None,
+                options=options,
+                format=format,
+                think=think,
+            )
         except OllamaError as exc:
-            await self._record_chat(user.id, model, host, started, None, None, exc.message, via)
+            await self._record_chat(actor_id, model, exc.host, started, None, None, exc.message, via)
             raise
         result = ChatResult(
             model=model,
-            host=host,
+            host=getattr(reply, 'host', '') or '',
             message=message_dict(reply.message),
             done_reason=reply.done_reason or 'stop',
             prompt_tokens=reply.prompt_eval_count or 0,
@@ -185,7 +98,7 @@ class InferenceService:
             latency_ms=(time.perf_counter() - started) * 1000,
         )
         await self._record_chat(
-            user.id, model, host, started, result.prompt_tokens, result.completion_tokens, None, via
+            actor_id, model, result.host, started, result.prompt_tokens, result.completion_tokens, None, via
         )
         return result
 
@@ -200,13 +113,12 @@ class InferenceService:
         format: Any = None,
         think: Any = None,
         via: str = 'api',
-    ) -> AsyncIterator[ollama.ChatResponse]:
-        """Validate and check quotas now (errors raise before the first part), then return the stream of parts."""
-        user, model, messages, options, host = await self._prepare(actor_id, model, messages, options)
-        return self._stream(
-            user.id,
-            host,
-            via,
+    ) -> AsyncIterator[Any]:
+        """Admit now (refusals raise before the first part), then return the stream of Ollama's parts."""
+        caller = await self.calls.caller(actor_id)
+        stream = await self.calls.chat_stream(
+            caller,
+            PURPOSES[via],
             model=model,
             messages=messages,
             tools=tools or None,
@@ -214,21 +126,14 @@ class InferenceService:
             format=format,
             think=think,
         )
+        return self._recorded(actor_id, model, stream, via)
 
-    async def _stream(self, user_id: int, host: str, via: str, **kwargs: Any) -> AsyncIterator[ollama.ChatResponse]:
-        with self._slot(user_id):  # raised on the first iteration, before any reply is sent
-            started = time.perf_counter()
-            async for part in self._recorded(user_id, host, via, started, **kwargs):
-                yield part
-
-    async def _recorded(
-        self, user_id: int, host: str, via: str, started: float, **kwargs: Any
-    ) -> AsyncIterator[ollama.ChatResponse]:
+    async def _recorded(self, user_id: int, model: str, stream: CallStream, via: str) -> AsyncIterator[Any]:
         prompt = completion = None
         error: str | None = 'the client stopped reading'
-        parts = self.gateway.chat_stream(host, **kwargs)
+        started = time.perf_counter()
         try:
-            async for part in parts:
+            async for part in stream:
                 if part.done:
                     prompt, completion = part.prompt_eval_count or 0, part.eval_count or 0
                 yield part
@@ -237,10 +142,8 @@ class InferenceService:
             error = exc.message
             raise
         finally:
-            await parts.aclose()
-            await self._record_chat(
-                user_id, kwargs['model'], host, started, prompt, completion, error, via, stream=True
-            )
+            await stream.aclose()
+            await self._record_chat(user_id, model, stream.host, started, prompt, completion, error, via, stream=True)
 
     async def _record_chat(
         self,
@@ -259,7 +162,7 @@ class InferenceService:
             user_id,
             actions.CHAT,
             model=model,
-            host=host,
+            host=host or None,
             tokens=tokens,
             latency_ms=(time.perf_counter() - started) * 1000,
             error=error,
@@ -269,31 +172,19 @@ class InferenceService:
             **details,
         )
 
-    # ----- embeddings --------------------------------------------------------------------------------------------
     async def embed(
         self, actor_id: int, *, model: str, inputs: list[str], dimensions: int | None = None, via: str = 'api'
     ) -> EmbedResult:
-        user = await self.auth.require(actor_id)
-        model = self._check_model(model)
-        if not inputs:
-            raise InvalidInput('Send at least one input text to embed.')
-        if len(inputs) > MAX_INPUTS:
-            raise InvalidInput(f'Send at most {MAX_INPUTS} inputs in one request.')
-        if sum(len(t) for t in inputs) > self.limits.max_prompt_chars:
-            raise InvalidInput(f'The inputs are too long (at most {self.limits.max_prompt_chars:,} characters).')
-        await self.quotas.check(user.id)
-        host = await self.hosts.host_for_model(model)
+        caller = await self.calls.caller(actor_id)
         started = time.perf_counter()
-        extra = {'dimensions': dimensions} if dimensions else {}
         try:
-            with self._slot(user.id):
-                reply = await self.gateway.embed(host, model, inputs, **extra)
+            reply = await self.calls.embed(caller, PURPOSES[via], model=model, inputs=inputs, dimensions=dimensions)
         except OllamaError as exc:
             await self.activity.record(
-                user.id,
+                actor_id,
                 actions.EMBED,
                 model=model,
-                host=host,
+                host=exc.host or None,
                 error=exc.message,
                 via=via,
                 latency_ms=(time.perf_counter() - started) * 1000,
@@ -302,10 +193,10 @@ class InferenceService:
         latency = (time.perf_counter() - started) * 1000
         tokens = reply.prompt_eval_count or sum(len(t.split()) for t in inputs)
         await self.activity.record(
-            user.id,
+            actor_id,
             actions.EMBED,
             model=model,
-            host=host,
+            host=getattr(reply, 'host', None),
             tokens=tokens,
             latency_ms=latency,
             via=via,

@@ -15,14 +15,11 @@ from typing import Any
 from services.core import actions
 from services.core.activity import ActivityService
 from services.core.errors import InvalidInput
-from services.core.quotas import QuotaService
-from services.models.client import OllamaBadRequest, OllamaError, OllamaGateway
-from services.models.hosts import HostDirectory
-from services.prompts.templates import validate_options
+from services.models.callers import Purpose
+from services.models.calls import ModelCalls
+from services.models.errors import OllamaBadRequest, OllamaError
+from services.models.options import validate_options
 from services.tools.library import ToolCallResult, ToolService
-
-MAX_MESSAGES = 200
-MAX_MESSAGE_CHARS = 50_000
 
 
 class ToolsUnsupported(InvalidInput):
@@ -41,34 +38,19 @@ class LoopEvent:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
-def _check_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if not messages or len(messages) > MAX_MESSAGES:
-        raise InvalidInput(f'A conversation needs 1 to {MAX_MESSAGES} messages. Start a new one.')
-    for message in messages:
-        if message.get('role') not in ('system', 'user', 'assistant', 'tool'):
-            raise InvalidInput('Messages must have the role system, user, assistant or tool.')
-        if len(str(message.get('content') or '')) > MAX_MESSAGE_CHARS:
-            raise InvalidInput(f'A message is too long (at most {MAX_MESSAGE_CHARS} characters).')
-    return [dict(m) for m in messages]
-
-
 class ToolLoop:
     def __init__(
         self,
         *,
-        ollama: OllamaGateway,
-        hosts: HostDirectory,
+        calls: ModelCalls,
         tools: ToolService,
         activity: ActivityService,
         max_steps: int = 5,
-        quotas: QuotaService | None = None,
     ) -> None:
-        self.ollama = ollama
-        self.hosts = hosts
+        self.calls = calls  # every round is one model call through the one path (limits, quotas, allowed models)
         self.tools = tools
         self.activity = activity
         self.max_steps = max_steps
-        self.quotas = quotas  # checked once per user message, before the first model call of the loop
 
     async def run(
         self,
@@ -86,23 +68,31 @@ class ToolLoop:
         model = (model or '').strip()
         if not model:
             raise InvalidInput('Choose a model for the conversation.')
-        history = _check_messages(messages)
+        history = [dict(m) for m in messages]  # sizes and roles are checked by the model-call path
+        self.calls.check_messages(history)
         options = validate_options(options)
         limit = max(1, min(max_steps or self.max_steps, 20))
         by_name = {t.name: t for t in tools}
         specs = [t.spec() for t in tools]
-        if self.quotas is not None:
-            await self.quotas.check(actor_id)
-        host = await self.hosts.host_for_model(model)
+        caller = await self.calls.caller(actor_id)
+        await self.calls.admit(caller, Purpose.TOOL_ROUND, model)  # refusals before the loop starts
+        host = await self.calls.route(model)
         started, step, calls, tokens, error = time.perf_counter(), 0, 0, 0, None
         try:
             while True:
                 content: list[str] = []
                 requested: list[Any] = []
+                stream = await self.calls.chat_stream(
+                    caller,
+                    Purpose.TOOL_ROUND,
+                    model=model,
+                    messages=history,
+                    tools=specs,
+                    options=options or None,
+                    host=host,
+                )
                 try:
-                    async for chunk in self.ollama.chat_stream(
-                        host, model=model, messages=history, tools=specs, options=options or None
-                    ):
+                    async for chunk in stream:
                         message = chunk.message
                         if message is not None:
                             if message.thinking:
@@ -121,6 +111,8 @@ class ToolLoop:
                             'capability (for example llama3.2 or qwen3), or remove the tools.'
                         ) from None
                     raise
+                finally:
+                    await stream.aclose()
                 assistant: dict[str, Any] = {'role': 'assistant', 'content': ''.join(content)}
                 if requested:
                     assistant['tool_calls'] = [

@@ -10,10 +10,9 @@ from typing import Any
 
 from models import Conversation
 from services.core.errors import InvalidInput
-from services.models.client import OllamaError
+from services.models.errors import OllamaError
 from services.models.options import validate_format, validate_keep_alive, validate_options
 
-MAX_PROMPT_CHARS = 100_000
 MAX_SYSTEM_CHARS = 20_000
 MAX_TITLE = 200
 
@@ -59,10 +58,11 @@ class ChatSettings:
     think: bool = True
 
     @classmethod
-    def validated(cls, raw: dict[str, Any] | None) -> ChatSettings:
+    def validated(cls, raw: dict[str, Any] | None, **caps: int) -> ChatSettings:
+        """Checked settings; `caps` (max_num_ctx, max_num_predict) are the platform's limits on options."""
         raw = dict(raw or {})
         return cls(
-            options=validate_options(raw.get('options')),
+            options=validate_options(raw.get('options'), **caps),
             keep_alive=validate_keep_alive(raw.get('keep_alive')),
             format=validate_format(raw.get('format')),
             think=bool(raw.get('think', True)),

@@ -7,7 +7,6 @@ Every feature records through `ActivityService.record`; the instructor dashboard
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,6 +15,7 @@ from nicegui import Event
 from tortoise.queryset import QuerySet
 
 from models import ActivityEvent
+from services.core.membership import Membership
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,9 @@ def _activity(row: ActivityEvent) -> Activity:
 
 
 class ActivityService:
-    def __init__(self) -> None:
+    def __init__(self, membership: Membership) -> None:
         self.recorded: Event[Activity] = Event()
-        # set by the workshops feature: the live workshop a user takes part in, so every action is attributed to it
-        self.workshop_of: Callable[[int], Awaitable[int | None]] | None = None
+        self.membership = membership  # the live workshop a user takes part in: every action is attributed to it
 
     async def record(
         self,
@@ -80,8 +79,8 @@ class ActivityService:
         **details: Any,
     ) -> Activity:
         """Write one activity row and tell subscribers about it."""
-        if workshop_id is None and user_id is not None and self.workshop_of is not None:
-            workshop_id = await self.workshop_of(user_id)
+        if workshop_id is None and user_id is not None:
+            workshop_id = await self.membership.workshop_of(user_id)
         row = await ActivityEvent.create(
             user_id=user_id,
             action=action[:64],

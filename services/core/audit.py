@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from models import AuditEntry, Role
+from services.core.audit_log import write
 from services.core.auth import AuthService
 
 log = logging.getLogger(__name__)
@@ -90,17 +91,7 @@ class AuditService:
         ip: str | None = None,
         **details: Any,
     ) -> None:
-        try:
-            await AuditEntry.create(
-                user_id=user_id,
-                action=action[:64],
-                outcome=outcome[:16],
-                target=target[:300] if target else None,
-                ip=ip[:64] if ip else None,
-                details=details,
-            )
-        except Exception:
-            log.warning('audit write failed for %s %s', action, user_id, exc_info=True)
+        await write(user_id, action, outcome=outcome, target=target, ip=ip, **details)
 
     async def query(
         self,

@@ -107,7 +107,13 @@ AuditHook = Callable[..., Awaitable[None]]
 
 class AuthService:
     def __init__(
-        self, *, min_password_length: int, max_failures: int, window_seconds: int, signup_open_default: bool
+        self,
+        *,
+        min_password_length: int,
+        max_failures: int,
+        window_seconds: int,
+        signup_open_default: bool,
+        audit_hook: AuditHook | None = None,
     ) -> None:
         self.min_password_length = min_password_length
         self.signup_open_default = signup_open_default
@@ -115,8 +121,8 @@ class AuthService:
         # many attendees of one workshop often share one address (NAT): a larger budget per address
         self.address_throttle = LoginThrottle(max_failures * 6, window_seconds)
         self._signup_lock = asyncio.Lock()
-        # optional: `await audit_hook(user_id, action, outcome=..., target=..., ip=..., **details)` (the audit log)
-        self.audit_hook: AuditHook | None = None
+        # `await audit_hook(user_id, action, outcome=..., target=..., ip=..., **details)`: the audit log's writer
+        self.audit_hook = audit_hook
 
     async def audit(self, user_id: int | None, action: str, **kwargs: Any) -> None:
         if self.audit_hook is not None:

@@ -1,39 +1,31 @@
 """Quotas: request and token limits per user and per workshop, per UTC day or per workshop session.
 
-Usage is computed from the activity log (the rows every model call writes), so the API, the OpenAI-compatible gateway
-and the playground count against the same limits. `check(user_id, workshop_id)` raises `Throttled` with a message
-that says which limit was hit and when it resets. The clock is a parameter so tests can move time.
+Usage is computed from the usage ledger (`models.ModelCall`, one row per model call, written by the one model-call
+path), so every path (pages, the API, the OpenAI-compatible gateway) counts against the same limits: each counted call
+is one request, and its tokens count against the token limit. `check(user_id, workshop_id)` raises `Throttled` with a
+message that says which limit was hit and when it resets; `reserve` checks and takes one request atomically for a call
+in flight, so concurrent calls cannot overshoot a request limit. The clock is a parameter so tests can move time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from tortoise.functions import Count, Sum
 
-from models import ActivityEvent, Quota, Role, User
-from services.core import actions
+from models import ModelCall, Quota, Role, User
 from services.core import audit as audit_actions
 from services.core.audit import AuditService
 from services.core.auth import AuthService
 from services.core.errors import InvalidInput, NotFound, Throttled
+from services.core.membership import Membership
 
 Period = Literal['day', 'session']
 PERIODS: tuple[str, ...] = ('day', 'session')
-# the actions that use a model: each one is a request, and its `tokens` count against the token limit
-COUNTED_ACTIONS = (
-    actions.CHAT,
-    actions.CHAT_COMPARE,
-    actions.PROMPT_RUN,
-    actions.PROMPT_BATCH,
-    actions.EMBED,
-    actions.RAG_QUERY,
-    actions.RAG_EVAL,
-    actions.API_CALL,
-)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -80,13 +72,35 @@ class Usage:
         return f'It resets at {self.resets_at:%Y-%m-%d %H:%M} UTC.'
 
 
+class Reservation:
+    """One request of a user's quota, taken by a call in flight until the call is recorded in the ledger."""
+
+    def __init__(self, pending: dict[int, int], user_id: int) -> None:
+        self._pending, self.user_id, self._open = pending, user_id, True
+        pending[user_id] = pending.get(user_id, 0) + 1
+
+    def release(self) -> None:
+        if self._open:
+            self._open = False
+            self._pending[self.user_id] -= 1
+            if not self._pending[self.user_id]:
+                del self._pending[self.user_id]
+
+
 class QuotaService:
-    def __init__(self, auth: AuthService, audit: AuditService, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        auth: AuthService,
+        audit: AuditService,
+        membership: Membership,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.auth = auth
         self.audit = audit
+        self.membership = membership  # workshop quotas apply to the live workshop a user is in
         self.clock = clock or (lambda: datetime.now(UTC))
-        # set by the workshops feature (like ActivityService.workshop_of): the live workshop a user takes part in
-        self.workshop_of: Callable[[int], Awaitable[int | None]] | None = None
+        self._pending: dict[int, int] = {}  # user id -> counted calls in flight (reserved, not yet in the ledger)
+        self._locks: dict[int, asyncio.Lock] = {}
 
     # ----- administration (instructors and admins) --------------------------------------------------------------
     async def set_quota(
@@ -197,9 +211,22 @@ class QuotaService:
             await self.auth.require(actor_id, Role.INSTRUCTOR)
         return await self._usage(target, workshop_id)
 
-    async def check(self, user_id: int, workshop_id: int | None = None) -> None:
-        """Raise `Throttled` if any quota of this user (or of their workshop) is used up."""
+    def pending(self, user_id: int) -> int:
+        """Counted calls of this user in flight (reserved, not yet recorded)."""
+        return self._pending.get(user_id, 0)
+
+    async def reserve(self, user_id: int, workshop_id: int | None = None) -> Reservation:
+        """Check the quotas counting the calls in flight, and take one request, atomically for this user."""
+        lock = self._locks.setdefault(user_id, asyncio.Lock())
+        async with lock:
+            await self.check(user_id, workshop_id, pending=self.pending(user_id))
+            return Reservation(self._pending, user_id)
+
+    async def check(self, user_id: int, workshop_id: int | None = None, *, pending: int = 0) -> None:
+        """Raise `Throttled` if any quota of this user (or of their workshop) is used up (`pending`: calls in flight
+        that are not in the ledger yet)."""
         for usage in await self._usage(user_id, workshop_id):
+            usage.requests += pending
             which = usage.exceeded
             if which is None:
                 continue
@@ -220,15 +247,15 @@ class QuotaService:
             raise Throttled(message, max(wait, 0))
 
     async def _usage(self, user_id: int, workshop_id: int | None) -> list[Usage]:
-        if workshop_id is None and self.workshop_of is not None:
-            workshop_id = await self.workshop_of(user_id)
+        if workshop_id is None:
+            workshop_id = await self.membership.workshop_of(user_id)
         quotas = list(await Quota.filter(user_id=user_id, workshop_id__isnull=True))
         if workshop_id is not None:
             quotas += list(await Quota.filter(workshop_id=workshop_id, user_id__isnull=True))
         result = []
         for quota in quotas:
             since, resets_at = self._window(quota)
-            query = ActivityEvent.filter(user_id=user_id, action__in=COUNTED_ACTIONS, created_at__gte=since)
+            query = ModelCall.filter(user_id=user_id, counted=True, created_at__gte=since)
             if quota.workshop_id is not None:
                 query = query.filter(workshop_id=quota.workshop_id)
             totals = await query.annotate(n=Count('id'), t=Sum('tokens')).first().values('n', 't')

@@ -1,27 +1,26 @@
 """Who may see a shared object (prompts, tools): its owner, everyone when public, a workshop's members when shared
 with that workshop. Private objects of others are NotFound, never PermissionDenied (existence is not revealed).
 
-The workshops feature plugs in `workshops_of` (the workshop ids a user belongs to or teaches); until then an object
-shared with a workshop is visible to its owner only.
+Workshop membership (the workshop ids a user attends or teaches) comes from `services.core.membership`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tortoise.expressions import Q
 
 from models import Visibility
 from services.core.errors import InvalidInput
+from services.core.membership import Membership
 
 
 class Sharing:
-    def __init__(self) -> None:
-        self.workshops_of: Callable[[int], Awaitable[set[int]]] | None = None
+    def __init__(self, membership: Membership) -> None:
+        self.membership = membership
 
     async def workshops(self, user_id: int) -> set[int]:
-        return set(await self.workshops_of(user_id)) if self.workshops_of else set()
+        return await self.membership.workshop_ids_of(user_id)
 
     async def visible_q(self, user_id: int) -> Q:
         """A filter for objects with `owner`, `visibility` and `workshop_id` that this user may see."""

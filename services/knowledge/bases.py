@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ from services.core import actions
 from services.core.activity import ActivityService
 from services.core.auth import AuthService, Role, UserInfo
 from services.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from services.core.membership import Membership
 from services.knowledge import chunking, extract
 from services.knowledge.vector_databases import VectorDatabaseService
 from services.knowledge.vectors import METRICS, CollectionStats
@@ -132,6 +132,7 @@ class KnowledgeService:
         auth: AuthService,
         activity: ActivityService,
         stores: VectorDatabaseService,
+        membership: Membership,
         uploads_dir: Path,
         max_upload_mb: int,
     ) -> None:
@@ -140,15 +141,14 @@ class KnowledgeService:
         self.stores = stores  # the vector store of each knowledge base
         self.uploads_dir = uploads_dir
         self.max_bytes = max_upload_mb * 1024 * 1024
-        # set by the workshops feature: the workshops a user attends or teaches (for knowledge bases shared with one)
-        self.workshops_of: Callable[[int], Awaitable[set[int]]] | None = None
+        self.membership = membership  # the workshops a user attends or teaches (knowledge bases shared with one)
 
     # ----- permissions -------------------------------------------------------------------------------------------
     async def _in_workshop(self, user: UserInfo, workshop_id: int | None) -> bool:
-        """Whether `user` takes part in (or teaches) workshop `workshop_id`, through the workshops feature's hook."""
-        if workshop_id is None or self.workshops_of is None:
+        """Whether `user` takes part in (or teaches) workshop `workshop_id`."""
+        if workshop_id is None:
             return False
-        return workshop_id in await self.workshops_of(user.id)
+        return workshop_id in await self.membership.workshop_ids_of(user.id)
 
     async def may_read(self, user: UserInfo, owner_id: int, visibility: str, workshop_id: int | None) -> bool:
         if owner_id == user.id or visibility == Visibility.PUBLIC:

@@ -12,8 +12,8 @@ from services.core.auth import AuthService
 from services.core.errors import InvalidInput
 from services.knowledge.bases import KnowledgeService, collection_name
 from services.knowledge.vector_databases import VectorDatabaseService
-from services.models.client import OllamaGateway
-from services.models.hosts import HostDirectory
+from services.models.callers import Purpose
+from services.models.calls import ModelCalls
 
 MAX_SENTENCES = 20
 
@@ -47,15 +47,13 @@ class EmbeddingsService:
         auth: AuthService,
         knowledge: KnowledgeService,
         stores: VectorDatabaseService,
-        ollama: OllamaGateway,
-        hosts: HostDirectory,
+        calls: ModelCalls,
         activity: ActivityService,
     ) -> None:
         self.auth = auth
         self.knowledge = knowledge
         self.stores = stores  # the vector store of each knowledge base
-        self.ollama = ollama
-        self.hosts = hosts
+        self.calls = calls
         self.activity = activity
 
     async def similarity(self, actor_id: int, model: str, sentences: list[str]) -> SimilarityMatrix:
@@ -66,8 +64,10 @@ class EmbeddingsService:
         if not model:
             raise InvalidInput('Choose an embedding model.')
         started = time.perf_counter()
-        host = await self.hosts.host_for_model(model)
-        vectors = (await self.ollama.embed(host, model, sentences)).embeddings
+        reply = await self.calls.embed(
+            await self.calls.caller(user.id), Purpose.EMBEDDINGS, model=model, inputs=sentences
+        )
+        vectors, host = reply.embeddings, reply.host
         matrix = [[round(cosine(a, b), 4) for b in vectors] for a in vectors]
         latency = (time.perf_counter() - started) * 1000
         await self.activity.record(
@@ -86,8 +86,10 @@ class EmbeddingsService:
             raise InvalidInput('Type a sentence to search for.')
         if kb.dimension is None:
             raise InvalidInput(f'"{kb.name}" has not been ingested yet. Start its ingestion first.')
-        host = await self.hosts.host_for_model(kb.embedding_model)
-        vector = (await self.ollama.embed(host, kb.embedding_model, [sentence])).embeddings[0]
+        reply = await self.calls.embed(
+            await self.calls.caller(actor_id), Purpose.EMBEDDINGS, model=kb.embedding_model, inputs=[sentence]
+        )
+        vector = reply.embeddings[0]
         store = await self.stores.store_for(kb)
         hits = await store.search(
             kb.collection or collection_name(kb.id), list(vector), limit=max(1, min(k, 50)), metric=kb.metric

@@ -17,6 +17,7 @@ from services.core.activity import ActivityService
 from services.core.auth import AuthService
 from services.core.errors import InvalidInput, NotFound
 from services.knowledge.rag import RagService, Retrieval
+from services.models.callers import Purpose
 
 MAX_QUESTIONS = 200
 
@@ -153,9 +154,12 @@ class EvalService:
         results = []
         for item in row.questions:
             if answers:
-                retrieval, answer, _ = await self.rag.answer(actor_id, rag.id, item['question'])
+                retrieval, answer, _ = await self.rag.answer(
+                    actor_id, rag.id, item['question'], purpose=Purpose.EVALUATION
+                )
             else:
-                retrieval, answer = await self.rag.retrieve(actor_id, rag.id, item['question']), ''
+                retrieval = await self.rag.retrieve(actor_id, rag.id, item['question'], purpose=Purpose.EVALUATION)
+                answer = ''
             results.append(score_question(item, retrieval, answer))
         summary = summarise(results)
         run = await EvalRun.create(

@@ -32,8 +32,9 @@ from services.knowledge import chunking
 from services.knowledge.bases import KnowledgeService, collection_name
 from services.knowledge.vector_databases import VectorDatabaseService
 from services.knowledge.vectors import VectorStore
-from services.models.client import OllamaError, OllamaGateway
-from services.models.hosts import HostDirectory
+from services.models.callers import Caller, Purpose
+from services.models.calls import ModelCalls
+from services.models.errors import OllamaError
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +100,7 @@ class IngestService:
         self,
         knowledge: KnowledgeService,
         stores: VectorDatabaseService,
-        ollama: OllamaGateway,
-        hosts: HostDirectory,
+        calls: ModelCalls,
         activity: ActivityService,
         *,
         workers: WorkerPool,
@@ -109,8 +109,7 @@ class IngestService:
         self.knowledge = knowledge
         self.stores = stores  # the vector store of each knowledge base
         self.vectors = stores.default  # warmed up before the first job
-        self.ollama = ollama
-        self.hosts = hosts
+        self.calls = calls  # embeddings go through the one model-call path, on behalf of the job's user
         self.activity = activity
         self.workers = workers
         self.batch_size = batch_size
@@ -118,6 +117,13 @@ class IngestService:
         self.progress: Event[JobProgress] = Event()
         self._tasks: dict[int, asyncio.Task] = {}  # job id → task
         self._cancelled: set[int] = set()
+
+    async def _caller(self, user_id: int | None) -> Caller:
+        """The job's user as a caller; a job resumed after its user was deactivated still finishes its documents."""
+        try:
+            return await self.calls.caller(user_id)
+        except ServiceError:
+            return Caller(user_id=user_id)
 
     # ----- for users ---------------------------------------------------------------------------------------------
     async def start(self, actor_id: int, kb_id: int, *, rebuild: bool = False) -> JobProgress:
@@ -241,9 +247,12 @@ class IngestService:
             await kb.save(update_fields=['dimension'])
             job.rebuild = False
             await job.save(update_fields=['rebuild'])
-        host = await self.hosts.host_for_model(kb.embedding_model)
+        caller = await self._caller(job.user_id)
+        host = await self.calls.route(kb.embedding_model)
         if kb.dimension is None:
-            probe = await self.ollama.embed(host, kb.embedding_model, ['dimension probe'])
+            probe = await self.calls.embed(
+                caller, Purpose.INGESTION, model=kb.embedding_model, inputs=['dimension probe'], host=host
+            )
             kb.dimension = len(probe.embeddings[0])
             await kb.save(update_fields=['dimension'])
         await store.create_collection(name, dimension=kb.dimension, metric=kb.metric, model=kb.embedding_model)
@@ -251,7 +260,7 @@ class IngestService:
         docs = await Document.filter(kb_id=kb.id).order_by('id')
         job.docs_total, job.docs_done, job.docs_failed, job.docs_skipped, job.chunks_done = len(docs), 0, 0, 0, 0
         await job.save()
-        current = _Run(self, job, kb, name, host, store)
+        current = _Run(self, job, kb, name, host, store, caller)
         current.seconds['setting up'] = time.monotonic() - began
         group: list[tuple[Document, list[chunking.ChunkText]]] = []
         todo = []
@@ -319,9 +328,17 @@ class _Run:
     """
 
     def __init__(
-        self, service: IngestService, job: IngestJob, kb: KnowledgeBase, name: str, host: str, store: VectorStore
+        self,
+        service: IngestService,
+        job: IngestJob,
+        kb: KnowledgeBase,
+        name: str,
+        host: str,
+        store: VectorStore,
+        caller: Caller,
     ) -> None:
         self.service, self.job, self.kb, self.name, self.host = service, job, kb, name, host
+        self.caller = caller  # the job's user: their workshop's allowed models apply
         self.store = store  # the vector store of this knowledge base
         self.writing: asyncio.Future | None = None
         self.rows: list[dict] = []  # waiting to be inserted
@@ -413,7 +430,9 @@ class _Run:
         return vectors
 
     async def _embed(self, texts: list[str]) -> list[list[float]]:
-        response = await self.service.ollama.embed(self.host, self.kb.embedding_model, texts)
+        response = await self.service.calls.embed(
+            self.caller, Purpose.INGESTION, model=self.kb.embedding_model, inputs=texts, host=self.host
+        )
         vectors = [list(v) for v in response.embeddings]
         if any(len(v) != self.kb.dimension for v in vectors):
             raise InvalidInput(

@@ -20,11 +20,10 @@ from services.core import actions
 from services.core.activity import ActivityService
 from services.core.auth import AuthService, Role, UserInfo
 from services.core.errors import InvalidInput, NotFound, PermissionDenied
-from services.core.quotas import QuotaService
 from services.knowledge.bases import KnowledgeService, collection_name
 from services.knowledge.vector_databases import VectorDatabaseService
-from services.models.client import OllamaGateway
-from services.models.hosts import HostDirectory
+from services.models.callers import Purpose
+from services.models.calls import ModelCalls
 
 DEFAULT_TEMPLATE = """Answer the question using only the numbered context passages below.
 Cite the passages you use with their numbers in square brackets, like [1] or [2][3].
@@ -120,17 +119,14 @@ class RagService:
         auth: AuthService,
         knowledge: KnowledgeService,
         stores: VectorDatabaseService,
-        ollama: OllamaGateway,
-        hosts: HostDirectory,
+        calls: ModelCalls,
         activity: ActivityService,
     ) -> None:
         self.auth = auth
         self.knowledge = knowledge
         self.stores = stores  # the vector store of each knowledge base
-        self.ollama = ollama
-        self.hosts = hosts
+        self.calls = calls  # the question's embedding and the answer go through the one model-call path
         self.activity = activity
-        self.quotas: QuotaService | None = None  # set by the composition root: answers count against quotas
 
     # ----- configurations ----------------------------------------------------------------------------------------
     async def _readable(self, user: UserInfo, rag_id: int) -> RagSystem:
@@ -246,12 +242,23 @@ class RagService:
         await (await self._editable(user, rag_id)).delete()
 
     # ----- retrieval ---------------------------------------------------------------------------------------------
-    async def retrieve(self, actor_id: int, rag_id: int, question: str, *, query: str | None = None) -> Retrieval:
+    async def retrieve(
+        self,
+        actor_id: int,
+        rag_id: int,
+        question: str,
+        *,
+        query: str | None = None,
+        purpose: Purpose = Purpose.RAG_RETRIEVAL,
+    ) -> Retrieval:
+        """The passages for a question (`purpose`: a search, or one question of an evaluation)."""
         user = await self.auth.require(actor_id)
         rag = await self._readable(user, rag_id)
-        return await self._retrieve(user, rag, question, query or question)
+        return await self._retrieve(user, rag, question, query or question, purpose)
 
-    async def _retrieve(self, user: UserInfo, rag: RagSystem, question: str, query: str) -> Retrieval:
+    async def _retrieve(
+        self, user: UserInfo, rag: RagSystem, question: str, query: str, purpose: Purpose = Purpose.RAG_RETRIEVAL
+    ) -> Retrieval:
         question = (question or '').strip()
         if not question:
             raise InvalidInput('Type a question first.')
@@ -259,8 +266,10 @@ class RagService:
             raise InvalidInput('The question is too long (at most 4,000 characters).')
         started = time.perf_counter()
         kbs: list[KnowledgeBase] = [await self.knowledge.readable_kb(user.id, kb_id) for kb_id in rag.kb_ids]
-        host = await self.hosts.host_for_model(rag.embedding_model)
-        vector = (await self.ollama.embed(host, rag.embedding_model, [query])).embeddings[0]
+        reply = await self.calls.embed(
+            await self.calls.caller(user.id), purpose, model=rag.embedding_model, inputs=[query]
+        )
+        vector = reply.embeddings[0]
         notes = []
         hits = []
         for kb in kbs:
@@ -335,14 +344,22 @@ class RagService:
         return template.replace('{context}', context).replace('{question}', retrieval.question)
 
     async def ask(
-        self, actor_id: int, rag_id: int, question: str, history: list[dict[str, str]] | None = None
+        self,
+        actor_id: int,
+        rag_id: int,
+        question: str,
+        history: list[dict[str, str]] | None = None,
+        *,
+        purpose: Purpose = Purpose.RAG_ASK,
     ) -> AsyncIterator[dict[str, Any]]:
         """Stream {'type': 'retrieval'}, then {'type': 'token', 'text'}..., then {'type': 'done', 'answer',
-        'cited': [numbers], 'latency_ms'}. `history` (earlier user/assistant turns) keeps follow-ups in context."""
+        'cited': [numbers], 'latency_ms'}. `history` (earlier user/assistant turns) keeps follow-ups in context.
+        Refusals (quota, the per-user limit, a model the workshop does not allow) raise before anything is sent."""
         user = await self.auth.require(actor_id)
         rag = await self._readable(user, rag_id)
-        if self.quotas is not None:  # the same quotas as chats: refused before anything is sent
-            await self.quotas.check(actor_id)
+        caller = await self.calls.caller(user.id)
+        await self.calls.admit(caller, purpose, rag.chat_model)
+        await self.calls.check_model(caller, rag.embedding_model)
         history = [m for m in (history or []) if m.get('role') in ('user', 'assistant')][-12:]
         previous = [m['content'] for m in history if m['role'] == 'user'][-1:]
         query = ' '.join([*previous, question])  # a follow-up like "and its price?" searches with its context
@@ -354,12 +371,15 @@ class RagService:
             retrieval = await self._retrieve(user, rag, question, query)
             yield {'type': 'retrieval', 'retrieval': retrieval}
             messages = [*history, {'role': 'user', 'content': self.build_prompt(rag.prompt_template, retrieval)}]
-            host = await self.hosts.host_for_model(rag.chat_model)
-            async for part in self.ollama.chat_stream(host, model=rag.chat_model, messages=messages):
-                text = part.message.content or ''
-                if text:
-                    answer += text
-                    yield {'type': 'token', 'text': text}
+            stream = await self.calls.chat_stream(caller, purpose, model=rag.chat_model, messages=messages)
+            try:
+                async for part in stream:
+                    text = part.message.content or ''
+                    if text:
+                        answer += text
+                        yield {'type': 'token', 'text': text}
+            finally:
+                await stream.aclose()
             valid = {p.number for p in retrieval.kept}
             yield {
                 'type': 'done',
@@ -382,10 +402,12 @@ class RagService:
                 retrieval_ms=round(retrieval.latency_ms, 1) if retrieval else None,
             )
 
-    async def answer(self, actor_id: int, rag_id: int, question: str) -> tuple[Retrieval, str, list[int]]:
+    async def answer(
+        self, actor_id: int, rag_id: int, question: str, *, purpose: Purpose = Purpose.RAG_ASK
+    ) -> tuple[Retrieval, str, list[int]]:
         """The whole answer at once (evaluation, the REST API)."""
         retrieval, answer, cited = None, '', []
-        async for event in self.ask(actor_id, rag_id, question):
+        async for event in self.ask(actor_id, rag_id, question, purpose=purpose):
             if event['type'] == 'retrieval':
                 retrieval = event['retrieval']
             elif event['type'] == 'done':

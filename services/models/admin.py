@@ -8,8 +8,9 @@ import asyncio
 import itertools
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nicegui import Event, background_tasks
 
@@ -17,16 +18,15 @@ from models import Role
 from services.core import actions
 from services.core import audit as audit_actions
 from services.core.activity import ActivityService
+from services.core.audit import AuditService
 from services.core.auth import AuthService
 from services.core.errors import Conflict, InvalidInput, NotFound
-from services.models.client import OllamaError, OllamaGateway
+from services.models.calls import ModelCalls
+from services.models.catalogue import Catalogue
+from services.models.errors import ModelNotFound, OllamaError
 from services.models.hosts import HostDirectory
 from services.models.names import validate as validate_name
 from services.models.options import validate_options
-
-if TYPE_CHECKING:
-    from services.core.audit import AuditService
-    from services.models.catalogue import Catalogue
 
 log = logging.getLogger(__name__)
 
@@ -79,20 +79,19 @@ class PullJob:
 class ModelAdmin:
     def __init__(
         self,
-        gateway: OllamaGateway,
+        calls: ModelCalls,
         hosts: HostDirectory,
         auth: AuthService,
         activity: ActivityService,
         catalogue: Catalogue,
-        *,
-        audit: AuditService | None = None,
+        audit: AuditService,
     ) -> None:
-        self.gateway = gateway
+        self.calls = calls
         self.hosts = hosts
         self.auth = auth
         self.activity = activity
         self.catalogue = catalogue
-        self.audit = audit  # model changes go to the audit log, as on the API path (services.catalog)
+        self.audit = audit  # every model change goes to the audit log
         self.pulls_changed: Event[list[PullJob]] = Event()
         self._jobs: dict[int, PullJob] = {}
         self._tasks: dict[int, asyncio.Task] = {}
@@ -100,9 +99,8 @@ class ModelAdmin:
         self._last_emit = 0.0
 
     async def _audit(self, actor_id: int, action: str, target: str, error: str | None, **details: Any) -> None:
-        if self.audit is not None:
-            outcome = 'ok' if error is None else 'failed'
-            await self.audit.record(actor_id, action, outcome=outcome, target=target, error=error, **details)
+        outcome = 'ok' if error is None else 'failed'
+        await self.audit.record(actor_id, action, outcome=outcome, target=target, error=error, **details)
 
     async def _host(self, host: str | None) -> str:
         return await self.hosts.require_enabled(host) if host else await self.hosts.default()
@@ -122,11 +120,37 @@ class ModelAdmin:
         self._jobs[job.id] = job
         for old in [j for j in self._jobs.values() if j.state != 'running'][:-10]:  # keep the 10 newest finished
             self._jobs.pop(old.id, None)
-        if self.audit is not None:
-            await self.audit.record(actor_id, audit_actions.MODEL_PULL, outcome='started', target=name, host=url)
+        await self.audit.record(actor_id, audit_actions.MODEL_PULL, outcome='started', target=name, host=url)
         self._tasks[job.id] = background_tasks.create(self._run_pull(job), name=f'pull-{name}')
         self._emit(force=True)
         return job.snapshot()
+
+    async def pull_stream(self, actor_id: int, name: str, host: str | None = None) -> AsyncIterator[dict[str, Any]]:
+        """For the API: check permissions and the name now, then return the pull's progress as dicts (status,
+        completed, total) while it runs in the caller's request."""
+        user = await self.auth.require(actor_id, Role.INSTRUCTOR)
+        name = validate_name(name)
+        url = await self._host(host)
+        return self._pull_parts(await self.calls.caller(user.id), url, name)
+
+    async def _pull_parts(self, caller: Any, url: str, name: str) -> AsyncIterator[dict[str, Any]]:
+        started = time.perf_counter()
+        error: str | None = 'stopped before it finished'
+        try:
+            async for part in self.calls.pull(caller, url, name):
+                yield {'status': part.status or '', 'completed': part.completed, 'total': part.total}
+            error = None
+        except OllamaError as exc:
+            error = exc.message
+            raise
+        finally:
+            latency = (time.perf_counter() - started) * 1000
+            await self.activity.record(
+                caller.user_id, actions.MODEL_PULL, model=name, host=url, latency_ms=latency, error=error
+            )
+            await self._audit(caller.user_id, audit_actions.MODEL_PULL, name, error, host=url)
+            if error is None:
+                await self.catalogue.refresh(url)
 
     async def cancel_pull(self, actor_id: int, job_id: int) -> None:
         await self.auth.require(actor_id, Role.INSTRUCTOR)
@@ -148,7 +172,8 @@ class ModelAdmin:
     async def _run_pull(self, job: PullJob) -> None:
         started = time.perf_counter()
         try:
-            async for part in self.gateway.pull_stream(job.host, job.model):
+            caller = await self.calls.caller(job.user_id)
+            async for part in self.calls.pull(caller, job.host, job.model):
                 self._progress(job, part)
             job.state, job.status = 'done', 'success'
         except asyncio.CancelledError:
@@ -178,16 +203,15 @@ class ModelAdmin:
                 error=job.error or None,
                 state=job.state,
             )
-            if self.audit is not None:
-                outcome = {'done': 'ok', 'cancelled': 'cancelled'}.get(job.state, 'failed')
-                await self.audit.record(
-                    job.user_id,
-                    audit_actions.MODEL_PULL,
-                    outcome=outcome,
-                    target=job.model,
-                    host=job.host,
-                    error=job.error or None,
-                )
+            outcome = {'done': 'ok', 'cancelled': 'cancelled'}.get(job.state, 'failed')
+            await self.audit.record(
+                job.user_id,
+                audit_actions.MODEL_PULL,
+                outcome=outcome,
+                target=job.model,
+                host=job.host,
+                error=job.error or None,
+            )
             if job.state == 'done':
                 await self.catalogue.refresh(job.host)
 
@@ -220,7 +244,7 @@ class ModelAdmin:
         self, actor_id: int, name: str, base: str, system: str = '', parameters: dict[str, Any] | None = None
     ) -> str:
         """A custom model from `base` with a system prompt and parameters, on the host that has the base."""
-        await self.auth.require(actor_id, Role.INSTRUCTOR)
+        user = await self.auth.require(actor_id, Role.INSTRUCTOR)
         name = validate_name(name)
         if not base:
             raise InvalidInput('Choose the base model to build on.')
@@ -228,7 +252,7 @@ class ModelAdmin:
             raise InvalidInput('The system prompt is too long (at most 20,000 characters).')
         params = validate_options(parameters or {})
         params.pop('keep_alive', None)
-        url = await self.hosts.host_for_model(base)
+        url = await self.calls.route(base)
         if self.catalogue.host_has(url, name):
             raise Conflict(f'A model named "{name}" already exists. Pick another name or delete it first.')
         started, error = time.perf_counter(), None
@@ -238,7 +262,7 @@ class ModelAdmin:
                 kwargs['system'] = system
             if params:
                 kwargs['parameters'] = params
-            async for _ in self.gateway.create_stream(url, name, **kwargs):
+            async for _ in self.calls.create(await self.calls.caller(user.id), url, name, **kwargs):
                 pass
         except OllamaError as exc:
             error = exc.message
@@ -265,7 +289,7 @@ class ModelAdmin:
             raise Conflict(f'A model named "{destination}" already exists on this host.')
         error = None
         try:
-            await self.gateway.copy(url, source, destination)
+            await self.calls.copy(await self.calls.caller(actor_id), url, source, destination)
         except OllamaError as exc:
             error = exc.message
             raise
@@ -277,12 +301,15 @@ class ModelAdmin:
         await self.catalogue.refresh(url)
         return destination
 
-    async def delete(self, actor_id: int, host: str, name: str) -> None:
+    async def delete(self, actor_id: int, host: str | None, name: str) -> None:
         await self.auth.require(actor_id, Role.INSTRUCTOR)
-        url = await self.hosts.require_enabled(host)
+        url = await self._host(host)
         error = None
         try:
-            await self.gateway.delete(url, name)
+            await self.calls.delete(await self.calls.caller(actor_id), url, name)
+        except ModelNotFound as exc:
+            error = exc.message
+            raise NotFound(f'The model "{name}" is not on {url}.') from exc
         except OllamaError as exc:
             error = exc.message
             raise
@@ -296,7 +323,7 @@ class ModelAdmin:
         url = await self.hosts.require_enabled(host)
         error = None
         try:
-            await self.gateway.unload(url, name)
+            await self.calls.unload(await self.calls.caller(actor_id), url, name)
         except OllamaError as exc:
             error = exc.message
             raise

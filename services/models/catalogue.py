@@ -1,8 +1,10 @@
 """The model catalogue: every model on every enabled host, cached per host and refreshed in the background.
 
 Reading the catalogue never waits on Ollama: pages get the cached snapshot (and a `loading` flag on a cold start) and
-subscribe to `changed`, which carries the new snapshot after each refresh. Model management (pull, create, copy,
-delete, unload) lives in `services.models.admin` and refreshes the affected host when it is done.
+subscribe to `changed`, which carries the new snapshot after each refresh. It is the one model list: every page and the
+API read it (`model_names` for pickers, `api_models` for /api/v1/models and /v1/models), filtered to the models a
+caller may use (their workshop's allowed models). Model management (pull, create, copy, delete, unload) lives in
+`services.models.admin` and refreshes the affected host when it is done.
 """
 
 from __future__ import annotations
@@ -17,12 +19,10 @@ from typing import Any
 from nicegui import Event, background_tasks
 
 from models import Role
-from services.core.activity import ActivityService
-from services.core.audit import AuditService
 from services.core.auth import AuthService
 from services.core.errors import NotFound
-from services.models.admin import ModelAdmin
-from services.models.client import OllamaError, OllamaGateway
+from services.models.calls import ModelCalls
+from services.models.errors import OllamaError
 from services.models.hosts import HostDirectory
 
 log = logging.getLogger(__name__)
@@ -91,16 +91,9 @@ class _HostCache:
 
 class Catalogue:
     def __init__(
-        self,
-        gateway: OllamaGateway,
-        hosts: HostDirectory,
-        auth: AuthService,
-        activity: ActivityService,
-        *,
-        refresh_interval: float = 60.0,
-        audit: AuditService | None = None,
+        self, calls: ModelCalls, hosts: HostDirectory, auth: AuthService, *, refresh_interval: float = 60.0
     ) -> None:
-        self.gateway = gateway
+        self.calls = calls
         self.hosts = hosts
         self.auth = auth
         self.refresh_interval = refresh_interval
@@ -110,7 +103,6 @@ class Catalogue:
         self._task: asyncio.Task | None = None
         self._wake = asyncio.Event()
         self._refreshing: asyncio.Task | None = None
-        self.admin = ModelAdmin(gateway, hosts, auth, activity, self, audit=audit)
 
     # ----- background refresh --------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -119,7 +111,6 @@ class Catalogue:
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
-        await self.admin.cancel_all()
 
     async def _loop(self) -> None:
         while True:
@@ -153,10 +144,10 @@ class Catalogue:
 
     async def _refresh_host(self, url: str) -> None:
         cache = self._cache.setdefault(url, _HostCache())
-        self.hosts.invalidate(url)
+        self.calls.invalidate(url)
         label = await self.hosts.label_of(url)
         try:
-            listed = await self.gateway.list_models(url)
+            listed = await self.calls.list_models(url)
             semaphore = asyncio.Semaphore(4)
 
             async def info(entry: Any) -> ModelInfo:
@@ -174,7 +165,7 @@ class Catalogue:
         key = (url, entry.model, entry.digest or '')
         if key not in self._shown:
             try:
-                shown = await self.gateway.show(url, entry.model)
+                shown = await self.calls.show(url, entry.model)
                 arch = (shown.modelinfo or {}).get('general.architecture', '')
                 info = shown.modelinfo or {}
                 self._shown[key] = (
@@ -233,18 +224,52 @@ class Catalogue:
         return None
 
     async def chat_models(self, actor_id: int) -> list[ModelInfo]:
-        """Models that can chat (embedding-only models are left out), one entry per name."""
+        """Models that can chat (embedding-only models are left out) and that this user may use, one per name."""
+        return await self._usable(actor_id, lambda m: m.chat_capable)
+
+    async def embedding_models(self, actor_id: int) -> list[ModelInfo]:
+        """Models that compute embeddings and that this user may use, one per name."""
+        return await self._usable(actor_id, lambda m: 'embedding' in m.capabilities)
+
+    async def model_names(self, actor_id: int, capability: str = '') -> list[str]:
+        """The names for a model picker: 'chat', 'embedding' or '' (any), only those this user may use. On a cold
+        start the catalogue is read first, so a page opened right after start-up still offers the models."""
+        if not self._cache:
+            try:
+                await self.refresh()
+            except OllamaError:
+                pass
+        if capability == 'chat':
+            return [m.name for m in await self.chat_models(actor_id)]
+        if capability == 'embedding':
+            return [m.name for m in await self.embedding_models(actor_id)]
+        return [m.name for m in await self._usable(actor_id, lambda m: True)]
+
+    async def api_models(self, actor_id: int) -> list[ModelInfo]:
+        """Every model on every host that this user may use (one entry per host), for /api/v1/models and /v1/models.
+        Read fresh when the catalogue is cold; refused with the hosts' error when none of them answers."""
+        if not self._cache or self.view().loading:
+            await self.refresh()
+        allowed = await self.calls.allowed_models(await self.calls.caller(actor_id))
+        view = self.view()
+        if not view.models and view.errors and len(view.errors) == len(self._cache):
+            raise OllamaError(next(iter(view.errors.values())))
+        models = [m for m in view.models if allowed is None or m.name in allowed]
+        return sorted(models, key=lambda m: (m.name, m.host))
+
+    async def _usable(self, actor_id: int, keep: Any) -> list[ModelInfo]:
         view = await self.models(actor_id)
+        allowed = await self.calls.allowed_models(await self.calls.caller(actor_id))
         seen: dict[str, ModelInfo] = {}
         for model in view.models:
-            if model.chat_capable and model.name not in seen:
+            if keep(model) and model.name not in seen and (allowed is None or model.name in allowed):
                 seen[model.name] = model
         return list(seen.values())
 
     async def details(self, actor_id: int, host: str, name: str) -> ModelDetails:
-        await self.auth.require(actor_id, Role.ATTENDEE)
+        user = await self.auth.require(actor_id, Role.ATTENDEE)
         await self.hosts.require_enabled(host)
-        shown = await self.gateway.show(host, name)
+        shown = await self.calls.show(host, name, await self.calls.caller(user.id))
         return ModelDetails(
             name=name,
             host=host,
@@ -262,7 +287,7 @@ class Catalogue:
         result: list[RunningModel] = []
         for url in await self.hosts.urls():
             try:
-                entries = await self.gateway.running(url)
+                entries = await self.calls.loaded(url)
             except OllamaError:
                 continue
             result += [

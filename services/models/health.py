@@ -5,26 +5,36 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from nicegui import Event, background_tasks
 
+from models import Role
 from services.core import db
-from services.models.client import HostStatus, OllamaGateway
-
-if TYPE_CHECKING:
-    from services.knowledge.vectors import VectorStore
+from services.core.auth import AuthService
+from services.models.calls import ModelCalls
+from services.models.hosts import HostDirectory, HostInfo, HostStatus
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(kw_only=True, slots=True)
+class HostSummary:
+    url: str
+    ok: bool
+    version: str
+    latency_ms: float | None
+    error: str
 
 
 class HealthMonitor:
     """Checks every Ollama host periodically and emits `changed` when any host's reachability changes."""
 
-    def __init__(self, gateway: OllamaGateway, hosts: Callable[[], Awaitable[list[str]]], interval: float) -> None:
-        self.gateway = gateway
+    def __init__(self, calls: ModelCalls, hosts: HostDirectory, auth: AuthService, interval: float) -> None:
+        self.calls = calls
         self.hosts = hosts
+        self.auth = auth
         self.interval = interval
         self.statuses: dict[str, HostStatus] = {}
         self.changed: Event[list[HostStatus]] = Event()
@@ -45,8 +55,8 @@ class HealthMonitor:
         return [s for s in self.statuses.values() if not s.ok]
 
     async def check_now(self) -> list[HostStatus]:
-        urls = await self.hosts()
-        results = await asyncio.gather(*(self.gateway.check(url) for url in urls))
+        urls = await self.hosts.urls()
+        results = await asyncio.gather(*(self.calls.check_host(url) for url in urls))
         before = {url: s.ok for url, s in self.statuses.items()}
         self.statuses = {s.url: s for s in results}
         if before != {url: s.ok for url, s in self.statuses.items()}:
@@ -55,6 +65,37 @@ class HealthMonitor:
                     log.warning('ollama host %s is down: %s', status.url, status.error)
             self.changed.emit(self.snapshot())
         return self.snapshot()
+
+    async def check_hosts(self, actor_id: int) -> list[HostInfo]:
+        """Every registered host (enabled or not) with a fresh check of each (admins)."""
+        hosts = await self.hosts.list_hosts(actor_id)
+        statuses = await asyncio.gather(*(self.calls.check_host(h.url) for h in hosts))
+        for host, status in zip(hosts, statuses, strict=True):
+            host.status = status
+        return hosts
+
+    async def check_host(self, actor_id: int, host_id: int) -> HostStatus:
+        """A fresh check of one registered host (admins)."""
+        await self.auth.require(actor_id, Role.ADMIN)
+        return await self.calls.check_host(await self.hosts.url_of(actor_id, host_id))
+
+    async def summaries(self, actor_id: int) -> list[HostSummary]:
+        """The enabled hosts and their last known health (for everyone: attendees see neutral labels, not URLs)."""
+        user = await self.auth.require(actor_id)
+        known = {s.url: s for s in self.snapshot()}
+        result = []
+        for url in await self.hosts.urls():
+            status = known.get(url)
+            result.append(
+                HostSummary(
+                    url=url if user.at_least(Role.INSTRUCTOR) else f'host {len(result) + 1}',
+                    ok=bool(status and status.ok),
+                    version=status.version if status else '',
+                    latency_ms=status.latency_ms if status else None,
+                    error=status.error if status else 'not checked yet',
+                )
+            )
+        return result
 
     def poke(self) -> None:
         """Check again soon (e.g. after a call failed with 'unreachable')."""
@@ -73,7 +114,15 @@ class HealthMonitor:
                 pass
 
 
-async def readiness(monitor: HealthMonitor, vectors: VectorStore) -> tuple[bool, dict[str, Any]]:
+class VectorStoreLike(Protocol):
+    """What readiness needs of the vector store (services.knowledge.vectors.VectorStore)."""
+
+    display_uri: str
+
+    async def ping(self) -> None: ...
+
+
+async def readiness(monitor: HealthMonitor, vectors: VectorStoreLike) -> tuple[bool, dict[str, Any]]:
     """Database, vector store and each Ollama host, with status and latency. Ready only if all required are up."""
     report: dict[str, Any] = {}
     started = time.perf_counter()

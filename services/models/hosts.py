@@ -1,24 +1,33 @@
-"""Which Ollama hosts exist and which one serves a model.
+"""Which Ollama hosts exist: the table admins manage, seeded from `OLLAMA_HOST` on first start.
 
-Hosts live in the database (admins manage them); on first start the table is seeded from `OLLAMA_HOST`. Every feature
-asks this directory for a host instead of reading settings. The list of enabled URLs is cached in memory and
-refreshed whenever an admin changes it, so hot paths (every chat) never query the hosts table.
+The one model-call path (`services.models.calls`) asks this directory for the enabled hosts and routes each call to
+one of them; this module itself never talks to Ollama (host checks are in `services.models.health`). The list of
+enabled URLs is cached in memory and refreshed whenever an admin changes it, so hot paths never query the table.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
-import time
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from models import OllamaHost, Role
 from services.core.auth import AuthService
 from services.core.errors import Conflict, InvalidInput, NotFound
-from services.models.client import HostStatus, OllamaError, OllamaGateway
 
 _LABEL_MAX = 80
+
+
+@dataclass(kw_only=True, slots=True, frozen=True)
+class HostStatus:
+    url: str
+    ok: bool
+    version: str = ''
+    latency_ms: float | None = None
+    error: str = ''
+    checked_at: datetime | None = None
 
 
 @dataclass(kw_only=True, slots=True)
@@ -72,18 +81,9 @@ def normalise_url(raw: str) -> str:
 
 
 class HostDirectory:
-    def __init__(
-        self,
-        gateway: OllamaGateway,
-        default_urls: list[str],
-        cache_seconds: float = 30.0,
-        auth: AuthService | None = None,
-    ) -> None:
-        self.gateway = gateway
+    def __init__(self, default_urls: list[str], auth: AuthService) -> None:
         self.default_urls = default_urls
-        self.cache_seconds = cache_seconds
         self.auth = auth
-        self._models: dict[str, tuple[float, set[str]]] = {}
         self._urls: list[str] | None = None
         self._lock = asyncio.Lock()
 
@@ -110,7 +110,6 @@ class HostDirectory:
 
     def _changed(self) -> None:
         self._urls = None
-        self._models.clear()
 
     async def default(self) -> str:
         urls = await self.urls()
@@ -122,32 +121,6 @@ class HostDirectory:
         row = await OllamaHost.get_or_none(url=url)
         return row.label if row else url
 
-    async def models_on(self, url: str) -> set[str]:
-        cached = self._models.get(url)
-        if cached and time.monotonic() - cached[0] < self.cache_seconds:
-            return cached[1]
-        names = {m.model for m in await self.gateway.list_models(url) if m.model}
-        self._models[url] = (time.monotonic(), names)
-        return names
-
-    def invalidate(self, url: str | None = None) -> None:
-        if url is None:
-            self._models.clear()
-        else:
-            self._models.pop(url, None)
-
-    async def host_for_model(self, model: str) -> str:
-        """The first enabled host that has `model` (names without a tag mean ':latest'); else the default host,
-        so that the call fails there with Ollama's own clear 'model not found'."""
-        wanted = model if ':' in model else f'{model}:latest'
-        for url in await self.urls():
-            try:
-                if wanted in await self.models_on(url):
-                    return url
-            except OllamaError:
-                continue
-        return await self.default()
-
     async def require_enabled(self, url: str) -> str:
         """`url` if it is an enabled host; otherwise NotFound (a user can never aim the platform elsewhere)."""
         if url not in await self.urls():
@@ -156,25 +129,19 @@ class HostDirectory:
 
     # ----- administration ------------------------------------------------------------------------------------------
     async def _require_admin(self, actor_id: int) -> None:
-        if self.auth is None:
-            raise RuntimeError('HostDirectory needs the AuthService for administration')
         await self.auth.require(actor_id, Role.ADMIN)
 
-    async def list_hosts(self, actor_id: int, *, check: bool = False) -> list[HostInfo]:
+    async def list_hosts(self, actor_id: int) -> list[HostInfo]:
         await self._require_admin(actor_id)
         await self.urls()  # seeds on first use
-        rows = await OllamaHost.all().order_by('position', 'id')
-        if not check:
-            return [_info(r) for r in rows]
-        statuses = await asyncio.gather(*(self.gateway.check(r.url) for r in rows))
-        return [_info(r, s) for r, s in zip(rows, statuses, strict=True)]
+        return [_info(r) for r in await OllamaHost.all().order_by('position', 'id')]
 
-    async def check(self, actor_id: int, host_id: int) -> HostStatus:
+    async def url_of(self, actor_id: int, host_id: int) -> str:
         await self._require_admin(actor_id)
         row = await OllamaHost.get_or_none(id=host_id)
         if row is None:
             raise NotFound('That host does not exist (any more).')
-        return await self.gateway.check(row.url)
+        return row.url
 
     async def add_host(self, actor_id: int, label: str, url: str, enabled: bool = True) -> HostInfo:
         await self._require_admin(actor_id)

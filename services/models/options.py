@@ -1,4 +1,6 @@
-"""Chat options with sane bounds (a 1,000,000-token context or 50 stop words are refused, not passed on)."""
+"""Generation options with sane bounds (a 1,000,000-token context or 50 stop words are refused, not passed on), and
+the keep_alive and format values a call may carry. Used by the one model-call path and by every form that stores
+options (conversations, prompt versions, model creation)."""
 
 from __future__ import annotations
 
@@ -8,43 +10,64 @@ from typing import Any
 
 from services.core.errors import InvalidInput
 
-# name -> (type, low, high, explanation)
-BOUNDS: dict[str, tuple[type, float, float, str]] = {
-    'temperature': (float, 0.0, 2.0, 'Temperature must be between 0 and 2.'),
-    'top_p': (float, 0.0, 1.0, 'top_p must be between 0 and 1.'),
-    'top_k': (int, 1, 1000, 'top_k must be a whole number between 1 and 1000.'),
-    'num_ctx': (int, 256, 131072, 'The context size (num_ctx) must be between 256 and 131072 tokens.'),
-    'num_predict': (int, -1, 32768, 'num_predict must be between -1 (no limit) and 32768.'),
-    'seed': (int, -(2**31), 2**31 - 1, 'The seed must be a whole number.'),
+# The one options table: every generation option the platform passes to Ollama, on every path (playground,
+# conversations, prompts, tools, RAG, the REST API and the OpenAI gateway). name -> (type, low, high). Options that
+# are not here (num_gpu, num_thread, use_mmap, mirostat, ...) are refused: they can pin or exhaust a host.
+BOUNDS: dict[str, tuple[type, float, float]] = {
+    'temperature': (float, 0.0, 2.0),
+    'top_p': (float, 0.0, 1.0),
+    'min_p': (float, 0.0, 1.0),
+    'top_k': (int, 1, 1000),
+    'num_predict': (int, -1, 32768),
+    'num_ctx': (int, 256, 131072),
+    'seed': (int, -(2**31), 2**31 - 1),
+    'repeat_penalty': (float, 0.0, 3.0),
+    'presence_penalty': (float, -2.0, 2.0),
+    'frequency_penalty': (float, -2.0, 2.0),
 }
 MAX_STOPS, MAX_STOP_LENGTH = 8, 50
 _DURATION = re.compile(r'^-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$')
 MAX_SCHEMA_CHARS = 20_000
 
 
-def validate_options(raw: dict[str, Any] | None) -> dict[str, Any]:
-    """Ollama `options` within bounds; empty values are dropped; unknown names are refused."""
+def validate_options(raw: Any, *, max_num_ctx: int | None = None, max_num_predict: int | None = None) -> dict[str, Any]:
+    """Ollama `options` within the table's bounds (and the platform's caps, when given); empty values are dropped;
+    unknown names are refused with the list of allowed ones."""
+    if raw in (None, ''):
+        return {}
+    if not isinstance(raw, dict):
+        raise InvalidInput('Options must be a JSON object, like {"temperature": 0.7}.')
     options: dict[str, Any] = {}
-    for key, value in (raw or {}).items():
+    for key, value in raw.items():
         if value is None or value == '' or value == []:
             continue
         if key == 'stop':
             options['stop'] = _stops(value)
             continue
         if key not in BOUNDS:
-            raise InvalidInput(f'"{key}" is not a chat option this platform supports.')
-        kind, low, high, message = BOUNDS[key]
+            raise InvalidInput(f'Unknown option "{key}". Allowed: {", ".join([*BOUNDS, "stop"])}.')
+        kind, low, high = BOUNDS[key]
+        if key == 'num_ctx' and max_num_ctx is not None:
+            high = min(high, max_num_ctx)
+        if key == 'num_predict' and max_num_predict is not None:
+            high = min(high, max_num_predict)
         try:
+            if isinstance(value, bool):
+                raise ValueError
             number = float(value)
             if kind is int and number != int(number):
                 raise ValueError
             number = kind(number)
-        except (TypeError, ValueError):
-            raise InvalidInput(message) from None
+        except (TypeError, ValueError, OverflowError):
+            raise InvalidInput(f'"{key}" must be a {"whole " if kind is int else ""}number.') from None
         if not low <= number <= high:
-            raise InvalidInput(message)
+            raise InvalidInput(f'"{key}" must be between {_num(low)} and {_num(high)} on this platform.')
         options[key] = number
     return options
+
+
+def _num(value: float) -> str:
+    return f'{int(value):,}' if float(value).is_integer() else str(value)
 
 
 def _stops(value: Any) -> list[str]:

@@ -16,7 +16,8 @@ from services.core.activity import ActivityService
 from services.core.auth import AuthService
 from services.core.errors import InvalidInput, NotFound, PermissionDenied
 from services.core.sharing import Sharing, check_visibility, clean_tags
-from services.prompts.templates import Variable, check_consistency, parse_variables, validate_options
+from services.models.options import validate_options
+from services.prompts.templates import Variable, check_consistency, parse_variables
 
 EXPORT_FORMAT = 'ollama-workshop-prompt'
 MAX_IMPORT_CHARS = 500_000

@@ -15,12 +15,13 @@ from models import PromptRun
 from services.core import actions
 from services.core.activity import ActivityService
 from services.core.auth import AuthService
-from services.core.errors import InvalidInput, NotFound
-from services.core.quotas import QuotaService
-from services.models.client import OllamaError, OllamaGateway
-from services.models.hosts import HostDirectory
+from services.core.errors import InvalidInput, NotFound, ServiceError
+from services.models.callers import Caller, Purpose
+from services.models.calls import ModelCalls
+from services.models.errors import OllamaError
+from services.models.options import validate_options
 from services.prompts.library import PromptService, VersionInfo
-from services.prompts.templates import as_text, render, resolve_values, validate_options
+from services.prompts.templates import as_text, render, resolve_values
 
 MAX_CSV_CHARS = 1_000_000
 
@@ -120,19 +121,15 @@ class PromptRunService:
         *,
         auth: AuthService,
         activity: ActivityService,
-        ollama: OllamaGateway,
-        hosts: HostDirectory,
+        calls: ModelCalls,
         prompts: PromptService,
         max_batch_rows: int = 200,
-        quotas: QuotaService | None = None,
     ) -> None:
         self.auth = auth
         self.activity = activity
-        self.ollama = ollama
-        self.hosts = hosts
+        self.calls = calls  # each run, and each row of a batch, is one call through the one model-call path
         self.prompts = prompts
         self.max_batch_rows = max_batch_rows
-        self.quotas = quotas  # checked before each run and before each batch (a batch counts as one request)
 
     async def prepare(
         self,
@@ -160,11 +157,6 @@ class PromptRunService:
             model=model,
             options=merged,
         )
-
-    async def _check_quota(self, actor_id: int) -> None:
-        """The same quotas as /api/v1/chat (runs are counted in them)."""
-        if self.quotas is not None:
-            await self.quotas.check(actor_id)
 
     async def _save(self, actor_id: int, prepared: Prepared, output: str, error: str | None, metrics: dict, **extra):
         row = await PromptRun.create(
@@ -196,13 +188,17 @@ class PromptRunService:
         """Stream one run. Template and access errors raise before streaming; model errors end in a saved run
         whose `error` says what happened."""
         prepared = await self.prepare(actor_id, prompt_id, values, model, version=version, options=options)
-        await self._check_quota(actor_id)
-        host = await self.hosts.host_for_model(prepared.model)
+        stream = await self.calls.chat_stream(  # refusals (quota, limits, allowed models) raise before the run
+            await self.calls.caller(actor_id),
+            Purpose.PROMPT_RUN,
+            model=prepared.model,
+            messages=prepared.messages(),
+            options=prepared.options or None,
+        )
+        host = stream.host
         started, first, final, parts, error = time.perf_counter(), None, None, [], None
         try:
-            async for chunk in self.ollama.chat_stream(
-                host, model=prepared.model, messages=prepared.messages(), options=prepared.options or None
-            ):
+            async for chunk in stream:
                 text = chunk.message.content or '' if chunk.message else ''
                 if text:
                     first = first or time.perf_counter()
@@ -212,6 +208,8 @@ class PromptRunService:
                     final = chunk
         except OllamaError as exc:
             error = exc.message
+        finally:
+            await stream.aclose()
         metrics = metrics_of(final, started, first)
         run = await self._save(actor_id, prepared, ''.join(parts), error, metrics)
         await self.activity.record(
@@ -237,17 +235,17 @@ class PromptRunService:
         assert run is not None
         return run
 
-    async def _complete(self, host: str, prepared: Prepared) -> tuple[str, Any]:
-        # the gateway's stream (not `chat`, whose model argument is only used for error messages on this branch)
-        parts, final = [], None
-        async for chunk in self.ollama.chat_stream(
-            host, model=prepared.model, messages=prepared.messages(), options=prepared.options or None
-        ):
-            if chunk.message and chunk.message.content:
-                parts.append(chunk.message.content)
-            if chunk.done:
-                final = chunk
-        return ''.join(parts), final
+    async def _complete(self, caller: Caller, host: str, prepared: Prepared) -> tuple[str, Any]:
+        """One row of a batch: one call through the one path (so a batch of N rows counts N requests)."""
+        reply = await self.calls.chat(
+            caller,
+            Purpose.BATCH_ROW,
+            model=prepared.model,
+            messages=prepared.messages(),
+            options=prepared.options or None,
+            host=host,
+        )
+        return reply.message.content or '', reply
 
     async def runs(self, actor_id: int, prompt_id: int, limit: int = 50) -> list[RunInfo]:
         """Your own runs of a prompt you can see, newest first (batch rows excluded)."""
@@ -315,25 +313,30 @@ class PromptRunService:
         version: int | None = None,
         on_progress: Callable[[int, int], Awaitable[None] | None] | None = None,
     ) -> BatchResult:
-        """Run every row (one after another, to share the model fairly); every row is saved as a run."""
+        """Run every row (one after another, to share the model fairly); every row is saved as a run. Each row is one
+        model call and counts as one request; when a row is refused (a quota used up, the per-user limit), it is
+        saved with the reason and the batch stops there."""
         if not rows:
             raise InvalidInput('There are no rows to run.')
         if len(rows) > self.max_batch_rows:
             raise InvalidInput(f'A batch can have at most {self.max_batch_rows} rows.')
         first = await self.prepare(actor_id, prompt_id, rows[0], model, version=version)  # fail fast
-        await self._check_quota(actor_id)  # once: a batch that has started runs to its end
+        caller = await self.calls.caller(actor_id)
+        await self.calls.admit(caller, Purpose.BATCH_ROW, first.model)  # refused up front: nothing is saved
         result = BatchResult(
             batch_id=str(uuid.uuid4()), model=first.model, variables=[v.name for v in first.version.variables]
         )
-        host = await self.hosts.host_for_model(first.model)
+        host = await self.calls.route(first.model)
         started = time.perf_counter()
         for index, values in enumerate(rows):
             prepared = await self.prepare(actor_id, prompt_id, values, first.model, version=first.version.number)
-            t0, output, error, final = time.perf_counter(), '', None, None
+            t0, output, error, final, refused = time.perf_counter(), '', None, None, False
             try:
-                output, final = await self._complete(host, prepared)
+                output, final = await self._complete(caller, host, prepared)
             except OllamaError as exc:
                 error = exc.message
+            except ServiceError as exc:  # a quota used up mid-batch, or the per-user limit
+                error, refused = f'Not run: {exc.message}', True
             metrics = metrics_of(final, t0, None)
             run = await self._save(
                 actor_id, prepared, output, error, metrics, batch_id=result.batch_id, row_index=index + 1
@@ -343,6 +346,8 @@ class PromptRunService:
                 maybe = on_progress(index + 1, len(rows))
                 if maybe is not None:
                     await maybe
+            if refused:
+                break
         await self.activity.record(
             actor_id,
             actions.PROMPT_BATCH,
@@ -350,7 +355,7 @@ class PromptRunService:
             host=host,
             tokens=sum(r.metrics.get('output_tokens') or 0 for r in result.runs),
             latency_ms=(time.perf_counter() - started) * 1000,
-            error=f'{result.failed} of {len(rows)} rows failed' if result.failed else None,
+            error=f'{result.failed} of {len(result.runs)} rows failed' if result.failed else None,
             prompt_id=prompt_id,
             rows=len(rows),
             failed=result.failed,

@@ -28,20 +28,6 @@ MAX_VARIABLES = 30
 YES = {'yes', 'true', '1', 'y', 'on'}
 NO = {'no', 'false', '0', 'n', 'off', ''}
 
-# option name -> (type, minimum, maximum): bounds keep one user from asking for absurd resources (T14)
-OPTION_BOUNDS: dict[str, tuple[type, float, float]] = {
-    'temperature': (float, 0, 2),
-    'top_p': (float, 0, 1),
-    'min_p': (float, 0, 1),
-    'top_k': (int, 1, 1000),
-    'num_predict': (int, -1, 8192),
-    'num_ctx': (int, 256, 32768),
-    'seed': (int, 0, 2**31 - 1),
-    'repeat_penalty': (float, 0, 3),
-    'presence_penalty': (float, -2, 2),
-    'frequency_penalty': (float, -2, 2),
-}
-
 
 @dataclass(kw_only=True, slots=True)
 class Variable:
@@ -218,30 +204,3 @@ def render(template: str, values: dict[str, Any]) -> str:
         return as_text(values[name])
 
     return PLACEHOLDER_RE.sub(replace, template or '')
-
-
-def validate_options(options: Any) -> dict[str, Any]:
-    """Model options limited to known names and sane bounds."""
-    if options in (None, ''):
-        return {}
-    if not isinstance(options, dict):
-        raise InvalidInput('Options must be a JSON object, like {"temperature": 0.7}.')
-    out: dict[str, Any] = {}
-    for key, value in options.items():
-        if key == 'stop':
-            stops = [value] if isinstance(value, str) else value
-            if not isinstance(stops, list) or len(stops) > 8 or not all(isinstance(s, str) and s for s in stops):
-                raise InvalidInput('"stop" must be a string or a list of up to 8 strings.')
-            out[key] = stops
-            continue
-        if key not in OPTION_BOUNDS:
-            raise InvalidInput(f'Unknown option "{key}". Allowed: {", ".join([*OPTION_BOUNDS, "stop"])}.')
-        kind, low, high = OPTION_BOUNDS[key]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InvalidInput(f'"{key}" must be a number.')
-        if kind is int and not float(value).is_integer():
-            raise InvalidInput(f'"{key}" must be a whole number.')
-        if not low <= value <= high:
-            raise InvalidInput(f'"{key}" must be between {low} and {high}.')
-        out[key] = kind(value)
-    return out

@@ -16,7 +16,11 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models import (
+    Announcement,
+    HandState,
+    RaisedHand,
     Role,
+    StepProgress,
     User,
     Workshop,
     WorkshopInstructor,
@@ -27,13 +31,22 @@ from models import (
 )
 from services.core import actions
 from services.core.activity import ActivityService
-from services.core.auth import AuthService, LoginThrottle, UserInfo, validate_display_name
+from services.core.auth import AuthService, LoginThrottle, validate_display_name
 from services.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Throttled
-from services.models.client import OllamaGateway
+from services.core.membership import Membership
+from services.models.calls import ModelCalls
 from services.models.hosts import HostDirectory
 from services.workshops import rules as workshop_rules
 from services.workshops.session import WorkshopSession
-from services.workshops.types import JoinResult, ResourceInfo, StepInfo, WorkshopInfo
+from services.workshops.types import (
+    AnnouncementInfo,
+    AttendeeView,
+    HandInfo,
+    JoinResult,
+    ResourceInfo,
+    StepInfo,
+    WorkshopInfo,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +68,8 @@ class WorkshopService(WorkshopSession):
         *,
         auth: AuthService,
         activity: ActivityService,
-        ollama: OllamaGateway,
+        membership: Membership,
+        calls: ModelCalls,
         hosts: HostDirectory,
         join_max_failures: int = 10,
         join_window_seconds: int = 300,
@@ -63,44 +77,15 @@ class WorkshopService(WorkshopSession):
         gc_freeze: bool = True,
     ) -> None:
         super().__init__(
-            activity=activity, ollama=ollama, hosts=hosts, sample_seconds=sample_seconds, gc_freeze=gc_freeze
+            auth=auth,
+            activity=activity,
+            membership=membership,
+            calls=calls,
+            hosts=hosts,
+            sample_seconds=sample_seconds,
+            gc_freeze=gc_freeze,
         )
-        self.auth = auth
         self.join_throttle = LoginThrottle(join_max_failures, join_window_seconds)
-
-    # ----- permissions ---------------------------------------------------------------------------------------------
-    async def _workshop(self, workshop_id: int) -> Workshop:
-        workshop = await Workshop.get_or_none(id=workshop_id)
-        if workshop is None:
-            raise NotFound('No such workshop.')
-        return workshop
-
-    async def _is_manager(self, user: UserInfo, workshop: Workshop) -> bool:
-        if user.role == Role.ADMIN or workshop.owner_id == user.id:  # type: ignore[attr-defined]
-            return True
-        return await WorkshopInstructor.exists(workshop_id=workshop.id, user_id=user.id)
-
-    async def _manage(self, actor_id: int, workshop_id: int) -> tuple[UserInfo, Workshop]:
-        """The acting manager and the workshop; attendees get PermissionDenied, other instructors NotFound."""
-        user = await self.auth.require(actor_id, Role.INSTRUCTOR)
-        workshop = await self._workshop(workshop_id)
-        if not await self._is_manager(user, workshop):
-            log.warning('user %s refused management of workshop %s', actor_id, workshop_id)
-            raise NotFound('No such workshop.')
-        return user, workshop
-
-    async def _member(self, actor_id: int, workshop_id: int) -> tuple[UserInfo, Workshop, WorkshopMembership]:
-        user = await self.auth.require(actor_id)
-        workshop = await self._workshop(workshop_id)
-        membership = await WorkshopMembership.get_or_none(workshop_id=workshop_id, user_id=user.id)
-        if membership is None:
-            raise NotFound('No such workshop.')
-        return user, workshop, membership
-
-    async def can_manage(self, actor_id: int, workshop_id: int) -> bool:
-        user = await self.auth.get_user(actor_id)
-        workshop = await Workshop.get_or_none(id=workshop_id)
-        return bool(user and workshop and user.at_least(Role.INSTRUCTOR) and await self._is_manager(user, workshop))
 
     # ----- reading -------------------------------------------------------------------------------------------------
     async def _info(self, workshop: Workshop, *, can_manage: bool, full: bool = True) -> WorkshopInfo:
@@ -206,6 +191,7 @@ class WorkshopService(WorkshopSession):
         for key, value in values.items():
             setattr(workshop, key, value)
         await workshop.save()
+        self.membership.forget(workshop_id=workshop_id)  # its allowed models may have changed
         live = self.live.get(workshop_id)
         if live is not None:
             live.title = workshop.title
@@ -292,6 +278,39 @@ class WorkshopService(WorkshopSession):
                     await step.save(update_fields=['position'])
         await self._reload_steps(workshop_id)
 
+    # ----- the attendee --------------------------------------------------------------------------------------------
+    async def attendee_view(self, actor_id: int, workshop_id: int) -> AttendeeView:
+        user, workshop, membership = await self._member(actor_id, workshop_id)
+        info = await self._info(workshop, can_manage=False)
+        done = {
+            p['step_id']: p['how']
+            for p in await StepProgress.filter(membership_id=membership.id, done=True).values('step_id', 'how')
+        }
+        announcements = [
+            AnnouncementInfo(id=a['id'], text=a['text'], created_at=a['created_at'])
+            for a in await Announcement.filter(workshop_id=workshop_id)
+            .order_by('-id')
+            .limit(20)
+            .values('id', 'text', 'created_at')
+        ]
+        hand = await RaisedHand.filter(membership_id=membership.id).order_by('-id').first()
+        hand_info = (
+            HandInfo(
+                id=hand.id,
+                user_id=user.id,
+                name=user.display_name,
+                message=hand.message,
+                state=str(hand.state.value if isinstance(hand.state, HandState) else hand.state),
+                created_at=hand.created_at,
+            )
+            if hand
+            else None
+        )
+        await self.live_state(workshop_id)
+        return AttendeeView(
+            workshop=info, current_step=membership.current_step, done=done, announcements=announcements, hand=hand_info
+        )
+
     # ----- lifecycle -----------------------------------------------------------------------------------------------
     async def start(self, actor_id: int, workshop_id: int) -> None:
         _, workshop = await self._manage(actor_id, workshop_id)
@@ -300,7 +319,7 @@ class WorkshopService(WorkshopSession):
         workshop.state = WorkshopState.LIVE
         workshop.started_at = workshop.started_at or datetime.now(UTC)
         await workshop.save(update_fields=['state', 'started_at', 'updated_at'])
-        self._user_workshop.clear()
+        self.membership.forget(workshop_id=workshop_id)
         await self.live_state(workshop_id)
 
     async def end(self, actor_id: int, workshop_id: int) -> None:
@@ -344,24 +363,21 @@ class WorkshopService(WorkshopSession):
         if membership.left_at is not None:
             membership.left_at = None
             await membership.save(update_fields=['left_at'])
-        self._user_workshop.pop(user_id, None)
+        self.membership.forget(user_id=user_id)
         await self._add_to_live(workshop.id, membership)
         await self.activity.record(user_id, actions.WORKSHOP_JOIN, workshop_id=workshop.id, new_account=created)
         log.info('user %s joined workshop %s', user_id, workshop.id)
         return JoinResult(user_id=user_id, workshop_id=workshop.id, created_account=created)
 
     async def workshop_ids_of(self, user_id: int) -> set[int]:
-        """Every workshop this user attends, owns or co-teaches (what objects shared with a workshop are visible to)."""
-        attending = await WorkshopMembership.filter(user_id=user_id).values_list('workshop_id', flat=True)
-        teaching = await WorkshopInstructor.filter(user_id=user_id).values_list('workshop_id', flat=True)
-        owning = await Workshop.filter(owner_id=user_id).values_list('id', flat=True)
-        return {*attending, *teaching, *owning}
+        """Every workshop this user attends, owns or co-teaches."""
+        return await self.membership.workshop_ids_of(user_id)
 
     async def leave(self, actor_id: int, workshop_id: int) -> None:
         _, _, membership = await self._member(actor_id, workshop_id)
         membership.left_at = datetime.now(UTC)
         await membership.save(update_fields=['left_at'])
-        self._user_workshop.pop(actor_id, None)
+        self.membership.forget(user_id=actor_id)
 
 
 def _validated(fields: dict[str, Any]) -> dict[str, Any]:

@@ -20,18 +20,24 @@ from models import (
     Announcement,
     HandState,
     RaisedHand,
+    Role,
     StepProgress,
     Workshop,
+    WorkshopInstructor,
     WorkshopMembership,
     WorkshopState,
     WorkshopStep,
 )
 from services.core.activity import Activity, ActivityService
+from services.core.auth import AuthService
 from services.core.errors import Conflict, InvalidInput, NotFound
-from services.models.client import OllamaError, OllamaGateway
+from services.core.membership import Membership
+from services.models.callers import Purpose
+from services.models.calls import ModelCalls
+from services.models.errors import OllamaError
 from services.models.hosts import HostDirectory
 from services.workshops.live import AttendeeLive, LiveWorkshop
-from services.workshops.types import AnnouncementInfo, AttendeeView, HandInfo
+from services.workshops.types import AnnouncementInfo, HandInfo
 
 if TYPE_CHECKING:
     from services.core.auth import UserInfo
@@ -43,47 +49,65 @@ class WorkshopSession:
     def __init__(
         self,
         *,
+        auth: AuthService,
         activity: ActivityService,
-        ollama: OllamaGateway,
+        membership: Membership,
+        calls: ModelCalls,
         hosts: HostDirectory,
         sample_seconds: float,
         gc_freeze: bool = True,
     ) -> None:
+        self.auth = auth
         self.activity = activity
-        self.ollama = ollama
+        self.membership = membership  # which live workshop each user is in (forgotten on join, leave, start, end)
+        self.calls = calls
         self.hosts = hosts
         self.sample_seconds = sample_seconds
         self.live: dict[int, LiveWorkshop] = {}
         self._loading: dict[int, asyncio.Lock] = {}
-        self._user_workshop: dict[int, int | None] = {}
         self.gc_freeze = gc_freeze
         self._frozen_for = 0  # attendees in live workshops at the last freeze
         self._last_freeze = 0.0
-        activity.workshop_of = self.workshop_of
         activity.recorded.subscribe(self._on_activity)
+
+    # ----- permissions ---------------------------------------------------------------------------------------------
+    async def _workshop(self, workshop_id: int) -> Workshop:
+        workshop = await Workshop.get_or_none(id=workshop_id)
+        if workshop is None:
+            raise NotFound('No such workshop.')
+        return workshop
+
+    async def _is_manager(self, user: UserInfo, workshop: Workshop) -> bool:
+        if user.role == Role.ADMIN or workshop.owner_id == user.id:
+            return True
+        return await WorkshopInstructor.exists(workshop_id=workshop.id, user_id=user.id)
+
+    async def _manage(self, actor_id: int, workshop_id: int) -> tuple[UserInfo, Workshop]:
+        """The acting manager and the workshop; attendees get PermissionDenied, other instructors NotFound."""
+        user = await self.auth.require(actor_id, Role.INSTRUCTOR)
+        workshop = await self._workshop(workshop_id)
+        if not await self._is_manager(user, workshop):
+            log.warning('user %s refused management of workshop %s', actor_id, workshop_id)
+            raise NotFound('No such workshop.')
+        return user, workshop
+
+    async def _member(self, actor_id: int, workshop_id: int) -> tuple[UserInfo, Workshop, WorkshopMembership]:
+        user = await self.auth.require(actor_id)
+        workshop = await self._workshop(workshop_id)
+        membership = await WorkshopMembership.get_or_none(workshop_id=workshop_id, user_id=user.id)
+        if membership is None:
+            raise NotFound('No such workshop.')
+        return user, workshop, membership
+
+    async def can_manage(self, actor_id: int, workshop_id: int) -> bool:
+        user = await self.auth.get_user(actor_id)
+        workshop = await Workshop.get_or_none(id=workshop_id)
+        return bool(user and workshop and user.at_least(Role.INSTRUCTOR) and await self._is_manager(user, workshop))
 
     # ----- attribution of activity ---------------------------------------------------------------------------------
     async def workshop_of(self, user_id: int) -> int | None:
-        """The live workshop this user attends (cached; invalidated on join, leave, start and end)."""
-        if user_id in self._user_workshop:
-            return self._user_workshop[user_id]
-        row = (
-            await WorkshopMembership.filter(user_id=user_id, left_at__isnull=True, workshop__state=WorkshopState.LIVE)
-            .order_by('-joined_at')
-            .first()
-            .values('workshop_id')
-        )
-        workshop_id = row['workshop_id'] if row else None
-        self._user_workshop[user_id] = workshop_id
-        return workshop_id
-
-    async def allowed_models(self, user_id: int) -> list[str] | None:
-        """The models this user may use because of their live workshop (None: the workshop sets no limit)."""
-        workshop_id = await self.workshop_of(user_id)
-        if workshop_id is None:
-            return None
-        row = await Workshop.get_or_none(id=workshop_id).values('allowed_models')
-        return list(row['allowed_models']) if row and row['allowed_models'] else None
+        """The live workshop this user attends."""
+        return await self.membership.workshop_of(user_id)
 
     def _on_activity(self, activity: Activity) -> None:
         if activity.workshop_id is None:
@@ -115,7 +139,7 @@ class WorkshopSession:
             return live
 
     async def _build(self, workshop: Workshop) -> LiveWorkshop:
-        steps = [{'id': s.id, 'title': s.title, 'rule': s.rule} for s in await self.steps(workshop.id)]  # type: ignore[attr-defined]
+        steps = [{'id': s.id, 'title': s.title, 'rule': s.rule} for s in await self.steps(workshop.id)]
         live = LiveWorkshop(
             workshop_id=workshop.id, title=workshop.title, stuck_minutes=workshop.stuck_minutes, steps=steps
         )
@@ -170,7 +194,7 @@ class WorkshopSession:
                 load: dict[str, Any] = {'hosts': {}}
                 for url in await self.hosts.urls():
                     try:
-                        running = await asyncio.wait_for(self.ollama.running(url), timeout=2)
+                        running = await asyncio.wait_for(self.calls.loaded(url, Purpose.WORKSHOP_CHECK), timeout=2)
                         load['hosts'][url] = [m.model for m in running]
                     except (OllamaError, TimeoutError):
                         load['hosts'][url] = None
@@ -206,13 +230,13 @@ class WorkshopSession:
     async def _reload_steps(self, workshop_id: int) -> None:
         live = self.live.get(workshop_id)
         if live is not None:
-            live.steps = [{'id': s.id, 'title': s.title, 'rule': s.rule} for s in await self.steps(workshop_id)]  # type: ignore[attr-defined]
+            live.steps = [{'id': s.id, 'title': s.title, 'rule': s.rule} for s in await self.steps(workshop_id)]
             live.changed.emit({'reload': True})
             live.broadcast.emit({'kind': 'reload'})
 
     async def _add_to_live(self, workshop_id: int, membership: WorkshopMembership) -> None:
         live = await self.live_state(workshop_id)
-        if live is None or membership.user_id in live.attendees:  # type: ignore[attr-defined]
+        if live is None or membership.user_id in live.attendees:
             return
         user = await membership.user
         live.add_attendee(
@@ -228,7 +252,7 @@ class WorkshopSession:
         )
 
     async def _close_live(self, workshop_id: int) -> None:
-        self._user_workshop.clear()
+        self.membership.forget(workshop_id=workshop_id)
         live = self.live.pop(workshop_id, None)
         if live is None:
             return
@@ -242,7 +266,7 @@ class WorkshopSession:
 
     async def dashboard(self, actor_id: int, workshop_id: int) -> LiveWorkshop | None:
         """The live state for a manager's dashboard (None when the workshop is not live)."""
-        await self._manage(actor_id, workshop_id)  # type: ignore[attr-defined]
+        await self._manage(actor_id, workshop_id)
         return await self.live_state(workshop_id)
 
     # ----- presence ------------------------------------------------------------------------------------------------
@@ -253,40 +277,8 @@ class WorkshopSession:
             live.seen(user_id, connected=delta)
 
     # ----- the attendee --------------------------------------------------------------------------------------------
-    async def attendee_view(self, actor_id: int, workshop_id: int) -> AttendeeView:
-        user, workshop, membership = await self._member(actor_id, workshop_id)  # type: ignore[attr-defined]
-        info = await self._info(workshop, can_manage=False)  # type: ignore[attr-defined]
-        done = {
-            p['step_id']: p['how']
-            for p in await StepProgress.filter(membership_id=membership.id, done=True).values('step_id', 'how')
-        }
-        announcements = [
-            AnnouncementInfo(id=a['id'], text=a['text'], created_at=a['created_at'])
-            for a in await Announcement.filter(workshop_id=workshop_id)
-            .order_by('-id')
-            .limit(20)
-            .values('id', 'text', 'created_at')
-        ]
-        hand = await RaisedHand.filter(membership_id=membership.id).order_by('-id').first()
-        hand_info = (
-            HandInfo(
-                id=hand.id,
-                user_id=user.id,
-                name=user.display_name,
-                message=hand.message,
-                state=str(hand.state.value if isinstance(hand.state, HandState) else hand.state),
-                created_at=hand.created_at,
-            )
-            if hand
-            else None
-        )
-        await self.live_state(workshop_id)
-        return AttendeeView(
-            workshop=info, current_step=membership.current_step, done=done, announcements=announcements, hand=hand_info
-        )
-
     async def tick(self, actor_id: int, workshop_id: int, step_id: int, done: bool) -> None:
-        _, workshop, membership = await self._member(actor_id, workshop_id)  # type: ignore[attr-defined]
+        _, workshop, membership = await self._member(actor_id, workshop_id)
         self._require_live(workshop)
         if not await WorkshopStep.exists(id=step_id, workshop_id=workshop_id):
             raise NotFound('No such step.')
@@ -316,7 +308,7 @@ class WorkshopSession:
 
     async def set_step(self, actor_id: int, workshop_id: int, index: int) -> None:
         """The attendee moves to another step of the agenda."""
-        _, _, membership = await self._member(actor_id, workshop_id)  # type: ignore[attr-defined]
+        _, _, membership = await self._member(actor_id, workshop_id)
         count = await WorkshopStep.filter(workshop_id=workshop_id).count()
         membership.current_step = max(0, min(int(index), max(count - 1, 0)))
         await membership.save(update_fields=['current_step'])
@@ -327,7 +319,7 @@ class WorkshopSession:
             live.mark_row(actor_id)
 
     async def raise_hand(self, actor_id: int, workshop_id: int, message: str = '') -> HandInfo:
-        user, workshop, membership = await self._member(actor_id, workshop_id)  # type: ignore[attr-defined]
+        user, workshop, membership = await self._member(actor_id, workshop_id)
         self._require_live(workshop)
         if await RaisedHand.exists(membership_id=membership.id, state__in=[HandState.RAISED, HandState.ACKNOWLEDGED]):
             raise Conflict('Your hand is already raised. An instructor will come to you.')
@@ -344,14 +336,14 @@ class WorkshopSession:
         return info
 
     async def lower_hand(self, actor_id: int, workshop_id: int) -> None:
-        _, _, membership = await self._member(actor_id, workshop_id)  # type: ignore[attr-defined]
+        _, _, membership = await self._member(actor_id, workshop_id)
         hands = await RaisedHand.filter(membership_id=membership.id, state__not=HandState.RESOLVED)
         for hand in hands:
             await self._set_hand(workshop_id, hand, HandState.RESOLVED, actor_id)
 
     async def update_hand(self, actor_id: int, workshop_id: int, hand_id: int, state: str) -> None:
         """An instructor acknowledges or resolves a raised hand; the attendee learns it live."""
-        await self._manage(actor_id, workshop_id)  # type: ignore[attr-defined]
+        await self._manage(actor_id, workshop_id)
         hand = await RaisedHand.get_or_none(id=hand_id, membership__workshop_id=workshop_id)
         if hand is None:
             raise NotFound('No such raised hand.')
@@ -372,7 +364,7 @@ class WorkshopSession:
         live.mark_hands()
         owner = user_id or (entry or {}).get('user_id')
         if owner is None:
-            owner = (await WorkshopMembership.get(id=hand.membership_id)).user_id  # type: ignore[attr-defined]
+            owner = (await WorkshopMembership.get(id=hand.membership_id)).user_id
         live.personal_event(owner).emit({'kind': 'hand', 'state': state.value, 'id': hand.id})
 
     async def _open_hands(self, workshop_id: int) -> list[dict[str, Any]]:
@@ -389,7 +381,7 @@ class WorkshopSession:
 
     # ----- instructor actions --------------------------------------------------------------------------------------
     async def announce(self, actor_id: int, workshop_id: int, text: str) -> AnnouncementInfo:
-        user, _ = await self._manage(actor_id, workshop_id)  # type: ignore[attr-defined]
+        user, _ = await self._manage(actor_id, workshop_id)
         text = (text or '').strip()
         if not 1 <= len(text) <= 2000:
             raise InvalidInput('An announcement needs 1 to 2000 characters.')
@@ -403,7 +395,7 @@ class WorkshopSession:
         return info
 
     async def move_all(self, actor_id: int, workshop_id: int, index: int) -> None:
-        await self._manage(actor_id, workshop_id)  # type: ignore[attr-defined]
+        await self._manage(actor_id, workshop_id)
         count = await WorkshopStep.filter(workshop_id=workshop_id).count()
         if not 0 <= index < count:
             raise InvalidInput('Pick one of the steps of the agenda.')
@@ -418,7 +410,7 @@ class WorkshopSession:
 
     async def attendee_activity(self, actor_id: int, workshop_id: int, user_id: int, limit: int = 30) -> list[Activity]:
         """Drill-down: one attendee's recent activity in this workshop (managers only)."""
-        await self._manage(actor_id, workshop_id)  # type: ignore[attr-defined]
+        await self._manage(actor_id, workshop_id)
         if not await WorkshopMembership.exists(workshop_id=workshop_id, user_id=user_id):
             raise NotFound('This person is not an attendee of this workshop.')
         return await self.activity.query(user_id=user_id, workshop_id=workshop_id, limit=limit)
@@ -427,7 +419,7 @@ class WorkshopSession:
         self, actor_id: int, workshop_id: int, *, limit: int = 50, offset: int = 0
     ) -> tuple[list[Activity], int]:
         """Everything recorded in this workshop, newest first, and the total (managers only; the API's feed)."""
-        await self._manage(actor_id, workshop_id)  # type: ignore[attr-defined]
+        await self._manage(actor_id, workshop_id)
         return await self.activity.page(workshop_id=workshop_id, limit=limit, offset=offset)
 
     @staticmethod

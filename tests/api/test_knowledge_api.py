@@ -180,7 +180,7 @@ async def test_evaluation_and_quota(client, instructor, alice) -> None:
     assert report.status_code == 201, report.text
     assert report.json()['hit_rate'] == 1.0 and [r['hit'] for r in report.json()['results']] == [True, True]
 
-    quota = {'user_id': alice.id, 'max_requests': 2}  # the evaluation counted as one request
+    quota = {'user_id': alice.id, 'max_requests': 3}  # each of the 2 questions evaluated counted as one request
     assert (await client.post('/api/v1/quotas', json=quota, headers=instructor.headers)).status_code == 200
     question = {'question': 'Who carries packs in the Andes?'}
     assert (await client.post(f'/api/v1/rag/{rag}/ask', json=question, headers=alice.headers)).status_code == 200

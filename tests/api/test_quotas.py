@@ -72,10 +72,10 @@ async def test_token_limit_in_the_gateway(client, instructor, alice, services: S
 
 
 async def test_workshop_session_quota_and_service_check(client, instructor, alice, bob, services: Services) -> None:
-    workshop_of = {alice.id: 7}
-    services.quotas.workshop_of = lambda user_id: _async(workshop_of.get(user_id))
-    services.activity.workshop_of = lambda user_id: _async(workshop_of.get(user_id))
-    body = {'workshop_id': 7, 'period': 'session', 'max_requests': 1}
+    workshop = await services.workshops.create(instructor.id, 'Quota class')
+    await services.workshops.start(instructor.id, workshop.id)
+    await services.workshops.join(workshop.join_code, user_id=alice.id)
+    body = {'workshop_id': workshop.id, 'period': 'session', 'max_requests': 1}
     assert (await client.post('/api/v1/quotas', json=body, headers=instructor.headers)).status_code == 200
     assert (await client.post('/api/v1/chat', json=CHAT, headers=alice.headers)).status_code == 200
     refused = await client.post('/api/v1/chat', json=CHAT, headers=alice.headers)
@@ -84,14 +84,10 @@ async def test_workshop_session_quota_and_service_check(client, instructor, alic
     assert (await client.post('/api/v1/chat', json=CHAT, headers=bob.headers)).status_code == 200  # not in it
     with pytest.raises(Throttled):  # what the playground calls
         await services.quotas.check(alice.id)
-    started = await client.post('/api/v1/quotas/workshops/7/session', headers=instructor.headers)
+    started = await client.post(f'/api/v1/quotas/workshops/{workshop.id}/session', headers=instructor.headers)
     assert started.json() == {'quotas': 1}
     await services.quotas.check(alice.id)  # a new session: usage starts from zero
     assert (await client.post('/api/v1/chat', json=CHAT, headers=alice.headers)).status_code == 200
-
-
-async def _async(value):
-    return value
 
 
 async def test_quota_administration(client, admin, instructor, alice) -> None:

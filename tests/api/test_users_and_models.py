@@ -92,7 +92,7 @@ async def test_pull_and_delete_need_an_instructor(client, alice, instructor, oll
     missing = await client.post('/api/v1/models/pull', json={'name': 'no-such-model'}, headers=instructor.headers)
     # Ollama starts the stream ("pulling manifest") before it finds out: the last NDJSON line carries the error
     assert 'file does not exist' in json.loads(missing.text.splitlines()[-1])['error']
-    assert await AuditEntry.filter(action='model_pull', target='tinyllama').exists()
+    assert await AuditEntry.filter(action='model_pull', target='tinyllama:latest').exists()
     assert await AuditEntry.filter(action='model_delete', target='tinyllama:latest').exists()
 
 

@@ -157,7 +157,7 @@ async def test_huge_prompt_is_refused_and_a_deactivated_user_is_signed_out(servi
     bob = await make_account('bob@example.org', 'Bob')
     conv = await services.chat.create_conversation(bob, 'llama3.2:latest')
     with pytest.raises(InvalidInput, match='too long'):
-        await collect(services.chat.send(bob, conv.id, 'x' * 1_000_000))
+        await collect(services.chat.send(bob, conv.id, 'x' * (services.calls.limits.max_prompt_chars + 1)))
     await services.auth.set_active(admin, bob, False)
     with pytest.raises(NotAuthenticated):
         await collect(services.chat.send(bob, conv.id, 'hi'))
@@ -167,7 +167,7 @@ async def test_per_user_stream_limit(services: Services, make_account, ollama_se
     user = await make_account('ada@example.org', 'Ada')
     ollama_server.token_delay = 0.02
     conv = await services.chat.create_conversation(user, 'llama3.2:latest')
-    limit = services.chat.max_streams_per_user
+    limit = services.calls.limits.max_concurrent
     tasks = [asyncio.create_task(collect(services.chat.send(user, conv.id, 'hi'))) for _ in range(limit)]
     await asyncio.sleep(0.1)
     with pytest.raises(Throttled):

@@ -17,14 +17,14 @@ async def test_hosts_seeded_from_settings_and_managed_by_admins(
 ) -> None:
     admin = await make_account('ada@example.org', 'Ada')
     bob = await make_account('bob@example.org', 'Bob')
-    hosts = await services.hosts.list_hosts(admin, check=True)
+    hosts = await services.health.check_hosts(admin)
     assert [(h.label, h.url, h.enabled) for h in hosts] == [('Default', ollama_server.url, True)]
     assert hosts[0].status.ok and hosts[0].status.version and hosts[0].status.latency_ms is not None
 
     added = await services.hosts.add_host(admin, 'Second', 'http://127.0.0.1:9/')
     assert added.url == 'http://127.0.0.1:9'
     assert await services.hosts.urls() == [ollama_server.url, 'http://127.0.0.1:9']
-    status = await services.hosts.check(admin, added.id)
+    status = await services.health.check_host(admin, added.id)
     assert not status.ok and 'not reachable' in status.error
     await services.hosts.update_host(admin, added.id, enabled=False)
     assert await services.hosts.urls() == [ollama_server.url]
@@ -82,12 +82,12 @@ async def test_pull_reports_progress_and_lists_the_model(
 ) -> None:
     admin = await make_account('ada@example.org', 'Ada')
     seen = []
-    services.catalogue.admin.pulls_changed.subscribe(lambda jobs: seen.append(jobs[0]))
-    job = await services.catalogue.admin.start_pull(admin, 'tinyllama')
+    services.model_admin.pulls_changed.subscribe(lambda jobs: seen.append(jobs[0]))
+    job = await services.model_admin.start_pull(admin, 'tinyllama')
     assert job.model == 'tinyllama:latest'
     with pytest.raises(Conflict):
-        await services.catalogue.admin.start_pull(admin, 'tinyllama:latest')
-    done = await services.catalogue.admin.wait(job.id)
+        await services.model_admin.start_pull(admin, 'tinyllama:latest')
+    done = await services.model_admin.wait(job.id)
     assert done.state == 'done' and done.percent == 100.0
     assert len(done.layers) == 3 and all(layer.percent == 100.0 for layer in done.layers)
     assert any(0 < j.percent < 100 for j in seen)  # live progress was emitted
@@ -98,17 +98,17 @@ async def test_pull_reports_progress_and_lists_the_model(
 
 async def test_pull_unknown_model_and_cancel(services: Services, make_account, ollama_server: OllamaTestServer) -> None:
     admin = await make_account('ada@example.org', 'Ada')
-    job = await services.catalogue.admin.start_pull(admin, 'no-such-model:7b')
-    done = await services.catalogue.admin.wait(job.id)
+    job = await services.model_admin.start_pull(admin, 'no-such-model:7b')
+    done = await services.model_admin.wait(job.id)
     assert done.state == 'failed' and 'was not found in the model registry' in done.error
     with pytest.raises(InvalidInput):
-        await services.catalogue.admin.start_pull(admin, 'bad name!')
+        await services.model_admin.start_pull(admin, 'bad name!')
 
     ollama_server.pull_delay = 0.2
-    job = await services.catalogue.admin.start_pull(admin, 'phi3:mini')
+    job = await services.model_admin.start_pull(admin, 'phi3:mini')
     await asyncio.sleep(0.3)
-    await services.catalogue.admin.cancel_pull(admin, job.id)
-    done = await services.catalogue.admin.wait(job.id)
+    await services.model_admin.cancel_pull(admin, job.id)
+    done = await services.model_admin.wait(job.id)
     assert done.state == 'cancelled'
     assert await asyncio.to_thread(ollama_server.wait_for_disconnect)
     assert ollama_server.find('phi3:mini') is None
@@ -117,7 +117,7 @@ async def test_pull_unknown_model_and_cancel(services: Services, make_account, o
 async def test_create_copy_delete_unload(services: Services, make_account, ollama_server: OllamaTestServer) -> None:
     admin = await make_account('ada@example.org', 'Ada')
     instructor = await make_account('ian@example.org', 'Ian', role='instructor')
-    admin_tools = services.catalogue.admin
+    admin_tools = services.model_admin
     await services.catalogue.refresh()
     name = await admin_tools.create(
         instructor, 'pirate', 'llama3.2:latest', 'Talk like a pirate.', {'temperature': 1.2}
@@ -141,7 +141,7 @@ async def test_create_copy_delete_unload(services: Services, make_account, ollam
 async def test_attendee_cannot_manage_models(services: Services, make_account, ollama_server: OllamaTestServer) -> None:
     await make_account('ada@example.org', 'Ada')
     bob = await make_account('bob@example.org', 'Bob')
-    tools, host = services.catalogue.admin, ollama_server.url
+    tools, host = services.model_admin, ollama_server.url
     for attempt in (
         tools.start_pull(bob, 'tinyllama'),
         tools.create(bob, 'x', 'llama3.2:latest'),
@@ -159,4 +159,4 @@ async def test_attendee_cannot_manage_models(services: Services, make_account, o
 async def test_host_not_enabled_is_refused(services: Services, make_account) -> None:
     admin = await make_account('ada@example.org', 'Ada')
     with pytest.raises(NotFound):
-        await services.catalogue.admin.delete(admin, 'http://169.254.169.254', 'llama3.2:latest')
+        await services.model_admin.delete(admin, 'http://169.254.169.254', 'llama3.2:latest')

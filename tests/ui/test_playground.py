@@ -95,7 +95,7 @@ async def test_options_are_bounded_and_json_schema_output(
     user.find('System prompt and options').click()
     user.find(marker='opt-num_ctx').type('1000000')
     await send(user, 'hi')
-    await user.should_see('The context size (num_ctx) must be between 256 and 131072 tokens.', retries=30)
+    await user.should_see('"num_ctx" must be between 256 and 32,768 on this platform.', retries=30)
     user.find(marker='opt-num_ctx').clear()
     user.find(marker='opt-format').elements.pop().set_value('schema')
     user.find(marker='opt-schema').type('{"type": "object", "properties": {"city": {"type": "string"}}}')
@@ -288,9 +288,9 @@ async def test_a_refused_message_is_given_back(
     await user.open('/playground')
     await send(user, 'first')
     await user.should_see('tokens/s', retries=50)
-    services.chat.max_streams_per_user = 0  # as if other replies of this user were still streaming
+    services.calls.limits.max_concurrent = 0  # as if other replies of this user were still running
     await send(user, 'second message')
-    await user.should_see('replies streaming', retries=30)
+    await user.should_see('model calls running', retries=30)
     assert user.find(marker='chat-input').elements.pop().value == 'second message'
     conversation = (await services.chat.list_conversations(ada))[0]
     assert len((await services.chat.get_conversation(ada, conversation.id)).messages) == 2

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from models import Workshop, WorkshopMembership
 from services.core import actions
 from services.core.errors import InvalidInput, NotFound, PermissionDenied
 from services.prompts.library import PromptDraft
@@ -167,21 +168,15 @@ async def test_workshop_sharing_hook_and_admin_only_allow_list(services: Service
     ada = await make_account('ada@example.org', 'Ada')
     bob = await make_account('bob@example.org', 'Bob')
     carol = await make_account('carol@example.org', 'Carol')
+    workshop = await Workshop.create(title='Class', owner_id=ada, join_code='CLASS7')
+    await WorkshopMembership.create(workshop_id=workshop.id, user_id=bob)  # bob attends, carol does not
     shared = await services.prompts.create(
-        ada, PromptDraft(**{**_fields(DRAFT), 'visibility': 'workshop', 'workshop_id': 7})
+        ada, PromptDraft(**{**_fields(DRAFT), 'visibility': 'workshop', 'workshop_id': workshop.id})
     )
-
-    async def workshops_of(user_id: int) -> set[int]:
-        return {7} if user_id == bob else set()
-
-    services.sharing.workshops_of = workshops_of
-    try:
-        assert [p.id for p in await services.prompts.list_prompts(bob)] == [shared.id]
-        assert (await services.prompts.get(bob, shared.id)).can_edit is False
-        with pytest.raises(NotFound):
-            await services.prompts.get(carol, shared.id)
-    finally:
-        services.sharing.workshops_of = None
+    assert [p.id for p in await services.prompts.list_prompts(bob)] == [shared.id]
+    assert (await services.prompts.get(bob, shared.id)).can_edit is False
+    with pytest.raises(NotFound):
+        await services.prompts.get(carol, shared.id)
     with pytest.raises(InvalidInput, match='workshop number'):
         await services.prompts.create(ada, PromptDraft(**{**_fields(DRAFT), 'visibility': 'workshop'}))
     # attendees cannot change the allow-list, even by calling the service directly

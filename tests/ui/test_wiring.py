@@ -7,7 +7,7 @@ import pytest
 from nicegui.testing import User
 
 from services.core import audit
-from services.models.client import OllamaError
+from services.core.errors import NotFound
 from services.prompts.library import PromptDraft
 from services.wiring import Services
 from tests.ollama_server import OllamaTestServer
@@ -96,7 +96,7 @@ async def test_model_management_from_the_ui_is_audited(
 ) -> None:
     admin = await make_account('ada@example.org', 'Ada')
     instructor = await make_account('ian@example.org', 'Ian', role='instructor')
-    tools, host = services.catalogue.admin, ollama_server.url
+    tools, host = services.model_admin, ollama_server.url
     await services.catalogue.refresh()
     # a pull started from the models page (the UI path), then one that fails
     await sign_in(user, 'ian@example.org')
@@ -125,7 +125,7 @@ async def test_model_management_from_the_ui_is_audited(
     fail = next(e for e in entries if e.outcome == 'failed')
     assert 'not found in the model registry' in fail.details['error'] and fail.details['host'] == host
     # a failing delete is audited as failed
-    with pytest.raises(OllamaError):
+    with pytest.raises(NotFound, match='is not on'):
         await tools.delete(instructor, host, 'no-such-model:latest')
     [last], _ = await services.audit.query(admin, action=audit.MODEL_DELETE, outcome='failed', limit=1)
     assert last.target == 'no-such-model:latest'

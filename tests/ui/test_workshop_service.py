@@ -48,9 +48,9 @@ async def test_permissions_join_and_rules(user: User, services: Services, make_a
     assert await ws.dashboard(admin, info.id) is not None
     # activity is attributed to the live workshop and completes steps automatically
     assert await ws.workshop_of(ann) == info.id
-    assert await ws.allowed_models(ann) is None
-    await ws.update(teacher, info.id, allowed_models=['llama3.2:latest', ' '])
-    assert await ws.allowed_models(ann) == ['llama3.2:latest']
+    assert await services.calls.allowed_models(await services.calls.caller(ann)) is None
+    await ws.update(teacher, info.id, allowed_models=['llama3.2', ' '])
+    assert await services.calls.allowed_models(await services.calls.caller(ann)) == ['llama3.2:latest']
     live = ws.live[info.id]
     await services.activity.record(ann, actions.CHAT, model='llama3.2:latest', tokens=12, latency_ms=30)
     await services.activity.record(ann, actions.PROMPT_CREATE, prompt_id=1, variables=0)

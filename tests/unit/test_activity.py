@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from models import Workshop, WorkshopMembership, WorkshopState
 from services.core import actions
 from services.core.activity import Activity, ActivityService
 from services.core.auth import AuthService
+from services.core.membership import Membership
 
 
 async def test_record_writes_a_row_and_emits_one_event(auth: AuthService) -> None:
     user = await auth.signup('ada@example.org', 'Ada', 'correct-horse-42')
-    service = ActivityService()
+    service = ActivityService(Membership())
     seen: list[Activity] = []
     service.recorded.subscribe(seen.append)
     activity = await service.record(
@@ -32,14 +34,13 @@ async def test_record_writes_a_row_and_emits_one_event(auth: AuthService) -> Non
     assert [a.action for a in seen] == [actions.CHAT, actions.CHAT]
 
 
-async def test_workshop_attribution_hook(auth: AuthService) -> None:
+async def test_activity_is_attributed_to_the_live_workshop(auth: AuthService) -> None:
     user = await auth.signup('ada@example.org', 'Ada', 'correct-horse-42')
-    service = ActivityService()
-
-    async def workshop_of(user_id: int) -> int | None:
-        return 42 if user_id == user.id else None
-
-    service.workshop_of = workshop_of
-    assert (await service.record(user.id, actions.CHAT)).workshop_id == 42
+    owner = await auth.signup('olga@example.org', 'Olga', 'correct-horse-42')
+    live = await Workshop.create(title='Live', owner_id=owner.id, join_code='LIVE42', state=WorkshopState.LIVE)
+    await WorkshopMembership.create(workshop_id=live.id, user_id=user.id)
+    service = ActivityService(Membership())
+    assert (await service.record(user.id, actions.CHAT)).workshop_id == live.id
+    assert (await service.record(owner.id, actions.CHAT)).workshop_id is None  # teaching is not attending
     assert (await service.record(user.id, actions.CHAT, workshop_id=5)).workshop_id == 5
     assert (await service.record(None, actions.API_CALL)).workshop_id is None

@@ -7,10 +7,13 @@ from collections.abc import Iterator
 import pytest
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
-from models import Role, User
+from models import ModelCall, Role, User
 from services.core import db
 from services.core.activity import ActivityService
+from services.core.audit import AuditService
 from services.core.auth import AuthService
+from services.core.membership import Membership
+from services.core.quotas import QuotaService
 from tests.postgres import PostgresServer
 
 
@@ -37,8 +40,14 @@ async def test_migrations_and_services_work_on_postgres(postgres: PostgresServer
         auth = AuthService(min_password_length=10, max_failures=3, window_seconds=60, signup_open_default=True)
         admin = await auth.signup('ada@example.org', 'Ada', 'correct-horse-42')
         assert admin.role == Role.ADMIN
-        activity = await ActivityService().record(admin.id, 'chat', model='llama3.2', details_key='value')
+        activity = await ActivityService(Membership()).record(admin.id, 'chat', model='m', details_key='value')
         assert activity.details == {'details_key': 'value'}
+        await ModelCall.create(
+            user_id=admin.id, purpose='api', kind='chat', model='m', host='h', counted=True, tokens=7
+        )
+        assert [
+            u.tokens for u in await QuotaService(auth, AuditService(auth), Membership())._usage(admin.id, None)
+        ] == []
         assert (await auth.login('ADA@example.org', 'correct-horse-42')).id == admin.id
     finally:
         await db.close_database()

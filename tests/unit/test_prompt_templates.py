@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from services.core.errors import InvalidInput
+from services.models.options import validate_options
 from services.prompts.templates import (
     check_consistency,
     parse_variables,
     placeholders,
     render,
     resolve_values,
-    validate_options,
 )
 
 SPEC = [
@@ -64,5 +64,7 @@ def test_placeholders_and_options() -> None:
     }
     with pytest.raises(InvalidInput, match='num_ctx'):
         validate_options({'num_ctx': 1_000_000})
+    with pytest.raises(InvalidInput, match='num_ctx'):
+        validate_options({'num_ctx': 65536}, max_num_ctx=32768)  # the platform's cap (API_MAX_NUM_CTX)
     with pytest.raises(InvalidInput, match='Unknown option'):
         validate_options({'num_gpu': 99})

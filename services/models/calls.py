@@ -1,0 +1,679 @@
+"""The one model-call path: every request to an Ollama server goes through `ModelCalls`, and this is the only module
+that imports the `ollama` client.
+
+Each call carries who asks (`Caller`: user, role, live workshop) and why (`Purpose`). In this one place a call is
+  1. admitted: the model name is checked, an attendee is held to their workshop's allowed models, options and
+     message sizes are checked against the one options table and prompt limit, and the caller's quota is checked;
+  2. limited: calls a person starts take one of their concurrent-call slots (`CHAT_MAX_STREAMS_PER_USER`), and a
+     counted call reserves one request of their quota until it is settled, so concurrent calls cannot overshoot it;
+  3. routed: to the host asked for, or the first enabled host that has the model;
+  4. made through one `ollama.AsyncClient` per host, with explicit timeouts, closing streams when the consumer stops
+     (so Ollama stops generating), and every failure mapped to a typed, user-facing `OllamaError`;
+  5. recorded once: one row in the usage ledger (`models.ModelCall`: purpose, model, host, tokens, latency, error),
+     which is what quotas count, plus an in-process count per purpose.
+
+Features record what the person did (a chat, a RAG question) in the activity log themselves; they never talk to
+Ollama except through here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import ollama
+from pydantic import ValidationError
+
+from models import ModelCall
+from services.core.auth import AuthService
+from services.core.errors import InvalidInput, PermissionDenied, Throttled
+from services.core.membership import Membership, full_name
+from services.core.quotas import QuotaService
+from services.models.callers import COUNTED, LIMITED, SYSTEM, Caller, Purpose
+from services.models.errors import (
+    ModelNotAllowed,
+    ModelNotFound,
+    OllamaBadRequest,
+    OllamaBusy,
+    OllamaError,
+    OllamaStreamError,
+    OllamaTimeout,
+    OllamaUnreachable,
+    unreachable_message,
+)
+from services.models.hosts import HostDirectory, HostStatus
+from services.models.options import validate_format, validate_keep_alive, validate_options
+
+log = logging.getLogger(__name__)
+
+ROLES = ('system', 'user', 'assistant', 'tool')
+MAX_MESSAGES = 500
+MAX_INPUTS = 512
+_UNRECORDED = frozenset({Purpose.CATALOGUE, Purpose.HEALTH})  # background reads: counted in memory only
+
+
+@dataclass(kw_only=True, slots=True)
+class CallLimits:
+    max_prompt_chars: int = 1_000_000  # everything one call sends (messages, images, system prompt, inputs)
+    max_num_ctx: int = 32_768
+    max_num_predict: int = 8_192
+    max_concurrent: int = 4  # model calls one person may have running at once, on every path
+
+
+# ----- errors --------------------------------------------------------------------------------------------------------
+def map_error(exc: BaseException, host: str, model: str = '') -> OllamaError:
+    """Translate whatever the ollama client or httpx raised into a typed, user-facing error."""
+    if isinstance(exc, OllamaError):
+        return exc
+    if isinstance(exc, ollama.ResponseError):
+        text = exc.error or str(exc)
+        if exc.status_code == 404:
+            name = model or 'that model'
+            return ModelNotFound(
+                f'The model "{name}" is not available on {host}. Pull it first, or pick another.',
+                host=host,
+                status=404,
+                detail=text,
+                model=model,
+            )
+        if exc.status_code == 503:
+            return OllamaBusy(
+                f'Ollama at {host} is busy with other requests. Wait a moment and try again.',
+                host=host,
+                status=503,
+                detail=text,
+            )
+        if exc.status_code == 400:
+            return OllamaBadRequest(f'Ollama refused the request: {text}', host=host, status=400, detail=text)
+        if exc.status_code == -1:
+            return OllamaStreamError(f'Ollama reported an error during the reply: {text}', host=host, detail=text)
+        return OllamaError(
+            f'Ollama at {host} answered with an error ({exc.status_code}): {text}',
+            host=host,
+            status=exc.status_code,
+            detail=text,
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        return OllamaTimeout(
+            f'Ollama at {host} did not answer in time. The model may still be loading; try again, '
+            'or use a smaller model.',
+            host=host,
+            detail=type(exc).__name__,
+        )
+    if isinstance(exc, ConnectionError | httpx.ConnectError | OSError):
+        return OllamaUnreachable(unreachable_message(host), host=host, detail=str(exc))
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return OllamaStreamError(
+            f'The connection to Ollama at {host} broke off during the reply. '
+            'Check that Ollama is still running, then try again.',
+            host=host,
+            detail=str(exc),
+        )
+    if isinstance(exc, ValidationError):
+        return OllamaError(
+            f'Ollama at {host} sent a reply this platform does not understand.', host=host, detail=str(exc)[:500]
+        )
+    if isinstance(exc, httpx.HTTPError):
+        return OllamaError(f'Talking to Ollama at {host} failed: {exc}', host=host, detail=str(exc))
+    raise exc
+
+
+_MAPPED = (ollama.ResponseError, httpx.HTTPError, ConnectionError, OSError, ValidationError)
+
+
+# ----- the wire: one client per host ---------------------------------------------------------------------------------
+class OllamaGateway:
+    """One `ollama.AsyncClient` per host, created inside the running event loop (a client must not cross loops) and
+    closed on shutdown. Private to this module: everything else calls `ModelCalls`."""
+
+    def __init__(self, *, timeout: float = 300.0, connect_timeout: float = 5.0) -> None:
+        self.timeout = httpx.Timeout(timeout, connect=connect_timeout)
+        self.connect_timeout = connect_timeout
+        self._clients: dict[str, tuple[asyncio.AbstractEventLoop, ollama.AsyncClient]] = {}
+
+    def client(self, host: str) -> ollama.AsyncClient:
+        loop = asyncio.get_running_loop()
+        entry = self._clients.get(host)
+        if entry is None or entry[0] is not loop:
+            entry = (loop, ollama.AsyncClient(host=host, timeout=self.timeout))
+            self._clients[host] = entry
+        return entry[1]
+
+    async def close(self) -> None:
+        clients, self._clients = self._clients, {}
+        for loop, client in clients.values():
+            if loop is asyncio.get_running_loop():
+                try:
+                    await client.close()
+                except Exception:
+                    log.debug('closing ollama client failed', exc_info=True)
+
+    async def check(self, host: str) -> HostStatus:
+        """Reachability, version and latency via GET /api/version (the client library never calls it)."""
+        started = time.perf_counter()
+        try:
+            async with httpx.AsyncClient(timeout=httpx.Timeout(self.connect_timeout)) as http:
+                response = await http.get(f'{host}/api/version')
+                response.raise_for_status()
+                version = response.json().get('version', '')
+        except (httpx.HTTPError, ValueError, OSError) as exc:
+            error = unreachable_message(host) if isinstance(exc, httpx.TransportError | OSError) else str(exc)
+            return HostStatus(url=host, ok=False, error=error, checked_at=datetime.now(UTC))
+        latency = (time.perf_counter() - started) * 1000
+        return HostStatus(
+            url=host, ok=True, version=version, latency_ms=round(latency, 1), checked_at=datetime.now(UTC)
+        )
+
+    async def call(self, host: str, method: str, *args: Any, about: str = '', **kwargs: Any) -> Any:
+        """Call a client method; `about` names the model for error messages."""
+        try:
+            return await getattr(self.client(host), method)(*args, **kwargs)
+        except _MAPPED as exc:
+            raise map_error(exc, host, about) from exc
+
+    async def stream(self, host: str, method: str, *, model: str, **kwargs: Any) -> AsyncIterator[Any]:
+        """Parts of a streamed `chat`, `generate`, `pull` or `create`. Closing the iterator (or cancelling its
+        consumer) closes the HTTP stream, so Ollama sees the disconnect and stops working."""
+        parts = None
+        try:
+            parts = await getattr(self.client(host), method)(model=model, stream=True, **kwargs)
+            async for part in parts:
+                yield part
+        except _MAPPED as exc:
+            raise map_error(exc, host, model) from exc
+        finally:
+            if parts is not None:
+                await parts.aclose()
+
+
+# ----- the path ------------------------------------------------------------------------------------------------------
+@dataclass(kw_only=True, slots=True)
+class _Call:
+    """One call on its way: what the ledger row will say."""
+
+    caller: Caller
+    purpose: Purpose
+    kind: str
+    model: str
+    host: str = ''
+    started: float = 0.0
+    first: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    error: str | None = None
+
+    @property
+    def counted(self) -> bool:
+        return self.purpose in COUNTED and not self.caller.is_system
+
+
+class Reply:
+    """Ollama's response to a call that was not streamed (its fields read as they are), and the host that gave it."""
+
+    __slots__ = ('_response', 'host')
+
+    def __init__(self, host: str, response: Any) -> None:
+        self.host = host
+        self._response = response
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._response, name)
+
+
+class CallStream:
+    """The parts of a streamed call. `host` is known before the first part; iterate it, or `aclose()` it."""
+
+    def __init__(self, host: str, parts: AsyncIterator[Any]) -> None:
+        self.host = host
+        self._parts = parts
+
+    def __aiter__(self) -> CallStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        return await self._parts.__anext__()
+
+    async def aclose(self) -> None:
+        await self._parts.aclose()  # type: ignore[attr-defined]
+
+
+class ModelCalls:
+    def __init__(
+        self,
+        *,
+        hosts: HostDirectory,
+        auth: AuthService,
+        membership: Membership,
+        quotas: QuotaService,
+        limits: CallLimits | None = None,
+        timeout: float = 300.0,
+        connect_timeout: float = 5.0,
+        route_cache_seconds: float = 30.0,
+    ) -> None:
+        self.hosts = hosts
+        self.auth = auth
+        self.membership = membership
+        self.quotas = quotas
+        self.limits = limits or CallLimits()
+        self.route_cache_seconds = route_cache_seconds
+        self.gateway = OllamaGateway(timeout=timeout, connect_timeout=connect_timeout)
+        self.counts: Counter[str] = Counter()  # purpose -> calls made by this process (all kinds)
+        self._active: dict[int, int] = {}  # user id -> calls running now (this process)
+        self._models: dict[str, tuple[float, set[str]]] = {}  # host -> (when, model names) for routing
+
+    async def close(self) -> None:
+        await self.gateway.close()
+
+    # ----- who is asking --------------------------------------------------------------------------------------------
+    async def caller(self, user_id: int | None) -> Caller:
+        """The caller for a signed-in user (checked active), with their role and live workshop."""
+        if user_id is None:
+            return SYSTEM
+        user = await self.auth.require(user_id)
+        return Caller(user_id=user.id, role=user.role, workshop_id=await self.membership.workshop_of(user.id))
+
+    def running(self, user_id: int) -> int:
+        """Calls this user has running now (this process)."""
+        return self._active.get(user_id, 0)
+
+    # ----- admission ------------------------------------------------------------------------------------------------
+    async def allowed_models(self, caller: Caller) -> list[str] | None:
+        """The models this caller may use (None: any)."""
+        if not caller.restricted or caller.workshop_id is None:
+            return None
+        return await self.membership.allowed_models(caller.workshop_id) or None
+
+    async def check_model(self, caller: Caller, model: str) -> str:
+        """The model name, if this caller may use it; refuses with the allowed ones named otherwise."""
+        model = (model or '').strip()
+        if not model or len(model) > 200:
+            raise InvalidInput('Name a model, e.g. "llama3.2". The models page lists the available ones.')
+        allowed = await self.allowed_models(caller)
+        if allowed is not None and full_name(model) not in allowed:
+            log.warning(
+                'user %s refused model %s: workshop %s allows %s', caller.user_id, model, caller.workshop_id, allowed
+            )
+            raise ModelNotAllowed(model, [a.removesuffix(':latest') for a in allowed])
+        return model
+
+    def check_options(self, options: dict[str, Any] | None) -> dict[str, Any] | None:
+        checked = validate_options(
+            options, max_num_ctx=self.limits.max_num_ctx, max_num_predict=self.limits.max_num_predict
+        )
+        return checked or None
+
+    def check_messages(self, messages: list[dict[str, Any]], extra_chars: int = 0) -> list[dict[str, Any]]:
+        if not messages:
+            raise InvalidInput('Send at least one message.')
+        if len(messages) > MAX_MESSAGES:
+            raise InvalidInput(f'Send at most {MAX_MESSAGES} messages in one request.')
+        size = extra_chars
+        for message in messages:
+            if message.get('role') not in ROLES:
+                raise InvalidInput(f'Message roles must be one of {", ".join(ROLES)}.')
+            size += len(str(message.get('content') or '')) + sum(len(i) for i in message.get('images') or [])
+        self.check_size(size)
+        return messages
+
+    def check_size(self, size: int) -> None:
+        if size > self.limits.max_prompt_chars:
+            raise InvalidInput(
+                f'That is too long for one model call ({size:,} characters; at most '
+                f'{self.limits.max_prompt_chars:,}).'
+            )
+
+    async def admit(self, caller: Caller, purpose: Purpose, model: str, *, quota: bool = True) -> str:
+        """Everything that can refuse a call before anything is sent: the model, the quota, the per-user limit.
+        Features call it up front to refuse a whole job (a comparison, a batch) before its first call. Every call a
+        person starts is refused over quota (even one that does not count, like embedding a RAG question)."""
+        model = await self.check_model(caller, model)
+        if quota and purpose in LIMITED and caller.user_id is not None:
+            await self.quotas.check(caller.user_id, caller.workshop_id, pending=self.quotas.pending(caller.user_id))
+        if purpose in LIMITED and caller.user_id is not None:
+            running = self.running(caller.user_id)
+            if running >= self.limits.max_concurrent:
+                raise self._busy(caller, running)
+        return model
+
+    def _busy(self, caller: Caller, running: int) -> Throttled:
+        log.warning('user %s throttled: %d model calls already running', caller.user_id, running)
+        return Throttled(
+            f'You already have {running} model calls running (the limit is {self.limits.max_concurrent}). '
+            'Wait for one to finish or stop it, then try again.',
+            5,
+        )
+
+    @contextmanager
+    def _slot(self, call: _Call) -> Iterator[None]:
+        """One of the caller's concurrent-call slots, for calls a person starts."""
+        user_id = call.caller.user_id
+        if call.purpose not in LIMITED or user_id is None:
+            yield
+            return
+        running = self._active.get(user_id, 0)
+        if running >= self.limits.max_concurrent:
+            raise self._busy(call.caller, running)
+        self._active[user_id] = running + 1
+        try:
+            yield
+        finally:
+            self._active[user_id] -= 1
+            if not self._active[user_id]:
+                del self._active[user_id]
+
+    async def _reserve(self, call: _Call) -> Any:
+        """Reserve one request of the caller's quota (checked and taken atomically); None when not counted."""
+        if not call.counted:
+            return None
+        return await self.quotas.reserve(call.caller.user_id, call.caller.workshop_id)
+
+    # ----- routing --------------------------------------------------------------------------------------------------
+    async def models_on(self, url: str) -> set[str]:
+        cached = self._models.get(url)
+        if cached and time.monotonic() - cached[0] < self.route_cache_seconds:
+            return cached[1]
+        self.counts[Purpose.CATALOGUE] += 1
+        names = {m.model for m in (await self.gateway.call(url, 'list')).models if m.model}
+        self._models[url] = (time.monotonic(), names)
+        return names
+
+    def invalidate(self, url: str | None = None) -> None:
+        """Forget what a host (or every host) has: after a pull, delete, create or a host change."""
+        if url is None:
+            self._models.clear()
+        else:
+            self._models.pop(url, None)
+
+    async def route(self, model: str, host: str | None = None) -> str:
+        """`host` if it is an enabled host; else the first enabled host that has `model`; else the default host (so
+        the call fails there with Ollama's own clear 'model not found')."""
+        if host:
+            return await self.hosts.require_enabled(host)
+        wanted = full_name(model)
+        for url in await self.hosts.urls():
+            try:
+                if wanted in await self.models_on(url):
+                    return url
+            except OllamaError:
+                continue
+        return await self.hosts.default()
+
+    # ----- recording ------------------------------------------------------------------------------------------------
+    async def _record(self, call: _Call) -> None:
+        self.counts[call.purpose] += 1
+        if call.purpose in _UNRECORDED:
+            return
+        prompt, completion = call.prompt_tokens, call.completion_tokens
+        try:
+            await ModelCall.create(
+                user_id=call.caller.user_id,
+                workshop_id=call.caller.workshop_id,
+                purpose=call.purpose.value,
+                kind=call.kind,
+                model=call.model[:200],
+                host=call.host[:300],
+                counted=call.counted,
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                tokens=(prompt or 0) + (completion or 0),
+                latency_ms=round((time.perf_counter() - call.started) * 1000, 2),
+                ttft_ms=round((call.first - call.started) * 1000, 2) if call.first else None,
+                error=call.error[:500] if call.error else None,
+            )
+        except Exception:  # the ledger must never turn a finished call into a failure
+            log.exception('recording a model call failed')
+
+    # ----- generation -----------------------------------------------------------------------------------------------
+    async def chat(
+        self,
+        caller: Caller,
+        purpose: Purpose,
+        *,
+        model: str,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None = None,
+        options: dict[str, Any] | None = None,
+        format: Any = None,
+        think: Any = None,
+        keep_alive: Any = None,
+        host: str | None = None,
+    ) -> Reply:
+        """One chat reply (an `ollama.ChatResponse`), not streamed."""
+        model, kwargs = await self._prepare_chat(caller, model, messages, tools, options, format, think, keep_alive)
+        call = _Call(caller=caller, purpose=purpose, kind='chat', model=model)
+        return await self._once(call, host, 'chat', stream=False, about=model, **kwargs)
+
+    async def chat_stream(
+        self,
+        caller: Caller,
+        purpose: Purpose,
+        *,
+        model: str,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None = None,
+        options: dict[str, Any] | None = None,
+        format: Any = None,
+        think: Any = None,
+        keep_alive: Any = None,
+        host: str | None = None,
+    ) -> CallStream:
+        """Admit and route now (refusals raise here, before anything is sent), then stream the reply's parts."""
+        model, kwargs = await self._prepare_chat(caller, model, messages, tools, options, format, think, keep_alive)
+        await self.admit(caller, purpose, model)
+        call = _Call(caller=caller, purpose=purpose, kind='chat', model=model)
+        call.host = await self.route(model, host)
+        kwargs.pop('model')
+        return CallStream(call.host, self._stream(call, 'chat', **kwargs))
+
+    async def generate(
+        self,
+        caller: Caller,
+        purpose: Purpose,
+        *,
+        model: str,
+        prompt: str,
+        system: str | None = None,
+        options: dict[str, Any] | None = None,
+        format: Any = None,
+        keep_alive: Any = None,
+        host: str | None = None,
+    ) -> Reply:
+        """One completion of a raw prompt (an `ollama.GenerateResponse`), not streamed."""
+        self.check_size(len(prompt or '') + len(system or ''))
+        kwargs = {
+            'prompt': prompt,
+            'system': system,
+            'options': self.check_options(options),
+            'format': validate_format(format),
+            'keep_alive': validate_keep_alive(keep_alive),
+        }
+        call = _Call(caller=caller, purpose=purpose, kind='generate', model=model)
+        return await self._once(call, host, 'generate', model=model, stream=False, about=model, **kwargs)
+
+    async def _prepare_chat(
+        self,
+        caller: Caller,
+        model: str,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None,
+        options: dict[str, Any] | None,
+        format: Any,
+        think: Any,
+        keep_alive: Any,
+    ) -> tuple[str, dict[str, Any]]:
+        model = await self.check_model(caller, model)
+        self.check_messages(messages, extra_chars=len(str(tools)) if tools else 0)
+        kwargs: dict[str, Any] = {'model': model, 'messages': messages}
+        if tools:
+            kwargs['tools'] = tools
+        if (checked := self.check_options(options)) is not None:
+            kwargs['options'] = checked
+        if (fmt := validate_format(format)) is not None:
+            kwargs['format'] = fmt
+        if think is not None:
+            kwargs['think'] = think
+        if (alive := validate_keep_alive(keep_alive)) is not None:
+            kwargs['keep_alive'] = alive
+        return model, kwargs
+
+    async def _once(self, call: _Call, host: str | None, method: str, **kwargs: Any) -> Any:
+        """A call that is not streamed: admit, reserve, route, call, record."""
+        await self.admit(call.caller, call.purpose, call.model, quota=not call.counted)  # reserving checks it
+        reservation = await self._reserve(call)
+        try:
+            with self._slot(call):
+                call.host = await self.route(call.model, host)
+                call.started = time.perf_counter()
+                try:
+                    reply = await self.gateway.call(call.host, method, **kwargs)
+                except (OllamaError, asyncio.CancelledError) as exc:
+                    call.error = exc.message if isinstance(exc, OllamaError) else 'cancelled'
+                    await asyncio.shield(self._record(call))
+                    raise
+                call.first = time.perf_counter()
+                _count_tokens(call, reply)
+                await self._record(call)
+                return Reply(call.host, reply)
+        finally:
+            if reservation is not None:
+                reservation.release()
+
+    async def _stream(self, call: _Call, method: str, **kwargs: Any) -> AsyncIterator[Any]:
+        # the slot and the quota reservation are taken on the first iteration, so an unused stream holds nothing
+        reservation = await self._reserve(call)
+        try:
+            with self._slot(call):
+                call.started = time.perf_counter()
+                call.error = 'the client stopped reading'
+                try:
+                    async for part in self.gateway.stream(call.host, method, model=call.model, **kwargs):
+                        if call.first is None:
+                            call.first = time.perf_counter()
+                        if getattr(part, 'done', False):
+                            _count_tokens(call, part)
+                        yield part
+                    call.error = None
+                except OllamaError as exc:
+                    call.error = exc.message
+                    raise
+                finally:
+                    await asyncio.shield(self._record(call))
+        finally:
+            if reservation is not None:
+                reservation.release()
+
+    # ----- embeddings -----------------------------------------------------------------------------------------------
+    async def embed(
+        self,
+        caller: Caller,
+        purpose: Purpose,
+        *,
+        model: str,
+        inputs: list[str],
+        dimensions: int | None = None,
+        host: str | None = None,
+    ) -> Reply:
+        """Embeddings of `inputs` (an `ollama.EmbedResponse`: `.embeddings`, `.prompt_eval_count`)."""
+        if not inputs:
+            raise InvalidInput('Send at least one text to embed.')
+        if len(inputs) > MAX_INPUTS and purpose is not Purpose.INGESTION:
+            raise InvalidInput(f'Send at most {MAX_INPUTS} inputs in one request.')
+        self.check_size(sum(len(t) for t in inputs))
+        model = await self.check_model(caller, model)
+        extra = {'dimensions': dimensions} if dimensions else {}
+        call = _Call(caller=caller, purpose=purpose, kind='embed', model=model)
+        return await self._once(call, host, 'embed', model=model, input=inputs, about=model, **extra)
+
+    # ----- catalogue reads (the platform's own, not counted) ------------------------------------------------------
+    async def list_models(self, url: str) -> list[Any]:
+        self.counts[Purpose.CATALOGUE] += 1
+        return list((await self.gateway.call(url, 'list')).models)
+
+    async def show(self, url: str, model: str, caller: Caller = SYSTEM) -> ollama.ShowResponse:
+        self.counts[Purpose.CATALOGUE if caller.is_system else Purpose.ADMIN] += 1
+        return await self.gateway.call(url, 'show', model, about=model)
+
+    async def loaded(self, url: str, purpose: Purpose = Purpose.CATALOGUE) -> list[Any]:
+        """The models loaded on a host now (`ps`)."""
+        self.counts[purpose] += 1
+        return list((await self.gateway.call(url, 'ps')).models)
+
+    async def check_host(self, url: str) -> HostStatus:
+        self.counts[Purpose.HEALTH] += 1
+        return await self.gateway.check(url)
+
+    # ----- administration (instructors and admins) ----------------------------------------------------------------
+    def _require_manager(self, caller: Caller) -> None:
+        if caller.is_system or caller.restricted:
+            raise PermissionDenied('Only instructors and admins can manage models.')
+
+    async def pull(self, caller: Caller, url: str, model: str) -> AsyncIterator[ollama.ProgressResponse]:
+        self._require_manager(caller)
+        call = _Call(caller=caller, purpose=Purpose.ADMIN, kind='pull', model=model, host=url)
+        async for part in self._admin_stream(call, 'pull'):
+            yield part
+
+    async def create(self, caller: Caller, url: str, model: str, **kwargs: Any) -> AsyncIterator[Any]:
+        self._require_manager(caller)
+        call = _Call(caller=caller, purpose=Purpose.ADMIN, kind='create', model=model, host=url)
+        async for part in self._admin_stream(call, 'create', **kwargs):
+            yield part
+
+    async def _admin_stream(self, call: _Call, method: str, **kwargs: Any) -> AsyncIterator[Any]:
+        call.started = time.perf_counter()
+        call.error = 'stopped before it finished'
+        try:
+            async for part in self.gateway.stream(call.host, method, model=call.model, **kwargs):
+                yield part
+            call.error = None
+        except OllamaError as exc:
+            call.error = exc.message
+            raise
+        finally:
+            self.invalidate(call.host)
+            await asyncio.shield(self._record(call))
+
+    async def copy(self, caller: Caller, url: str, source: str, destination: str) -> None:
+        await self._admin(caller, url, 'copy', source, source, destination)
+
+    async def delete(self, caller: Caller, url: str, model: str) -> None:
+        await self._admin(caller, url, 'delete', model, model)
+
+    async def unload(self, caller: Caller, url: str, model: str) -> None:
+        """Ask Ollama to unload a model now (an empty chat with keep_alive 0)."""
+        self._require_manager(caller)
+        call = _Call(caller=caller, purpose=Purpose.ADMIN, kind='unload', model=model, host=url)
+        call.started = time.perf_counter()
+        try:
+            await self.gateway.call(url, 'chat', model=model, messages=[], keep_alive=0, stream=False, about=model)
+        except OllamaError as exc:
+            call.error = exc.message
+            raise
+        finally:
+            await self._record(call)
+
+    async def _admin(self, caller: Caller, url: str, method: str, model: str, *args: Any) -> None:
+        self._require_manager(caller)
+        call = _Call(caller=caller, purpose=Purpose.ADMIN, kind=method, model=model, host=url)
+        call.started = time.perf_counter()
+        try:
+            await self.gateway.call(url, method, *args, about=model)
+        except OllamaError as exc:
+            call.error = exc.message
+            raise
+        finally:
+            self.invalidate(url)
+            await self._record(call)
+
+
+def _count_tokens(call: _Call, reply: Any) -> None:
+    call.prompt_tokens = getattr(reply, 'prompt_eval_count', None) or 0
+    call.completion_tokens = getattr(reply, 'eval_count', None) or 0
