@@ -116,8 +116,10 @@ class Playground:
             )
             self.title = ui.label(conversation.title if conversation else '').classes('text-lg font-semibold')
 
+        allowed = await self.services.catalogue.allowed_for(self.user.id)  # a workshop's models, for every refresh
+
         def update_choices(_view: Any) -> None:
-            fresh = [m.name for m in _view.models if m.chat_capable]
+            fresh = self.services.catalogue.chat_names(_view, allowed)
             self.model.set_options(list(dict.fromkeys([*fresh, *([self.model.value] if self.model.value else [])])))
 
         self.services.catalogue.changed.subscribe(update_choices)

@@ -145,7 +145,10 @@ def _manage(services: Services, user: UserInfo, info: WorkshopInfo) -> None:
         allowed = ui.input(
             'Models attendees may use (comma separated; empty = all)', value=', '.join(info.allowed_models)
         )
-        allowed.props('outlined dense').classes('w-full')
+        allowed.props(
+            'outlined dense hint="Held on every path (pages, API, gateway). Include the embedding models of the '
+            'knowledge bases attendees use."'
+        ).classes('w-full')
 
         async def save() -> None:
             try:

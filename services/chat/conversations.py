@@ -17,6 +17,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from typing import Any
 
 from models import Comparison, Conversation
@@ -185,8 +186,9 @@ class ChatService:
         row = await self._owned_by_active(actor_id, conversation_id)
         prompt = self._check_prompt(prompt)
         messages = [*(row.messages or []), {'role': 'user', 'content': prompt}]
-        async for event in self._reply(actor_id, row, messages, purpose):
-            yield event
+        async with aclosing(self._reply(actor_id, row, messages, purpose)) as events:
+            async for event in events:
+                yield event
 
     async def regenerate(
         self, actor_id: int, conversation_id: int, *, purpose: Purpose = Purpose.PLAYGROUND
@@ -198,8 +200,9 @@ class ChatService:
             messages.pop()
         if not messages:
             raise InvalidInput('There is no message to answer yet.')
-        async for event in self._reply(actor_id, row, messages, purpose):
-            yield event
+        async with aclosing(self._reply(actor_id, row, messages, purpose)) as events:
+            async for event in events:
+                yield event
 
     async def send_with_tools(
         self, actor_id: int, conversation_id: int, prompt: str, tool_refs: list[str]
@@ -274,6 +277,8 @@ class ChatService:
             if answers or transcript:  # stopped part-way: keep what the model and the tools did
                 await asyncio.shield(self.writes.run(lambda: save(True)))
             raise
+        finally:
+            await stream.aclose()  # at once: the model call's slot and its Ollama stream are freed now
         if done is not None:
             await self.writes.run(lambda: save(False))
 
@@ -294,8 +299,9 @@ class ChatService:
         async def finish(result: ChatResult) -> None:
             await self.writes.run(lambda: save(result))
 
-        async for event in self.relay(user_id, row.model, history, settings, finish, purpose):
-            yield event
+        async with aclosing(self.relay(user_id, row.model, history, settings, finish, purpose)) as events:
+            async for event in events:
+                yield event
 
     async def relay(
         self,
@@ -418,8 +424,10 @@ class ChatService:
             await self._record(user.id, actions.CHAT_COMPARE, result, comparison_id=comparison_id)
 
         history = [{'role': 'user', 'content': row.prompt}]
-        async for event in self.relay(user.id, row.models[index], history, checked, finish, Purpose.SIDE_BY_SIDE):
-            yield event
+        relay = self.relay(user.id, row.models[index], history, checked, finish, Purpose.SIDE_BY_SIDE)
+        async with aclosing(relay) as events:
+            async for event in events:
+                yield event
 
     async def mark_better(self, actor_id: int, comparison_id: int, model: str) -> None:
         user = await self.auth.require(actor_id)

@@ -128,6 +128,8 @@ class IngestService:
     # ----- for users ---------------------------------------------------------------------------------------------
     async def start(self, actor_id: int, kb_id: int, *, rebuild: bool = False) -> JobProgress:
         kb = await self.knowledge.editable_kb(actor_id, kb_id)
+        # refused now (a model the workshop does not allow) rather than in the job
+        await self.calls.check_model(await self.calls.caller(actor_id), kb.embedding_model)
         if await IngestJob.filter(kb_id=kb.id, state__in=ACTIVE).exists():
             raise Conflict('An ingestion job is already running for this knowledge base. Wait for it or cancel it.')
         job = await IngestJob.create(kb_id=kb.id, user_id=actor_id, rebuild=rebuild, state=JobState.QUEUED)

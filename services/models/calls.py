@@ -326,8 +326,7 @@ class ModelCalls:
     def check_size(self, size: int) -> None:
         if size > self.limits.max_prompt_chars:
             raise InvalidInput(
-                f'That is too long for one model call ({size:,} characters; at most '
-                f'{self.limits.max_prompt_chars:,}).'
+                f'That is too long for one model call ({size:,} characters; at most {self.limits.max_prompt_chars:,}).'
             )
 
     async def admit(self, caller: Caller, purpose: Purpose, model: str, *, quota: bool = True) -> str:

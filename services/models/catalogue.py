@@ -257,6 +257,16 @@ class Catalogue:
         models = [m for m in view.models if allowed is None or m.name in allowed]
         return sorted(models, key=lambda m: (m.name, m.host))
 
+    async def allowed_for(self, actor_id: int) -> list[str] | None:
+        """The models this user may use (None: any), for pages that filter a fresh snapshot with `chat_names`."""
+        return await self.calls.allowed_models(await self.calls.caller(actor_id))
+
+    @staticmethod
+    def chat_names(view: CatalogueView, allowed: list[str] | None) -> list[str]:
+        """The chat model names of a snapshot (from `changed`) that a user with these allowed models may use."""
+        names = [m.name for m in view.models if m.chat_capable and (allowed is None or m.name in allowed)]
+        return list(dict.fromkeys(names))
+
     async def _usable(self, actor_id: int, keep: Any) -> list[ModelInfo]:
         view = await self.models(actor_id)
         allowed = await self.calls.allowed_models(await self.calls.caller(actor_id))
