@@ -1,8 +1,16 @@
-"""Small form helpers."""
+"""Small form helpers: inline errors, confirmations, service calls whose errors become notifications, button
+spinners."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
 from nicegui import ui
+
+from services.core.errors import NotAuthenticated, ServiceError
+from services.models.errors import OllamaError
 
 
 def error_label() -> ui.label:
@@ -21,3 +29,29 @@ def confirm(title: str, message: str, *, action: str = 'Delete', color: str = 'n
             ui.button('Cancel', on_click=lambda: dialog.submit(False)).props('flat')
             ui.button(action, color=color, on_click=lambda: dialog.submit(True)).mark('confirm')
     return dialog
+
+
+async def guarded(action: Callable[[], Awaitable[Any]], *, success: str | None = None) -> Any:
+    """Run a service call from a UI event; show service errors as notifications instead of crashing the page."""
+    try:
+        result = await action()
+    except NotAuthenticated as exc:
+        ui.notify(exc.message, type='warning')
+        ui.navigate.to('/login')
+        return None
+    except (ServiceError, OllamaError) as exc:
+        ui.notify(exc.message, type='negative', multi_line=True)
+        return None
+    if success:
+        ui.notify(success, type='positive')
+    return result
+
+
+@contextmanager
+def loading(button: ui.button) -> Iterator[None]:
+    """Show the button's spinner while the block runs (and stop it however the block ends)."""
+    button.props('loading')
+    try:
+        yield
+    finally:
+        button.props(remove='loading')

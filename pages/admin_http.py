@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from nicegui import APIRouter, ui
 
-from components.forms import confirm, error_label
+from components.forms import confirm, error_label, guarded
 from components.frame import frame
-from pages.common import guarded, page_user
+from pages.common import page_user
 from services.core.auth import Role
 from services.core.errors import ServiceError
 from services.wiring import Services

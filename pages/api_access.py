@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from fastapi import Request
 from nicegui import APIRouter, ui
 
-from components.forms import confirm, error_label
+from components.forms import confirm, error_label, guarded, loading
 from components.frame import frame
-from pages.common import guarded, loading, page_user
+from pages.common import page_user
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
 from services.core.tokens import TokenInfo

@@ -8,8 +8,8 @@ from fastapi import Request
 from nicegui import APIRouter, app, ui
 
 from components import theme
-from components.forms import error_label
-from pages.common import loading, safe_next
+from components.forms import error_label, loading
+from pages.common import safe_next
 from services.core.errors import ServiceError
 from services.core.sso import configured_providers
 from services.wiring import Services

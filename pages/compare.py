@@ -7,9 +7,9 @@ import asyncio
 from nicegui import APIRouter, background_tasks, ui
 
 from components.chat_view import StreamingReply
-from components.forms import error_label
+from components.forms import error_label, guarded
 from components.frame import frame
-from pages.common import guarded, page_user
+from pages.common import page_user
 from services.chat.conversations import ChatDelta, message_of
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from nicegui import APIRouter, ui
 
-from components.forms import confirm
+from components.forms import confirm, guarded, loading
 from components.frame import frame
-from pages.common import guarded, loading, page_user
-from pages.knowledge_parts import (
+from components.knowledge_parts import (
     BUILTIN,
     VISIBILITY,
     create_kb_dialog,
@@ -16,6 +15,7 @@ from pages.knowledge_parts import (
     vector_db_card,
     vector_db_options,
 )
+from pages.common import page_user
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
 from services.knowledge.bases import KBInfo

@@ -5,10 +5,10 @@ from __future__ import annotations
 from nicegui import APIRouter, ui
 
 from components import format as fmt
-from components.forms import confirm, error_label
+from components.forms import confirm, error_label, guarded
 from components.frame import frame
 from components.pulls import pull_card
-from pages.common import guarded, page_user
+from pages.common import page_user
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
 from services.models.admin import PullJob

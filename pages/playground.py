@@ -9,9 +9,9 @@ from typing import Any
 from nicegui import APIRouter, background_tasks, ui
 
 from components.chat_view import StreamingReply, saved_reply, user_message
-from components.forms import confirm, error_label
+from components.forms import confirm, error_label, guarded
 from components.frame import frame
-from pages.common import guarded, page_user
+from pages.common import page_user
 from pages.tool_chat import call_card, fill_result
 from services.chat.conversations import ChatDelta, ChatResult, ConversationView, message_of
 from services.chat.tool_loop import LoopEvent

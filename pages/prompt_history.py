@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
-from pages.common import guarded
+from components.forms import guarded
 from services.core.auth import UserInfo
 from services.prompts.library import PromptDetail, VersionDiff
 from services.wiring import Services

@@ -8,9 +8,8 @@ from typing import Any
 
 from nicegui import ui
 
-from components.forms import error_label
-from pages.common import guarded
-from pages.prompt_editor import chat_model_names
+from components.forms import error_label, guarded
+from components.prompt_editor import chat_model_names
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
 from services.models.errors import OllamaError

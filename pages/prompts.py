@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from nicegui import APIRouter, ui
 
-from components.forms import confirm, error_label
+from components.forms import confirm, error_label, guarded
 from components.frame import frame
-from pages.common import guarded, page_user
-from pages.prompt_editor import prompt_editor
+from components.prompt_editor import prompt_editor
+from pages.common import page_user
 from pages.prompt_history import history_tab
 from pages.prompt_runs import batch_tab, run_tab
 from services.core.auth import UserInfo

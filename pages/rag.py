@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from nicegui import APIRouter, ui
 
+from components.forms import guarded
 from components.frame import frame
-from pages.common import guarded, page_user
-from pages.knowledge_parts import VISIBILITY, document_dialog, model_names
+from components.knowledge_parts import VISIBILITY, document_dialog, model_names
+from pages.common import page_user
 from pages.rag_eval import evaluation_section
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError

@@ -6,7 +6,7 @@ import json
 
 from nicegui import ui
 
-from pages.common import guarded, loading
+from components.forms import guarded, loading
 from services.core.auth import UserInfo
 from services.knowledge.evaluation import EvalReport
 from services.knowledge.rag import RagInfo

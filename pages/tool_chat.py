@@ -8,9 +8,10 @@ from typing import Any
 
 from nicegui import APIRouter, ui
 
+from components.forms import guarded
 from components.frame import frame
-from pages.common import guarded, page_user
-from pages.prompt_editor import chat_model_names
+from components.prompt_editor import chat_model_names
+from pages.common import page_user
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
 from services.models.errors import OllamaError

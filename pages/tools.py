@@ -7,10 +7,10 @@ from typing import Any
 
 from nicegui import APIRouter, ui
 
-from components.forms import confirm
+from components.forms import confirm, guarded
 from components.frame import frame
-from pages.common import guarded, page_user
-from pages.tool_editor import tool_editor
+from components.tool_editor import tool_editor
+from pages.common import page_user
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
 from services.tools.library import ToolInfo

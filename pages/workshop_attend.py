@@ -8,8 +8,8 @@ from fastapi import Request
 from nicegui import APIRouter, app, ui
 
 from components import theme
-from components.forms import error_label
-from pages.common import guarded, loading, session_user_id
+from components.forms import error_label, guarded, loading
+from pages.common import session_user_id
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
 from services.wiring import Services

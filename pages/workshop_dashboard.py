@@ -10,9 +10,9 @@ from typing import Any
 
 from nicegui import APIRouter, ui
 
-from components.forms import confirm
+from components.forms import confirm, guarded
 from components.frame import frame
-from pages.common import guarded, page_user
+from pages.common import page_user
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
 from services.wiring import Services

@@ -6,9 +6,9 @@ from datetime import datetime
 
 from nicegui import APIRouter, ui
 
-from components.forms import confirm, error_label
+from components.forms import confirm, error_label, guarded
 from components.frame import frame
-from pages.common import guarded, page_user
+from pages.common import page_user
 from pages.workshop_attend import attendee_view
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError

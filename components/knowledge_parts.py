@@ -6,8 +6,7 @@ from collections.abc import Callable
 
 from nicegui import ui
 
-from components.forms import confirm
-from pages.common import guarded, loading
+from components.forms import confirm, guarded, loading
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
 from services.knowledge.chunking import SPLITTERS
