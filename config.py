@@ -38,6 +38,17 @@ class Settings(BaseSettings):
     catalogue_refresh_interval: float = Field(
         60.0, gt=0, description='Seconds between background refreshes of the model catalogue of every host.'
     )
+    ollama_slots: int = Field(
+        4, ge=1, le=256, description='Generations one Ollama host runs at once (a host may set its own number).'
+    )
+    ollama_embed_slots: int = Field(2, ge=1, le=64, description='Embedding calls one Ollama host runs at once.')
+    queue_max_wait_seconds: float = Field(
+        30.0, gt=0, le=600, description='Longest a model call waits for a free slot before "the room is busy".'
+    )
+    queue_max_per_user: int = Field(20, ge=1, le=1000, description='Most model calls one user may have waiting.')
+    ollama_down_seconds: float = Field(
+        15.0, gt=0, le=3600, description='How long a host that failed is skipped before it is tried again.'
+    )
     chat_max_streams_per_user: int = Field(
         4,
         ge=1,

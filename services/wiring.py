@@ -36,6 +36,7 @@ from services.models.calls import CallLimits, ModelCalls
 from services.models.catalogue import Catalogue
 from services.models.health import HealthMonitor
 from services.models.hosts import HostDirectory
+from services.models.room import Room
 from services.prompts.library import PromptService
 from services.prompts.runs import PromptRunService
 from services.tools.builtins import BuiltinRegistry, default_registry
@@ -107,10 +108,17 @@ def build_services(settings: Settings) -> Services:
         limits=CallLimits(
             max_prompt_chars=settings.api_max_prompt_chars,
             max_num_ctx=settings.api_max_num_ctx,
-            max_concurrent=settings.chat_max_streams_per_user,
+        ),
+        room=Room(
+            slots=settings.ollama_slots,
+            embed_slots=settings.ollama_embed_slots,
+            max_per_user=settings.chat_max_streams_per_user,
+            max_wait=settings.queue_max_wait_seconds,
+            max_queue_per_user=settings.queue_max_per_user,
         ),
         timeout=settings.ollama_timeout,
         connect_timeout=settings.ollama_connect_timeout,
+        down_seconds=settings.ollama_down_seconds,
     )
     catalogue = Catalogue(calls, hosts, auth, refresh_interval=settings.catalogue_refresh_interval)
     model_admin = ModelAdmin(calls, hosts, auth, activity, catalogue, audit)

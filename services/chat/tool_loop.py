@@ -76,7 +76,7 @@ class ToolLoop:
         specs = [t.spec() for t in tools]
         caller = await self.calls.caller(actor_id)
         await self.calls.admit(caller, Purpose.TOOL_ROUND, model)  # refusals before the loop starts
-        host = await self.calls.route(model)
+        host = ''  # the host of the last round (each round is routed to the least busy host that has the model)
         started, step, calls, tokens, error = time.perf_counter(), 0, 0, 0, None
         try:
             while True:
@@ -89,8 +89,8 @@ class ToolLoop:
                     messages=history,
                     tools=specs,
                     options=options or None,
-                    host=host,
                 )
+                host = stream.host
                 try:
                     async for chunk in stream:
                         message = chunk.message
@@ -156,7 +156,7 @@ class ToolLoop:
                 actor_id,
                 actions.CHAT,
                 model=model,
-                host=host,
+                host=host or None,
                 tokens=tokens,
                 latency_ms=(time.perf_counter() - started) * 1000,
                 error=error,

@@ -22,8 +22,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +33,7 @@ from pydantic import ValidationError
 
 from models import ModelCall
 from services.core.auth import AuthService
-from services.core.errors import InvalidInput, PermissionDenied, Throttled
+from services.core.errors import InvalidInput, PermissionDenied
 from services.core.membership import Membership, full_name
 from services.core.quotas import QuotaService
 from services.models.callers import COUNTED, LIMITED, SYSTEM, Caller, Purpose
@@ -51,6 +50,7 @@ from services.models.errors import (
 )
 from services.models.hosts import HostDirectory, HostStatus
 from services.models.options import validate_format, validate_keep_alive, validate_options
+from services.models.room import EMBED, GENERATE, Room, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,6 @@ class CallLimits:
     max_prompt_chars: int = 1_000_000  # everything one call sends (messages, images, system prompt, inputs)
     max_num_ctx: int = 32_768
     max_num_predict: int = 8_192
-    max_concurrent: int = 4  # model calls one person may have running at once, on every path
 
 
 # ----- errors --------------------------------------------------------------------------------------------------------
@@ -209,6 +208,7 @@ class _Call:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     error: str | None = None
+    failed_over: bool = False  # this call already moved to another host once
 
     @property
     def counted(self) -> bool:
@@ -229,20 +229,32 @@ class Reply:
 
 
 class CallStream:
-    """The parts of a streamed call. `host` is known before the first part; iterate it, or `aclose()` it."""
+    """The parts of a streamed call, admitted and holding its slot. `host` is known before the first part; iterate
+    it, then (or instead) `aclose()` it: the slot and the quota reservation are given back however it ends."""
 
-    def __init__(self, host: str, parts: AsyncIterator[Any]) -> None:
+    def __init__(self, host: str, parts: AsyncIterator[Any], give_back: Callable[[], None]) -> None:
         self.host = host
         self._parts = parts
+        self._give_back: Callable[[], None] | None = give_back  # until the stream starts, then its own finally does
 
     def __aiter__(self) -> CallStream:
         return self
 
     async def __anext__(self) -> Any:
+        self._give_back = None
         return await self._parts.__anext__()
 
     async def aclose(self) -> None:
         await self._parts.aclose()  # type: ignore[attr-defined]
+        self._unused()
+
+    def _unused(self) -> None:
+        give_back, self._give_back = self._give_back, None
+        if give_back is not None:
+            give_back()
+
+    def __del__(self) -> None:  # a stream dropped without being read or closed must not keep its slot
+        self._unused()
 
 
 class ModelCalls:
@@ -253,10 +265,12 @@ class ModelCalls:
         auth: AuthService,
         membership: Membership,
         quotas: QuotaService,
+        room: Room | None = None,
         limits: CallLimits | None = None,
         timeout: float = 300.0,
         connect_timeout: float = 5.0,
         route_cache_seconds: float = 30.0,
+        down_seconds: float = 15.0,
     ) -> None:
         self.hosts = hosts
         self.auth = auth
@@ -266,7 +280,10 @@ class ModelCalls:
         self.route_cache_seconds = route_cache_seconds
         self.gateway = OllamaGateway(timeout=timeout, connect_timeout=connect_timeout)
         self.counts: Counter[str] = Counter()  # purpose -> calls made by this process (all kinds)
-        self._active: dict[int, int] = {}  # user id -> calls running now (this process)
+        self.room = room or Room()  # slots per host, the per-user limit and the fair queue
+        self.down_seconds = down_seconds
+        self._down: dict[str, float] = {}  # host -> until when it is skipped (failed to connect, or 5xx)
+        self._loaded: dict[str, tuple[float, set[str]]] = {}  # host -> (when, models loaded there), from ps
         self._models: dict[str, tuple[float, set[str]]] = {}  # host -> (when, model names) for routing
 
     async def close(self) -> None:
@@ -282,7 +299,7 @@ class ModelCalls:
 
     def running(self, user_id: int) -> int:
         """Calls this user has running now (this process)."""
-        return self._active.get(user_id, 0)
+        return self.room.running(user_id)
 
     # ----- admission ------------------------------------------------------------------------------------------------
     async def allowed_models(self, caller: Caller) -> list[str] | None:
@@ -330,43 +347,19 @@ class ModelCalls:
             )
 
     async def admit(self, caller: Caller, purpose: Purpose, model: str, *, quota: bool = True) -> str:
-        """Everything that can refuse a call before anything is sent: the model, the quota, the per-user limit.
-        Features call it up front to refuse a whole job (a comparison, a batch) before its first call. Every call a
-        person starts is refused over quota (even one that does not count, like embedding a RAG question)."""
+        """Everything that can refuse a call before anything is sent: the model and the quota. Features call it up
+        front to refuse a whole job (a comparison, a batch) before its first call. Every call a person starts is
+        refused over quota (even one that does not count, like embedding a RAG question). A person at their limit
+        of running calls is not refused here: their call waits in their lane of the room."""
         model = await self.check_model(caller, model)
         if quota and purpose in LIMITED and caller.user_id is not None:
             await self.quotas.check(caller.user_id, caller.workshop_id, pending=self.quotas.pending(caller.user_id))
-        if purpose in LIMITED and caller.user_id is not None:
-            running = self.running(caller.user_id)
-            if running >= self.limits.max_concurrent:
-                raise self._busy(caller, running)
         return model
 
-    def _busy(self, caller: Caller, running: int) -> Throttled:
-        log.warning('user %s throttled: %d model calls already running', caller.user_id, running)
-        return Throttled(
-            f'You already have {running} model calls running (the limit is {self.limits.max_concurrent}). '
-            'Wait for one to finish or stop it, then try again.',
-            5,
-        )
-
-    @contextmanager
-    def _slot(self, call: _Call) -> Iterator[None]:
-        """One of the caller's concurrent-call slots, for calls a person starts."""
-        user_id = call.caller.user_id
-        if call.purpose not in LIMITED or user_id is None:
-            yield
-            return
-        running = self._active.get(user_id, 0)
-        if running >= self.limits.max_concurrent:
-            raise self._busy(call.caller, running)
-        self._active[user_id] = running + 1
-        try:
-            yield
-        finally:
-            self._active[user_id] -= 1
-            if not self._active[user_id]:
-                del self._active[user_id]
+    async def _slot(self, call: _Call, hosts: list[str], on_wait: Callable[[int], None] | None = None) -> Ticket:
+        """A slot on one of `hosts` (best first): now, or after a fair wait in the room."""
+        kind = EMBED if call.kind == 'embed' else GENERATE
+        return await self.room.acquire(call.caller, kind, hosts, limited=call.purpose in LIMITED, on_wait=on_wait)
 
     async def _reserve(self, call: _Call) -> Any:
         """Reserve one request of the caller's quota (checked and taken atomically); None when not counted."""
@@ -392,21 +385,62 @@ class ModelCalls:
             self._models.pop(url, None)
 
     async def route(self, model: str, host: str | None = None) -> str:
-        """`host` if it is an enabled host; else the first enabled host that has `model`; else the default host (so
-        the call fails there with Ollama's own clear 'model not found')."""
+        """The best host for `model` now (see `candidates`)."""
+        return (await self.candidates(model, host))[0]
+
+    async def candidates(self, model: str, host: str | None = None) -> list[str]:
+        """The hosts that can serve `model`, best first: `host` alone if asked for (it must be enabled); else the
+        enabled hosts that have the model, those not marked down first, then those where it is already loaded, then
+        the least busy (running + waiting calls). No host has it: the default host, so the call fails there with
+        Ollama's own clear 'model not found'."""
         if host:
-            return await self.hosts.require_enabled(host)
+            return [await self.hosts.require_enabled(host)]
         wanted = full_name(model)
-        for url in await self.hosts.urls():
+        urls = await self.hosts.urls()
+        having = []
+        for url in urls:
             try:
                 if wanted in await self.models_on(url):
-                    return url
+                    having.append(url)
             except OllamaError:
                 continue
-        return await self.hosts.default()
+        if not having:
+            return [await self.hosts.default()]
+        if len(having) == 1:
+            return having
+        now = time.monotonic()
+        loaded = {url: wanted in await self._loaded_on(url) for url in having}
+        return sorted(
+            having,
+            key=lambda u: (self._down.get(u, 0) > now, not loaded[u], self.room.busy(u), urls.index(u)),
+        )
+
+    async def _loaded_on(self, url: str) -> set[str]:
+        cached = self._loaded.get(url)
+        if cached and time.monotonic() - cached[0] < 10:
+            return cached[1]
+        try:
+            names = {m.model for m in await self.loaded(url, Purpose.CATALOGUE) if m.model}
+        except OllamaError:
+            names = set()
+        self._loaded[url] = (time.monotonic(), names)
+        return names
+
+    def mark_down(self, url: str) -> None:
+        """Skip this host for a while (it failed to connect or answered 5xx); it comes back by itself."""
+        log.warning('ollama host %s marked down for %.0f s', url, self.down_seconds)
+        self._down[url] = time.monotonic() + self.down_seconds
+        self._loaded.pop(url, None)
+
+    def mark_up(self, url: str) -> None:
+        self._down.pop(url, None)
+
+    def is_down(self, url: str) -> bool:
+        return self._down.get(url, 0) > time.monotonic()
 
     # ----- recording ------------------------------------------------------------------------------------------------
-    async def _record(self, call: _Call) -> None:
+    async def _record(self, call: _Call, *, failover: bool = False) -> None:
+        """One ledger row. An attempt that failed over to another host is recorded but does not count."""
         self.counts[call.purpose] += 1
         if call.purpose in _UNRECORDED:
             return
@@ -419,7 +453,7 @@ class ModelCalls:
                 kind=call.kind,
                 model=call.model[:200],
                 host=call.host[:300],
-                counted=call.counted,
+                counted=call.counted and not failover,
                 prompt_tokens=prompt,
                 completion_tokens=completion,
                 tokens=(prompt or 0) + (completion or 0),
@@ -444,11 +478,12 @@ class ModelCalls:
         think: Any = None,
         keep_alive: Any = None,
         host: str | None = None,
+        on_wait: Callable[[int], None] | None = None,
     ) -> Reply:
         """One chat reply (an `ollama.ChatResponse`), not streamed."""
         model, kwargs = await self._prepare_chat(caller, model, messages, tools, options, format, think, keep_alive)
         call = _Call(caller=caller, purpose=purpose, kind='chat', model=model)
-        return await self._once(call, host, 'chat', stream=False, about=model, **kwargs)
+        return await self._once(call, host, on_wait, 'chat', stream=False, about=model, **kwargs)
 
     async def chat_stream(
         self,
@@ -463,14 +498,30 @@ class ModelCalls:
         think: Any = None,
         keep_alive: Any = None,
         host: str | None = None,
+        on_wait: Callable[[int], None] | None = None,
     ) -> CallStream:
-        """Admit and route now (refusals raise here, before anything is sent), then stream the reply's parts."""
+        """Admit the call and wait for its slot now (refusals raise here, and nothing is sent until the room has a
+        slot: `on_wait(n)` is told how many calls are ahead meanwhile), then stream the reply's parts."""
         model, kwargs = await self._prepare_chat(caller, model, messages, tools, options, format, think, keep_alive)
-        await self.admit(caller, purpose, model)
         call = _Call(caller=caller, purpose=purpose, kind='chat', model=model)
-        call.host = await self.route(model, host)
+        await self.admit(caller, purpose, model, quota=not call.counted)  # reserving checks a counted call's quota
+        hosts = await self.candidates(model, host)
+        reservation = await self._reserve(call)
+        try:
+            ticket = await self._slot(call, hosts, on_wait)
+        except BaseException:
+            if reservation is not None:
+                reservation.release()
+            raise
         kwargs.pop('model')
-        return CallStream(call.host, self._stream(call, 'chat', **kwargs))
+
+        def give_back() -> None:  # the stream was never read
+            self.room.release(ticket)
+            if reservation is not None:
+                reservation.release()
+
+        parts = self._stream(call, ticket, reservation, hosts, on_wait, 'chat', kwargs)
+        return CallStream(ticket.host, parts, give_back)
 
     async def generate(
         self,
@@ -495,7 +546,7 @@ class ModelCalls:
             'keep_alive': validate_keep_alive(keep_alive),
         }
         call = _Call(caller=caller, purpose=purpose, kind='generate', model=model)
-        return await self._once(call, host, 'generate', model=model, stream=False, about=model, **kwargs)
+        return await self._once(call, host, None, 'generate', model=model, stream=False, about=model, **kwargs)
 
     async def _prepare_chat(
         self,
@@ -523,34 +574,68 @@ class ModelCalls:
             kwargs['keep_alive'] = alive
         return model, kwargs
 
-    async def _once(self, call: _Call, host: str | None, method: str, **kwargs: Any) -> Any:
-        """A call that is not streamed: admit, reserve, route, call, record."""
+    async def _once(
+        self, call: _Call, host: str | None, on_wait: Callable[[int], None] | None, method: str, **kwargs: Any
+    ) -> Any:
+        """A call that is not streamed: admit, reserve, wait for a slot, call (once more on another host if the
+        first fails to connect or answers 5xx), record."""
         await self.admit(call.caller, call.purpose, call.model, quota=not call.counted)  # reserving checks it
+        hosts = await self.candidates(call.model, host)
         reservation = await self._reserve(call)
         try:
-            with self._slot(call):
-                call.host = await self.route(call.model, host)
-                call.started = time.perf_counter()
-                try:
-                    reply = await self.gateway.call(call.host, method, **kwargs)
-                except (OllamaError, asyncio.CancelledError) as exc:
-                    call.error = exc.message if isinstance(exc, OllamaError) else 'cancelled'
-                    await asyncio.shield(self._record(call))
-                    raise
-                call.first = time.perf_counter()
-                _count_tokens(call, reply)
-                await self._record(call)
-                return Reply(call.host, reply)
+            ticket = await self._slot(call, hosts, on_wait)
+            try:
+                while True:
+                    call.host, call.started = ticket.host, time.perf_counter()
+                    try:
+                        reply = await self.gateway.call(call.host, method, **kwargs)
+                    except asyncio.CancelledError:
+                        call.error = 'cancelled'
+                        await asyncio.shield(self._record(call))
+                        raise
+                    except OllamaError as exc:
+                        call.error = exc.message
+                        if call.failed_over or not _fails_host(exc) or len(hosts) < 2:
+                            await asyncio.shield(self._record(call))
+                            raise
+                        ticket, hosts = await self._fail_over(call, ticket, hosts, on_wait)
+                        continue
+                    call.first = time.perf_counter()
+                    _count_tokens(call, reply)
+                    await self._record(call)
+                    return Reply(call.host, reply)
+            finally:
+                self.room.release(ticket)
         finally:
             if reservation is not None:
                 reservation.release()
 
-    async def _stream(self, call: _Call, method: str, **kwargs: Any) -> AsyncIterator[Any]:
-        # the slot and the quota reservation are taken on the first iteration, so an unused stream holds nothing
-        reservation = await self._reserve(call)
+    async def _fail_over(
+        self, call: _Call, ticket: Ticket, hosts: list[str], on_wait: Callable[[int], None] | None
+    ) -> tuple[Ticket, list[str]]:
+        """The host failed before the first token: record the attempt (not counted), mark the host down, and wait
+        for a slot on another host that has the model."""
+        await asyncio.shield(self._record(call, failover=True))
+        self.mark_down(call.host)
+        self.room.release(ticket)
+        call.failed_over = True
+        call.error = None
+        others = [u for u in hosts if u != call.host]
+        return await self._slot(call, others, on_wait), others
+
+    async def _stream(
+        self,
+        call: _Call,
+        ticket: Ticket,
+        reservation: Any,
+        hosts: list[str],
+        on_wait: Callable[[int], None] | None,
+        method: str,
+        kwargs: dict[str, Any],
+    ) -> AsyncIterator[Any]:
         try:
-            with self._slot(call):
-                call.started = time.perf_counter()
+            while True:
+                call.host, call.started, call.first = ticket.host, time.perf_counter(), None
                 call.error = 'the client stopped reading'
                 try:
                     async for part in self.gateway.stream(call.host, method, model=call.model, **kwargs):
@@ -560,12 +645,15 @@ class ModelCalls:
                             _count_tokens(call, part)
                         yield part
                     call.error = None
+                    return
                 except OllamaError as exc:
                     call.error = exc.message
-                    raise
-                finally:
-                    await asyncio.shield(self._record(call))
+                    if call.failed_over or call.first is not None or not _fails_host(exc) or len(hosts) < 2:
+                        raise  # mid-stream: the caller keeps the partial answer and shows the error
+                ticket, hosts = await self._fail_over(call, ticket, hosts, on_wait)
         finally:
+            await asyncio.shield(self._record(call))
+            self.room.release(ticket)
             if reservation is not None:
                 reservation.release()
 
@@ -579,6 +667,7 @@ class ModelCalls:
         inputs: list[str],
         dimensions: int | None = None,
         host: str | None = None,
+        on_wait: Callable[[int], None] | None = None,
     ) -> Reply:
         """Embeddings of `inputs` (an `ollama.EmbedResponse`: `.embeddings`, `.prompt_eval_count`)."""
         if not inputs:
@@ -589,7 +678,7 @@ class ModelCalls:
         model = await self.check_model(caller, model)
         extra = {'dimensions': dimensions} if dimensions else {}
         call = _Call(caller=caller, purpose=purpose, kind='embed', model=model)
-        return await self._once(call, host, 'embed', model=model, input=inputs, about=model, **extra)
+        return await self._once(call, host, on_wait, 'embed', model=model, input=inputs, about=model, **extra)
 
     # ----- catalogue reads (the platform's own, not counted) ------------------------------------------------------
     async def list_models(self, url: str) -> list[Any]:
@@ -671,6 +760,11 @@ class ModelCalls:
         finally:
             self.invalidate(url)
             await self._record(call)
+
+
+def _fails_host(exc: OllamaError) -> bool:
+    """Failures that say the host, not the request, is the problem: it could not be reached, or answered 5xx."""
+    return isinstance(exc, OllamaUnreachable) or (exc.status or 0) >= 500
 
 
 def _count_tokens(call: _Call, reply: Any) -> None:

@@ -59,6 +59,9 @@ class HealthMonitor:
         results = await asyncio.gather(*(self.calls.check_host(url) for url in urls))
         before = {url: s.ok for url, s in self.statuses.items()}
         self.statuses = {s.url: s for s in results}
+        for status in results:
+            if status.ok:
+                self.calls.mark_up(status.url)  # a host that failed comes back as soon as it answers again
         if before != {url: s.ok for url, s in self.statuses.items()}:
             for status in results:
                 if not status.ok:

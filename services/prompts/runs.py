@@ -235,7 +235,7 @@ class PromptRunService:
         assert run is not None
         return run
 
-    async def _complete(self, caller: Caller, host: str, prepared: Prepared) -> tuple[str, Any]:
+    async def _complete(self, caller: Caller, prepared: Prepared) -> tuple[str, Any]:
         """One row of a batch: one call through the one path (so a batch of N rows counts N requests)."""
         reply = await self.calls.chat(
             caller,
@@ -243,7 +243,6 @@ class PromptRunService:
             model=prepared.model,
             messages=prepared.messages(),
             options=prepared.options or None,
-            host=host,
         )
         return reply.message.content or '', reply
 
@@ -326,16 +325,19 @@ class PromptRunService:
         result = BatchResult(
             batch_id=str(uuid.uuid4()), model=first.model, variables=[v.name for v in first.version.variables]
         )
-        host = await self.calls.route(first.model)
+        hosts: set[str] = set()
         started = time.perf_counter()
         for index, values in enumerate(rows):
             prepared = await self.prepare(actor_id, prompt_id, values, first.model, version=first.version.number)
             t0, output, error, final, refused = time.perf_counter(), '', None, None, False
             try:
-                output, final = await self._complete(caller, host, prepared)
+                output, final = await self._complete(caller, prepared)
+                hosts.add(final.host)
             except OllamaError as exc:
                 error = exc.message
-            except ServiceError as exc:  # a quota used up mid-batch, or the per-user limit
+            except ServiceError as exc:  # a quota used up mid-batch, or the room too busy for too long
+                if not result.runs:
+                    raise  # the first row: the batch is refused as a whole and nothing is saved
                 error, refused = f'Not run: {exc.message}', True
             metrics = metrics_of(final, t0, None)
             run = await self._save(
@@ -352,7 +354,7 @@ class PromptRunService:
             actor_id,
             actions.PROMPT_BATCH,
             model=first.model,
-            host=host,
+            host=', '.join(sorted(hosts)) or None,
             tokens=sum(r.metrics.get('output_tokens') or 0 for r in result.runs),
             latency_ms=(time.perf_counter() - started) * 1000,
             error=f'{result.failed} of {len(result.runs)} rows failed' if result.failed else None,

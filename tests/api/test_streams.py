@@ -16,6 +16,8 @@ HELLO = [{'role': 'user', 'content': 'Hello'}]
 
 async def test_one_user_cannot_hog_the_hosts(client, alice, bob, services: Services, ollama_server) -> None:
     ollama_server.token_delay = 0.05
+    services.calls.room.default_slots = 8  # room for more than one person's limit on the host
+    services.calls.room.max_wait = 0.3  # a call over the limit waits this long in its lane, then is refused
     inference = services.inference
     streams = [await inference.chat_stream(alice.id, model='llama3.2', messages=HELLO) for _ in range(4)]
     for stream in streams:

@@ -165,9 +165,12 @@ async def test_huge_prompt_is_refused_and_a_deactivated_user_is_signed_out(servi
 
 async def test_per_user_stream_limit(services: Services, make_account, ollama_server: OllamaTestServer) -> None:
     user = await make_account('ada@example.org', 'Ada')
-    ollama_server.token_delay = 0.02
+    ollama_server.token_delay = 0.05
+    ollama_server.response_tokens = 40  # each reply streams for about 2 s
     conv = await services.chat.create_conversation(user, 'llama3.2:latest')
-    limit = services.calls.limits.max_concurrent
+    limit = services.calls.room.max_per_user
+    services.calls.room.default_slots = limit * 2  # the host has room: only the person's limit holds
+    services.calls.room.max_wait = 0.3  # then the call over the limit is refused
     tasks = [asyncio.create_task(collect(services.chat.send(user, conv.id, 'hi'))) for _ in range(limit)]
     await asyncio.sleep(0.1)
     with pytest.raises(Throttled):

@@ -86,7 +86,8 @@ async def test_playground_tells_an_attendee_at_the_call_limit_and_keeps_the_mess
     await make_account('ada@example.org', 'Ada')
     bob = await make_account('bob@example.org', 'Bob')
     await join_workshop(services, make_account, bob)
-    limit = services.calls.limits.max_concurrent
+    limit = services.calls.room.max_per_user = 2  # CHAT_MAX_STREAMS_PER_USER
+    services.calls.room.max_wait = 0.5  # a call over the limit waits this long in its lane, then is refused
 
     ollama_server.token_delay = 0.05
     ollama_server.response_tokens = 400

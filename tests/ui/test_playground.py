@@ -288,7 +288,8 @@ async def test_a_refused_message_is_given_back(
     await user.open('/playground')
     await send(user, 'first')
     await user.should_see('tokens/s', retries=50)
-    services.calls.limits.max_concurrent = 0  # as if other replies of this user were still running
+    services.calls.room.max_per_user = 0  # as if other replies of this user were still running
+    services.calls.room.max_wait = 0.3
     await send(user, 'second message')
     await user.should_see('model calls running', retries=30)
     assert user.find(marker='chat-input').elements.pop().value == 'second message'

@@ -14,7 +14,7 @@ from services.core.errors import PermissionDenied, Throttled
 from services.core.membership import Membership
 from services.core.quotas import QuotaService
 from services.models.callers import SYSTEM, Caller, Purpose
-from services.models.calls import CallLimits, ModelCalls
+from services.models.calls import ModelCalls
 from services.models.errors import (
     ModelNotFound,
     OllamaBadRequest,
@@ -24,6 +24,7 @@ from services.models.errors import (
     OllamaUnreachable,
 )
 from services.models.hosts import HostDirectory
+from services.models.room import Room
 from tests.ollama_server import OllamaTestServer
 
 HELLO = [{'role': 'user', 'content': 'hello there'}]
@@ -173,13 +174,14 @@ async def test_cancelling_the_consumer_closes_the_stream_and_frees_the_slot(
 async def test_per_user_limit_holds_on_every_kind_of_call(
     auth: AuthService, attendee: Caller, admin: Caller, ollama_server: OllamaTestServer
 ) -> None:
-    calls = make_calls(auth, ollama_server.url, limits=CallLimits(max_concurrent=2))
+    room = Room(max_per_user=2, max_wait=0.3)  # more calls of the same person wait briefly, then are refused
+    calls = make_calls(auth, ollama_server.url, room=room)
     ollama_server.token_delay = 0.05
     try:
         held = [await calls.chat_stream(attendee, Purpose.API, model='llama3.2', messages=HELLO) for _ in range(2)]
         for stream in held:
             await anext(stream)  # running: each holds a slot
-        with pytest.raises(Throttled, match='already have 2 model calls running'):
+        with pytest.raises(Throttled, match=r'already have 2 model calls running \(the limit is 2\); this one waited'):
             await calls.chat_stream(attendee, Purpose.RAG_ASK, model='llama3.2', messages=HELLO)
         with pytest.raises(Throttled):
             await calls.chat(attendee, Purpose.BATCH_ROW, model='llama3.2', messages=HELLO)

@@ -1,0 +1,349 @@
+"""The room: how many model calls each Ollama host runs at once, and a fair wait queue in front of them.
+
+A workshop is 20–200 people sharing a few hosts that can each run only a few generations at once. Every call a
+person starts (and every background embedding) asks the room for a slot on one of the hosts that can serve it:
+
+- **Slots per host.** Each host has a number of generation slots (its setting, default `OLLAMA_SLOTS`) and a
+  smaller number of embedding slots (`OLLAMA_EMBED_SLOTS`), counted separately. A call holds its slot until its
+  stream ends, fails or its consumer goes away (a closed tab, a cancelled SDK stream): the slot is released at once.
+- **Fair, not first-come.** When no slot is free, calls wait. Waiting calls are served staff first (instructors
+  and admins: a demo on the projector never waits behind the class), then the person with the fewest calls running
+  (so one person's forty queued calls cannot push anyone else back), then whoever was served longest ago (round
+  robin). Each person's calls keep their order. A person may run at most `CHAT_MAX_STREAMS_PER_USER` calls; more
+  wait in their own lane.
+- **Headroom.** Generations cannot be pre-empted, so a person who already has a call running never takes the last
+  free generation slot of a host: it is kept for someone with nothing in flight (staff excepted).
+- **Bounded waits.** A call waits at most `QUEUE_MAX_WAIT_SECONDS`; then it is refused with a clear "the room is
+  busy" and a Retry-After. A person's lane holds at most `QUEUE_MAX_PER_USER` calls.
+
+The room lives in one process (several processes share it through Redis: a later step). `snapshot()` is what the
+instructor dashboard shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from services.core.errors import Throttled
+from services.models.callers import Caller
+
+log = logging.getLogger(__name__)
+
+GENERATE, EMBED = 'generate', 'embed'
+
+
+@dataclass(kw_only=True, slots=True)
+class HostLoad:
+    url: str
+    slots: int
+    embed_slots: int
+    active: int = 0
+    active_embed: int = 0
+
+    def free(self, kind: str) -> int:
+        return self.embed_slots - self.active_embed if kind == EMBED else self.slots - self.active
+
+
+@dataclass(kw_only=True, slots=True)
+class Waiter:
+    caller: Caller
+    kind: str
+    hosts: list[str]  # the hosts that can serve the call, best first
+    limited: bool  # counts against the person's concurrent calls
+    seq: int
+    since: float
+    future: asyncio.Future[Ticket]
+    on_wait: Callable[[int], None] | None = None
+    last_told: int | None = None
+
+    @property
+    def staff(self) -> bool:
+        return not self.caller.is_system and not self.caller.restricted
+
+    @property
+    def key(self) -> int | None:
+        return self.caller.user_id
+
+
+@dataclass(kw_only=True, slots=True)
+class Ticket:
+    """A granted slot: on `host`, for one call. Release it exactly once (the room ignores a second release)."""
+
+    host: str
+    kind: str
+    user_id: int | None
+    limited: bool
+    waited_s: float
+    released: bool = False
+
+
+@dataclass(kw_only=True, slots=True)
+class WaitingCall:
+    user_id: int | None
+    workshop_id: int | None
+    kind: str
+    waited_s: float
+
+
+@dataclass(kw_only=True, slots=True)
+class RoomView:
+    hosts: list[HostLoad]
+    waiting: list[WaitingCall]
+    refused_busy: int  # calls refused because they waited too long (since start)
+    served: int
+    running_by_user: dict[int, int] = field(default_factory=dict)
+
+
+class Room:
+    def __init__(
+        self,
+        *,
+        slots: int = 4,
+        embed_slots: int = 2,
+        max_per_user: int = 4,
+        max_wait: float = 30.0,
+        max_queue_per_user: int = 20,
+        headroom: int = 1,
+    ) -> None:
+        self.default_slots = slots
+        self.default_embed_slots = embed_slots
+        self.max_per_user = max_per_user
+        self.max_wait = max_wait
+        self.max_queue_per_user = max_queue_per_user
+        self.headroom = headroom
+        self.hosts: dict[str, HostLoad] = {}
+        self._lanes: dict[int | None, deque[Waiter]] = {}
+        self._running: dict[int, int] = {}  # user id -> limited calls running
+        self._turn: dict[int | None, int] = {}  # user id -> when they were last given a slot (round robin)
+        self._seq = itertools.count()
+        self.refused_busy = 0
+        self.served = 0
+
+    # ----- hosts ----------------------------------------------------------------------------------------------------
+    def host(self, url: str, slots: int | None = None) -> HostLoad:
+        """The load of a host (created with the default slots on first sight); `slots` updates its setting."""
+        load = self.hosts.get(url)
+        if load is None:
+            load = self.hosts[url] = HostLoad(
+                url=url, slots=slots or self.default_slots, embed_slots=self.default_embed_slots
+            )
+        elif slots is not None and slots != load.slots:
+            load.slots = slots
+            self._dispatch()
+        return load
+
+    def busy(self, url: str) -> int:
+        """Calls running on and waiting for this host (what least-busy routing compares)."""
+        load = self.hosts.get(url)
+        waiting = sum(1 for lane in self._lanes.values() for w in lane if w.hosts and w.hosts[0] == url)
+        return (load.active + load.active_embed if load else 0) + waiting
+
+    def running(self, user_id: int) -> int:
+        return self._running.get(user_id, 0)
+
+    # ----- slots ----------------------------------------------------------------------------------------------------
+    async def acquire(
+        self,
+        caller: Caller,
+        kind: str,
+        hosts: list[str],
+        *,
+        limited: bool,
+        on_wait: Callable[[int], None] | None = None,
+    ) -> Ticket:
+        """A slot on one of `hosts` (best first), now or after a fair wait. `on_wait(n)` is told how many calls are
+        ahead whenever that changes while waiting. Raises Throttled when the wait would be too long."""
+        for url in hosts:
+            self.host(url)
+        lane = self._lanes.setdefault(caller.user_id, deque())
+        if caller.user_id is not None and len(lane) >= self.max_queue_per_user:
+            self.refused_busy += 1
+            raise Throttled(
+                f'You already have {len(lane)} model calls waiting for a free slot. Wait for them first.', 10
+            )
+        loop = asyncio.get_running_loop()
+        waiter = Waiter(
+            caller=caller,
+            kind=kind,
+            hosts=list(hosts),
+            limited=limited and caller.user_id is not None,
+            seq=next(self._seq),
+            since=time.monotonic(),
+            future=loop.create_future(),
+            on_wait=on_wait,
+        )
+        lane.append(waiter)
+        self._dispatch()
+        if not waiter.future.done():
+            self._tell_positions()
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiter.future), self.max_wait)
+        except TimeoutError:
+            if waiter.future.done():  # granted at the last moment
+                return waiter.future.result()
+            self._remove(waiter)
+            self.refused_busy += 1
+            raise self._busy(waiter) from None
+        except asyncio.CancelledError:  # the client went away while waiting
+            if waiter.future.done() and not waiter.future.cancelled():
+                self.release(waiter.future.result())
+            else:
+                self._remove(waiter)
+                waiter.future.cancel()
+            raise
+
+    def release(self, ticket: Ticket) -> None:
+        if ticket.released:
+            return
+        ticket.released = True
+        load = self.hosts.get(ticket.host)
+        if load is not None:
+            if ticket.kind == EMBED:
+                load.active_embed -= 1
+            else:
+                load.active -= 1
+        if ticket.limited and ticket.user_id is not None:
+            self._running[ticket.user_id] -= 1
+            if not self._running[ticket.user_id]:
+                del self._running[ticket.user_id]
+        self._dispatch()
+
+    def _busy(self, waiter: Waiter) -> Throttled:
+        waited = time.monotonic() - waiter.since
+        user = waiter.caller.user_id
+        if waiter.limited and user is not None and self.running(user) >= self.max_per_user:
+            return Throttled(
+                f'You already have {self.running(user)} model calls running (the limit is {self.max_per_user}); '
+                f'this one waited {waited:.0f} s for one of them to finish. Wait for one or stop it, then try again.',
+                5,
+            )
+        queued = sum(len(lane) for lane in self._lanes.values())
+        return Throttled(
+            f'The room is busy: every model slot is taken and {queued} more calls are waiting. This one waited '
+            f'{waited:.0f} s. Try again in a few seconds.',
+            10,
+        )
+
+    def _remove(self, waiter: Waiter) -> None:
+        lane = self._lanes.get(waiter.key)
+        if lane is not None and waiter in lane:
+            lane.remove(waiter)
+            if not lane:
+                del self._lanes[waiter.key]
+        self._tell_positions()
+
+    # ----- fair dispatch --------------------------------------------------------------------------------------------
+    def _order(self, waiter: Waiter) -> tuple:
+        """Staff first; then whoever has the fewest calls running; then whoever was served longest ago (round
+        robin); then the oldest call."""
+        running = self.running(waiter.key) if waiter.key is not None else 0
+        return (0 if waiter.staff else 1, running, self._turn.get(waiter.key, -1), waiter.seq)
+
+    def _fits(self, waiter: Waiter, load: HostLoad) -> bool:
+        free = load.free(waiter.kind)
+        if free <= 0:
+            return False
+        user = waiter.key
+        if waiter.limited and user is not None:
+            running = self.running(user)
+            if running >= self.max_per_user:
+                return False
+            # headroom: the last free generation slot is kept for someone with nothing in flight
+            if waiter.kind != EMBED and running > 0 and not waiter.staff and free <= self.headroom:
+                return False
+        return True
+
+    def _dispatch(self) -> None:
+        granted = False
+        while True:
+            heads = sorted((lane[0] for lane in self._lanes.values() if lane), key=self._order)
+            for waiter in heads:
+                load = next(
+                    (self.hosts[u] for u in waiter.hosts if u in self.hosts and self._fits(waiter, self.hosts[u])), None
+                )
+                if load is None:
+                    continue
+                self._grant(waiter, load)
+                granted = True
+                break
+            else:
+                break
+        if granted:
+            self._tell_positions()
+
+    def _grant(self, waiter: Waiter, load: HostLoad) -> None:
+        lane = self._lanes[waiter.key]
+        lane.popleft()
+        if not lane:
+            del self._lanes[waiter.key]
+        if waiter.kind == EMBED:
+            load.active_embed += 1
+        else:
+            load.active += 1
+        if waiter.limited and waiter.key is not None:
+            self._running[waiter.key] = self.running(waiter.key) + 1
+        self.served += 1
+        self._turn[waiter.key] = self.served
+        ticket = Ticket(
+            host=load.url,
+            kind=waiter.kind,
+            user_id=waiter.key,
+            limited=waiter.limited,
+            waited_s=time.monotonic() - waiter.since,
+        )
+        if waiter.future.done():  # cancelled in the meantime: give the slot straight back
+            self.release(ticket)
+        else:
+            waiter.future.set_result(ticket)
+
+    def ahead_of(self, waiter: Waiter) -> int:
+        """How many waiting calls would be served before this one, in the order the room serves them."""
+        mine = self._order(waiter)
+        ahead = 0
+        for lane in self._lanes.values():
+            for other in lane:
+                if other is waiter:
+                    break
+                if other.key == waiter.key or self._order(other) < mine:
+                    ahead += 1
+        return ahead
+
+    def _tell_positions(self) -> None:
+        for lane in self._lanes.values():
+            for waiter in lane:
+                if waiter.on_wait is None:
+                    continue
+                ahead = self.ahead_of(waiter)
+                if ahead != waiter.last_told:
+                    waiter.last_told = ahead
+                    try:
+                        waiter.on_wait(ahead)
+                    except Exception:
+                        log.exception('telling a waiting call its position failed')
+
+    # ----- what the dashboard shows ---------------------------------------------------------------------------------
+    def snapshot(self) -> RoomView:
+        now = time.monotonic()
+        waiting = [
+            WaitingCall(
+                user_id=w.caller.user_id,
+                workshop_id=w.caller.workshop_id,
+                kind=w.kind,
+                waited_s=round(now - w.since, 1),
+            )
+            for lane in self._lanes.values()
+            for w in lane
+        ]
+        return RoomView(
+            hosts=[HostLoad(**{k: getattr(h, k) for k in HostLoad.__slots__}) for h in self.hosts.values()],
+            waiting=sorted(waiting, key=lambda w: -w.waited_s),
+            refused_busy=self.refused_busy,
+            served=self.served,
+            running_by_user=dict(self._running),
+        )
