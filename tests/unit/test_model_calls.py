@@ -224,3 +224,55 @@ async def test_routes_to_the_host_that_has_the_model(
         await calls.close()
     finally:
         other.stop()
+
+
+async def test_a_host_that_fails_before_the_first_token_is_skipped_and_the_call_moves(
+    auth: AuthService, admin: Caller, ollama_server: OllamaTestServer
+) -> None:
+    other = OllamaTestServer()
+    other.start()
+    calls = make_calls(auth, other.url, down_seconds=0.5)  # `other` is the first host
+    try:
+        await calls.hosts.add_host(admin.user_id, 'Second', ollama_server.url)
+        assert await calls.candidates('llama3.2') == [other.url, ollama_server.url]  # both have it
+        other.go_down()  # the first host dies after the platform saw its models
+        reply = await calls.chat(admin, Purpose.API, model='llama3.2', messages=HELLO)
+        assert reply.host == ollama_server.url and calls.is_down(other.url)
+        failed, served = await ModelCall.filter(user_id=admin.user_id).order_by('id')
+        assert (failed.host, failed.counted, served.host, served.counted) == (other.url, False, ollama_server.url, True)
+        assert 'not reachable' in failed.error and served.error is None
+        # streams move too, before their first token; and a down host is tried last
+        assert (await calls.candidates('llama3.2'))[-1] == other.url
+        stream = await calls.chat_stream(admin, Purpose.API, model='llama3.2', messages=HELLO, host=None)
+        assert stream.host == ollama_server.url and (await drain(stream))[-1].done
+        # the host comes back by itself once its down time is over and it answers again
+        other.come_up()
+        await asyncio.sleep(0.6)
+        assert not calls.is_down(other.url)
+        assert (await calls.chat(admin, Purpose.API, model='llama3.2', messages=HELLO)).host in (
+            other.url,
+            ollama_server.url,
+        )
+    finally:
+        await calls.close()
+        other.stop()
+
+
+async def test_a_stream_that_fails_mid_answer_keeps_its_host_and_reports_the_error(
+    auth: AuthService, admin: Caller, ollama_server: OllamaTestServer
+) -> None:
+    other = OllamaTestServer()
+    other.start()
+    calls = make_calls(auth, ollama_server.url)
+    try:
+        await calls.hosts.add_host(admin.user_id, 'Second', other.url)
+        ollama_server.fail_after_tokens = 2
+        received = []
+        with pytest.raises(OllamaStreamError):
+            async for part in await calls.chat_stream(admin, Purpose.API, model='llama3.2', messages=HELLO):
+                received.append(part.message.content)
+        assert len(received) == 2 and not calls.is_down(ollama_server.url)  # no failover after the first token
+        assert all(r['path'] != '/api/chat' for r in other.requests)  # nothing was sent elsewhere
+    finally:
+        await calls.close()
+        other.stop()
