@@ -44,6 +44,7 @@ class StreamingReply:
         self.content: list[str] = []
         self.thinking: list[str] = []
         self._dirty = False
+        self._waiting = False
         self._last = 0.0
         self._interval = MIN_INTERVAL
         with ui.card().classes('w-full py-2').props('flat bordered') as self.card:
@@ -64,7 +65,16 @@ class StreamingReply:
             self.metrics = ui.label().classes('text-xs text-gray-500').mark('chat-metrics')
             self.actions = ui.row().classes('gap-2')
 
+    def waiting(self, ahead: int) -> None:
+        """The model call waits for a free slot in the room: say so, and how many calls go first."""
+        self.notice.text = waiting_text(ahead)
+        self.notice.set_visibility(True)
+        self._waiting = True
+
     def add(self, content: str, thinking: str) -> None:
+        if self._waiting:
+            self._waiting = False
+            self.notice.set_visibility(False)
         if content:
             self.content.append(content)
         if thinking:
@@ -111,6 +121,12 @@ class StreamingReply:
     def _copy(self) -> None:
         ui.clipboard.write(''.join(self.content))
         ui.notify('Copied.')
+
+
+def waiting_text(ahead: int) -> str:
+    if ahead <= 0:
+        return 'Waiting for a free slot — you are next.'
+    return f'Waiting for a free slot — {ahead} ahead of you.'
 
 
 def saved_reply(message: dict[str, Any]) -> StreamingReply:

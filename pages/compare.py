@@ -82,7 +82,7 @@ class Compare:
         for index, model in enumerate(models):
             with self.columns, ui.column().classes('w-full min-w-0'):
                 reply = StreamingReply(model)
-            stream = self.services.chat.compare_stream(self.user.id, self.comparison_id, index)
+            stream = self.services.chat.compare_stream(self.user.id, self.comparison_id, index, on_wait=reply.waiting)
             self.tasks.append(background_tasks.create(self._consume(stream, reply, model), name='compare'))
         for task in self.tasks:
             ui.context.client.on_delete(task.cancel)

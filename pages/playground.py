@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 from nicegui import APIRouter, background_tasks, ui
@@ -220,9 +221,16 @@ class Playground:
         tools = list(self.tools.value or [])
         if tools:
             self._unsent = (bubble, text)
-            self._start_tools(self.services.chat.send_with_tools(self.user.id, self.conversation.id, text, tools))
+            self._start_tools(
+                lambda on_wait: self.services.chat.send_with_tools(
+                    self.user.id, self.conversation.id, text, tools, on_wait=on_wait
+                )
+            )
             return
-        self._start(self.services.chat.send(self.user.id, self.conversation.id, text), (bubble, text))
+        self._start(
+            lambda on_wait: self.services.chat.send(self.user.id, self.conversation.id, text, on_wait=on_wait),
+            (bubble, text),
+        )
 
     async def regenerate(self) -> None:
         if self.busy or self.conversation is None:
@@ -233,18 +241,20 @@ class Playground:
         children = list(self.messages.default_slot.children)
         if children and isinstance(getattr(children[-1], 'reply', None), StreamingReply):
             children[-1].delete()
-        self._start(self.services.chat.regenerate(self.user.id, self.conversation.id))
+        self._start(lambda on_wait: self.services.chat.regenerate(self.user.id, self.conversation.id, on_wait=on_wait))
 
     @property
     def busy(self) -> bool:
         return self.task is not None and not self.task.done()
 
-    def _start(self, stream, unsent: tuple[ui.row, str] | None = None) -> None:
+    def _start(self, make_stream: Callable[..., Any], unsent: tuple[ui.row, str] | None = None) -> None:
+        """Show a reply card and stream into it; `make_stream(on_wait)` starts the reply (waiting shows in the card)."""
         with self.messages:
             holder = ui.column().classes('w-full')
             with holder:
                 reply = StreamingReply(self.model.value or '')
             holder.reply = reply  # type: ignore[attr-defined]
+        stream = make_stream(reply.waiting)
         self.send_button.set_visibility(False)
         self.stop_button.set_visibility(True)
         self.task = background_tasks.create(self._consume(stream, reply, holder, unsent), name='playground-reply')
@@ -281,13 +291,14 @@ class Playground:
                 await self.refresh_list()
 
     # ----- replies with tools (the function-calling loop) ----------------------------------------------------------
-    def _start_tools(self, stream) -> None:
+    def _start_tools(self, make_stream: Callable[..., Any]) -> None:
         with self.messages:
             holder = ui.column().classes('w-full gap-2')
             with holder:
                 calls = ui.column().classes('w-full gap-2')
                 reply = StreamingReply(self.model.value or '')
             holder.reply = reply  # type: ignore[attr-defined]
+        stream = make_stream(reply.waiting)
         self.send_button.set_visibility(False)
         self.stop_button.set_visibility(True)
         self.task = background_tasks.create(self._consume_tools(stream, reply, holder, calls), name='playground-tools')

@@ -179,19 +179,30 @@ class ChatService:
         return prompt
 
     async def send(
-        self, actor_id: int, conversation_id: int, prompt: str, *, purpose: Purpose = Purpose.PLAYGROUND
+        self,
+        actor_id: int,
+        conversation_id: int,
+        prompt: str,
+        *,
+        purpose: Purpose = Purpose.PLAYGROUND,
+        on_wait: Callable[[int], None] | None = None,
     ) -> AsyncIterator[ChatDelta | ChatResult]:
         """Add the user's message and stream the reply; both are saved when the reply ends, fails or is stopped.
         `purpose`: the playground page, or a conversation message through the REST API."""
         row = await self._owned_by_active(actor_id, conversation_id)
         prompt = self._check_prompt(prompt)
         messages = [*(row.messages or []), {'role': 'user', 'content': prompt}]
-        async with aclosing(self._reply(actor_id, row, messages, purpose)) as events:
+        async with aclosing(self._reply(actor_id, row, messages, purpose, on_wait)) as events:
             async for event in events:
                 yield event
 
     async def regenerate(
-        self, actor_id: int, conversation_id: int, *, purpose: Purpose = Purpose.PLAYGROUND
+        self,
+        actor_id: int,
+        conversation_id: int,
+        *,
+        purpose: Purpose = Purpose.PLAYGROUND,
+        on_wait: Callable[[int], None] | None = None,
     ) -> AsyncIterator[ChatDelta | ChatResult]:
         """Answer the last user message again (replacing the last answer, or a failed one: the retry)."""
         row = await self._owned_by_active(actor_id, conversation_id)
@@ -200,12 +211,18 @@ class ChatService:
             messages.pop()
         if not messages:
             raise InvalidInput('There is no message to answer yet.')
-        async with aclosing(self._reply(actor_id, row, messages, purpose)) as events:
+        async with aclosing(self._reply(actor_id, row, messages, purpose, on_wait)) as events:
             async for event in events:
                 yield event
 
     async def send_with_tools(
-        self, actor_id: int, conversation_id: int, prompt: str, tool_refs: list[str]
+        self,
+        actor_id: int,
+        conversation_id: int,
+        prompt: str,
+        tool_refs: list[str],
+        *,
+        on_wait: Callable[[int], None] | None = None,
     ) -> AsyncIterator[LoopEvent]:
         """Add the user's message and answer it through the function-calling loop with the picked tools. The loop's
         events are yielded as they happen (for a live transcript); the reply is saved with the transcript of its tool
@@ -243,7 +260,12 @@ class ChatService:
             await row.save()
 
         stream = self.tool_loop.run(
-            actor_id, row.model, history_of(row.system_prompt, messages), refs, options=settings.options or None
+            actor_id,
+            row.model,
+            history_of(row.system_prompt, messages),
+            refs,
+            options=settings.options or None,
+            on_wait=on_wait,
         )
         try:
             async for event in stream:
@@ -283,7 +305,12 @@ class ChatService:
             await self.writes.run(lambda: save(False))
 
     async def _reply(
-        self, user_id: int, row: Conversation, messages: list[dict[str, Any]], purpose: Purpose
+        self,
+        user_id: int,
+        row: Conversation,
+        messages: list[dict[str, Any]],
+        purpose: Purpose,
+        on_wait: Callable[[int], None] | None = None,
     ) -> AsyncIterator[ChatDelta | ChatResult]:
         settings = ChatSettings.validated(row.options)
         history = history_of(row.system_prompt, messages)
@@ -299,7 +326,7 @@ class ChatService:
         async def finish(result: ChatResult) -> None:
             await self.writes.run(lambda: save(result))
 
-        async with aclosing(self.relay(user_id, row.model, history, settings, finish, purpose)) as events:
+        async with aclosing(self.relay(user_id, row.model, history, settings, finish, purpose, on_wait)) as events:
             async for event in events:
                 yield event
 
@@ -311,6 +338,7 @@ class ChatService:
         settings: ChatSettings,
         finish: Callable[[ChatResult], Awaitable[None]],
         purpose: Purpose,
+        on_wait: Callable[[int], None] | None = None,
     ) -> AsyncIterator[ChatDelta | ChatResult]:
         """The streaming core: deltas, then the result. Refusals (quota, the per-user limit, a model the workshop
         does not allow) raise before anything is sent or saved, so the page keeps the text. `finish` runs exactly
@@ -327,6 +355,7 @@ class ChatService:
             keep_alive=settings.keep_alive,
             format=settings.format,
             think=think,
+            on_wait=on_wait,  # told how many calls are ahead while the room has no free slot
         )
         host = stream.host
         started = time.perf_counter()
@@ -402,7 +431,12 @@ class ChatService:
         return row.id
 
     async def compare_stream(
-        self, actor_id: int, comparison_id: int, index: int, settings: dict[str, Any] | None = None
+        self,
+        actor_id: int,
+        comparison_id: int,
+        index: int,
+        settings: dict[str, Any] | None = None,
+        on_wait: Callable[[int], None] | None = None,
     ) -> AsyncIterator[ChatDelta | ChatResult]:
         """Stream the answer of the `index`-th model of a comparison; its result is stored when it ends."""
         user = await self.auth.require(actor_id)
@@ -424,7 +458,7 @@ class ChatService:
             await self._record(user.id, actions.CHAT_COMPARE, result, comparison_id=comparison_id)
 
         history = [{'role': 'user', 'content': row.prompt}]
-        relay = self.relay(user.id, row.models[index], history, checked, finish, Purpose.SIDE_BY_SIDE)
+        relay = self.relay(user.id, row.models[index], history, checked, finish, Purpose.SIDE_BY_SIDE, on_wait)
         async with aclosing(relay) as events:
             async for event in events:
                 yield event

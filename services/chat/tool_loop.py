@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +61,7 @@ class ToolLoop:
         *,
         options: dict[str, Any] | None = None,
         max_steps: int | None = None,
+        on_wait: Callable[[int], None] | None = None,
     ) -> AsyncIterator[LoopEvent]:
         """Run the loop for the last user message. Raises ToolsUnsupported or OllamaError for failures of the model
         call; tool failures are handed to the model as text and shown as failed `result` events."""
@@ -89,6 +90,7 @@ class ToolLoop:
                     messages=history,
                     tools=specs,
                     options=options or None,
+                    on_wait=on_wait,
                 )
                 host = stream.host
                 try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -351,6 +351,7 @@ class RagService:
         history: list[dict[str, str]] | None = None,
         *,
         purpose: Purpose = Purpose.RAG_ASK,
+        on_wait: Callable[[int], None] | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """Stream {'type': 'retrieval'}, then {'type': 'token', 'text'}..., then {'type': 'done', 'answer',
         'cited': [numbers], 'latency_ms'}. `history` (earlier user/assistant turns) keeps follow-ups in context.
@@ -371,7 +372,9 @@ class RagService:
             retrieval = await self._retrieve(user, rag, question, query)
             yield {'type': 'retrieval', 'retrieval': retrieval}
             messages = [*history, {'role': 'user', 'content': self.build_prompt(rag.prompt_template, retrieval)}]
-            stream = await self.calls.chat_stream(caller, purpose, model=rag.chat_model, messages=messages)
+            stream = await self.calls.chat_stream(
+                caller, purpose, model=rag.chat_model, messages=messages, on_wait=on_wait
+            )
             try:
                 async for part in stream:
                     text = part.message.content or ''

@@ -184,6 +184,7 @@ class PromptRunService:
         *,
         version: int | None = None,
         options: dict[str, Any] | None = None,
+        on_wait: Callable[[int], None] | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Stream one run. Template and access errors raise before streaming; model errors end in a saved run
         whose `error` says what happened."""
@@ -194,6 +195,7 @@ class PromptRunService:
             model=prepared.model,
             messages=prepared.messages(),
             options=prepared.options or None,
+            on_wait=on_wait,
         )
         host = stream.host
         started, first, final, parts, error = time.perf_counter(), None, None, [], None
