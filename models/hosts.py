@@ -10,6 +10,7 @@ class OllamaHost(Model):
     url = fields.CharField(max_length=300, unique=True)
     enabled = fields.BooleanField(default=True)
     position = fields.IntField(default=0)
+    slots = fields.IntField(null=True)  # generations it runs at once; None: the OLLAMA_SLOTS default
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -82,6 +82,17 @@ def _host_row(services: Services, admin: UserInfo, host: HostInfo, status: HostS
             ).mark(f'status-{host.url}')
         ui.space()
 
+        async def set_slots(e) -> None:
+            value = int(e.value) if e.value not in (None, '') else None
+            if await guarded(lambda: services.hosts.update_host(admin.id, host.id, slots=value)) is not None:
+                ui.notify(f'{host.label} now runs {value or "the default number of"} generations at once.')
+
+        ui.number(
+            'Slots', value=host.slots, min=1, max=256, precision=0, placeholder=str(services.settings.ollama_slots)
+        ).props('outlined dense clearable debounce=600').classes('w-28').on_value_change(set_slots).mark(
+            f'slots-{host.url}'
+        ).tooltip('Generations this host runs at once (empty: the default, OLLAMA_SLOTS). More calls wait their turn.')
+
         async def toggle(e) -> None:
             if await guarded(lambda: services.hosts.update_host(admin.id, host.id, enabled=e.value)) is not None:
                 ui.notify(f'{host.label} is now {"enabled" if e.value else "disabled"}.', type='positive')

@@ -394,9 +394,9 @@ class ModelCalls:
         the least busy (running + waiting calls). No host has it: the default host, so the call fails there with
         Ollama's own clear 'model not found'."""
         if host:
-            return [await self.hosts.require_enabled(host)]
+            return [await self._known(await self.hosts.require_enabled(host))]
         wanted = full_name(model)
-        urls = await self.hosts.urls()
+        urls = [await self._known(u) for u in await self.hosts.urls()]
         having = []
         for url in urls:
             try:
@@ -405,7 +405,7 @@ class ModelCalls:
             except OllamaError:
                 continue
         if not having:
-            return [await self.hosts.default()]
+            return [await self._known(await self.hosts.default())]
         if len(having) == 1:
             return having
         now = time.monotonic()
@@ -414,6 +414,11 @@ class ModelCalls:
             having,
             key=lambda u: (self._down.get(u, 0) > now, not loaded[u], self.room.busy(u), urls.index(u)),
         )
+
+    async def _known(self, url: str) -> str:
+        """The host, with the room told its number of slots (the admin may have changed it)."""
+        self.room.host(url, await self.hosts.slots_of(url))
+        return url
 
     async def _loaded_on(self, url: str) -> set[str]:
         cached = self._loaded.get(url)

@@ -36,11 +36,12 @@ class HostInfo:
     label: str
     url: str
     enabled: bool
+    slots: int | None = None  # generations it runs at once (None: the OLLAMA_SLOTS default)
     status: HostStatus | None = None
 
 
 def _info(row: OllamaHost, status: HostStatus | None = None) -> HostInfo:
-    return HostInfo(id=row.id, label=row.label, url=row.url, enabled=row.enabled, status=status)
+    return HostInfo(id=row.id, label=row.label, url=row.url, enabled=row.enabled, slots=row.slots, status=status)
 
 
 def normalise_url(raw: str) -> str:
@@ -85,6 +86,7 @@ class HostDirectory:
         self.default_urls = default_urls
         self.auth = auth
         self._urls: list[str] | None = None
+        self._slots: dict[str, int | None] = {}  # enabled host -> its own number of generation slots
         self._lock = asyncio.Lock()
 
     # ----- lookups (hot path: cached) -------------------------------------------------------------------------------
@@ -94,7 +96,9 @@ class HostDirectory:
             async with self._lock:
                 if self._urls is None:
                     await self._seed()
-                    self._urls = [h.url for h in await OllamaHost.filter(enabled=True).order_by('position', 'id')]
+                    rows = await OllamaHost.filter(enabled=True).order_by('position', 'id')
+                    self._slots = {h.url: h.slots for h in rows}
+                    self._urls = [h.url for h in rows]
         return list(self._urls)
 
     async def _seed(self) -> None:
@@ -107,6 +111,11 @@ class HostDirectory:
                 continue
             label = 'Default' if position == 0 else f'Host {position + 1}'
             await OllamaHost.get_or_create(defaults={'label': label, 'position': position}, url=url)
+
+    async def slots_of(self, url: str) -> int | None:
+        """The host's own number of generation slots (None: the default)."""
+        await self.urls()
+        return self._slots.get(url)
 
     def _changed(self) -> None:
         self._urls = None
@@ -143,8 +152,11 @@ class HostDirectory:
             raise NotFound('That host does not exist (any more).')
         return row.url
 
-    async def add_host(self, actor_id: int, label: str, url: str, enabled: bool = True) -> HostInfo:
+    async def add_host(
+        self, actor_id: int, label: str, url: str, enabled: bool = True, slots: int | None = None
+    ) -> HostInfo:
         await self._require_admin(actor_id)
+        slots = _check_slots(slots)
         label = ' '.join((label or '').split())
         if not 1 <= len(label) <= _LABEL_MAX:
             raise InvalidInput(f'Give the host a label of 1 to {_LABEL_MAX} characters, like "GPU server".')
@@ -154,7 +166,7 @@ class HostDirectory:
             raise Conflict(f'{url} is already registered.')
         last = await OllamaHost.all().order_by('-position').first()
         row = await OllamaHost.create(
-            label=label, url=url, enabled=enabled, position=(last.position + 1) if last else 0
+            label=label, url=url, enabled=enabled, slots=slots, position=(last.position + 1) if last else 0
         )
         self._changed()
         return _info(row)
@@ -167,7 +179,9 @@ class HostDirectory:
         label: str | None = None,
         url: str | None = None,
         enabled: bool | None = None,
+        slots: int | object | None = ...,
     ) -> HostInfo:
+        """Change what is given; `slots=None` goes back to the default number of slots."""
         await self._require_admin(actor_id)
         row = await OllamaHost.get_or_none(id=host_id)
         if row is None:
@@ -184,6 +198,8 @@ class HostDirectory:
             row.url = url
         if enabled is not None:
             row.enabled = enabled
+        if slots is not ...:
+            row.slots = _check_slots(slots)  # type: ignore[arg-type]
         await row.save()
         self._changed()
         return _info(row)
@@ -194,3 +210,11 @@ class HostDirectory:
         if not deleted:
             raise NotFound('That host does not exist (any more).')
         self._changed()
+
+
+def _check_slots(slots: int | None) -> int | None:
+    if slots is None:
+        return None
+    if isinstance(slots, bool) or not isinstance(slots, int) or not 1 <= slots <= 256:
+        raise InvalidInput('A host runs 1 to 256 generations at once; leave it empty for the default.')
+    return slots

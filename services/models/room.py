@@ -127,14 +127,13 @@ class Room:
 
     # ----- hosts ----------------------------------------------------------------------------------------------------
     def host(self, url: str, slots: int | None = None) -> HostLoad:
-        """The load of a host (created with the default slots on first sight); `slots` updates its setting."""
+        """The load of a host; `slots` is its own number of generation slots (None: the default)."""
+        wanted = slots or self.default_slots
         load = self.hosts.get(url)
         if load is None:
-            load = self.hosts[url] = HostLoad(
-                url=url, slots=slots or self.default_slots, embed_slots=self.default_embed_slots
-            )
-        elif slots is not None and slots != load.slots:
-            load.slots = slots
+            load = self.hosts[url] = HostLoad(url=url, slots=wanted, embed_slots=self.default_embed_slots)
+        elif wanted != load.slots:
+            load.slots = wanted
             self._dispatch()
         return load
 
@@ -160,7 +159,8 @@ class Room:
         """A slot on one of `hosts` (best first), now or after a fair wait. `on_wait(n)` is told how many calls are
         ahead whenever that changes while waiting. Raises Throttled when the wait would be too long."""
         for url in hosts:
-            self.host(url)
+            if url not in self.hosts:
+                self.host(url)
         lane = self._lanes.setdefault(caller.user_id, deque())
         if caller.user_id is not None and len(lane) >= self.max_queue_per_user:
             self.refused_busy += 1

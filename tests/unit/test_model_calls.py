@@ -10,7 +10,7 @@ import pytest
 from models import ModelCall
 from services.core.audit import AuditService
 from services.core.auth import AuthService
-from services.core.errors import PermissionDenied, Throttled
+from services.core.errors import InvalidInput, PermissionDenied, Throttled
 from services.core.membership import Membership
 from services.core.quotas import QuotaService
 from services.models.callers import SYSTEM, Caller, Purpose
@@ -276,3 +276,29 @@ async def test_a_stream_that_fails_mid_answer_keeps_its_host_and_reports_the_err
     finally:
         await calls.close()
         other.stop()
+
+
+async def test_each_host_has_its_own_number_of_slots(
+    calls: ModelCalls, admin: Caller, attendee: Caller, ollama_server: OllamaTestServer
+) -> None:
+    [host] = await calls.hosts.list_hosts(admin.user_id)
+    assert host.slots is None  # the default
+    await calls.candidates('llama3.2')
+    assert calls.room.hosts[ollama_server.url].slots == calls.room.default_slots
+    with pytest.raises(InvalidInput, match='1 to 256'):
+        await calls.hosts.update_host(admin.user_id, host.id, slots=0)
+    with pytest.raises(PermissionDenied):
+        await calls.hosts.update_host(attendee.user_id, host.id, slots=64)
+    await calls.hosts.update_host(admin.user_id, host.id, slots=1)
+    ollama_server.token_delay = 0.05
+    busy = await calls.chat_stream(admin, Purpose.API, model='llama3.2', messages=HELLO)
+    assert calls.room.hosts[ollama_server.url].slots == 1
+    calls.room.max_wait = 0.2
+    with pytest.raises(Throttled, match='The room is busy'):  # the one slot is taken
+        await calls.chat_stream(attendee, Purpose.API, model='llama3.2', messages=HELLO)
+    await busy.aclose()  # closing the stream frees the slot at once
+    stream = await calls.chat_stream(attendee, Purpose.API, model='llama3.2', messages=HELLO)
+    await stream.aclose()
+    await calls.hosts.update_host(admin.user_id, host.id, slots=None)
+    await calls.candidates('llama3.2')
+    assert calls.room.hosts[ollama_server.url].slots == calls.room.default_slots
