@@ -390,7 +390,20 @@ class Dashboard:
             return '_Sampling…_'
         lines = []
         rates = load.get('rates', {})
+        room = load.get('room') or {}
+        slots = {h['url']: h for h in room.get('hosts', [])}
         for url, models in load.get('hosts', {}).items():
             running = 'unreachable' if models is None else (', '.join(models) or 'no model loaded')
-            lines.append(f'- `{url}`: {running}; {rates.get(url, 0)} request(s) in the last sample')
+            line = f'- `{url}`: {running}; {rates.get(url, 0)} request(s) in the last sample'
+            if (h := slots.get(url)) is not None:
+                line += f'; slots {h["active"]}/{h["slots"]} in use, {h["queued"]} waiting'
+                if h['down']:
+                    line += ' — **down** (calls go to other hosts)'
+            lines.append(line)
+        waiting = room.get('waiting') or []
+        if waiting:
+            people = ', '.join(f'{w["name"]} ({w["waited_s"]:.0f} s)' for w in waiting[:8])
+            lines.append(f'\n**Waiting for a slot:** {people}' + (' …' if len(waiting) > 8 else ''))
+        if room.get('refused_busy'):
+            lines.append(f'\nCalls refused because the room was busy: {room["refused_busy"]}')
         return '\n'.join(lines) or '_No Ollama hosts configured._'

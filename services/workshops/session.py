@@ -198,12 +198,42 @@ class WorkshopSession:
                         load['hosts'][url] = [m.model for m in running]
                     except (OllamaError, TimeoutError):
                         load['hosts'][url] = None
+                load['room'] = self.room_of(live)
                 live.sample(load)
                 self._maybe_refreeze()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception('workshop %s sampler failed', live.id)
+
+    def room_of(self, live: LiveWorkshop) -> dict[str, Any]:
+        """The room as this workshop's instructor sees it: slots in use and calls waiting per host, hosts marked
+        down, this workshop's people waiting (and how long), and calls refused for being busy."""
+        room = self.calls.room.snapshot()
+        hosts = [
+            {
+                'url': h.url,
+                'slots': h.slots,
+                'active': h.active,
+                'embed_slots': h.embed_slots,
+                'active_embed': h.active_embed,
+                'queued': self.calls.room.busy(h.url) - h.active - h.active_embed,
+                'down': self.calls.is_down(h.url),
+            }
+            for h in room.hosts
+        ]
+        names = {a.user_id: a.name for a in live.attendees.values()}
+        waiting = [
+            {'name': names.get(w.user_id, 'someone else'), 'kind': w.kind, 'waited_s': w.waited_s}
+            for w in room.waiting
+            if w.workshop_id == live.id or w.user_id in names
+        ]
+        return {
+            'hosts': hosts,
+            'waiting': waiting,
+            'refused_busy': room.refused_busy,
+            'waiting_total': len(room.waiting),
+        }
 
     def _maybe_refreeze(self) -> None:
         """With hundreds of attendee pages the heap is big and stable; CPython's full collections then pause the loop

@@ -10,6 +10,7 @@ from nicegui import ui
 from nicegui.testing import User
 
 from services.core import actions
+from services.models.callers import Purpose
 from services.wiring import Services
 from tests.ui.conftest import sign_in
 
@@ -202,3 +203,38 @@ async def test_matrix_is_split_into_tables_and_only_the_changed_one_updates(
     await services.workshops.tick(ids[53], info.id, step, True)
     await _eventually(lambda: _row(user, 'P53')['s2'] == '✔')
     assert len(_matrix(user)) == 55
+
+
+async def test_the_dashboard_shows_the_room(
+    user: User, create_user: Callable[[], User], services: Services, make_account, ollama_server
+) -> None:
+    services.workshops.sample_seconds = 0.3
+    services.calls.room.default_slots = 1  # one generation at a time: a second call waits
+    _, info = await _workshop(services, make_account)
+    await sign_in(user, 'teach@example.org')
+    await user.open(f'/workshops/{info.id}/dashboard')
+    ann, bob = create_user(), create_user()
+    await _join(ann, info.join_code, 'Ann')
+    await _join(bob, info.join_code, 'Bob')
+    await _eventually(lambda: _row(user, 'Bob') is not None)
+    ann_id, bob_id = _row(user, 'Ann')['id'], _row(user, 'Bob')['id']
+
+    ollama_server.token_delay = 0.05
+    ollama_server.response_tokens = 200
+    hello = [{'role': 'user', 'content': 'Hello'}]
+    stream = await services.calls.chat_stream(
+        await services.calls.caller(ann_id), Purpose.PLAYGROUND, model='llama3.2', messages=hello
+    )
+    await anext(stream)
+    waiting = asyncio.create_task(
+        services.calls.chat_stream(
+            await services.calls.caller(bob_id), Purpose.PLAYGROUND, model='llama3.2', messages=hello
+        )
+    )
+    await user.should_see('slots 1/1 in use, 1 waiting', retries=100)
+    await user.should_see('Waiting for a slot:', retries=50)
+    await user.should_see('Bob (', retries=50)
+    await stream.aclose()  # Ann's reply ends: Bob's call gets the slot
+    second = await asyncio.wait_for(waiting, 5)
+    await second.aclose()
+    await user.should_see('slots 0/1 in use, 0 waiting', retries=100)
