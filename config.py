@@ -77,7 +77,18 @@ class Settings(BaseSettings):
         description='Largest prompt (messages, tools, inputs) of one model call, on every path.',
     )
     api_max_num_ctx: int = Field(
-        32_768, ge=512, description='Largest num_ctx option a model call may ask for, on every path.'
+        32_768,
+        ge=512,
+        le=131_072,
+        description='Largest num_ctx option a model call may ask for, on every path, until an admin sets another '
+        '(Users page, "Ranges of model options").',
+    )
+    api_max_num_predict: int = Field(
+        8_192, ge=1, le=32_768, description='Largest num_predict option, until an admin sets another (as num_ctx).'
+    )
+    api_max_top_k: int = Field(1000, ge=1, le=1000, description='Largest top_k option, until an admin sets another.')
+    api_max_temperature: float = Field(
+        2.0, ge=0.0, le=2.0, description='Largest temperature option, until an admin sets another.'
     )
     oidc_discovery_url: str = Field(
         '', description='OpenID Connect discovery URL (…/.well-known/openid-configuration); empty disables OIDC.'

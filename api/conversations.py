@@ -135,7 +135,7 @@ def create_router(services: Services) -> APIRouter:
         summary='Start a conversation with a model',
         response_model=ConversationOut,
         status_code=201,
-        responses=problem_responses(401, 404, 422),
+        responses=problem_responses(401, 403, 404, 422),
     )
     async def create_conversation(body: ConversationCreate, user: Annotated[Actor, Depends(actor)]):
         return await chat.create_conversation(user.id, body.model, body.system_prompt, body.settings)
@@ -153,7 +153,7 @@ def create_router(services: Services) -> APIRouter:
         '/{conversation_id}',
         summary='Rename a conversation or change its model, system prompt or settings',
         response_model=ConversationOut,
-        responses=problem_responses(401, 404, 422),
+        responses=problem_responses(401, 403, 404, 422),
     )
     async def update_conversation(
         conversation_id: int, body: ConversationPatch, user: Annotated[Actor, Depends(actor)]

@@ -12,7 +12,7 @@ from api.streaming import ndjson, primed
 from services.chat.inference import message_dict
 from services.wiring import Services
 
-ERRORS = problem_responses(401, 404, 422, 429, 502, 503, 504)
+ERRORS = problem_responses(401, 403, 404, 422, 429, 502, 503, 504)
 
 
 class ToolCallIn(BaseModel):
@@ -32,9 +32,18 @@ class ChatRequest(BaseModel):
     messages: list[MessageIn] = Field(min_length=1, max_length=500)
     stream: bool = Field(False, description='Stream the reply as NDJSON (one JSON object per line).')
     tools: list[dict[str, Any]] | None = Field(None, description='Tool definitions (OpenAI function format).')
-    options: dict[str, Any] | None = Field(None, description='Model options, e.g. {"temperature": 0.2}.')
+    options: dict[str, Any] | None = Field(
+        None,
+        description='Model options, e.g. {"temperature": 0.2}, within the platform\'s ranges. Host-level ones '
+        '(num_gpu, num_thread, num_batch, use_mmap, ...) only for instructors and admins (an attendee: 403).',
+    )
     format: Any = Field(None, description='"json" or a JSON schema for structured output.')
     think: bool | str | None = Field(None, description='Thinking models: true/false or "low"/"medium"/"high".')
+    keep_alive: str | int | float | None = Field(
+        None,
+        description='How long the model stays loaded after the call ("5m", seconds; 0 unloads it, -1 keeps it). '
+        'Instructors and admins only: an attendee is refused with 403.',
+    )
 
 
 class MessageOut(BaseModel):
@@ -111,6 +120,7 @@ def create_router(services: Services) -> APIRouter:
             'options': body.options,
             'format': body.format,
             'think': body.think,
+            'keep_alive': body.keep_alive,
             'via': 'api',
         }
         if not body.stream:

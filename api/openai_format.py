@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from services.core.errors import InvalidInput
+from services.models.options import BOUNDS
 
 
 def new_id(prefix: str) -> str:
@@ -101,7 +102,11 @@ def tools_to_ollama(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]] 
 
 
 def options_from(body: Any) -> dict[str, Any] | None:
-    options: dict[str, Any] = {}
+    """Ollama options of a chat completion request: its `options` object, then options of the table named at the top
+    level (both sent with the SDK's extra_body), then the OpenAI parameters, which win. Checked on the model-call path
+    like every call's (an attendee asking for a host-level option is refused, not ignored)."""
+    options: dict[str, Any] = dict(body.options or {})
+    options.update({k: v for k, v in (body.model_extra or {}).items() if k in BOUNDS})
     for name, key in (
         ('temperature', 'temperature'),
         ('top_p', 'top_p'),

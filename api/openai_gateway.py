@@ -22,7 +22,7 @@ from services.core.errors import NotFound, ServiceError
 from services.models.errors import OllamaError
 from services.wiring import Services
 
-ERRORS = openai_responses(400, 401, 404, 429, 502, 503)
+ERRORS = openai_responses(400, 401, 403, 404, 422, 429, 502, 503)
 
 
 class ModelObject(BaseModel):
@@ -38,7 +38,8 @@ class ModelList(BaseModel):
 
 
 class ChatCompletionRequest(BaseModel):
-    model_config = ConfigDict(extra='ignore')
+    # other fields are ignored, except the names of Ollama options (the SDK's extra_body puts them at the top level)
+    model_config = ConfigDict(extra='allow')
 
     model: str = Field(min_length=1, max_length=200)
     messages: list[dict[str, Any]] = Field(min_length=1, max_length=500)
@@ -56,6 +57,14 @@ class ChatCompletionRequest(BaseModel):
     frequency_penalty: float | None = None
     response_format: dict[str, Any] | None = None
     reasoning_effort: str | None = None
+    options: dict[str, Any] | None = Field(
+        None,
+        description='Ollama options (extra_body), e.g. {"top_k": 40, "num_ctx": 8192}; an option may also be named at '
+        'the top level. Host-level ones (num_gpu, ...) only for instructors and admins.',
+    )
+    keep_alive: str | int | float | None = Field(
+        None, description='How long the model stays loaded (extra_body), e.g. "5m". Instructors and admins only.'
+    )
 
 
 class Usage(BaseModel):
@@ -150,6 +159,7 @@ def create_router(services: Services) -> APIRouter:
             'tools': fmt.tools_to_ollama(body.tools) if body.tool_choice != 'none' else None,
             'options': fmt.options_from(body),
             'format': fmt.format_from(body.response_format),
+            'keep_alive': body.keep_alive,
             'via': 'openai',
         }
         if not body.stream:

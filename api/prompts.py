@@ -121,7 +121,7 @@ def create_router(services: Services) -> APIRouter:
         summary='Create a prompt (version 1)',
         response_model=PromptOut,
         status_code=201,
-        responses=problem_responses(401, 422),
+        responses=problem_responses(401, 403, 422),
     )
     async def create_prompt(body: PromptIn, user: Annotated[Actor, Depends(actor)]):
         return await prompts.create(user.id, body.draft(), body.message)
@@ -131,7 +131,7 @@ def create_router(services: Services) -> APIRouter:
         summary='Import a prompt export (becomes your private prompt)',
         response_model=PromptOut,
         status_code=201,
-        responses=problem_responses(401, 422),
+        responses=problem_responses(401, 403, 422),
     )
     async def import_prompt(body: dict[str, Any], user: Annotated[Actor, Depends(actor)]):
         return await prompts.import_json(user.id, json.dumps(body))
@@ -192,7 +192,7 @@ def create_router(services: Services) -> APIRouter:
         summary='Run a prompt with variable values against one model (saved)',
         response_model=RunOut,
         status_code=201,
-        responses=problem_responses(401, 404, 422, 429, 502, 503, 504),
+        responses=problem_responses(401, 403, 404, 422, 429, 502, 503, 504),
     )
     async def run_prompt(prompt_id: int, body: RunIn, user: Annotated[Actor, Depends(actor)]):
         return await runs.run(user.id, prompt_id, body.values, body.model, version=body.version, options=body.options)

@@ -1,4 +1,4 @@
-"""Admin: users, roles, passwords, deactivation and open sign-up."""
+"""Admin: users, roles, passwords, deactivation, open sign-up and the ranges of model options."""
 
 from __future__ import annotations
 
@@ -46,6 +46,8 @@ def create_router(services: Services) -> APIRouter:
 
                 signup.on_value_change(toggle_signup)
 
+            await _option_caps_card(services, admin)
+
             @ui.refreshable
             async def user_list() -> None:
                 try:
@@ -68,6 +70,45 @@ def create_router(services: Services) -> APIRouter:
                 await user_list()
 
     return router
+
+
+CAP_LABELS = {
+    'num_ctx': 'num_ctx (context tokens)',
+    'num_predict': 'num_predict (reply tokens)',
+    'top_k': 'top_k',
+    'temperature': 'temperature',
+}
+
+
+async def _option_caps_card(services: Services, admin: UserInfo) -> None:
+    """The highest value of each capped option a model call may ask for (not destructive: saved without asking)."""
+    caps = services.option_caps
+    current = await caps.current()
+    with ui.expansion('Ranges of model options', icon='tune').classes('w-full').props('dense').mark('option-caps'):
+        ui.label(
+            'The highest value a model call may ask for, for everyone, on every path (playground, conversations, '
+            'prompts, tools, the API and the OpenAI gateway). A higher value is refused with this range. '
+            'Host-level options (num_gpu, num_thread, num_batch, use_mmap, ...) and keep_alive are for instructors '
+            'and admins only.'
+        ).classes('text-sm text-gray-500')
+        with ui.row().classes('w-full items-center gap-2'):
+            fields = {}
+            for name, label in CAP_LABELS.items():
+                default = getattr(caps.defaults, name)
+                field = ui.number(label, value=getattr(current, name), step=0.1 if name == 'temperature' else 1)
+                field.props('outlined dense').classes('w-48').mark(f'cap-{name}').tooltip(f'Default: {default}')
+                fields[name] = field
+
+            async def save() -> None:
+                values = {name: field.value for name, field in fields.items()}
+                saved = await guarded(
+                    lambda: caps.set(admin.id, values), success='The ranges of model options are saved.'
+                )
+                if saved is not None:
+                    for name, field in fields.items():
+                        field.set_value(getattr(saved, name))
+
+            ui.button('Save ranges', icon='save', on_click=save).mark('caps-save')
 
 
 def _user_row(services: Services, admin: UserInfo, user: UserInfo, on_done) -> None:

@@ -18,6 +18,7 @@ from services.chat.conversations import ChatDelta, ChatResult, ConversationView,
 from services.chat.tool_loop import LoopEvent
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
+from services.models.callers import is_staff
 from services.models.errors import OllamaError
 from services.tools.library import ToolCallResult
 from services.wiring import Services
@@ -144,6 +145,8 @@ class Playground:
                 keep_alive = settings.keep_alive if settings else None
                 self.keep_alive = ui.input('keep_alive', placeholder='5m', value=str(keep_alive or ''))
                 self.keep_alive.props('outlined dense').classes('w-32').mark('opt-keep_alive')
+                self.keep_alive.tooltip('How long the model stays loaded on its host after a reply (for everyone).')
+                self.keep_alive.set_visibility(is_staff(self.user.role))  # instructors and admins only
                 self.think = ui.switch('Show thinking', value=settings.think if settings else True)
                 fmt = settings.format if settings else None
                 self.format = ui.select(FORMATS, value='schema' if isinstance(fmt, dict) else (fmt or ''))
@@ -158,7 +161,7 @@ class Playground:
         fmt = self.format.value or None
         return {
             'options': options,
-            'keep_alive': (self.keep_alive.value or '').strip() or None,
+            'keep_alive': ((self.keep_alive.value or '').strip() or None) if self.keep_alive.visible else None,
             'format': self.schema.value if fmt == 'schema' else fmt,
             'think': self.think.value,
         }

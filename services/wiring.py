@@ -36,6 +36,8 @@ from services.models.calls import CallLimits, ModelCalls
 from services.models.catalogue import Catalogue
 from services.models.health import HealthMonitor
 from services.models.hosts import HostDirectory
+from services.models.option_caps import OptionCapsService
+from services.models.options import OptionCaps
 from services.models.room import Room
 from services.prompts.library import PromptService
 from services.prompts.runs import PromptRunService
@@ -59,6 +61,7 @@ class Services:
     sharing: Sharing
     # models: hosts, the one model-call path, catalogue, administration, health
     hosts: HostDirectory
+    option_caps: OptionCapsService  # the admin's ranges for generation options
     calls: ModelCalls
     catalogue: Catalogue
     model_admin: ModelAdmin
@@ -100,6 +103,15 @@ def build_services(settings: Settings) -> Services:
 
     # ----- models: every call to Ollama goes through `calls`
     hosts = HostDirectory(settings.ollama_hosts, auth)
+    option_caps = OptionCapsService(
+        auth,
+        OptionCaps(
+            num_ctx=settings.api_max_num_ctx,
+            num_predict=settings.api_max_num_predict,
+            top_k=settings.api_max_top_k,
+            temperature=settings.api_max_temperature,
+        ),
+    )
     calls = ModelCalls(
         hosts=hosts,
         auth=auth,
@@ -108,6 +120,7 @@ def build_services(settings: Settings) -> Services:
         limits=CallLimits(
             max_prompt_chars=settings.api_max_prompt_chars,
             max_num_ctx=settings.api_max_num_ctx,
+            max_num_predict=settings.api_max_num_predict,
         ),
         room=Room(
             slots=settings.ollama_slots,
@@ -119,6 +132,7 @@ def build_services(settings: Settings) -> Services:
         timeout=settings.ollama_timeout,
         connect_timeout=settings.ollama_connect_timeout,
         down_seconds=settings.ollama_down_seconds,
+        option_caps=option_caps,
     )
     catalogue = Catalogue(calls, hosts, auth, refresh_interval=settings.catalogue_refresh_interval)
     model_admin = ModelAdmin(calls, hosts, auth, activity, catalogue, audit)
@@ -164,6 +178,7 @@ def build_services(settings: Settings) -> Services:
         quotas=quotas,
         sharing=sharing,
         hosts=hosts,
+        option_caps=option_caps,
         calls=calls,
         catalogue=catalogue,
         model_admin=model_admin,

@@ -38,10 +38,10 @@ from services.chat.types import (
 )
 from services.core import actions
 from services.core.activity import ActivityService
-from services.core.auth import AuthService
+from services.core.auth import AuthService, UserInfo
 from services.core.batching import WriteBatcher
 from services.core.errors import InvalidInput, NotFound
-from services.models.callers import Purpose
+from services.models.callers import Purpose, is_staff
 from services.models.calls import ModelCalls
 from services.models.catalogue import Catalogue
 from services.models.errors import OllamaError
@@ -122,7 +122,7 @@ class ChatService:
     ) -> ConversationView:
         user = await self.auth.require(actor_id)
         await self._check_chat_model(model)
-        checked = self._settings(settings)
+        checked = await self._settings(user, settings)
         row = await Conversation.create(
             owner_id=user.id, model=model, system_prompt=clean_system(system_prompt), options=checked.to_dict()
         )
@@ -145,7 +145,7 @@ class ChatService:
         if system_prompt is not None:
             row.system_prompt = clean_system(system_prompt)
         if settings is not None:
-            row.options = self._settings(settings).to_dict()
+            row.options = (await self._settings(user, settings)).to_dict()
         await row.save()
         return conversation_view(row)
 
@@ -164,10 +164,11 @@ class ChatService:
         await row.delete()
 
     # ----- replies -------------------------------------------------------------------------------------------------
-    def _settings(self, raw: dict[str, Any] | None) -> ChatSettings:
-        """Settings checked against the one options table and the platform's caps (as every call will be)."""
-        limits = self.calls.limits
-        return ChatSettings.validated(raw, max_num_ctx=limits.max_num_ctx, max_num_predict=limits.max_num_predict)
+    async def _settings(self, user: UserInfo, raw: dict[str, Any] | None) -> ChatSettings:
+        """Settings checked as every call will be: the one options table and the admin's ranges, and host-level
+        options and keep_alive only from instructors and admins (an attendee cannot store them in a conversation)."""
+        caps = await self.calls.option_caps.current()
+        return ChatSettings.validated(raw, staff=is_staff(user.role), caps=caps)
 
     def _check_prompt(self, prompt: str, what: str = 'message') -> str:
         prompt = (prompt or '').strip()
@@ -232,7 +233,7 @@ class ChatService:
         refs = list(dict.fromkeys(r for r in tool_refs if r))
         if not refs:
             raise InvalidInput('Pick at least one tool, or clear the tools to chat without them.')
-        settings = ChatSettings.validated(row.options)
+        settings = ChatSettings.stored(row.options)
         messages = [*(row.messages or []), {'role': 'user', 'content': prompt}]
         answers: list[str] = []
         partial: list[str] = []  # the text of the step being streamed (kept when the user stops it)
@@ -312,7 +313,7 @@ class ChatService:
         purpose: Purpose,
         on_wait: Callable[[int], None] | None = None,
     ) -> AsyncIterator[ChatDelta | ChatResult]:
-        settings = ChatSettings.validated(row.options)
+        settings = ChatSettings.stored(row.options)
         history = history_of(row.system_prompt, messages)
 
         async def save(result: ChatResult) -> None:
@@ -425,7 +426,7 @@ class ChatService:
         for model in models:
             await self._check_chat_model(model)
             await self.calls.check_model(caller, model)  # refuse the whole comparison up front
-        self._settings(settings)
+        await self._settings(user, settings)
         await self.calls.admit(caller, Purpose.SIDE_BY_SIDE, models[0])  # quota (each stream checks again)
         row = await Comparison.create(owner_id=user.id, prompt=prompt, models=models, results=[None] * len(models))
         return row.id
@@ -446,7 +447,7 @@ class ChatService:
             raise NotFound('That comparison does not exist (or is not yours).')
         if not 0 <= index < len(row.models):
             raise InvalidInput('There is no such model in this comparison.')
-        checked = self._settings(settings)
+        checked = await self._settings(user, settings)
 
         async def finish(result: ChatResult) -> None:
             async with self._compare_lock:

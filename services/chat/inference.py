@@ -70,6 +70,7 @@ class InferenceService:
         options: dict[str, Any] | None = None,
         format: Any = None,
         think: Any = None,
+        keep_alive: Any = None,
         via: str = 'api',
     ) -> ChatResult:
         caller = await self.calls.caller(actor_id)
@@ -84,6 +85,7 @@ class InferenceService:
                 options=options,
                 format=format,
                 think=think,
+                keep_alive=keep_alive,
             )
         except OllamaError as exc:
             await self._record_chat(actor_id, model, exc.host, started, None, None, exc.message, via)
@@ -112,6 +114,7 @@ class InferenceService:
         options: dict[str, Any] | None = None,
         format: Any = None,
         think: Any = None,
+        keep_alive: Any = None,
         via: str = 'api',
     ) -> AsyncIterator[Any]:
         """Admit now (refusals raise before the first part), then return the stream of Ollama's parts."""
@@ -125,6 +128,7 @@ class InferenceService:
             options=options,
             format=format,
             think=think,
+            keep_alive=keep_alive,
         )
         return self._recorded(actor_id, model, stream, via)
 

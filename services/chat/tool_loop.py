@@ -18,7 +18,6 @@ from services.core.errors import InvalidInput
 from services.models.callers import Purpose
 from services.models.calls import ModelCalls
 from services.models.errors import OllamaBadRequest, OllamaError
-from services.models.options import validate_options
 from services.tools.library import ToolCallResult, ToolService
 
 
@@ -71,11 +70,11 @@ class ToolLoop:
             raise InvalidInput('Choose a model for the conversation.')
         history = [dict(m) for m in messages]  # sizes and roles are checked by the model-call path
         self.calls.check_messages(history)
-        options = validate_options(options)
         limit = max(1, min(max_steps or self.max_steps, 20))
         by_name = {t.name: t for t in tools}
         specs = [t.spec() for t in tools]
         caller = await self.calls.caller(actor_id)
+        options = await self.calls.check_options(caller, options)  # the caller's rules, before the loop starts
         await self.calls.admit(caller, Purpose.TOOL_ROUND, model)  # refusals before the loop starts
         host = ''  # the host of the last round (each round is routed to the least busy host that has the model)
         started, step, calls, tokens, error = time.perf_counter(), 0, 0, 0, None

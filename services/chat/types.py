@@ -11,7 +11,7 @@ from typing import Any
 from models import Conversation
 from services.core.errors import InvalidInput
 from services.models.errors import OllamaError
-from services.models.options import validate_format, validate_keep_alive, validate_options
+from services.models.options import OptionCaps, validate_format, validate_keep_alive, validate_options
 
 MAX_SYSTEM_CHARS = 20_000
 MAX_TITLE = 200
@@ -58,15 +58,22 @@ class ChatSettings:
     think: bool = True
 
     @classmethod
-    def validated(cls, raw: dict[str, Any] | None, **caps: int) -> ChatSettings:
-        """Checked settings; `caps` (max_num_ctx, max_num_predict) are the platform's limits on options."""
+    def validated(cls, raw: dict[str, Any] | None, *, staff: bool, caps: OptionCaps | None = None) -> ChatSettings:
+        """Checked settings: options within the one options table and the admin's ranges (`caps`); host-level options
+        and keep_alive only when `staff` (an instructor or admin), as every model call checks them."""
         raw = dict(raw or {})
         return cls(
-            options=validate_options(raw.get('options'), **caps),
-            keep_alive=validate_keep_alive(raw.get('keep_alive')),
+            options=validate_options(raw.get('options'), staff=staff, caps=caps),
+            keep_alive=validate_keep_alive(raw.get('keep_alive'), staff=staff),
             format=validate_format(raw.get('format')),
             think=bool(raw.get('think', True)),
         )
+
+    @classmethod
+    def stored(cls, raw: dict[str, Any] | None) -> ChatSettings:
+        """What a conversation saved, as it was checked when it was saved. Not a permission: every model call checks
+        the options and keep_alive again for its caller (`services.models.calls.ModelCalls.check_options`)."""
+        return cls.validated(raw, staff=True)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,7 +104,7 @@ def conversation_view(row: Conversation) -> ConversationView:
         title=row.title,
         model=row.model,
         system_prompt=row.system_prompt,
-        settings=ChatSettings.validated(row.options),
+        settings=ChatSettings.stored(row.options),
         messages=list(row.messages or []),
     )
 

@@ -32,6 +32,7 @@ PERMISSION_DENIED = 'permission_denied'
 REQUEST_REFUSED = 'request_refused'
 QUOTA_EXCEEDED = 'quota_exceeded'
 QUOTA_CHANGE = 'quota_change'
+OPTION_CAPS_CHANGE = 'option_caps_change'
 MODEL_PULL = 'model_pull'
 MODEL_DELETE = 'model_delete'
 MODEL_CREATE = 'model_create'
@@ -54,6 +55,7 @@ ACTIONS = (
     REQUEST_REFUSED,
     QUOTA_EXCEEDED,
     QUOTA_CHANGE,
+    OPTION_CAPS_CHANGE,
     MODEL_PULL,
     MODEL_DELETE,
     MODEL_CREATE,

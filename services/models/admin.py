@@ -250,7 +250,7 @@ class ModelAdmin:
             raise InvalidInput('Choose the base model to build on.')
         if len(system or '') > 20_000:
             raise InvalidInput('The system prompt is too long (at most 20,000 characters).')
-        params = validate_options(parameters or {})
+        params = validate_options(parameters or {}, staff=True)  # instructors and admins only (required above)
         params.pop('keep_alive', None)
         url = await self.calls.route(base)
         if self.catalogue.host_has(url, name):

@@ -66,8 +66,14 @@ class Caller:
 
     @property
     def restricted(self) -> bool:
-        """Attendees are held to their workshop's allowed models; instructors and admins are not."""
-        return self.role is not None and self.role.rank < Role.INSTRUCTOR.rank
+        """Attendees are held to their workshop's allowed models and may not set host-level options or keep_alive;
+        instructors and admins (and the platform itself) are not."""
+        return self.role is not None and not is_staff(self.role)
+
+
+def is_staff(role: Role) -> bool:
+    """Instructors and admins: what `Caller.restricted` is not (for a person whose caller is not built)."""
+    return role.rank >= Role.INSTRUCTOR.rank
 
 
 SYSTEM = Caller(user_id=None)

@@ -49,7 +49,8 @@ from services.models.errors import (
     unreachable_message,
 )
 from services.models.hosts import HostDirectory, HostStatus
-from services.models.options import validate_format, validate_keep_alive, validate_options
+from services.models.option_caps import OptionCapsService
+from services.models.options import OptionCaps, validate_format, validate_keep_alive, validate_options
 from services.models.room import EMBED, GENERATE, Room, Ticket
 
 log = logging.getLogger(__name__)
@@ -271,12 +272,16 @@ class ModelCalls:
         connect_timeout: float = 5.0,
         route_cache_seconds: float = 30.0,
         down_seconds: float = 15.0,
+        option_caps: OptionCapsService | None = None,
     ) -> None:
         self.hosts = hosts
         self.auth = auth
         self.membership = membership
         self.quotas = quotas
         self.limits = limits or CallLimits()
+        # the admin's ranges for options (until an admin sets them: the limits' num_ctx and num_predict)
+        defaults = OptionCaps(num_ctx=self.limits.max_num_ctx, num_predict=self.limits.max_num_predict)
+        self.option_caps = option_caps or OptionCapsService(auth, defaults)
         self.route_cache_seconds = route_cache_seconds
         self.gateway = OllamaGateway(timeout=timeout, connect_timeout=connect_timeout)
         self.counts: Counter[str] = Counter()  # purpose -> calls made by this process (all kinds)
@@ -321,11 +326,18 @@ class ModelCalls:
             raise ModelNotAllowed(model, [a.removesuffix(':latest') for a in allowed])
         return model
 
-    def check_options(self, options: dict[str, Any] | None) -> dict[str, Any] | None:
-        checked = validate_options(
-            options, max_num_ctx=self.limits.max_num_ctx, max_num_predict=self.limits.max_num_predict
-        )
-        return checked or None
+    async def check_options(self, caller: Caller, options: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Options within the one options table and the admin's ranges; host-level options only from instructors
+        and admins (an attendee is refused, naming the option)."""
+        if options is None or options == {}:
+            return None
+        caps = await self.option_caps.current()
+        return validate_options(options, staff=not caller.restricted, caps=caps) or None
+
+    @staticmethod
+    def check_keep_alive(caller: Caller, keep_alive: Any) -> str | int | None:
+        """How long the model stays loaded: instructors and admins only (it unloads or pins it for everyone)."""
+        return validate_keep_alive(keep_alive, staff=not caller.restricted)
 
     def check_messages(self, messages: list[dict[str, Any]], extra_chars: int = 0) -> list[dict[str, Any]]:
         if not messages:
@@ -546,9 +558,9 @@ class ModelCalls:
         kwargs = {
             'prompt': prompt,
             'system': system,
-            'options': self.check_options(options),
+            'options': await self.check_options(caller, options),
             'format': validate_format(format),
-            'keep_alive': validate_keep_alive(keep_alive),
+            'keep_alive': self.check_keep_alive(caller, keep_alive),
         }
         call = _Call(caller=caller, purpose=purpose, kind='generate', model=model)
         return await self._once(call, host, None, 'generate', model=model, stream=False, about=model, **kwargs)
@@ -569,13 +581,13 @@ class ModelCalls:
         kwargs: dict[str, Any] = {'model': model, 'messages': messages}
         if tools:
             kwargs['tools'] = tools
-        if (checked := self.check_options(options)) is not None:
+        if (checked := await self.check_options(caller, options)) is not None:
             kwargs['options'] = checked
         if (fmt := validate_format(format)) is not None:
             kwargs['format'] = fmt
         if think is not None:
             kwargs['think'] = think
-        if (alive := validate_keep_alive(keep_alive)) is not None:
+        if (alive := self.check_keep_alive(caller, keep_alive)) is not None:
             kwargs['keep_alive'] = alive
         return model, kwargs
 

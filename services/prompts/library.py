@@ -16,6 +16,7 @@ from services.core.activity import ActivityService
 from services.core.auth import AuthService
 from services.core.errors import InvalidInput, NotFound, PermissionDenied
 from services.core.sharing import Sharing, check_visibility, clean_tags
+from services.models.callers import is_staff
 from services.models.options import validate_options
 from services.prompts.templates import Variable, check_consistency, parse_variables
 
@@ -98,7 +99,8 @@ def _version(row: PromptVersion) -> VersionInfo:
     )
 
 
-def _clean(draft: PromptDraft) -> dict[str, Any]:
+def _clean(draft: PromptDraft, *, staff: bool) -> dict[str, Any]:
+    """A draft checked for saving; `staff` (an instructor or admin) may store host-level options."""
     name = ' '.join((draft.name or '').split())
     if not 1 <= len(name) <= 120:
         raise InvalidInput('Give the prompt a name (1 to 120 characters).')
@@ -123,7 +125,7 @@ def _clean(draft: PromptDraft) -> dict[str, Any]:
             'user_template': draft.user_template,
             'variables': [v.to_dict() for v in variables],
             'default_model': model,
-            'options': validate_options(draft.options),
+            'options': validate_options(draft.options, staff=staff),
         },
     }
 
@@ -204,8 +206,8 @@ class PromptService:
 
     # ----- writing -------------------------------------------------------------------------------------------------
     async def create(self, actor_id: int, draft: PromptDraft, message: str = '') -> PromptDetail:
-        await self.auth.require(actor_id)
-        clean = _clean(draft)
+        user = await self.auth.require(actor_id)
+        clean = _clean(draft, staff=is_staff(user.role))
         async with in_transaction():
             row = await Prompt.create(owner_id=actor_id, current_version=1, **clean['meta'])
             await PromptVersion.create(
@@ -218,9 +220,9 @@ class PromptService:
 
     async def save(self, actor_id: int, prompt_id: int, draft: PromptDraft, message: str = '') -> PromptDetail:
         """Every save is a new version, which becomes current."""
-        await self.auth.require(actor_id)
+        user = await self.auth.require(actor_id)
         row = await self._owned(actor_id, prompt_id)
-        clean = _clean(draft)
+        clean = _clean(draft, staff=is_staff(user.role))
         async with in_transaction():
             number = await self._next_number(row.id)
             await PromptVersion.create(
@@ -340,7 +342,7 @@ class PromptService:
 
     async def import_json(self, actor_id: int, text: str | bytes) -> PromptDetail:
         """Create a private prompt from an export. Everything is validated before anything is stored."""
-        await self.auth.require(actor_id)
+        user = await self.auth.require(actor_id)
         if isinstance(text, bytes):
             try:
                 text = text.decode('utf-8')
@@ -373,7 +375,7 @@ class PromptService:
                 options=item.get('options') or {},
             )
             try:
-                clean = _clean(draft)
+                clean = _clean(draft, staff=is_staff(user.role))
             except InvalidInput as exc:
                 raise InvalidInput(f'Version {index} of the export is not valid: {exc.message}') from None
             meta = clean['meta']

@@ -19,7 +19,6 @@ from services.core.errors import InvalidInput, NotFound, ServiceError
 from services.models.callers import Caller, Purpose
 from services.models.calls import ModelCalls
 from services.models.errors import OllamaError
-from services.models.options import validate_options
 from services.prompts.library import PromptService, VersionInfo
 from services.prompts.templates import as_text, render, resolve_values
 
@@ -147,7 +146,11 @@ class PromptRunService:
         model = (model or info.default_model or '').strip()
         if not model:
             raise InvalidInput('Choose a model to run this prompt with.')
-        merged = {**info.options, **validate_options(options)}
+        # the run's options over the version's, checked as every call will be (host-level options only from
+        # instructors and admins, the admin's ranges): refused here, before any model call
+        caller = await self.calls.caller(actor_id)
+        own = await self.calls.check_options(caller, options) or {}
+        merged = await self.calls.check_options(caller, {**info.options, **own}) or {}
         return Prepared(
             prompt_id=prompt_id,
             version=info,

@@ -81,3 +81,23 @@ async def test_last_admin_cannot_be_demoted(user: User, services: Services, make
         assert 'last active admin' in str(exc)
     else:
         raise AssertionError('demoting the last admin must fail')
+
+
+async def test_admin_sets_the_ranges_of_model_options(user: User, services: Services, make_account) -> None:
+    await make_account('ada@example.org', 'Ada')
+    await sign_in(user, 'ada@example.org')
+    await user.open('/admin/users')
+    user.find('Ranges of model options').click()
+    await user.should_see('and keep_alive are for instructors and admins only', retries=20)
+    user.find(marker='cap-num_ctx').clear().type('1000000')
+    user.find(marker='caps-save').click()
+    await user.should_see('The highest "num_ctx" must be between 256 and 131,072 on this platform.', retries=20)
+    assert (await services.option_caps.current()).num_ctx == 32768  # nothing changed
+    user.find(marker='cap-num_ctx').clear().type('4096')
+    user.find(marker='cap-temperature').clear().type('1')
+    user.find(marker='caps-save').click()
+    await user.should_see('The ranges of model options are saved.', retries=20)
+    caps = await services.option_caps.current()
+    assert (caps.num_ctx, caps.temperature, caps.top_k) == (4096, 1.0, 1000)
+    await user.open('/admin/users')  # shown as saved
+    assert user.find(marker='cap-num_ctx').elements.pop().value == 4096

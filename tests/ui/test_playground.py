@@ -106,6 +106,20 @@ async def test_options_are_bounded_and_json_schema_output(
     assert body['format']['properties'] == {'city': {'type': 'string'}}
 
 
+async def test_keep_alive_is_offered_to_instructors_and_admins_only(
+    user: User, make_account, ollama_server: OllamaTestServer
+) -> None:
+    await start(user, make_account, 'bob@example.org')  # an attendee
+    await user.open('/playground')
+    user.find('System prompt and options').click()
+    await user.should_see(marker='opt-num_ctx')
+    await user.should_not_see(marker='opt-keep_alive')
+    await send(user, 'hi')
+    await user.should_see(marker='chat-metrics', retries=50)
+    body = next(r['body'] for r in reversed(ollama_server.requests) if r['path'] == '/api/chat')
+    assert 'keep_alive' not in body
+
+
 async def test_rename_delete_and_regenerate(user: User, services: Services, make_account) -> None:
     ada = await start(user, make_account)
     await user.open('/playground')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.core.errors import InvalidInput
+from services.core.errors import InvalidInput, PermissionDenied
 from services.models.hosts import normalise_url
 from services.models.names import validate
 from services.models.options import validate_format, validate_keep_alive, validate_options
@@ -56,11 +56,13 @@ def test_options_bounds() -> None:
 
 
 def test_keep_alive_and_format() -> None:
-    assert validate_keep_alive('5m') == '5m'
-    assert validate_keep_alive('-1') == -1
+    assert validate_keep_alive('5m', staff=True) == '5m'
+    assert validate_keep_alive('-1', staff=True) == -1
     assert validate_keep_alive(None) is None
     with pytest.raises(InvalidInput):
-        validate_keep_alive('forever')
+        validate_keep_alive('forever', staff=True)
+    with pytest.raises(PermissionDenied, match='"keep_alive" can only be set by instructors and admins'):
+        validate_keep_alive('5m')  # attendees: it unloads or pins a model for everyone
     assert validate_format('json') == 'json'
     assert validate_format('{"type": "object"}') == {'type': 'object'}
     with pytest.raises(InvalidInput, match='not valid JSON'):

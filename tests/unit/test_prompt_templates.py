@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.core.errors import InvalidInput
-from services.models.options import validate_options
+from services.core.errors import InvalidInput, PermissionDenied
+from services.models.options import OptionCaps, validate_options
 from services.prompts.templates import (
     check_consistency,
     parse_variables,
@@ -65,6 +65,8 @@ def test_placeholders_and_options() -> None:
     with pytest.raises(InvalidInput, match='num_ctx'):
         validate_options({'num_ctx': 1_000_000})
     with pytest.raises(InvalidInput, match='num_ctx'):
-        validate_options({'num_ctx': 65536}, max_num_ctx=32768)  # the platform's cap (API_MAX_NUM_CTX)
+        validate_options({'num_ctx': 65536}, caps=OptionCaps(num_ctx=32768))  # the admin's range (API_MAX_NUM_CTX)
     with pytest.raises(InvalidInput, match='Unknown option'):
-        validate_options({'num_gpu': 99})
+        validate_options({'mirostat': 1})
+    with pytest.raises(PermissionDenied, match='"num_gpu" can only be set by instructors and admins'):
+        validate_options({'num_gpu': 99})  # host-level: staff only
