@@ -65,6 +65,14 @@ def create_router(services: Services) -> APIRouter:
         return await services.health.summaries(user.id)
 
     @router.get(
+        '/room',
+        summary='The room now: slots in use, calls waiting and hosts down (instructors and admins)',
+        responses=problem_responses(401, 403),
+    )
+    async def room(user: Annotated[Actor, Depends(actor)]) -> dict:
+        return await services.calls.room_view(user.id)
+
+    @router.get(
         '/models',
         summary='Models on the Ollama hosts',
         response_model=Page[ModelOut],

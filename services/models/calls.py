@@ -31,7 +31,7 @@ import httpx
 import ollama
 from pydantic import ValidationError
 
-from models import ModelCall
+from models import ModelCall, Role
 from services.core.auth import AuthService
 from services.core.errors import InvalidInput, PermissionDenied
 from services.core.membership import Membership, full_name
@@ -301,6 +301,37 @@ class ModelCalls:
             return SYSTEM
         user = await self.auth.require(user_id)
         return Caller(user_id=user.id, role=user.role, workshop_id=await self.membership.workshop_of(user.id))
+
+    async def room_view(self, actor_id: int) -> dict[str, Any]:
+        """The room now, for instructors and admins (and monitoring): slots in use and calls waiting per host, hosts
+        marked down, calls waiting, served and refused for being busy."""
+        await self.auth.require(actor_id, Role.INSTRUCTOR)
+        await self.hosts.urls()
+        for url in await self.hosts.urls():
+            await self._known(url)
+        view = self.room.snapshot()
+        return {
+            'hosts': self.room_hosts(),
+            'waiting': len(view.waiting),
+            'longest_wait_s': max((w.waited_s for w in view.waiting), default=0.0),
+            'served': view.served,
+            'refused_busy': view.refused_busy,
+        }
+
+    def room_hosts(self) -> list[dict[str, Any]]:
+        """Per host: generation and embedding slots and how many are in use, calls waiting for it, down or not."""
+        return [
+            {
+                'url': h.url,
+                'slots': h.slots,
+                'active': h.active,
+                'embed_slots': h.embed_slots,
+                'active_embed': h.active_embed,
+                'queued': self.room.busy(h.url) - h.active - h.active_embed,
+                'down': self.is_down(h.url),
+            }
+            for h in self.room.hosts.values()
+        ]
 
     def running(self, user_id: int) -> int:
         """Calls this user has running now (this process)."""

@@ -210,18 +210,7 @@ class WorkshopSession:
         """The room as this workshop's instructor sees it: slots in use and calls waiting per host, hosts marked
         down, this workshop's people waiting (and how long), and calls refused for being busy."""
         room = self.calls.room.snapshot()
-        hosts = [
-            {
-                'url': h.url,
-                'slots': h.slots,
-                'active': h.active,
-                'embed_slots': h.embed_slots,
-                'active_embed': h.active_embed,
-                'queued': self.calls.room.busy(h.url) - h.active - h.active_embed,
-                'down': self.calls.is_down(h.url),
-            }
-            for h in room.hosts
-        ]
+        hosts = self.calls.room_hosts()
         names = {a.user_id: a.name for a in live.attendees.values()}
         waiting = [
             {'name': names.get(w.user_id, 'someone else'), 'kind': w.kind, 'waited_s': w.waited_s}
