@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -28,7 +29,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import ollama
 from pydantic import ValidationError
 
 from models import ModelCall, Role
@@ -54,6 +54,25 @@ from services.models.options import OptionCaps, validate_format, validate_keep_a
 from services.models.room import EMBED, GENERATE, Room, Ticket
 
 log = logging.getLogger(__name__)
+
+
+def _import_ollama():
+    """The `ollama` package builds a default client from OLLAMA_HOST when it is imported, and fails on the list of
+    hosts this platform accepts there ("http://a:11434,http://b:11434"): import it with the first one only."""
+    listed = os.environ.get('OLLAMA_HOST', '')
+    if ',' in listed:
+        os.environ['OLLAMA_HOST'] = listed.split(',')[0].strip()
+    try:
+        import ollama as client
+
+        return client
+    finally:
+        if ',' in listed:
+            os.environ['OLLAMA_HOST'] = listed
+
+
+ollama = _import_ollama()
+
 
 ROLES = ('system', 'user', 'assistant', 'tool')
 MAX_MESSAGES = 500

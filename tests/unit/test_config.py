@@ -33,3 +33,20 @@ def test_storage_secret_is_generated_once_and_kept(monkeypatch, tmp_path: Path) 
     assert (tmp_path / 'storage_secret').stat().st_mode & 0o077 == 0
     monkeypatch.setenv('STORAGE_SECRET', 'from-the-environment')
     assert Settings().secret == 'from-the-environment'
+
+
+def test_several_ollama_hosts_in_ollama_host_do_not_break_start_up() -> None:
+    """OLLAMA_HOST may list several hosts; the `ollama` package reads that variable when imported and must not fail."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith('PYTEST')}
+    env['OLLAMA_HOST'] = 'http://127.0.0.1:11434, http://10.0.0.5:11434'
+    code = 'import config, services.wiring; print(config.Settings().ollama_hosts)'
+    done = subprocess.run(
+        [sys.executable, '-c', code], cwd=Path(__file__).parents[2], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "['http://127.0.0.1:11434', 'http://10.0.0.5:11434']" in done.stdout
