@@ -6,13 +6,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.deps import Actor, Authenticator, Page, PageParams, page_of, page_params
 from api.problems import problem_responses
 from api.schemas import Deleted
-from api.streaming import ndjson, primed
+from api.streaming import Streaming, ndjson, primed
 from services.chat.conversations import ChatDelta, ChatResult
 from services.chat.types import MAX_TITLE
 from services.models.callers import Purpose
@@ -186,7 +185,7 @@ def create_router(services: Services) -> APIRouter:
     async def send_message(conversation_id: int, body: MessageSend, user: Annotated[Actor, Depends(actor)]):
         events = chat.send(user.id, conversation_id, body.content, purpose=Purpose.CONVERSATION)
         if body.stream:
-            return StreamingResponse(ndjson(await primed(events), _chunk), media_type='application/x-ndjson')
+            return Streaming(ndjson(await primed(events), _chunk), media_type='application/x-ndjson')
         result = None
         async for event in events:
             if isinstance(event, ChatResult):

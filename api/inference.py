@@ -3,12 +3,11 @@
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.deps import Actor, Authenticator
 from api.problems import problem_responses
-from api.streaming import ndjson, primed
+from api.streaming import Streaming, ndjson, primed
 from services.chat.inference import message_dict
 from services.wiring import Services
 
@@ -126,7 +125,7 @@ def create_router(services: Services) -> APIRouter:
         if not body.stream:
             return await inference.chat(user.id, **kwargs)
         parts = await primed(await inference.chat_stream(user.id, **kwargs))
-        return StreamingResponse(ndjson(parts, _chunk), media_type='application/x-ndjson')
+        return Streaming(ndjson(parts, _chunk), media_type='application/x-ndjson')
 
     @router.post('/embeddings', summary='Embed texts', response_model=EmbeddingsOut, responses=ERRORS)
     async def embeddings(body: EmbeddingsRequest, user: Annotated[Actor, Depends(actor)]):

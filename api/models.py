@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import Actor, Authenticator, Page, PageParams, page_params, paginate
 from api.problems import problem_responses
-from api.streaming import ndjson, primed
+from api.streaming import Streaming, ndjson, primed
 from services.wiring import Services
 
 
@@ -89,7 +89,7 @@ def create_router(services: Services) -> APIRouter:
     )
     async def pull(body: PullRequest, user: Annotated[Actor, Depends(actor)]) -> StreamingResponse:
         parts = await primed(await services.model_admin.pull_stream(user.id, body.name, body.host))
-        return StreamingResponse(ndjson(parts, lambda p: p), media_type='application/x-ndjson')
+        return Streaming(ndjson(parts, lambda p: p), media_type='application/x-ndjson')
 
     @router.delete(
         '/models/{name:path}',

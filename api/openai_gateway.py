@@ -10,13 +10,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import openai_format as fmt
 from api.deps import Actor, Authenticator
 from api.problems import openai_responses
-from api.streaming import primed
+from api.streaming import Streaming, primed
 from services.chat.inference import message_dict
 from services.core.errors import NotFound, ServiceError
 from services.models.errors import OllamaError
@@ -169,7 +168,7 @@ def create_router(services: Services) -> APIRouter:
             )
         parts = await primed(await services.inference.chat_stream(user.id, **kwargs))
         include_usage = bool((body.stream_options or {}).get('include_usage'))
-        return StreamingResponse(
+        return Streaming(
             _sse(parts, body.model, include_usage),
             media_type='text/event-stream',
             headers={'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no'},
@@ -214,6 +213,8 @@ async def _sse(parts: AsyncIterator[Any], model: str, include_usage: bool) -> As
         yield fmt.sse(error)
         yield fmt.sse('[DONE]')
         return
+    finally:
+        await parts.aclose()  # type: ignore[attr-defined]
     yield fmt.sse(fmt.chunk(ident, model, {}, fmt.finish_reason(done_reason, tool_index > 0)))
     if include_usage:
         usage = {'prompt_tokens': prompt, 'completion_tokens': completion, 'total_tokens': prompt + completion}

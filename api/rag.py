@@ -5,13 +5,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.deps import Actor, Authenticator, Page, PageParams, page_params, paginate
 from api.problems import problem_responses
 from api.schemas import Deleted
-from api.streaming import ndjson, primed
+from api.streaming import Streaming, ndjson, primed
 from services.knowledge.rag import DEFAULT_TEMPLATE, MAX_TOP_K, Retrieval
 from services.wiring import Services
 
@@ -220,7 +219,7 @@ def create_router(services: Services) -> APIRouter:
     async def ask(rag_id: int, body: AskIn, user: Annotated[Actor, Depends(actor)]):
         if body.stream:
             events = await primed(rag.ask(user.id, rag_id, body.question))
-            return StreamingResponse(ndjson(_answer_lines(events), dict), media_type='application/x-ndjson')
+            return Streaming(ndjson(_answer_lines(events), dict), media_type='application/x-ndjson')
         retrieval, answer, cited = await rag.answer(user.id, rag_id, body.question)
         return {
             'question': retrieval.question,

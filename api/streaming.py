@@ -1,10 +1,14 @@
-"""Streaming helpers: read the first part before answering, so early errors become proper HTTP errors."""
+"""Streaming helpers: read the first part before answering, so early errors become proper HTTP errors; close every
+stream however the response ends, so a client that goes away frees its model call's slot at once."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from services.core.errors import ServiceError
 from services.models.errors import OllamaError
@@ -43,3 +47,19 @@ async def ndjson(parts: AsyncIterator[Any], shape: Callable[[Any], dict]) -> Asy
             yield (json.dumps(shape(part), default=str) + '\n').encode()
     except (OllamaError, ServiceError) as exc:
         yield (json.dumps({'error': exc.message}) + '\n').encode()
+    finally:
+        await parts.aclose()  # type: ignore[attr-defined]
+
+
+class Streaming(StreamingResponse):
+    """A streaming response that closes its body when the response ends for any reason. Starlette only cancels the
+    sending task when the client disconnects, which can leave the stream suspended (and its model call holding its
+    slot in the room) until the garbage collector finds it; closing it frees the slot at once."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            close = getattr(self.body_iterator, 'aclose', None)
+            if close is not None:
+                await close()

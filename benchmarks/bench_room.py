@@ -203,7 +203,9 @@ async def neighbour(http: httpx.AsyncClient, tokens: dict[str, str], ollama_url:
                 values.append(result['ttft'])
         return values
 
+    say('neighbour: set up; B alone')
     idle = await quiet_round()
+    say(f'neighbour: B alone {stats(idle)}; now with A busy')
     stop_at = asyncio.Event()
     calls = {'done': 0, 'refused': 0}
 

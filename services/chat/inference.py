@@ -9,6 +9,7 @@ Conversations and comparisons, which keep state, are `services.chat.conversation
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -146,8 +147,15 @@ class InferenceService:
             error = exc.message
             raise
         finally:
-            await stream.aclose()
-            await self._record_chat(user_id, model, stream.host, started, prompt, completion, error, via, stream=True)
+            # recorded in a task of its own: a dropped HTTP client cancels every await of this generator
+            record = self._record_chat(
+                user_id, model, stream.host, started, prompt, completion, error, via, stream=True
+            )
+            recording = asyncio.ensure_future(record)
+            try:
+                await stream.aclose()
+            finally:
+                await asyncio.shield(recording)
 
     async def _record_chat(
         self,

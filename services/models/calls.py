@@ -651,40 +651,52 @@ class ModelCalls:
         reservation = await self._reserve(call)
         try:
             ticket = await self._slot(call, hosts, on_wait)
-            try:
-                while True:
-                    call.host, call.started = ticket.host, time.perf_counter()
-                    try:
-                        reply = await self.gateway.call(call.host, method, **kwargs)
-                    except asyncio.CancelledError:
-                        call.error = 'cancelled'
-                        await asyncio.shield(self._record(call))
-                        raise
-                    except OllamaError as exc:
-                        call.error = exc.message
-                        if call.failed_over or not _fails_host(exc) or len(hosts) < 2:
-                            await asyncio.shield(self._record(call))
-                            raise
-                        ticket, hosts = await self._fail_over(call, ticket, hosts, on_wait)
-                        continue
-                    call.first = time.perf_counter()
-                    _count_tokens(call, reply)
-                    await self._record(call)
-                    return Reply(call.host, reply)
-            finally:
-                self.room.release(ticket)
-        finally:
+        except BaseException:
             if reservation is not None:
                 reservation.release()
+            raise
+        try:
+            while True:
+                call.host, call.started = ticket.host, time.perf_counter()
+                try:
+                    reply = await self.gateway.call(call.host, method, **kwargs)
+                except asyncio.CancelledError:
+                    call.error = 'cancelled'
+                    raise
+                except OllamaError as exc:
+                    call.error = exc.message
+                    if call.failed_over or not _fails_host(exc) or len(hosts) < 2:
+                        raise
+                    ticket, hosts = await self._fail_over(call, ticket, hosts, on_wait)
+                    continue
+                call.first = time.perf_counter()
+                _count_tokens(call, reply)
+                return Reply(call.host, reply)
+        finally:
+            self.room.release(ticket)  # at once, with no await before it
+            await self._settle(call, reservation)
+
+    async def _settle(self, call: _Call, reservation: Any) -> None:
+        """Record the call, then give back its quota reservation: in a task of its own, so that a cancelled caller
+        (a closed tab, a dropped HTTP client) cannot stop it half-way."""
+
+        async def settle() -> None:
+            try:
+                await self._record(call)
+            finally:
+                if reservation is not None:
+                    reservation.release()
+
+        await asyncio.shield(asyncio.ensure_future(settle()))
 
     async def _fail_over(
         self, call: _Call, ticket: Ticket, hosts: list[str], on_wait: Callable[[int], None] | None
     ) -> tuple[Ticket, list[str]]:
         """The host failed before the first token: record the attempt (not counted), mark the host down, and wait
         for a slot on another host that has the model."""
-        await asyncio.shield(self._record(call, failover=True))
         self.mark_down(call.host)
         self.room.release(ticket)
+        await asyncio.shield(self._record(call, failover=True))
         call.failed_over = True
         call.error = None
         others = [u for u in hosts if u != call.host]
@@ -719,10 +731,9 @@ class ModelCalls:
                         raise  # mid-stream: the caller keeps the partial answer and shows the error
                 ticket, hosts = await self._fail_over(call, ticket, hosts, on_wait)
         finally:
-            await asyncio.shield(self._record(call))
+            # the slot first, with no await before it: a cancelled HTTP response (anyio) cancels every await here
             self.room.release(ticket)
-            if reservation is not None:
-                reservation.release()
+            await self._settle(call, reservation)
 
     # ----- embeddings -----------------------------------------------------------------------------------------------
     async def embed(

@@ -118,3 +118,34 @@ def test_sync_sdk_streams_calls_tools_and_embeds(server: tuple[str, str], ollama
         ('chat', 'openai'),
         ('embed', 'openai'),
     ]
+
+
+def test_dropped_streams_free_their_slots_at_once(server: tuple[str, str], ollama_server) -> None:
+    """A closed tab or a cancelled SDK stream must not keep its slot: ten streams dropped after their first token, one
+    after another, by a user who may run four at once, all start at once and leave no slot taken."""
+    url, token = server
+    ollama_server.token_delay = 0.05
+    ollama_server.response_tokens = 400  # 20 s if nobody stopped them
+    headers = {'Authorization': f'Bearer {token}'}
+    sdk = openai.OpenAI(base_url=f'{url}/v1', api_key=token, max_retries=0)
+    body = {'model': 'llama3.2', 'messages': [{'role': 'user', 'content': 'a long story'}], 'stream': True}
+    for round_ in range(10):
+        started = time.monotonic()
+        if round_ % 2:
+            stream = sdk.chat.completions.create(model='llama3.2', messages=body['messages'], stream=True)
+            next(chunk for chunk in stream if chunk.choices and chunk.choices[0].delta.content)
+            stream.close()
+        else:
+            with (
+                httpx.Client(timeout=10) as http,
+                http.stream('POST', f'{url}/api/v1/chat', json=body, headers=headers) as r,
+            ):
+                next(line for line in r.iter_lines() if line.strip())
+        assert time.monotonic() - started < 3, f'stream {round_} waited for a slot'
+        deadline = time.monotonic() + 1
+        while True:
+            room = httpx.get(f'{url}/api/v1/room', headers=headers).json()
+            if all(h['active'] == 0 for h in room['hosts']):
+                break
+            assert time.monotonic() < deadline, f'the slot of stream {round_} was not freed within 1 s: {room}'
+            time.sleep(0.02)
