@@ -167,7 +167,7 @@ async def direct_ttft(url: str, samples: int = 20) -> list[float]:
 def stats(values: list[float]) -> str:
     if not values:
         return 'n/a'
-    return f'p50 {percentile(values, 50) * 1000:.0f} ms, p95 {percentile(values, 95) * 1000:.0f} ms (n={len(values)})'
+    return f'p50 {percentile(values, 0.5) * 1000:.0f} ms, p95 {percentile(values, 0.95) * 1000:.0f} ms (n={len(values)})'
 
 
 def jain(values: list[float]) -> float:
@@ -226,7 +226,10 @@ async def neighbour(http: httpx.AsyncClient, tokens: dict[str, str], ollama_url:
                         'answers': False}  # fmt: skip
                 r = await http.post(f'/api/v1/rag/{rag}/evaluations', json=body, headers=auth(a))
                 response = {'status': r.status_code}
-            calls['done' if response['status'] in (200, 201) else 'refused'] += 1
+            ok = response['status'] in (200, 201)
+            calls['done' if ok else 'refused'] += 1
+            if not ok:
+                await asyncio.sleep(1)  # as an SDK backs off after a 429
 
     tasks = [asyncio.create_task(noisy(i % 5)) for i in range(40)]
     await asyncio.sleep(2)
@@ -236,8 +239,8 @@ async def neighbour(http: httpx.AsyncClient, tokens: dict[str, str], ollama_url:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     direct = await direct_ttft(ollama_url)
-    p50 = percentile(busy, 50) / percentile(idle, 50)
-    p95 = percentile(busy, 95) / percentile(idle, 95)
+    p50 = percentile(busy, 0.5) / percentile(idle, 0.5)
+    p95 = percentile(busy, 0.95) / percentile(idle, 0.95)
     say(f'neighbour: B idle {stats(idle)}; B with A busy {stats(busy)}; ratio p50 {p50:.2f}, p95 {p95:.2f} '
         f'(target <= 1.5); A: {calls}; direct {stats(direct)}')  # fmt: skip
     return {'idle': idle, 'busy': busy, 'ratio_p50': p50, 'ratio_p95': p95, 'noisy': calls, 'direct': direct}
@@ -277,8 +280,8 @@ async def full_room(http: httpx.AsyncClient, tokens: dict[str, str], people: lis
         'jain': fairness,
         'greedy_tokens': greedy_mean,
         'other_tokens': rest,
-        'wait_p50': percentile(waits, 50) if waits else None,
-        'wait_p95': percentile(waits, 95) if waits else None,
+        'wait_p50': percentile(waits, 0.5) if waits else None,
+        'wait_p95': percentile(waits, 0.95) if waits else None,
         'instructor_ttft': instructor['ttft'],
         'turnover': turnover,
     }
@@ -377,7 +380,9 @@ async def main() -> None:
     second, second_url = start_ollama()
     data = Path(tempfile.mkdtemp(prefix='bench-room-'))
     tokens = await prepare(data, [*people, 'noisy', 'quiet'])
-    app, app_url = start_app(data, [first_url, second_url], QUEUE_MAX_WAIT_SECONDS='180', OLLAMA_DOWN_SECONDS='5')
+    app, app_url = start_app(
+        data, [first_url, second_url], QUEUE_MAX_WAIT_SECONDS='180', QUEUE_MAX_PER_USER='40', OLLAMA_DOWN_SECONDS='5'
+    )
     results: dict = {}
     say(f'app {app_url}, hosts {first_url} and {second_url}: {TOKENS} tokens per reply at {TOKEN_DELAY * 1000:.0f} ms')
     try:
