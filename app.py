@@ -59,6 +59,7 @@ async def shutdown() -> None:
         return
     await services.health.stop()
     await services.catalogue.stop()
+    await services.preflight.stop()
     await services.model_admin.cancel_all()
     await services.ingest.stop()
     await services.calls.close()

@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     workshop_sample_seconds: float = Field(
         5.0, gt=0, description='Seconds between live-dashboard samples (presence, usage charts, Ollama load).'
     )
+    workshop_keep_alive: str = Field(
+        '30m',
+        pattern=r'^(-1|\d+|(\d+(\.\d+)?(s|m|h))+)$',
+        description="How long Ollama keeps a workshop's model loaded after its warm-up (the pre-flight panel and the "
+        'keep-alive of live workshops), e.g. 30m or 2h.',
+    )
     workshop_gc_freeze: bool = Field(
         True,
         description='With 50+ attendees, run garbage collection at chosen moments and gc.freeze() the survivors '

@@ -2,16 +2,18 @@
 announcements, export). Attendees asking for an instructor action get 403; instructors asking about a workshop that
 is not theirs get 404."""
 
+import math
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from api.deps import Actor, Authenticator, Page, PageParams, page_of, page_params, paginate
 from api.problems import problem_responses
 from api.schemas import ActivityOut
 from services.wiring import Services
+from services.workshops.preflight import PreflightReport, PreflightService
 from services.workshops.report import summary
 
 
@@ -80,6 +82,108 @@ class AnnouncementOut(BaseModel):
     id: int
     text: str
     created_at: datetime
+
+
+class PreflightHostOut(BaseModel):
+    url: str
+    label: str
+    slots: int
+    up: bool | None = Field(description='False: the host did not answer; null: not asked yet.')
+    error: str
+
+
+class PreflightCheckOut(BaseModel):
+    model: str
+    host: str
+    host_label: str
+    embedding: bool
+    pulled: bool | None = Field(description='null: unknown (the host is down).')
+    loaded: bool | None
+    phase: str = Field(description='idle, queued, pulling, warming, done, failed or down.')
+    progress: float = Field(description='0 to 1 while pulling and warming up.')
+    status: str
+    error: str
+    warning: str
+    load_s: float | None = Field(description="Ollama's load_duration of the last warm-up, in seconds.")
+    ttft_s: float | None = Field(description='Time to the first token of the last warm-up (without the load).')
+    tokens_per_s: float | None
+
+
+class ForecastOut(BaseModel):
+    model: str
+    message: str = Field(description='The forecast in a sentence, or why there is none.')
+    verdict: str | None = Field(None, description='ok, tight or overloaded; null: no forecast.')
+    attendees: int | None = None
+    slots: int | None = None
+    service_s: float | None = Field(None, description='Seconds one answer takes: TTFT + tokens / tokens per second.')
+    utilisation: float | None = None
+    p_wait: float | None = Field(None, description='Erlang C: the probability that a question waits.')
+    mean_wait_s: float | None = Field(None, description='null: the queue grows without bound.')
+    p95_wait_s: float | None = Field(None, description='null: the queue grows without bound.')
+    max_attendees: int | None = Field(None, description='The most attendees with a p95 wait under the target.')
+
+
+class PreflightOut(BaseModel):
+    workshop_id: int
+    workshop_state: str
+    models: list[str]
+    source: str = Field(description="allowed (the workshop's allowed models), catalogue (its chat models) or none.")
+    note: str
+    ready: bool
+    running: bool
+    summary: str
+    problems: list[str]
+    attendees: int
+    online: int
+    hosts: list[PreflightHostOut]
+    checks: list[PreflightCheckOut]
+    forecasts: list[ForecastOut]
+
+
+def _finite(value: float) -> float | None:
+    return None if math.isinf(value) else value
+
+
+def preflight_out(
+    preflight: PreflightService, report: PreflightReport, attendees: int | None, interval_s: float, tokens: int
+) -> PreflightOut:
+    forecasts = []
+    for item in preflight.forecasts(report, attendees, interval_s=interval_s, tokens=tokens):
+        f = item.forecast
+        if f is None:
+            forecasts.append(ForecastOut(model=item.model, message=item.reason))
+            continue
+        forecasts.append(
+            ForecastOut(
+                model=item.model,
+                message=f.message,
+                verdict=f.verdict,
+                attendees=f.attendees,
+                slots=f.slots,
+                service_s=f.service_s,
+                utilisation=f.utilisation,
+                p_wait=f.p_wait,
+                mean_wait_s=_finite(f.mean_wait_s),
+                p95_wait_s=_finite(f.p95_wait_s),
+                max_attendees=f.max_attendees,
+            )
+        )
+    return PreflightOut(
+        workshop_id=report.workshop_id,
+        workshop_state=report.workshop_state,
+        models=report.models,
+        source=report.source,
+        note=report.note,
+        ready=report.ready,
+        running=report.running,
+        summary=report.summary(),
+        problems=report.problems(),
+        attendees=report.attendees,
+        online=report.online,
+        hosts=[PreflightHostOut.model_validate(h, from_attributes=True) for h in report.hosts],
+        checks=[PreflightCheckOut.model_validate(c, from_attributes=True) for c in report.checks],
+        forecasts=forecasts,
+    )
 
 
 def create_router(services: Services) -> APIRouter:
@@ -177,5 +281,37 @@ def create_router(services: Services) -> APIRouter:
     )
     async def export_workshop(workshop_id: int, user: Annotated[Actor, Depends(actor)]):
         return await summary(workshops, user.id, workshop_id)
+
+    preflight = services.preflight
+
+    @router.get(
+        '/{workshop_id}/preflight',
+        summary="Ready to teach: the workshop's models on every host, warm-up speeds and the capacity forecast "
+        '(its instructors)',
+        response_model=PreflightOut,
+        responses=manage,
+    )
+    async def preflight_check(
+        workshop_id: int,
+        user: Annotated[Actor, Depends(actor)],
+        attendees: Annotated[
+            int | None, Query(ge=0, le=10_000, description='N for the forecast (default: online now, else joined).')
+        ] = None,
+        interval_s: Annotated[float, Query(ge=1, le=3600, description='Seconds between questions per attendee.')] = 60,
+        tokens: Annotated[int, Query(ge=1, le=8192, description='Tokens per answer.')] = 200,
+    ):
+        report = await preflight.check(user.id, workshop_id)
+        return preflight_out(preflight, report, attendees, interval_s, tokens)
+
+    @router.post(
+        '/{workshop_id}/preflight',
+        summary='Pull what is missing and warm every model up on every host, in the background (its instructors)',
+        response_model=PreflightOut,
+        status_code=202,
+        responses=problem_responses(401, 403, 404, 409, 422),
+    )
+    async def preflight_start(workshop_id: int, user: Annotated[Actor, Depends(actor)]):
+        report = await preflight.start(user.id, workshop_id)
+        return preflight_out(preflight, report, None, 60, 200)
 
     return router

@@ -8,6 +8,7 @@ from nicegui import APIRouter, ui
 
 from components.forms import confirm, error_label, guarded
 from components.frame import frame
+from components.preflight import PreflightPanel
 from pages.common import page_user
 from pages.workshop_attend import attendee_view
 from services.core.auth import Role, UserInfo
@@ -134,6 +135,7 @@ def _manage(services: Services, user: UserInfo, info: WorkshopInfo) -> None:
                 'flat'
             )
 
+    preflight = PreflightPanel(services, user, wid)
     with ui.card().classes('w-full gap-2').props('flat bordered'):
         ui.label('Details').classes('font-semibold')
         title = ui.input('Title', value=info.title).props('outlined dense').classes('w-full')
@@ -156,7 +158,7 @@ def _manage(services: Services, user: UserInfo, info: WorkshopInfo) -> None:
             except ValueError:
                 ui.notify('Dates must look like 2026-11-26 14:00.', type='negative')
                 return
-            await guarded(
+            saved = await guarded(
                 lambda: ws.update(
                     user.id,
                     wid,
@@ -169,8 +171,12 @@ def _manage(services: Services, user: UserInfo, info: WorkshopInfo) -> None:
                 ),
                 success='Saved.',
             )
+            if saved is not None:
+                await preflight.check()  # the allowed models may have changed
 
         ui.button('Save details', on_click=save).mark('ws-save')
+
+    preflight.build()
 
     with ui.card().classes('w-full gap-2').props('flat bordered'):
         ui.label('Agenda').classes('font-semibold')

@@ -43,6 +43,7 @@ from services.prompts.library import PromptService
 from services.prompts.runs import PromptRunService
 from services.tools.builtins import BuiltinRegistry, default_registry
 from services.tools.library import ToolService
+from services.workshops.preflight import PreflightService
 from services.workshops.service import WorkshopService
 
 
@@ -84,6 +85,7 @@ class Services:
     evals: EvalService
     # workshops
     workshops: WorkshopService
+    preflight: PreflightService  # ready to teach: models pulled, loaded and warm on every host; capacity forecast
 
 
 def build_services(settings: Settings) -> Services:
@@ -160,6 +162,27 @@ def build_services(settings: Settings) -> Services:
     prompts = PromptService(auth, activity, sharing)
     tool_loop = ToolLoop(calls=calls, tools=tools, activity=activity, max_steps=settings.tool_loop_max_steps)
     rag = RagService(auth, knowledge, vector_databases, calls, activity)
+
+    # ----- workshops
+    workshops = WorkshopService(
+        auth=auth,
+        activity=activity,
+        membership=membership,
+        calls=calls,
+        hosts=hosts,
+        join_max_failures=settings.join_max_failures,
+        join_window_seconds=settings.login_window_seconds,
+        sample_seconds=settings.workshop_sample_seconds,
+        gc_freeze=settings.workshop_gc_freeze,
+    )
+    preflight = PreflightService(
+        workshops=workshops,
+        calls=calls,
+        hosts=hosts,
+        catalogue=catalogue,
+        model_admin=model_admin,
+        keep_alive=settings.workshop_keep_alive,
+    )
     return Services(
         settings=settings,
         auth=auth,
@@ -210,15 +233,6 @@ def build_services(settings: Settings) -> Services:
         embeddings=embeddings,
         rag=rag,
         evals=EvalService(auth, rag, activity),
-        workshops=WorkshopService(
-            auth=auth,
-            activity=activity,
-            membership=membership,
-            calls=calls,
-            hosts=hosts,
-            join_max_failures=settings.join_max_failures,
-            join_window_seconds=settings.login_window_seconds,
-            sample_seconds=settings.workshop_sample_seconds,
-            gc_freeze=settings.workshop_gc_freeze,
-        ),
+        workshops=workshops,
+        preflight=preflight,
     )

@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from nicegui import background_tasks
+from nicegui import Event, background_tasks
 
 from models import (
     ActivityEvent,
@@ -68,6 +68,9 @@ class WorkshopSession:
         self.gc_freeze = gc_freeze
         self._frozen_for = 0  # attendees in live workshops at the last freeze
         self._last_freeze = 0.0
+        # after each sample of a live workshop: (workshop id, the load it saw: models loaded per host, the room).
+        # The pre-flight service keeps the workshop's models loaded from here.
+        self.sampled: Event[int, dict[str, Any]] = Event()
         activity.recorded.subscribe(self._on_activity)
 
     # ----- permissions ---------------------------------------------------------------------------------------------
@@ -200,6 +203,7 @@ class WorkshopSession:
                         load['hosts'][url] = None
                 load['room'] = self.room_of(live)
                 live.sample(load)
+                self.sampled.emit(live.id, load)
                 self._maybe_refreeze()
             except asyncio.CancelledError:
                 raise
