@@ -167,7 +167,8 @@ async def direct_ttft(url: str, samples: int = 20) -> list[float]:
 def stats(values: list[float]) -> str:
     if not values:
         return 'n/a'
-    return f'p50 {percentile(values, 0.5) * 1000:.0f} ms, p95 {percentile(values, 0.95) * 1000:.0f} ms (n={len(values)})'
+    p50, p95 = percentile(values, 0.5) * 1000, percentile(values, 0.95) * 1000
+    return f'p50 {p50:.0f} ms, p95 {p95:.0f} ms (n={len(values)})'
 
 
 def jain(values: list[float]) -> float:

@@ -182,7 +182,7 @@ class PreflightService:
         self.hosts = hosts
         self.catalogue = catalogue
         self.model_admin = model_admin
-        self.keep_alive = validate_keep_alive(keep_alive)
+        self.keep_alive = validate_keep_alive(keep_alive, staff=True)  # the platform keeps models loaded
         self.rewarm_seconds = rewarm_seconds
         self.max_models = max_models
         self.changed: Event[PreflightReport] = Event()  # a snapshot of one workshop's report, on every change
