@@ -8,9 +8,9 @@ person starts (and every background embedding) asks the room for a slot on one o
   stream ends, fails or its consumer goes away (a closed tab, a cancelled SDK stream): the slot is released at once.
 - **Fair, not first-come.** When no slot is free, calls wait. Waiting calls are served staff first (instructors
   and admins: a demo on the projector never waits behind the class), then the person with the fewest calls running
-  (so one person's forty queued calls cannot push anyone else back), then whoever was served longest ago (round
-  robin). Each person's calls keep their order. A person may run at most `CHAT_MAX_STREAMS_PER_USER` calls; more
-  wait in their own lane.
+  (so one person's forty queued calls cannot push anyone else back), then whoever has used the least slot time
+  lately, then whoever was served longest ago (round robin). Each person's calls keep their order. A person may
+  run at most `CHAT_MAX_STREAMS_PER_USER` calls; more wait in their own lane.
 - **Headroom.** Generations cannot be pre-empted, so a person who already has a call running never takes the last
   free generation slot of a host: it is kept for someone with nothing in flight (staff excepted).
 - **Bounded waits.** A call waits at most `QUEUE_MAX_WAIT_SECONDS`; then it is refused with a clear "the room is
@@ -80,6 +80,7 @@ class Ticket:
     user_id: int | None
     limited: bool
     waited_s: float
+    granted_at: float = field(default_factory=time.monotonic)
     released: bool = False
 
 
@@ -121,6 +122,8 @@ class Room:
         self._lanes: dict[int | None, deque[Waiter]] = {}
         self._running: dict[int, int] = {}  # user id -> limited calls running
         self._turn: dict[int | None, int] = {}  # user id -> when they were last given a slot (round robin)
+        self._used: dict[int | None, tuple[float, float]] = {}  # user id -> (slot-seconds used, when), decaying
+        self.half_life = 300.0  # seconds after which half of a person's past use is forgotten
         self._seq = itertools.count()
         self.refused_busy = 0
         self.served = 0
@@ -208,6 +211,9 @@ class Room:
                 load.active_embed -= 1
             else:
                 load.active -= 1
+        if ticket.user_id is not None:
+            now = time.monotonic()
+            self._used[ticket.user_id] = (self.used(ticket.user_id) + now - ticket.granted_at, now)
         if ticket.limited and ticket.user_id is not None:
             self._running[ticket.user_id] -= 1
             if not self._running[ticket.user_id]:
@@ -240,10 +246,16 @@ class Room:
 
     # ----- fair dispatch --------------------------------------------------------------------------------------------
     def _order(self, waiter: Waiter) -> tuple:
-        """Staff first; then whoever has the fewest calls running; then whoever was served longest ago (round
-        robin); then the oldest call."""
+        """Staff first; then whoever has the fewest calls running; then whoever has used the least slot time lately
+        (so someone who keeps many calls queued gets no more of the room than someone who asks one at a time); then
+        whoever was served longest ago (round robin); then the oldest call."""
         running = self.running(waiter.key) if waiter.key is not None else 0
-        return (0 if waiter.staff else 1, running, self._turn.get(waiter.key, -1), waiter.seq)
+        return (0 if waiter.staff else 1, running, self.used(waiter.key), self._turn.get(waiter.key, -1), waiter.seq)
+
+    def used(self, user_id: int | None) -> float:
+        """Slot-seconds this person used lately (halved every `half_life` seconds)."""
+        value, when = self._used.get(user_id, (0.0, 0.0))
+        return value * 0.5 ** ((time.monotonic() - when) / self.half_life) if value else 0.0
 
     def _fits(self, waiter: Waiter, load: HostLoad) -> bool:
         free = load.free(waiter.kind)
@@ -254,10 +266,23 @@ class Room:
             running = self.running(user)
             if running >= self.max_per_user:
                 return False
+            # more than an equal share of the slots only while nobody else is waiting
+            if running and not waiter.staff and running >= self._share() and self._others_waiting(user, load.url):
+                return False
             # headroom: the last free generation slot is kept for someone with nothing in flight
             if waiter.kind != EMBED and running > 0 and not waiter.staff and free <= self.headroom:
                 return False
         return True
+
+    def _share(self) -> int:
+        """An equal share of the generation slots among the people running or waiting for calls (at least one)."""
+        people = set(self._running) | {key for key, lane in self._lanes.items() if lane and key is not None}
+        slots = sum(h.slots for h in self.hosts.values())
+        return max(1, slots // max(1, len(people)))
+
+    def _others_waiting(self, user_id: int, url: str) -> bool:
+        """Whether someone else waits for a call this host could serve."""
+        return any(lane and url in lane[0].hosts for key, lane in self._lanes.items() if key != user_id)
 
     def _dispatch(self) -> None:
         granted = False

@@ -171,3 +171,19 @@ async def test_waiting_calls_are_told_how_many_are_ahead() -> None:
     assert told[3][-1] == 0  # now first in line
     room.release(second)
     room.release(await asyncio.wait_for(tasks[3], 1))
+
+
+async def test_more_than_an_equal_share_only_while_nobody_else_waits() -> None:
+    room = Room(slots=4, max_per_user=4, headroom=0)
+    mine = [await room.acquire(attendee(1), GENERATE, [HOST], limited=True) for _ in range(2)]  # alone: may take two
+    others = [await room.acquire(attendee(u), GENERATE, [HOST], limited=True) for u in (2, 3)]
+    late = asyncio.create_task(room.acquire(attendee(4), GENERATE, [HOST], limited=True))
+    greedy = asyncio.create_task(room.acquire(attendee(1), GENERATE, [HOST], limited=True))
+    await settle()
+    room.release(others[0])  # one slot frees: four people want the room, the share is one slot each
+    await settle()
+    assert late.done() and not greedy.done()
+    room.release(mine[0])  # person 1 is back to one call: nobody else waits, so they may have their second
+    assert (await asyncio.wait_for(greedy, 1)).host == HOST
+    for ticket in (mine[1], others[1], late.result(), greedy.result()):
+        room.release(ticket)
