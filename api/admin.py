@@ -13,8 +13,13 @@ from services.wiring import Services
 
 
 class QuotaIn(BaseModel):
-    user_id: int | None = Field(None, description='The user this quota is for (or give workshop_id).')
-    workshop_id: int | None = Field(None, description='The workshop: the limits apply to each of its attendees.')
+    user_id: int | None = Field(
+        None, description='The user this quota is for (admins only: it applies everywhere), or give workshop_id.'
+    )
+    workshop_id: int | None = Field(
+        None,
+        description='The workshop (its owner, co-instructors and admins): the limits apply to each of its attendees.',
+    )
     period: Literal['day', 'session'] = Field(
         'day',
         description='"day" resets at midnight UTC; "session" when '
@@ -29,6 +34,7 @@ class QuotaOut(BaseModel):
     user_id: int | None
     user_email: str | None
     workshop_id: int | None
+    workshop_title: str | None
     period: str
     max_requests: int | None
     max_tokens: int | None
@@ -86,7 +92,7 @@ def create_router(services: Services) -> APIRouter:
     @router.get(
         '/quotas',
         tags=['quotas'],
-        summary='List quotas (instructors and admins)',
+        summary="List quotas: an instructor's workshops' quotas, every quota for admins",
         response_model=list[QuotaOut],
         responses=problem_responses(401, 403),
     )
@@ -96,7 +102,7 @@ def create_router(services: Services) -> APIRouter:
     @router.post(
         '/quotas',
         tags=['quotas'],
-        summary='Set the quota of a user or a workshop (instructors and admins)',
+        summary='Set the quota of a workshop (its instructors and admins) or of a single user (admins)',
         response_model=QuotaOut,
         responses=problem_responses(401, 403, 404, 422),
     )
@@ -106,7 +112,7 @@ def create_router(services: Services) -> APIRouter:
     @router.delete(
         '/quotas/{quota_id}',
         tags=['quotas'],
-        summary='Remove a quota (instructors and admins)',
+        summary="Remove a quota: a workshop's (its instructors and admins) or a single user's (admins)",
         status_code=204,
         response_class=Response,
         responses=problem_responses(401, 403, 404),
@@ -119,8 +125,9 @@ def create_router(services: Services) -> APIRouter:
         '/quotas/workshops/{workshop_id}/session',
         tags=['quotas'],
         response_model=SessionStarted,
-        summary="Start a new session: per-session usage of the workshop's attendees starts again from zero",
-        responses=problem_responses(401, 403),
+        summary="Start a new session: per-session usage of the workshop's attendees starts again from zero "
+        '(its instructors and admins)',
+        responses=problem_responses(401, 403, 404),
     )
     async def new_session(workshop_id: int, user: Annotated[Actor, Depends(actor)]):
         return {'quotas': await services.quotas.start_session(user.id, workshop_id)}

@@ -2,14 +2,46 @@
 
 Usage is computed from the usage ledger (`models.ModelCall`, one row per model call, written by the one model-call
 path), so every path (pages, the API, the OpenAI-compatible gateway) counts against the same limits: each counted call
-is one request, and its tokens count against the token limit. `check(user_id, workshop_id)` raises `Throttled` with a
-message that says which limit was hit and when it resets; `reserve` checks and takes one request atomically for a call
-in flight, so concurrent calls cannot overshoot a request limit. The clock is a parameter so tests can move time.
+is one request (a batch of N rows is N calls, so N requests), and its tokens count against the token limit.
+`check(user_id, workshop_id)` raises `Throttled` with a message that says which limit was hit and when it resets. The
+clock is a parameter so tests can move time.
+
+Reserve, then settle: concurrent calls overshoot a limit by at most one call
+------------------------------------------------------------------------------
+A call's tokens are known only when it ends, so the model-call path *reserves* before it sends a counted call
+(`reserve`) and *settles* after: it writes the call's ledger row with the real token counts, then releases the
+reservation (`Reservation.release`).
+
+- Requests: a reservation is one request, checked and taken atomically (a per-user lock; the calls in flight count,
+  `pending`). Concurrent calls never overshoot a request limit: with 3 requests left, 8 calls at once send exactly 3.
+- Tokens: nobody knows in advance whether a reply will be 5 tokens or 5,000, so reserving an estimate could not keep
+  the promise. Instead, while a token limit applies to a person (their own or their live workshop's), their counted
+  calls run *one at a time*: a call that finds another of that person's calls in flight waits until it is settled and
+  is then checked against the real, settled usage. So a token limit is overshot by at most the one call that crossed
+  it, however many calls are fired at once.
+- Waiting, not refusing, is what a workshop user finds fair: a comparison of three models or a notebook that sends
+  requests in parallel still gets every answer (one after the other) while the budget lasts, and the call that
+  crosses the limit still gets its whole answer. The wait is bounded (`settle_wait`); after it the call is refused
+  with `Throttled` (429, Retry-After) saying that another call is still running. A call over a limit is refused at
+  once, without waiting, and people without a token limit are never made to wait.
+- Reservations live in this process, like the per-user limit on running calls.
+
+Who manages quotas
+------------------
+- A per-user quota applies to that person on every path and in every workshop: it is platform-wide, so only admins
+  set, change or remove one (instructors get `PermissionDenied`).
+- A workshop quota (the limits apply to each attendee of the workshop separately) is set, removed and given a new
+  session only by that workshop's managers: its owner, its co-instructors and admins. Another instructor's workshop
+  answers `NotFound` ("No such workshop."), as everywhere else, so its existence is not revealed; attendees get
+  `PermissionDenied`.
+- Instructors list only the quotas of the workshops they manage (admins: all) and see the usage of the people who
+  attend a workshop they manage (admins: anyone's).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,15 +49,19 @@ from typing import Literal
 
 from tortoise.functions import Count, Sum
 
-from models import ModelCall, Quota, Role, User
+from models import ModelCall, Quota, Role, User, Workshop, WorkshopInstructor, WorkshopMembership
 from services.core import audit as audit_actions
 from services.core.audit import AuditService
-from services.core.auth import AuthService
-from services.core.errors import InvalidInput, NotFound, Throttled
+from services.core.auth import AuthService, UserInfo
+from services.core.errors import InvalidInput, NotFound, PermissionDenied, Throttled
 from services.core.membership import Membership
+
+log = logging.getLogger(__name__)
 
 Period = Literal['day', 'session']
 PERIODS: tuple[str, ...] = ('day', 'session')
+SETTLE_WAIT = 120.0  # seconds a call of a token-limited person waits for their previous call to be settled
+RETRY_AFTER_BUSY = 5.0
 
 
 @dataclass(kw_only=True, slots=True)
@@ -34,6 +70,7 @@ class QuotaInfo:
     user_id: int | None
     user_email: str | None
     workshop_id: int | None
+    workshop_title: str | None
     period: str
     max_requests: int | None
     max_tokens: int | None
@@ -73,18 +110,17 @@ class Usage:
 
 
 class Reservation:
-    """One request of a user's quota, taken by a call in flight until the call is recorded in the ledger."""
+    """One request of a user's quota, taken by a call in flight; `release()` settles it once the call's ledger row
+    (with its real token counts) is written. Releasing twice does nothing."""
 
-    def __init__(self, pending: dict[int, int], user_id: int) -> None:
-        self._pending, self.user_id, self._open = pending, user_id, True
-        pending[user_id] = pending.get(user_id, 0) + 1
+    def __init__(self, quotas: QuotaService, user_id: int) -> None:
+        self._quotas, self.user_id, self._open = quotas, user_id, True
+        quotas._pending[user_id] = quotas._pending.get(user_id, 0) + 1
 
     def release(self) -> None:
         if self._open:
             self._open = False
-            self._pending[self.user_id] -= 1
-            if not self._pending[self.user_id]:
-                del self._pending[self.user_id]
+            self._quotas._settle(self.user_id)
 
 
 class QuotaService:
@@ -94,15 +130,44 @@ class QuotaService:
         audit: AuditService,
         membership: Membership,
         clock: Callable[[], datetime] | None = None,
+        *,
+        settle_wait: float = SETTLE_WAIT,
     ) -> None:
         self.auth = auth
         self.audit = audit
         self.membership = membership  # workshop quotas apply to the live workshop a user is in
         self.clock = clock or (lambda: datetime.now(UTC))
-        self._pending: dict[int, int] = {}  # user id -> counted calls in flight (reserved, not yet in the ledger)
+        self.settle_wait = settle_wait
+        self._pending: dict[int, int] = {}  # user id -> counted calls in flight (reserved, not yet settled)
         self._locks: dict[int, asyncio.Lock] = {}
+        self._settled: dict[int, asyncio.Event] = {}  # user id -> set when their calls in flight are all settled
 
-    # ----- administration (instructors and admins) --------------------------------------------------------------
+    # ----- who manages what --------------------------------------------------------------------------------------
+    async def _managed(self, user: UserInfo) -> set[int] | None:
+        """The workshops this person manages (owns or co-teaches); None for an admin (every workshop)."""
+        if user.role == Role.ADMIN:
+            return None
+        owning = await Workshop.filter(owner_id=user.id).values_list('id', flat=True)
+        teaching = await WorkshopInstructor.filter(user_id=user.id).values_list('workshop_id', flat=True)
+        return {*owning, *teaching}
+
+    async def _manage(self, actor_id: int, workshop_id: int) -> UserInfo:
+        """The acting manager of this workshop; attendees get PermissionDenied, other instructors NotFound."""
+        user = await self.auth.require(actor_id, Role.INSTRUCTOR)
+        managed = await self._managed(user)
+        if (managed is not None and workshop_id not in managed) or not await Workshop.exists(id=workshop_id):
+            log.warning('user %s refused quotas of workshop %s: not a manager', actor_id, workshop_id)
+            raise NotFound('No such workshop.')
+        return user
+
+    async def workshops(self, actor_id: int) -> list[tuple[int, str]]:
+        """(id, title) of the workshops whose quotas this instructor or admin may set, newest first."""
+        user = await self.auth.require(actor_id, Role.INSTRUCTOR)
+        managed = await self._managed(user)
+        query = Workshop.all() if managed is None else Workshop.filter(id__in=managed)
+        return [(row['id'], row['title']) for row in await query.order_by('-id').values('id', 'title')]
+
+    # ----- administration (a workshop's managers; per-user quotas: admins) ---------------------------------------
     async def set_quota(
         self,
         actor_id: int,
@@ -114,14 +179,10 @@ class QuotaService:
         max_requests: int | None = None,
         max_tokens: int | None = None,
     ) -> QuotaInfo:
-        """Create or replace the quota of one user (by id or email) or one workshop."""
-        await self.auth.require(actor_id, Role.INSTRUCTOR)
-        if user_email and user_id is None:
-            found = await User.get_or_none(email=user_email.strip().lower())
-            if found is None:
-                raise NotFound(f'There is no account with the email {user_email.strip()}.')
-            user_id = found.id
-        if (user_id is None) == (workshop_id is None):
+        """Create or replace the quota of one user (by id or email; admins) or one workshop (its managers)."""
+        actor = await self.auth.require(actor_id, Role.INSTRUCTOR)
+        user_email = (user_email or '').strip() or None
+        if (user_id is None and user_email is None) == (workshop_id is None):
             raise InvalidInput('A quota is either for one user or for one workshop: give exactly one of them.')
         if period not in PERIODS:
             raise InvalidInput('The period must be "day" (resets at midnight UTC) or "session" (a workshop session).')
@@ -132,8 +193,22 @@ class QuotaService:
                 raise InvalidInput('Limits must be between 0 and 10,000,000 (leave empty for no limit).')
         if max_requests is None and max_tokens is None:
             raise InvalidInput('Set a request limit, a token limit, or both.')
-        if user_id is not None and not await User.exists(id=user_id):
-            raise NotFound('No such user.')
+        if workshop_id is not None:
+            await self._manage(actor_id, workshop_id)
+        else:
+            if actor.role != Role.ADMIN:
+                log.warning('user %s refused: a quota for a single user needs an admin', actor_id)
+                raise PermissionDenied(
+                    'Only admins set a quota for a single person: it applies in every workshop and on every path. '
+                    'Set a quota for a workshop you run instead; it applies to each of its attendees.'
+                )
+            if user_id is None:
+                found = await User.get_or_none(email=user_email.lower())
+                if found is None:
+                    raise NotFound(f'There is no account with the email {user_email}.')
+                user_id = found.id
+            elif not await User.exists(id=user_id):
+                raise NotFound('No such user.')
         row = await Quota.get_or_none(user_id=user_id, workshop_id=workshop_id)
         if row is None:
             row = await Quota.create(
@@ -159,73 +234,137 @@ class QuotaService:
             max_requests=max_requests,
             max_tokens=max_tokens,
         )
-        return await self._info(row.id)
+        return (await self._infos(Quota.filter(id=row.id)))[0]
 
     async def list_quotas(self, actor_id: int) -> list[QuotaInfo]:
-        await self.auth.require(actor_id, Role.INSTRUCTOR)
-        return [await self._info(q.id) for q in await Quota.all().order_by('workshop_id', 'user_id', 'id')]
+        """Every quota for an admin; the quotas of the workshops they manage for an instructor."""
+        user = await self.auth.require(actor_id, Role.INSTRUCTOR)
+        managed = await self._managed(user)
+        query = Quota.all() if managed is None else Quota.filter(workshop_id__in=managed)
+        return await self._infos(query)
 
     async def delete_quota(self, actor_id: int, quota_id: int) -> None:
-        await self.auth.require(actor_id, Role.INSTRUCTOR)
+        """Remove a quota: a workshop's by its managers, a single user's by admins (others: NotFound)."""
+        user = await self.auth.require(actor_id, Role.INSTRUCTOR)
         row = await Quota.get_or_none(id=quota_id)
-        if row is None:
+        managed = await self._managed(user)
+        if row is None or (managed is not None and row.workshop_id not in managed):
+            if row is not None:
+                log.warning('user %s refused removal of quota %s: not theirs to manage', actor_id, quota_id)
             raise NotFound('No such quota.')
         await row.delete()
         await self.audit.record(actor_id, audit_actions.QUOTA_CHANGE, target=f'quota {quota_id}', deleted=True)
 
     async def start_session(self, actor_id: int, workshop_id: int) -> int:
-        """Start a new session for a workshop's per-session quotas (usage counts from now). Returns how many."""
-        await self.auth.require(actor_id, Role.INSTRUCTOR)
-        return await Quota.filter(workshop_id=workshop_id, period='session').update(session_started_at=self.clock())
+        """Start a new session for a workshop's per-session quotas (usage counts from now). Returns how many.
+        Only the workshop's managers (owner, co-instructors, admins)."""
+        await self._manage(actor_id, workshop_id)
+        count = await Quota.filter(workshop_id=workshop_id, period='session').update(session_started_at=self.clock())
+        await self.audit.record(actor_id, audit_actions.QUOTA_CHANGE, target=f'workshop {workshop_id}', session=True)
+        return count
 
-    async def _info(self, quota_id: int) -> QuotaInfo:
-        row = (
-            await Quota.filter(id=quota_id).values(
-                'id',
-                'user_id',
-                'user__email',
-                'workshop_id',
-                'period',
-                'max_requests',
-                'max_tokens',
-                'session_started_at',
-            )
-        )[0]
-        return QuotaInfo(
-            id=row['id'],
-            user_id=row['user_id'],
-            user_email=row['user__email'],
-            workshop_id=row['workshop_id'],
-            period=row['period'],
-            max_requests=row['max_requests'],
-            max_tokens=row['max_tokens'],
-            session_started_at=row['session_started_at'],
+    async def _infos(self, query) -> list[QuotaInfo]:
+        rows = await query.order_by('workshop_id', 'user_id', 'id').values(
+            'id',
+            'user_id',
+            'user__email',
+            'workshop_id',
+            'period',
+            'max_requests',
+            'max_tokens',
+            'session_started_at',
         )
+        ids = {r['workshop_id'] for r in rows if r['workshop_id'] is not None}
+        titles = dict(await Workshop.filter(id__in=ids).values_list('id', 'title')) if ids else {}
+        return [
+            QuotaInfo(
+                id=row['id'],
+                user_id=row['user_id'],
+                user_email=row['user__email'],
+                workshop_id=row['workshop_id'],
+                workshop_title=titles.get(row['workshop_id']),
+                period=row['period'],
+                max_requests=row['max_requests'],
+                max_tokens=row['max_tokens'],
+                session_started_at=row['session_started_at'],
+            )
+            for row in rows
+        ]
 
     # ----- usage -------------------------------------------------------------------------------------------------
     async def usage(self, actor_id: int, user_id: int | None = None, workshop_id: int | None = None) -> list[Usage]:
-        """The usage of the actor (or, for instructors, of another user) against every quota that applies."""
+        """The usage of the actor against every quota that applies to them; instructors may ask about the attendees
+        of the workshops they manage, admins about anyone."""
         actor = await self.auth.require(actor_id)
         target = actor.id if user_id is None else user_id
+        managed: set[int] | None = None
         if target != actor.id:
             await self.auth.require(actor_id, Role.INSTRUCTOR)
+            managed = await self._managed(actor)
+            attends = WorkshopMembership.filter(user_id=target, left_at__isnull=True)
+            if managed is not None:
+                attends = attends.filter(workshop_id__in=managed)
+            if (managed is not None and not await attends.exists()) or not await User.exists(id=target):
+                log.warning('user %s refused the usage of user %s: not an attendee of theirs', actor_id, target)
+                raise NotFound('No such user.')
+        elif workshop_id is not None and actor.role != Role.ADMIN:
+            managed = await self.membership.workshop_ids_of(actor.id)
+        if workshop_id is not None and managed is not None and workshop_id not in managed:
+            raise NotFound('No such workshop.')
         return await self._usage(target, workshop_id)
 
     def pending(self, user_id: int) -> int:
-        """Counted calls of this user in flight (reserved, not yet recorded)."""
+        """Counted calls of this user in flight (reserved, not yet settled)."""
         return self._pending.get(user_id, 0)
 
     async def reserve(self, user_id: int, workshop_id: int | None = None) -> Reservation:
-        """Check the quotas counting the calls in flight, and take one request, atomically for this user."""
+        """Check the quotas counting the calls in flight, and take one request, atomically for this user. While a
+        token limit applies, wait (at most `settle_wait` seconds) until the user's other calls are settled, so the
+        check sees their real tokens. Raises `Throttled` over a limit, or when the wait runs out."""
         lock = self._locks.setdefault(user_id, asyncio.Lock())
-        async with lock:
-            await self.check(user_id, workshop_id, pending=self.pending(user_id))
-            return Reservation(self._pending, user_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settle_wait
+        while True:
+            async with lock:
+                usages = await self._usage(user_id, workshop_id)
+                await self._refuse_over(user_id, usages, self.pending(user_id))
+                tokens_limited = any(u.max_tokens is not None for u in usages)
+                if not tokens_limited or not self.pending(user_id):
+                    return Reservation(self, user_id)
+                settled = self._settled.setdefault(user_id, asyncio.Event())
+            remaining = deadline - loop.time()
+            try:
+                if remaining <= 0:
+                    raise TimeoutError
+                async with asyncio.timeout(remaining):
+                    await settled.wait()
+            except TimeoutError:
+                log.warning('user %s throttled: waited %.0fs for a call in flight to settle', user_id, self.settle_wait)
+                raise Throttled(
+                    'Another of your model calls is still running. A token limit applies to you, so your calls run '
+                    'one at a time (that way the limit is never overshot); this one waited '
+                    f'{self.settle_wait:.0f} seconds. Try again when the other call has finished.',
+                    RETRY_AFTER_BUSY,
+                ) from None
+
+    def _settle(self, user_id: int) -> None:
+        """A reserved call is recorded: free its request and wake the calls waiting for this user's to settle."""
+        left = self._pending.get(user_id, 0) - 1
+        if left > 0:
+            self._pending[user_id] = left
+            return
+        self._pending.pop(user_id, None)
+        settled = self._settled.pop(user_id, None)
+        if settled is not None:
+            settled.set()
 
     async def check(self, user_id: int, workshop_id: int | None = None, *, pending: int = 0) -> None:
         """Raise `Throttled` if any quota of this user (or of their workshop) is used up (`pending`: calls in flight
         that are not in the ledger yet)."""
-        for usage in await self._usage(user_id, workshop_id):
+        await self._refuse_over(user_id, await self._usage(user_id, workshop_id), pending)
+
+    async def _refuse_over(self, user_id: int, usages: list[Usage], pending: int) -> None:
+        for usage in usages:
             usage.requests += pending
             which = usage.exceeded
             if which is None:

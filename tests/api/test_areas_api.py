@@ -271,9 +271,9 @@ async def test_a_revoked_token_is_refused_everywhere(client, alice) -> None:
 
 
 # ----- quotas ------------------------------------------------------------------------------------------------------
-async def test_conversations_and_prompt_runs_count_against_the_same_quotas(client, instructor, alice) -> None:
-    quota = {'user_id': alice.id, 'max_requests': 2}
-    assert (await client.post('/api/v1/quotas', json=quota, headers=instructor.headers)).status_code == 200
+async def test_conversations_and_prompt_runs_count_against_the_same_quotas(client, admin, alice) -> None:
+    quota = {'user_id': alice.id, 'max_requests': 2}  # a quota for one person: admins set it
+    assert (await client.post('/api/v1/quotas', json=quota, headers=admin.headers)).status_code == 200
     cid = (await client.post('/api/v1/conversations', json={'model': 'llama3.2'}, headers=alice.headers)).json()['id']
     pid = (await client.post('/api/v1/prompts', json=PROMPT, headers=alice.headers)).json()['id']
     url = f'/api/v1/conversations/{cid}/messages'

@@ -168,7 +168,7 @@ async def test_search_knowledge_tool_finds_passages_only_in_readable_kbs(client,
     assert theirs.json()['result'] is None
 
 
-async def test_evaluation_and_quota(client, instructor, alice) -> None:
+async def test_evaluation_and_quota(client, admin, alice) -> None:
     kb = await _ingested_kb(client, alice)
     rag = await _make_rag(client, alice, kb)
     questions = [
@@ -181,7 +181,7 @@ async def test_evaluation_and_quota(client, instructor, alice) -> None:
     assert report.json()['hit_rate'] == 1.0 and [r['hit'] for r in report.json()['results']] == [True, True]
 
     quota = {'user_id': alice.id, 'max_requests': 3}  # each of the 2 questions evaluated counted as one request
-    assert (await client.post('/api/v1/quotas', json=quota, headers=instructor.headers)).status_code == 200
+    assert (await client.post('/api/v1/quotas', json=quota, headers=admin.headers)).status_code == 200
     question = {'question': 'Who carries packs in the Andes?'}
     assert (await client.post(f'/api/v1/rag/{rag}/ask', json=question, headers=alice.headers)).status_code == 200
     refused = await client.post(f'/api/v1/rag/{rag}/ask', json=question, headers=alice.headers)

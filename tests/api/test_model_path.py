@@ -577,11 +577,11 @@ async def test_an_attendee_at_the_call_limit_is_refused_on_every_path(
 
 # ----- a batch of N rows is N requests against a quota ---------------------------------------------------------------
 async def test_a_batch_of_n_rows_counts_n_requests(
-    client, services: Services, instructor: Account, alice: Account, bob: Account, witness: Witness
+    client, services: Services, admin: Account, alice: Account, bob: Account, witness: Witness
 ) -> None:
     # no limit reached: a 3-row batch is 3 counted ledger rows, and usage shows 3 requests
     quota = {'user_id': alice.id, 'max_requests': 100}
-    assert (await client.post('/api/v1/quotas', json=quota, headers=instructor.headers)).status_code == 200
+    assert (await client.post('/api/v1/quotas', json=quota, headers=admin.headers)).status_code == 200
     pid = await prompt(client, alice)
     mark = await witness.mark()
     batch = await services.prompt_runs.run_batch(alice.id, pid, [{'word': w} for w in ('sun', 'moon', 'stars')])
@@ -593,7 +593,7 @@ async def test_a_batch_of_n_rows_counts_n_requests(
 
     # a quota of 2 requests: a 3-row batch gets no more than 2 model calls through
     quota = {'user_id': bob.id, 'max_requests': 2}
-    assert (await client.post('/api/v1/quotas', json=quota, headers=instructor.headers)).status_code == 200
+    assert (await client.post('/api/v1/quotas', json=quota, headers=admin.headers)).status_code == 200
     pid = await prompt(client, bob)
     mark = await witness.mark()
     batch = await services.prompt_runs.run_batch(bob.id, pid, [{'word': w} for w in ('sun', 'moon', 'stars')])

@@ -34,10 +34,8 @@ def clock(services: Services) -> Clock:
     return clock
 
 
-async def test_request_limit_answers_429_and_resets_at_midnight(client, instructor, alice, clock: Clock) -> None:
-    response = await client.post(
-        '/api/v1/quotas', json={'user_id': alice.id, 'max_requests': 2}, headers=instructor.headers
-    )
+async def test_request_limit_answers_429_and_resets_at_midnight(client, admin, alice, clock: Clock) -> None:
+    response = await client.post('/api/v1/quotas', json={'user_id': alice.id, 'max_requests': 2}, headers=admin.headers)
     assert response.status_code == 200, response.text
     for _ in range(2):
         assert (await client.post('/api/v1/chat', json=CHAT, headers=alice.headers)).status_code == 200
@@ -57,8 +55,9 @@ async def test_request_limit_answers_429_and_resets_at_midnight(client, instruct
     assert (await client.get('/api/v1/me/usage', headers=alice.headers)).json()[0]['requests'] == 0  # yesterday's
 
 
-async def test_token_limit_in_the_gateway(client, instructor, alice, services: Services) -> None:
-    await client.post('/api/v1/quotas', json={'user_id': alice.id, 'max_tokens': 10}, headers=instructor.headers)
+async def test_token_limit_in_the_gateway(client, admin, alice, services: Services) -> None:
+    quota = await client.post('/api/v1/quotas', json={'user_id': alice.id, 'max_tokens': 10}, headers=admin.headers)
+    assert quota.status_code == 200, quota.text
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url='http://test')
     async with openai.AsyncOpenAI(
         base_url='http://test/v1', api_key=alice.token, http_client=http, max_retries=0
@@ -100,17 +99,29 @@ async def test_quota_administration(client, admin, instructor, alice) -> None:
     assert_problem(await client.post('/api/v1/quotas', json=both, headers=instructor.headers), 422, 'exactly one')
     assert_problem(await client.post('/api/v1/quotas', json={'user_id': alice.id}, headers=instructor.headers), 422)
     assert_problem(
-        await client.post('/api/v1/quotas', json={'user_id': 999, 'max_tokens': 5}, headers=instructor.headers), 404
+        await client.post('/api/v1/quotas', json={'user_id': 999, 'max_tokens': 5}, headers=admin.headers), 404
+    )
+    # a quota for one person applies everywhere: only admins set, see and remove it
+    assert_problem(
+        await client.post('/api/v1/quotas', json={'user_id': 999, 'max_tokens': 5}, headers=instructor.headers),
+        403,
+        'Only admins',
     )
     quota = (
         await client.post('/api/v1/quotas', json={'user_id': alice.id, 'max_requests': 5}, headers=admin.headers)
     ).json()
+    assert_problem(
+        await client.post('/api/v1/quotas', json={'user_id': alice.id, 'max_requests': 9}, headers=instructor.headers),
+        403,
+    )
     again = (
-        await client.post('/api/v1/quotas', json={'user_id': alice.id, 'max_requests': 9}, headers=instructor.headers)
+        await client.post('/api/v1/quotas', json={'user_id': alice.id, 'max_requests': 9}, headers=admin.headers)
     ).json()
     assert again['id'] == quota['id'] and again['max_requests'] == 9  # replaced, not duplicated
-    listed = (await client.get('/api/v1/quotas', headers=instructor.headers)).json()
+    assert (await client.get('/api/v1/quotas', headers=instructor.headers)).json() == []
+    listed = (await client.get('/api/v1/quotas', headers=admin.headers)).json()
     assert [q['user_email'] for q in listed] == ['alice@example.org']
     assert_problem(await client.delete(f'/api/v1/quotas/{quota["id"]}', headers=alice.headers), 403)
-    assert (await client.delete(f'/api/v1/quotas/{quota["id"]}', headers=instructor.headers)).status_code == 204
     assert_problem(await client.delete(f'/api/v1/quotas/{quota["id"]}', headers=instructor.headers), 404)
+    assert (await client.delete(f'/api/v1/quotas/{quota["id"]}', headers=admin.headers)).status_code == 204
+    assert_problem(await client.delete(f'/api/v1/quotas/{quota["id"]}', headers=admin.headers), 404)

@@ -1,4 +1,6 @@
-"""Security tests drive the app as the API tests do: in-process, through httpx's ASGI transport, with the accounts
-(an admin, an instructor, attendees) and the Ollama test server of tests/api/conftest.py."""
+"""Security tests attack the running app through the REST API and the services; they reuse the API tests' fixtures
+(an in-process app with its own data directory and the Ollama test server, accounts with personal tokens)."""
 
-from tests.api.conftest import _api_env, account, admin, alice, bob, client, instructor, services  # noqa: F401
+from tests.api.conftest import _api_env, account, admin, alice, bob, client, instructor, services
+
+__all__ = ['_api_env', 'account', 'admin', 'alice', 'bob', 'client', 'instructor', 'services']

@@ -54,24 +54,40 @@ async def test_usage_page_shows_own_quota(user: User, services: Services, make_a
     await user.should_see('llama3.2')
 
 
-async def test_instructor_sets_a_quota_attendee_cannot(
+async def test_instructor_sets_a_quota_for_their_workshop_only(
     user: User, create_user, services: Services, make_account
 ) -> None:
-    await make_account('ada@example.org', 'Ada')
-    await make_account('ivan@example.org', 'Ivan', role='instructor')
-    alice = await make_account('alice@example.org', 'Alice')
+    admin = await make_account('ada@example.org', 'Ada')
+    ivan = await make_account('ivan@example.org', 'Ivan', role='instructor')
+    olga = await make_account('olga@example.org', 'Olga', role='instructor')
+    await make_account('alice@example.org', 'Alice')
+    mine = await services.workshops.create(ivan, 'Ivans class')
+    theirs = await services.workshops.create(olga, 'Olgas class')
+    await services.quotas.set_quota(olga, workshop_id=theirs.id, max_tokens=777)
+    await services.quotas.set_quota(admin, user_email='alice@example.org', max_requests=50)
     await sign_in(user, 'ivan@example.org')
     await user.open('/quotas')
-    await user.should_see('No quotas yet')
-    user.find(marker='quota-email').type('nobody@example.org')
+    await user.should_see('No quotas on your workshops yet.')
+    await user.should_not_see('777')  # another instructor's workshop quota
+    await user.should_not_see('alice@example.org')  # a single person's quota: admins only
+    [picker] = user.find(marker='quota-ws').elements
+    assert isinstance(picker, ui.select) and picker.options == {mine.id: f'Ivans class (#{mine.id})'}
+    await user.should_not_see(marker='quota-scope')  # no per-person quota form for instructors
+    await user.should_not_see(marker='quota-email')
     user.find(marker='quota-req').type('3')
     user.find(marker='quota-save').click()
-    await user.should_see('There is no account with the email nobody@example.org.', retries=30)
-    user.find(marker='quota-email').clear().type('alice@example.org')
-    user.find(marker='quota-save').click()
     await user.should_see('Quota saved.', retries=30)
+    await user.should_see('Workshop Ivans class')
     await user.should_see('3 requests per day')
-    assert [u.max_requests for u in await services.quotas.usage(alice)] == [3]
+    assert [(q.workshop_id, q.max_requests) for q in await services.quotas.list_quotas(ivan)] == [(mine.id, 3)]
+
+    await make_account('nina@example.org', 'Nina', role='instructor')
+    newcomer = create_user()  # an instructor who runs no workshop yet: no form, a hint instead
+    await sign_in(newcomer, 'nina@example.org')
+    await newcomer.open('/quotas')
+    await newcomer.should_see('You run no workshop yet.')
+    await newcomer.should_not_see(marker='quota-save')
+    await newcomer.should_not_see('777')
 
     attendee = create_user()
     await sign_in(attendee, 'alice@example.org')
@@ -80,6 +96,25 @@ async def test_instructor_sets_a_quota_attendee_cannot(
     await attendee.open('/')
     await attendee.should_see('API tokens')
     await attendee.should_not_see('Audit log')
+
+
+async def test_admin_sets_a_quota_for_one_person(user: User, services: Services, make_account) -> None:
+    await make_account('ada@example.org', 'Ada')
+    alice = await make_account('alice@example.org', 'Alice')
+    await sign_in(user, 'ada@example.org')
+    await user.open('/quotas')
+    await user.should_see('No quotas yet')
+    only = user.find(marker='quota-scope').elements.pop()
+    only.value = 'user'
+    user.find(marker='quota-email').type('nobody@example.org')
+    user.find(marker='quota-req').type('3')
+    user.find(marker='quota-save').click()
+    await user.should_see('There is no account with the email nobody@example.org.', retries=30)
+    user.find(marker='quota-email').clear().type('alice@example.org')
+    user.find(marker='quota-save').click()
+    await user.should_see('Quota saved.', retries=30)
+    await user.should_see('3 requests per day (everywhere)')
+    assert [u.max_requests for u in await services.quotas.usage(alice)] == [3]
 
 
 async def test_admin_filters_the_audit_log(user: User, services: Services, make_account) -> None:
