@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import signal
 import statistics
 import subprocess
@@ -270,7 +271,9 @@ async def full_room(http: httpx.AsyncClient, tokens: dict[str, str], people: lis
             if result['status'] != 200 or (result['error'] and time.monotonic() < stop_at):
                 refused.append(f'{name}: {result["status"]} {result["error"]}')
 
-    tasks = [asyncio.create_task(attendee(n)) for n in people for _ in range(10 if n in greedy else 1)]
+    callers = [n for n in people for _ in range(10 if n in greedy else 1)]
+    random.Random(7).shuffle(callers)  # people arrive in no particular order (the greedy ones not first)
+    tasks = [asyncio.create_task(attendee(n)) for n in callers]
     await asyncio.sleep(seconds / 2)
     instructor = await chat_stream(http, tokens['teacher'], first_only=True)
     turnover = TOKENS * TOKEN_DELAY
@@ -357,12 +360,15 @@ async def cancelled(http: httpx.AsyncClient, tokens: dict[str, str], people: lis
     await asyncio.gather(*(open_and_drop(n) for n in people[:20]))
     dropped = time.monotonic()
     freed = None
+    state: dict = {}
     while time.monotonic() - dropped < 5:
         state = await room_state(http, tokens['teacher'])
         if all(h['active'] == 0 for h in state['hosts']):
             freed = time.monotonic() - dropped
             break
         await asyncio.sleep(0.02)
+    if freed is None:
+        say(f'cancel: still taken after 5 s: {state}')
     for start in range(0, 1000, 50):
         await asyncio.gather(*(open_and_drop(people[(start + i) % len(people)]) for i in range(50)))
     await asyncio.sleep(1)

@@ -308,6 +308,7 @@ class ModelCalls:
         self.down_seconds = down_seconds
         self._down: dict[str, float] = {}  # host -> until when it is skipped (failed to connect, or 5xx)
         self._loaded: dict[str, tuple[float, set[str]]] = {}  # host -> (when, models loaded there), from ps
+        self._refreshing: dict[tuple[str, str], asyncio.Future] = {}  # background refreshes of those two caches
         self._models: dict[str, tuple[float, set[str]]] = {}  # host -> (when, model names) for routing
 
     async def close(self) -> None:
@@ -431,13 +432,36 @@ class ModelCalls:
 
     # ----- routing --------------------------------------------------------------------------------------------------
     async def models_on(self, url: str) -> set[str]:
+        """The models a host has (for routing). A stale answer is used while a fresh one is read in the background,
+        so no call waits on a list request to a busy host; only the very first lookup (or one after `invalidate`)
+        waits."""
         cached = self._models.get(url)
-        if cached and time.monotonic() - cached[0] < self.route_cache_seconds:
-            return cached[1]
+        if cached is None:
+            return await self._read_models(url)
+        if time.monotonic() - cached[0] >= self.route_cache_seconds:
+            self._refresh(('list', url), self._read_models(url))
+        return cached[1]
+
+    async def _read_models(self, url: str) -> set[str]:
         self.counts[Purpose.CATALOGUE] += 1
         names = {m.model for m in (await self.gateway.call(url, 'list')).models if m.model}
         self._models[url] = (time.monotonic(), names)
         return names
+
+    def _refresh(self, key: tuple[str, str], work: Any) -> None:
+        """Run one background refresh per key at a time; errors leave the stale answer in place."""
+        running = self._refreshing.get(key)
+        if running is not None and not running.done():
+            work.close()
+            return
+
+        async def guarded() -> None:
+            try:
+                await work
+            except OllamaError:
+                pass
+
+        self._refreshing[key] = asyncio.ensure_future(guarded())
 
     def invalidate(self, url: str | None = None) -> None:
         """Forget what a host (or every host) has: after a pull, delete, create or a host change."""
@@ -483,9 +507,15 @@ class ModelCalls:
         return url
 
     async def _loaded_on(self, url: str) -> set[str]:
+        """The models loaded on a host (from `ps`, at most 10 s old; refreshed in the background like `models_on`)."""
         cached = self._loaded.get(url)
-        if cached and time.monotonic() - cached[0] < 10:
-            return cached[1]
+        if cached is None:
+            return await self._read_loaded(url)
+        if time.monotonic() - cached[0] >= 10:
+            self._refresh(('ps', url), self._read_loaded(url))
+        return cached[1]
+
+    async def _read_loaded(self, url: str) -> set[str]:
         try:
             names = {m.model for m in await self.loaded(url, Purpose.CATALOGUE) if m.model}
         except OllamaError:
