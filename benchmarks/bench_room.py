@@ -279,10 +279,12 @@ async def full_room(http: httpx.AsyncClient, tokens: dict[str, str], people: lis
     turnover = TOKENS * TOKEN_DELAY
     await asyncio.gather(*tasks)
     fairness = jain([float(received[n]) for n in people])
-    rest = statistics.mean(received[n] for n in people if n not in greedy)
+    others = [received[n] for n in people if n not in greedy]
+    rest = statistics.mean(others)
     greedy_mean = statistics.mean(received[n] for n in greedy)
     say(f'room: {len(people)} attendees for {seconds:.0f} s: refused {len(refused)}; Jain {fairness:.3f} '
-        f'(target >= 0.95); tokens per attendee: greedy {greedy_mean:.0f}, others {rest:.0f}; '
+        f'(target >= 0.95); tokens per attendee: greedy {greedy_mean:.0f}, others {rest:.0f} '
+        f'(min {min(others)}, max {max(others)}); '
         f'time to first token {stats(waits)}; instructor {instructor["ttft"] or 0:.2f} s '
         f'(one slot turnover: {turnover:.1f} s)')  # fmt: skip
     return {
@@ -291,6 +293,7 @@ async def full_room(http: httpx.AsyncClient, tokens: dict[str, str], people: lis
         'jain': fairness,
         'greedy_tokens': greedy_mean,
         'other_tokens': rest,
+        'other_tokens_min_max': (min(others), max(others)),
         'wait_p50': percentile(waits, 0.5) if waits else None,
         'wait_p95': percentile(waits, 0.95) if waits else None,
         'instructor_ttft': instructor['ttft'],
