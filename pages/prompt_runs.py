@@ -8,6 +8,7 @@ from typing import Any
 
 from nicegui import ui
 
+from components.chat_view import waiting_text
 from components.forms import error_label, guarded
 from components.prompt_editor import chat_model_names
 from services.core.auth import UserInfo
@@ -111,7 +112,11 @@ async def run_tab(services: Services, user: UserInfo, detail: PromptDetail) -> N
             footer = ui.row().classes('items-center gap-3')
         text = ''
         try:
-            async for event in services.prompt_runs.stream_run(user.id, detail.id, values, model):
+
+            def waiting(ahead: int) -> None:
+                output.set_content(f'_{waiting_text(ahead)}_')
+
+            async for event in services.prompt_runs.stream_run(user.id, detail.id, values, model, on_wait=waiting):
                 if event.kind == 'delta':
                     text += event.text
                     output.set_content(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nicegui import APIRouter, ui
 
+from components.chat_view import waiting_text
 from components.forms import guarded
 from components.frame import frame
 from components.knowledge_parts import VISIBILITY, document_dialog, model_names
@@ -155,7 +156,11 @@ async def _ask_view(services: Services, user: UserInfo, rag: RagInfo) -> None:
         retrieval: Retrieval | None = None
         answer = ''
         try:
-            async for event in services.rag.ask(user.id, rag.id, text, list(history)):
+
+            def waiting(ahead: int) -> None:
+                reply.set_content(f'_{waiting_text(ahead)}_')
+
+            async for event in services.rag.ask(user.id, rag.id, text, list(history), on_wait=waiting):
                 if event['type'] == 'retrieval':
                     retrieval = event['retrieval']
                     panel.clear()

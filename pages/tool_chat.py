@@ -8,6 +8,7 @@ from typing import Any
 
 from nicegui import APIRouter, ui
 
+from components.chat_view import waiting_text
 from components.forms import guarded
 from components.frame import frame
 from components.prompt_editor import chat_model_names
@@ -124,8 +125,19 @@ async def tool_chat_panel(services: Services, user: UserInfo) -> None:
         bubble: ui.markdown | None = None
         content = ''
         cards: dict[int, tuple[ui.column, ui.label]] = {}
+        with log:
+            status = ui.label().classes('text-sm text-warning').props('role=status').mark('tool-chat-waiting')
+        status.set_visibility(False)
+
+        def waiting(ahead: int) -> None:
+            status.text = waiting_text(ahead)
+            status.set_visibility(True)
+
         try:
-            async for event in services.tool_loop.run(user.id, model.value, list(history), list(tools.value or [])):
+            async for event in services.tool_loop.run(
+                user.id, model.value, list(history), list(tools.value or []), on_wait=waiting
+            ):
+                status.set_visibility(False)
                 if event.kind == 'delta':
                     if bubble is None:
                         with log, ui.chat_message(name=model.value).classes('w-full'):

@@ -12,6 +12,7 @@ from nicegui.elements.upload_files import SmallFileUpload
 from nicegui.testing import User
 
 from services.core import actions
+from services.models.callers import Purpose
 from services.prompts.library import PromptDraft
 from services.wiring import Services
 from tests.ui.conftest import sign_in
@@ -231,3 +232,27 @@ async def test_batch_csv_and_prompt_json_can_be_uploaded(user: User, services: S
     await only(user, 'import-upload').handle_uploads([garbage])
     await user.should_see('The file is not UTF-8 text')
     assert len(await services.prompts.list_prompts(ada, mine_only=True)) == 2
+
+
+async def test_a_run_that_waits_for_a_slot_says_so(user: User, services: Services, make_account, ollama_server) -> None:
+    admin = await make_account('admin@example.org', 'Admin')
+    ada = await make_account('ada@example.org', 'Ada')
+    prompt = await services.prompts.create(ada, DRAFT)
+    services.calls.room.default_slots = 1  # one generation at a time, and the admin's demo holds it
+    ollama_server.token_delay = 0.05
+    ollama_server.response_tokens = 400
+    demo = await services.calls.chat_stream(
+        await services.calls.caller(admin),
+        Purpose.PLAYGROUND,
+        model='llama3.2',
+        messages=[{'role': 'user', 'content': 'hi'}],
+    )
+    await anext(demo)
+    await sign_in(user, 'ada@example.org')
+    await user.open(f'/prompts/{prompt.id}')
+    ollama_server.response_tokens = 12
+    user.find(marker='run').click()
+    await user.should_see('Waiting for a free slot — you are next.', retries=50)
+    await demo.aclose()  # the slot frees: the run starts
+    await user.should_see('You said: Tell a story about llamas', retries=80)
+    await user.should_not_see('Waiting for a free slot')
