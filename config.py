@@ -46,6 +46,9 @@ class Settings(BaseSettings):
         30.0, gt=0, le=600, description='Longest a model call waits for a free slot before "the room is busy".'
     )
     queue_max_per_user: int = Field(20, ge=1, le=1000, description='Most model calls one user may have waiting.')
+    ollama_embed_hosts: str = Field(
+        '', description='Comma-separated hosts that embeddings go to (empty: any host that has the model).'
+    )
     ollama_down_seconds: float = Field(
         15.0, gt=0, le=3600, description='How long a host that failed is skipped before it is tried again.'
     )

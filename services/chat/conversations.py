@@ -327,7 +327,10 @@ class ChatService:
         async def finish(result: ChatResult) -> None:
             await self.writes.run(lambda: save(result))
 
-        async with aclosing(self.relay(user_id, row.model, history, settings, finish, purpose, on_wait)) as events:
+        relay = self.relay(
+            user_id, row.model, history, settings, finish, purpose, on_wait, sticky=f'conversation:{row.id}'
+        )
+        async with aclosing(relay) as events:
             async for event in events:
                 yield event
 
@@ -340,6 +343,7 @@ class ChatService:
         finish: Callable[[ChatResult], Awaitable[None]],
         purpose: Purpose,
         on_wait: Callable[[int], None] | None = None,
+        sticky: str | None = None,
     ) -> AsyncIterator[ChatDelta | ChatResult]:
         """The streaming core: deltas, then the result. Refusals (quota, the per-user limit, a model the workshop
         does not allow) raise before anything is sent or saved, so the page keeps the text. `finish` runs exactly
@@ -357,6 +361,7 @@ class ChatService:
             format=settings.format,
             think=think,
             on_wait=on_wait,  # told how many calls are ahead while the room has no free slot
+            sticky=sticky,  # a conversation's next turn goes back to the host that has its prompt cached
         )
         host = stream.host
         started = time.perf_counter()

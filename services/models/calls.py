@@ -22,7 +22,7 @@ import asyncio
 import logging
 import os
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -292,6 +292,7 @@ class ModelCalls:
         route_cache_seconds: float = 30.0,
         down_seconds: float = 15.0,
         option_caps: OptionCapsService | None = None,
+        embed_hosts: list[str] | None = None,
     ) -> None:
         self.hosts = hosts
         self.auth = auth
@@ -309,6 +310,8 @@ class ModelCalls:
         self._down: dict[str, float] = {}  # host -> until when it is skipped (failed to connect, or 5xx)
         self._loaded: dict[str, tuple[float, set[str]]] = {}  # host -> (when, models loaded there), from ps
         self._refreshing: dict[tuple[str, str], asyncio.Future] = {}  # background refreshes of those two caches
+        self.embed_hosts = [u.rstrip('/') for u in embed_hosts or []]  # embeddings pinned to these hosts (if set)
+        self._sticky: OrderedDict[str, str] = OrderedDict()  # e.g. 'conversation:42' -> the host that served it
         self._models: dict[str, tuple[float, set[str]]] = {}  # host -> (when, model names) for routing
 
     async def close(self) -> None:
@@ -474,11 +477,24 @@ class ModelCalls:
         """The best host for `model` now (see `candidates`)."""
         return (await self.candidates(model, host))[0]
 
-    async def candidates(self, model: str, host: str | None = None) -> list[str]:
+    async def candidates(
+        self, model: str, host: str | None = None, *, prefer: str | None = None, embedding: bool = False
+    ) -> list[str]:
         """The hosts that can serve `model`, best first: `host` alone if asked for (it must be enabled); else the
         enabled hosts that have the model, those not marked down first, then those where it is already loaded, then
-        the least busy (running + waiting calls). No host has it: the default host, so the call fails there with
-        Ollama's own clear 'model not found'."""
+        the least busy (running + waiting calls); `prefer` (the host that served this conversation before: its
+        prompt cache) goes first while it has a free slot. Embeddings go to `embed_hosts` when those are set and have
+        the model. No host has it: the default host, so the call fails there with Ollama's own clear 'model not
+        found'."""
+        ranked = await self._ranked(model, host)
+        if embedding and self.embed_hosts and not host:
+            pinned = [u for u in ranked if u in self.embed_hosts]
+            ranked = pinned or ranked
+        if prefer in ranked[1:] and not self.is_down(prefer) and self.room.host(prefer).free(GENERATE) > 0:
+            ranked = [prefer, *(u for u in ranked if u != prefer)]
+        return ranked
+
+    async def _ranked(self, model: str, host: str | None) -> list[str]:
         if host:
             return [await self._known(await self.hosts.require_enabled(host))]
         wanted = full_name(model)
@@ -596,13 +612,14 @@ class ModelCalls:
         keep_alive: Any = None,
         host: str | None = None,
         on_wait: Callable[[int], None] | None = None,
+        sticky: str | None = None,
     ) -> CallStream:
         """Admit the call and wait for its slot now (refusals raise here, and nothing is sent until the room has a
         slot: `on_wait(n)` is told how many calls are ahead meanwhile), then stream the reply's parts."""
         model, kwargs = await self._prepare_chat(caller, model, messages, tools, options, format, think, keep_alive)
         call = _Call(caller=caller, purpose=purpose, kind='chat', model=model)
         await self.admit(caller, purpose, model, quota=not call.counted)  # reserving checks a counted call's quota
-        hosts = await self.candidates(model, host)
+        hosts = await self.candidates(model, host, prefer=self._sticky.get(sticky) if sticky else None)
         reservation = await self._reserve(call)
         try:
             ticket = await self._slot(call, hosts, on_wait)
@@ -610,6 +627,11 @@ class ModelCalls:
             if reservation is not None:
                 reservation.release()
             raise
+        if sticky:  # the next turn of this conversation goes back to this host while it has room (prompt cache)
+            self._sticky[sticky] = ticket.host
+            self._sticky.move_to_end(sticky)
+            while len(self._sticky) > 10_000:
+                self._sticky.popitem(last=False)
         kwargs.pop('model')
 
         def give_back() -> None:  # the stream was never read
@@ -677,7 +699,7 @@ class ModelCalls:
         """A call that is not streamed: admit, reserve, wait for a slot, call (once more on another host if the
         first fails to connect or answers 5xx), record."""
         await self.admit(call.caller, call.purpose, call.model, quota=not call.counted)  # reserving checks it
-        hosts = await self.candidates(call.model, host)
+        hosts = await self.candidates(call.model, host, embedding=call.kind == 'embed')
         reservation = await self._reserve(call)
         try:
             ticket = await self._slot(call, hosts, on_wait)

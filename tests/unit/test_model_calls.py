@@ -302,3 +302,34 @@ async def test_each_host_has_its_own_number_of_slots(
     await calls.hosts.update_host(admin.user_id, host.id, slots=None)
     await calls.candidates('llama3.2')
     assert calls.room.hosts[ollama_server.url].slots == calls.room.default_slots
+
+
+async def test_a_conversation_keeps_its_host_while_it_has_room_and_embeddings_can_be_pinned(
+    auth: AuthService, admin: Caller, attendee: Caller, ollama_server: OllamaTestServer
+) -> None:
+    other = OllamaTestServer()
+    other.start()
+    calls = make_calls(auth, other.url, embed_hosts=[ollama_server.url])
+    try:
+        await calls.hosts.add_host(admin.user_id, 'Second', ollama_server.url)
+        first = await calls.chat_stream(attendee, Purpose.PLAYGROUND, model='llama3.2', messages=HELLO, sticky='c:1')
+        host = first.host
+        await drain(first)
+        other_host = ollama_server.url if host == other.url else other.url
+        ollama_server.token_delay = other.token_delay = 0.05
+        busy = await calls.chat_stream(admin, Purpose.API, model='llama3.2', messages=HELLO, host=host)
+        await anext(busy)  # the conversation's host is now the busier one, but still has free slots
+        again = await calls.chat_stream(attendee, Purpose.PLAYGROUND, model='llama3.2', messages=HELLO, sticky='c:1')
+        assert again.host == host  # back where its prompt is cached
+        fresh = await calls.chat_stream(attendee, Purpose.PLAYGROUND, model='llama3.2', messages=HELLO, sticky='c:2')
+        assert fresh.host == other_host  # a new conversation goes to the least busy host
+        for stream in (busy, again, fresh):
+            await stream.aclose()
+        # embeddings go to the pinned host, although the other one is the default
+        for _ in range(3):
+            assert (
+                await calls.embed(attendee, Purpose.API, model='nomic-embed-text', inputs=['x'])
+            ).host == ollama_server.url
+    finally:
+        await calls.close()
+        other.stop()
