@@ -28,6 +28,8 @@ URLS = {'sqlite': 'sqlite://:memory:', 'postgres': 'postgres://offline:offline@1
 
 TEMPLATE = '''"""{doc}"""
 
+# ruff: noqa: E501 (generated: SQL statements and aerich's serialized model state are single long lines)
+
 from tortoise import BaseDBAsyncClient
 
 RUN_IN_TRANSACTION = True
@@ -120,8 +122,8 @@ def main() -> None:
 def _sql_dict(sql: dict[str, str]) -> str:
     lines = ['{']
     for dialect, text in sql.items():
-        escaped = text.strip().replace('\\', '\\\\')
-        lines.append(f"    '{dialect}': '''{escaped}''',")
+        escaped = text.strip().replace('\\', '\\\\').replace('"""', '\\"\\"\\"')
+        lines.append(f'    \'{dialect}\': """{escaped}""",')  # the quotes ruff format would choose
     lines.append('}')
     return '\n'.join(lines)
 
