@@ -119,11 +119,7 @@ def build_services(settings: Settings) -> Services:
         auth=auth,
         membership=membership,
         quotas=quotas,
-        limits=CallLimits(
-            max_prompt_chars=settings.api_max_prompt_chars,
-            max_num_ctx=settings.api_max_num_ctx,
-            max_num_predict=settings.api_max_num_predict,
-        ),
+        limits=CallLimits(max_prompt_chars=settings.api_max_prompt_chars),
         room=Room(
             slots=settings.ollama_slots,
             embed_slots=settings.ollama_embed_slots,

@@ -93,7 +93,7 @@ class InferenceService:
             raise
         result = ChatResult(
             model=model,
-            host=getattr(reply, 'host', '') or '',
+            host=reply.host,
             message=message_dict(reply.message),
             done_reason=reply.done_reason or 'stop',
             prompt_tokens=reply.prompt_eval_count or 0,
@@ -208,7 +208,7 @@ class InferenceService:
             actor_id,
             actions.EMBED,
             model=model,
-            host=getattr(reply, 'host', None),
+            host=reply.host,
             tokens=tokens,
             latency_ms=latency,
             via=via,

@@ -83,8 +83,6 @@ _UNRECORDED = frozenset({Purpose.CATALOGUE, Purpose.HEALTH})  # background reads
 @dataclass(kw_only=True, slots=True)
 class CallLimits:
     max_prompt_chars: int = 1_000_000  # everything one call sends (messages, images, system prompt, inputs)
-    max_num_ctx: int = 32_768
-    max_num_predict: int = 8_192
 
 
 # ----- errors --------------------------------------------------------------------------------------------------------
@@ -299,9 +297,8 @@ class ModelCalls:
         self.membership = membership
         self.quotas = quotas
         self.limits = limits or CallLimits()
-        # the admin's ranges for options (until an admin sets them: the limits' num_ctx and num_predict)
-        defaults = OptionCaps(num_ctx=self.limits.max_num_ctx, num_predict=self.limits.max_num_predict)
-        self.option_caps = option_caps or OptionCapsService(auth, defaults)
+        # the admin's ranges for options (until an admin sets them: the settings' defaults)
+        self.option_caps = option_caps or OptionCapsService(auth, OptionCaps())
         self.route_cache_seconds = route_cache_seconds
         self.gateway = OllamaGateway(timeout=timeout, connect_timeout=connect_timeout)
         self.counts: Counter[str] = Counter()  # purpose -> calls made by this process (all kinds)
@@ -329,7 +326,6 @@ class ModelCalls:
         """The room now, for instructors and admins (and monitoring): slots in use and calls waiting per host, hosts
         marked down, calls waiting, served and refused for being busy."""
         await self.auth.require(actor_id, Role.INSTRUCTOR)
-        await self.hosts.urls()
         for url in await self.hosts.urls():
             await self._known(url)
         view = self.room.snapshot()
