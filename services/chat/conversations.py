@@ -121,7 +121,7 @@ class ChatService:
         self, actor_id: int, model: str, system_prompt: str = '', settings: dict[str, Any] | None = None
     ) -> ConversationView:
         user = await self.auth.require(actor_id)
-        await self._check_chat_model(model)
+        await self._check_chat_model(user.id, model)
         checked = await self._settings(user, settings)
         row = await Conversation.create(
             owner_id=user.id, model=model, system_prompt=clean_system(system_prompt), options=checked.to_dict()
@@ -140,7 +140,7 @@ class ChatService:
         user = await self.auth.require(actor_id)
         row = await self._owned(user.id, conversation_id)
         if model is not None:
-            await self._check_chat_model(model)
+            await self._check_chat_model(user.id, model)
             row.model = model
         if system_prompt is not None:
             row.system_prompt = clean_system(system_prompt)
@@ -387,9 +387,13 @@ class ChatService:
                 error = exc
             stopped = False
         finally:
-            await stream.aclose()
+            # saving starts before any await: a dropped REST client (anyio) cancels every await in this block
             result = build_result(model, host, content, thinking, final, error, stopped, started, first)
-            await asyncio.shield(finish(result))
+            saving = asyncio.ensure_future(finish(result))
+            try:
+                await stream.aclose()
+            finally:
+                await asyncio.shield(saving)
         yield result
 
     async def _record(self, user_id: int, action: str, result: ChatResult, **details: Any) -> None:
@@ -408,12 +412,14 @@ class ChatService:
             **details,
         )
 
-    async def _check_chat_model(self, model: str) -> None:
+    async def _check_chat_model(self, user_id: int, model: str) -> None:
+        """A model this user may chat with: not an embedding model, and one their workshop allows."""
         if not model or len(model) > 200:
             raise InvalidInput('Choose a model to chat with.')
         info = self.catalogue.known(model)
         if info is not None and not info.chat_capable:
             raise InvalidInput(f'"{model}" is an embedding model: it cannot chat. Choose a chat model.')
+        await self.calls.check_model(await self.calls.caller(user_id), model)
 
     # ----- side by side --------------------------------------------------------------------------------------------
     async def start_comparison(
@@ -429,8 +435,7 @@ class ChatService:
             raise InvalidInput('Choose 2 to 4 different models to compare.')
         caller = await self.calls.caller(user.id)
         for model in models:
-            await self._check_chat_model(model)
-            await self.calls.check_model(caller, model)  # refuse the whole comparison up front
+            await self._check_chat_model(user.id, model)  # refuse the whole comparison up front
         await self._settings(user, settings)
         await self.calls.admit(caller, Purpose.SIDE_BY_SIDE, models[0])  # quota (each stream checks again)
         row = await Comparison.create(owner_id=user.id, prompt=prompt, models=models, results=[None] * len(models))

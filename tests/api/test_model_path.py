@@ -610,3 +610,18 @@ async def test_a_batch_of_n_rows_counts_n_requests(
     with pytest.raises(Throttled, match='daily request limit'):
         await services.prompt_runs.run_batch(bob.id, pid, [{'word': 'again'}])
     await witness.nothing_since(mark)
+
+
+async def test_an_attendee_cannot_start_or_switch_a_conversation_to_a_model_the_workshop_does_not_allow(
+    client, instructor: Account, alice: Account, witness: Witness
+) -> None:
+    await live_workshop(client, instructor, [alice], allowed=[CHAT])
+    mark = await witness.mark()
+    refused = await client.post('/api/v1/conversations', json={'model': OTHER_CHAT}, headers=alice.headers)
+    body = assert_problem(refused, 403, 'Your workshop allows only these models: llama3.2')
+    assert f'"{OTHER_CHAT}"' in body['detail']
+    cid = await conversation(client, alice, CHAT)  # an allowed model is fine
+    switched = await client.patch(f'/api/v1/conversations/{cid}', json={'model': OTHER_CHAT}, headers=alice.headers)
+    assert_problem(switched, 403, 'Your workshop allows only these models')
+    assert (await client.get(f'/api/v1/conversations/{cid}', headers=alice.headers)).json()['model'] == CHAT
+    await witness.nothing_since(mark)

@@ -149,3 +149,29 @@ def test_dropped_streams_free_their_slots_at_once(server: tuple[str, str], ollam
                 break
             assert time.monotonic() < deadline, f'the slot of stream {round_} was not freed within 1 s: {room}'
             time.sleep(0.02)
+
+
+def test_a_dropped_conversation_stream_keeps_the_partial_reply(server: tuple[str, str], ollama_server) -> None:
+    """A REST client that goes away mid-reply: the slot is freed and the partial reply is saved, marked stopped."""
+    url, token = server
+    ollama_server.token_delay = 0.05
+    ollama_server.response_tokens = 400
+    headers = {'Authorization': f'Bearer {token}'}
+    created = httpx.post(f'{url}/api/v1/conversations', json={'model': 'llama3.2'}, headers=headers)
+    conversation = created.json()['id']
+    with httpx.Client(timeout=10) as http:
+        body = {'content': 'a long story', 'stream': True}
+        path = f'{url}/api/v1/conversations/{conversation}/messages'
+        with http.stream('POST', path, json=body, headers=headers) as response:
+            lines = [line for line, _ in zip(response.iter_lines(), range(5), strict=False) if line.strip()]
+    assert lines
+    deadline = time.monotonic() + 2
+    while True:
+        messages = httpx.get(f'{url}/api/v1/conversations/{conversation}', headers=headers).json()['messages']
+        room = httpx.get(f'{url}/api/v1/room', headers=headers).json()
+        if len(messages) == 2 and all(h['active'] == 0 for h in room['hosts']):
+            break
+        assert time.monotonic() < deadline, (messages, room)
+        time.sleep(0.05)
+    reply = messages[1]
+    assert reply['role'] == 'assistant' and reply['content'].startswith('You said') and reply['stopped'] is True
