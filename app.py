@@ -16,7 +16,7 @@ from nicegui import app, ui  # noqa: E402
 
 import api  # noqa: E402
 import pages  # noqa: E402
-from services.core import db  # noqa: E402
+from services.core import db, fast_lane, tls  # noqa: E402
 from services.core import logs as applog  # noqa: E402
 from services.core.middleware import AuthMiddleware, Startup, StartupGate  # noqa: E402
 from services.wiring import build_services  # noqa: E402
@@ -48,6 +48,7 @@ async def startup() -> None:
     services.health.start()
     services.catalogue.start()
     await services.ingest.resume_interrupted()  # jobs a previous process left running continue where they stopped
+    tls.ssl_context()  # load the CA bundle now, not in the middle of the first health check or tool call
     started.ready.set()
     gc.collect()
     gc.freeze()  # a big, stable heap after start-up: keep it out of full collections (tail latency)
@@ -76,6 +77,7 @@ app.on_shutdown(shutdown)
 app.add_middleware(AuthMiddleware)
 app.add_middleware(StartupGate, startup=started)
 app.add_middleware(applog.RequestIdMiddleware)
+fast_lane.install(app)  # /api/v1 and /v1 skip the BaseHTTPMiddleware layers, session and GZip (streams)
 # FastAPI wraps the app's lifespan once per included router; the test harness re-runs this file for every test, so
 # without restoring it the nesting grows until RecursionError. Our routers have no lifespan of their own.
 lifespan = app.router.lifespan_context

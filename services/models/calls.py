@@ -36,6 +36,7 @@ from services.core.auth import AuthService
 from services.core.errors import InvalidInput, PermissionDenied
 from services.core.membership import Membership, full_name
 from services.core.quotas import QuotaService
+from services.core.tls import ssl_context
 from services.models.callers import COUNTED, LIMITED, SYSTEM, Caller, Purpose
 from services.models.errors import (
     ModelNotAllowed,
@@ -160,7 +161,7 @@ class OllamaGateway:
         loop = asyncio.get_running_loop()
         entry = self._clients.get(host)
         if entry is None or entry[0] is not loop:
-            entry = (loop, ollama.AsyncClient(host=host, timeout=self.timeout))
+            entry = (loop, ollama.AsyncClient(host=host, timeout=self.timeout, verify=ssl_context()))
             self._clients[host] = entry
         return entry[1]
 
@@ -177,7 +178,7 @@ class OllamaGateway:
         """Reachability, version and latency via GET /api/version (the client library never calls it)."""
         started = time.perf_counter()
         try:
-            async with httpx.AsyncClient(timeout=httpx.Timeout(self.connect_timeout)) as http:
+            async with httpx.AsyncClient(timeout=httpx.Timeout(self.connect_timeout), verify=ssl_context()) as http:
                 response = await http.get(f'{host}/api/version')
                 response.raise_for_status()
                 version = response.json().get('version', '')

@@ -175,3 +175,41 @@ def test_a_dropped_conversation_stream_keeps_the_partial_reply(server: tuple[str
         time.sleep(0.05)
     reply = messages[1]
     assert reply['role'] == 'assistant' and reply['content'].startswith('You said') and reply['stopped'] is True
+
+
+def test_api_streams_skip_the_page_middleware_and_stay_as_strict(server: tuple[str, str], ollama_server) -> None:
+    """The fast lane: `/v1` and `/api/v1` go around NiceGUI's BaseHTTPMiddleware layers and GZip (a streamed reply
+    arrives part by part, uncompressed, even when the client accepts gzip), while pages keep the full stack (the
+    sign-in guard, compression); request ids and bearer-token auth apply to the API exactly as before."""
+    url, token = server
+    ollama_server.token_delay = 0.05
+    headers = {'Authorization': f'Bearer {token}', 'Accept-Encoding': 'gzip'}
+    body = {'model': 'llama3.2', 'messages': [{'role': 'user', 'content': 'Tell me about llamas.'}], 'stream': True}
+    with httpx.Client(base_url=url, timeout=30) as http:
+        with http.stream('POST', '/v1/chat/completions', json=body, headers=headers) as response:
+            assert response.status_code == 200
+            assert 'content-encoding' not in response.headers
+            assert response.headers['x-request-id']
+            arrivals = []
+            for line in response.iter_lines():
+                if line.startswith('data: {'):
+                    arrivals.append(time.monotonic())
+        assert len(arrivals) > 5
+        assert arrivals[-1] - arrivals[0] > 0.1  # parts came as they were generated, not in one buffered block
+
+        native = {'model': 'llama3.2', 'messages': body['messages'], 'stream': True}
+        with http.stream('POST', '/api/v1/chat', json=native, headers=headers) as response:
+            assert response.status_code == 200
+            assert 'content-encoding' not in response.headers  # NDJSON is not held back by a compressor either
+            arrivals = [time.monotonic() for line in response.iter_lines() if line.strip()]
+        assert len(arrivals) > 5 and arrivals[-1] - arrivals[0] > 0.1
+
+        assert http.get('/api/v1/models', headers={'Authorization': 'Bearer nope'}).status_code == 401
+        refused = http.post('/v1/chat/completions', json=body, headers={'Accept-Encoding': 'gzip'})
+        assert refused.status_code == 401
+        assert refused.headers['x-request-id']
+
+        page = http.get('/', follow_redirects=False)  # pages: the sign-in guard still runs
+        assert page.status_code in (302, 303, 307) and page.headers['location'].startswith('/login')
+        login = http.get('/login', headers={'Accept-Encoding': 'gzip'})
+        assert login.status_code == 200 and login.headers.get('content-encoding') == 'gzip'

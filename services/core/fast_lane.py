@@ -1,0 +1,65 @@
+"""The API's fast lane: `/api/v1` and `/v1` requests skip the middleware they do not need.
+
+NiceGUI's app wraps every request in Starlette `BaseHTTPMiddleware` layers (request tracking for user storage, the
+prefix redirect, cache-control, our page sign-in guard) and, under `ui.run`, GZip. For a streamed model reply each
+such layer is one more task and one more memory-stream hop per token, and GZip buffers event streams. The REST API
+and the OpenAI-compatible gateway authenticate every request themselves with bearer tokens and never touch the
+browser session, so their requests go through a second stack built from the same app: the same router, exception
+handlers and error middleware, and every *pure ASGI* middleware (request ids, the start-up gate, body limits, security
+headers), without the `BaseHTTPMiddleware` layers, session cookies and compression. Auth, limits and audit live in
+the routes and services, so they stay exactly as strict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+FAST_PREFIXES = ('/api/v1/', '/v1/')
+SLOW_ONLY = (BaseHTTPMiddleware, GZipMiddleware, SessionMiddleware)
+
+
+def lean(middleware: Middleware) -> bool:
+    """Whether a middleware belongs in the fast lane: pure ASGI, no session cookie, no compression."""
+    cls = middleware.cls
+    return not (isinstance(cls, type) and issubclass(cls, SLOW_ONLY))
+
+
+class Lanes:
+    """Pure ASGI dispatcher: fast-lane paths to the lean stack, everything else (pages, websockets, files, sign-in
+    callbacks) to the full one."""
+
+    def __init__(self, full: ASGIApp, fast: ASGIApp, prefixes: Iterable[str] = FAST_PREFIXES) -> None:
+        self.full = full
+        self.fast = fast
+        self.prefixes = tuple(prefixes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope['type'] == 'http' and scope.get('path', '').startswith(self.prefixes):
+            await self.fast(scope, receive, send)
+        else:
+            await self.full(scope, receive, send)
+
+
+def install(app, prefixes: Iterable[str] = FAST_PREFIXES, keep: Callable[[Middleware], bool] = lean) -> None:
+    """Make `app` build two stacks (when Starlette first builds its middleware stack, after `ui.run` has added
+    NiceGUI's middleware) and dispatch between them."""
+    # the test harness runs app.py once per test on the same app: always wrap the app's own builder, never our own
+    build = app.__dict__.setdefault('_build_full_stack', app.build_middleware_stack)
+
+    def build_lanes() -> ASGIApp:
+        full = build()
+        everything = app.user_middleware
+        app.user_middleware = [m for m in everything if keep(m)]
+        try:
+            fast = build()
+        finally:
+            app.user_middleware = everything
+        return Lanes(full, fast, prefixes)
+
+    app.build_middleware_stack = build_lanes
