@@ -93,9 +93,10 @@ async def prepare(data_dir: Path, people: list[str]) -> dict[str, str]:
 
 def start_app(data_dir: Path, hosts: list[str], **env: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
+    defaults = {'OLLAMA_HEALTH_INTERVAL': '1', 'OLLAMA_SLOTS': '4'}
     environment = clean_env(
         DATA_DIR=str(data_dir), HOST='127.0.0.1', PORT=str(port), OLLAMA_HOST=','.join(hosts),
-        STORAGE_SECRET='bench-secret', OLLAMA_HEALTH_INTERVAL='1', OLLAMA_SLOTS='4', **env,
+        STORAGE_SECRET='bench-secret', **{**defaults, **env},
     )  # fmt: skip
     log = open(data_dir / 'app.log', 'ab')
     process = subprocess.Popen([sys.executable, 'app.py'], cwd=ROOT, env=environment, stdout=log, stderr=log)
