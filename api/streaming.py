@@ -3,10 +3,10 @@ stream however the response ends, so a client that goes away frees its model cal
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import orjson
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
@@ -44,9 +44,9 @@ async def ndjson(parts: AsyncIterator[Any], shape: Callable[[Any], dict]) -> Asy
     """NDJSON lines; an error after the reply has started becomes a final `{"error": "..."}` line."""
     try:
         async for part in parts:
-            yield (json.dumps(shape(part), default=str) + '\n').encode()
+            yield orjson.dumps(shape(part), default=str, option=orjson.OPT_APPEND_NEWLINE)
     except (OllamaError, ServiceError) as exc:
-        yield (json.dumps({'error': exc.message}) + '\n').encode()
+        yield orjson.dumps({'error': exc.message}, option=orjson.OPT_APPEND_NEWLINE)
     finally:
         await parts.aclose()  # type: ignore[attr-defined]
 
