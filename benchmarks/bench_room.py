@@ -216,44 +216,71 @@ async def neighbour(http: httpx.AsyncClient, tokens: dict[str, str], ollama_url:
     say('neighbour: set up; B alone')
     idle = await quiet_round()
     say(f'neighbour: B alone {stats(idle)}; now with A busy')
-    stop_at = asyncio.Event()
-    calls = {'done': 0, 'refused': 0}
-
-    async def noisy(kind: int) -> None:
-        while not stop_at.is_set():
-            if kind == 0:
-                response = await chat_stream(http, a)
-            elif kind == 1:
-                response = await chat_stream(http, a, path='/v1/chat/completions')
-            elif kind == 2:
-                r = await http.post(f'/api/v1/rag/{rag}/ask', json={'question': 'Who carries packs?'}, headers=auth(a))
-                response = {'status': r.status_code}
-            elif kind == 3:
-                r = await http.post(f'/api/v1/prompts/{prompt}/runs', json={'values': {'w': 'hi'}}, headers=auth(a))
-                response = {'status': r.status_code}
-            else:
-                body = {'questions': [{'question': 'Who carries packs?', 'expected_document': 'llamas.md'}],
-                        'answers': False}  # fmt: skip
-                r = await http.post(f'/api/v1/rag/{rag}/evaluations', json=body, headers=auth(a))
-                response = {'status': r.status_code}
-            ok = response['status'] in (200, 201)
-            calls['done' if ok else 'refused'] += 1
-            if not ok:
-                await asyncio.sleep(1)  # as an SDK backs off after a 429
-
-    tasks = [asyncio.create_task(noisy(i % 5)) for i in range(40)]
+    # A is another person on another machine: their 40 calls come from a process of their own, so B's client does
+    # not share an event loop (or the GIL) with A's client
+    command = [sys.executable, '-m', 'benchmarks.bench_room', '--noisy', str(http.base_url), a, str(rag), str(prompt)]
+    process = await asyncio.create_subprocess_exec(
+        *command, cwd=ROOT, env=clean_env(), stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.PIPE
+    )
+    assert process.stdout is not None and process.stdin is not None
+    await process.stdout.readline()  # A's 40 calls are on their way
     await asyncio.sleep(2)
+    room = await room_state(http, tokens['teacher'])  # what the instructor sees: A's calls running and waiting
+    running = sum(h['active'] + h['active_embed'] for h in room['hosts'])
     busy = await quiet_round()
-    stop_at.set()
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    process.stdin.close()  # A stops
+    calls = json.loads((await process.stdout.readline()) or b'{}')
+    await process.wait()
     direct = await direct_ttft(ollama_url)
     p50 = percentile(busy, 0.5) / percentile(idle, 0.5)
     p95 = percentile(busy, 0.95) / percentile(idle, 0.95)
     say(f'neighbour: B idle {stats(idle)}; B with A busy {stats(busy)}; ratio p50 {p50:.2f}, p95 {p95:.2f} '
-        f'(target <= 1.5); A: {calls}; direct {stats(direct)}')  # fmt: skip
-    return {'idle': idle, 'busy': busy, 'ratio_p50': p50, 'ratio_p95': p95, 'noisy': calls, 'direct': direct}
+        f'(target <= 1.5); A: {calls}, {running} running and {room["waiting"]} waiting as B began; '
+        f'direct {stats(direct)}')  # fmt: skip
+    return {'idle': idle, 'busy': busy, 'ratio_p50': p50, 'ratio_p95': p95, 'noisy': calls, 'direct': direct,
+            'room': room}  # fmt: skip
+
+
+async def noisy_attendee(app_url: str, token: str, rag: int, prompt: int) -> None:
+    """Attendee A of the neighbour scenario, in a process of its own: 40 calls kept open across the chat API, the
+    gateway, RAG questions, prompt runs and evaluations until standard input closes; prints the counts."""
+    stop_at = asyncio.Event()
+    calls = {'done': 0, 'refused': 0}
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+    async with httpx.AsyncClient(base_url=app_url, timeout=300, limits=limits) as http:
+
+        async def noisy(kind: int) -> None:
+            while not stop_at.is_set():
+                if kind == 0:
+                    response = await chat_stream(http, token)
+                elif kind == 1:
+                    response = await chat_stream(http, token, path='/v1/chat/completions')
+                elif kind == 2:
+                    r = await http.post(f'/api/v1/rag/{rag}/ask', json={'question': 'Who carries packs?'},
+                                        headers=auth(token))  # fmt: skip
+                    response = {'status': r.status_code}
+                elif kind == 3:
+                    r = await http.post(f'/api/v1/prompts/{prompt}/runs', json={'values': {'w': 'hi'}},
+                                        headers=auth(token))  # fmt: skip
+                    response = {'status': r.status_code}
+                else:
+                    body = {'questions': [{'question': 'Who carries packs?', 'expected_document': 'llamas.md'}],
+                            'answers': False}  # fmt: skip
+                    r = await http.post(f'/api/v1/rag/{rag}/evaluations', json=body, headers=auth(token))
+                    response = {'status': r.status_code}
+                ok = response['status'] in (200, 201)
+                calls['done' if ok else 'refused'] += 1
+                if not ok:
+                    await asyncio.sleep(1)  # as an SDK backs off after a 429
+
+        tasks = [asyncio.create_task(noisy(i % 5)) for i in range(40)]
+        print('started', flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the parent closes it
+        stop_at.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    print(json.dumps(calls), flush=True)
 
 
 async def full_room(http: httpx.AsyncClient, tokens: dict[str, str], people: list[str], seconds: float) -> dict:
@@ -391,7 +418,12 @@ async def main() -> None:
     parser.add_argument('--seconds', type=float, default=60)
     parser.add_argument('--attendees', type=int, default=50)
     parser.add_argument('--only', default='neighbour,room,failover,cancel')
+    parser.add_argument('--noisy', nargs=4, metavar=('APP_URL', 'TOKEN', 'RAG', 'PROMPT'), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.noisy:
+        app_url, token, rag, prompt = args.noisy
+        await noisy_attendee(app_url, token, int(rag), int(prompt))
+        return
     only = set(args.only.split(','))
     people = [f'a{i:02d}' for i in range(args.attendees)]
     first, first_url = start_ollama()
