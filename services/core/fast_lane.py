@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+import anyio
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -28,6 +29,55 @@ def lean(middleware: Middleware) -> bool:
     """Whether a middleware belongs in the fast lane: pure ASGI, no session cookie, no compression."""
     cls = middleware.cls
     return not (isinstance(cls, type) and issubclass(cls, SLOW_ONLY))
+
+
+class DisconnectCancels:
+    """Pure ASGI: a client that goes away cancels its request at once, also before the response has started.
+
+    A model call waits for its slot in the room before anything is sent, and nothing reads the request's `receive`
+    channel meanwhile, so a closed tab or a cancelled SDK stream would keep its place in the queue (and then its
+    slot) until the call ran. `BaseHTTPMiddleware` happened to watch for the disconnect; the fast lane does it here:
+    one task pumps `receive` (body parts handed on one at a time, so uploads keep their back-pressure) and cancels
+    the request when `http.disconnect` arrives."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope['type'] != 'http':
+            await self.app(scope, receive, send)
+            return
+        parts_in, parts_out = anyio.create_memory_object_stream[dict](
+            1
+        )  # one part ahead: a body nobody reads cannot hide a disconnect
+        gone = False
+
+        async def pump(cancel: anyio.CancelScope) -> None:
+            nonlocal gone
+            async with parts_in:
+                while True:
+                    message = await receive()
+                    if message['type'] == 'http.disconnect':
+                        gone = True
+                        cancel.cancel()
+                        return
+                    await parts_in.send(message)
+
+        async def receive_part() -> dict:
+            if gone:
+                return {'type': 'http.disconnect'}
+            try:
+                return await parts_out.receive()
+            except anyio.EndOfStream:
+                return {'type': 'http.disconnect'}
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(pump, tasks.cancel_scope)
+            try:
+                await self.app(scope, receive_part, send)
+            finally:
+                tasks.cancel_scope.cancel()
+        parts_out.close()
 
 
 class Lanes:
@@ -60,6 +110,6 @@ def install(app, prefixes: Iterable[str] = FAST_PREFIXES, keep: Callable[[Middle
             fast = build()
         finally:
             app.user_middleware = everything
-        return Lanes(full, fast, prefixes)
+        return Lanes(full, DisconnectCancels(fast), prefixes)
 
     app.build_middleware_stack = build_lanes

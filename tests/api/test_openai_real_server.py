@@ -213,3 +213,51 @@ def test_api_streams_skip_the_page_middleware_and_stay_as_strict(server: tuple[s
         assert page.status_code in (302, 303, 307) and page.headers['location'].startswith('/login')
         login = http.get('/login', headers={'Accept-Encoding': 'gzip'})
         assert login.status_code == 200 and login.headers.get('content-encoding') == 'gzip'
+
+
+def test_a_call_waiting_for_a_slot_leaves_the_queue_when_its_client_goes(
+    server: tuple[str, str], ollama_server
+) -> None:
+    """A closed tab or a cancelled SDK call that is still waiting in the room (nothing sent yet, nobody reading its
+    connection) leaves the queue within a second, instead of waiting for its turn and then taking a slot."""
+    url, token = server
+    ollama_server.token_delay = 0.05
+    ollama_server.response_tokens = 400  # 20 s a stream: the running ones hold their slots for the whole test
+    headers = {'Authorization': f'Bearer {token}'}
+    body = {'model': 'llama3.2', 'messages': [{'role': 'user', 'content': 'a long story'}], 'stream': True}
+
+    async def scenario() -> None:
+        clients = [httpx.AsyncClient(timeout=30) for _ in range(7)]
+
+        async def open_stream(client: httpx.AsyncClient) -> httpx.Response:
+            return await client.send(client.build_request('POST', f'{url}/api/v1/chat', json=body, headers=headers),
+                                     stream=True)  # fmt: skip
+
+        async def room() -> dict:
+            return (await clients[0].get(f'{url}/api/v1/room', headers=headers)).json()
+
+        tasks = [asyncio.create_task(open_stream(c)) for c in clients[1:]]
+        try:
+            for _ in range(100):
+                await asyncio.sleep(0.05)
+                if (await room())['waiting'] and sum(t.done() for t in tasks) + (await room())['waiting'] == 6:
+                    break
+            running = [t for t in tasks if t.done()]
+            waiting = [t for t in tasks if not t.done()]
+            assert running and waiting, 'some calls run, the others wait for a slot'
+            for task in waiting:
+                task.cancel()  # the client goes away while its call waits
+            await asyncio.gather(*waiting, return_exceptions=True)
+            deadline = time.monotonic() + 1
+            while (state := await room())['waiting']:
+                assert time.monotonic() < deadline, f'calls whose clients left still wait: {state}'
+                await asyncio.sleep(0.02)
+            assert sum(h['active'] for h in state['hosts']) == len(running)  # the running ones go on
+        finally:
+            for task in tasks:
+                if task.done() and not task.cancelled():
+                    await task.result().aclose()
+            for client in clients:
+                await client.aclose()
+
+    asyncio.run(scenario())
