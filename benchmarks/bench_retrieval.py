@@ -1,6 +1,12 @@
 """Retrieval benchmark: embed the query + top-5 search at N chunks (default 100,000), ours vs raw.
 
-    python -m benchmarks.bench_retrieval [--chunks 100000] [--queries 200]
+    python -m benchmarks.bench_retrieval [--chunks 100000] [--queries 200] [--in-process]
+
+Over real HTTP (the default): after the setup the app is started as a server subprocess (`python app.py`) on the
+same data directory, and "ours" is `POST /api/v1/rag/{id}/retrieve` with an API token, as an SDK would call it; "raw"
+is the official ollama client's embed + pymilvus `search(limit=5)` against the same Milvus Lite server the app
+started (its port is read from the app's log). `--in-process` measures `RagService.retrieve` in the benchmark
+process instead, as the first version of this benchmark did.
 
 Setup (not timed): N synthetic chunks in 1,000 documents, embedded by the fake Ollama server (768-d, instant but
 CPU-bound in its own process), inserted into the knowledge base's Milvus Lite collection and flushed.
@@ -68,7 +74,53 @@ async def build(services, admin: int, chunks: int, rng: random.Random) -> int:
     return kb.id
 
 
-async def main(chunks: int, queries: int) -> None:
+def milvus_port(log: Path) -> int:
+    for line in reversed(log.read_text(errors='replace').splitlines()):
+        if 'Milvus Lite (' in line and ' listens on 127.0.0.1:' in line:
+            return int(line.split(' listens on 127.0.0.1:')[1].split(',')[0])
+    raise RuntimeError('the app did not say where Milvus Lite listens')
+
+
+async def over_http(data: Path, ollama_url: str, token: str, rag: int, kb: int, questions: list[str]) -> None:
+    """Ours over real HTTP against the app as a subprocess; raw against the same Milvus Lite server."""
+    import httpx
+    import ollama
+    from pymilvus import MilvusClient
+
+    from benchmarks.bench_room import start_app, stop
+
+    app, app_url = start_app(data, [ollama_url], OLLAMA_HEALTH_INTERVAL='30')
+    try:
+        headers = {'Authorization': f'Bearer {token}'}
+        raw_ollama = ollama.AsyncClient(host=ollama_url)
+        async with httpx.AsyncClient(base_url=app_url, timeout=60) as http:
+            first = await http.post(f'/api/v1/rag/{rag}/retrieve', json={'question': questions[0]}, headers=headers)
+            first.raise_for_status()
+            milvus = MilvusClient(uri=f'http://127.0.0.1:{milvus_port(data / "app.log")}')
+            ours, raw = [], []
+            for index, question in enumerate(questions):
+                started = time.perf_counter()
+                response = await http.post(f'/api/v1/rag/{rag}/retrieve', json={'question': question}, headers=headers)
+                ours_ms = (time.perf_counter() - started) * 1000
+                assert response.status_code == 200, response.text
+                started = time.perf_counter()
+                vector = (await raw_ollama.embed(model=EMBED, input=[question])).embeddings[0]
+                milvus.search(f'kb_{kb}', data=[list(vector)], limit=5, search_params={'metric_type': 'COSINE'})
+                raw_ms = (time.perf_counter() - started) * 1000
+                if index >= 20:  # warm-up excluded
+                    ours.append(ours_ms)
+                    raw.append(raw_ms)
+        print(f'ours (POST /api/v1/rag/{{id}}/retrieve over HTTP): p50 {percentile(ours, 0.5):.1f} ms, '
+              f'p95 {percentile(ours, 0.95):.1f} ms')  # fmt: skip
+        print(f'raw (ollama embed + pymilvus search, same Milvus Lite server): p50 {percentile(raw, 0.5):.1f} ms, '
+              f'p95 {percentile(raw, 0.95):.1f} ms')  # fmt: skip
+        print(f'p50 ratio ours / raw: {percentile(ours, 0.5) / percentile(raw, 0.5):.2f}')
+        milvus.close()
+    finally:
+        stop(app)
+
+
+async def main(chunks: int, queries: int, in_process: bool = False) -> None:
     ollama_process, ollama_url = start_fake_ollama()
     data = Path(tempfile.mkdtemp()) / 'data'
     os.environ.update(DATA_DIR=str(data), OLLAMA_HOST=ollama_url, STORAGE_SECRET='bench')
@@ -89,10 +141,19 @@ async def main(chunks: int, queries: int) -> None:
         rag = await services.rag.create(
             admin, name='Bench', kb_ids=[kb], chat_model='llama3.2:latest', top_k=5, threshold=-1.0
         )
+        questions = [sentence(rng, 10) for _ in range(queries + 20)]
+        if not in_process:
+            from services.core.audit import AuditService
+            from services.core.tokens import TokenService
+
+            token = (await TokenService(services.auth, AuditService(services.auth)).create(admin, 'bench')).secret
+            await services.vectors.close()
+            await db.close_database()
+            await over_http(data, ollama_url, token, rag.id, kb, questions)
+            return
         raw_ollama = ollama.AsyncClient(host=ollama_url)
         milvus = await services.vectors.client()
         name = f'kb_{kb}'
-        questions = [sentence(rng, 10) for _ in range(queries + 20)]
         ours, raw = [], []
         for index, question in enumerate(questions):
             started = time.perf_counter()
@@ -123,5 +184,6 @@ if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--chunks', type=int, default=100_000)
     parser.add_argument('--queries', type=int, default=200)
+    parser.add_argument('--in-process', action='store_true', help='RagService.retrieve in this process, no HTTP')
     args = parser.parse_args()
-    asyncio.run(main(args.chunks, args.queries))
+    asyncio.run(main(args.chunks, args.queries, args.in_process))
