@@ -17,6 +17,7 @@ from nicegui import app
 
 from config import Settings
 from services.core import audit as audit_actions
+from services.core.auth import safe_next
 from services.core.errors import ServiceError
 from services.core.sso import ExternalProfile, configured_providers
 from services.wiring import Services
@@ -62,7 +63,7 @@ def create_router(services: Services) -> APIRouter:
         client = oauth.create_client(provider) if provider in labels else None
         if client is None:
             return refuse('This sign-in method is not configured on this platform.')
-        app.storage.user['sso_next'] = next if next.startswith('/') and not next.startswith('//') else '/'
+        app.storage.user['sso_next'] = safe_next(next)
         base = settings.public_url.rstrip('/') if settings.public_url else str(request.base_url).rstrip('/')
         try:
             return await client.authorize_redirect(request, f'{base}/auth/{provider}/callback')
@@ -111,7 +112,7 @@ def create_router(services: Services) -> APIRouter:
             user = await services.sso.sign_in(profile, ip)
         except ServiceError as exc:
             return refuse(exc.message)
-        target = app.storage.user.pop('sso_next', '/')
+        target = safe_next(app.storage.user.pop('sso_next', '/'))
         app.storage.user.pop('login_error', None)
         await _new_session(request)
         app.storage.user['user_id'] = user.id

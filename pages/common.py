@@ -7,10 +7,12 @@ import logging
 
 from nicegui import app, ui
 
-from services.core.auth import Role, UserInfo
+from services.core.auth import Role, UserInfo, safe_next
 from services.wiring import Services
 
 log = logging.getLogger(__name__)
+
+__all__ = ['page_user', 'safe_next', 'session_user_id']
 
 
 def session_user_id() -> int | None:
@@ -29,10 +31,3 @@ async def page_user(services: Services, role: Role = Role.ATTENDEE) -> UserInfo 
         ui.link('Back to the home page', '/').classes('mx-8')
         return None
     return user
-
-
-def safe_next(target: str | None) -> str:
-    """Only same-site paths are allowed as a post-login destination."""
-    if not target or not target.startswith('/') or target.startswith('//') or '\\' in target:
-        return '/'
-    return target

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import posixpath
 import re
 import sys
 import time
@@ -12,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
@@ -100,6 +102,38 @@ def validate_display_name(name: str) -> str:
     if not 1 <= len(name) <= 80:
         raise InvalidInput('Display name must be between 1 and 80 characters.')
     return name
+
+
+# what may appear in a same-site path (RFC 3986 unreserved, reserved and percent signs): no spaces, no controls, no
+# backslashes, no non-ASCII look-alikes
+_PATH_CHARS = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?#%\[\]]*")
+
+
+def safe_next(target: str | None) -> str:
+    """Where a sign-in may lead: a same-origin relative path, normalised, or '/' (threat T19, open redirect).
+
+    The one check for every sign-in path (password, single sign-on, join). Browsers strip tabs and newlines from
+    URLs and read a backslash as a slash, so `/\t/evil.example` and `/\\evil.example` would become `//evil.example`;
+    anything with a control character, a backslash, a scheme, a host or a leading `//` — also after percent-decoding
+    — is refused."""
+    if not isinstance(target, str) or not target or len(target) > 2000:
+        return '/'
+    decoded = target
+    for _ in range(3):  # also what a double-encoded target turns into
+        if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in decoded) or '\\' in decoded:
+            return '/'
+        decoded = unquote(decoded)
+    if not _PATH_CHARS.fullmatch(target) or not target.startswith('/') or target.startswith('//'):
+        return '/'
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return '/'
+    path = posixpath.normpath(parts.path) if parts.path else '/'
+    if parts.path.endswith('/') and path != '/':
+        path += '/'
+    if not path.startswith('/') or path.startswith('//'):
+        return '/'
+    return urlunsplit(('', '', path, parts.query, parts.fragment))
 
 
 AuditHook = Callable[..., Awaitable[None]]
