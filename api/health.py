@@ -1,10 +1,22 @@
-"""Liveness and readiness."""
+"""Liveness and readiness.
+
+`/health/ready` is public (orchestrators probe it without credentials) and then says only ready or not ready. The
+details (database and vector store, each Ollama host's URL, version and error) are for admins only, signed in with a
+session or sending an admin's personal token: they map the internal network.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from typing import Annotated
 
+from fastapi import APIRouter, Request, Security
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from nicegui import app
+
+from api.deps import bearer
+from services.core.auth import Role
+from services.core.errors import ServiceError
 from services.models.health import readiness
 from services.wiring import Services
 
@@ -12,13 +24,40 @@ from services.wiring import Services
 def create_router(services: Services) -> APIRouter:
     router = APIRouter(tags=['health'])
 
+    async def is_admin(request: Request, credentials: HTTPAuthorizationCredentials | None) -> bool:
+        """Whether the caller is an active admin (session or bearer token); anything else is anonymous here."""
+        user_id: int | None = None
+        if credentials is not None:
+            try:
+                user, _token_id = await services.tokens.authenticate(
+                    credentials.credentials, ip=request.client.host if request.client else None
+                )
+                user_id = user.id
+            except ServiceError:
+                return False
+        else:
+            try:
+                user_id = app.storage.user.get('user_id')
+            except (RuntimeError, AssertionError, KeyError):
+                user_id = None
+        user = await services.auth.get_user(user_id)
+        return user is not None and user.role == Role.ADMIN
+
     @router.get('/health', summary='Liveness: the process is up and serving requests')
     async def health() -> dict:
         return {'status': 'ok'}
 
-    @router.get('/health/ready', summary='Readiness: database, vector store and Ollama hosts')
-    async def ready() -> JSONResponse:
+    @router.get(
+        '/health/ready',
+        summary='Readiness: database, vector store and Ollama hosts (details for admins only)',
+    )
+    async def ready(
+        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
+    ) -> JSONResponse:
         ok, report = await readiness(services.health, services.vectors)
-        return JSONResponse(report, status_code=200 if ok else 503)
+        status = 200 if ok else 503
+        if not await is_admin(request, credentials):
+            return JSONResponse({'status': report['status']}, status_code=status)
+        return JSONResponse(report, status_code=status)
 
     return router

@@ -48,6 +48,9 @@ class WorkshopOut(BaseModel):
     ended_at: datetime | None
     allowed_models: list[str]
     stuck_minutes: int
+    attendees_may_share: bool = Field(
+        description='Whether attendees may share their prompts, tools, knowledge bases and RAG systems with it.'
+    )
     co_instructors: list[dict[str, Any]]
     resources: list[ResourceOut]
     steps: list[StepOut]
@@ -62,6 +65,21 @@ class WorkshopCreate(BaseModel):
     ends_at: datetime | None = None
     allowed_models: list[str] = Field([], description='Models attendees may use; empty: every enabled model.')
     stuck_minutes: int = Field(10, ge=1, le=240)
+    attendees_may_share: bool = Field(
+        False,
+        description='Let attendees share their prompts, tools, knowledge bases and RAG systems with this workshop '
+        '(off: only its instructors and admins may).',
+    )
+
+
+class WorkshopUpdate(BaseModel):
+    title: str | None = Field(None, max_length=200)
+    description: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    allowed_models: list[str] | None = None
+    stuck_minutes: int | None = Field(None, ge=1, le=240)
+    attendees_may_share: bool | None = None
 
 
 class JoinIn(BaseModel):
@@ -230,6 +248,19 @@ def create_router(services: Services) -> APIRouter:
     )
     async def get_workshop(workshop_id: int, user: Annotated[Actor, Depends(actor)]):
         return await workshops.get(user.id, workshop_id)
+
+    @router.patch(
+        '/{workshop_id}',
+        summary="Change a workshop's settings (its instructors); only the fields given change",
+        response_model=WorkshopOut,
+        responses=manage,
+    )
+    async def update_workshop(workshop_id: int, body: WorkshopUpdate, user: Annotated[Actor, Depends(actor)]):
+        fields = body.model_dump(exclude_unset=True)
+        for key in ('title', 'description', 'allowed_models', 'stuck_minutes', 'attendees_may_share'):
+            if key in fields and fields[key] is None:
+                del fields[key]  # null for these means "unchanged"
+        return await workshops.update(user.id, workshop_id, **fields)
 
     @router.post(
         '/{workshop_id}/start',

@@ -23,6 +23,7 @@ class Workshop(Model):
     allowed_models = fields.JSONField(default=list)
     join_code = fields.CharField(max_length=16, unique=True)
     stuck_minutes = fields.IntField(default=10)
+    attendees_may_share = fields.BooleanField(default=False)  # attendees may share prompts, tools, KBs, RAG here
     started_at = fields.DatetimeField(null=True)
     ended_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -151,6 +151,10 @@ def _manage(services: Services, user: UserInfo, info: WorkshopInfo) -> None:
             'outlined dense hint="Held on every path (pages, API, gateway). Include the embedding models of the '
             'knowledge bases attendees use."'
         ).classes('w-full')
+        may_share = ui.switch(
+            'Attendees may share their prompts, tools, knowledge bases and RAG systems with this workshop',
+            value=info.attendees_may_share,
+        ).mark('ws-attendees-share')
 
         async def save() -> None:
             try:
@@ -168,6 +172,7 @@ def _manage(services: Services, user: UserInfo, info: WorkshopInfo) -> None:
                     ends_at=end_at,
                     stuck_minutes=int(stuck.value or 10),
                     allowed_models=(allowed.value or '').split(','),
+                    attendees_may_share=bool(may_share.value),
                 ),
                 success='Saved.',
             )

@@ -194,7 +194,7 @@ def build_services(settings: Settings) -> Services:
         ),
         membership=membership,
         activity=activity,
-        activity_reader=ActivityReader(auth),
+        activity_reader=ActivityReader(auth, membership),
         quotas=quotas,
         sharing=sharing,
         hosts=hosts,

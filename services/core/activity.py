@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from nicegui import Event
+from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from models import ActivityEvent
@@ -128,9 +129,11 @@ def filtered(
     action: str | None = None,
     since: datetime | None = None,
     errors_only: bool = False,
+    scope: Q | None = None,
 ) -> QuerySet[ActivityEvent]:
-    """The activity rows matching the given filters (None means: any). Shared by every reader of the log."""
-    query = ActivityEvent.all()
+    """The activity rows matching the given filters (None means: any), within `scope` (the rows the reader may see;
+    None: all). Shared by every reader of the log."""
+    query = ActivityEvent.all() if scope is None else ActivityEvent.filter(scope)
     if user_id is not None:
         query = query.filter(user_id=user_id)
     if workshop_id is not None:

@@ -1,6 +1,9 @@
 """Which workshops a person belongs to: the live workshop they take part in (what their activity, quotas and model
 calls are attributed to), every workshop they attend, own or co-teach (what objects shared with a workshop reach),
-and the models a workshop allows.
+the workshops a person teaches (owns or co-teaches: what they may manage), and the models a workshop allows.
+
+The boundary between workshops lives here once: `managed` is the one answer to "which workshops may this person act
+on as an instructor" (admins: every workshop), used by workshops, quotas, the activity log and sharing.
 
 Built first in the composition root and handed to every service that needs it; the workshops feature calls
 `forget` when a membership or a workshop's state or allowed models change. Lookups are cached because every model
@@ -9,7 +12,7 @@ call asks them.
 
 from __future__ import annotations
 
-from models import Workshop, WorkshopInstructor, WorkshopMembership, WorkshopState
+from models import Role, Workshop, WorkshopInstructor, WorkshopMembership, WorkshopState
 
 
 class Membership:
@@ -37,6 +40,33 @@ class Membership:
         teaching = await WorkshopInstructor.filter(user_id=user_id).values_list('workshop_id', flat=True)
         owning = await Workshop.filter(owner_id=user_id).values_list('id', flat=True)
         return {*attending, *teaching, *owning}
+
+    async def taught_ids(self, user_id: int) -> set[int]:
+        """The workshops this person owns or co-teaches."""
+        owning = await Workshop.filter(owner_id=user_id).values_list('id', flat=True)
+        teaching = await WorkshopInstructor.filter(user_id=user_id).values_list('workshop_id', flat=True)
+        return {*owning, *teaching}
+
+    async def managed(self, user_id: int, role: Role | str) -> set[int] | None:
+        """The workshops this person may act on as an instructor: the ones they own or co-teach; None for an admin
+        (every workshop); empty for an attendee."""
+        role = Role(role)
+        if role == Role.ADMIN:
+            return None
+        if role != Role.INSTRUCTOR:
+            return set()
+        return await self.taught_ids(user_id)
+
+    async def manages(self, user_id: int, role: Role | str, workshop_id: int | None) -> bool:
+        """Whether this person may act on this workshop as an instructor (its owner, a co-instructor, an admin)."""
+        if workshop_id is None:
+            return False
+        managed = await self.managed(user_id, role)
+        return managed is None or workshop_id in managed
+
+    async def attends(self, user_id: int, workshop_id: int) -> bool:
+        """Whether this person is an attendee of this workshop now (joined and not left)."""
+        return await WorkshopMembership.exists(workshop_id=workshop_id, user_id=user_id, left_at__isnull=True)
 
     async def allowed_models(self, workshop_id: int) -> list[str]:
         """The models attendees of this workshop may use ([]: any model)."""

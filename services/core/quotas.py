@@ -49,7 +49,7 @@ from typing import Literal
 
 from tortoise.functions import Count, Sum
 
-from models import ModelCall, Quota, Role, User, Workshop, WorkshopInstructor, WorkshopMembership
+from models import ModelCall, Quota, Role, User, Workshop, WorkshopMembership
 from services.core import audit as audit_actions
 from services.core.audit import AuditService
 from services.core.auth import AuthService, UserInfo
@@ -145,11 +145,7 @@ class QuotaService:
     # ----- who manages what --------------------------------------------------------------------------------------
     async def _managed(self, user: UserInfo) -> set[int] | None:
         """The workshops this person manages (owns or co-teaches); None for an admin (every workshop)."""
-        if user.role == Role.ADMIN:
-            return None
-        owning = await Workshop.filter(owner_id=user.id).values_list('id', flat=True)
-        teaching = await WorkshopInstructor.filter(user_id=user.id).values_list('workshop_id', flat=True)
-        return {*owning, *teaching}
+        return await self.membership.managed(user.id, user.role)
 
     async def _manage(self, actor_id: int, workshop_id: int) -> UserInfo:
         """The acting manager of this workshop; attendees get PermissionDenied, other instructors NotFound."""

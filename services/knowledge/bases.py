@@ -1,8 +1,9 @@
 """Knowledge bases and their documents: permissions, uploads, text extraction, chunk previews, deletion.
 
 Visibility: private → the owner only (everyone else gets NotFound); public → everyone may read and query;
-workshop → the owner, instructors/admins and members of that workshop (`_in_workshop`, a hook for the workshops
-feature). Only the owner changes a knowledge base, its documents or its ingestion.
+workshop → the owner, the people in that workshop (attendees, its owner and co-instructors) and admins; an instructor
+who does not teach it gets NotFound. Who may see and who may share with a workshop is `services.core.sharing.Sharing`,
+the one rule for every shared object. Only the owner changes a knowledge base, its documents or its ingestion.
 """
 
 from __future__ import annotations
@@ -16,15 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from nicegui import run
-from tortoise.expressions import Q
 
 from models import Chunk, Document, IngestJob, KnowledgeBase
 from models.knowledge import DocState, JobState, Visibility
 from services.core import actions
 from services.core.activity import ActivityService
-from services.core.auth import AuthService, Role, UserInfo
+from services.core.auth import AuthService, UserInfo
 from services.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from services.core.membership import Membership
+from services.core.sharing import Sharing
 from services.knowledge import chunking, extract
 from services.knowledge.vector_databases import VectorDatabaseService
 from services.knowledge.vectors import METRICS, CollectionStats
@@ -142,20 +143,11 @@ class KnowledgeService:
         self.uploads_dir = uploads_dir
         self.max_bytes = max_upload_mb * 1024 * 1024
         self.membership = membership  # the workshops a user attends or teaches (knowledge bases shared with one)
+        self.sharing = Sharing(membership)  # who may see a shared object, who may share with a workshop
 
     # ----- permissions -------------------------------------------------------------------------------------------
-    async def _in_workshop(self, user: UserInfo, workshop_id: int | None) -> bool:
-        """Whether `user` takes part in (or teaches) workshop `workshop_id`."""
-        if workshop_id is None:
-            return False
-        return workshop_id in await self.membership.workshop_ids_of(user.id)
-
     async def may_read(self, user: UserInfo, owner_id: int, visibility: str, workshop_id: int | None) -> bool:
-        if owner_id == user.id or visibility == Visibility.PUBLIC:
-            return True
-        if visibility == Visibility.WORKSHOP:
-            return user.at_least(Role.INSTRUCTOR) or await self._in_workshop(user, workshop_id)
-        return False
+        return await self.sharing.may_see(user, owner_id, visibility, workshop_id)
 
     async def _readable(self, user: UserInfo, kb_id: int) -> KnowledgeBase:
         kb = await KnowledgeBase.get_or_none(id=kb_id)
@@ -199,6 +191,7 @@ class KnowledgeService:
         if not embedding_model.strip():
             raise InvalidInput('Choose an embedding model.')
         visibility = self._visibility(user, visibility, workshop_id)
+        await self.sharing.check_share(user, visibility, workshop_id)
         if metric not in METRICS:
             raise InvalidInput(f'Choose a metric: {", ".join(METRICS)}.')
         chunking.validate(splitter, chunk_size, chunk_overlap)
@@ -239,8 +232,11 @@ class KnowledgeService:
         unknown = set(changes) - allowed
         if unknown:
             raise InvalidInput(f'Cannot change {", ".join(sorted(unknown))}.')
-        if 'visibility' in changes:
-            self._visibility(user, changes['visibility'], changes.get('workshop_id', kb.workshop_id))
+        if 'visibility' in changes or 'workshop_id' in changes:
+            visibility = changes.get('visibility', kb.visibility)
+            workshop_id = changes.get('workshop_id', kb.workshop_id)
+            self._visibility(user, visibility, workshop_id)
+            await self.sharing.check_share(user, visibility, workshop_id, current=(kb.visibility, kb.workshop_id))
         chunking.validate(
             changes.get('splitter', kb.splitter),
             changes.get('chunk_size', kb.chunk_size),
@@ -270,12 +266,7 @@ class KnowledgeService:
 
     async def list_kbs(self, actor_id: int) -> list[KBInfo]:
         user = await self.auth.require(actor_id)
-        query = Q(owner_id=user.id) | Q(visibility=Visibility.PUBLIC)
-        if user.at_least(Role.INSTRUCTOR):
-            query |= Q(visibility=Visibility.WORKSHOP)
-        rows = await KnowledgeBase.filter(query).order_by('name')
-        others = await KnowledgeBase.filter(visibility=Visibility.WORKSHOP).exclude(id__in=[r.id for r in rows])
-        rows += [kb for kb in others if await self._in_workshop(user, kb.workshop_id)]
+        rows = await KnowledgeBase.filter(await self.sharing.visible_q(user)).order_by('name')
         counts: dict[int, int] = {}
         for row in await Document.filter(kb_id__in=[r.id for r in rows]).values('kb_id'):
             counts[row['kb_id']] = counts.get(row['kb_id'], 0) + 1

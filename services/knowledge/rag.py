@@ -12,13 +12,11 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tortoise.expressions import Q
-
 from models import Document, KnowledgeBase, RagSystem
 from models.knowledge import Visibility
 from services.core import actions
 from services.core.activity import ActivityService
-from services.core.auth import AuthService, Role, UserInfo
+from services.core.auth import AuthService, UserInfo
 from services.core.errors import InvalidInput, NotFound, PermissionDenied
 from services.knowledge.bases import KnowledgeService, collection_name
 from services.knowledge.vector_databases import VectorDatabaseService
@@ -141,7 +139,9 @@ class RagService:
             raise PermissionDenied('Only the owner of this RAG system can change it.')
         return rag
 
-    async def _validated(self, user: UserInfo, fields_: dict[str, Any]) -> dict[str, Any]:
+    async def _validated(
+        self, user: UserInfo, fields_: dict[str, Any], current: RagSystem | None = None
+    ) -> dict[str, Any]:
         out = dict(fields_)
         if 'name' in out:
             out['name'] = ' '.join((out['name'] or '').split())
@@ -177,6 +177,11 @@ class RagService:
                 raise InvalidInput('Visibility must be private, workshop or public.')
             if out['visibility'] == Visibility.WORKSHOP and out.get('workshop_id') is None:
                 raise InvalidInput('Choose the workshop to share this RAG system with.')
+        if 'visibility' in out or 'workshop_id' in out:
+            now = (current.visibility, current.workshop_id) if current is not None else None
+            visibility = out.get('visibility', now[0] if now else Visibility.PRIVATE)
+            workshop_id = out.get('workshop_id', now[1] if now else None)
+            await self.knowledge.sharing.check_share(user, visibility, workshop_id, current=now)
         return out
 
     async def create(
@@ -220,7 +225,7 @@ class RagService:
         rag = await self._editable(user, rag_id)
         if 'document_ids' in changes and 'kb_ids' not in changes:
             changes['kb_ids'] = rag.kb_ids
-        values = await self._validated(user, changes)
+        values = await self._validated(user, changes, rag)
         for key, value in values.items():
             setattr(rag, key, value)
         await rag.save()
@@ -232,9 +237,7 @@ class RagService:
 
     async def list_systems(self, actor_id: int) -> list[RagInfo]:
         user = await self.auth.require(actor_id)
-        query = Q(owner_id=user.id) | Q(visibility=Visibility.PUBLIC)
-        if user.at_least(Role.INSTRUCTOR):
-            query |= Q(visibility=Visibility.WORKSHOP)
+        query = await self.knowledge.sharing.visible_q(user)
         return [_info(r, user) for r in await RagSystem.filter(query).order_by('name')]
 
     async def delete(self, actor_id: int, rag_id: int) -> None:

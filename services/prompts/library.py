@@ -148,8 +148,10 @@ class PromptService:
 
     # ----- reading -------------------------------------------------------------------------------------------------
     async def _visible(self, actor_id: int, prompt_id: int) -> Prompt:
+        """The prompt if the actor (active, refreshed from the database) may see it, else NotFound."""
+        user = await self.auth.require(actor_id)
         row = await Prompt.get_or_none(id=prompt_id).prefetch_related('owner')
-        if row is None or not await self.sharing.can_see(actor_id, row):
+        if row is None or not await self.sharing.can_see(user, row):
             raise NotFound('No such prompt. It may have been deleted, or it is not shared with you.')
         return row
 
@@ -175,8 +177,8 @@ class PromptService:
         }
 
     async def list_prompts(self, actor_id: int, search: str = '', *, mine_only: bool = False) -> list[PromptSummary]:
-        await self.auth.require(actor_id)
-        query = Prompt.filter(owner_id=actor_id) if mine_only else Prompt.filter(await self.sharing.visible_q(actor_id))
+        user = await self.auth.require(actor_id)
+        query = Prompt.filter(owner_id=actor_id) if mine_only else Prompt.filter(await self.sharing.visible_q(user))
         term = (search or '').strip()
         if term:
             query = query.filter(name__icontains=term)
@@ -184,7 +186,6 @@ class PromptService:
         return [PromptSummary(**self._summary(r, r.owner.display_name)) for r in rows]
 
     async def get(self, actor_id: int, prompt_id: int) -> PromptDetail:
-        await self.auth.require(actor_id)
         row = await self._visible(actor_id, prompt_id)
         versions = [_version(v) for v in await PromptVersion.filter(prompt_id=row.id).order_by('-number')]
         current = next((v for v in versions if v.number == row.current_version), versions[0])
@@ -197,7 +198,6 @@ class PromptService:
         )
 
     async def version(self, actor_id: int, prompt_id: int, number: int | None = None) -> VersionInfo:
-        await self.auth.require(actor_id)
         row = await self._visible(actor_id, prompt_id)
         found = await PromptVersion.get_or_none(prompt_id=row.id, number=number or row.current_version)
         if found is None:
@@ -208,6 +208,7 @@ class PromptService:
     async def create(self, actor_id: int, draft: PromptDraft, message: str = '') -> PromptDetail:
         user = await self.auth.require(actor_id)
         clean = _clean(draft, staff=is_staff(user.role))
+        await self.sharing.check_share(user, clean['meta']['visibility'], clean['meta']['workshop_id'])
         async with in_transaction():
             row = await Prompt.create(owner_id=actor_id, current_version=1, **clean['meta'])
             await PromptVersion.create(
@@ -223,6 +224,10 @@ class PromptService:
         user = await self.auth.require(actor_id)
         row = await self._owned(actor_id, prompt_id)
         clean = _clean(draft, staff=is_staff(user.role))
+        meta = clean['meta']
+        await self.sharing.check_share(
+            user, meta['visibility'], meta['workshop_id'], current=(row.visibility, row.workshop_id)
+        )
         async with in_transaction():
             number = await self._next_number(row.id)
             await PromptVersion.create(
@@ -237,7 +242,6 @@ class PromptService:
         return (last.number if last else 0) + 1
 
     async def set_current(self, actor_id: int, prompt_id: int, number: int) -> PromptDetail:
-        await self.auth.require(actor_id)
         row = await self._owned(actor_id, prompt_id)
         if not await PromptVersion.exists(prompt_id=row.id, number=number):
             raise NotFound(f'Version {number} of this prompt does not exist.')
@@ -246,7 +250,6 @@ class PromptService:
 
     async def rollback(self, actor_id: int, prompt_id: int, number: int) -> PromptDetail:
         """A new version with the content of an older one (history is never rewritten)."""
-        await self.auth.require(actor_id)
         row = await self._owned(actor_id, prompt_id)
         old = await PromptVersion.get_or_none(prompt_id=row.id, number=number)
         if old is None:
@@ -268,7 +271,6 @@ class PromptService:
         return await self.get(actor_id, row.id)
 
     async def delete(self, actor_id: int, prompt_id: int) -> None:
-        await self.auth.require(actor_id)
         row = await self._owned(actor_id, prompt_id)
         await row.delete()
 
@@ -287,7 +289,6 @@ class PromptService:
 
     async def fork(self, actor_id: int, prompt_id: int) -> PromptDetail:
         """Copy the current version of a prompt you can see into a new private prompt of your own."""
-        await self.auth.require(actor_id)
         source = await self._visible(actor_id, prompt_id)
         version = await PromptVersion.get(prompt_id=source.id, number=source.current_version)
         async with in_transaction():

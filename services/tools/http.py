@@ -2,7 +2,11 @@
 
 Arguments fill `{param}` placeholders in the URL (percent-encoded, so a value cannot change the host or path
 structure); for methods other than GET/DELETE the remaining arguments are sent as a JSON body. Redirects are
-followed by hand, each hop re-checked; the response is capped in time and size.
+followed by hand, each hop re-checked by the SSRF guard; the response is capped in time and size.
+
+The tool's own headers (often an `Authorization` or API-key header, hidden from everyone but the owner) go only to the
+origin (scheme, host, port) of the tool's URL: a redirect to another origin, even an allow-listed one, is followed
+without them (`strip_secrets`). The client verifies TLS with the one shared context (`services.core.tls`).
 """
 
 from __future__ import annotations
@@ -16,12 +20,15 @@ import httpx
 
 from services.core.errors import InvalidInput, ServiceError
 from services.core.net_guard import AllowEntry, UnsafeURL, check_url, parse
+from services.core.tls import ssl_context
 
 METHODS = ('GET', 'POST', 'PUT', 'PATCH', 'DELETE')
 PLACEHOLDER = re.compile(r'\{([A-Za-z_][A-Za-z0-9_]{0,63})\}')
 HEADER_NAME = re.compile(r'^[A-Za-z0-9-]{1,64}$')
 FORBIDDEN_HEADERS = {'host', 'content-length', 'transfer-encoding', 'connection', 'cookie'}
 MAX_REDIRECTS = 3
+# headers of the tool that carry no secret and may follow a redirect to another origin
+PLAIN_HEADERS = {'accept', 'accept-language', 'content-type'}
 
 
 class ToolFailed(ServiceError):
@@ -57,6 +64,17 @@ def validate_config(config: Any, parameters: dict[str, Any]) -> dict[str, Any]:
     return {'method': method, 'url': url, 'headers': clean_headers}
 
 
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, canonical host, port) of a URL: where a secret header may go."""
+    scheme, host, port, _path = parse(url)
+    return scheme, host, port
+
+
+def strip_secrets(headers: dict[str, str]) -> dict[str, str]:
+    """The headers that may be sent to another origin than the tool's own (no credentials, keys or cookies)."""
+    return {name: value for name, value in headers.items() if name.lower() in PLAIN_HEADERS}
+
+
 def build_url(template: str, args: dict[str, Any]) -> tuple[str, set[str]]:
     used: set[str] = set()
 
@@ -84,10 +102,15 @@ async def call(
     url, used = build_url(config['url'], args)
     method = config['method']
     body = {k: v for k, v in args.items() if k not in used} if method in ('POST', 'PUT', 'PATCH') else None
-    async with httpx.AsyncClient(follow_redirects=False, timeout=httpx.Timeout(seconds), trust_env=False) as client:
+    own_headers: dict[str, str] = dict(config.get('headers') or {})
+    home = origin(url)
+    async with httpx.AsyncClient(
+        follow_redirects=False, timeout=httpx.Timeout(seconds), trust_env=False, verify=ssl_context()
+    ) as client:
         for _hop in range(MAX_REDIRECTS + 1):
             target = await check_url(url, entries)
-            headers = {**config.get('headers', {}), 'Host': target.host_header, 'User-Agent': 'workshop-http-tool/1'}
+            sent = own_headers if (target.scheme, target.host, target.port) == home else strip_secrets(own_headers)
+            headers = {**sent, 'Host': target.host_header, 'User-Agent': 'workshop-http-tool/1'}
             try:
                 async with client.stream(
                     method,

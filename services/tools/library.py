@@ -141,8 +141,10 @@ class ToolService:
         ]
 
     async def _visible(self, actor_id: int, tool_id: int) -> Tool:
+        """The tool if the actor (active, refreshed from the database) may see it, else NotFound."""
+        user = await self.auth.require(actor_id)
         row = await Tool.get_or_none(id=tool_id).prefetch_related('owner')
-        if row is None or not await self.sharing.can_see(actor_id, row):
+        if row is None or not await self.sharing.can_see(user, row):
             raise NotFound('No such tool. It may have been deleted, or it is not shared with you.')
         return row
 
@@ -153,8 +155,8 @@ class ToolService:
         return row
 
     async def list_tools(self, actor_id: int, search: str = '') -> list[ToolInfo]:
-        await self.auth.require(actor_id)
-        query = Tool.filter(await self.sharing.visible_q(actor_id))
+        user = await self.auth.require(actor_id)
+        query = Tool.filter(await self.sharing.visible_q(user))
         if search.strip():
             query = query.filter(name__icontains=search.strip())
         rows = await query.order_by('name').limit(500).prefetch_related('owner')
@@ -165,7 +167,6 @@ class ToolService:
         return [*self.builtin_infos(), *await self.list_tools(actor_id)]
 
     async def get(self, actor_id: int, tool_id: int) -> ToolInfo:
-        await self.auth.require(actor_id)
         return self._info(await self._visible(actor_id, tool_id), actor_id)
 
     def _clean(self, draft: ToolDraft) -> dict[str, Any]:
@@ -202,24 +203,27 @@ class ToolService:
         }
 
     async def create(self, actor_id: int, draft: ToolDraft) -> ToolInfo:
-        await self.auth.require(actor_id)
+        user = await self.auth.require(actor_id)
         data = self._clean(draft)
+        await self.sharing.check_share(user, data['visibility'], data['workshop_id'])
         if await Tool.exists(owner_id=actor_id, name=data['name']):
             raise Conflict(f'You already have a tool named {data["name"]}. Pick another name.')
         row = await Tool.create(owner_id=actor_id, **data)
         return await self.get(actor_id, row.id)
 
     async def update(self, actor_id: int, tool_id: int, draft: ToolDraft) -> ToolInfo:
-        await self.auth.require(actor_id)
+        user = await self.auth.require(actor_id)
         row = await self._owned(actor_id, tool_id)
         data = self._clean(draft)
+        await self.sharing.check_share(
+            user, data['visibility'], data['workshop_id'], current=(row.visibility, row.workshop_id)
+        )
         if await Tool.filter(owner_id=actor_id, name=data['name']).exclude(id=row.id).exists():
             raise Conflict(f'You already have a tool named {data["name"]}. Pick another name.')
         await Tool.filter(id=row.id).update(**data)
         return await self.get(actor_id, row.id)
 
     async def delete(self, actor_id: int, tool_id: int) -> None:
-        await self.auth.require(actor_id)
         await (await self._owned(actor_id, tool_id)).delete()
 
     async def resolve(self, actor_id: int, refs: list[str]) -> list[ToolInfo]:

@@ -104,6 +104,7 @@ class WorkshopService(WorkshopSession):
             ended_at=workshop.ended_at,
             allowed_models=list(workshop.allowed_models or []),
             stuck_minutes=workshop.stuck_minutes,
+            attendees_may_share=bool(workshop.attendees_may_share),
             can_manage=can_manage,
         )
         if full:
@@ -402,7 +403,10 @@ def _validated(fields: dict[str, Any]) -> dict[str, Any]:
         if not 1 <= minutes <= 240:
             raise InvalidInput('The stuck threshold must be between 1 and 240 minutes.')
         values['stuck_minutes'] = minutes
-    unknown = set(fields) - {'title', 'description', 'starts_at', 'ends_at', 'allowed_models', 'stuck_minutes'}
+    if 'attendees_may_share' in fields:
+        values['attendees_may_share'] = bool(fields['attendees_may_share'])
+    known = {'title', 'description', 'starts_at', 'ends_at', 'allowed_models', 'stuck_minutes', 'attendees_may_share'}
+    unknown = set(fields) - known
     if unknown:
         raise InvalidInput(f'Unknown workshop field(s): {", ".join(sorted(unknown))}.')
     return values

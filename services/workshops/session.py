@@ -23,7 +23,6 @@ from models import (
     Role,
     StepProgress,
     Workshop,
-    WorkshopInstructor,
     WorkshopMembership,
     WorkshopState,
     WorkshopStep,
@@ -81,9 +80,8 @@ class WorkshopSession:
         return workshop
 
     async def _is_manager(self, user: UserInfo, workshop: Workshop) -> bool:
-        if user.role == Role.ADMIN or workshop.owner_id == user.id:
-            return True
-        return await WorkshopInstructor.exists(workshop_id=workshop.id, user_id=user.id)
+        """Its owner, a co-instructor or an admin (the one rule: `Membership.manages`)."""
+        return await self.membership.manages(user.id, user.role, workshop.id)
 
     async def _manage(self, actor_id: int, workshop_id: int) -> tuple[UserInfo, Workshop]:
         """The acting manager and the workshop; attendees get PermissionDenied, other instructors NotFound."""

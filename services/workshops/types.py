@@ -41,6 +41,7 @@ class WorkshopInfo:
     ended_at: datetime | None
     allowed_models: list[str]
     stuck_minutes: int
+    attendees_may_share: bool = False  # attendees may share their prompts, tools, knowledge bases, RAG systems here
     co_instructors: list[dict[str, Any]] = field(default_factory=list)
     resources: list[ResourceInfo] = field(default_factory=list)
     steps: list[StepInfo] = field(default_factory=list)

@@ -74,14 +74,22 @@ async def test_embeddings(client, alice) -> None:
 
 
 async def test_activity_is_own_unless_instructor(client, alice, bob, instructor) -> None:
+    # an instructor reads the activity of the workshops they teach (tests/security/test_workshop_boundaries.py)
+    created = await client.post('/api/v1/workshops', json={'title': 'Class'}, headers=instructor.headers)
+    started = await client.post(f'/api/v1/workshops/{created.json()["id"]}/start', headers=instructor.headers)
+    for who in (alice, bob):
+        joined = {'code': started.json()['join_code']}
+        assert (await client.post('/api/v1/workshops/join', json=joined, headers=who.headers)).status_code == 200
     body = {'model': 'llama3.2', 'messages': [{'role': 'user', 'content': 'Hello'}]}
     await client.post('/api/v1/chat', json=body, headers=alice.headers)
     await client.post('/api/v1/chat', json=body, headers=bob.headers)
-    own = (await client.get('/api/v1/activity', headers=alice.headers)).json()
+    own = (await client.get('/api/v1/activity?action=chat', headers=alice.headers)).json()
     assert own['total'] == 1 and own['items'][0]['user_id'] == alice.id
+    mine = (await client.get('/api/v1/activity', headers=alice.headers)).json()['items']  # chat and join: hers only
+    assert len(mine) == 2 and {a['user_id'] for a in mine} == {alice.id}
     assert_problem(await client.get(f'/api/v1/activity?user_id={bob.id}', headers=alice.headers), 403)
     assert_problem(await client.get('/api/v1/activity?workshop_id=1', headers=alice.headers), 403)
     everyone = (await client.get('/api/v1/activity?action=chat', headers=instructor.headers)).json()
     assert everyone['total'] == 2
-    bobs = (await client.get(f'/api/v1/activity?user_id={bob.id}', headers=instructor.headers)).json()
+    bobs = (await client.get(f'/api/v1/activity?user_id={bob.id}&action=chat', headers=instructor.headers)).json()
     assert [a['user_id'] for a in bobs['items']] == [bob.id]

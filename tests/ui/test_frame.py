@@ -43,19 +43,28 @@ async def test_attendee_banner_says_what_to_do(
     await user.should_see('Tell your instructor or admin.')
 
 
-async def test_health_and_readiness(user: User, services: Services, ollama_server: OllamaTestServer) -> None:
+async def test_health_and_readiness(
+    user: User, services: Services, make_account, ollama_server: OllamaTestServer
+) -> None:
     response = await user.http_client.get('/health')
     assert response.status_code == 200 and response.json() == {'status': 'ok'}
     assert response.headers['x-request-id']
-    response = await user.http_client.get('/health/ready')
+    response = await user.http_client.get('/health/ready')  # without authentication: only ready / not ready
+    assert response.status_code == 200 and response.json() == {'status': 'ok'}
+    admin = {
+        'Authorization': f'Bearer {(await services.tokens.create(await make_account("ada@example.org"), "t")).secret}'
+    }
+    response = await user.http_client.get('/health/ready', headers=admin)  # details for admins
     report = response.json()
     assert response.status_code == 200, report
     assert report['database']['status'] == 'ok' and report['vector_store']['status'] == 'ok'
     assert report['ollama'][0]['url'] == ollama_server.url and report['ollama'][0]['status'] == 'ok'
     ollama_server.go_down()
-    response = await user.http_client.get('/health/ready')
+    response = await user.http_client.get('/health/ready', headers=admin)
     assert response.status_code == 503
     assert response.json()['ollama'][0]['status'] == 'down'
+    response = await user.http_client.get('/health/ready')
+    assert response.status_code == 503 and response.json() == {'status': 'down'}
 
 
 async def test_request_id_is_on_log_lines_of_requests_and_ui_events(user: User, make_account, caplog) -> None:

@@ -51,7 +51,8 @@ async def test_create_upload_ingest_with_progress_seen_by_another_viewer(
     await user.should_see('named like a PDF', retries=30)
     assert await services.knowledge.list_kbs(bob_id) == []
     kb = (await services.knowledge.list_kbs(1))[0]
-    await services.knowledge.update_kb(1, kb.id, visibility='workshop', workshop_id=3)  # instructors may watch
+    taught = await services.workshops.create(bob_id, 'Class')  # the instructors of the workshop may watch
+    await services.knowledge.update_kb(1, kb.id, visibility='workshop', workshop_id=taught.id)
     bob = create_user()
     await sign_in(bob, 'bob@example.org')
     await bob.open(f'/knowledge/{kb.id}')

@@ -203,12 +203,19 @@ async def test_another_user_cannot_see_change_or_ingest_a_private_kb(services: S
 
 
 async def test_workshop_visibility_admits_owner_and_instructors(services: Services, ada: int, bob: int, make_account):
+    """Shared with a workshop: its instructors see it; another instructor and an outsider do not
+    (tests/security/test_workshop_boundaries.py attacks this through the API)."""
     carol = await make_account('carol@example.org', 'Carol', role='instructor')
-    kb = await make_kb(services, bob, visibility='workshop', workshop_id=7)
+    workshop = await services.workshops.create(carol, 'Class', attendees_may_share=True)
+    await services.workshops.start(carol, workshop.id)
+    await services.workshops.join(workshop.join_code, user_id=bob)
+    kb = await make_kb(services, bob, visibility='workshop', workshop_id=workshop.id)
     assert (await services.knowledge.get_kb(carol, kb)).visibility == 'workshop'
     dave = await make_account('dave@example.org', 'Dave')
-    with pytest.raises(NotFound):
-        await services.knowledge.get_kb(dave, kb)
+    erin = await make_account('erin@example.org', 'Erin', role='instructor')
+    for outsider in (dave, erin):
+        with pytest.raises(NotFound):
+            await services.knowledge.get_kb(outsider, kb)
 
 
 async def test_upload_is_recorded_in_the_activity_log(services: Services, ada: int) -> None:

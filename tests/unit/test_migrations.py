@@ -37,7 +37,9 @@ async def test_database_from_the_first_migration_upgrades_and_keeps_rows(tmp_pat
     await db.close_database()
 
     applied = await db.open_database(url)
-    all_migrations = sorted(p.name for p in (db.MIGRATIONS / 'models').glob('[0-9]*_*.py'))
+    all_migrations = sorted(
+        (p.name for p in (db.MIGRATIONS / 'models').glob('[0-9]*_*.py')), key=lambda name: int(name.split('_')[0])
+    )
     assert applied == [name for name in all_migrations if not name.startswith('0_')]
     user = await User.get(email='ada@example.org')
     assert user.display_name == 'Ada' and user.role == 'admin'
