@@ -136,6 +136,25 @@ class Settings(BaseSettings):
 
     # uploads
     max_upload_mb: int = Field(20, ge=1, description='Largest accepted upload, in megabytes.')
+    max_upload_files: int = Field(20, ge=1, le=1000, description='Most files in one upload.')
+    max_upload_request_mb: int = Field(
+        100, ge=1, description='Largest upload request (all its files together), in megabytes.'
+    )
+    max_body_mb: int = Field(
+        8, ge=1, description='Largest request body other than an upload (JSON, forms), in megabytes, on every route.'
+    )
+    extract_max_unpacked_mb: int = Field(
+        100,
+        ge=1,
+        description='Most bytes a document may unpack to (all members of a DOCX, all streams of a PDF), in megabytes.',
+    )
+    extract_max_members: int = Field(2000, ge=10, description='Most files inside one zip-based document (DOCX).')
+    extract_memory_mb: int = Field(
+        768, ge=128, description='Memory one text extraction may use (in its worker process), in megabytes.'
+    )
+    extract_cpu_seconds: float = Field(
+        10.0, gt=0, le=600, description='CPU seconds one text extraction may use before the file is refused.'
+    )
     embed_batch_size: int = Field(64, ge=1, le=1024, description='Texts per /api/embed call during ingestion.')
     ingest_workers: int = Field(
         1, ge=0, le=32, description='Worker processes that split documents during ingestion (0: threads of the app).'

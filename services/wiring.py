@@ -21,6 +21,7 @@ from services.core.quotas import QuotaService
 from services.core.sharing import Sharing
 from services.core.sso import SSOService, parse_role_map
 from services.core.tokens import TokenService
+from services.core.workers import Budget
 from services.core.workers import shared as shared_workers
 from services.knowledge import chunking
 from services.knowledge.bases import KnowledgeService
@@ -141,7 +142,16 @@ def build_services(settings: Settings) -> Services:
     vectors = VectorStore(settings.milvus_location, settings.milvus_token, lite_process=settings.milvus_lite_process)
     vector_databases = VectorDatabaseService(auth, audit, vectors)
     knowledge = KnowledgeService(
-        auth, activity, vector_databases, membership, settings.uploads_dir, settings.max_upload_mb
+        auth,
+        activity,
+        vector_databases,
+        membership,
+        settings.uploads_dir,
+        settings.max_upload_mb,
+        max_files=settings.max_upload_files,
+        max_unpacked_mb=settings.extract_max_unpacked_mb,
+        max_members=settings.extract_max_members,
+        budget=Budget(memory_mb=settings.extract_memory_mb, cpu_seconds=settings.extract_cpu_seconds),
     )
     embeddings = EmbeddingsService(auth, knowledge, vector_databases, calls, activity)
 

@@ -9,25 +9,87 @@ stayed as fast without it.)
 One pool per process, started on first use and kept for the life of the process. A worker that dies (killed, out of
 memory) breaks the pool: the call is retried once on a fresh pool, then the error reaches the caller. With
 `workers=0` calls run in a thread of this process instead.
+
+`run_budgeted` runs a call that handles untrusted input (extracting the text of an upload) within a `Budget`: the
+worker's address space may grow by at most `memory_mb` and the call may use at most `cpu_seconds` of CPU (resource
+limits set in the worker around the call), and the caller waits at most twice that. A call over budget raises
+`BudgetExceeded`; its worker is then replaced, so the memory it took goes back to the system.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
+import gc
 import logging
 import multiprocessing
 import os
+import resource
 import signal
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import Any
 
 from nicegui.run import io_bound as run_io
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(kw_only=True, slots=True, frozen=True)
+class Budget:
+    memory_mb: int
+    cpu_seconds: float
+
+
+class BudgetExceeded(Exception):
+    """A budgeted call used more memory (`what == 'memory'`) or time (`what == 'time'`) than it was given."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+def _over_cpu(signum: int, frame: Any) -> None:
+    raise BudgetExceeded('time')
+
+
+def _vm_bytes() -> int:
+    with open('/proc/self/statm') as statm:
+        return int(statm.read().split()[0]) * os.sysconf('SC_PAGE_SIZE')
+
+
+def _budgeted(budget: Budget, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    """Runs in the worker: `fn(*args)` under an address-space and a CPU-time limit, both lifted afterwards."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_soft = int(usage.ru_utime + usage.ru_stime + budget.cpu_seconds) + 1
+    _, cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)
+    _, as_hard = resource.getrlimit(resource.RLIMIT_AS)
+    previous = signal.signal(signal.SIGXCPU, _over_cpu)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_soft, cpu_hard))
+    resource.setrlimit(resource.RLIMIT_AS, (_vm_bytes() + budget.memory_mb * 1024 * 1024, as_hard))
+    try:
+        return fn(*args)
+    except MemoryError:
+        raise BudgetExceeded('memory') from None
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (as_hard, as_hard))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_hard, cpu_hard))
+        signal.signal(signal.SIGXCPU, previous)
+        gc.collect()
+        _trim()
+
+
+def _trim() -> None:
+    """Give freed memory back to the system (glibc keeps it in its arenas otherwise)."""
+    try:
+        ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _init_worker(parent: int, warm: Callable[[], Any] | None) -> None:
@@ -83,6 +145,29 @@ class WorkerPool:
                     raise
                 log.warning('a worker process died; starting a new pool and retrying')
         raise AssertionError('unreachable')
+
+    async def run_budgeted(self, budget: Budget, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run `fn(*args)` in a worker process within `budget`; raise `BudgetExceeded` when it needs more. The
+        worker of a call over budget (or killed, or past twice its CPU time on the clock) is replaced."""
+        loop = asyncio.get_running_loop()
+        pool = self._pool()
+        future = loop.run_in_executor(pool, _budgeted, budget, fn, args)
+        try:
+            return await asyncio.wait_for(future, timeout=budget.cpu_seconds * 2 + 5)
+        except BudgetExceeded:
+            self._discard(pool)
+            raise
+        except TimeoutError:
+            self._kill(pool)
+            raise BudgetExceeded('time') from None
+        except BrokenProcessPool:  # killed by the kernel (out of memory) or by its hard CPU limit
+            self._discard(pool)
+            raise BudgetExceeded('memory') from None
+
+    def _kill(self, pool: ProcessPoolExecutor) -> None:
+        for process in list((getattr(pool, '_processes', None) or {}).values()):
+            process.kill()
+        self._discard(pool)
 
     async def start(self) -> None:
         """Start the workers now, so the first real call does not wait for them (start-up, in the background)."""

@@ -26,6 +26,8 @@ from services.core.auth import AuthService, UserInfo
 from services.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from services.core.membership import Membership
 from services.core.sharing import Sharing
+from services.core.workers import Budget, BudgetExceeded, WorkerPool
+from services.core.workers import shared as shared_workers
 from services.knowledge import chunking, extract
 from services.knowledge.vector_databases import VectorDatabaseService
 from services.knowledge.vectors import METRICS, CollectionStats
@@ -136,12 +138,25 @@ class KnowledgeService:
         membership: Membership,
         uploads_dir: Path,
         max_upload_mb: int,
+        *,
+        max_files: int = 20,
+        max_unpacked_mb: int = 100,
+        max_members: int = 2000,
+        budget: Budget | None = None,
+        workers: WorkerPool | None = None,
     ) -> None:
         self.auth = auth
         self.activity = activity
         self.stores = stores  # the vector store of each knowledge base
         self.uploads_dir = uploads_dir
         self.max_bytes = max_upload_mb * 1024 * 1024
+        self.max_files = max_files
+        self.limits = extract.Limits(
+            max_bytes=self.max_bytes, max_unpacked=max_unpacked_mb * extract.MB, max_members=max_members
+        )
+        # text extraction reads untrusted files: in a worker process of its own, within a memory and CPU budget
+        self.budget = budget or Budget(memory_mb=768, cpu_seconds=10.0)
+        self.extraction = workers or shared_workers(1, warm=extract.warm)
         self.membership = membership  # the workshops a user attends or teaches (knowledge bases shared with one)
         self.sharing = Sharing(membership)  # who may see a shared object, who may share with a workshop
 
@@ -299,6 +314,8 @@ class KnowledgeService:
         leaves nothing behind and does not stop the others."""
         user = await self.auth.require(actor_id)
         kb = await self._editable(user, kb_id)
+        if not 1 <= len(files) <= self.max_files:
+            raise InvalidInput(f'Upload between 1 and {self.max_files} files at once.')
         results = []
         for name, data in files:
             shown = extract.clean_name(name)
@@ -319,13 +336,11 @@ class KnowledgeService:
     async def _store(self, kb: KnowledgeBase, name: str, data: bytes) -> Document:
         shown = extract.clean_name(name)
         if len(data) > self.max_bytes:  # refuse before hashing or parsing anything
-            raise InvalidInput(
-                f'"{shown}" is {len(data) / 1e6:.1f} MB; the limit is {self.max_bytes / 1e6:.0f} MB. Split it up.'
-            )
+            raise InvalidInput(extract.too_large(shown, len(data), self.max_bytes))
         digest = hashlib.sha256(data).hexdigest()
         if await Document.filter(kb_id=kb.id, sha256=digest).exists():
             raise Conflict(f'"{shown}" is already in this knowledge base (same content).')
-        extracted = await run.io_bound(extract.extract, name, data, self.max_bytes)
+        extracted = await self._extract(shown, name, data)
         stem = uuid.uuid4().hex
         stored, text_name = f'{stem}.bin', f'{stem}.txt'
         try:
@@ -345,6 +360,22 @@ class KnowledgeService:
         except Exception:
             self._unlink(stored, text_name)
             raise
+
+    async def _extract(self, shown: str, name: str, data: bytes) -> extract.Extracted:
+        """The text of one file, extracted in the extraction worker within its memory and CPU budget."""
+        try:
+            return await self.extraction.run_budgeted(self.budget, extract.extract, name, data, self.limits)
+        except BudgetExceeded as exc:
+            log.warning('extraction of an upload went over its %s budget and was stopped', exc.what)
+            if exc.what == 'memory':
+                raise InvalidInput(
+                    f'"{shown}" needs more than {self.budget.memory_mb} MB of memory to read (a decompression '
+                    'bomb?) and was refused. Save a simpler document and try again.'
+                ) from None
+            raise InvalidInput(
+                f'"{shown}" takes more than {self.budget.cpu_seconds:g} seconds to read and was refused. '
+                'Save a simpler document (or split it) and try again.'
+            ) from None
 
     def _write(self, stored: str, data: bytes, text_name: str, text: str) -> None:
         (self.uploads_dir / stored).write_bytes(data)

@@ -3,6 +3,11 @@
 Supported: PDF (pypdf), DOCX (python-docx), HTML (BeautifulSoup), CSV, JSON, Markdown and plain text.
 The type comes from the bytes (magic numbers, zip members, UTF-8 decoding), never from the name alone; a name whose
 extension claims another type is refused, so a PDF renamed to .txt or an executable renamed to .md never gets in.
+
+Bombs: a document may unpack to at most `Limits.max_unpacked` bytes in all (every member of a DOCX, read from the zip
+directory before anything is inflated; every content stream of a PDF, counted while pages are read) and a DOCX may hold
+at most `Limits.max_members` files. Deeply nested JSON or HTML is refused, not a crash. The memory and CPU time of one
+extraction are bounded by running it in a worker process (`services.core.workers.WorkerPool.run_budgeted`).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 import unicodedata
 import zipfile
@@ -41,8 +47,34 @@ MIME = {
 }
 TEXT_KINDS = {'html', 'markdown', 'text', 'csv', 'json'}
 ACCEPTED = ', '.join(sorted({e.lstrip('.') for e in EXTENSIONS}))
-MAX_UNZIPPED_FACTOR = 20  # a DOCX may unpack to at most 20 times the upload limit
-MAX_ZIP_RATIO = 200  # and no member may compress better than 1:200 (zip bombs do 1:1000 and more)
+MAX_ZIP_RATIO = 200  # no member may compress better than 1:200 (zip bombs do 1:1000 and more)
+MB = 1024 * 1024
+
+
+@dataclass(kw_only=True, slots=True, frozen=True)
+class Limits:
+    """What one document may cost: its size, what it unpacks to in all, and the files inside a zip-based one."""
+
+    max_bytes: int
+    max_unpacked: int = 100 * MB
+    max_members: int = 2000
+
+
+def warm() -> None:
+    """Import the parsers ahead of the first upload (run once in each extraction worker as it starts)."""
+    import bs4  # noqa: F401
+    import docx  # noqa: F401
+    import pypdf  # noqa: F401
+
+
+def megabytes(size: int) -> str:
+    """A size in MB (of 1024 * 1024 bytes, the unit of the settings), rounded up: never shown equal to a limit that
+    it exceeds."""
+    return f'{math.ceil(size * 10 / MB) / 10:.1f} MB'
+
+
+def too_large(shown: str, size: int, max_bytes: int) -> str:
+    return f'"{shown}" is {megabytes(size)}; the limit is {max_bytes / MB:g} MB. Split it up.'
 
 
 @dataclass(kw_only=True, slots=True)
@@ -66,26 +98,33 @@ def extension_kind(name: str) -> str | None:
     return EXTENSIONS.get(PurePosixPath(clean_name(name)).suffix.lower())
 
 
-def extract(name: str, data: bytes, max_bytes: int) -> Extracted:
+def extract(name: str, data: bytes, max_bytes: int | Limits) -> Extracted:
     """Detect the type of `data` (named `name`) and extract its text; raise InvalidInput with a clear reason."""
+    limits = max_bytes if isinstance(max_bytes, Limits) else Limits(max_bytes=max_bytes)
     shown = clean_name(name)
+    try:
+        return _extract(shown, name, data, limits)
+    except RecursionError as exc:
+        raise InvalidInput(f'"{shown}" is nested too deeply to be read. Flatten its structure and try again.') from exc
+
+
+def _extract(shown: str, name: str, data: bytes, limits: Limits) -> Extracted:
     if not data:
         raise InvalidInput(f'"{shown}" is empty. Choose a file with some text in it.')
-    if len(data) > max_bytes:
-        raise InvalidInput(
-            f'"{shown}" is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB. Split it up.'
-        )
+    if len(data) > limits.max_bytes:
+        raise InvalidInput(too_large(shown, len(data), limits.max_bytes))
     claimed = extension_kind(name)
     if claimed is None:
         raise InvalidInput(f'"{shown}" has an unsupported type. Upload one of: {ACCEPTED}.')
-    actual = _detect(shown, data)
+    actual = _detect(shown, data, limits)
     if actual in ('pdf', 'docx') or claimed in ('pdf', 'docx'):
         if actual != claimed:
             raise InvalidInput(
                 f'"{shown}" is named like a {claimed.upper() if claimed in ("pdf", "docx") else claimed} file but its '
                 f'content is {_describe(actual)}. Rename it to its real type or export it again.'
             )
-    text = {'pdf': _pdf, 'docx': lambda n, d: _docx(n, d, max_bytes)}.get(actual, _text_kinds(claimed))(shown, data)
+    readers = {'pdf': lambda n, d: _pdf(n, d, limits), 'docx': lambda n, d: _docx(n, d, limits)}
+    text = readers.get(actual, _text_kinds(claimed))(shown, data)
     text = _tidy(text)
     if not text.strip():
         raise InvalidInput(f'"{shown}" contains no extractable text (a scanned PDF needs OCR first).')
@@ -97,14 +136,15 @@ def _describe(kind: str) -> str:
     return {'pdf': 'a PDF', 'docx': 'a Word document', 'text': 'text'}.get(kind, kind)
 
 
-def _detect(shown: str, data: bytes) -> str:
+def _detect(shown: str, data: bytes, limits: Limits) -> str:
     if data.startswith(b'%PDF-'):
         return 'pdf'
     if data.startswith(b'PK\x03\x04'):
         try:
+            _check_member_count(shown, data, limits)  # before the directory is parsed: each entry costs memory
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 names = set(archive.namelist())
-        except (zipfile.BadZipFile, ValueError) as exc:
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
             raise InvalidInput(f'"{shown}" looks like a damaged ZIP/DOCX file ({exc}).') from exc
         if 'word/document.xml' in names:
             return 'docx'
@@ -173,33 +213,74 @@ def _csv(shown: str, text: str) -> str:
     return '\n'.join(lines)
 
 
-def _pdf(shown: str, data: bytes) -> str:
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+def _unpacks_too_much(shown: str, limits: Limits) -> InvalidInput:
+    return InvalidInput(
+        f'"{shown}" unpacks to more than {limits.max_unpacked / MB:g} MB (a decompression bomb?) and was refused. '
+        'Save a smaller document and try again.'
+    )
 
+
+def _pdf(shown: str, data: bytes, limits: Limits) -> str:
+    from pypdf import PdfReader, apply_configuration
+    from pypdf.errors import LimitReachedError, PyPdfError
+
+    cap = limits.max_unpacked
+    caps = {
+        'maximum_declared_stream_length': cap,
+        'array_based_stream_maximum_output_length': cap,
+        'jbig2_maximum_output_length': cap,
+        'lzw_maximum_output_length': cap,
+        'run_length_maximum_output_length': cap,
+        'zlib_maximum_output_length': cap,
+    }
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise InvalidInput(f'"{shown}" is password-protected. Remove the password and upload it again.')
-        pages = [page.extract_text() or '' for page in reader.pages]
+        with apply_configuration(**caps):
+            reader = PdfReader(io.BytesIO(data))
+            if reader.is_encrypted:
+                raise InvalidInput(f'"{shown}" is password-protected. Remove the password and upload it again.')
+            pages, unpacked = [], 0
+            for page in reader.pages:
+                contents = page.get_contents()
+                unpacked += len(contents.get_data()) if contents is not None else 0
+                if unpacked > cap:  # every page's content streams, in all: many small streams add up too
+                    raise _unpacks_too_much(shown, limits)
+                pages.append(page.extract_text() or '')
     except InvalidInput:
         raise
+    except LimitReachedError as exc:
+        raise _unpacks_too_much(shown, limits) from exc
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
         raise InvalidInput(f'"{shown}" is a damaged PDF and could not be read ({type(exc).__name__}).') from exc
     return '\n\n'.join(pages)
 
 
-def _docx(shown: str, data: bytes, max_bytes: int) -> str:
+def _check_member_count(shown: str, data: bytes, limits: Limits) -> None:
+    """The number of files a zip says it holds, from its end record, before its directory is read."""
+    end = zipfile._EndRecData(io.BytesIO(data))  # type: ignore[attr-defined]  # stable since Python 2
+    if end is not None and end[zipfile._ECD_ENTRIES_TOTAL] > limits.max_members:  # type: ignore[attr-defined]
+        raise InvalidInput(
+            f'"{shown}" holds more than {limits.max_members} files inside (a zip bomb?) and was refused. '
+            'Save a simpler document and try again.'
+        )
+
+
+def _docx(shown: str, data: bytes, limits: Limits) -> str:
+    """Check the whole zip before inflating anything. zipfile inflates a member to at most its declared size, so
+    the declared sizes bound what python-docx can unpack."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = archive.infolist()
+        if len(members) > limits.max_members:
+            raise InvalidInput(
+                f'"{shown}" holds more than {limits.max_members} files inside (a zip bomb?) and was refused. '
+                'Save a simpler document and try again.'
+            )
         total = 0
-        for info in archive.infolist():
+        for info in members:
             total += info.file_size
             if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO and info.file_size > 1e6:
                 raise InvalidInput(f'"{shown}" unpacks to far more than it stores (a zip bomb?) and was refused.')
-        if total > max_bytes * MAX_UNZIPPED_FACTOR:
-            raise InvalidInput(
-                f'"{shown}" unpacks to {total / 1e6:.0f} MB, more than allowed. Save a smaller document and try again.'
-            )
+        if total > limits.max_unpacked:
+            raise _unpacks_too_much(shown, limits)
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 

@@ -86,6 +86,39 @@ class CallLimits:
     max_prompt_chars: int = 1_000_000  # everything one call sends (messages, images, system prompt, inputs)
 
 
+MAX_NESTING = 64
+
+
+def request_chars(value: Any) -> int:
+    """The characters `value` adds to a request, for the prompt limit: every key and every value of a structure
+    (tool definitions, schemas, tool calls), without recursion; nesting deeper than MAX_NESTING is refused."""
+    size, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if item is None:
+            continue
+        if depth > MAX_NESTING:
+            raise InvalidInput('The request is nested too deeply to send to a model.')
+        if hasattr(item, 'model_dump'):  # the ollama client's own types (Tool, Message, ...)
+            item = item.model_dump(exclude_none=True)
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                size += len(str(key))
+                stack.append((inner, depth + 1))
+        elif isinstance(item, list | tuple):
+            stack.extend((inner, depth + 1) for inner in item)
+        else:
+            size += len(item) if isinstance(item, str) else len(str(item))
+    return size
+
+
+def _image_chars(images: Any) -> int:
+    """Images are sent as base64: count that text (raw bytes grow by a third when encoded)."""
+    if not isinstance(images, list | tuple):
+        return request_chars(images)
+    return sum(-(-len(i) // 3) * 4 if isinstance(i, bytes) else len(str(i)) for i in images)
+
+
 # ----- errors --------------------------------------------------------------------------------------------------------
 def map_error(exc: BaseException, host: str, model: str = '') -> OllamaError:
     """Translate whatever the ollama client or httpx raised into a typed, user-facing error."""
@@ -390,23 +423,33 @@ class ModelCalls:
         """How long the model stays loaded: instructors and admins only (it unloads or pins it for everyone)."""
         return validate_keep_alive(keep_alive, staff=not caller.restricted)
 
-    def check_messages(self, messages: list[dict[str, Any]], extra_chars: int = 0) -> list[dict[str, Any]]:
+    def check_messages(
+        self, messages: list[dict[str, Any]], extra_chars: int = 0, *, tools: Any = None, format: Any = None
+    ) -> list[dict[str, Any]]:
+        """Roles, the number of messages and the size of the whole request against the one prompt limit: every
+        field of every message (system prompt, history, tool calls and results, RAG context inside them), images
+        as the base64 text that is sent, the tool definitions and the output schema."""
         if not messages:
             raise InvalidInput('Send at least one message.')
         if len(messages) > MAX_MESSAGES:
             raise InvalidInput(f'Send at most {MAX_MESSAGES} messages in one request.')
-        size = extra_chars
+        size = extra_chars + request_chars(tools) + request_chars(format)
         for message in messages:
             if message.get('role') not in ROLES:
                 raise InvalidInput(f'Message roles must be one of {", ".join(ROLES)}.')
-            size += len(str(message.get('content') or '')) + sum(len(i) for i in message.get('images') or [])
+            fields = message if isinstance(message, dict) else message.model_dump(exclude_none=True)
+            size += sum(request_chars(v) for k, v in fields.items() if k not in ('role', 'images'))
+            size += _image_chars(fields.get('images') or [])
+            if size > self.limits.max_prompt_chars:
+                break  # already too long: no need to measure the rest
         self.check_size(size)
         return messages
 
     def check_size(self, size: int) -> None:
         if size > self.limits.max_prompt_chars:
             raise InvalidInput(
-                f'That is too long for one model call ({size:,} characters; at most {self.limits.max_prompt_chars:,}).'
+                f'That is too long for one model call ({size:,} characters; at most {self.limits.max_prompt_chars:,}, '
+                'counting messages, system prompt, history, tool definitions and attached context together).'
             )
 
     async def admit(self, caller: Caller, purpose: Purpose, model: str, *, quota: bool = True) -> str:
@@ -653,7 +696,7 @@ class ModelCalls:
         host: str | None = None,
     ) -> Reply:
         """One completion of a raw prompt (an `ollama.GenerateResponse`), not streamed."""
-        self.check_size(len(prompt or '') + len(system or ''))
+        self.check_size(len(prompt or '') + len(system or '') + request_chars(format))
         kwargs = {
             'prompt': prompt,
             'system': system,
@@ -676,7 +719,7 @@ class ModelCalls:
         keep_alive: Any,
     ) -> tuple[str, dict[str, Any]]:
         model = await self.check_model(caller, model)
-        self.check_messages(messages, extra_chars=len(str(tools)) if tools else 0)
+        self.check_messages(messages, tools=tools, format=format)
         kwargs: dict[str, Any] = {'model': model, 'messages': messages}
         if tools:
             kwargs['tools'] = tools

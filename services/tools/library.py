@@ -189,7 +189,11 @@ class ToolService:
         else:
             if 'response' not in config:
                 raise InvalidInput('A static tool needs a "response": the JSON it returns.')
-            if len(json.dumps(config['response'])) > MAX_STATIC_CHARS:
+            try:
+                size = len(json.dumps(config['response']))
+            except (RecursionError, ValueError, TypeError):
+                raise InvalidInput('The static response is nested too deeply to store.') from None
+            if size > MAX_STATIC_CHARS:
                 raise InvalidInput('The static response is too large (at most 64 KB of JSON).')
             config = {'response': config['response']}
         return {

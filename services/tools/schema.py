@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -10,6 +11,7 @@ from services.core.errors import InvalidInput
 TOOL_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_-]{0,63}$')
 TYPES = ('string', 'number', 'integer', 'boolean', 'array', 'object')
 MAX_PROPERTIES = 30
+MAX_SCHEMA_CHARS = 16_000  # the parameters of one tool, as JSON: it is sent to the model with every call
 
 
 def check_name(name: str) -> str:
@@ -37,6 +39,8 @@ def _check_property(name: str, schema: Any, depth: int = 0) -> dict[str, Any]:
         enum = schema['enum']
         if not isinstance(enum, list) or not enum or len(enum) > 50:
             raise InvalidInput(f'The allowed values of "{name}" must be a list of 1 to 50 values.')
+        if not all(isinstance(v, str | int | float | bool) for v in enum):
+            raise InvalidInput(f'The allowed values of "{name}" must be plain values (text, numbers, true/false).')
         out['enum'] = enum
     if kind == 'array' and 'items' in schema:
         if depth > 3:
@@ -69,13 +73,20 @@ def check_parameters(schema: Any) -> dict[str, Any]:
         if not re.match(r'^[A-Za-z_][A-Za-z0-9_]{0,63}$', str(key)):
             raise InvalidInput(f'"{str(key)[:40]}" is not a valid parameter name (letters, digits, underscores).')
     required = schema.get('required') or []
-    if not isinstance(required, list) or any(r not in props for r in required):
+    if not isinstance(required, list) or any(not isinstance(r, str) or r not in props for r in required):
         raise InvalidInput('"required" must list names of defined parameters.')
-    return {
+    cleaned = {
         'type': 'object',
         'properties': {k: _check_property(k, v) for k, v in props.items()},
         'required': list(dict.fromkeys(required)),
     }
+    size = len(json.dumps(cleaned, ensure_ascii=False))
+    if size > MAX_SCHEMA_CHARS:
+        raise InvalidInput(
+            f'The parameters schema is {size:,} characters long; a tool may have at most {MAX_SCHEMA_CHARS:,} '
+            '(it is sent to the model with every message). Shorten its descriptions and lists of allowed values.'
+        )
+    return cleaned
 
 
 def _type_ok(kind: str, value: Any) -> bool:
