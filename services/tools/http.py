@@ -6,7 +6,8 @@ followed by hand, each hop re-checked by the SSRF guard; the response is capped 
 
 The tool's own headers (often an `Authorization` or API-key header, hidden from everyone but the owner) go only to the
 origin (scheme, host, port) of the tool's URL: a redirect to another origin, even an allow-listed one, is followed
-without them (`strip_secrets`). The client verifies TLS with the one shared context (`services.core.tls`).
+without them (`strip_secrets`), and so is every later hop, even one that comes back to the tool's origin (the other
+origin chose where it goes). The client verifies TLS with the one shared context (`services.core.tls`).
 """
 
 from __future__ import annotations
@@ -107,9 +108,11 @@ async def call(
     async with httpx.AsyncClient(
         follow_redirects=False, timeout=httpx.Timeout(seconds), trust_env=False, verify=ssl_context()
     ) as client:
+        crossed = False  # once a redirect left the tool's origin, no later hop gets its secrets (not even back home)
         for _hop in range(MAX_REDIRECTS + 1):
             target = await check_url(url, entries)
-            sent = own_headers if (target.scheme, target.host, target.port) == home else strip_secrets(own_headers)
+            crossed = crossed or (target.scheme, target.host, target.port) != home
+            sent = strip_secrets(own_headers) if crossed else own_headers
             headers = {**sent, 'Host': target.host_header, 'User-Agent': 'workshop-http-tool/1'}
             try:
                 async with client.stream(

@@ -134,6 +134,8 @@ async def test_tool_secret_headers_are_not_sent_across_origins_on_redirect(
     assert outcome['ok'], outcome
     assert [s['path'] for s in first.seen] == ['/go', '/back'] and [s['path'] for s in second.seen] == ['/go']
     assert 'authorization' not in second.seen[0] and 'x-api-key' not in second.seen[0]
+    # nor back home at a place the other origin chose: once crossed, the secrets stay off for the rest of the chain
+    assert 'authorization' not in first.seen[1] and 'x-api-key' not in first.seen[1]
 
     # legitimate use: a redirect within the tool's own origin keeps its headers
     first.seen.clear()
