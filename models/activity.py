@@ -8,7 +8,7 @@ class ActivityEvent(Model):
     id = fields.BigIntField(primary_key=True)
     user = fields.ForeignKeyField('models.User', related_name='activity', null=True, on_delete=fields.SET_NULL)
     action = fields.CharField(max_length=64, db_index=True)
-    workshop_id = fields.IntField(null=True, db_index=True)
+    workshop_id = fields.IntField(null=True)
     model = fields.CharField(max_length=200, null=True)
     host = fields.CharField(max_length=300, null=True)
     tokens = fields.IntField(null=True)
@@ -20,3 +20,5 @@ class ActivityEvent(Model):
     class Meta:
         table = 'activity_events'
         ordering = ['-id']
+        # the hot reads: one person's rows and one workshop's rows, newest first (tests/unit/test_activity_queries.py)
+        indexes = (('user_id', 'id'), ('workshop_id', 'id'))

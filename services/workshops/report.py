@@ -8,7 +8,8 @@ import json
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from models import ActivityEvent, RaisedHand, StepProgress, WorkshopMembership
+from models import RaisedHand, StepProgress, WorkshopMembership
+from services.workshops.usage import workshop_usage
 
 if TYPE_CHECKING:
     from services.workshops.service import WorkshopService
@@ -33,16 +34,13 @@ async def summary(service: WorkshopService, actor_id: int, workshop_id: int) -> 
                                                            'latency_n': 0, 'errors': 0})  # fmt: skip
     models: dict[str, dict[str, Any]] = defaultdict(lambda: {'requests': 0, 'tokens': 0, 'latency_sum': 0.0,
                                                             'latency_n': 0, 'errors': 0})  # fmt: skip
-    for r in await ActivityEvent.filter(workshop_id=workshop_id).values(
-        'user_id', 'model', 'tokens', 'latency_ms', 'error'
-    ):
-        for bucket in (usage[r['user_id']], models[r['model'] or '(none)']):
-            bucket['requests'] += 1
-            bucket['tokens'] += r['tokens'] or 0
-            if r['latency_ms'] is not None:
-                bucket['latency_sum'] += r['latency_ms']
-                bucket['latency_n'] += 1
-            bucket['errors'] += 1 if r['error'] else 0
+    for row in await workshop_usage(workshop_id):
+        for bucket in (usage[row.user_id], models[row.model or '(none)']):
+            bucket['requests'] += row.requests
+            bucket['tokens'] += row.tokens
+            bucket['latency_sum'] += row.latency_sum
+            bucket['latency_n'] += row.latency_n
+            bucket['errors'] += row.errors
     hands = await RaisedHand.filter(membership__workshop_id=workshop_id).count()
     attendees = []
     for m in memberships:

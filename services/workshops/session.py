@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from nicegui import Event, background_tasks
 
 from models import (
-    ActivityEvent,
     Announcement,
     HandState,
     RaisedHand,
@@ -37,6 +36,7 @@ from services.models.errors import OllamaError
 from services.models.hosts import HostDirectory
 from services.workshops.live import AttendeeLive, LiveWorkshop
 from services.workshops.types import AnnouncementInfo, HandInfo
+from services.workshops.usage import workshop_usage
 
 if TYPE_CHECKING:
     from services.core.auth import UserInfo
@@ -169,21 +169,15 @@ class WorkshopSession:
                 attendee.last_progress = max(attendee.last_progress, p['at'].timestamp())
         for hand in await self._open_hands(workshop.id):
             live.hands[hand['id']] = hand
-        rows = (
-            await ActivityEvent.filter(workshop_id=workshop.id)
-            .order_by('id')
-            .values('user_id', 'model', 'tokens', 'latency_ms', 'error')
-        )
-        for r in rows:
-            attendee = live.attendees.get(r['user_id'])
-            bucket = live.models[r['model'] or '']
+        for row in await workshop_usage(workshop.id):
+            attendee = live.attendees.get(row.user_id)
+            bucket = live.models[row.model or '']
             for target in (attendee, bucket) if attendee else (bucket,):
-                target.requests += 1
-                target.tokens += r['tokens'] or 0
-                if r['latency_ms'] is not None:
-                    target.latency_sum += r['latency_ms']
-                    target.latency_n += 1
-                target.errors += 1 if r['error'] else 0
+                target.requests += row.requests
+                target.tokens += row.tokens
+                target.latency_sum += row.latency_sum
+                target.latency_n += row.latency_n
+                target.errors += row.errors
         for activity in reversed(await self.activity.query(workshop_id=workshop.id, limit=50)):
             live.feed.append(live.feed_item(activity))
         return live
