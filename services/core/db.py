@@ -33,8 +33,29 @@ async def applied_migrations() -> set[str]:
         return set()
 
 
+# a PostgreSQL advisory lock key ('owsp'): several processes starting at once on one database take turns migrating
+MIGRATION_LOCK = 0x6F777370
+
+
 async def migrate(location: Path = MIGRATIONS) -> list[str]:
-    """Apply every pending migration found in `location`. Returns the applied file names."""
+    """Apply every pending migration found in `location`. Returns the applied file names.
+
+    On PostgreSQL the whole step runs under an advisory lock, so when several app processes start at once on an empty
+    database one migrates and the others wait, then find nothing left to apply (SQLite is one process's file)."""
+    conn = connections.get('default')
+    if conn.capabilities.dialect != 'postgres':
+        return await _migrate(location)
+    async with conn.acquire_connection() as session:  # a session-level lock, held on this one connection
+        if not await session.fetchval('SELECT pg_try_advisory_lock($1)', MIGRATION_LOCK):
+            log.info('another process is migrating the database: waiting for it to finish')
+            await session.execute('SELECT pg_advisory_lock($1)', MIGRATION_LOCK)
+        try:
+            return await _migrate(location)
+        finally:
+            await session.execute('SELECT pg_advisory_unlock($1)', MIGRATION_LOCK)
+
+
+async def _migrate(location: Path) -> list[str]:
     Migrate.app = APP
     Migrate.migrate_location = location / APP
     done = await applied_migrations()

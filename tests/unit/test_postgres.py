@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
+import asyncpg
 import pytest
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
@@ -56,3 +62,41 @@ async def test_migrations_and_services_work_on_postgres(postgres: PostgresServer
         assert await User.filter(email='ada@example.org').count() == 1
     finally:
         await db.close_database()
+
+
+START = """
+import asyncio, json, sys
+from services.core import db
+
+async def main():
+    applied = await db.open_database(sys.argv[1])
+    await db.close_database()
+    print(json.dumps(applied))
+
+asyncio.run(main())
+"""
+
+
+def test_processes_starting_at_once_on_an_empty_database_migrate_once(postgres: PostgresServer) -> None:
+    """Four app processes start at the same moment on one empty PostgreSQL database: one applies every migration, the
+    others wait for it and apply nothing; none fails (without the lock: `UniqueViolationError` on `pg_type`)."""
+
+    async def create() -> None:
+        conn = await asyncpg.connect(postgres.url)
+        await conn.execute('CREATE DATABASE race')
+        await conn.close()
+
+    asyncio.run(create())
+    url = postgres.url.rsplit('/', 1)[0] + '/race'
+    root = Path(__file__).resolve().parents[2]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, '-c', START, url], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    results = [(*p.communicate(timeout=120), p.returncode) for p in procs]
+    assert all(code == 0 for _, _, code in results), [err[-2000:] for _, err, _ in results]
+    applied = sorted((json.loads(out.strip().splitlines()[-1]) for out, _, _ in results), key=len)
+    every = sorted(p.name for p in (db.MIGRATIONS / 'models').glob('[0-9]*_*.py'))
+    assert applied[:3] == [[], [], []] and sorted(applied[3]) == every
