@@ -27,6 +27,7 @@ from services.core.auth import AuthService
 from services.core.membership import Membership
 from services.core.quotas import QuotaService
 from services.workshops.usage import workshop_usage
+from tests.history import seed_history
 from tests.postgres import PostgresServer
 
 HOT_TABLES = ('activity_events', 'model_calls')
@@ -103,35 +104,8 @@ async def _room(history: int = BACKGROUND_ROWS) -> dict[str, int]:
         )  # fmt: skip
     await ActivityEvent.bulk_create(events)
     await ModelCall.bulk_create(calls)
-    await _history(history)
+    await seed_history(history)
     return {**users, 'workshop': workshop.id}
-
-
-async def _history(rows: int) -> None:
-    """Other people's activity and model calls in forty other workshops, written by the database itself (fast)."""
-    await User.bulk_create(
-        [User(email=f'p{i}@example.org', display_name=f'p{i}', password_hash='x') for i in range(100)]
-    )
-    first = min(await User.filter(email__startswith='p').values_list('id', flat=True))
-    conn = connections.get('default')
-    if conn.schema_generator.DIALECT == 'postgres':
-        series, at = f'generate_series(1, {rows}) AS g(n)', "now() - n * interval '1 second'"
-        await conn.execute_script(
-            f'INSERT INTO activity_events (user_id, action, workshop_id, model, tokens, details, created_at) '
-            f"SELECT {first} + n % 100, 'chat', 1000 + n % 40, 'm', 5, '{{}}', {at} FROM {series}; "
-            f'INSERT INTO model_calls (user_id, workshop_id, purpose, kind, model, host, counted, tokens, created_at) '
-            f"SELECT {first} + n % 100, 1000 + n % 40, 'chat', 'chat', 'm', 'h', true, 5, {at} FROM {series}"
-        )
-    else:
-        series = f'WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {rows})'
-        at = "strftime('%Y-%m-%d %H:%M:%f+00:00', 'now', '-' || n || ' seconds')"
-        await conn.execute_script(
-            f'INSERT INTO activity_events (user_id, action, workshop_id, model, tokens, details, created_at) '
-            f"{series} SELECT {first} + n % 100, 'chat', 1000 + n % 40, 'm', 5, '{{}}', {at} FROM g; "
-            f'INSERT INTO model_calls (user_id, workshop_id, purpose, kind, model, host, counted, tokens, created_at) '
-            f"{series} SELECT {first} + n % 100, 1000 + n % 40, 'chat', 'chat', 'm', 'h', 1, 5, {at} FROM g"
-        )
-    await conn.execute_script('ANALYZE')
 
 
 async def _run_hot_queries(room: dict[str, int]) -> list[tuple[str, str, list]]:
