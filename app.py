@@ -18,6 +18,7 @@ import api  # noqa: E402
 import pages  # noqa: E402
 from services.core import db, fast_lane, tls  # noqa: E402
 from services.core import logs as applog  # noqa: E402
+from services.core.auth import UsersReadOncePerRequest  # noqa: E402
 from services.core.body_limit import BodyLimit  # noqa: E402
 from services.core.middleware import AuthMiddleware, Startup, StartupGate  # noqa: E402
 from services.wiring import build_services  # noqa: E402
@@ -75,6 +76,7 @@ async def shutdown() -> None:
 
 app.on_startup(startup)
 app.on_shutdown(shutdown)
+app.add_middleware(UsersReadOncePerRequest)  # a token's user is not read twice in one API request
 app.add_middleware(BodyLimit, max_body_mb=settings.max_body_mb, max_upload_mb=settings.max_upload_request_mb)
 app.add_middleware(AuthMiddleware)
 app.add_middleware(StartupGate, startup=started)

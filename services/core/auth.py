@@ -10,6 +10,7 @@ import sys
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -56,6 +57,55 @@ def _info(user: User) -> UserInfo:
         created_at=user.created_at,
         last_login_at=user.last_login_at,
     )
+
+
+def active_info(user: User | None) -> UserInfo | None:
+    """The user as the services see them, or None when there is no such user or they are deactivated."""
+    info = _info(user) if user is not None and user.is_active else None
+    seen = _seen_in_request.get()
+    if seen is not None and seen.open and user is not None:
+        seen[user.id] = (info, time.monotonic())
+    return info
+
+
+class _UsersSeen(dict):
+    """The users read from the database during one HTTP request, each with when it was read."""
+
+    open = True
+    FRESH_SECONDS = 1.0  # a long request (a stream) reads its user again after this
+
+    def get_fresh(self, user_id: int) -> tuple[bool, UserInfo | None]:
+        if not self.open or user_id not in self:
+            return False, None
+        info, at = self[user_id]
+        return time.monotonic() - at < self.FRESH_SECONDS, info
+
+
+# Set by `UsersReadOncePerRequest`: a request authenticated by a token does not read its user again when a service
+# checks them a moment later (the path of every API call's first token). Nothing outlives the request — tasks it
+# started see the memo closed — and nothing is older than a second, so a role change or a deactivation is seen by the
+# next request on every process.
+_seen_in_request: ContextVar[_UsersSeen | None] = ContextVar('users_seen_in_request', default=None)
+
+
+class UsersReadOncePerRequest:
+    """Pure ASGI middleware: a fresh memo of users for each HTTP request (see `_seen_in_request`)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope['type'] != 'http':
+            await self.app(scope, receive, send)
+            return
+        seen = _UsersSeen()
+        token = _seen_in_request.set(seen)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            seen.open = False
+            seen.clear()
+            _seen_in_request.reset(token)
 
 
 class LoginThrottle:
@@ -258,8 +308,12 @@ class AuthService:
         """The active user with this id, read fresh from the database."""
         if not user_id:
             return None
-        user = await User.get_or_none(id=user_id)
-        return _info(user) if user and user.is_active else None
+        seen = _seen_in_request.get()
+        if seen is not None:
+            fresh, info = seen.get_fresh(user_id)
+            if fresh:
+                return info
+        return active_info(await User.get_or_none(id=user_id))
 
     async def require(self, user_id: int | None, role: Role = Role.ATTENDEE) -> UserInfo:
         """The acting user, refreshed from the database; raises unless active and at least `role`."""
@@ -312,6 +366,9 @@ class AuthService:
         user = await User.get_or_none(id=user_id)
         if user is None:
             raise NotFound('No such user.')
+        seen = _seen_in_request.get()
+        if seen is not None:
+            seen.clear()  # about to change a user: this request reads them afresh from here on
         return user
 
     async def _ensure_not_last_admin(self, user: User) -> None:

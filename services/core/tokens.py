@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from models import ApiToken
 from services.core import audit as audit_actions
 from services.core.audit import AuditService
-from services.core.auth import AuthService, UserInfo
+from services.core.auth import AuthService, UserInfo, active_info
 from services.core.errors import InvalidInput, NotAuthenticated, NotFound
 
 PREFIX = 'owp_'
@@ -151,7 +151,8 @@ class TokenService:
             error = NotAuthenticated('This is not a valid API token. Create one on the "API tokens" page.')
             error.audited = True
             raise error
-        row = await ApiToken.get_or_none(secret_hash=hash_secret(secret))
+        # the token and its user in one query: the bearer check is on the path of every API call's first token
+        row = await ApiToken.get_or_none(secret_hash=hash_secret(secret)).select_related('user')
         now = self.clock()
         reason = ''
         if row is None:
@@ -161,7 +162,7 @@ class TokenService:
         elif row.expires_at is not None and row.expires_at <= now:
             reason, message = 'expired', 'This API token has expired. Create a new one on the "API tokens" page.'
         else:
-            user = await self.auth.get_user(row.user_id)  # type: ignore[attr-defined]
+            user = active_info(row.user)
             if user is None:
                 reason, message = 'inactive', 'The account this token belongs to is deactivated.'
         if reason:

@@ -119,3 +119,43 @@ async def test_admin_resets_password(auth: AuthService) -> None:
     assert (await auth.login('bob@example.org', 'another-pass-9')).id == bob.id
     with pytest.raises(NotAuthenticated):
         await auth.login('bob@example.org', PASSWORD)
+
+
+async def test_a_request_reads_its_user_once_and_nothing_outlives_it(auth: AuthService) -> None:
+    """Within one HTTP request the user is read once (the token check, then the services' checks); a change made in
+    the request, a task the request started, or a long request all read the database again."""
+    import asyncio
+
+    from tortoise import connections
+
+    from services.core.auth import UsersReadOncePerRequest, _UsersSeen
+
+    admin = await auth.signup('ada@example.org', 'Ada', PASSWORD)
+    bob = await auth.signup('bob@example.org', 'Bob', PASSWORD)
+    seen_later: list = []
+
+    async def endpoint(scope, receive, send) -> None:
+        assert (await auth.get_user(bob.id)).role == Role.ATTENDEE
+        # changed behind the service's back (another process): this request keeps what it read ...
+        await connections.get('default').execute_query("UPDATE users SET role = 'instructor' WHERE id = ?", [bob.id])
+        assert (await auth.get_user(bob.id)).role == Role.ATTENDEE
+        # ... but a change made through the service in this request is seen at once
+        await auth.set_role(admin.id, bob.id, Role.ADMIN)
+        assert (await auth.get_user(bob.id)).role == Role.ADMIN
+
+        async def later() -> None:
+            await asyncio.sleep(0.05)
+            await connections.get('default').execute_query('UPDATE users SET is_active = 0 WHERE id = ?', [bob.id])
+            seen_later.append(await auth.get_user(bob.id))
+
+        scope['task'] = asyncio.create_task(later())
+
+    scope = {'type': 'http'}
+    await UsersReadOncePerRequest(endpoint)(scope, None, None)
+    await scope['task']
+    assert seen_later == [None]  # the task outlived the request: it read the deactivation
+    assert await auth.get_user(bob.id) is None  # and so does the next request
+
+    stale = _UsersSeen()
+    stale[admin.id] = ('a long-gone read', 0.0)
+    assert stale.get_fresh(admin.id) == (False, 'a long-gone read')  # older than a second: read again
