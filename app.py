@@ -6,9 +6,9 @@ import gc
 import logging
 import os
 
-from config import Settings
+from config import load_settings
 
-settings = Settings()
+settings = load_settings()  # a wrong setting: one plain line per problem, exit code 2
 settings.ensure_dirs()
 os.environ.setdefault('NICEGUI_STORAGE_PATH', str(settings.storage_dir))  # read when nicegui is first imported
 

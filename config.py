@@ -7,11 +7,12 @@ See `.env.example` for the documented list.
 from __future__ import annotations
 
 import secrets
+import sys
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -227,5 +228,35 @@ def tortoise_config(db_url: str) -> dict:
     }
 
 
-# used by the aerich command line (`aerich migrate`); the app builds its own from Settings
-TORTOISE_ORM = tortoise_config(Settings().db_url)
+def load_settings() -> Settings:
+    """The settings from the environment (and `.env`); a wrong value stops the start with one plain line per problem
+    — the name, the value, what is allowed — and exit code 2, never a traceback."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        print(settings_problems(exc), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def settings_problems(exc: ValidationError) -> str:
+    lines = [f'The platform cannot start: {exc.error_count()} setting(s) are wrong.']
+    for error in exc.errors():
+        name = str(error['loc'][0]) if error.get('loc') else ''
+        field = Settings.model_fields.get(name)
+        what = error['msg'].removeprefix('Value error, ')
+        what = what[0].lower() + what[1:] if what else 'is not allowed'
+        if what.startswith('input should'):
+            what = 'should' + what.removeprefix('input should')
+        value = error.get('input')
+        shown = '(not set)' if value is None else repr(value if not isinstance(value, str) else value[:80])
+        about = f' ({field.description})' if field and field.description else ''
+        lines.append(f'  {name.upper()}={shown}: {what}.{about}')
+    lines.append('Fix these in the environment or in .env (see .env.example) and start again.')
+    return '\n'.join(lines)
+
+
+def __getattr__(name: str):
+    # used by the aerich command line (`aerich migrate`), read only when asked for; the app builds its own
+    if name == 'TORTOISE_ORM':
+        return tortoise_config(load_settings().db_url)
+    raise AttributeError(name)

@@ -50,3 +50,26 @@ def test_several_ollama_hosts_in_ollama_host_do_not_break_start_up() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "['http://127.0.0.1:11434', 'http://10.0.0.5:11434']" in done.stdout
+
+
+def test_wrong_settings_stop_the_start_with_one_sentence_each(tmp_path: Path) -> None:
+    """A mistyped setting prints the name, the value and what is allowed — one line each — and exits with code 2,
+    no traceback (before: a pydantic traceback)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        k: v for k, v in os.environ.items() if k not in Settings.model_fields and k.lower() not in Settings.model_fields
+    }
+    env.update(DATA_DIR=str(tmp_path), CHAT_MAX_STREAMS_PER_USER='100', PORT='eighty', LOG_FORMAT='xml')
+    run = subprocess.run(
+        [sys.executable, str(ROOT / 'app.py')], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert 'Traceback' not in run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert lines[0] == 'The platform cannot start: 3 setting(s) are wrong.'
+    assert "  CHAT_MAX_STREAMS_PER_USER='100': should be less than or equal to 64." in run.stderr
+    assert "  PORT='eighty': should be a valid integer" in run.stderr
+    assert "  LOG_FORMAT='xml': should be 'plain' or 'json'." in run.stderr
