@@ -12,11 +12,11 @@ settings = load_settings()  # a wrong setting: one plain line per problem, exit 
 settings.ensure_dirs()
 os.environ.setdefault('NICEGUI_STORAGE_PATH', str(settings.storage_dir))  # read when nicegui is first imported
 
-from nicegui import app, ui  # noqa: E402
+from nicegui import Client, app, ui  # noqa: E402
 
 import api  # noqa: E402
 import pages  # noqa: E402
-from services.core import db, fast_lane, tls  # noqa: E402
+from services.core import db, fast_lane, metrics, tls  # noqa: E402
 from services.core import logs as applog  # noqa: E402
 from services.core.auth import UsersReadOncePerRequest  # noqa: E402
 from services.core.body_limit import BodyLimit  # noqa: E402
@@ -30,6 +30,16 @@ log = logging.getLogger('app')
 services = build_services(settings)
 app.state.services = services  # for diagnostics and tests; pages get services handed to them
 
+
+metrics.add_collector('model calls', services.calls.metric_families)
+metrics.add_collector('workshops', services.workshops.metric_families)
+metrics.add_collector(
+    'websockets',
+    lambda: [
+        metrics.gauge('owp_websocket_clients', 'Browser pages connected over the websocket.', [],
+                      [([], sum(1 for c in Client.instances.values() if c.has_socket_connection))])
+    ],
+)  # fmt: skip
 
 started = Startup()
 app.state.startup = started
@@ -81,6 +91,7 @@ app.add_middleware(BodyLimit, max_body_mb=settings.max_body_mb, max_upload_mb=se
 app.add_middleware(AuthMiddleware)
 app.add_middleware(StartupGate, startup=started)
 app.add_middleware(applog.RequestIdMiddleware)
+app.add_middleware(metrics.HttpMetrics)  # outermost: every request counted and timed, refusals included
 fast_lane.install(app)  # /api/v1 and /v1 skip the BaseHTTPMiddleware layers, session and GZip (streams)
 # FastAPI wraps the app's lifespan once per included router; the test harness re-runs this file for every test, so
 # without restoring it the nesting grows until RecursionError. Our routers have no lifespan of their own.

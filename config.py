@@ -131,6 +131,7 @@ class Settings(BaseSettings):
         description='With 50+ attendees, run garbage collection at chosen moments and gc.freeze() the survivors '
         '(avoids random ~250 ms full-collection pauses on the live dashboard).',
     )
+    metrics_token: str = Field('', description='Bearer token for GET /metrics (Prometheus); empty turns metrics off.')
     bench_endpoint: bool = Field(
         False, description='Enable /api/bench/act (records activity for the signed-in user); benchmarks only.'
     )

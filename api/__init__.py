@@ -21,6 +21,7 @@ from api import (
     health,
     inference,
     knowledge,
+    metrics,
     models,
     oauth,
     openai_gateway,
@@ -46,6 +47,7 @@ API_DESCRIPTION = (
 def routers(services: Services) -> list[APIRouter]:
     return [
         health.create_router(services),
+        metrics.create_router(services),
         users.create_router(services),
         tokens.create_router(services),
         models.create_router(services),

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.core import audit as audit_actions
+from services.core import metrics
 from services.core.errors import NotAuthenticated, ServiceError, Throttled
 from services.models.errors import ModelNotFound, OllamaBadRequest, OllamaBusy, OllamaError, OllamaTimeout
 from services.wiring import Services
@@ -93,6 +94,7 @@ def error_response(request: Request, status: int, detail: str, headers: dict[str
     if status == 401:
         headers.setdefault('WWW-Authenticate', 'Bearer')
     title = HTTPStatus(status).phrase
+    metrics.error(title.lower().replace(' ', '-').replace("'", ''))
     if is_gateway(request):
         kind = OPENAI_TYPES.get(status, 'api_error')
         code = {401: 'invalid_api_key', 404: 'not_found', 429: 'rate_limit_exceeded'}.get(status)

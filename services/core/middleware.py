@@ -21,6 +21,7 @@ PUBLIC_PATHS = frozenset(
         '/join',
         '/health',
         '/health/ready',
+        '/metrics',  # authenticates itself: the METRICS_TOKEN bearer token
         '/docs',
         '/openapi.json',
         '/docs/oauth2-redirect',

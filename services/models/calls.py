@@ -32,6 +32,7 @@ import httpx
 from pydantic import ValidationError
 
 from models import ModelCall, Role
+from services.core import metrics
 from services.core.auth import AuthService
 from services.core.errors import InvalidInput, PermissionDenied
 from services.core.membership import Membership, full_name
@@ -591,6 +592,25 @@ class ModelCalls:
     def is_down(self, url: str) -> bool:
         return self._down.get(url, 0) > time.monotonic()
 
+    def metric_families(self) -> list:
+        """Slots, calls running and waiting, and up/down per host, read when Prometheus scrapes."""
+        view = self.room.snapshot()
+        waiting = self.room.waiting_by_host()
+        hosts = [h.url for h in view.hosts]
+        return [
+            metrics.gauge('owp_host_slots', 'Generation slots of each Ollama host.', ['host'],
+                          [([h.url], h.slots) for h in view.hosts]),
+            metrics.gauge('owp_host_slots_in_use', 'Model calls running on each host, by kind.', ['host', 'kind'],
+                          [([h.url, 'generate'], h.active) for h in view.hosts]
+                          + [([h.url, 'embed'], h.active_embed) for h in view.hosts]),
+            metrics.gauge('owp_host_queue_length', 'Model calls waiting for a slot, by the host they wait for.',
+                          ['host'], [([url], waiting.get(url, 0)) for url in hosts]),
+            metrics.gauge('owp_host_up', '1 when the host answers, 0 while it is marked down.', ['host'],
+                          [([url], 0 if self.is_down(url) else 1) for url in hosts]),
+            metrics.counter('owp_calls_refused_busy', 'Calls refused because the room was too busy (since start).',
+                            view.refused_busy),
+        ]  # fmt: skip
+
     # ----- recording ------------------------------------------------------------------------------------------------
     async def _record(self, call: _Call, *, failover: bool = False) -> None:
         """One ledger row. An attempt that failed over to another host is recorded but does not count."""
@@ -598,6 +618,11 @@ class ModelCalls:
         if call.purpose in _UNRECORDED:
             return
         prompt, completion = call.prompt_tokens, call.completion_tokens
+        seconds = time.perf_counter() - call.started
+        metrics.model_call(
+            model=call.model, host=call.host, purpose=call.purpose.value, ok=not call.error, prompt=prompt,
+            completion=completion, seconds=seconds, ttft=call.first - call.started if call.first else None,
+        )  # fmt: skip
         try:
             await ModelCall.create(
                 user_id=call.caller.user_id,
@@ -610,7 +635,7 @@ class ModelCalls:
                 prompt_tokens=prompt,
                 completion_tokens=completion,
                 tokens=(prompt or 0) + (completion or 0),
-                latency_ms=round((time.perf_counter() - call.started) * 1000, 2),
+                latency_ms=round(seconds * 1000, 2),
                 ttft_ms=round((call.first - call.started) * 1000, 2) if call.first else None,
                 error=call.error[:500] if call.error else None,
             )

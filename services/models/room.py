@@ -353,6 +353,15 @@ class Room:
                         log.exception('telling a waiting call its position failed')
 
     # ----- what the dashboard shows ---------------------------------------------------------------------------------
+    def waiting_by_host(self) -> dict[str, int]:
+        """How many calls wait, by the host they wait for first."""
+        counts: dict[str, int] = {}
+        for lane in self._lanes.values():
+            for waiter in lane:
+                host = waiter.hosts[0] if waiter.hosts else ''
+                counts[host] = counts.get(host, 0) + 1
+        return counts
+
     def snapshot(self) -> RoomView:
         now = time.monotonic()
         waiting = [

@@ -26,6 +26,7 @@ from models import (
     WorkshopState,
     WorkshopStep,
 )
+from services.core import metrics
 from services.core.activity import Activity, ActivityService
 from services.core.auth import AuthService
 from services.core.errors import Conflict, InvalidInput, NotFound
@@ -201,6 +202,22 @@ class WorkshopSession:
                 raise
             except Exception:
                 log.exception('workshop %s sampler failed', live.id)
+
+    def metric_families(self) -> list:
+        """Attendees of each live workshop by presence (online, idle, offline) and stuck ones, read at scrape time."""
+        presence, stuck = [], []
+        for workshop_id, live in list(self.live.items()):
+            counts = {'online': 0, 'idle': 0, 'offline': 0}
+            for attendee in live.attendees.values():
+                counts[attendee.presence] = counts.get(attendee.presence, 0) + 1
+            presence += [([str(workshop_id), state], n) for state, n in counts.items()]
+            stuck.append(([str(workshop_id)], sum(1 for a in live.attendees.values() if a.stuck)))
+        return [
+            metrics.gauge('owp_workshop_attendees', 'Attendees of each live workshop, by presence.',
+                          ['workshop', 'presence'], presence),
+            metrics.gauge('owp_workshop_attendees_stuck', 'Attendees of each live workshop marked stuck.',
+                          ['workshop'], stuck),
+        ]  # fmt: skip
 
     def room_of(self, live: LiveWorkshop) -> dict[str, Any]:
         """The room as this workshop's instructor sees it: slots in use and calls waiting per host, hosts marked
