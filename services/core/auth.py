@@ -391,22 +391,53 @@ class AuthService:
     async def set_active(self, actor_id: int, user_id: int, active: bool) -> UserInfo:
         await self.require(actor_id, Role.ADMIN)
         user = await self._target(user_id)
+        if not active and user.id == actor_id:
+            raise Conflict('You cannot deactivate your own account.')
+        return await self._set_active(user, active, actor_id=actor_id)
+
+    async def _set_active(self, user: User, active: bool, *, actor_id: int | None, via: str = 'admin') -> UserInfo:
         if not active:
-            if user.id == actor_id:
-                raise Conflict('You cannot deactivate your own account.')
             await self._ensure_not_last_admin(user)
         user.is_active = bool(active)
         await user.save(update_fields=['is_active', 'updated_at'])
-        await self.audit(actor_id, 'user_active', target=user.email, user=user.id, active=user.is_active)
+        await self.audit(actor_id, 'user_active', target=user.email, user=user.id, active=user.is_active, via=via)
         return _info(user)
 
     async def reset_password(self, actor_id: int, user_id: int, new_password: str) -> None:
         await self.require(actor_id, Role.ADMIN)
         self.validate_password(new_password)
-        user = await self._target(user_id)
+        await self._reset_password(await self._target(user_id), new_password, actor_id=actor_id)
+
+    async def _reset_password(self, user: User, new_password: str, *, actor_id: int | None, via: str = 'admin') -> None:
         user.password_hash = await ahash_password(new_password)
         await user.save(update_fields=['password_hash', 'updated_at'])
-        await self.audit(actor_id, 'password_reset', target=user.email, user=user.id)
+        await self.audit(actor_id, 'password_reset', target=user.email, user=user.id, via=via)
+
+    # ----- the admin command line (someone with a shell on the server: manage.py) -----------------------------------
+    async def console_create_admin(self, email: str, display_name: str, password: str) -> UserInfo:
+        """An admin account; on a platform without accounts it is the first admin (for scripted installs)."""
+        email = validate_email(email)
+        display_name = validate_display_name(display_name)
+        self.validate_password(password)
+        user = await self._create(email, display_name, password, Role.ADMIN, may_bootstrap=True)
+        await self.audit(None, 'user_created', target=user.email, user=user.id, role=user.role.value, via='console')
+        return user
+
+    async def console_user(self, email: str) -> User:
+        user = await User.get_or_none(email=normalise_email(email))
+        if user is None:
+            raise NotFound(f'There is no account with the email {normalise_email(email)}.')
+        return user
+
+    async def console_reset_password(self, email: str, new_password: str) -> None:
+        self.validate_password(new_password)
+        await self._reset_password(await self.console_user(email), new_password, actor_id=None, via='console')
+
+    async def console_set_active(self, email: str, active: bool) -> UserInfo:
+        return await self._set_active(await self.console_user(email), active, actor_id=None, via='console')
+
+    async def console_users(self) -> list[UserInfo]:
+        return [_info(u) for u in await User.all().order_by('id')]
 
     async def change_own_password(self, actor_id: int, current: str, new_password: str) -> None:
         user = await User.get_or_none(id=actor_id, is_active=True)
