@@ -16,7 +16,7 @@ from nicegui import Client, app, ui  # noqa: E402
 
 import api  # noqa: E402
 import pages  # noqa: E402
-from services.core import db, fast_lane, metrics, tls  # noqa: E402
+from services.core import db, error_tracking, fast_lane, metrics, tls  # noqa: E402
 from services.core import logs as applog  # noqa: E402
 from services.core.auth import UsersReadOncePerRequest  # noqa: E402
 from services.core.body_limit import BodyLimit  # noqa: E402
@@ -24,6 +24,7 @@ from services.core.middleware import AuthMiddleware, Startup, StartupGate  # noq
 from services.wiring import build_services  # noqa: E402
 
 applog.configure(settings.log_format, settings.log_level)
+error_tracking.start(settings.sentry_dsn, environment=settings.sentry_environment, send_pii=settings.sentry_send_pii)
 applog.install_ui_event_ids()
 log = logging.getLogger('app')
 
@@ -90,9 +91,9 @@ app.add_middleware(UsersReadOncePerRequest)  # a token's user is not read twice 
 app.add_middleware(BodyLimit, max_body_mb=settings.max_body_mb, max_upload_mb=settings.max_upload_request_mb)
 app.add_middleware(AuthMiddleware)
 app.add_middleware(StartupGate, startup=started)
-app.add_middleware(applog.RequestIdMiddleware)
 app.add_middleware(metrics.HttpMetrics)  # outermost: every request counted and timed, refusals included
-fast_lane.install(app)  # /api/v1 and /v1 skip the BaseHTTPMiddleware layers, session and GZip (streams)
+# /api/v1 and /v1 skip the BaseHTTPMiddleware layers, session and GZip (streams); request ids around everything
+fast_lane.install(app, around=applog.RequestIdMiddleware)
 # FastAPI wraps the app's lifespan once per included router; the test harness re-runs this file for every test, so
 # without restoring it the nesting grows until RecursionError. Our routers have no lifespan of their own.
 lifespan = app.router.lifespan_context

@@ -168,9 +168,16 @@ class Settings(BaseSettings):
     tool_http_timeout: float = Field(10.0, gt=0, le=120, description='Seconds an HTTP tool may take to answer.')
     tool_http_max_kb: int = Field(256, ge=1, le=10240, description='Largest HTTP tool response, in kilobytes.')
 
-    # logging
-    log_format: Literal['plain', 'json'] = Field('plain', description='Log line format.')
+    # logging and error tracking
+    log_format: Literal['plain', 'json'] = Field(
+        'plain', description='Log line format: plain, or json (one object a line, with request, user and workshop ids).'
+    )
     log_level: str = Field('INFO', description='Log level.')
+    sentry_dsn: str = Field('', description='Sentry (or GlitchTip) DSN for error tracking; empty turns it off.')
+    sentry_environment: str = Field('production', description='Environment name shown in the error tracker.')
+    sentry_send_pii: bool = Field(
+        False, description='Also send request bodies (prompts), emails, IPs and headers to the error tracker.'
+    )
 
     @field_validator('data_dir')
     @classmethod

@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from nicegui import app
 
 from services.core import actions
+from services.core import logs as applog
 from services.core.errors import ServiceError
 from services.wiring import Services
 
@@ -46,6 +47,17 @@ def create_router(services: Services) -> APIRouter:
             for p in pauses.values():
                 p.clear()
         return result
+
+    @router.post('/fault')
+    async def fault(request: Request) -> dict:
+        """An unexpected error on purpose (fault injection for the error-tracking test): a bug the API must answer
+        with a plain 500 and report, without the request's body."""
+        secret = request.headers.get('authorization', '').removeprefix('Bearer ').strip()
+        if secret:
+            user, _ = await services.tokens.authenticate(secret)
+            applog.bind(user_id=user.id, workshop_id=await services.workshops.workshop_of(user.id))
+        await request.body()
+        raise RuntimeError('injected fault for the error-tracking test')
 
     @router.post('/freeze')
     async def freeze() -> dict:

@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from services.core import audit as audit_actions
+from services.core import logs as applog
 from services.core.auth import Role
 from services.core.errors import NotAuthenticated
 from services.wiring import Services
@@ -74,6 +75,7 @@ class Authenticator:
             )
         user, token_id = await self.services.tokens.authenticate(credentials.credentials, ip=ip)
         request.state.actor_id = user.id
+        applog.bind(user_id=user.id)
         return Actor(id=user.id, role=user.role, token_id=token_id)
 
 

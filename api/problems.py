@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.core import audit as audit_actions
+from services.core import logs as applog
 from services.core import metrics
 from services.core.errors import NotAuthenticated, ServiceError, Throttled
 from services.models.errors import ModelNotFound, OllamaBadRequest, OllamaBusy, OllamaError, OllamaTimeout
@@ -175,8 +176,12 @@ def install(app: FastAPI, services: Services) -> None:
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception('unexpected error in %s %s', request.method, request.url.path, exc_info=exc)
-        detail = 'Something went wrong on the server. It was logged; try again, or tell an admin if it keeps happening.'
-        return error_response(request, 500, detail)
+        request_id = applog.request_id_var.get()
+        detail = (
+            'Something went wrong on the server. It was logged (request id ' + request_id + '); try again, or tell an'
+            ' admin if it keeps happening.'
+        )
+        return error_response(request, 500, detail)  # X-Request-ID: set around everything (services/core/logs.py)
 
     # NiceGUI renders HTML error pages for these; under /api and /v1 answer in the API's format instead
     _for_api(app, 404, unknown_route)

@@ -96,9 +96,15 @@ class Lanes:
             await self.full(scope, receive, send)
 
 
-def install(app, prefixes: Iterable[str] = FAST_PREFIXES, keep: Callable[[Middleware], bool] = lean) -> None:
+def install(
+    app,
+    prefixes: Iterable[str] = FAST_PREFIXES,
+    keep: Callable[[Middleware], bool] = lean,
+    around: Callable[[ASGIApp], ASGIApp] | None = None,
+) -> None:
     """Make `app` build two stacks (when Starlette first builds its middleware stack, after `ui.run` has added
-    NiceGUI's middleware) and dispatch between them."""
+    NiceGUI's middleware) and dispatch between them. `around` wraps the dispatcher itself: outside every middleware
+    and Starlette's error handling, in the request's own task (what request ids need to be on the 500's log line)."""
     # the test harness runs app.py once per test on the same app: always wrap the app's own builder, never our own
     build = app.__dict__.setdefault('_build_full_stack', app.build_middleware_stack)
 
@@ -110,6 +116,7 @@ def install(app, prefixes: Iterable[str] = FAST_PREFIXES, keep: Callable[[Middle
             fast = build()
         finally:
             app.user_middleware = everything
-        return Lanes(full, DisconnectCancels(fast), prefixes)
+        lanes = Lanes(full, DisconnectCancels(fast), prefixes)
+        return around(lanes) if around else lanes
 
     app.build_middleware_stack = build_lanes

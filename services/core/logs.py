@@ -26,6 +26,28 @@ from collections.abc import Callable
 from typing import Any
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar('request_id', default='-')
+# who the current request or UI event acts for, and in which workshop. One mutable record per request or UI event, so
+# that what an endpoint binds deep inside (behind middleware that runs it in a task of its own) is still on the
+# lines logged outside it — the 500 of an unexpected error, for one.
+_actor: contextvars.ContextVar[dict[str, int | None] | None] = contextvars.ContextVar('log_actor', default=None)
+
+
+def bind(*, user_id: int | None = None, workshop_id: int | None = None) -> None:
+    """Put the acting user (and their workshop) on every log line of the current request or UI event from here on."""
+    actor = _actor.get()
+    if actor is None:
+        return
+    if user_id is not None:
+        actor['user_id'] = user_id
+    if workshop_id is not None:
+        actor['workshop_id'] = workshop_id
+
+
+def actor_ids() -> tuple[int | None, int | None]:
+    """(user id, workshop id) bound to the current request or UI event."""
+    actor = _actor.get() or {}
+    return actor.get('user_id'), actor.get('workshop_id')
+
 
 _configured = False
 
@@ -33,6 +55,7 @@ _configured = False
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        record.user_id, record.workshop_id = actor_ids()
         return True
 
 
@@ -43,6 +66,8 @@ class JsonFormatter(logging.Formatter):
             'level': record.levelname,
             'logger': record.name,
             'request_id': getattr(record, 'request_id', '-'),
+            'user_id': getattr(record, 'user_id', None),
+            'workshop_id': getattr(record, 'workshop_id', None),
             'message': record.getMessage(),
         }
         if getattr(record, 'client_supplied', False):
@@ -101,6 +126,7 @@ class RequestIdMiddleware:
         incoming = dict(scope.get('headers') or []).get(b'x-request-id', b'').decode('latin-1')
         rid = incoming[:64] if incoming and incoming.replace('-', '').isalnum() else new_request_id()
         token = request_id_var.set(rid)
+        actor_token = _actor.set({'user_id': None, 'workshop_id': None})
 
         async def send_with_id(message) -> None:
             if message['type'] == 'http.response.start':
@@ -108,10 +134,22 @@ class RequestIdMiddleware:
                 message['headers'] = [*message['headers'], (b'x-request-id', rid.encode())]
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            request_id_var.reset(token)
+        await self.app(scope, receive, send_with_id)
+        # reset only after an answer: an exception goes on to Starlette's error handler (the 500) outside this
+        # middleware, which still logs it — and reports it to the error tracker — with this request's ids
+        request_id_var.reset(token)
+        _actor.reset(actor_token)
+
+
+def _session_user() -> int | None:
+    """The signed-in user of the page whose event is being handled, if any."""
+    from nicegui import app
+
+    try:
+        value = app.storage.user.get('user_id')
+    except (RuntimeError, AssertionError, KeyError):
+        return None
+    return value if isinstance(value, int) else None
 
 
 def install_ui_event_ids() -> None:
@@ -129,10 +167,12 @@ def install_ui_event_ids() -> None:
 
     def handle_event(handler, arguments, **kwargs):
         token = request_id_var.set(new_request_id('ev-'))
+        actor_token = _actor.set({'user_id': _session_user(), 'workshop_id': None})
         try:
             return original(handler, arguments, **kwargs)
         finally:
             request_id_var.reset(token)
+            _actor.reset(actor_token)
 
     handle_event._with_request_id = True  # type: ignore[attr-defined]
     events.handle_event = handle_event

@@ -32,7 +32,7 @@ import httpx
 from pydantic import ValidationError
 
 from models import ModelCall, Role
-from services.core import metrics
+from services.core import logs, metrics
 from services.core.auth import AuthService
 from services.core.errors import InvalidInput, PermissionDenied
 from services.core.membership import Membership, full_name
@@ -355,7 +355,9 @@ class ModelCalls:
         if user_id is None:
             return SYSTEM
         user = await self.auth.require(user_id)
-        return Caller(user_id=user.id, role=user.role, workshop_id=await self.membership.workshop_of(user.id))
+        workshop_id = await self.membership.workshop_of(user.id)
+        logs.bind(user_id=user.id, workshop_id=workshop_id)
+        return Caller(user_id=user.id, role=user.role, workshop_id=workshop_id)
 
     async def room_view(self, actor_id: int) -> dict[str, Any]:
         """The room now, for instructors and admins (and monitoring): slots in use and calls waiting per host, hosts
