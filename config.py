@@ -34,6 +34,12 @@ class Settings(BaseSettings):
         'http://127.0.0.1:11434', description='Default Ollama host (one or more, comma separated).'
     )
     ollama_timeout: float = Field(300.0, gt=0, description='Seconds to wait for an Ollama reply to make progress.')
+    ollama_idle_timeout: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description='Seconds a started reply may send nothing before it is ended as stuck (a hung Ollama).',
+    )
     ollama_connect_timeout: float = Field(5.0, gt=0, description='Seconds to wait when connecting to Ollama.')
     ollama_health_interval: float = Field(15.0, gt=0, description='Seconds between Ollama host health checks.')
     catalogue_refresh_interval: float = Field(

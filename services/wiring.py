@@ -130,6 +130,7 @@ def build_services(settings: Settings) -> Services:
         ),
         timeout=settings.ollama_timeout,
         connect_timeout=settings.ollama_connect_timeout,
+        idle_timeout=settings.ollama_idle_timeout,
         down_seconds=settings.ollama_down_seconds,
         embed_hosts=[h.strip() for h in settings.ollama_embed_hosts.split(',') if h.strip()],
         option_caps=option_caps,

@@ -53,6 +53,7 @@ SWITCHES: dict[str, Any] = {
     'first_token_delay': 0.0,
     'response_tokens': 12,
     'fail_after_tokens': None,
+    'stall_after_tokens': None,  # a hung Ollama: after N parts it sends nothing more but keeps the connection open
     'busy': False,
     'pull_delay': 0.02,
     'embed_delay': 0.0,
@@ -733,6 +734,10 @@ class _Handler(BaseHTTPRequestHandler):
             if fail is not None and emitted >= fail:
                 self._emit({'error': FAIL_MESSAGE})
                 return
+            stall = owner.stall_after_tokens
+            if stall is not None and emitted >= stall:
+                self._pause(3600)  # until the client gives up (ClientGone) or the server stops
+                return
             self._pause(owner.first_token_delay if emitted == 0 else owner.token_delay)
             if kind == 'tools':
                 self._emit(shape(api, given, tool_calls=value))
@@ -912,6 +917,7 @@ class OllamaTestServer:
     first_token_delay: float
     response_tokens: int
     fail_after_tokens: int | None
+    stall_after_tokens: int | None
     busy: bool
     pull_delay: float
     embed_delay: float
@@ -1060,7 +1066,7 @@ class OllamaTestServer:
             if key not in SWITCHES:
                 raise ApiError(400, f'unknown switch {key!r}')
             default, number = SWITCHES[key], isinstance(value, (int, float)) and not isinstance(value, bool)
-            if key == 'fail_after_tokens' and (value is None or number):
+            if key in ('fail_after_tokens', 'stall_after_tokens') and (value is None or number):
                 checked[key] = None if value is None else int(value)
             elif isinstance(default, bool) and isinstance(value, bool):
                 checked[key] = value

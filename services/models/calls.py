@@ -186,9 +186,10 @@ class OllamaGateway:
     """One `ollama.AsyncClient` per host, created inside the running event loop (a client must not cross loops) and
     closed on shutdown. Private to this module: everything else calls `ModelCalls`."""
 
-    def __init__(self, *, timeout: float = 300.0, connect_timeout: float = 5.0) -> None:
+    def __init__(self, *, timeout: float = 300.0, connect_timeout: float = 5.0, idle_timeout: float = 60.0) -> None:
         self.timeout = httpx.Timeout(timeout, connect=connect_timeout)
         self.connect_timeout = connect_timeout
+        self.idle_timeout = idle_timeout
         self._clients: dict[str, tuple[asyncio.AbstractEventLoop, ollama.AsyncClient]] = {}
 
     def client(self, host: str) -> ollama.AsyncClient:
@@ -233,17 +234,82 @@ class OllamaGateway:
 
     async def stream(self, host: str, method: str, *, model: str, **kwargs: Any) -> AsyncIterator[Any]:
         """Parts of a streamed `chat`, `generate`, `pull` or `create`. Closing the iterator (or cancelling its
-        consumer) closes the HTTP stream, so Ollama sees the disconnect and stops working."""
+        consumer) closes the HTTP stream, so Ollama sees the disconnect and stops working.
+
+        A generation that has started and then sends nothing for `idle_timeout` seconds (a hung Ollama that keeps the
+        connection open) ends with a clear OllamaTimeout instead of stalling until the read timeout. Only the time
+        spent waiting for Ollama counts, not the time a slow reader downstream takes; the first part (loading the
+        model) is left to the read timeout."""
         parts = None
+        idle = _IdleWatch(self.idle_timeout) if method in ('chat', 'generate') and self.idle_timeout else None
         try:
             parts = await getattr(self.client(host), method)(model=model, stream=True, **kwargs)
-            async for part in parts:
+            iterator = parts.__aiter__()
+            while True:
+                if idle is not None and idle.started:
+                    idle.waiting()
+                try:
+                    part = await iterator.__anext__()
+                except StopAsyncIteration:
+                    break
+                except asyncio.CancelledError:
+                    if idle is not None and idle.fired:
+                        raise OllamaTimeout(
+                            f'{host} stopped sending the reply of {model} for {self.idle_timeout:.0f} s, so it was '
+                            'ended. Try again; if it keeps happening, tell an admin: that Ollama server may be stuck.',
+                            host=host,
+                        ) from None
+                    raise
+                if idle is not None:
+                    idle.arrived()
                 yield part
         except _MAPPED as exc:
             raise map_error(exc, host, model) from exc
         finally:
+            if idle is not None:
+                idle.stop()
             if parts is not None:
                 await parts.aclose()
+
+
+class _IdleWatch:
+    """Cancels the task waiting for Ollama's next part when it has waited `seconds`. One timer a stream, checked a
+    few times per `seconds`: no task or timer per part (the relay's cost per token stays an assignment)."""
+
+    __slots__ = ('_handle', '_since', '_task', 'fired', 'seconds', 'started')
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = False
+        self.fired = False
+        self._since: float | None = None
+        self._task: asyncio.Task | None = None
+        self._handle: asyncio.TimerHandle | None = None
+
+    def waiting(self) -> None:
+        self._since = time.monotonic()
+        self._task = asyncio.current_task()
+
+    def arrived(self) -> None:
+        self._since = None
+        if not self.started:
+            self.started = True
+            self._handle = asyncio.get_running_loop().call_later(self.seconds / 4, self._check)
+
+    def _check(self) -> None:
+        since, task = self._since, self._task
+        if since is not None and task is not None and time.monotonic() - since >= self.seconds:
+            self.fired = True
+            task.cancel()
+            return
+        self._handle = asyncio.get_running_loop().call_later(self.seconds / 4, self._check)
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        if self.fired and self._task is not None and self._task is asyncio.current_task():
+            self._task.uncancel()  # the cancellation was ours and is answered by the OllamaTimeout
 
 
 # ----- the path ------------------------------------------------------------------------------------------------------
@@ -322,6 +388,7 @@ class ModelCalls:
         limits: CallLimits | None = None,
         timeout: float = 300.0,
         connect_timeout: float = 5.0,
+        idle_timeout: float = 60.0,
         route_cache_seconds: float = 30.0,
         down_seconds: float = 15.0,
         option_caps: OptionCapsService | None = None,
@@ -335,7 +402,7 @@ class ModelCalls:
         # the admin's ranges for options (until an admin sets them: the settings' defaults)
         self.option_caps = option_caps or OptionCapsService(auth, OptionCaps())
         self.route_cache_seconds = route_cache_seconds
-        self.gateway = OllamaGateway(timeout=timeout, connect_timeout=connect_timeout)
+        self.gateway = OllamaGateway(timeout=timeout, connect_timeout=connect_timeout, idle_timeout=idle_timeout)
         self.counts: Counter[str] = Counter()  # purpose -> calls made by this process (all kinds)
         self.room = room or Room()  # slots per host, the per-user limit and the fair queue
         self.down_seconds = down_seconds
