@@ -143,6 +143,9 @@ class Settings(BaseSettings):
     )
 
     # uploads
+    min_free_disk_mb: int = Field(
+        100, ge=0, description='Free space the data directory needs; below it /health/ready reports the disk as full.'
+    )
     max_upload_mb: int = Field(20, ge=1, description='Largest accepted upload, in megabytes.')
     max_upload_files: int = Field(20, ge=1, le=1000, description='Most files in one upload.')
     max_upload_request_mb: int = Field(

@@ -54,7 +54,8 @@ def create_router(services: Services) -> APIRouter:
     async def ready(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
     ) -> JSONResponse:
-        ok, report = await readiness(services.health, services.vectors)
+        settings = services.settings
+        ok, report = await readiness(services.health, services.vectors, settings.data_dir, settings.min_free_disk_mb)
         status = 200 if ok else 503
         if not await is_admin(request, credentials):
             return JSONResponse({'status': report['status']}, status_code=status)

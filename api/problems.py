@@ -20,8 +20,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.core import audit as audit_actions
+from services.core import faults, metrics
 from services.core import logs as applog
-from services.core import metrics
 from services.core.errors import NotAuthenticated, ServiceError, Throttled
 from services.models.errors import ModelNotFound, OllamaBadRequest, OllamaBusy, OllamaError, OllamaTimeout
 from services.wiring import Services
@@ -175,6 +175,10 @@ def install(app: FastAPI, services: Services) -> None:
         return error_response(request, exc.status_code, str(exc.detail), dict(exc.headers or {}))
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        fault = faults.explain(exc)  # a full disk or a locked database: say so (503), it is not a bug
+        if fault:
+            log.warning('%s %s could not be done: %s (%s)', request.method, request.url.path, fault, exc)
+            return error_response(request, 503, fault, {'Retry-After': '30'})
         log.exception('unexpected error in %s %s', request.method, request.url.path, exc_info=exc)
         request_id = applog.request_id_var.get()
         detail = (

@@ -44,6 +44,12 @@ class Conflict(ServiceError):
     status_code = 409
 
 
+class Unavailable(ServiceError):
+    """The platform cannot do this right now for a reason outside the request (a full disk, a locked database)."""
+
+    status_code = 503
+
+
 class Throttled(ServiceError):
     status_code = 429
 

@@ -6,12 +6,13 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from nicegui import Event, background_tasks
 
 from models import Role
-from services.core import db
+from services.core import db, faults
 from services.core.auth import AuthService
 from services.models.calls import ModelCalls
 from services.models.hosts import HostDirectory, HostInfo, HostStatus
@@ -125,15 +126,22 @@ class VectorStoreLike(Protocol):
     async def ping(self) -> None: ...
 
 
-async def readiness(monitor: HealthMonitor, vectors: VectorStoreLike) -> tuple[bool, dict[str, Any]]:
-    """Database, vector store and each Ollama host, with status and latency. Ready only if all required are up."""
+async def readiness(
+    monitor: HealthMonitor, vectors: VectorStoreLike, data_dir: Path | None = None, min_free_mb: int = 100
+) -> tuple[bool, dict[str, Any]]:
+    """Whether this process can serve, and how well. `status` is `ok`; `degraded` when it can serve pages but some
+    of what it talks to is down (every Ollama host, or the vector store: a load balancer must keep it in, since
+    taking the UI offline while Ollama restarts helps nobody); `down` when it cannot serve (the database does not
+    answer, the data directory is full or cannot be written). Ready means ok or degraded."""
     report: dict[str, Any] = {}
     started = time.perf_counter()
     try:
         await db.ping()
         report['database'] = {'status': 'ok', 'latency_ms': round((time.perf_counter() - started) * 1000, 1)}
     except Exception as exc:
-        report['database'] = {'status': 'down', 'error': str(exc)}
+        report['database'] = {'status': 'down', 'error': faults.explain(exc) or str(exc)}
+    if data_dir is not None:
+        report['disk'] = await asyncio.to_thread(faults.disk_report, data_dir, min_free_mb)
     started = time.perf_counter()
     try:
         await vectors.ping()
@@ -155,8 +163,13 @@ async def readiness(monitor: HealthMonitor, vectors: VectorStoreLike) -> tuple[b
         }
         for h in hosts
     ]
-    ready = (
-        report['database']['status'] == 'ok' and report['vector_store']['status'] == 'ok' and any(h.ok for h in hosts)
-    )
-    report['status'] = 'ok' if ready else 'down'
-    return ready, report
+    can_serve = report['database']['status'] == 'ok' and report.get('disk', {}).get('status', 'ok') == 'ok'
+    complete = report['vector_store']['status'] == 'ok' and any(h.ok for h in hosts)
+    report['status'] = 'down' if not can_serve else 'ok' if complete else 'degraded'
+    problems = [
+        f'{name}: {part["error"]}' for name, part in report.items() if isinstance(part, dict) and part.get('error')
+    ]
+    problems += [f'Ollama {h.url}: {h.error or "down"}' for h in hosts if not h.ok]
+    if problems:
+        report['problems'] = problems
+    return can_serve, report
