@@ -187,9 +187,14 @@ def install(app: FastAPI, services: Services) -> None:
         )
         return error_response(request, 500, detail)  # X-Request-ID: set around everything (services/core/logs.py)
 
+    async def overflow(request: Request, exc: Exception) -> JSONResponse:
+        # an id or number too large for the database (e.g. /knowledge/99999999999999999999999999): the input's fault
+        return error_response(request, 422, 'A number in the request is too large. Check the ids and values sent.')
+
     # NiceGUI renders HTML error pages for these; under /api and /v1 answer in the API's format instead
     _for_api(app, 404, unknown_route)
     _for_api(app, StarletteHTTPException, http_error)
+    _for_api(app, OverflowError, overflow)
     _for_api(app, Exception, unexpected)
 
 
