@@ -508,6 +508,15 @@ class ModelCalls:
             if message.get('role') not in ROLES:
                 raise InvalidInput(f'Message roles must be one of {", ".join(ROLES)}.')
             fields = message if isinstance(message, dict) else message.model_dump(exclude_none=True)
+            try:
+                ollama.Message.model_validate(fields)  # what the client would refuse only while sending
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = '.'.join(str(x) for x in first.get('loc', ()))
+                raise InvalidInput(
+                    f'A message is not valid ({where}: {first.get("msg", "invalid")}). Messages have a role, text '
+                    'content and optionally images (base64), tool calls or a tool name.'
+                ) from None
             size += sum(request_chars(v) for k, v in fields.items() if k not in ('role', 'images'))
             size += _image_chars(fields.get('images') or [])
             if size > self.limits.max_prompt_chars:

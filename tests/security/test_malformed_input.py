@@ -49,7 +49,9 @@ BODIES = {
     'wrong-types': (WRONG, 'application/json'),
     'not-json': (NOT_JSON, 'application/x-www-form-urlencoded'),
     'empty': (b'', 'application/json'),
-}
+    'bad-message': (b'{"model": "llama3.2", "messages": [{"role": "user", "content": "hi", "images": [{"x": 1}]}]}',
+                    'application/json'),
+}  # fmt: skip
 PATHS = [
     '/api/v1/knowledge/99999999999999999999999999', '/api/v1/prompts/-1', '/api/v1/tools/abc',
     '/api/v1/activity?limit=10000000000000000000000', '/api/v1/activity?since=not-a-date',
