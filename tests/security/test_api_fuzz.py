@@ -31,7 +31,8 @@ def test_no_operation_answers_a_server_error(tmp_path: Path, ollama_server) -> N
                 response = case.call(base_url=live.url, headers=headers, timeout=30)
                 if response.status_code >= 500:
                     failures.append(
-                        f'{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:200]} BODY {str(case.body)[:300]}'
+                        f'{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:200]}'
+                        f' (body: {str(case.body)[:300]})'
                     )
 
             call()
