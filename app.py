@@ -16,7 +16,7 @@ from nicegui import app, ui  # noqa: E402
 
 import api  # noqa: E402
 import pages  # noqa: E402
-from services.core import db, fast_lane, tls  # noqa: E402
+from services.core import browser_guard, db, fast_lane, tls  # noqa: E402
 from services.core import logs as applog  # noqa: E402
 from services.core.body_limit import BodyLimit  # noqa: E402
 from services.core.middleware import AuthMiddleware, Startup, StartupGate  # noqa: E402
@@ -80,6 +80,7 @@ app.add_middleware(AuthMiddleware)
 app.add_middleware(StartupGate, startup=started)
 app.add_middleware(applog.RequestIdMiddleware)
 fast_lane.install(app)  # /api/v1 and /v1 skip the BaseHTTPMiddleware layers, session and GZip (streams)
+browser_guard.install(app, public_url=settings.public_url, cookie_secure=settings.cookie_secure)  # outermost
 # FastAPI wraps the app's lifespan once per included router; the test harness re-runs this file for every test, so
 # without restoring it the nesting grows until RecursionError. Our routers have no lifespan of their own.
 lifespan = app.router.lifespan_context

@@ -5,11 +5,13 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from fastapi import Request
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from nicegui import APIRouter, app, ui
 
 from components import theme
-from components.forms import error_label, loading
+from components.forms import error_label, loading, sign_out_form
 from pages.common import safe_next
+from services.core.browser_guard import same_origin
 from services.core.errors import ServiceError
 from services.core.sso import configured_providers
 from services.wiring import Services
@@ -119,10 +121,19 @@ def create_router(services: Services) -> APIRouter:
             button = ui.button('Create account', on_click=submit).classes('w-full').mark('submit')
             ui.link('I already have an account', '/login').classes('text-sm')
 
-    @router.page('/logout')
-    def logout() -> None:
+    @router.page('/logout', title='Sign out')
+    def logout_page() -> None:
+        # a GET (a link, maybe from another site) signs nobody out: it offers the form that does
+        with _auth_card('Sign out'):
+            ui.label('Sign out of this browser?')
+            sign_out_form()
+
+    @router.post('/logout', include_in_schema=False)
+    def logout(request: Request) -> Response:
+        if not same_origin(request.headers, request.headers.get('host', '')):
+            return PlainTextResponse('Sign-out is only accepted from pages of this site.', status_code=403)
         app.storage.user.clear()
-        ui.navigate.to('/login')
+        return RedirectResponse('/login', status_code=303)
 
     return router
 
