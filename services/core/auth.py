@@ -20,6 +20,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models import AppSetting, Role, User
+from services.core import sessions
 from services.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied, Throttled
 from services.core.passwords import ahash_password, averify_password, needs_rehash
 
@@ -341,6 +342,8 @@ class AuthService:
         user.is_active = bool(active)
         await user.save(update_fields=['is_active', 'updated_at'])
         await self.audit(actor_id, 'user_active', target=user.email, user=user.id, active=user.is_active)
+        if not user.is_active:
+            sessions.end_for_user(user.id)
         return _info(user)
 
     async def reset_password(self, actor_id: int, user_id: int, new_password: str) -> None:
@@ -350,6 +353,7 @@ class AuthService:
         user.password_hash = await ahash_password(new_password)
         await user.save(update_fields=['password_hash', 'updated_at'])
         await self.audit(actor_id, 'password_reset', target=user.email, user=user.id)
+        sessions.end_for_user(user.id)  # whoever knew the old password is signed out everywhere
 
     async def change_own_password(self, actor_id: int, current: str, new_password: str) -> None:
         user = await User.get_or_none(id=actor_id, is_active=True)
