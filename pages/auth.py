@@ -11,6 +11,7 @@ from nicegui import APIRouter, app, ui
 from components import theme
 from components.forms import error_label, loading, sign_out_form
 from pages.common import safe_next
+from services.core import sessions
 from services.core.browser_guard import same_origin
 from services.core.errors import ServiceError
 from services.core.sso import configured_providers
@@ -38,8 +39,7 @@ def create_router(services: Services) -> APIRouter:
                     error.set_visibility(True)
                     password.value = ''
                     return
-            app.storage.user['user_id'] = user.id
-            ui.navigate.to(safe_next(next))
+            ui.navigate.to(sessions.ticket_url(user.id, safe_next(next)))
 
         with _auth_card('Sign in'):
             email = (
@@ -96,9 +96,7 @@ def create_router(services: Services) -> APIRouter:
                     error.text = exc.message
                     error.set_visibility(True)
                     return
-            app.storage.user['user_id'] = user.id
-            ui.notify(f'Welcome, {user.display_name}!', type='positive')
-            ui.navigate.to('/')
+            ui.navigate.to(sessions.ticket_url(user.id, '/'))
 
         with _auth_card('Create an account'):
             name = ui.input('Display name').props('autocomplete=name autofocus outlined').classes('w-full').mark('name')
@@ -129,11 +127,19 @@ def create_router(services: Services) -> APIRouter:
             sign_out_form()
 
     @router.post('/logout', include_in_schema=False)
-    def logout(request: Request) -> Response:
+    async def logout(request: Request) -> Response:
         if not same_origin(request.headers, request.headers.get('host', '')):
             return PlainTextResponse('Sign-out is only accepted from pages of this site.', status_code=403)
-        app.storage.user.clear()
+        await sessions.sign_out(request)
         return RedirectResponse('/login', status_code=303)
+
+    @router.get('/auth/complete', include_in_schema=False)
+    async def complete_sign_in(request: Request, ticket: str = '') -> Response:
+        found = sessions.redeem(ticket)
+        if found is None:
+            return RedirectResponse('/login', status_code=303)
+        await sessions.sign_in(request, found.user_id)
+        return RedirectResponse(safe_next(found.next), status_code=303)
 
     return router
 

@@ -1,18 +1,79 @@
-"""Browser sessions follow account changes at once (issue 14 item 11).
+"""Browser sign-in sessions (issue 14 items 2 and 11).
 
 A browser is signed in while its NiceGUI user storage (keyed by the browser id in the signed session cookie) holds a
-`user_id`. `end_for_user` signs one account out of every browser this process knows and sends its open pages to
-/login, then drops those pages' clients so their timers and live feeds stop sending anything.
+`user_id`. Every sign-in gives the browser a NEW browser id (`sign_in`, on an HTTP request, so the new cookie is
+set): an id planted in the browser before the sign-in (session fixation) never becomes signed in. A sign-in that
+happens in a page event (a websocket message cannot set a cookie) ends with a one-time ticket (`ticket_url`) that
+the browser redeems at /auth/complete. `end_for_user` signs one account out of every browser this process knows and
+sends its open pages to /login, then drops those pages' clients so their timers and live feeds stop sending anything.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from urllib.parse import quote
 
 log = logging.getLogger(__name__)
 
 CLOSE_DELAY_SECONDS = 1.0  # time for the navigation message to reach the browser before its client is dropped
+TICKET_SECONDS = 60.0  # a sign-in ticket must be redeemed this soon after the sign-in
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    user_id: int
+    next: str
+    expires: float
+
+
+_tickets: dict[str, Ticket] = {}
+
+
+def ticket_url(user_id: int, next: str = '/') -> str:
+    """Where a page event sends the browser after a successful sign-in: /auth/complete with a one-time ticket."""
+    now = time.monotonic()
+    for key in [k for k, t in _tickets.items() if t.expires < now]:
+        del _tickets[key]
+    ticket = secrets.token_urlsafe(32)
+    _tickets[ticket] = Ticket(user_id, next, now + TICKET_SECONDS)
+    return f'/auth/complete?ticket={quote(ticket)}'
+
+
+def redeem(ticket: str) -> Ticket | None:
+    """The sign-in a ticket stands for, once; None when unknown, used or expired."""
+    found = _tickets.pop(ticket or '', None)
+    return found if found and found.expires >= time.monotonic() else None
+
+
+async def sign_in(request, user_id: int) -> None:
+    """Sign the browser of this HTTP request in as `user_id` under a NEW browser id (the response sets the new
+    session cookie); the old id's storage is signed out."""
+    from nicegui import app
+
+    old = app.storage._users.get(request.session.get('id', ''))
+    if old is not None:
+        old.pop('user_id', None)
+    browser_id = str(uuid.uuid4())
+    await app.storage._create_user_storage(browser_id)
+    request.session['id'] = browser_id
+    app.storage._users[browser_id]['user_id'] = user_id
+
+
+async def sign_out(request) -> None:
+    """End this browser's sign-in on the server and give it a new, anonymous browser id."""
+    from nicegui import app
+
+    old = app.storage._users.get(request.session.get('id', ''))
+    if old is not None:
+        old.clear()
+    browser_id = str(uuid.uuid4())
+    await app.storage._create_user_storage(browser_id)
+    request.session['id'] = browser_id
 
 
 def _browser_id(client) -> str | None:

@@ -1,0 +1,70 @@
+# ruff: noqa: F811  (the e2e fixtures are imported by name and used as test arguments)
+"""Issue 14 item 2: session fixation. A session cookie an attacker obtained (and planted in the victim's browser) never
+becomes signed in: every sign-in gives the browser a new session id; signing out ends the session on the server."""
+
+from __future__ import annotations
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import PASSWORD, LiveApp, browser, live_app, new_page, ollama, page, sign_in, sign_up  # noqa: F401
+
+COOKIE = 'session'
+
+
+def _anonymous_cookie(app: LiveApp) -> str:
+    with httpx.Client(base_url=app.url) as attacker:
+        attacker.get('/login')
+        return attacker.cookies[COOKIE]
+
+
+def _signed_in(app: LiveApp, cookie: str) -> bool:
+    with httpx.Client(base_url=app.url, cookies={COOKIE: cookie}) as client:
+        response = client.get('/')
+        return response.status_code == 200 and 'Welcome,' in response.text
+
+
+def _plant(page: Page, app: LiveApp, cookie: str) -> None:
+    page.context.add_cookies([{'name': COOKIE, 'value': cookie, 'url': app.url}])
+
+
+def _cookie(page: Page) -> str:
+    return next(c['value'] for c in page.context.cookies() if c['name'] == COOKIE)
+
+
+def test_a_planted_cookie_does_not_become_signed_in(live_app: LiveApp, new_page) -> None:
+    planted = _anonymous_cookie(live_app)
+    victim = new_page()
+    _plant(victim, live_app, planted)
+    sign_up(victim, live_app, 'Ada', 'ada@example.org')  # sign-up signs in
+    assert _cookie(victim) != planted
+    assert not _signed_in(live_app, planted)
+    assert _signed_in(live_app, _cookie(victim))  # the victim is signed in under the new id
+
+    planted = _anonymous_cookie(live_app)
+    other = new_page()
+    _plant(other, live_app, planted)
+    sign_in(other, live_app, 'ada@example.org', PASSWORD)  # password sign-in
+    assert _cookie(other) != planted
+    assert not _signed_in(live_app, planted)
+    assert _signed_in(live_app, _cookie(other))
+
+
+def test_sign_out_ends_the_session_on_the_server(live_app: LiveApp, page: Page) -> None:
+    sign_up(page, live_app, 'Ada', 'ada@example.org')
+    before = _cookie(page)
+    assert _signed_in(live_app, before)
+    page.get_by_role('button', name='Account').click()
+    page.get_by_text('Sign out').click()
+    page.wait_for_url('**/login')
+    expect(page.get_by_role('button', name='Sign in', exact=True)).to_be_visible()
+    assert not _signed_in(live_app, before)  # replaying the old cookie: signed out
+
+
+def test_a_ticket_signs_in_once(live_app: LiveApp, page: Page) -> None:
+    sign_up(page, live_app, 'Ada', 'ada@example.org')
+    with httpx.Client(base_url=live_app.url) as client:
+        refused = client.get('/auth/complete', params={'ticket': 'made-up'})
+        assert refused.status_code == 303
+        assert refused.headers['location'] == '/login'
+        assert not _signed_in(live_app, client.cookies[COOKIE])
