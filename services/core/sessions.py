@@ -85,7 +85,7 @@ def _browser_id(client) -> str | None:
 
 def end_for_user(user_id: int) -> int:
     """Sign `user_id` out of every browser and close its open pages; returns how many pages were closed."""
-    from nicegui import Client, app, ui  # the UI layer's storage: imported here so services load without it
+    from nicegui import Client, app  # the UI layer's storage: imported here so services load without it
 
     browsers = set()
     for browser_id, storage in list(app.storage._users.items()):
@@ -95,8 +95,7 @@ def end_for_user(user_id: int) -> int:
     closed = []
     for client in list(Client.instances.values()):
         if _browser_id(client) in browsers:
-            with client:
-                ui.navigate.to('/login')
+            client.open('/login')
             closed.append(client)
     if closed:
         loop = asyncio.get_running_loop()
