@@ -329,6 +329,7 @@ class AuthService:
         user.role = role
         await user.save(update_fields=['role', 'updated_at'])
         await self.audit(actor_id, 'role_change', target=user.email, user=user.id, old=str(previous), new=role.value)
+        sessions.end_for_user(user.id, rotate=True)  # a new role comes with a new session id
         log.info('user %s role set to %s by %s', user_id, role.value, actor_id)
         return _info(user)
 

@@ -83,8 +83,12 @@ def _browser_id(client) -> str | None:
         return None
 
 
-def end_for_user(user_id: int) -> int:
-    """Sign `user_id` out of every browser and close its open pages; returns how many pages were closed."""
+def end_for_user(user_id: int, *, rotate: bool = False) -> int:
+    """Sign `user_id` out of every browser and close its open pages; returns how many pages were closed.
+
+    With `rotate` (a role change) the open pages are sent through a fresh sign-in ticket instead of to /login: the
+    person stays signed in there, under a new session id, and the old id grants nothing (neither old nor new role).
+    """
     from nicegui import Client, app  # the UI layer's storage: imported here so services load without it
 
     browsers = set()
@@ -95,7 +99,7 @@ def end_for_user(user_id: int) -> int:
     closed = []
     for client in list(Client.instances.values()):
         if _browser_id(client) in browsers:
-            client.open('/login')
+            client.open(ticket_url(user_id, '/') if rotate else '/login')
             closed.append(client)
     if closed:
         loop = asyncio.get_running_loop()

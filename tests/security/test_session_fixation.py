@@ -4,6 +4,8 @@ becomes signed in: every sign-in gives the browser a new session id; signing out
 
 from __future__ import annotations
 
+import time
+
 import httpx
 from playwright.sync_api import Page, expect
 
@@ -68,3 +70,24 @@ def test_a_ticket_signs_in_once(live_app: LiveApp, page: Page) -> None:
         assert refused.status_code == 303
         assert refused.headers['location'] == '/login'
         assert not _signed_in(live_app, client.cookies[COOKIE])
+
+
+def test_a_role_change_rotates_the_session(live_app: LiveApp, new_page) -> None:
+    admin = new_page()
+    sign_up(admin, live_app, 'Admin', 'admin@example.org')
+    bob = new_page()
+    sign_up(bob, live_app, 'Bob', 'bob@example.org')
+    before = _cookie(bob)
+    admin.goto(f'{live_app.url}/admin/users')
+    admin.get_by_label('Role of bob@example.org').click()
+    admin.get_by_role('option', name='Instructor').click()
+    admin.get_by_text('Bob is now instructor.').wait_for()
+    # Bob's open page goes through a fresh sign-in: a new session id, still signed in, with the new role
+    deadline = time.monotonic() + 5
+    while _cookie(bob) == before and time.monotonic() < deadline:
+        bob.wait_for_timeout(100)
+    assert _cookie(bob) != before
+    assert not _signed_in(live_app, before)  # the old id grants neither the old nor the new role
+    assert _signed_in(live_app, _cookie(bob))
+    bob.reload()
+    expect(bob.get_by_text('Welcome, Bob')).to_be_visible()
