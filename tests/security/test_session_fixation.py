@@ -4,6 +4,7 @@ becomes signed in: every sign-in gives the browser a new session id; signing out
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -91,3 +92,31 @@ def test_a_role_change_rotates_the_session(live_app: LiveApp, new_page) -> None:
     assert _signed_in(live_app, _cookie(bob))
     bob.reload()
     expect(bob.get_by_text('Welcome, Bob')).to_be_visible()
+
+
+def test_joining_by_code_gives_a_new_session_id(live_app: LiveApp, new_page) -> None:
+    teacher = new_page((1400, 1000))
+    sign_up(teacher, live_app, 'Teacher', 'teach@example.org')
+    teacher.goto(f'{live_app.url}/workshops')
+    teacher.get_by_role('button', name='New workshop').click()
+    teacher.get_by_label('Title').fill('Fixation workshop')
+    teacher.get_by_role('button', name='Create').click()
+    teacher.get_by_label('Step title').fill('Say hello')
+    teacher.get_by_role('button', name='Add step').click()
+    teacher.get_by_text('1. Say hello').wait_for()
+    teacher.get_by_role('button', name='Start workshop').click()
+    teacher.get_by_role('button', name='Open dashboard').click()
+    code = teacher.get_by_text(re.compile(r'^[A-HJ-NP-Z2-9]{6}$')).first.inner_text()
+
+    planted = _anonymous_cookie(live_app)
+    victim = new_page()
+    _plant(victim, live_app, planted)
+    victim.goto(f'{live_app.url}/join')
+    victim.get_by_label('Join code').fill(code)
+    victim.get_by_label('Your name').fill('Ann')
+    victim.get_by_role('button', name='Join').click()
+    victim.get_by_text('Step 1 of 1: Say hello').wait_for()  # joined, on the workshop page
+    assert _cookie(victim) != planted
+    assert not _signed_in(live_app, planted)
+    with httpx.Client(base_url=live_app.url, cookies={COOKIE: planted}) as attacker:
+        assert attacker.get(victim.url).status_code in (302, 303, 307)  # the attacker's cookie is not in the workshop
