@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the e2e fixtures are imported by name and used as test arguments)
 """Issue 14 item 14: browser protections, attacked over real HTTP against the app as a server process and in Chromium.
 
 Headers on pages and API, session cookie SameSite/Secure, a CSP NiceGUI pages work under (no violations), and
@@ -9,7 +8,7 @@ from __future__ import annotations
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import LiveApp, browser, live_app, new_page, ollama, page, sign_up  # noqa: F401
+from tests.e2e.conftest import LiveApp, sign_up
 
 HEADERS = {
     'x-frame-options': 'DENY',

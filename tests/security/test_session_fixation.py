@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the e2e fixtures are imported by name and used as test arguments)
 """Issue 14 item 2: session fixation. A session cookie an attacker obtained (and planted in the victim's browser) never
 becomes signed in: every sign-in gives the browser a new session id; signing out ends the session on the server."""
 
@@ -10,7 +9,7 @@ import time
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import PASSWORD, LiveApp, browser, live_app, new_page, ollama, page, sign_in, sign_up  # noqa: F401
+from tests.e2e.conftest import PASSWORD, LiveApp, sign_in, sign_up
 
 COOKIE = 'session'
 

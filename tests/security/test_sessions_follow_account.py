@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the e2e fixtures are imported by name and used as test arguments)
 """Issue 14 item 11: sessions follow account changes at once. An admin resetting a password or deactivating an account
 signs that person out of their open browser pages at once (Chromium against the app as a server process); the API
 token half is in test_deactivated_tokens.py (in-process, apart from the browser's event loop)."""
@@ -7,7 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import LiveApp, browser, live_app, new_page, ollama, sign_in, sign_up  # noqa: F401
+from tests.e2e.conftest import LiveApp, sign_in, sign_up
 
 NEW_PASSWORD = 'brand-new-pass-7'
 
