@@ -16,7 +16,7 @@ from nicegui import Client, app, ui  # noqa: E402
 
 import api  # noqa: E402
 import pages  # noqa: E402
-from services.core import db, error_tracking, fast_lane, metrics, tls  # noqa: E402
+from services.core import browser_guard, db, error_tracking, fast_lane, metrics, tls  # noqa: E402
 from services.core import logs as applog  # noqa: E402
 from services.core.auth import UsersReadOncePerRequest  # noqa: E402
 from services.core.body_limit import BodyLimit  # noqa: E402
@@ -94,6 +94,7 @@ app.add_middleware(StartupGate, startup=started)
 app.add_middleware(metrics.HttpMetrics)  # outermost: every request counted and timed, refusals included
 # /api/v1 and /v1 skip the BaseHTTPMiddleware layers, session and GZip (streams); request ids around everything
 fast_lane.install(app, around=applog.RequestIdMiddleware)
+browser_guard.install(app, public_url=settings.public_url, cookie_secure=settings.cookie_secure)  # outermost
 # FastAPI wraps the app's lifespan once per included router; the test harness re-runs this file for every test, so
 # without restoring it the nesting grows until RecursionError. Our routers have no lifespan of their own.
 lifespan = app.router.lifespan_context

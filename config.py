@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     host: str = Field('127.0.0.1', description='Address to bind. Use 0.0.0.0 inside a container.')
     port: int = Field(8080, ge=1, le=65535, description='Port to bind.')
     public_url: str = Field('', description='External URL of the platform (for OAuth redirects and join links).')
+    cookie_secure: str = Field(
+        'auto',
+        pattern='^(auto|always|never)$',
+        description='Mark cookies Secure: auto = when served over HTTPS (scheme from a trusted proxy, or an https '
+        'PUBLIC_URL), always, or never.',
+    )
 
     # storage
     data_dir: Path = Field(Path('./data'), description='Holds the SQLite database, Milvus Lite file, uploads, storage.')

@@ -13,7 +13,7 @@ import time
 from fastapi import APIRouter, HTTPException, Request
 from nicegui import app
 
-from services.core import actions
+from services.core import actions, sessions
 from services.core import logs as applog
 from services.core.errors import ServiceError
 from services.wiring import Services
@@ -82,7 +82,7 @@ def create_router(services: Services) -> APIRouter:
             )
         except ServiceError as exc:
             raise HTTPException(status_code=exc.status_code, detail=exc.message) from exc
-        app.storage.user['user_id'] = result.user_id
+        await sessions.sign_in(request, result.user_id)
         return {'user_id': result.user_id, 'workshop_id': result.workshop_id}
 
     @router.post('/login')
@@ -91,7 +91,7 @@ def create_router(services: Services) -> APIRouter:
             user = await services.auth.login(email, password, request.client.host if request.client else '')
         except ServiceError as exc:
             raise HTTPException(status_code=exc.status_code, detail=exc.message) from exc
-        app.storage.user['user_id'] = user.id
+        await sessions.sign_in(request, user.id)
         return {'user_id': user.id}
 
     @router.post('/act')

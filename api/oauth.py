@@ -8,7 +8,6 @@ mapping) are made by services.sso.SSOService. Configured from the environment (s
 from __future__ import annotations
 
 import logging
-import uuid
 
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, Request
@@ -17,6 +16,7 @@ from nicegui import app
 
 from config import Settings
 from services.core import audit as audit_actions
+from services.core import sessions
 from services.core.auth import safe_next
 from services.core.errors import ServiceError
 from services.core.sso import ExternalProfile, configured_providers
@@ -114,19 +114,10 @@ def create_router(services: Services) -> APIRouter:
             return refuse(exc.message)
         target = safe_next(app.storage.user.pop('sso_next', '/'))
         app.storage.user.pop('login_error', None)
-        await _new_session(request)
-        app.storage.user['user_id'] = user.id
+        await sessions.sign_in(request, user.id)  # a new browser id: no fixation
         return RedirectResponse(target, status_code=303)
 
     return router
-
-
-async def _new_session(request: Request) -> None:
-    """Give the browser a fresh session id at sign-in (against session fixation: a session id planted in the browser
-    before the sign-in does not become signed in). NiceGUI keeps user storage per session id."""
-    session_id = str(uuid.uuid4())
-    await app.storage._create_user_storage(session_id)  # what NiceGUI's RequestTrackingMiddleware does for new ids
-    request.session['id'] = session_id
 
 
 async def _profile(provider: str, label: str, client, token: dict) -> ExternalProfile:

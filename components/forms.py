@@ -55,3 +55,19 @@ def loading(button: ui.button) -> Iterator[None]:
         yield
     finally:
         button.props(remove='loading')
+
+
+# sign-out is a same-origin form POST (a GET link, from anywhere, must not sign people out)
+SIGN_OUT_SCRIPT = (
+    "const f = document.createElement('form'); f.method = 'post'; f.action = '/logout'; "
+    'document.body.appendChild(f); f.submit();'
+)
+
+
+def sign_out() -> None:
+    """Sign this browser out (from a page event): the browser POSTs /logout, which ends the session."""
+    ui.run_javascript(SIGN_OUT_SCRIPT)
+
+
+def sign_out_form() -> ui.button:
+    return ui.button('Sign out', on_click=sign_out).mark('sign-out')

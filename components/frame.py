@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from nicegui import app, ui
 
 from components import theme
+from components.forms import sign_out
 from components.nav import items_for
 from services.core.auth import Role, UserInfo
 
@@ -78,7 +79,7 @@ def _user_menu(user: UserInfo) -> None:
                 ui.label(user.email).classes('text-sm text-gray-500')
                 ui.badge(user.role.value, color=theme.ROLE_COLORS[user.role.value]).classes('mt-1')
             ui.separator()
-            ui.menu_item('Sign out', on_click=lambda: ui.navigate.to('/logout'))
+            ui.menu_item('Sign out', on_click=sign_out)
 
 
 def _ollama_indicator(services: Services) -> None:

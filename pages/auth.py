@@ -5,11 +5,14 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from fastapi import Request
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from nicegui import APIRouter, app, ui
 
 from components import theme
-from components.forms import error_label, loading
+from components.forms import error_label, loading, sign_out_form
 from pages.common import safe_next
+from services.core import sessions
+from services.core.browser_guard import same_origin
 from services.core.errors import ServiceError
 from services.core.sso import configured_providers
 from services.wiring import Services
@@ -36,8 +39,7 @@ def create_router(services: Services) -> APIRouter:
                     error.set_visibility(True)
                     password.value = ''
                     return
-            app.storage.user['user_id'] = user.id
-            ui.navigate.to(safe_next(next))
+            ui.navigate.to(sessions.ticket_url(user.id, safe_next(next)))
 
         with _auth_card('Sign in'):
             email = (
@@ -94,9 +96,7 @@ def create_router(services: Services) -> APIRouter:
                     error.text = exc.message
                     error.set_visibility(True)
                     return
-            app.storage.user['user_id'] = user.id
-            ui.notify(f'Welcome, {user.display_name}!', type='positive')
-            ui.navigate.to('/')
+            ui.navigate.to(sessions.ticket_url(user.id, '/'))
 
         with _auth_card('Create an account'):
             name = ui.input('Display name').props('autocomplete=name autofocus outlined').classes('w-full').mark('name')
@@ -119,10 +119,27 @@ def create_router(services: Services) -> APIRouter:
             button = ui.button('Create account', on_click=submit).classes('w-full').mark('submit')
             ui.link('I already have an account', '/login').classes('text-sm')
 
-    @router.page('/logout')
-    def logout() -> None:
-        app.storage.user.clear()
-        ui.navigate.to('/login')
+    @router.page('/logout', title='Sign out')
+    def logout_page() -> None:
+        # a GET (a link, maybe from another site) signs nobody out: it offers the form that does
+        with _auth_card('Sign out'):
+            ui.label('Sign out of this browser?')
+            sign_out_form()
+
+    @router.post('/logout', include_in_schema=False)
+    async def logout(request: Request) -> Response:
+        if not same_origin(request.headers, request.headers.get('host', '')):
+            return PlainTextResponse('Sign-out is only accepted from pages of this site.', status_code=403)
+        await sessions.sign_out(request)
+        return RedirectResponse('/login', status_code=303)
+
+    @router.get('/auth/complete', include_in_schema=False)
+    async def complete_sign_in(request: Request, ticket: str = '') -> Response:
+        found = sessions.redeem(ticket)
+        if found is None:
+            return RedirectResponse('/login', status_code=303)
+        await sessions.sign_in(request, found.user_id)
+        return RedirectResponse(safe_next(found.next), status_code=303)
 
     return router
 

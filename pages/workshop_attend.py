@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from nicegui import APIRouter, app, ui
+from nicegui import APIRouter, ui
 
 from components import theme
 from components.forms import error_label, guarded, loading
 from pages.common import session_user_id
+from services.core import sessions
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
 from services.wiring import Services
@@ -40,8 +41,7 @@ def create_router(services: Services) -> APIRouter:
                     error.text = exc.message
                     error.set_visibility(True)
                     return
-            app.storage.user['user_id'] = result.user_id
-            ui.navigate.to(f'/workshops/{result.workshop_id}')
+            ui.navigate.to(sessions.ticket_url(result.user_id, f'/workshops/{result.workshop_id}'))
 
         with ui.column().classes('w-full items-center mt-16 px-4'):
             ui.label(theme.PRODUCT_NAME).classes('text-2xl font-semibold text-primary')

@@ -21,6 +21,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models import AppSetting, Role, User
+from services.core import sessions
 from services.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied, Throttled
 from services.core.passwords import ahash_password, averify_password, needs_rehash
 
@@ -385,6 +386,7 @@ class AuthService:
         user.role = role
         await user.save(update_fields=['role', 'updated_at'])
         await self.audit(actor_id, 'role_change', target=user.email, user=user.id, old=str(previous), new=role.value)
+        sessions.end_for_user(user.id, rotate=True)  # a new role comes with a new session id
         log.info('user %s role set to %s by %s', user_id, role.value, actor_id)
         return _info(user)
 
@@ -401,6 +403,8 @@ class AuthService:
         user.is_active = bool(active)
         await user.save(update_fields=['is_active', 'updated_at'])
         await self.audit(actor_id, 'user_active', target=user.email, user=user.id, active=user.is_active, via=via)
+        if not user.is_active:
+            sessions.end_for_user(user.id)
         return _info(user)
 
     async def reset_password(self, actor_id: int, user_id: int, new_password: str) -> None:
@@ -412,6 +416,7 @@ class AuthService:
         user.password_hash = await ahash_password(new_password)
         await user.save(update_fields=['password_hash', 'updated_at'])
         await self.audit(actor_id, 'password_reset', target=user.email, user=user.id, via=via)
+        sessions.end_for_user(user.id)  # whoever knew the old password is signed out everywhere
 
     # ----- the admin command line (someone with a shell on the server: manage.py) -----------------------------------
     async def console_create_admin(self, email: str, display_name: str, password: str) -> UserInfo:

@@ -15,7 +15,8 @@ def test_new_user_signs_up_logs_in_and_sees_home(page: Page, live_app: LiveApp) 
     expect(page.get_by_text('Ollama: up')).to_be_visible()
     screenshot(page, 'home-admin')
 
-    page.goto(f'{live_app.url}/logout')
+    page.goto(f'{live_app.url}/logout')  # a GET only offers the sign-out (a POST from this site)
+    page.get_by_role('button', name='Sign out').click()
     page.get_by_role('button', name='Sign in').wait_for()
     page.get_by_label('Email').fill('ada@example.org')
     page.get_by_label('Password', exact=True).fill('wrong-password-1')
@@ -34,6 +35,7 @@ def test_users_and_sessions_survive_a_restart(page: Page, live_app: LiveApp) -> 
     page.goto(live_app.url)
     expect(page.get_by_text('Welcome, Ada')).to_be_visible()  # still signed in: session kept
     page.goto(f'{live_app.url}/logout')
+    page.get_by_role('button', name='Sign out').click()
     sign_in(page, live_app, 'ada@example.org')  # the account is still there
 
 
