@@ -38,3 +38,14 @@ def app_env(tmp_path: Path, ollama_server: OllamaTestServer, monkeypatch: pytest
     monkeypatch.delenv('DATABASE_URL', raising=False)
     monkeypatch.delenv('MILVUS_URI', raising=False)
     return data
+
+
+# Playwright's sync API runs an event loop of its own and cannot share a pytest process with pytest-asyncio's tests
+# (nor with fixtures calling asyncio.run): browser tests run in a second pytest run (scripts/test.sh, `-m browser`).
+BROWSER_FIXTURES = frozenset({'page', 'new_page', 'browser', 'live_app', 'signed_in_page'})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if 'e2e' in item.path.parts or BROWSER_FIXTURES & set(getattr(item, 'fixturenames', ())):
+            item.add_marker('browser')
