@@ -46,4 +46,5 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/python -m pytest -q --ignore=tests/e2e -m "not browser" "$@"
-.venv/bin/python -m pytest -q -m browser tests/e2e tests/security "$@"
+.venv/bin/python -m pytest -q tests/e2e "$@"
+.venv/bin/python -m pytest -q -m browser tests/security "$@"  # its own run: one Playwright per process
