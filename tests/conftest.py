@@ -41,7 +41,8 @@ def app_env(tmp_path: Path, ollama_server: OllamaTestServer, monkeypatch: pytest
 
 
 # Playwright's sync API runs an event loop of its own and cannot share a pytest process with pytest-asyncio's tests
-# (nor with fixtures calling asyncio.run): browser tests run in pytest runs of their own (scripts/test.sh: tests/e2e, then `-m browser tests/security`).
+# (nor with fixtures calling asyncio.run): browser tests run in pytest runs of their own (scripts/test.sh:
+# tests/e2e, then `-m browser tests/security`).
 BROWSER_FIXTURES = frozenset({'page', 'new_page', 'browser', 'live_app', 'signed_in_page'})
 
 
