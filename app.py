@@ -42,6 +42,26 @@ metrics.add_collector(
     ],
 )  # fmt: skip
 
+_chunks_seen: dict[int, int] = {}
+
+
+def _count_ingested(progress) -> None:
+    """Chunks stored by ingestion jobs, from their progress events (the counter behind owp_ingest_chunks_total)."""
+    done = progress.chunks_done
+    metrics.INGEST_CHUNKS.inc(max(0, done - _chunks_seen.get(progress.job_id, 0)))
+    if progress.finished:
+        _chunks_seen.pop(progress.job_id, None)
+    else:
+        _chunks_seen[progress.job_id] = done
+
+
+services.ingest.progress.subscribe(_count_ingested)
+metrics.add_collector(
+    'ingestion',
+    lambda: [metrics.gauge('owp_ingest_jobs_running', 'Ingestion jobs running in this process.', [],
+                           [([], len(_chunks_seen))])],
+)  # fmt: skip
+
 started = Startup()
 app.state.startup = started
 

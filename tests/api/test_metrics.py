@@ -4,6 +4,7 @@ attendees, memory. The Grafana dashboard shipped in docs/ only asks for metrics 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -84,6 +85,25 @@ async def test_live_attendees_are_counted_per_workshop(client, services, instruc
     states = ('online', 'idle', 'offline')
     total = sum(value(found, 'owp_workshop_attendees', workshop=str(workshop.id), presence=p) for p in states)
     assert total == 1
+
+
+async def test_ingestion_is_counted(client, alice) -> None:
+    kb = await client.post('/api/v1/knowledge', json={'name': 'K', 'embedding_model': 'nomic-embed-text'},
+                           headers=alice.headers)  # fmt: skip
+    kb_id = kb.json()['id']
+    files = [('files', ('a.md', b'# Llamas\nLlamas hum.\n\n## Food\nGrass.', 'text/markdown'))]
+    assert (
+        await client.post(f'/api/v1/knowledge/{kb_id}/documents', files=files, headers=alice.headers)
+    ).status_code == 201
+    before = value(await scrape(client), 'owp_ingest_chunks_total')
+    assert (await client.post(f'/api/v1/knowledge/{kb_id}/ingest', headers=alice.headers)).status_code == 202
+    for _ in range(200):
+        job = (await client.get(f'/api/v1/knowledge/{kb_id}/ingest', headers=alice.headers)).json()
+        if job['finished']:
+            break
+        await asyncio.sleep(0.05)
+    assert job['state'] == 'done'
+    assert value(await scrape(client), 'owp_ingest_chunks_total') - before == job['chunks_done'] > 0
 
 
 async def test_the_grafana_dashboard_asks_only_for_exported_metrics(client, alice) -> None:
