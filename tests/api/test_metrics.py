@@ -58,17 +58,21 @@ async def test_metrics_need_the_token(client, alice) -> None:
 
 
 async def test_metrics_tell_what_the_room_did(client, alice, ollama_server) -> None:
+    before = await scrape(client)  # counters live as long as the process: compare what this test adds
     body = {'model': 'llama3.2', 'stream': True, 'messages': [{'role': 'user', 'content': 'Hello'}]}
     assert (await client.post('/api/v1/chat', json=body, headers=alice.headers)).status_code == 200
     assert (await client.get('/api/v1/knowledge/999999', headers=alice.headers)).status_code == 404
     found = await scrape(client)
 
-    assert value(found, 'owp_model_calls_total', model='llama3.2', purpose='api', outcome='ok') == 1
-    assert value(found, 'owp_model_tokens_total', model='llama3.2', direction='completion') > 0
-    assert value(found, 'owp_model_time_to_first_token_seconds_count', model='llama3.2') == 1
-    assert value(found, 'owp_http_requests_total', route='/api/v1/chat', method='POST', status='200') == 1
-    assert value(found, 'owp_http_requests_total', route='/api/v1/knowledge/{kb_id}', status='404') == 1
-    assert value(found, 'owp_errors_total', kind='not-found') >= 1
+    def added(name: str, **labels: str) -> float:
+        return value(found, name, **labels) - value(before, name, **labels)
+
+    assert added('owp_model_calls_total', model='llama3.2', purpose='api', outcome='ok') == 1
+    assert added('owp_model_tokens_total', model='llama3.2', direction='completion') > 0
+    assert added('owp_model_time_to_first_token_seconds_count', model='llama3.2') == 1
+    assert added('owp_http_requests_total', route='/api/v1/chat', method='POST', status='200') == 1
+    assert added('owp_http_requests_total', route='/api/v1/knowledge/{kb_id}', status='404') == 1
+    assert added('owp_errors_total', kind='not-found') >= 1
     assert value(found, 'owp_host_slots', host=ollama_server.url) >= 1
     assert value(found, 'owp_host_up', host=ollama_server.url) == 1
     assert value(found, 'owp_host_slots_in_use', host=ollama_server.url, kind='generate') == 0  # the stream ended

@@ -129,6 +129,9 @@ async def test_attendee_sees_no_management_and_a_stale_page_is_refused(
     user.find(marker='confirm').click()
     await user.should_see('This needs the instructor role', retries=30)
     assert ollama_server.find('llama3.2:latest') is not None
+    # the role change rotated his session (issue 14 item 2): a real browser follows a fresh sign-in ticket from the
+    # open page; the simulated one does not, so Ian signs in again — as an attendee now
+    await sign_in(user, 'ian@example.org')
     await user.open('/models')
     await user.should_see('llama3.2:latest', retries=50)
     await user.should_not_see(marker='delete-llama3.2:latest')
