@@ -36,6 +36,7 @@ def test_users_and_sessions_survive_a_restart(page: Page, live_app: LiveApp) -> 
     expect(page.get_by_text('Welcome, Ada')).to_be_visible()  # still signed in: session kept
     page.goto(f'{live_app.url}/logout')
     page.get_by_role('button', name='Sign out').click()
+    expect(page.get_by_label('Email')).to_be_visible()  # signed out (the POST lands on /login) before going on
     sign_in(page, live_app, 'ada@example.org')  # the account is still there
 
 
