@@ -12,9 +12,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 import zlib
@@ -26,12 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from config import Settings
-from services.core import db
-from services.core.audit import AuditService
-from services.core.auth import AuthService
-from services.core.tokens import TokenService
-from tests.e2e.conftest import free_port
+from tests.security.live import running_app
 from tests.security.test_client_log_messages import _page, _socket
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,43 +83,11 @@ def collector() -> Iterator[Collector]:
     server.shutdown()
 
 
-async def _token(db_url: str) -> str:
-    await db.open_database(db_url)
-    try:
-        auth = AuthService(min_password_length=10, max_failures=5, window_seconds=60, signup_open_default=True)
-        user = await auth.signup('ada@example.org', 'Ada', 'correct-horse-42')
-        return (await TokenService(auth, AuditService(auth)).create(user.id, 'tests')).secret
-    finally:
-        await db.close_database()
-
-
 @pytest.fixture
-def server(app_env: Path, collector: Collector) -> Iterator[tuple[str, str, Path]]:
-    settings = Settings()
-    settings.ensure_dirs()
-    token = asyncio.run(_token(settings.db_url))
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith('PYTEST')}
-    env.update(PORT=str(port), HOST='127.0.0.1', SENTRY_DSN=collector.dsn, LOG_FORMAT='json', BENCH_ENDPOINT='true')
-    log_path = app_env.parent / 'app.log'
-    with log_path.open('wb') as log:
-        process = subprocess.Popen([sys.executable, 'app.py'], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f'http://127.0.0.1:{port}'
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f'{url}/health/ready', timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.2)
-            else:
-                pytest.fail('the app did not start: ' + log_path.read_text()[-2000:])
-            yield url, token, log_path
-        finally:
-            process.terminate()
-            process.wait(10)
+def server(tmp_path: Path, collector: Collector, ollama_server) -> Iterator[tuple[str, str, Path]]:
+    env = {'SENTRY_DSN': collector.dsn, 'LOG_FORMAT': 'json', 'BENCH_ENDPOINT': 'true'}
+    with running_app(tmp_path, ollama_server, names=('ada',), **env) as (live, accounts):
+        yield live.url, accounts['ada'].token, live.data_dir.parent / f'app-{live.port}.log'
 
 
 def _wait_for(predicate, seconds: float = 10.0) -> bool:
