@@ -127,6 +127,10 @@ class Settings(BaseSettings):
         True, description='Create an account on first single sign-on (else only existing accounts may link).'
     )
 
+    sso_first_user_admin: bool = Field(
+        False, description='On a platform without accounts, make the first single sign-on user an admin.'
+    )
+
     # workshops
     join_max_failures: int = Field(10, ge=1, description='Wrong workshop join codes allowed per address per window.')
     workshop_sample_seconds: float = Field(

@@ -202,6 +202,7 @@ def build_services(settings: Settings) -> Services:
             role_claim=settings.oidc_role_claim,
             role_map=parse_role_map(settings.oidc_role_map),
             create_accounts=settings.sso_create_accounts,
+            first_user_admin=settings.sso_first_user_admin,
         ),
         membership=membership,
         activity=activity,

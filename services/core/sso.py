@@ -72,12 +72,14 @@ class SSOService:
         role_claim: str = '',
         role_map: dict[str, Role] | None = None,
         create_accounts: bool = True,
+        first_user_admin: bool = False,
     ) -> None:
         self.auth = auth
         self.audit = audit
         self.role_claim = role_claim
         self.role_map = role_map or {}
         self.create_accounts = create_accounts
+        self.first_user_admin = first_user_admin  # the first account of a new platform may come from SSO as admin
 
     def mapped_role(self, claims: dict[str, Any]) -> Role | None:
         """The highest role any value of the role claim maps to, or None."""
@@ -140,12 +142,27 @@ class SSOService:
                         'no_account',
                         (f'There is no account for {email} on this platform. Ask an admin to create one.'),
                     )
+                first_run = not await User.exists()
+                if not first_run and not await self.auth.signup_open():
+                    raise await self._refuse(
+                        profile,
+                        ip,
+                        'signup_closed',
+                        (
+                            f'Sign-up is closed on this platform, so no account was made for {email}. Ask an admin '
+                            f'to create one, then sign in with {profile.label} again.'
+                        ),
+                    )
                 try:
                     name = validate_display_name(profile.name or email.split('@')[0])
                 except InvalidInput:
                     name = email.split('@')[0][:80]
                 try:
-                    info = await self.auth._create(email, name, None, role or Role.ATTENDEE, may_bootstrap=True)
+                    # the first account becomes admin only when the admin chose that (SSO_FIRST_USER_ADMIN); else make
+                    # the first admin with `python manage.py create-admin`
+                    info = await self.auth._create(
+                        email, name, None, role or Role.ATTENDEE, may_bootstrap=first_run and self.first_user_admin
+                    )
                 except Conflict:
                     info = None
                 user = await User.get(email=email) if info is None else await User.get(id=info.id)

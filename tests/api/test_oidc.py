@@ -191,3 +191,32 @@ async def test_a_planted_session_is_not_signed_in(idp: OidcProvider, user, servi
             assert await signed_in(victim)
             assert victim.cookies.get('session') != planted
         assert not await signed_in(attacker)  # the planted session id did not become signed in
+
+
+async def test_closed_sign_up_refuses_an_unknown_identity(idp: OidcProvider, user, services: Services) -> None:
+    """Issue 14 item 12: with sign-up closed, single sign-on makes no account; a linked account still signs in."""
+    admin = await services.auth.signup('first@example.org', 'First', 'correct-horse-42')
+    idp.next_user = {'sub': 'known', 'email': 'kim@example.org', 'email_verified': True, 'name': 'Kim'}
+    async with browser() as web:
+        await web.get(await start(web))
+        assert await signed_in(web)  # open sign-up: Kim's account is made and linked
+    await services.auth.set_signup_open(admin.id, False)
+    idp.next_user = {'sub': 'stranger', 'email': 'eve@example.org', 'email_verified': True, 'name': 'Eve'}
+    async with browser() as web:
+        response = await web.get(await start(web))
+        assert response.headers['location'] == '/login' and not await signed_in(web)
+        assert 'Sign-up is closed on this platform' in await login_error(web)
+    assert not await User.filter(email='eve@example.org').exists()
+    assert (await AuditEntry.get(action='sso_refused')).details['reason'] == 'signup_closed'
+    idp.next_user = {'sub': 'known', 'email': 'kim@example.org', 'email_verified': True, 'name': 'Kim'}
+    async with browser() as web:
+        await web.get(await start(web))
+        assert await signed_in(web)  # a linked account is not a sign-up
+
+
+async def test_the_first_sso_user_is_not_silently_admin(idp: OidcProvider, user, services: Services) -> None:
+    idp.next_user = {'sub': 'u-1', 'email': 'first@example.org', 'email_verified': True, 'name': 'First'}
+    async with browser() as web:
+        await web.get(await start(web))
+        assert await signed_in(web)
+    assert (await User.get(email='first@example.org')).role == 'attendee'  # SSO_FIRST_USER_ADMIN is off
