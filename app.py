@@ -16,7 +16,7 @@ from nicegui import Client, app, ui  # noqa: E402
 
 import api  # noqa: E402
 import pages  # noqa: E402
-from services.core import browser_guard, db, error_tracking, fast_lane, metrics, tls  # noqa: E402
+from services.core import browser_guard, client_address, db, error_tracking, fast_lane, metrics, tls  # noqa: E402
 from services.core import logs as applog  # noqa: E402
 from services.core.auth import UsersReadOncePerRequest  # noqa: E402
 from services.core.body_limit import BodyLimit  # noqa: E402
@@ -114,7 +114,9 @@ app.add_middleware(StartupGate, startup=started)
 app.add_middleware(metrics.HttpMetrics)  # outermost: every request counted and timed, refusals included
 # /api/v1 and /v1 skip the BaseHTTPMiddleware layers, session and GZip (streams); request ids around everything
 fast_lane.install(app, around=applog.RequestIdMiddleware)
-browser_guard.install(app, public_url=settings.public_url, cookie_secure=settings.cookie_secure)  # outermost
+browser_guard.install(app, public_url=settings.public_url, cookie_secure=settings.cookie_secure)
+# outermost: the client's address and scheme, from a trusted proxy's forwarded headers or the TCP peer
+client_address.install(app, trusted=settings.trusted_proxies)
 # FastAPI wraps the app's lifespan once per included router; the test harness re-runs this file for every test, so
 # without restoring it the nesting grows until RecursionError. Our routers have no lifespan of their own.
 lifespan = app.router.lifespan_context
@@ -134,4 +136,5 @@ if __name__ in {'__main__', '__mp_main__'}:
         show=False,
         fastapi_docs=True,
         show_welcome_message=True,
+        proxy_headers=False,  # forwarded headers are read by services.core.client_address, from TRUSTED_PROXIES only
     )

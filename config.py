@@ -29,6 +29,11 @@ class Settings(BaseSettings):
         description='Mark cookies Secure: auto = when served over HTTPS (scheme from a trusted proxy, or an https '
         'PUBLIC_URL), always, or never.',
     )
+    trusted_proxies: str = Field(
+        '',
+        description='Addresses or networks of your reverse proxies (comma separated, e.g. 10.0.0.0/8,127.0.0.1): only '
+        "their X-Forwarded-For / X-Forwarded-Proto are believed. Empty: nobody's are.",
+    )
 
     # storage
     data_dir: Path = Field(Path('./data'), description='Holds the SQLite database, Milvus Lite file, uploads, storage.')
@@ -82,7 +87,21 @@ class Settings(BaseSettings):
 
     # accounts
     signup_open_default: bool = Field(True, description='Whether open sign-up is on for a new installation.')
-    login_max_failures: int = Field(5, ge=1, description='Failed logins allowed per account/address per window.')
+    login_max_failures: int = Field(
+        5,
+        ge=1,
+        description='Wrong passwords for one account from one address before each further try waits (1 s, 2 s, 4 s '
+        '... up to the window); the owner elsewhere is not slowed.',
+    )
+    login_account_max_failures: int = Field(
+        50, ge=1, description='Wrong passwords for one account from all addresses before tries wait (backoff).'
+    )
+    login_source_max_failures: int = Field(
+        100,
+        ge=1,
+        description='Wrong passwords from one address over all accounts before tries wait (backoff); a classroom '
+        'behind one NAT address shares it.',
+    )
     login_window_seconds: int = Field(300, ge=1, description='Window for counting failed logins.')
     password_min_length: int = Field(10, ge=8, le=128, description='Minimum password length.')
 
@@ -132,7 +151,16 @@ class Settings(BaseSettings):
     )
 
     # workshops
-    join_max_failures: int = Field(10, ge=1, description='Wrong workshop join codes allowed per address per window.')
+    join_max_failures: int = Field(
+        30,
+        ge=1,
+        description='Wrong workshop join codes from one address before each further try waits (backoff); a classroom '
+        'behind one NAT address shares it.',
+    )
+    join_accounts_per_source: int = Field(
+        300, ge=1, description='New attendee accounts made by joining by code from one address per window.'
+    )
+    join_window_seconds: int = Field(300, ge=1, description='Window for counting joins by code.')
     workshop_sample_seconds: float = Field(
         5.0, gt=0, description='Seconds between live-dashboard samples (presence, usage charts, Ollama load).'
     )
@@ -197,6 +225,14 @@ class Settings(BaseSettings):
     sentry_send_pii: bool = Field(
         False, description='Also send request bodies (prompts), emails, IPs and headers to the error tracker.'
     )
+
+    @field_validator('trusted_proxies')
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        from services.core.client_address import parse_trusted
+
+        parse_trusted(value)  # a ValueError names the entry
+        return value
 
     @field_validator('data_dir')
     @classmethod

@@ -15,6 +15,7 @@ from nicegui import app
 
 from services.core import actions, sessions
 from services.core import logs as applog
+from services.core.client_address import client_address
 from services.core.errors import ServiceError
 from services.wiring import Services
 
@@ -77,9 +78,7 @@ def create_router(services: Services) -> APIRouter:
     @router.post('/join')
     async def join(request: Request, code: str, name: str) -> dict:
         try:
-            result = await services.workshops.join(
-                code, name, client_address=request.client.host if request.client else ''
-            )
+            result = await services.workshops.join(code, name, client_address=client_address(request))
         except ServiceError as exc:
             raise HTTPException(status_code=exc.status_code, detail=exc.message) from exc
         await sessions.sign_in(request, result.user_id)
@@ -88,7 +87,7 @@ def create_router(services: Services) -> APIRouter:
     @router.post('/login')
     async def login(request: Request, email: str, password: str) -> dict:
         try:
-            user = await services.auth.login(email, password, request.client.host if request.client else '')
+            user = await services.auth.login(email, password, client_address(request))
         except ServiceError as exc:
             raise HTTPException(status_code=exc.status_code, detail=exc.message) from exc
         await sessions.sign_in(request, user.id)

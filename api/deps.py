@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from services.core import audit as audit_actions
 from services.core import logs as applog
 from services.core.auth import Role
+from services.core.client_address import client_address
 from services.core.errors import NotAuthenticated
 from services.wiring import Services
 
@@ -53,7 +54,7 @@ class Authenticator:
     async def __call__(
         self, request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
     ) -> Actor:
-        ip = request.client.host if request.client else None
+        ip = client_address(request) or None
         if any(name.lower() in QUERY_TOKEN_NAMES for name in request.query_params):
             await self.services.audit.record(
                 None,

@@ -16,6 +16,7 @@ from nicegui import app
 
 from api.deps import bearer
 from services.core.auth import Role
+from services.core.client_address import client_address
 from services.core.errors import ServiceError
 from services.models.health import readiness
 from services.wiring import Services
@@ -30,7 +31,7 @@ def create_router(services: Services) -> APIRouter:
         if credentials is not None:
             try:
                 user, _token_id = await services.tokens.authenticate(
-                    credentials.credentials, ip=request.client.host if request.client else None
+                    credentials.credentials, ip=client_address(request) or None
                 )
                 user_id = user.id
             except ServiceError:

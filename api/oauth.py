@@ -18,6 +18,7 @@ from config import Settings
 from services.core import audit as audit_actions
 from services.core import sessions
 from services.core.auth import safe_next
+from services.core.client_address import client_address
 from services.core.errors import ServiceError
 from services.core.sso import ExternalProfile, configured_providers
 from services.wiring import Services
@@ -79,7 +80,7 @@ def create_router(services: Services) -> APIRouter:
         if client is None:
             return refuse('This sign-in method is not configured on this platform.')
         label = labels[provider]
-        ip = request.client.host if request.client else ''
+        ip = client_address(request)
         try:
             token = await client.authorize_access_token(request)
             profile = await _profile(provider, label, client, token)

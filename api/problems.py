@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from services.core import audit as audit_actions
 from services.core import faults, metrics
 from services.core import logs as applog
+from services.core.client_address import client_address
 from services.core.errors import NotAuthenticated, ServiceError, Throttled
 from services.models.errors import ModelNotFound, OllamaBadRequest, OllamaBusy, OllamaError, OllamaTimeout
 from services.wiring import Services
@@ -128,7 +129,7 @@ def install(app: FastAPI, services: Services) -> None:
                 audit_actions.REQUEST_REFUSED,
                 outcome='refused',
                 target=f'{request.method} {request.url.path}'[:300],
-                ip=request.client.host if request.client else None,
+                ip=client_address(request) or None,
                 status=status,
                 detail=detail[:300],
             )

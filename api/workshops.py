@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from api.deps import Actor, Authenticator, Page, PageParams, page_of, page_params, paginate
 from api.problems import problem_responses
 from api.schemas import ActivityOut
+from services.core.client_address import client_address
 from services.wiring import Services
 from services.workshops.preflight import PreflightReport, PreflightService
 from services.workshops.report import summary
@@ -237,7 +238,7 @@ def create_router(services: Services) -> APIRouter:
         responses=problem_responses(401, 404, 409, 429),
     )
     async def join_workshop(body: JoinIn, request: Request, user: Annotated[Actor, Depends(actor)]):
-        ip = request.client.host if request.client else ''
+        ip = client_address(request)
         return await workshops.join(body.code, client_address=ip, user_id=user.id)
 
     @router.get(

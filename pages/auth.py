@@ -13,6 +13,7 @@ from components.forms import error_label, loading, sign_out_form
 from pages.common import safe_next
 from services.core import sessions
 from services.core.browser_guard import same_origin
+from services.core.client_address import client_address
 from services.core.errors import ServiceError
 from services.core.sso import configured_providers
 from services.wiring import Services
@@ -26,7 +27,7 @@ def create_router(services: Services) -> APIRouter:
         if await services.auth.get_user(app.storage.user.get('user_id')):
             ui.navigate.to(safe_next(next))
             return
-        address = request.client.host if request.client else ''
+        address = client_address(request)
         signup_open = await services.auth.signup_open()
 
         async def submit() -> None:

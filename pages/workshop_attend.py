@@ -12,6 +12,7 @@ from components.forms import error_label, guarded, loading
 from pages.common import session_user_id
 from services.core import sessions
 from services.core.auth import UserInfo
+from services.core.client_address import client_address
 from services.core.errors import ServiceError
 from services.wiring import Services
 from services.workshops.types import AttendeeView
@@ -22,7 +23,7 @@ def create_router(services: Services) -> APIRouter:
 
     @router.page('/join', title='Join a workshop')
     async def join_page(request: Request, code: str = '') -> None:
-        address = request.client.host if request.client else ''
+        address = client_address(request)
         signed_in = await services.auth.get_user(session_user_id())
         theme.apply()
         ui.page_title(f'Join a workshop · {theme.PRODUCT_NAME}')

@@ -97,6 +97,8 @@ def build_services(settings: Settings) -> Services:
         window_seconds=settings.login_window_seconds,
         signup_open_default=settings.signup_open_default,
         audit_hook=audit_log.write,
+        account_max_failures=settings.login_account_max_failures,
+        source_max_failures=settings.login_source_max_failures,
     )
     audit = AuditService(auth)
     membership = Membership()
@@ -179,7 +181,8 @@ def build_services(settings: Settings) -> Services:
         calls=calls,
         hosts=hosts,
         join_max_failures=settings.join_max_failures,
-        join_window_seconds=settings.login_window_seconds,
+        join_accounts_per_source=settings.join_accounts_per_source,
+        join_window_seconds=settings.join_window_seconds,
         sample_seconds=settings.workshop_sample_seconds,
         gc_freeze=settings.workshop_gc_freeze,
     )

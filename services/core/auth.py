@@ -8,7 +8,6 @@ import posixpath
 import re
 import sys
 import time
-from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from models import AppSetting, Role, User
 from services.core import sessions
 from services.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied, Throttled
 from services.core.passwords import ahash_password, averify_password, needs_rehash
+from services.core.throttles import Backoff, wait_sentence
 
 log = logging.getLogger(__name__)
 
@@ -109,34 +109,6 @@ class UsersReadOncePerRequest:
             _seen_in_request.reset(token)
 
 
-class LoginThrottle:
-    """Sliding-window count of failures per key (account or client address), in this process."""
-
-    def __init__(self, max_failures: int, window_seconds: float) -> None:
-        self.max_failures = max_failures
-        self.window = window_seconds
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def _recent(self, key: str) -> deque[float]:
-        entries = self._failures[key]
-        cutoff = time.monotonic() - self.window
-        while entries and entries[0] < cutoff:
-            entries.popleft()
-        return entries
-
-    def retry_after(self, key: str, limit: int | None = None) -> float:
-        entries = self._recent(key)
-        if len(entries) < (limit or self.max_failures):
-            return 0
-        return max(1.0, entries[0] + self.window - time.monotonic())
-
-    def fail(self, key: str) -> None:
-        self._recent(key).append(time.monotonic())
-
-    def clear(self, key: str) -> None:
-        self._failures.pop(key, None)
-
-
 def normalise_email(email: str) -> str:
     return (email or '').strip().lower()
 
@@ -199,12 +171,17 @@ class AuthService:
         window_seconds: int,
         signup_open_default: bool,
         audit_hook: AuditHook | None = None,
+        account_max_failures: int | None = None,
+        source_max_failures: int | None = None,
     ) -> None:
         self.min_password_length = min_password_length
         self.signup_open_default = signup_open_default
-        self.account_throttle = LoginThrottle(max_failures, window_seconds)
-        # many attendees of one workshop often share one address (NAT): a larger budget per address
-        self.address_throttle = LoginThrottle(max_failures * 6, window_seconds)
+        # wrong passwords slow down who makes them: per (address, account) first, so the owner signing in from
+        # elsewhere is not slowed by a stranger's guesses; per account over all addresses (distributed guessing);
+        # per address over all accounts (spraying), with a budget a classroom behind one NAT address fits in
+        self.pair_throttle = Backoff(max_failures, window_seconds)
+        self.account_throttle = Backoff(account_max_failures or max_failures * 10, window_seconds)
+        self.address_throttle = Backoff(source_max_failures or max_failures * 20, window_seconds)
         self._signup_lock = asyncio.Lock()
         # `await audit_hook(user_id, action, outcome=..., target=..., ip=..., **details)`: the audit log's writer
         self.audit_hook = audit_hook
@@ -274,18 +251,23 @@ class AuthService:
 
     async def login(self, email: str, password: str, client_address: str = '') -> UserInfo:
         email = normalise_email(email)
-        account_key, address_key = f'acct:{email}', f'addr:{client_address}'
-        wait = max(self.account_throttle.retry_after(account_key), self.address_throttle.retry_after(address_key))
+        pair_key = f'{client_address}|{email}'
+        wait = max(
+            self.pair_throttle.retry_after(pair_key),
+            self.account_throttle.retry_after(email),
+            self.address_throttle.retry_after(client_address),
+        )
         if wait:
             log.warning('login throttled for %s from %s', email, client_address)
             await self.audit(
                 None, 'sign_in_failed', outcome='refused', target=email, ip=client_address, reason='throttled'
             )
-            raise Throttled(f'Too many failed sign-in attempts. Try again in {int(wait) + 1} seconds.', wait)
+            raise Throttled(wait_sentence('Too many failed sign-in attempts.', wait), wait)
         user = await User.get_or_none(email=email)
         if user is None or not await averify_password(user.password_hash, password or ''):
-            self.account_throttle.fail(account_key)
-            self.address_throttle.fail(address_key)
+            self.pair_throttle.fail(pair_key)
+            self.account_throttle.fail(email)
+            self.address_throttle.fail(client_address)
             log.warning('failed login for %s from %s', email, client_address)
             await self.audit(
                 user.id if user else None, 'sign_in_failed', outcome='failed', target=email, ip=client_address
@@ -294,7 +276,7 @@ class AuthService:
         if not user.is_active:
             await self.audit(user.id, 'sign_in_failed', outcome='refused', target=email, ip=client_address)
             raise PermissionDenied('This account has been deactivated. Ask an admin to reactivate it.')
-        self.account_throttle.clear(account_key)
+        self.pair_throttle.clear(pair_key)
         user.last_login_at = datetime.now(UTC)
         update = ['last_login_at']
         if needs_rehash(user.password_hash or ''):

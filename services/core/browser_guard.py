@@ -3,7 +3,7 @@
 Every HTTP response gets the security headers below; every cookie the app sets (NiceGUI's signed session cookie
 included — it is set by a middleware inside this one) gets `SameSite=Lax` when it names no SameSite, and `Secure`
 when the request was served over HTTPS. Whether a request came over HTTPS is decided in one place,
-`served_over_https`: the request's own scheme (uvicorn turns a trusted proxy's X-Forwarded-Proto into it), or a
+`served_over_https`: the request's scheme (`client_address.is_https`: a trusted proxy's X-Forwarded-Proto), or a
 `PUBLIC_URL` that starts with https://, or the COOKIE_SECURE setting forcing it.
 
 The Content-Security-Policy is the narrowest NiceGUI pages work under: NiceGUI renders with inline scripts and Vue
@@ -14,6 +14,8 @@ same-origin only, nothing may frame the app, no plugins, no foreign form targets
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.core.client_address import is_https
 
 CSP = '; '.join(
     (
@@ -42,13 +44,13 @@ HEADERS = (
 
 def served_over_https(scope: Scope, *, public_url: str = '', force: str = 'auto') -> bool:
     """Whether cookies of this request must be `Secure`. `force` is the COOKIE_SECURE setting: 'always', 'never' or
-    'auto' (the request's scheme, which uvicorn takes from a trusted proxy's X-Forwarded-Proto, or an https
+    'auto' (the request's scheme — a trusted proxy's X-Forwarded-Proto, see `client_address` — or an https
     PUBLIC_URL)."""
     if force == 'always':
         return True
     if force == 'never':
         return False
-    return scope.get('scheme') in ('https', 'wss') or public_url.lower().startswith('https://')
+    return is_https(scope) or public_url.lower().startswith('https://')
 
 
 def harden_cookie(value: bytes, secure: bool) -> bytes:

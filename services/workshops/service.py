@@ -31,12 +31,14 @@ from models import (
 )
 from services.core import actions
 from services.core.activity import ActivityService
-from services.core.auth import AuthService, LoginThrottle, validate_display_name
+from services.core.auth import AuthService, validate_display_name
 from services.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Throttled
 from services.core.membership import Membership
+from services.core.throttles import Backoff, wait_sentence
 from services.models.calls import ModelCalls
 from services.models.hosts import HostDirectory
 from services.workshops import rules as workshop_rules
+from services.workshops.display_names import check_new_attendee_name
 from services.workshops.session import WorkshopSession
 from services.workshops.types import (
     AnnouncementInfo,
@@ -71,7 +73,8 @@ class WorkshopService(WorkshopSession):
         membership: Membership,
         calls: ModelCalls,
         hosts: HostDirectory,
-        join_max_failures: int = 10,
+        join_max_failures: int = 30,
+        join_accounts_per_source: int = 300,
         join_window_seconds: int = 300,
         sample_seconds: float = 5.0,
         gc_freeze: bool = True,
@@ -85,7 +88,10 @@ class WorkshopService(WorkshopSession):
             sample_seconds=sample_seconds,
             gc_freeze=gc_freeze,
         )
-        self.join_throttle = LoginThrottle(join_max_failures, join_window_seconds)
+        # per address: wrong codes (guessing) and new attendee accounts (flooding a workshop), each a budget a
+        # classroom behind one NAT address fits in, then a growing wait (never a lock)
+        self.join_throttle = Backoff(join_max_failures, join_window_seconds)
+        self.new_account_throttle = Backoff(join_accounts_per_source, join_window_seconds)
 
     # ----- reading -------------------------------------------------------------------------------------------------
     async def _info(self, workshop: Workshop, *, can_manage: bool, full: bool = True) -> WorkshopInfo:
@@ -336,14 +342,13 @@ class WorkshopService(WorkshopSession):
         self, code: str, display_name: str = '', *, client_address: str = '', user_id: int | None = None
     ) -> JoinResult:
         """Join by code. Signed-in users join as they are; anyone else gets a new password-less attendee account."""
-        key = f'join:{client_address}'
-        wait = self.join_throttle.retry_after(key)
+        wait = self.join_throttle.retry_after(client_address)
         if wait:
             log.warning('join throttled for %s', client_address)
-            raise Throttled(f'Too many wrong join codes. Try again in {int(wait) + 1} seconds.', wait)
+            raise Throttled(wait_sentence('Too many wrong join codes.', wait), wait)
         workshop = await Workshop.get_or_none(join_code=normalise_code(code)) if normalise_code(code) else None
         if workshop is None:
-            self.join_throttle.fail(key)
+            self.join_throttle.fail(client_address)
             log.warning('wrong join code from %s', client_address)
             raise NotFound('No workshop has this code. Check it with your instructor (letters and digits, no spaces).')
         if workshop.state == WorkshopState.ENDED:
@@ -354,6 +359,12 @@ class WorkshopService(WorkshopSession):
         created = False
         if user is None:
             name = validate_display_name(display_name)
+            wait = self.new_account_throttle.retry_after(client_address)
+            if wait:
+                log.warning('joins throttled for %s: too many new accounts', client_address)
+                raise Throttled(wait_sentence('Too many people joined from this network just now.', wait), wait)
+            await check_new_attendee_name(workshop.id, workshop.owner_id, name)  # type: ignore[attr-defined]
+            self.new_account_throttle.fail(client_address)  # counted, not a failure: a budget per address
             row = await User.create(
                 email=f'attendee-{secrets.token_hex(8)}@join.workshop', display_name=name, role=Role.ATTENDEE
             )

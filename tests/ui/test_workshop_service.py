@@ -8,7 +8,7 @@ import pytest
 from nicegui.testing import User
 
 from services.core import actions
-from services.core.errors import Conflict, NotFound, PermissionDenied, Throttled
+from services.core.errors import Conflict, NotFound, PermissionDenied, ServiceError, Throttled
 from services.wiring import Services
 
 
@@ -83,12 +83,63 @@ async def test_permissions_join_and_rules(user: User, services: Services, make_a
 async def test_wrong_codes_are_throttled_per_address(user: User, services: Services, make_account) -> None:
     _, _, _, info = await _setup(services, make_account)
     ws = services.workshops
-    for _ in range(ws.join_throttle.max_failures):
+    for _ in range(ws.join_throttle.free):
         with pytest.raises(NotFound):
             await ws.join('WRONG1', 'Eve', client_address='6.6.6.6')
-    with pytest.raises(Throttled):
+    with pytest.raises(Throttled, match=r'Too many wrong join codes. Try again in \d+ seconds?\.'):
         await ws.join(info.join_code, 'Eve', client_address='6.6.6.6')  # even the right code, for a while
     assert (await ws.join(info.join_code, 'Fay', client_address='7.7.7.7')).workshop_id == info.id
+
+
+async def test_a_classroom_behind_one_address_joins_despite_typos(user: User, services: Services, make_account) -> None:
+    """Threat T20: 40 people behind one NAT address, a dozen mistyped codes among them, all get in."""
+    _, _, _, info = await _setup(services, make_account)
+    ws = services.workshops
+    for i in range(12):
+        with pytest.raises(NotFound):
+            await ws.join('WR0NG' + str(i), f'Typo {i}', client_address='198.51.100.9')
+    joined = [await ws.join(info.join_code, f'Student {i}', client_address='198.51.100.9') for i in range(40)]
+    assert len({j.user_id for j in joined}) == 40
+
+
+async def test_new_accounts_per_address_are_budgeted(user: User, services: Services, make_account) -> None:
+    """Joining by code makes accounts: one address cannot make more than its budget in a window."""
+    _, _, _, info = await _setup(services, make_account)
+    ws = services.workshops
+    ws.new_account_throttle.free = 5
+    for i in range(5):
+        await ws.join(info.join_code, f'Bot {i}', client_address='203.0.113.50')
+    with pytest.raises(Throttled, match='Too many people joined from this network just now'):
+        await ws.join(info.join_code, 'Bot 5', client_address='203.0.113.50')
+    assert (await ws.join(info.join_code, 'Someone', client_address='203.0.113.51')).created_account
+
+
+@pytest.mark.parametrize(
+    ('name', 'why'),
+    [
+        ('Grace Hopper', "is the name of this workshop's instructor"),
+        ('  gRACE   hopper ', "is the name of this workshop's instructor"),
+        ('Grаce Hopper', "is the name of this workshop's instructor"),  # a Cyrillic а
+        ('Gr4ce H0pper!', "is the name of this workshop's instructor"),
+        ('Grace-Hopper', "is the name of this workshop's instructor"),
+        ('Teacher', 'cannot claim a role'),
+        ('Ann (instructor)', 'cannot claim a role'),
+        ('Admin', 'cannot claim a role'),
+        ('ann', 'already called "Ann"'),
+        ('A.N.N.', 'already called "Ann"'),
+    ],
+)
+async def test_display_names_that_impersonate_are_refused(
+    user: User, services: Services, make_account, name: str, why: str
+) -> None:
+    _, teacher, _, info = await _setup(services, make_account)
+    ws = services.workshops
+    await make_account('grace@example.org', 'Grace Hopper', role='instructor')
+    await ws.add_co_instructor(teacher, info.id, 'grace@example.org')  # a co-instructor is staff too
+    await ws.join(info.join_code, 'Ann', client_address='1.2.3.4')
+    with pytest.raises(ServiceError, match=why):
+        await ws.join(info.join_code, name, client_address='1.2.3.4')
+    assert (await ws.join(info.join_code, 'Anne', client_address='1.2.3.4')).created_account  # a different name
 
 
 async def test_hands_and_announcements_reach_the_right_people(user: User, services: Services, make_account) -> None:

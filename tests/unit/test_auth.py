@@ -57,27 +57,40 @@ async def test_closed_signup_refuses_new_accounts(auth: AuthService) -> None:
         await auth.signup('bob@example.org', 'Bob', PASSWORD)
 
 
-async def test_login_throttles_per_account_and_clears_on_success(auth: AuthService) -> None:
+async def test_wrong_passwords_slow_their_source_not_the_owner(auth: AuthService) -> None:
+    """Threat T20: five wrong passwords from one address make that address wait; the owner elsewhere signs in."""
     await auth.signup('ada@example.org', 'Ada', PASSWORD)
     for _ in range(2):
         with pytest.raises(NotAuthenticated, match='Wrong email or password'):
             await auth.login('ada@example.org', 'wrong-password-1', '10.0.0.1')
     assert (await auth.login('ada@example.org', PASSWORD, '10.0.0.1')).email == 'ada@example.org'
-    for _ in range(3):
+    for _ in range(auth.pair_throttle.free):
         with pytest.raises(NotAuthenticated):
             await auth.login('ada@example.org', 'wrong-password-1', '10.0.0.2')
-    with pytest.raises(Throttled, match='Too many failed sign-in attempts'):
-        await auth.login('ada@example.org', PASSWORD, '10.0.0.3')
+    with pytest.raises(Throttled, match=r'Too many failed sign-in attempts. Try again in \d+ seconds?\.'):
+        await auth.login('ada@example.org', PASSWORD, '10.0.0.2')  # the guesser waits, even with the right one
+    assert (await auth.login('ada@example.org', PASSWORD, '10.0.0.3')).email == 'ada@example.org'  # the owner: in
 
 
 async def test_login_throttles_per_address_across_accounts(auth: AuthService) -> None:
-    for i in range(auth.address_throttle.max_failures):
+    for i in range(auth.address_throttle.free):
         with pytest.raises(NotAuthenticated):
             await auth.login(f'nobody{i}@example.org', 'wrong-password-1', '192.0.2.7')
     with pytest.raises(Throttled):
         await auth.login('someone-else@example.org', 'wrong-password-1', '192.0.2.7')
     with pytest.raises(NotAuthenticated):  # another address is not affected
         await auth.login('someone-else@example.org', 'wrong-password-1', '192.0.2.8')
+
+
+async def test_a_classroom_behind_one_address_signs_in_after_its_typos(auth: AuthService) -> None:
+    """Thirty attendees behind one NAT address each mistype once: all of them still sign in."""
+    for i in range(30):
+        await auth.signup(f'student{i}@example.org', f'Student {i}', PASSWORD)
+    for i in range(30):
+        with pytest.raises(NotAuthenticated):
+            await auth.login(f'student{i}@example.org', 'typo-password-1', '198.51.100.1')
+    for i in range(30):
+        assert (await auth.login(f'student{i}@example.org', PASSWORD, '198.51.100.1')).email
 
 
 async def test_role_checks_read_the_database_every_time(auth: AuthService) -> None:
