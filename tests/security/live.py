@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +62,9 @@ def running_app(
     os.environ['DATA_DIR'] = str(data)
     os.environ.pop('DATABASE_URL', None)
     try:
-        accounts = asyncio.run(_accounts(data, names))
+        # in a thread of its own: a Playwright test's thread already runs an event loop
+        with ThreadPoolExecutor(1) as thread:
+            accounts = thread.submit(asyncio.run, _accounts(data, names)).result()
     finally:
         for key, value in saved.items():
             if value is None:

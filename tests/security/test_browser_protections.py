@@ -44,18 +44,29 @@ def test_pages_and_api_send_the_security_headers(live_app: LiveApp) -> None:
         _assert_protected(gateway)
 
 
-def test_session_cookie_is_samesite_lax_and_secure_over_https(live_app: LiveApp) -> None:
+def test_session_cookie_is_samesite_lax_and_secure_over_https(live_app: LiveApp, tmp_path) -> None:
     with httpx.Client(base_url=live_app.url) as client:
         plain = client.get('/login')
         cookie = plain.headers['set-cookie']
         assert 'samesite=lax' in cookie.lower()
         assert 'secure' not in cookie.lower()  # plain HTTP on loopback: a Secure cookie would never come back
     with httpx.Client(base_url=live_app.url) as client:
-        # a TLS-terminating proxy on loopback (uvicorn's trusted forwarded address) says the browser used HTTPS
-        proxied = client.get('/login', headers={'X-Forwarded-Proto': 'https'})
-        cookie = proxied.headers['set-cookie'].lower()
-        assert 'samesite=lax' in cookie
-        assert '; secure' in cookie
+        # nobody is a trusted proxy by default: a forwarded scheme from loopback is not believed
+        forged = client.get('/login', headers={'X-Forwarded-Proto': 'https'}).headers['set-cookie']
+        assert 'secure' not in forged.lower()
+    behind_proxy = LiveApp(
+        data_dir=tmp_path / 'proxied', ollama=live_app.ollama, extra_env={'TRUSTED_PROXIES': '127.0.0.1'}
+    )
+    behind_proxy.start()
+    try:
+        with httpx.Client(base_url=behind_proxy.url) as client:
+            # the TLS-terminating proxy (a TRUSTED_PROXIES address) says the browser used HTTPS
+            proxied = client.get('/login', headers={'X-Forwarded-Proto': 'https'})
+            cookie = proxied.headers['set-cookie'].lower()
+            assert 'samesite=lax' in cookie
+            assert '; secure' in cookie
+    finally:
+        behind_proxy.stop()
 
 
 def _csp_violations(page: Page) -> list[str]:
