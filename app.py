@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import signal
 
 from config import load_settings
 
@@ -94,6 +95,7 @@ async def shutdown() -> None:
     started.users -= 1
     if started.users > 0:
         return
+    log.info('shutting down: requests in flight have finished or were cut after SHUTDOWN_TIMEOUT')
     await services.health.stop()
     await services.catalogue.stop()
     await services.preflight.stop()
@@ -103,6 +105,16 @@ async def shutdown() -> None:
     await services.vector_databases.close()
     await services.vectors.close()
     await db.close_database()
+    log.info('shut down cleanly (database closed)')
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM (`docker stop`) ends the process with exit code 0, after uvicorn's graceful shutdown.
+
+    uvicorn handles SIGTERM itself while it serves (stops accepting, finishes requests in flight, runs the shutdown
+    hooks) and then raises the signal again for the handler it found: this one. Without it the default action would
+    end the process as killed by SIGTERM (exit code 143) — or, as PID 1 of a container, ignore it."""
+    raise SystemExit(0)
 
 
 app.on_startup(startup)
@@ -126,6 +138,7 @@ app.router.lifespan_context = lifespan
 api.install(app, services)
 
 if __name__ in {'__main__', '__mp_main__'}:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     ui.run(
         host=settings.host,
         port=settings.port,
@@ -137,4 +150,5 @@ if __name__ in {'__main__', '__mp_main__'}:
         fastapi_docs=True,
         show_welcome_message=True,
         proxy_headers=False,  # forwarded headers are read by services.core.client_address, from TRUSTED_PROXIES only
+        timeout_graceful_shutdown=settings.shutdown_timeout,  # passed on to uvicorn
     )

@@ -23,6 +23,13 @@ class Settings(BaseSettings):
     host: str = Field('127.0.0.1', description='Address to bind. Use 0.0.0.0 inside a container.')
     port: int = Field(8080, ge=1, le=65535, description='Port to bind.')
     public_url: str = Field('', description='External URL of the platform (for OAuth redirects and join links).')
+    shutdown_timeout: float = Field(
+        8.0,
+        gt=0,
+        le=3600,
+        description='Seconds requests in flight may take to finish after SIGTERM before they are cut (docker stop '
+        'waits 10 s by default, then kills).',
+    )
     cookie_secure: str = Field(
         'auto',
         pattern='^(auto|always|never)$',
