@@ -88,9 +88,13 @@ def _state(http: httpx.Client, teacher: Account, alice: Account, workshop: int, 
     }
 
 
-def test_a_backup_of_a_serving_platform_restores_into_an_empty_data_directory(tmp_path: Path, ollama_server) -> None:
+@pytest.mark.parametrize('lite_process', ['true', 'false'], ids=['lite-process', 'lite-in-app'])
+def test_a_backup_of_a_serving_platform_restores_into_an_empty_data_directory(
+    tmp_path: Path, ollama_server, lite_process: str
+) -> None:
     data, archive = tmp_path / 'data', tmp_path / 'backups' / 'platform.tar.gz'
-    with running_app(tmp_path, ollama_server, ('admin', 'teacher', 'alice'), **ENV) as (live, accounts):
+    env = ENV | {'MILVUS_LITE_PROCESS': lite_process}
+    with running_app(tmp_path, ollama_server, ('admin', 'teacher', 'alice'), **env) as (live, accounts):
         teacher, alice = accounts['teacher'], accounts['alice']
         browser = httpx.Client(base_url=live.url, timeout=30)  # a browser session, signed in with the password
         assert browser.post('/api/bench/login', params={'email': 'alice@example.org', 'password': PASSWORD}).is_success
@@ -120,9 +124,11 @@ def test_a_backup_of_a_serving_platform_restores_into_an_empty_data_directory(tm
         seconds = time.monotonic() - started
         assert made.returncode == 0, made.stderr
         assert served and set(served) == {200}, served
+        assert (data / 'milvus.port').is_file()  # where the app's Lite server listens, for the backup
         print(f'\nbackup: {archive.stat().st_size / 1e3:.0f} kB in {seconds:.1f} s; {made.stdout.strip()}')
         browser_cookies = dict(browser.cookies)
 
+    assert not (data / 'milvus.port').exists()  # removed when the app stopped
     assert archive.stat().st_mode & 0o077 == 0  # secrets inside: readable by its owner only
     manifest = backups.read_manifest(archive)
     assert manifest['database'] == 'sqlite' and manifest['storage_secret'] == 'file'
@@ -137,7 +143,7 @@ def test_a_backup_of_a_serving_platform_restores_into_an_empty_data_directory(tm
     assert restored.returncode == 0, restored.stderr
     assert (data / 'storage_secret').read_text() == secret
 
-    app = LiveApp(data_dir=data, ollama=ollama_server, extra_env=ENV)
+    app = LiveApp(data_dir=data, ollama=ollama_server, extra_env=env)
     app.start()
     try:
         with httpx.Client(base_url=app.url, timeout=30) as http:
