@@ -30,6 +30,7 @@ from services.core import backup as backups
 from services.core import db
 from tests.api.test_knowledge_api import _ingested_kb, _make_rag
 from tests.e2e.conftest import LiveApp
+from tests.postgres import PostgresServer
 from tests.security.live import PASSWORD, Account, running_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,11 +38,11 @@ ENV = {'STORAGE_SECRET': '', 'BENCH_ENDPOINT': 'true'}  # no STORAGE_SECRET: the
 QUESTION = {'question': 'Who carries packs in the Andes?'}
 
 
-def _manage(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
+def _manage(*args: str, data_dir: Path, database_url: str = '') -> subprocess.CompletedProcess:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith('PYTEST') and k not in ('DATABASE_URL', 'MILVUS_URI')
     }
-    env.update(DATA_DIR=str(data_dir), STORAGE_SECRET='')
+    env.update(DATA_DIR=str(data_dir), STORAGE_SECRET='', DATABASE_URL=database_url)
     command = [sys.executable, 'manage.py', *args]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
@@ -157,6 +158,29 @@ def test_a_backup_of_a_serving_platform_restores_into_an_empty_data_directory(
             assert acted.status_code == 200, acted.text
     finally:
         app.stop()
+
+
+def test_a_postgresql_platform_is_dumped_and_restored_into_an_empty_database(tmp_path: Path) -> None:
+    server = PostgresServer().start()
+    try:
+        source, target = server.url, server.url.rsplit('/', 1)[0] + '/restored'
+        created = subprocess.run(['psql', '--no-psqlrc', f'--dbname={source}', '-c', 'CREATE DATABASE restored'],
+                                 capture_output=True, text=True)  # fmt: skip
+        assert created.returncode == 0, created.stderr
+        assert _manage('create-admin', 'ada@example.org', data_dir=tmp_path / 'a', database_url=source).returncode == 0
+        archive = tmp_path / 'pg.tar.gz'
+        made = _manage('backup', '--output', str(archive), data_dir=tmp_path / 'a', database_url=source)
+        assert made.returncode == 0, made.stderr
+        manifest = backups.read_manifest(archive)
+        assert manifest['database'] == 'postgres' and 'database/platform.pgdump' in manifest['contents']
+        restored = _manage('restore', str(archive), data_dir=tmp_path / 'b', database_url=target)
+        assert restored.returncode == 0, restored.stderr
+        users = _manage('list-users', '--json', data_dir=tmp_path / 'b', database_url=target)
+        assert [(u['email'], u['role']) for u in json.loads(users.stdout)] == [('ada@example.org', 'admin')]
+        again = _manage('restore', str(archive), data_dir=tmp_path / 'c', database_url=target)
+        assert again.returncode == 1 and 'The PostgreSQL database of DATABASE_URL is not empty' in again.stderr
+    finally:
+        server.stop()
 
 
 # ----- refusals, in-process ----------------------------------------------------------------------------------------
