@@ -8,6 +8,8 @@
     python manage.py migrate
     python manage.py check-config
     python manage.py health [--url http://127.0.0.1:8080] [--token owp_...]
+    python manage.py backup [--output PATH]                          (also while the platform runs)
+    python manage.py restore PATH [--data-dir DIR]                   (into an empty data directory)
 
 It reads the same settings as the app (environment and `.env`) and works on the same database, also while the
 platform is running. Every change is written to the audit log as done from the console. Exit codes: 0 done, 1 refused
@@ -23,6 +25,8 @@ import json
 import secrets
 import string
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 
@@ -153,6 +157,46 @@ def health(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if response.status_code == 200 else 1
 
 
+def backup(settings: Settings, args: argparse.Namespace) -> int:
+    from services.core import backup as backups
+
+    stamp = datetime.now(UTC).strftime('%Y%m%d-%H%M%S')
+    output = Path(args.output) if args.output else Path(f'platform-backup-{stamp}.tar.gz')
+    try:
+        result = backups.backup(settings, output)
+    except backups.Refused as exc:
+        print(f'Refused: {exc}', file=sys.stderr)
+        return 1
+    manifest = result.manifest
+    rows = sum(c['rows'] for c in manifest['collections'])
+    print(f'Backup written to {result.path} ({result.bytes / 1e6:.1f} MB in {result.seconds:.1f} s): '
+          f'{manifest["database"]} database at migration {manifest["migration"]}, {len(manifest["collections"])} '
+          f'vector collection(s) with {rows} vector(s), {", ".join(manifest["contents"][:4])}'
+          f'{" …" if len(manifest["contents"]) > 4 else ""}.')  # fmt: skip
+    print('It holds password hashes, tokens and the storage secret: keep it as safe as the server.')
+    return 0
+
+
+def restore(settings: Settings, args: argparse.Namespace) -> int:
+    from services.core import backup as backups
+
+    if args.data_dir:
+        settings = settings.model_copy(update={'data_dir': Path(args.data_dir).expanduser().resolve()})
+    try:
+        manifest = backups.restore(settings, Path(args.path))
+    except backups.Refused as exc:
+        print(f'Refused: {exc}', file=sys.stderr)
+        return 1
+    except Exception as exc:
+        print(f'The restore failed: {exc}. {settings.data_dir} (and the database) may be partly restored: empty '
+              'them before trying again.', file=sys.stderr)  # fmt: skip
+        return 1
+    print(f'Restored the backup of {manifest["created_at"]} (version {manifest["app_version"]}, migration '
+          f'{manifest["migration"]}) into {settings.data_dir}.')  # fmt: skip
+    print('Start the platform: it applies any newer migrations.')
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog='python manage.py', description=__doc__.split('\n\n')[0])
     commands = main.add_subparsers(dest='command', required=True, metavar='COMMAND')
@@ -181,13 +225,19 @@ def parser() -> argparse.ArgumentParser:
     sub = add('health', health, "Ask a running platform's /health/ready (with an admin token: the details).")
     sub.add_argument('--url', help='where the platform answers (default: http://127.0.0.1:PORT)')
     sub.add_argument('--token', help="an admin's personal API token, for the details")
+    sub = add('backup', backup, 'Back up the database, vectors, uploads and storage secret into one .tar.gz '
+              '(also while the platform runs).')  # fmt: skip
+    sub.add_argument('--output', help='the file to write (default: platform-backup-YYYYMMDD-HHMMSS.tar.gz here)')
+    sub = add('restore', restore, 'Restore a backup into an empty data directory (and an empty database).')
+    sub.add_argument('path', help='the .tar.gz written by "backup"')
+    sub.add_argument('--data-dir', help='where to restore (default: DATA_DIR); it must be empty or not exist')
     return main
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = load_settings()
-    if args.handler is not health and args.handler is not check_config:
+    if args.handler not in (health, check_config, backup, restore):  # a restore needs the data directory empty
         settings.ensure_dirs()
     return args.handler(settings, args)
 

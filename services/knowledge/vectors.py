@@ -87,7 +87,21 @@ class VectorStore:
         # Milvus Lite runs its gRPC server in this process and lacks some RPCs (AllocTimestamp); pymilvus falls back
         # by itself, but grpc logs each refusal as an ERROR. Keep that noise out of our log.
         logging.getLogger('grpc._server').setLevel(logging.CRITICAL)
-        return MilvusClient(uri=self.uri)
+        client = MilvusClient(uri=self.uri)
+        from milvus_lite.server_manager import server_manager_instance
+
+        self._publish(server_manager_instance.start_and_get_uri(self.uri), os.getpid())
+        return client
+
+    @property
+    def port_file(self) -> Path:
+        return lite_port_file(self.uri)
+
+    def _publish(self, uri: str | None, pid: int) -> None:
+        """Tell other processes on this machine (`manage.py backup`) where the Lite server of the data listens: only
+        one process may open the data directory, the others talk to that one over loopback."""
+        if uri:
+            self.port_file.write_text(f'{uri} {pid}\n')
 
     def _start_lite_process(self) -> str:
         """Start Milvus Lite on the data file in its own process; its loopback URI once it listens."""
@@ -104,6 +118,7 @@ class VectorStore:
             if port:
                 self._process = process
                 log.info('Milvus Lite (%s) listens on 127.0.0.1:%d, pid %d', self.uri, port, process.pid)
+                self._publish(f'http://127.0.0.1:{port}', process.pid)
                 return f'http://127.0.0.1:{port}'
             process.kill()
             process.wait()
@@ -260,6 +275,23 @@ class VectorStore:
                 log.debug('closing milvus client failed', exc_info=True)
         if process is not None:
             await run.io_bound(_stop, process)
+        if client is not None and not self.is_server:
+            self.port_file.unlink(missing_ok=True)
+
+
+def lite_port_file(uri: str) -> Path:
+    """Where the app notes the loopback URI and pid of the Lite server of `uri` (beside the data: milvus.port)."""
+    return Path(uri).with_suffix('.port')
+
+
+def published_lite_uri(uri: str) -> str | None:
+    """The loopback URI of the Lite server a running app keeps open on `uri`, or None (no app, or it is gone)."""
+    try:
+        published, pid = lite_port_file(uri).read_text().split()
+        os.kill(int(pid), 0)
+    except (OSError, ValueError):
+        return None
+    return published
 
 
 def _ready_port(process: subprocess.Popen, deadline: float) -> int | None:

@@ -81,8 +81,8 @@ class LiveApp:
             OLLAMA_HOST=self.ollama.url,
             STORAGE_SECRET='e2e-secret-not-for-production',
             OLLAMA_HEALTH_INTERVAL='2',
-            **self.extra_env,
         )
+        env.update(self.extra_env)  # may replace the above (STORAGE_SECRET='': the secret file in the data directory)
         log = open(self.data_dir.parent / f'app-{self.port}.log', 'ab')
         self.process = subprocess.Popen(
             [sys.executable, 'app.py'], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
