@@ -292,7 +292,9 @@ def restore(settings: Settings, archive: Path) -> dict[str, Any]:
         else:
             sqlite_path(settings.db_url).parent.mkdir(parents=True, exist_ok=True)
             shutil.move(staging / SQLITE_NAME, sqlite_path(settings.db_url))
-        for name in ('uploads', 'storage', 'storage_secret'):
+        # a secret the restoring environment sets (STORAGE_SECRET) stays there, never written to disk
+        names = ('uploads', 'storage') if settings.storage_secret else ('uploads', 'storage', 'storage_secret')
+        for name in names:
             if (staging / name).exists():
                 shutil.move(staging / name, data_dir / name)
         if (data_dir / 'storage_secret').exists():
