@@ -6,6 +6,7 @@ import gc
 import logging
 import os
 import signal
+import sys
 
 from config import load_settings
 
@@ -86,6 +87,9 @@ async def startup() -> None:
     started.ready.set()
     gc.collect()
     gc.freeze()  # a big, stable heap after start-up: keep it out of full collections (tail latency)
+    # hand the GIL over after 1 ms instead of 5: a database query runs in aiosqlite's thread, which otherwise waits
+    # up to 5 ms for the event loop to let go on every query (measured: an action's request 14 → 8-10 ms under load)
+    sys.setswitchinterval(0.001)
     # full collections of what a busy room adds (~30 ms on 2 cores with 100k objects) one tenth as often: a relayed
     # stream allocates steadily, and each full collection pauses every other request in the process
     gc.set_threshold(700, 10, 100)

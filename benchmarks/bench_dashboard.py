@@ -1,6 +1,6 @@
 """Live dashboard at scale: N attendee browsers and 3 instructor dashboards as real socket.io clients.
 
-    python -m benchmarks.bench_dashboard --attendees 200 [--seconds 15] [--rate 20]
+    python -m benchmarks.bench_dashboard --attendees 200 [--seconds 15] [--rate 20] [--history 1000000]
 
 Starts the Ollama test server in a thread and the app as a real server subprocess (fresh data directory,
 BENCH_ENDPOINT=true), prepares an instructor and a live workshop in the database, then joins N attendees
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import re
@@ -31,6 +32,8 @@ from pathlib import Path
 
 import httpx
 import socketio
+
+ASSET = re.compile(r"""["'](/_nicegui/[^"'?#]+)""")
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,6 +52,8 @@ class Browser:
     received: int = 0
     disconnects: int = 0
     seen: dict[str, float] = field(default_factory=dict)  # marker -> time received
+    count_bytes: bool = False
+    socket_bytes: int = 0
 
 
 def say(text: str) -> None:
@@ -80,8 +85,9 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, round(q / 100 * (len(values) - 1)))]
 
 
-async def prepare(data_dir: Path) -> str:
-    """The instructor account and a live workshop with three steps, written before the server starts."""
+async def prepare(data_dir: Path, history: int = 0) -> str:
+    """The instructor account and a live workshop with three steps, written before the server starts; with `history`,
+    that many activity events and model calls already stored (a long-running platform's tables)."""
     os.environ['DATA_DIR'] = str(data_dir)
     from config import Settings
     from models import Workshop, WorkshopState, WorkshopStep
@@ -97,6 +103,12 @@ async def prepare(data_dir: Path) -> str:
                                      state=WorkshopState.LIVE, stuck_minutes=30)  # fmt: skip
     for i, (title, rule) in enumerate([('Chat', {'key': 'chat', 'action': 'chat'}), ('Prompt', None), ('Done', None)]):
         await WorkshopStep.create(workshop_id=workshop.id, position=i, title=title, instructions='Do it.', rule=rule)
+    if history:
+        from tests.history import seed_history
+
+        started = time.monotonic()
+        await seed_history(history, [workshop.id])
+        say(f'stored {history:,} activity rows and model calls of history in {time.monotonic() - started:.0f} s')
     await db.close_database()
     return str(workshop.id)
 
@@ -114,6 +126,8 @@ async def connect(base: str, browser: Browser, path: str, watch: set[str], on_me
 
     async def on_any(event: str, data=None) -> None:
         browser.received += 1
+        if browser.count_bytes:
+            browser.socket_bytes += len(json.dumps([event, data], separators=(',', ':'), default=str))
         if isinstance(data, dict) and '_id' in data:
             browser.next_id = data['_id'] + 1
         if event in watch:
@@ -137,6 +151,37 @@ async def connect(base: str, browser: Browser, path: str, watch: set[str], on_me
                       headers={'Cookie': cookies}, wait_timeout=30)  # fmt: skip
 
 
+async def page_weight(base: str, workshop_id: str) -> dict:
+    """What one attendee's page load costs on the wire: the page (compressed as served), every NiceGUI asset it names
+    (a cold browser cache; a warm one fetches none of them) and the socket.io messages of its first two seconds."""
+    weigher = Browser(http=httpx.AsyncClient(base_url=base, timeout=30), name='weigher', count_bytes=True)
+    try:
+        r = await weigher.http.post('/api/bench/join', params={'code': 'bench2', 'name': 'Page Weigher'})
+        r.raise_for_status()
+        page = await weigher.http.get(f'/workshops/{workshop_id}')
+        html_bytes = page.num_bytes_downloaded
+        assets = 0
+        for path in sorted(set(ASSET.findall(page.text))):
+            if path.endswith('/'):
+                continue
+            asset = await weigher.http.get(path)
+            if asset.status_code == 200:
+                assets += asset.num_bytes_downloaded
+        await connect(base, weigher, f'/workshops/{workshop_id}', set(), lambda *_: None)
+        await asyncio.sleep(2)
+        return {
+            'page_kb': round(html_bytes / 1024, 1),
+            'socket_kb_first_2s': round(weigher.socket_bytes / 1024, 1),
+            'assets_kb_cold_cache': round(assets / 1024, 1),
+            'page_load_kb_warm_cache': round((html_bytes + weigher.socket_bytes) / 1024, 1),
+            'page_load_kb_cold_cache': round((html_bytes + weigher.socket_bytes + assets) / 1024, 1),
+        }
+    finally:
+        if weigher.sio and weigher.sio.connected:
+            await weigher.sio.disconnect()
+        await weigher.http.aclose()
+
+
 async def run(
     attendees: int,
     seconds: float,
@@ -145,13 +190,21 @@ async def run(
     announcements: int,
     freeze: bool = False,
     no_gc_freeze: bool = False,
+    *,
+    bare: bool = False,
+    history: int = 0,
+    profile: str = '',
 ) -> dict:
     from tests.ollama_server import OllamaTestServer
 
     ollama = OllamaTestServer().start()
     data_dir = Path(tempfile.mkdtemp(prefix='bench-dashboard-'))
-    workshop_id = await prepare(data_dir / 'data')
-    say(f'prepared workshop {workshop_id} in {data_dir}')
+    if bare:
+        workshop_id = '1'
+        (data_dir / 'data').mkdir()
+    else:
+        workshop_id = await prepare(data_dir / 'data', history)
+    say(f'prepared workshop {workshop_id} in {data_dir}' + (' (bare NiceGUI baseline)' if bare else ''))
     port = free_port()
     base = f'http://127.0.0.1:{port}'
     env = {k: v for k, v in os.environ.items() if not k.startswith('PYTEST')}
@@ -160,9 +213,14 @@ async def run(
                JOIN_MAX_FAILURES='1000', WORKSHOP_GC_FREEZE='false' if no_gc_freeze else 'true')  # fmt: skip
     log_path = data_dir / 'server.log'
     log_file = log_path.open('w')
-    server = subprocess.Popen([sys.executable, 'app.py'], cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)  # noqa: ASYNC220
+    command = [sys.executable, 'benchmarks/bare_nicegui.py'] if bare else [sys.executable, 'app.py']
+    if profile and not bare:  # the server's own profile, written when it stops
+        command[1:1] = ['-m', 'cProfile', '-o', profile]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)  # noqa: ASYNC220
     bench_cpu0 = time.process_time()
     result: dict = {
+        'server': 'bare NiceGUI page (baseline)' if bare else 'platform',
+        'history_rows': history,
         'attendees': attendees,
         'dashboards': dashboards,
         'rate': rate,
@@ -184,15 +242,18 @@ async def run(
         limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
         sent: dict[str, float] = {}
         dash_latency: list[float] = []
+        act_latency: list[float] = []  # the action's own HTTP request, sent → answered
         announce_latency: list[float] = []
 
         def on_dashboard(browser: Browser, event: str, data) -> None:
             now = time.monotonic()
             for element in (data or {}).values():  # element id -> props; the activity feed is a table's rows
-                rows = (element or {}).get('props', {}).get('rows') if isinstance(element, dict) else None
-                for row in rows or ():
+                if not isinstance(element, dict):
+                    continue
+                rows = element.get('props', {}).get('rows') or [{'detail': element.get('text') or ''}]  # bare: label
+                for row in rows:
                     detail = row.get('detail', '') if isinstance(row, dict) else ''
-                    if not detail.startswith('note=bench-'):
+                    if not isinstance(detail, str) or not detail.startswith('note=bench-'):
                         continue
                     marker = detail[5:]
                     if marker not in browser.seen and marker in sent:
@@ -222,6 +283,7 @@ async def run(
         browsers = list(await asyncio.gather(*(attendee(i) for i in range(attendees))))
         result['connect_seconds'] = round(time.monotonic() - started, 1)
         result['cpu_ms_per_attendee_connect'] = round((cpu_seconds(server.pid) - cpu0) * 1000 / attendees, 1)
+        result['attendee_page_weight'] = await page_weight(base, workshop_id)
         say(f'{attendees} attendees connected in {result["connect_seconds"]} s; opening {dashboards} dashboards')
         teachers: list[Browser] = []
         for i in range(dashboards):
@@ -253,6 +315,7 @@ async def run(
                 try:
                     r = await browser.http.post('/api/bench/act', params={'note': marker})
                     r.raise_for_status()
+                    act_latency.append(time.monotonic() - sent[marker])
                     return
                 except httpx.HTTPError:
                     if attempt:
@@ -286,6 +349,8 @@ async def run(
         result['server_cpu_percent_under_load'] = round((cpu_seconds(server.pid) - cpu1) / load_seconds * 100)
         expected_dash = total * dashboards
         result['dashboard_updates'] = f'{len(dash_latency)}/{expected_dash}'
+        result['act_http_p50_ms'] = round(pct(act_latency, 50) * 1000, 1)
+        result['act_http_p95_ms'] = round(pct(act_latency, 95) * 1000, 1)
         result['dashboard_p50_ms'] = round(pct(dash_latency, 50) * 1000, 1)
         result['dashboard_p95_ms'] = round(pct(dash_latency, 95) * 1000, 1)
         result['dashboard_max_ms'] = round(max(dash_latency, default=float('nan')) * 1000, 1)
@@ -329,6 +394,9 @@ def main() -> None:
     parser.add_argument('--announcements', type=int, default=5)
     parser.add_argument('--freeze', action='store_true', help='force gc.freeze() in the server once all are connected')
     parser.add_argument('--no-gc-freeze', action='store_true', help='run the app with WORKSHOP_GC_FREEZE=false')
+    parser.add_argument('--history', type=int, default=0, help='activity rows (and model calls) stored beforehand')
+    parser.add_argument('--no-baseline', action='store_true', help='skip the bare NiceGUI run')
+    parser.add_argument('--profile', default='', help="write the platform server's cProfile stats to this file")
     args = parser.parse_args()
     # the simulated browsers share the 2 cores with the server: keep their own overhead low (uvloop, as uvicorn uses)
     try:
@@ -337,14 +405,28 @@ def main() -> None:
         runner = uvloop.run
     except ImportError:
         runner = asyncio.run
-    result = runner(
-        run(
-            args.attendees, args.seconds, args.rate, args.dashboards, args.announcements, args.freeze, args.no_gc_freeze
-        )
-    )
-    width = max(len(k) for k in result)
-    for key, value in result.items():
-        print(f'{key:<{width}}  {value}')
+    kwargs = dict(
+        attendees=args.attendees, seconds=args.seconds, rate=args.rate, dashboards=args.dashboards,
+        announcements=args.announcements, freeze=args.freeze, no_gc_freeze=args.no_gc_freeze,
+    )  # fmt: skip
+    results = []
+    if not args.no_baseline:  # the same room against a bare NiceGUI page, in the same run
+        results.append(runner(run(**kwargs, bare=True)))
+    results.append(runner(run(**kwargs, history=args.history, profile=args.profile)))
+    for result in results:
+        width = max(len(k) for k in result)
+        print()
+        for key, value in result.items():
+            print(f'{key:<{width}}  {value}')
+    if len(results) == 2:
+        bare, platform = results
+        print('\nplatform / bare NiceGUI baseline, same run:')
+        for key in ('act_http_p50_ms', 'dashboard_p50_ms', 'dashboard_p95_ms', 'announcement_p50_ms', 'announcement_p95_ms',
+                    'cpu_ms_per_attendee_connect', 'rss_connected_mb'):  # fmt: skip
+            if bare.get(key):
+                print(f'  {key:<30} {platform[key]} / {bare[key]} = {platform[key] / bare[key]:.2f}x')
+        for key in ('page_load_kb_warm_cache', 'page_load_kb_cold_cache'):
+            print(f'  {key:<30} {platform["attendee_page_weight"][key]} / {bare["attendee_page_weight"][key]} KB')
     sys.stdout.flush()
     os._exit(0)
 

@@ -94,8 +94,12 @@ class LiveWorkshop:
         self._new_feed: list[dict[str, Any]] = []
         self._hands_dirty = False
         self._flush_handle: asyncio.TimerHandle | None = None
-        self._last_flush = 0.0
-        self.min_interval = 0.1  # at most ~10 pushes per second per workshop (and so per dashboard)
+        # pushes to dashboards: at once while the room is calm, coalesced when it is busy — a token bucket of
+        # `push_burst` pushes refilled at `push_rate` a second (per workshop, and so per dashboard)
+        self.push_rate = 30.0
+        self.push_burst = 10.0
+        self._push_tokens = self.push_burst
+        self._push_at = 0.0
         # the matrix is re-sent whole (one table) by each dashboard: coalesce its changes more (2 per second)
         self.rows_interval = 0.5
         self._last_rows = 0.0
@@ -285,8 +289,14 @@ class LiveWorkshop:
         if self._flush_handle is not None:
             return
         loop = asyncio.get_running_loop()
-        delay = max(0.0, self._last_flush + self.min_interval - loop.time())
-        self._flush_handle = loop.call_later(delay, self._flush)
+        tokens = self._refill(loop.time())
+        delay = 0.0 if tokens >= 1 else (1 - tokens) / self.push_rate
+        self._flush_handle = loop.call_later(delay, self._flush)  # 0: after this tick, so one burst is one push
+
+    def _refill(self, now: float) -> float:
+        self._push_tokens = min(self.push_burst, self._push_tokens + (now - self._push_at) * self.push_rate)
+        self._push_at = now
+        return self._push_tokens
 
     def _rows_due(self) -> None:
         self._rows_handle = None
@@ -297,7 +307,7 @@ class LiveWorkshop:
             self._flush_handle.cancel()
             self._flush_handle = None
         now = asyncio.get_running_loop().time()
-        self._last_flush = now
+        self._push_tokens = max(0.0, self._refill(now) - 1)
         payload: dict[str, Any] = dict(extra or {})
         if self._dirty_rows and now - self._last_rows >= self.rows_interval:
             payload['rows'] = [self.attendees[u].row(self.steps) for u in self._dirty_rows if u in self.attendees]
