@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import re
@@ -52,8 +51,6 @@ class Browser:
     received: int = 0
     disconnects: int = 0
     seen: dict[str, float] = field(default_factory=dict)  # marker -> time received
-    count_bytes: bool = False
-    socket_bytes: int = 0
 
 
 def say(text: str) -> None:
@@ -126,8 +123,6 @@ async def connect(base: str, browser: Browser, path: str, watch: set[str], on_me
 
     async def on_any(event: str, data=None) -> None:
         browser.received += 1
-        if browser.count_bytes:
-            browser.socket_bytes += len(json.dumps([event, data], separators=(',', ':'), default=str))
         if isinstance(data, dict) and '_id' in data:
             browser.next_id = data['_id'] + 1
         if event in watch:
@@ -151,35 +146,58 @@ async def connect(base: str, browser: Browser, path: str, watch: set[str], on_me
                       headers={'Cookie': cookies}, wait_timeout=30)  # fmt: skip
 
 
+def _weigh_in_chromium(url: str, cookies: dict[str, str]) -> dict:
+    """Load `url` in a real Chromium (fresh profile: a cold cache, then a reload: a warm one) and add up what crossed
+    the wire: every response's encoded body and headers, and the websocket frames of the first two seconds."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM_ARGS, chromium_executable
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
+        context = browser.new_context()
+        context.add_cookies([{'name': k, 'value': v, 'url': url} for k, v in cookies.items()])
+        page = context.new_page()
+        totals = {'http': 0, 'socket': 0, 'requests': 0}
+
+        biggest: list[tuple[int, str]] = []
+
+        def finished(request) -> None:
+            sizes = request.sizes()
+            totals['http'] += sizes['responseBodySize'] + sizes['responseHeadersSize']
+            totals['requests'] += 1
+            biggest.append(
+                (sizes['responseBodySize'], request.url.rsplit('/', 2)[-2] + '/' + request.url.rsplit('/')[-1])
+            )
+
+        def websocket(ws) -> None:
+            ws.on('framereceived', lambda payload: totals.__setitem__('socket', totals['socket'] + len(payload)))
+
+        page.on('requestfinished', finished)
+        page.on('websocket', websocket)
+        weights = {}
+        for visit in ('cold_cache', 'warm_cache'):
+            totals.update(http=0, socket=0, requests=0)
+            if visit == 'cold_cache':
+                page.goto(url, wait_until='networkidle')
+            else:
+                page.reload(wait_until='networkidle')
+            page.wait_for_timeout(2000)
+            weights[f'page_load_kb_{visit}'] = round((totals['http'] + totals['socket']) / 1024, 1)
+            weights[f'requests_{visit}'] = totals['requests']
+            if visit == 'cold_cache':
+                weights['biggest_kb'] = {name: round(size / 1024, 1) for size, name in sorted(biggest)[-6:]}
+        browser.close()
+        return weights
+
+
 async def page_weight(base: str, workshop_id: str) -> dict:
-    """What one attendee's page load costs on the wire: the page (compressed as served), every NiceGUI asset it names
-    (a cold browser cache; a warm one fetches none of them) and the socket.io messages of its first two seconds."""
-    weigher = Browser(http=httpx.AsyncClient(base_url=base, timeout=30), name='weigher', count_bytes=True)
-    try:
-        r = await weigher.http.post('/api/bench/join', params={'code': 'bench2', 'name': 'Page Weigher'})
+    """What one attendee's page load costs on the wire, measured in Chromium (cold and warm cache)."""
+    async with httpx.AsyncClient(base_url=base, timeout=30) as weigher:
+        r = await weigher.post('/api/bench/join', params={'code': 'bench2', 'name': 'Page Weigher'})
         r.raise_for_status()
-        page = await weigher.http.get(f'/workshops/{workshop_id}')
-        html_bytes = page.num_bytes_downloaded
-        assets = 0
-        for path in sorted(set(ASSET.findall(page.text))):
-            if path.endswith('/'):
-                continue
-            asset = await weigher.http.get(path)
-            if asset.status_code == 200:
-                assets += asset.num_bytes_downloaded
-        await connect(base, weigher, f'/workshops/{workshop_id}', set(), lambda *_: None)
-        await asyncio.sleep(2)
-        return {
-            'page_kb': round(html_bytes / 1024, 1),
-            'socket_kb_first_2s': round(weigher.socket_bytes / 1024, 1),
-            'assets_kb_cold_cache': round(assets / 1024, 1),
-            'page_load_kb_warm_cache': round((html_bytes + weigher.socket_bytes) / 1024, 1),
-            'page_load_kb_cold_cache': round((html_bytes + weigher.socket_bytes + assets) / 1024, 1),
-        }
-    finally:
-        if weigher.sio and weigher.sio.connected:
-            await weigher.sio.disconnect()
-        await weigher.http.aclose()
+        cookies = dict(weigher.cookies.items())
+    return await asyncio.to_thread(_weigh_in_chromium, f'{base}/workshops/{workshop_id}', cookies)
 
 
 async def run(
@@ -421,8 +439,8 @@ def main() -> None:
     if len(results) == 2:
         bare, platform = results
         print('\nplatform / bare NiceGUI baseline, same run:')
-        for key in ('act_http_p50_ms', 'dashboard_p50_ms', 'dashboard_p95_ms', 'announcement_p50_ms', 'announcement_p95_ms',
-                    'cpu_ms_per_attendee_connect', 'rss_connected_mb'):  # fmt: skip
+        for key in ('act_http_p50_ms', 'dashboard_p50_ms', 'dashboard_p95_ms', 'announcement_p50_ms',
+                    'announcement_p95_ms', 'cpu_ms_per_attendee_connect', 'rss_connected_mb'):  # fmt: skip
             if bare.get(key):
                 print(f'  {key:<30} {platform[key]} / {bare[key]} = {platform[key] / bare[key]:.2f}x')
         for key in ('page_load_kb_warm_cache', 'page_load_kb_cold_cache'):
