@@ -50,15 +50,15 @@ def frame(services: Services, user: UserInfo, title: str) -> Iterator[ui.column]
         .classes('bg-gray-50 dark:bg-gray-900 gap-1 px-2')
         .props('width=230 breakpoint=900') as drawer
     ):
-        for item in items:
+        for item in items:  # one element a link (a QBtn rendered as <a href>): the drawer is on every page load
             active = item.path == active_path
-            with ui.link(target=item.path).classes('w-full no-underline text-inherit'):
-                with ui.row().classes(
-                    'items-center gap-3 px-3 py-2 rounded hover:bg-gray-200 dark:hover:bg-gray-800 w-full no-wrap '
-                    + ('bg-blue-100 dark:bg-blue-900 font-semibold' if active else '')
-                ):
-                    ui.icon(item.icon).classes('text-primary')
-                    ui.label(item.label)
+            ui.button(item.label, icon=item.icon).props(
+                f'flat no-caps align=left href="{item.path}" color={"primary" if active else "dark"}'
+                + (' aria-current=page' if active else '')
+            ).classes(
+                'w-full rounded px-3 '
+                + ('bg-blue-100 dark:bg-blue-900 font-semibold' if active else 'text-gray-800 dark:text-gray-200')
+            )
 
     with ui.column().classes(theme.CONTENT_CLASSES) as content:
         _ollama_banner(services, user)
