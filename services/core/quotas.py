@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -57,6 +58,8 @@ from services.core.errors import InvalidInput, NotFound, PermissionDenied, Throt
 from services.core.membership import Membership
 
 log = logging.getLogger(__name__)
+
+RULES_TTL = 10.0  # seconds a user's or workshop's quota rules are reused between model calls
 
 Period = Literal['day', 'session']
 PERIODS: tuple[str, ...] = ('day', 'session')
@@ -141,6 +144,9 @@ class QuotaService:
         self._pending: dict[int, int] = {}  # user id -> counted calls in flight (reserved, not yet settled)
         self._locks: dict[int, asyncio.Lock] = {}
         self._settled: dict[int, asyncio.Event] = {}  # user id -> set when their calls in flight are all settled
+        # the quota rules (not the usage) of a user or workshop, read before every model call: kept for RULES_TTL
+        # seconds, dropped at once when this service changes them (another process's change shows within the TTL)
+        self._rules: dict[tuple[str, int], tuple[float, list[Quota]]] = {}
 
     # ----- who manages what --------------------------------------------------------------------------------------
     async def _managed(self, user: UserInfo) -> set[int] | None:
@@ -221,6 +227,7 @@ class QuotaService:
                 row.session_started_at = self.clock()
             row.period, row.max_requests, row.max_tokens = period, max_requests, max_tokens
             await row.save()
+        self._rules.clear()
         target = f'workshop {workshop_id}' if workshop_id is not None else f'user {user_id}'
         await self.audit.record(
             actor_id,
@@ -249,6 +256,7 @@ class QuotaService:
                 log.warning('user %s refused removal of quota %s: not theirs to manage', actor_id, quota_id)
             raise NotFound('No such quota.')
         await row.delete()
+        self._rules.clear()
         await self.audit.record(actor_id, audit_actions.QUOTA_CHANGE, target=f'quota {quota_id}', deleted=True)
 
     async def start_session(self, actor_id: int, workshop_id: int) -> int:
@@ -256,6 +264,7 @@ class QuotaService:
         Only the workshop's managers (owner, co-instructors, admins)."""
         await self._manage(actor_id, workshop_id)
         count = await Quota.filter(workshop_id=workshop_id, period='session').update(session_started_at=self.clock())
+        self._rules.clear()
         await self.audit.record(actor_id, audit_actions.QUOTA_CHANGE, target=f'workshop {workshop_id}', session=True)
         return count
 
@@ -384,9 +393,9 @@ class QuotaService:
     async def _usage(self, user_id: int, workshop_id: int | None) -> list[Usage]:
         if workshop_id is None:
             workshop_id = await self.membership.workshop_of(user_id)
-        quotas = list(await Quota.filter(user_id=user_id, workshop_id__isnull=True))
+        quotas = list(await self._rules_of('user', user_id))
         if workshop_id is not None:
-            quotas += list(await Quota.filter(workshop_id=workshop_id, user_id__isnull=True))
+            quotas += await self._rules_of('workshop', workshop_id)
         result = []
         for quota in quotas:
             since, resets_at = self._window(quota)
@@ -409,6 +418,20 @@ class QuotaService:
                 )
             )
         return result
+
+    async def _rules_of(self, scope: str, key: int) -> list[Quota]:
+        now = time.monotonic()
+        cached = self._rules.get((scope, key))
+        if cached is not None and now - cached[0] < RULES_TTL:
+            return cached[1]
+        if scope == 'user':
+            rows = list(await Quota.filter(user_id=key, workshop_id__isnull=True))
+        else:
+            rows = list(await Quota.filter(workshop_id=key, user_id__isnull=True))
+        if len(self._rules) > 10_000:
+            self._rules.clear()
+        self._rules[(scope, key)] = (now, rows)
+        return rows
 
     def _window(self, quota: Quota) -> tuple[datetime, datetime | None]:
         if quota.period == 'session':
