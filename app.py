@@ -136,7 +136,7 @@ client_address.install(app, trusted=settings.trusted_proxies)
 # FastAPI wraps the app's lifespan once per included router; the test harness re-runs this file for every test, so
 # without restoring it the nesting grows until RecursionError. Our routers have no lifespan of their own.
 lifespan = app.router.lifespan_context
-for router in (*pages.routers(services), *api.routers(services)):
+for router in (*api.routers(services), *pages.routers(services)):  # API first: matched before ~100 page routes
     app.include_router(router)
 app.router.lifespan_context = lifespan
 api.install(app, services)
