@@ -26,7 +26,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 # the project itself: its dependencies are pinned (to compatible ranges) in pyproject.toml
 # hadolint ignore=DL3013
-RUN pip install '.[postgres]'
+RUN pip install '.[postgres,redis]'
 COPY . .
 USER 10001:10001
 VOLUME ["/data"]

@@ -13,6 +13,9 @@ from config import load_settings
 settings = load_settings()  # a wrong setting: one plain line per problem, exit code 2
 settings.ensure_dirs()
 os.environ.setdefault('NICEGUI_STORAGE_PATH', str(settings.storage_dir))  # read when nicegui is first imported
+if settings.redis_url:  # browser sessions (NiceGUI's user storage) in Redis, seen by every app process
+    os.environ['NICEGUI_REDIS_URL'] = settings.redis_url
+    os.environ.setdefault('NICEGUI_REDIS_KEY_PREFIX', 'owp:nicegui:')
 
 from nicegui import Client, app, ui  # noqa: E402
 

@@ -6,6 +6,7 @@ See `.env.example` for the documented list.
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from functools import cached_property
@@ -46,6 +47,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path('./data'), description='Holds the SQLite database, Milvus Lite file, uploads, storage.')
     database_url: str = Field('', description='Tortoise database URL; empty means SQLite in the data directory.')
     storage_secret: str = Field('', description='Secret for signing sessions; generated once into the data dir.')
+    redis_url: str = Field(
+        '',
+        description='Redis that several app processes share (redis://host:6379/0): browser sessions, so signing in '
+        'or out on one process counts on all. Empty: one process, nothing shared. Needs the redis extra.',
+    )
 
     # ollama
     ollama_host: str = Field(
@@ -241,6 +247,19 @@ class Settings(BaseSettings):
         parse_trusted(value)  # a ValueError names the entry
         return value
 
+    @field_validator('redis_url')
+    @classmethod
+    def _redis(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(('redis://', 'rediss://', 'unix://')):
+            raise ValueError('use a redis://host:6379/0 (or rediss:// or unix://) URL')
+        if value:
+            import importlib.util
+
+            if importlib.util.find_spec('redis') is None:
+                raise ValueError("the redis package is missing: pip install '.[redis]' (the image has it)")
+        return value
+
     @field_validator('data_dir')
     @classmethod
     def _absolute(cls, value: Path) -> Path:
@@ -302,10 +321,21 @@ def load_settings() -> Settings:
     """The settings from the environment (and `.env`); a wrong value stops the start with one plain line per problem
     — the name, the value, what is allowed — and exit code 2, never a traceback."""
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
         print(settings_problems(exc), file=sys.stderr)
         raise SystemExit(2) from None
+    import importlib.util
+
+    if os.environ.get('NICEGUI_REDIS_URL') and importlib.util.find_spec('redis') is None:  # NiceGUI's own setting
+        print(
+            'The platform cannot start: 1 setting(s) are wrong.\n'
+            f'  NICEGUI_REDIS_URL={os.environ["NICEGUI_REDIS_URL"][:80]!r}: the redis package is missing: pip install '
+            "'.[redis]' (the image has it); or set REDIS_URL instead, which the platform checks and passes on.",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    return settings
 
 
 def settings_problems(exc: ValidationError) -> str:

@@ -42,6 +42,11 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
   echo "PostgreSQL server binaries not found: installing Debian's postgresql package for the database tests..."
   apt_install postgresql
 fi
+# the scale-out tests start their own throwaway Redis from Debian's redis-server
+if ! command -v redis-server >/dev/null; then
+  echo "redis-server not found: installing Debian's redis-server package for the scale-out tests..."
+  apt_install redis-server
+fi
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

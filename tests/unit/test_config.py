@@ -73,3 +73,20 @@ def test_wrong_settings_stop_the_start_with_one_sentence_each(tmp_path: Path) ->
     assert "  CHAT_MAX_STREAMS_PER_USER='100': should be less than or equal to 64." in run.stderr
     assert "  PORT='eighty': should be a valid integer" in run.stderr
     assert "  LOG_FORMAT='xml': should be 'plain' or 'json'." in run.stderr
+
+
+def test_redis_url_is_checked_and_named(monkeypatch) -> None:
+    """REDIS_URL must be a Redis URL (a mistyped scheme is one sentence, not a crash at the first page view)."""
+    from pydantic import ValidationError
+
+    from config import settings_problems
+
+    monkeypatch.setenv('REDIS_URL', 'localhost:6379')
+    try:
+        Settings()
+    except ValidationError as exc:
+        assert "REDIS_URL='localhost:6379': use a redis://host:6379/0" in settings_problems(exc)
+    else:
+        raise AssertionError('a REDIS_URL without a scheme was accepted')
+    monkeypatch.setenv('REDIS_URL', 'redis://127.0.0.1:6379/0')
+    assert Settings().redis_url == 'redis://127.0.0.1:6379/0'
