@@ -83,6 +83,7 @@ async def startup() -> None:
         started.ready.set()
         return
     log.info('database ready (%d migration(s) applied)', len(applied))
+    await services.bus.start()  # with REDIS_URL: live events from and to the other app processes
     services.health.start()
     services.catalogue.start()
     await services.ingest.resume_interrupted()  # jobs a previous process left running continue where they stopped
@@ -108,6 +109,7 @@ async def shutdown() -> None:
     await services.preflight.stop()
     await services.model_admin.cancel_all()
     await services.ingest.stop()
+    await services.bus.stop()
     await services.calls.close()
     await services.vector_databases.close()
     await services.vectors.close()

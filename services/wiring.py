@@ -16,6 +16,7 @@ from services.core.activity import ActivityService
 from services.core.activity_reader import ActivityReader
 from services.core.audit import AuditService
 from services.core.auth import AuthService
+from services.core.bus import LiveBus
 from services.core.membership import Membership
 from services.core.quotas import QuotaService
 from services.core.sharing import Sharing
@@ -86,6 +87,7 @@ class Services:
     evals: EvalService
     # workshops
     workshops: WorkshopService
+    bus: LiveBus  # live events between app processes
     preflight: PreflightService  # ready to teach: models pulled, loaded and warm on every host; capacity forecast
 
 
@@ -101,7 +103,8 @@ def build_services(settings: Settings) -> Services:
         source_max_failures=settings.login_source_max_failures,
     )
     audit = AuditService(auth)
-    membership = Membership()
+    bus = LiveBus(settings.redis_url)  # live events between app processes (Redis), nothing with one process
+    membership = Membership(bus)
     activity = ActivityService(membership)
     quotas = QuotaService(auth, audit, membership)
     sharing = Sharing(membership)
@@ -185,6 +188,7 @@ def build_services(settings: Settings) -> Services:
         join_window_seconds=settings.join_window_seconds,
         sample_seconds=settings.workshop_sample_seconds,
         gc_freeze=settings.workshop_gc_freeze,
+        bus=bus,
     )
     preflight = PreflightService(
         workshops=workshops,
@@ -195,6 +199,7 @@ def build_services(settings: Settings) -> Services:
         keep_alive=settings.workshop_keep_alive,
     )
     return Services(
+        bus=bus,
         settings=settings,
         auth=auth,
         audit=audit,

@@ -12,13 +12,22 @@ call asks them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from models import Role, Workshop, WorkshopInstructor, WorkshopMembership, WorkshopState
+
+if TYPE_CHECKING:
+    from services.core.bus import LiveBus
 
 
 class Membership:
-    def __init__(self) -> None:
+    def __init__(self, bus: LiveBus | None = None) -> None:
         self._live: dict[int, int | None] = {}  # user id -> live workshop id
         self._allowed: dict[int, list[str]] = {}  # workshop id -> allowed model names ([] = any)
+        self.bus = bus
+        if bus is not None:  # another process's join, start or end: forget here too
+            bus.on('forget', lambda p: self._forget(user_id=p.get('user_id'), workshop_id=p.get('workshop_id')))
+            bus.on_gap(self._forget)
 
     async def workshop_of(self, user_id: int) -> int | None:
         """The live workshop this user attends (cached; forgotten on join, leave, start and end)."""
@@ -76,7 +85,13 @@ class Membership:
         return self._allowed[workshop_id]
 
     def forget(self, *, user_id: int | None = None, workshop_id: int | None = None) -> None:
-        """Drop cached answers: one user's, one workshop's, or (no arguments) all."""
+        """Drop what is cached about this user or workshop (everything without either), here and on every other
+        process (the live bus)."""
+        self._forget(user_id=user_id, workshop_id=workshop_id)
+        if self.bus is not None:
+            self.bus.publish('forget', user_id=user_id, workshop_id=workshop_id)
+
+    def _forget(self, *, user_id: int | None = None, workshop_id: int | None = None) -> None:
         if user_id is not None:
             self._live.pop(user_id, None)
         if workshop_id is not None:

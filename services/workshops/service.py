@@ -32,6 +32,7 @@ from models import (
 from services.core import actions
 from services.core.activity import ActivityService
 from services.core.auth import AuthService, validate_display_name
+from services.core.bus import LiveBus
 from services.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Throttled
 from services.core.membership import Membership
 from services.core.throttles import Backoff, wait_sentence
@@ -78,6 +79,7 @@ class WorkshopService(WorkshopSession):
         join_window_seconds: int = 300,
         sample_seconds: float = 5.0,
         gc_freeze: bool = True,
+        bus: LiveBus | None = None,
     ) -> None:
         super().__init__(
             auth=auth,
@@ -87,6 +89,7 @@ class WorkshopService(WorkshopSession):
             hosts=hosts,
             sample_seconds=sample_seconds,
             gc_freeze=gc_freeze,
+            bus=bus,
         )
         # per address: wrong codes (guessing) and new attendee accounts (flooding a workshop), each a budget a
         # classroom behind one NAT address fits in, then a growing wait (never a lock)

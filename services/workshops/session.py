@@ -29,6 +29,7 @@ from models import (
 from services.core import metrics
 from services.core.activity import Activity, ActivityService
 from services.core.auth import AuthService
+from services.core.bus import LiveBus
 from services.core.errors import Conflict, InvalidInput, NotFound
 from services.core.membership import Membership
 from services.models.callers import Purpose
@@ -56,6 +57,7 @@ class WorkshopSession:
         hosts: HostDirectory,
         sample_seconds: float,
         gc_freeze: bool = True,
+        bus: LiveBus | None = None,
     ) -> None:
         self.auth = auth
         self.activity = activity
@@ -72,6 +74,26 @@ class WorkshopSession:
         # The pre-flight service keeps the workshop's models loaded from here.
         self.sampled: Event[int, dict[str, Any]] = Event()
         activity.recorded.subscribe(self._on_activity)
+        # changes made on other app processes (REDIS_URL): applied to this process's copy of the live state
+        self.bus = bus or LiveBus()
+        for kind in ('activity', 'attendee', 'presence', 'progress', 'step', 'hand', 'hand_state', 'broadcast',
+                     'move_all', 'steps', 'closed'):  # fmt: skip
+            self.bus.on(kind, getattr(self, f'_live_{kind}'))
+        self.bus.on_gap(self._live_gap)
+
+    def _apply(self, kind: str, **payload: Any) -> Any:
+        """A change to the live state: here now, and on every other process through the bus."""
+        self.bus.publish(kind, **payload)
+        return getattr(self, f'_live_{kind}')(payload)
+
+    def _live_gap(self) -> None:
+        """Events may have been missed (Redis reconnected): every live workshop is rebuilt from the database, and its
+        open pages reload onto the rebuilt state."""
+        for workshop_id in list(self.live):
+            live = self.live.pop(workshop_id)
+            live.stop()
+            live.changed.emit({'reload': True})
+            live.broadcast.emit({'kind': 'reload'})
 
     # ----- permissions ---------------------------------------------------------------------------------------------
     async def _workshop(self, workshop_id: int) -> Workshop:
@@ -114,6 +136,7 @@ class WorkshopSession:
     def _on_activity(self, activity: Activity) -> None:
         if activity.workshop_id is None:
             return
+        self.bus.publish('activity', **activity.to_dict())  # dashboards on other processes count it too
         live = self.live.get(activity.workshop_id)
         if live is None:
             background_tasks.create(self.live_state(activity.workshop_id), name='workshop-load')  # rebuilds from DB
@@ -121,6 +144,15 @@ class WorkshopSession:
         for step_id in live.apply_activity(activity):
             live.progress(activity.user_id, step_id, 'auto')  # type: ignore[arg-type]
             background_tasks.create(self._save_progress(activity.workshop_id, activity.user_id, step_id, 'auto'))
+
+    def _live_activity(self, payload: dict[str, Any]) -> None:
+        """Another process recorded it (and saved any step it completed): count it here."""
+        live = self.live.get(payload.get('workshop_id') or 0)
+        if live is None:
+            return
+        activity = Activity(**{**payload, 'created_at': datetime.fromisoformat(payload['created_at'])})
+        for step_id in live.apply_activity(activity):
+            live.progress(activity.user_id, step_id, 'auto')  # type: ignore[arg-type]
 
     # ----- the in-memory state -------------------------------------------------------------------------------------
     async def live_state(self, workshop_id: int) -> LiveWorkshop | None:
@@ -260,9 +292,13 @@ class WorkshopSession:
         log.info('gc: froze %d objects in %.0f ms (%d attendees)', gc.get_freeze_count(), took, attendees)
 
     async def _reload_steps(self, workshop_id: int) -> None:
-        live = self.live.get(workshop_id)
+        self.bus.publish('steps', workshop_id=workshop_id)
+        await self._live_steps({'workshop_id': workshop_id})
+
+    async def _live_steps(self, payload: dict[str, Any]) -> None:
+        live = self.live.get(payload['workshop_id'])
         if live is not None:
-            live.steps = [{'id': s.id, 'title': s.title, 'rule': s.rule} for s in await self.steps(workshop_id)]
+            live.steps = [{'id': s.id, 'title': s.title, 'rule': s.rule} for s in await self.steps(live.id)]
             live.changed.emit({'reload': True})
             live.broadcast.emit({'kind': 'reload'})
 
@@ -271,30 +307,45 @@ class WorkshopSession:
         if live is None or membership.user_id in live.attendees:
             return
         user = await membership.user
+        self._apply(
+            'attendee', workshop_id=workshop_id, user_id=user.id, membership_id=membership.id, name=user.display_name,
+            current_step=membership.current_step, joined=membership.joined_at.timestamp(),
+        )  # fmt: skip
+
+    def _live_attendee(self, p: dict[str, Any]) -> None:
+        live = self.live.get(p['workshop_id'])
+        if live is None or p['user_id'] in live.attendees:
+            return
         live.add_attendee(
             AttendeeLive(
-                user_id=user.id,
-                membership_id=membership.id,
-                name=user.display_name,
+                user_id=p['user_id'],
+                membership_id=p['membership_id'],
+                name=p['name'],
                 number=len(live.attendees) + 1,
-                current_step=membership.current_step,
-                last_seen=membership.joined_at.timestamp(),
-                last_progress=membership.joined_at.timestamp(),
+                current_step=p['current_step'],
+                last_seen=p['joined'],
+                last_progress=p['joined'],
             )
         )
 
     async def _close_live(self, workshop_id: int) -> None:
         self.membership.forget(workshop_id=workshop_id)
-        live = self.live.pop(workshop_id, None)
+        self.bus.publish('closed', workshop_id=workshop_id)
+        live = self._live_closed({'workshop_id': workshop_id})
         if live is None:
             return
-        live.stop()
-        live.broadcast.emit({'kind': 'ended'})
-        live.changed.emit({'ended': True})
         for attendee in live.attendees.values():
             if attendee.last_seen:
                 seen = datetime.fromtimestamp(attendee.last_seen, UTC)
                 await WorkshopMembership.filter(id=attendee.membership_id).update(last_seen=seen)
+
+    def _live_closed(self, payload: dict[str, Any]) -> LiveWorkshop | None:
+        live = self.live.pop(payload['workshop_id'], None)
+        if live is not None:
+            live.stop()
+            live.broadcast.emit({'kind': 'ended'})
+            live.changed.emit({'ended': True})
+        return live
 
     async def dashboard(self, actor_id: int, workshop_id: int) -> LiveWorkshop | None:
         """The live state for a manager's dashboard (None when the workshop is not live)."""
@@ -304,9 +355,12 @@ class WorkshopSession:
     # ----- presence ------------------------------------------------------------------------------------------------
     def connected(self, workshop_id: int, user_id: int, delta: int) -> None:
         """An attendee page of this user connected (+1) or disconnected (-1)."""
-        live = self.live.get(workshop_id)
+        self._apply('presence', workshop_id=workshop_id, user_id=user_id, delta=delta)
+
+    def _live_presence(self, p: dict[str, Any]) -> None:
+        live = self.live.get(p['workshop_id'])
         if live is not None:
-            live.seen(user_id, connected=delta)
+            live.seen(p['user_id'], connected=p['delta'])
 
     # ----- the attendee --------------------------------------------------------------------------------------------
     async def tick(self, actor_id: int, workshop_id: int, step_id: int, done: bool) -> None:
@@ -315,10 +369,14 @@ class WorkshopSession:
         if not await WorkshopStep.exists(id=step_id, workshop_id=workshop_id):
             raise NotFound('No such step.')
         await self._save_progress(workshop_id, actor_id, step_id, 'manual' if done else None, membership)
-        live = self.live.get(workshop_id)
+        how = 'manual' if done else None
+        self._apply('progress', workshop_id=workshop_id, user_id=actor_id, step_id=step_id, how=how)
+
+    def _live_progress(self, p: dict[str, Any]) -> None:
+        live = self.live.get(p['workshop_id'])
         if live is not None:
-            live.progress(actor_id, step_id, 'manual' if done else None)
-            live.seen(actor_id)
+            live.progress(p['user_id'], p['step_id'], p['how'])
+            live.seen(p['user_id'])
 
     async def _save_progress(
         self,
@@ -344,11 +402,14 @@ class WorkshopSession:
         count = await WorkshopStep.filter(workshop_id=workshop_id).count()
         membership.current_step = max(0, min(int(index), max(count - 1, 0)))
         await membership.save(update_fields=['current_step'])
-        live = self.live.get(workshop_id)
-        if live is not None and actor_id in live.attendees:
-            live.attendees[actor_id].current_step = membership.current_step
-            live.seen(actor_id)
-            live.mark_row(actor_id)
+        self._apply('step', workshop_id=workshop_id, user_id=actor_id, index=membership.current_step)
+
+    def _live_step(self, p: dict[str, Any]) -> None:
+        live = self.live.get(p['workshop_id'])
+        if live is not None and p['user_id'] in live.attendees:
+            live.attendees[p['user_id']].current_step = p['index']
+            live.seen(p['user_id'])
+            live.mark_row(p['user_id'])
 
     async def raise_hand(self, actor_id: int, workshop_id: int, message: str = '') -> HandInfo:
         user, workshop, membership = await self._member(actor_id, workshop_id)
@@ -360,12 +421,15 @@ class WorkshopSession:
             id=hand.id, user_id=user.id, name=user.display_name, message=hand.message, state='raised',
             created_at=hand.created_at,
         )  # fmt: skip
-        live = self.live.get(workshop_id)
-        if live is not None:
-            live.hands[hand.id] = _hand_dict(info)
-            live.mark_hands()
-            live.seen(actor_id)
+        self._apply('hand', workshop_id=workshop_id, user_id=actor_id, hand=_hand_dict(info))
         return info
+
+    def _live_hand(self, p: dict[str, Any]) -> None:
+        live = self.live.get(p['workshop_id'])
+        if live is not None:
+            live.hands[p['hand']['id']] = p['hand']
+            live.mark_hands()
+            live.seen(p['user_id'])
 
     async def lower_hand(self, actor_id: int, workshop_id: int) -> None:
         _, _, membership = await self._member(actor_id, workshop_id)
@@ -384,20 +448,24 @@ class WorkshopSession:
     async def _set_hand(self, workshop_id: int, hand: RaisedHand, state: HandState, user_id: int | None) -> None:
         hand.state = state
         await hand.save(update_fields=['state', 'updated_at'])
-        live = self.live.get(workshop_id)
+        if workshop_id not in self.live and not self.bus.shared:
+            return
+        if user_id is None:
+            live = self.live.get(workshop_id)
+            entry = live.hands.get(hand.id) if live is not None else None
+            user_id = entry['user_id'] if entry else (await WorkshopMembership.get(id=hand.membership_id)).user_id
+        self._apply('hand_state', workshop_id=workshop_id, hand_id=hand.id, state=state.value, user_id=user_id)
+
+    def _live_hand_state(self, p: dict[str, Any]) -> None:
+        live = self.live.get(p['workshop_id'])
         if live is None:
             return
-        if state == HandState.RESOLVED:
-            entry = live.hands.pop(hand.id, None)
-        else:
-            entry = live.hands.get(hand.id)
-            if entry:
-                entry['state'] = state.value
+        if p['state'] == HandState.RESOLVED.value:
+            live.hands.pop(p['hand_id'], None)
+        elif entry := live.hands.get(p['hand_id']):
+            entry['state'] = p['state']
         live.mark_hands()
-        owner = user_id or (entry or {}).get('user_id')
-        if owner is None:
-            owner = (await WorkshopMembership.get(id=hand.membership_id)).user_id
-        live.personal_event(owner).emit({'kind': 'hand', 'state': state.value, 'id': hand.id})
+        live.personal_event(p['user_id']).emit({'kind': 'hand', 'state': p['state'], 'id': p['hand_id']})
 
     async def _open_hands(self, workshop_id: int) -> list[dict[str, Any]]:
         rows = await RaisedHand.filter(
@@ -419,12 +487,16 @@ class WorkshopSession:
             raise InvalidInput('An announcement needs 1 to 2000 characters.')
         row = await Announcement.create(workshop_id=workshop_id, author_id=user.id, text=text)
         info = AnnouncementInfo(id=row.id, text=text, created_at=row.created_at)
-        live = self.live.get(workshop_id)
-        if live is not None:
-            at = row.created_at.astimezone().strftime('%H:%M')
-            notice = f'Announcement: {text[:200]}'
-            live.broadcast.emit({'kind': 'announcement', 'id': row.id, 'text': text, 'at': at, 'notice': notice})
+        at = row.created_at.astimezone().strftime('%H:%M')
+        notice = f'Announcement: {text[:200]}'
+        event = {'kind': 'announcement', 'id': row.id, 'text': text, 'at': at, 'notice': notice}
+        self._apply('broadcast', workshop_id=workshop_id, event=event)
         return info
+
+    def _live_broadcast(self, p: dict[str, Any]) -> None:
+        live = self.live.get(p['workshop_id'])
+        if live is not None:
+            live.broadcast.emit(p['event'])
 
     async def move_all(self, actor_id: int, workshop_id: int, index: int) -> None:
         await self._manage(actor_id, workshop_id)
@@ -432,13 +504,16 @@ class WorkshopSession:
         if not 0 <= index < count:
             raise InvalidInput('Pick one of the steps of the agenda.')
         await WorkshopMembership.filter(workshop_id=workshop_id).update(current_step=index)
-        live = self.live.get(workshop_id)
+        self._apply('move_all', workshop_id=workshop_id, index=index)
+
+    def _live_move_all(self, p: dict[str, Any]) -> None:
+        live = self.live.get(p['workshop_id'])
         if live is not None:
             for attendee in live.attendees.values():
-                attendee.current_step = index
+                attendee.current_step = p['index']
                 live._dirty_rows.add(attendee.user_id)
             live.mark_row(next(iter(live.attendees), 0))
-            live.broadcast.emit({'kind': 'step', 'index': index})
+            live.broadcast.emit({'kind': 'step', 'index': p['index']})
 
     async def attendee_activity(self, actor_id: int, workshop_id: int, user_id: int, limit: int = 30) -> list[Activity]:
         """Drill-down: one attendee's recent activity in this workshop (managers only)."""

@@ -1,24 +1,48 @@
-"""Issue 16 item 3b: two app processes on one PostgreSQL database and one Redis share browser sessions. Signed in on
-process A, the browser is signed in on B; signing out on B signs it out on A too. Real PostgreSQL and Redis (Debian's
-servers, started here on free ports), two real app processes, Chromium (cookies are per host, not per port, so one
-browser context talks to both processes as a load balancer would send it to either)."""
+"""Issue 16 items 1 and 3b: two app processes on one PostgreSQL database and one Redis.
+
+They share browser sessions (signed in on A, signed in on B; signed out on B, out on A) and the live state of
+workshops (an attendee joining and raising a hand on A shows on the dashboard on B; an announcement from B reaches
+attendees on A and on B). Real PostgreSQL and Redis (Debian's servers, started here on free ports), two real app
+processes, Chromium (cookies are per host, not per port, so one browser context talks to both processes as a load
+balancer would send it to either)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import LiveApp, sign_up
+from tests.e2e.conftest import LiveApp, sign_in, sign_up
 from tests.ollama_server import OllamaTestServer
 from tests.postgres import PostgresServer
 from tests.redis_server import RedisServer
+from tests.security.live import PASSWORD, Account, _accounts
+
+Pair = tuple[LiveApp, LiveApp, dict[str, Account]]
+
+
+def _make_accounts(data_dir: Path, database_url: str, names: tuple[str, ...]) -> dict[str, Account]:
+    """Accounts with API tokens in the shared database, before the processes start (in a thread: Playwright's)."""
+    saved = os.environ.get('DATABASE_URL')
+    os.environ['DATABASE_URL'] = database_url
+    try:
+        with ThreadPoolExecutor(1) as thread:
+            return thread.submit(asyncio.run, _accounts(data_dir, names)).result()
+    finally:
+        if saved is None:
+            os.environ.pop('DATABASE_URL', None)
+        else:
+            os.environ['DATABASE_URL'] = saved
 
 
 @pytest.fixture
-def two_processes(tmp_path: Path, ollama: OllamaTestServer) -> Iterator[tuple[LiveApp, LiveApp]]:
+def two_processes(tmp_path: Path, ollama: OllamaTestServer) -> Iterator[Pair]:
     ollama.come_up()
     ollama.reset()
     postgres, redis = PostgresServer().start(), RedisServer().start()
@@ -28,9 +52,10 @@ def two_processes(tmp_path: Path, ollama: OllamaTestServer) -> Iterator[tuple[Li
     for app in (a, b):
         app.data_dir.mkdir()
     try:
+        accounts = _make_accounts(tmp_path / 'setup', postgres.url, ('admin', 'teacher'))
         a.start()
         b.start()
-        yield a, b
+        yield a, b, accounts
     finally:
         for app in (a, b):
             app.stop()
@@ -38,8 +63,8 @@ def two_processes(tmp_path: Path, ollama: OllamaTestServer) -> Iterator[tuple[Li
         postgres.stop()
 
 
-def test_a_sign_in_and_a_sign_out_count_on_every_process(two_processes: tuple[LiveApp, LiveApp], page: Page) -> None:
-    a, b = two_processes
+def test_a_sign_in_and_a_sign_out_count_on_every_process(two_processes: Pair, page: Page) -> None:
+    a, b, _ = two_processes
     sign_up(page, a, 'Ada', 'ada@example.org')  # signed in on A
     page.goto(f'{b.url}/')
     expect(page.get_by_text('Welcome, Ada')).to_be_visible()  # B knows the session from Redis
@@ -51,3 +76,50 @@ def test_a_sign_in_and_a_sign_out_count_on_every_process(two_processes: tuple[Li
     page.goto(f'{a.url}/')
     page.wait_for_url(f'{a.url}/login**')  # A no longer lets the browser in
     expect(page.get_by_role('button', name='Sign in', exact=True)).to_be_visible()
+
+
+def _person(browser: Browser) -> Page:
+    page = browser.new_context(viewport={'width': 1366, 'height': 800}).new_page()
+    page.set_default_timeout(20_000)
+    return page
+
+
+def _join(page: Page, app: LiveApp, code: str, name: str) -> None:
+    page.goto(f'{app.url}/join')
+    page.get_by_label('Join code').fill(code)
+    page.get_by_label('Your name (shown to the instructors)').fill(name)
+    page.get_by_role('button', name='Join').click()
+    expect(page.get_by_role('button', name='Raise hand')).to_be_visible()
+
+
+def test_live_workshop_events_cross_processes(two_processes: Pair, browser: Browser) -> None:
+    a, b, accounts = two_processes
+    teacher = accounts['teacher'].headers
+    workshop = httpx.post(f'{a.url}/api/v1/workshops', json={'title': 'Two processes'}, headers=teacher).json()
+    assert httpx.post(f'{a.url}/api/v1/workshops/{workshop["id"]}/start', headers=teacher).status_code < 300
+
+    instructor = _person(browser)  # the dashboard is served by B
+    sign_in(instructor, b, 'teacher@example.org', PASSWORD)
+    instructor.goto(f'{b.url}/workshops/{workshop["id"]}/dashboard')
+    expect(instructor.get_by_text('0 attendee(s)')).to_be_visible()
+
+    ann = _person(browser)  # an attendee served by A
+    _join(ann, a, workshop['join_code'], 'Ann')
+    expect(instructor.get_by_role('cell', name='Ann').first).to_be_visible()  # live on B, no reload
+    expect(instructor.get_by_text('1 attendee(s) · 1 online')).to_be_visible()  # A's page counts as online on B
+
+    ann.get_by_label('Question (optional)').fill('Which model for tools?')
+    ann.get_by_role('button', name='Raise hand').click()
+    expect(instructor.get_by_text('Which model for tools?')).to_be_visible()  # the hand raised on A, shown on B
+
+    bob = _person(browser)  # an attendee served by B
+    _join(bob, b, workshop['join_code'], 'Bob')
+    instructor.get_by_label('Announcement to everyone').fill('Break until 11:00')
+    instructor.get_by_role('button', name='Broadcast').click()
+    expect(ann.get_by_text('Break until 11:00').first).to_be_visible()  # reached A
+    expect(bob.get_by_text('Break until 11:00').first).to_be_visible()  # and B
+
+    instructor.get_by_role('button', name='Acknowledge').click()  # B acknowledges; Ann on A learns it
+    expect(ann.get_by_text('An instructor has seen your hand and is on the way.')).to_be_visible()
+    for page in (instructor, ann, bob):
+        page.context.close()
