@@ -71,18 +71,36 @@ async def make_account(data: Path) -> str:
         await db.close_database()
 
 
-def rss_tree_mb(pid: int) -> tuple[float, int]:
-    """Resident memory now (VmRSS) of a process and all its descendants, and how many processes that is."""
-    pids = [pid, *descendants(pid)]
-    total = 0.0
-    for p in pids:
+def rss_tree_mb(pid: int) -> tuple[float, dict[str, float]]:
+    """Resident memory now (VmRSS) of a process and all its descendants: the total, and each process's by name."""
+    each: dict[str, float] = {}
+    for p in [pid, *descendants(pid)]:
         try:
-            for line in Path(f'/proc/{p}/status').read_text().splitlines():
-                if line.startswith('VmRSS:'):
-                    total += int(line.split()[1]) / 1024
+            status = Path(f'/proc/{p}/status').read_text().splitlines()
+            command = Path(f'/proc/{p}/cmdline').read_bytes().split(b'\0')
         except OSError:
-            pass
-    return total, len(pids)
+            continue
+        mb = next((int(line.split()[1]) / 1024 for line in status if line.startswith('VmRSS:')), 0.0)
+        name = _short(p, pid, [c.decode(errors='replace') for c in command if c])
+        each[name] = each.get(name, 0.0) + mb
+    return sum(each.values()), each
+
+
+def _short(p: int, app: int, command: list[str]) -> str:
+    text = ' '.join(command)
+    if p == app:
+        return 'app'
+    if 'milvus_lite_process' in text:
+        return 'Milvus Lite'
+    if 'resource_tracker' in text:
+        return 'resource tracker'
+    if 'multiprocessing' in text:
+        return 'workers'
+    return command[0].rsplit('/', 1)[-1] if command else str(p)
+
+
+def _show(each: dict[str, float]) -> str:
+    return ', '.join(f'{name} {mb:.0f}' for name, mb in sorted(each.items(), key=lambda kv: -kv[1]))
 
 
 def local_chunks(files: list[tuple[str, bytes]]) -> list[str]:
@@ -189,12 +207,12 @@ def main() -> None:
                 warm.embed(model=EMBED, input=texts[start : start + 256])
         before = floor(ollama_url, texts, work)
         app, url, log = start_app(data, ollama_url)
-        idle_rss, _ = rss_tree_mb(app.pid)
+        idle_rss, idle_each = rss_tree_mb(app.pid)
         ours = ingest(url, token, files)
-        after_rss, processes = rss_tree_mb(app.pid)
+        after_rss, after_each = rss_tree_mb(app.pid)
         peak_rss, _ = peak_rss_tree_mb(app.pid)
         time.sleep(args.settle)
-        settled_rss, _ = rss_tree_mb(app.pid)
+        settled_rss, settled_each = rss_tree_mb(app.pid)
         database = sqlite3.connect(f'file:{data / "platform.db"}?mode=ro', uri=True, timeout=10)
         stored = [r[0] for r in database.execute('SELECT text FROM chunks ORDER BY id')]
         database.close()
@@ -223,8 +241,9 @@ def main() -> None:
           f'(embed {raw["embed"]:.2f} s, insert + flush {raw["write"]:.2f} s) = {raw["rows"] / raw["seconds"]:.0f} '
           f'chunks/s')  # fmt: skip
     print(f'ratio floor / job: {raw["seconds"] / seconds:.2f}  (target >= 0.8)')
-    print(f'RSS of the app tree ({processes} processes): {idle_rss:.0f} MB before the job, {after_rss:.0f} MB right '
-          f'after, {settled_rss:.0f} MB {args.settle:.0f} s later; peak {peak_rss:.0f} MB')  # fmt: skip
+    print(f'RSS of the app tree, MB: {idle_rss:.0f} before the job ({_show(idle_each)}); {after_rss:.0f} right after '
+          f'({_show(after_each)}); {settled_rss:.0f} {args.settle:.0f} s later ({_show(settled_each)}); '
+          f'peak {peak_rss:.0f}')  # fmt: skip
     print(f'progress seen over the API ({ours["polls"]} polls, 50 ms apart): {len(ours["seen"])} distinct values: '
           f'{", ".join(f"{p:g}" for p in ours["seen"])}')  # fmt: skip
     print(f'GET …/ingest during the job: p50 {percentile(lat, 0.5):.0f} ms, p95 {percentile(lat, 0.95):.0f} ms, '

@@ -12,6 +12,7 @@ so a resumed job never leaves duplicates.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections import deque
@@ -26,7 +27,7 @@ from models.knowledge import DocState, JobState
 from services.core import actions, db
 from services.core.activity import ActivityService
 from services.core.errors import Conflict, InvalidInput, ServiceError
-from services.core.workers import WorkerPool
+from services.core.workers import WorkerPool, trim
 from services.knowledge import chunking
 from services.knowledge.bases import KnowledgeService, collection_name
 from services.knowledge.vector_databases import VectorDatabaseService
@@ -49,6 +50,7 @@ EMBED_CONCURRENCY = 2  # /api/embed requests in flight at once
 WRITE_AHEAD = 32  # embedded documents queued for the writer while it inserts
 PROGRESS_SECONDS = 1.0  # the job row (what GET …/ingest reads) is updated at most this often, and at every flush
 EMIT_SECONDS = 0.25  # the progress event to the pages watching, at most this often
+RELEASE_SECONDS = 5.0  # after the last job, stop the split workers when no other job started meanwhile
 ACTIVE = (JobState.QUEUED, JobState.RUNNING)
 
 
@@ -123,6 +125,9 @@ class IngestService:
         self.progress: Event[JobProgress] = Event()
         self._tasks: dict[int, asyncio.Task] = {}  # job id → task
         self._cancelled: set[int] = set()
+        self._warming: asyncio.Task | None = None
+        self.release_seconds: float | None = RELEASE_SECONDS
+        knowledge.on_upload.append(self.warm_soon)  # documents uploaded: a job is likely to follow
 
     async def _caller(self, user_id: int | None) -> Caller:
         """The job's user as a caller; a job resumed after its user was deactivated still finishes its documents."""
@@ -193,7 +198,31 @@ class IngestService:
         else:  # outside a NiceGUI app (scripts, benchmarks)
             task = asyncio.get_running_loop().create_task(coroutine, name=f'ingest-{job_id}')
         self._tasks[job_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
+        task.add_done_callback(lambda _: self._finished(job_id))
+
+    def _finished(self, job_id: int) -> None:
+        self._tasks.pop(job_id, None)
+        if not self._tasks and self.release_seconds is not None:
+            asyncio.get_running_loop().call_later(self.release_seconds, self._release)
+
+    def _release(self) -> None:
+        """No job for a while: stop the split worker processes and give freed memory back to the system. The next
+        upload or job starts them again."""
+        if self._tasks or (self._warming is not None and not self._warming.done()):
+            return
+        self._warming = None
+        self.workers.close()
+        gc.collect()
+        trim()
+
+    def warm_soon(self) -> None:
+        """Warm up in the background (once per process), so that the first job does not wait for the worker
+        processes to start."""
+        if self._warming is None:
+            if core.loop is not None and core.loop.is_running():
+                self._warming = background_tasks.create(self.warm(), name='ingest-warm')
+            else:
+                self._warming = asyncio.get_running_loop().create_task(self.warm(), name='ingest-warm')
 
     async def warm(self) -> None:
         """Start the worker processes and connect the vector store: once per process, before the first job starts
