@@ -33,7 +33,7 @@ FULL = {
 QUICK = {
     'gateway': [['bench_gateway', '--streams', '10', '--seconds', '3', '--samples', '10']],
     'dashboard': [['bench_dashboard', '--attendees', '20', '--seconds', '3', '--announcements', '2']],
-    'ingest': [['bench_ingest', '--docs', '50']],
+    'ingest': [['bench_ingest', '--docs', '50', '--settle', '6']],
     'retrieval': [['bench_retrieval', '--chunks', '500', '--queries', '20']],
 }
 

@@ -110,6 +110,8 @@ class IngestJob(Model):
     docs_failed = fields.IntField(default=0)
     docs_skipped = fields.IntField(default=0)
     chunks_done = fields.IntField(default=0)
+    # documents embedded but not final yet (their vectors wait for the flush), fractions for those under way: progress
+    docs_partial = fields.FloatField(default=0)
     error = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)

@@ -81,10 +81,10 @@ def _budgeted(budget: Budget, fn: Callable[..., Any], args: tuple[Any, ...]) -> 
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_hard, cpu_hard))
         signal.signal(signal.SIGXCPU, previous)
         gc.collect()
-        _trim()
+        trim()
 
 
-def _trim() -> None:
+def trim() -> None:
     """Give freed memory back to the system (glibc keeps it in its arenas otherwise)."""
     try:
         ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6').malloc_trim(0)

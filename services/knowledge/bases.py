@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -158,6 +159,7 @@ class KnowledgeService:
         self.budget = budget or Budget(memory_mb=768, cpu_seconds=10.0)
         self.extraction = workers or shared_workers(1, warm=extract.warm)
         self.membership = membership  # the workshops a user attends or teaches (knowledge bases shared with one)
+        self.on_upload: list[Callable[[], Any]] = []  # called after documents were stored (ingestion warms up)
         self.sharing = Sharing(membership)  # who may see a shared object, who may share with a workshop
 
     # ----- permissions -------------------------------------------------------------------------------------------
@@ -331,6 +333,9 @@ class KnowledgeService:
             await self.activity.record(
                 user.id, actions.DOCUMENT_UPLOAD, kb_id=kb.id, document_id=doc.id, size=doc.size, mime=doc.mime
             )
+        if any(r.ok for r in results):
+            for listener in self.on_upload:
+                listener()
         return results
 
     async def _store(self, kb: KnowledgeBase, name: str, data: bytes) -> Document:

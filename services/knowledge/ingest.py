@@ -1,9 +1,10 @@
-"""Background ingestion: chunk → embed (batched /api/embed calls) → insert into Milvus → flush.
+"""Background ingestion: chunk → embed (full batches, /api/embed) → insert into Milvus → flush, as overlapping stages.
 
 One job per knowledge base at a time. Progress goes out through `IngestService.progress` (a nicegui.Event, one
 precomputed payload per update) to every page watching the knowledge base. Jobs are cancellable and resumable:
-a document counts as embedded only after its vectors were flushed, so a job interrupted by a crash continues with
-the documents that were not finished; unchanged documents (same content hash and model) are skipped. Chunk ids are
+a document counts as embedded only after its vectors were flushed (once at the end of a job, and every FLUSH_ROWS
+vectors or FLUSH_SECONDS in a long one), so a job interrupted by a crash continues with the documents that were not
+finished; unchanged documents (same content hash and model) are skipped. Chunk ids are
 deterministic (document id x 1,000,000 + index) and a document's old vectors are deleted before it is re-inserted,
 so a resumed job never leaves duplicates.
 """
@@ -11,13 +12,12 @@ so a resumed job never leaves duplicates.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections import deque
-from collections.abc import Coroutine
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from nicegui import Event, background_tasks, core
 from tortoise.transactions import in_transaction
@@ -27,7 +27,7 @@ from models.knowledge import DocState, JobState
 from services.core import actions, db
 from services.core.activity import ActivityService
 from services.core.errors import Conflict, InvalidInput, ServiceError
-from services.core.workers import WorkerPool
+from services.core.workers import WorkerPool, trim
 from services.knowledge import chunking
 from services.knowledge.bases import KnowledgeService, collection_name
 from services.knowledge.vector_databases import VectorDatabaseService
@@ -39,11 +39,18 @@ from services.models.errors import OllamaError
 log = logging.getLogger(__name__)
 
 CHUNK_ID_FACTOR = 1_000_000
-INSERT_ROWS = 256  # vectors per insert call
-FLUSH_ROWS = 2048  # flush (and mark documents embedded) every this many vectors, and at the end
+INSERT_ROWS = 1024  # vectors per insert call (few large inserts cost Milvus less than many small)
+# one flush per job, at its end; a long job also flushes every FLUSH_ROWS vectors or FLUSH_SECONDS, which bounds
+# what a crash makes it redo (documents count as embedded only after the flush of their vectors)
+FLUSH_ROWS = 100_000
+FLUSH_SECONDS = 60.0
 SPLIT_BATCH = 16  # documents per call to a worker process
-SPLIT_AHEAD = 8  # batches queued for splitting while the current ones are embedded
+SPLIT_AHEAD = 4  # calls queued for splitting while the chunks before them are embedded
 EMBED_CONCURRENCY = 2  # /api/embed requests in flight at once
+WRITE_AHEAD = 32  # embedded documents queued for the writer while it inserts
+PROGRESS_SECONDS = 1.0  # the job row (what GET …/ingest reads) is updated at most this often, and at every flush
+EMIT_SECONDS = 0.25  # the progress event to the pages watching, at most this often
+RELEASE_SECONDS = 5.0  # after the last job, stop the split workers when no other job started meanwhile
 ACTIVE = (JobState.QUEUED, JobState.RUNNING)
 
 
@@ -70,13 +77,14 @@ class JobProgress:
         return asdict(self)
 
 
-def _progress(job: IngestJob, *, partial: float = 0.0, rate: float = 0.0, current: str = '') -> JobProgress:
+def _progress(job: IngestJob, *, rate: float = 0.0, current: str = '') -> JobProgress:
     handled = job.docs_done + job.docs_failed + job.docs_skipped
     state = str(job.state.value if hasattr(job.state, 'value') else job.state)
     if job.docs_total == 0:  # nothing counted yet (a queued job) or an empty knowledge base (done at once)
         percent = 0.0 if state in ACTIVE else 100.0
-    else:
-        percent = min(100.0, 100.0 * (handled + partial) / job.docs_total)
+    else:  # documents embedded but not flushed yet count, not as done: 100 % only once the job is
+        partial = job.docs_partial if state in ACTIVE else 0.0
+        percent = min(99.9 if state in ACTIVE else 100.0, 100.0 * (handled + partial) / job.docs_total)
     if state == JobState.DONE:
         percent = 100.0
     return JobProgress(
@@ -117,6 +125,9 @@ class IngestService:
         self.progress: Event[JobProgress] = Event()
         self._tasks: dict[int, asyncio.Task] = {}  # job id → task
         self._cancelled: set[int] = set()
+        self._warming: asyncio.Task | None = None
+        self.release_seconds: float | None = RELEASE_SECONDS
+        knowledge.on_upload.append(self.warm_soon)  # documents uploaded: a job is likely to follow
 
     async def _caller(self, user_id: int | None) -> Caller:
         """The job's user as a caller; a job resumed after its user was deactivated still finishes its documents."""
@@ -187,7 +198,31 @@ class IngestService:
         else:  # outside a NiceGUI app (scripts, benchmarks)
             task = asyncio.get_running_loop().create_task(coroutine, name=f'ingest-{job_id}')
         self._tasks[job_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
+        task.add_done_callback(lambda _: self._finished(job_id))
+
+    def _finished(self, job_id: int) -> None:
+        self._tasks.pop(job_id, None)
+        if not self._tasks and self.release_seconds is not None:
+            asyncio.get_running_loop().call_later(self.release_seconds, self._release)
+
+    def _release(self) -> None:
+        """No job for a while: stop the split worker processes and give freed memory back to the system. The next
+        upload or job starts them again."""
+        if self._tasks or (self._warming is not None and not self._warming.done()):
+            return
+        self._warming = None
+        self.workers.close()
+        gc.collect()
+        trim()
+
+    def warm_soon(self) -> None:
+        """Warm up in the background (once per process), so that the first job does not wait for the worker
+        processes to start."""
+        if self._warming is None:
+            if core.loop is not None and core.loop.is_running():
+                self._warming = background_tasks.create(self.warm(), name='ingest-warm')
+            else:
+                self._warming = asyncio.get_running_loop().create_task(self.warm(), name='ingest-warm')
 
     async def warm(self) -> None:
         """Start the worker processes and connect the vector store: once per process, before the first job starts
@@ -217,7 +252,7 @@ class IngestService:
         else:
             job.state = JobState.CANCELLED if job.id in self._cancelled else JobState.DONE
         self._cancelled.discard(job.id)
-        job.finished_at = datetime.now(UTC)
+        job.finished_at, job.docs_partial = datetime.now(UTC), 0.0
         await job.save()
         seconds = time.monotonic() - started
         final = _progress(job, rate=job.chunks_done / seconds if seconds else 0)
@@ -261,10 +296,10 @@ class IngestService:
 
         docs = await Document.filter(kb_id=kb.id).order_by('id')
         job.docs_total, job.docs_done, job.docs_failed, job.docs_skipped, job.chunks_done = len(docs), 0, 0, 0, 0
+        job.docs_partial = 0.0
         await job.save()
-        current = _Run(self, job, kb, name, host, store, caller)
-        current.seconds['setting up'] = time.monotonic() - began
-        group: list[tuple[Document, list[chunking.ChunkText]]] = []
+        pipeline = _Pipeline(self, job, kb, name, host, store, caller)
+        pipeline.seconds['setting up'] = time.monotonic() - began
         todo = []
         for doc in docs:
             if (
@@ -276,37 +311,10 @@ class IngestService:
             else:
                 todo.append(doc)
         self.progress.emit(_progress(job, current=todo[0].original_name if todo else ''))  # the documents are counted
-        batches = [todo[i : i + SPLIT_BATCH] for i in range(0, len(todo), SPLIT_BATCH)]
-        ahead: deque[asyncio.Future] = deque()  # split the next documents in worker processes while these embed
-        try:
-            for index, batch in enumerate(batches):
-                while len(ahead) < SPLIT_AHEAD and index + len(ahead) < len(batches):
-                    ahead.append(asyncio.ensure_future(self._split(kb, batches[index + len(ahead)])))
-                if job.id in self._cancelled:
-                    break
-                waited = time.monotonic()
-                results = await ahead.popleft()
-                current.seconds['waiting for chunks'] += time.monotonic() - waited
-                for doc, result in zip(batch, results, strict=True):
-                    if isinstance(result, str):
-                        await current.fail([doc], result)
-                        continue
-                    group.append((doc, result))
-                    if sum(len(p) for _, p in group) >= self.batch_size * 4:
-                        await current.process(group)
-                        group = []
-        finally:
-            for task in ahead:  # documents split ahead but not reached (cancel): drop them, errors included
-                task.cancel()
-                task.add_done_callback(_forget)
-        if group and job.id not in self._cancelled:
-            await current.process(group)
-        tail = time.monotonic()
-        await current.commit()
-        current.seconds['last flush'] = time.monotonic() - tail
+        await pipeline.run(todo)
         log.info(
             'ingestion job %d: %d documents, %d chunks in %.2f s (%s)', job.id, job.docs_done, job.chunks_done,
-            time.monotonic() - began, ', '.join(f'{stage} {value:.2f} s' for stage, value in current.seconds.items()),
+            time.monotonic() - began, ', '.join(f'{stage} {value:.2f} s' for stage, value in pipeline.seconds.items()),
         )  # fmt: skip
         if job.docs_failed and not job.docs_done and not job.docs_skipped:
             raise InvalidInput(f'Every document failed ({job.docs_failed}). See the reasons on the documents.')
@@ -322,11 +330,20 @@ def _forget(task: asyncio.Future) -> None:
         task.exception()
 
 
-class _Run:
-    """The state of one job run: the insert under way, documents waiting for the flush that makes them final.
+class _Pipeline:
+    """One job run as three stages joined by bounded queues, so each one works while the others wait:
 
-    Writes run while the next documents are embedded, one at a time and in order: an insert every INSERT_ROWS rows,
-    and every `flush_rows` rows a flush that then marks its documents embedded. The last flush is waited for.
+    1. `_feed` (this task): documents split in worker processes (SPLIT_AHEAD calls ahead), their chunks stored in
+       SQLite, cut into full batches of `batch_size` across documents for
+    2. `_embedder` (EMBED_CONCURRENCY tasks): one /api/embed call a batch; a document whose chunks are all embedded
+       goes whole, with its vectors, to
+    3. `_writer` (one task: Milvus Lite takes one writer per collection): inserts of INSERT_ROWS rows; a flush at the
+       end of the job (and every `flush_rows` rows or FLUSH_SECONDS in a long one), after which, and only then, its
+       documents are marked embedded.
+
+    The queues hold at most a few batches, so memory stays bounded whatever the size of the job. Progress (the
+    event, and the job row that `GET …/ingest` reads) is updated after every batch; the row at most every
+    PROGRESS_SECONDS. Documents embedded but not yet flushed count as `docs_partial`, never as done.
     """
 
     def __init__(
@@ -342,27 +359,90 @@ class _Run:
         self.service, self.job, self.kb, self.name, self.host = service, job, kb, name, host
         self.caller = caller  # the job's user: their workshop's allowed models apply
         self.store = store  # the vector store of this knowledge base
-        self.writing: asyncio.Future | None = None
-        self.rows: list[dict] = []  # waiting to be inserted
-        self.unflushed = 0  # rows queued since the last flush
-        self.waiting: list[Document] = []
-        # where the time went, logged at the end: stages overlap, so these add up to less than the whole
-        self.seconds = {'setting up': 0.0, 'waiting for chunks': 0.0, 'embedding': 0.0, 'waiting for writes': 0.0}
+        self.sizes: dict[int, int] = {}  # document id → chunks, for documents being embedded
+        self.left: dict[int, int] = {}  # document id → chunks not embedded yet
+        self.rows: dict[int, list[dict]] = {}  # document id → its rows so far
+        self.failed: dict[int, str] = {}  # document id → why
+        self.unfinal = 0  # documents whose vectors are all embedded, waiting for a flush
+        # where the time went, logged at the end: stages overlap, so these add up to more or less than the whole
+        self.seconds = {'setting up': 0.0, 'waiting for chunks': 0.0, 'storing chunks': 0.0, 'embedding': 0.0,
+                        'inserting': 0.0, 'flushing': 0.0}  # fmt: skip
         self.started = time.monotonic()
-        self.last_emit = 0.0
+        self.last_emit = self.last_save = 0.0
 
-    async def fail(self, docs: list[Document], reason: str) -> None:
-        await Document.filter(id__in=[d.id for d in docs]).update(state=DocState.FAILED, error=reason)
-        self.job.docs_failed += len(docs)
-        await self.job.save()
+    @property
+    def cancelled(self) -> bool:
+        return self.job.id in self.service._cancelled
 
-    async def process(self, group: list[tuple[Document, list[chunking.ChunkText]]]) -> None:
-        """Store the chunks of a group of documents, embed them in batches across documents, queue their rows."""
-        kb, service = self.kb, self.service
+    async def run(self, docs: list[Document]) -> None:
+        embed_queue: asyncio.Queue[list | None] = asyncio.Queue(EMBED_CONCURRENCY)
+        write_queue: asyncio.Queue[tuple | None] = asyncio.Queue(WRITE_AHEAD)
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                writer = tasks.create_task(self._writer(write_queue))
+                embedders = [
+                    tasks.create_task(self._embedder(embed_queue, write_queue)) for _ in range(EMBED_CONCURRENCY)
+                ]
+                await self._feed(docs, embed_queue, write_queue)
+                for _ in embedders:
+                    await embed_queue.put(None)
+                await asyncio.gather(*embedders)
+                await write_queue.put(None)
+                await writer
+        except BaseExceptionGroup as group:  # the first failure, as the job's error (an Ollama error, Milvus down...)
+            raise group.exceptions[0] from None
+
+    # ----- 1. split, store the chunks, cut batches -------------------------------------------------------------------
+    async def _feed(self, docs: list[Document], embed_queue: asyncio.Queue, write_queue: asyncio.Queue) -> None:
+        service, size = self.service, self.service.batch_size
+        splits = [docs[i : i + SPLIT_BATCH] for i in range(0, len(docs), SPLIT_BATCH)]
+        ahead: deque[asyncio.Future] = deque()  # split the next documents in worker processes while these embed
+        batch: list[tuple[Document, chunking.ChunkText]] = []
+        try:
+            for index, split in enumerate(splits):
+                while len(ahead) < SPLIT_AHEAD and index + len(ahead) < len(splits):
+                    ahead.append(asyncio.ensure_future(service._split(self.kb, splits[index + len(ahead)])))
+                if self.cancelled:
+                    return  # documents not reached stay as they are; those chunked but not embedded are redone
+                waited = time.monotonic()
+                results = await ahead.popleft()
+                self.seconds['waiting for chunks'] += time.monotonic() - waited
+                group = []
+                for doc, result in zip(split, results, strict=True):
+                    if isinstance(result, str):
+                        await self.fail(doc, result)
+                    else:
+                        group.append((doc, result))
+                if not group:
+                    continue
+                await self._store_chunks(group, write_queue)
+                for doc, pieces in group:
+                    self.sizes[doc.id] = self.left[doc.id] = len(pieces)
+                    self.rows[doc.id] = []
+                    if not pieces:  # nothing to embed: final at the next flush
+                        await self._complete(doc, write_queue)
+                    for piece in pieces:
+                        batch.append((doc, piece))
+                        if len(batch) == size:
+                            if self.cancelled:
+                                return
+                            await embed_queue.put(batch)
+                            batch = []
+            if batch and not self.cancelled:
+                await embed_queue.put(batch)
+        finally:
+            for task in ahead:  # documents split ahead but not reached (cancel, failure): drop them, errors included
+                task.cancel()
+                task.add_done_callback(_forget)
+
+    async def _store_chunks(self, group: list[tuple[Document, list[chunking.ChunkText]]], write_queue) -> None:
+        """Store the chunks of a group of documents (their state: chunked). The vectors of an earlier, interrupted
+        or outdated run are deleted first, by the writer, before any of the new ones reach it (no duplicates)."""
+        began = time.monotonic()
+        kb = self.kb
         stale = [d.id for d, _ in group if d.chunk_count or d.state not in (DocState.UPLOADED, DocState.PARSED)]
-        if stale:  # vectors of an earlier, interrupted or outdated run: remove them first (no duplicates)
-            await self._settle()
-            await self.store.delete_documents(self.name, stale)
+        if stale:
+            await write_queue.put(('delete', stale))
         async with in_transaction():
             if stale:
                 await Chunk.filter(document_id__in=stale).delete()
@@ -380,38 +460,42 @@ class _Run:
                 Document._meta.db_table, ('state', 'chunk_count', 'error'),
                 [(DocState.CHUNKED.value, d.chunk_count, None, d.id) for d, _ in group],
             )  # fmt: skip
-        items = [(doc, piece) for doc, pieces in group for piece in pieces]
-        batches = [items[i : i + service.batch_size] for i in range(0, len(items), service.batch_size)]
-        failed: dict[int, str] = {}
-        rows: list[dict] = []
-        done = 0
-        for first in range(0, len(batches), EMBED_CONCURRENCY):  # a few requests in flight: Ollama never waits on us
-            if self.job.id in service._cancelled:
-                return  # this group is not committed: its documents stay 'chunked' and are redone next time
-            window = batches[first : first + EMBED_CONCURRENCY]
-            todo = [[(d, p) for d, p in b if d.id not in failed] for b in window]
-            embedding = time.monotonic()
-            results = await asyncio.gather(*(self._embed_batch(b, failed) for b in todo))
-            self.seconds['embedding'] += time.monotonic() - embedding
-            for batch, vectors in zip(todo, results, strict=True):
-                for (doc, piece), vector in zip(batch, vectors, strict=True):
-                    if vector is not None:
-                        rows.append({'id': doc.id * CHUNK_ID_FACTOR + piece.index, 'doc_id': doc.id, 'vector': vector})
-                        self.job.chunks_done += 1
-            done += sum(len(b) for b in window)
-            name = window[-1][-1][0].original_name
-            self._emit(partial=len(self.waiting) + done / len(items) * len(group), current=name)
-        await self._insert([r for r in rows if r['doc_id'] not in failed])
-        self.waiting += [d for d, _ in group if d.id not in failed]
-        for doc_id, reason in failed.items():
-            await self.fail([d for d, _ in group if d.id == doc_id], reason)
-        if self.unflushed >= service.flush_rows:
-            await self.flush_soon()
+        self.seconds['storing chunks'] += time.monotonic() - began
 
-    async def _embed_batch(self, batch: list[tuple[Document, chunking.ChunkText]], failed: dict[int, str]) -> list:
+    # ----- 2. embed ------------------------------------------------------------------------------------------------
+    async def _embedder(self, embed_queue: asyncio.Queue, write_queue: asyncio.Queue) -> None:
+        while (batch := await embed_queue.get()) is not None:
+            if self.cancelled:  # drop what is queued: those documents stay 'chunked' and are redone next time
+                continue
+            todo = [(d, p) for d, p in batch if d.id not in self.failed]
+            began = time.monotonic()
+            vectors = await self._embed_batch(todo)
+            self.seconds['embedding'] += time.monotonic() - began  # two calls in flight: up to twice the clock
+            for (doc, piece), vector in zip(todo, vectors, strict=True):
+                if vector is not None:
+                    self.rows[doc.id].append({'id': doc.id * CHUNK_ID_FACTOR + piece.index, 'doc_id': doc.id,
+                                              'vector': vector})  # fmt: skip
+                    self.job.chunks_done += 1
+            for doc, _ in batch:
+                self.left[doc.id] -= 1
+                if not self.left[doc.id]:
+                    await self._complete(doc, write_queue)
+            await self._tick(batch[-1][0].original_name)
+
+    async def _complete(self, doc: Document, write_queue: asyncio.Queue) -> None:
+        """Every chunk of the document was embedded: its rows go to the writer (or it failed: they are dropped)."""
+        del self.left[doc.id], self.sizes[doc.id]
+        rows = self.rows.pop(doc.id)
+        if doc.id in self.failed:
+            self.job.chunks_done -= len(rows)
+            await self.fail(doc, self.failed[doc.id])
+        else:
+            self.unfinal += 1
+            await write_queue.put(('insert', doc, rows))
+
+    async def _embed_batch(self, batch: list[tuple[Document, chunking.ChunkText]]) -> list:
         """Vectors for a batch of chunks (None for a failed document's). When a batch with several documents fails,
-        it is embedded again document by document, so only the failing documents fail (their reasons go in `failed`).
-        """
+        it is embedded again document by document, so only the failing documents fail (their reasons are kept)."""
         if not batch:
             return []
         try:
@@ -419,7 +503,7 @@ class _Run:
         except (ServiceError, OllamaError) as exc:
             doc_ids = list(dict.fromkeys(d.id for d, _ in batch))  # a batch holds each document's chunks in a row
             if len(doc_ids) == 1:
-                failed[doc_ids[0]] = exc.message
+                self.failed[doc_ids[0]] = exc.message
                 return [None] * len(batch)
         vectors: list = []
         for doc_id in doc_ids:
@@ -427,7 +511,7 @@ class _Run:
             try:
                 vectors += await self._embed(texts)
             except (ServiceError, OllamaError) as inner:
-                failed[doc_id] = inner.message
+                self.failed[doc_id] = inner.message
                 vectors += [None] * len(texts)
         return vectors
 
@@ -435,66 +519,73 @@ class _Run:
         response = await self.service.calls.embed(
             self.caller, Purpose.INGESTION, model=self.kb.embedding_model, inputs=texts, host=self.host
         )
-        vectors = [list(v) for v in response.embeddings]
+        vectors = response.embeddings
         if any(len(v) != self.kb.dimension for v in vectors):
             raise InvalidInput(
                 f'{self.kb.embedding_model} returned vectors of another dimension than the collection '
                 f'({self.kb.dimension}). Re-embed the knowledge base.'
             )
-        return vectors
+        return [v if isinstance(v, list) else list(v) for v in vectors]
 
-    def _emit(self, *, partial: float, current: str) -> None:
-        now = time.monotonic()
-        if now - self.last_emit > 0.25:
-            self.last_emit = now
-            rate = self.job.chunks_done / max(now - self.started, 1e-6)
-            self.service.progress.emit(_progress(self.job, partial=partial, rate=rate, current=current))
+    # ----- 3. insert and flush ---------------------------------------------------------------------------------------
+    async def _writer(self, write_queue: asyncio.Queue) -> None:
+        rows: list[dict] = []  # waiting to be inserted
+        waiting: list[Document] = []  # inserted (or about to be): final at the next flush
+        unflushed, flushed_at = 0, time.monotonic()
+        while (item := await write_queue.get()) is not None:
+            if item[0] == 'delete':  # before any of these documents' new rows
+                await self.store.delete_documents(self.name, item[1])
+                continue
+            _, doc, new = item
+            rows += new
+            waiting.append(doc)
+            unflushed += len(new)
+            if len(rows) >= INSERT_ROWS:
+                rows = await self._insert(rows)
+            if unflushed >= self.service.flush_rows or time.monotonic() - flushed_at >= FLUSH_SECONDS:
+                rows = await self._insert(rows)
+                await self._flush(waiting)
+                waiting, unflushed, flushed_at = [], 0, time.monotonic()
+        await self._insert(rows)
+        await self._flush(waiting)
 
-    async def _insert(self, rows: list[dict]) -> None:
-        """Queue rows; insert them in calls of INSERT_ROWS (few large inserts cost Milvus less than many small)."""
-        self.rows += rows
-        self.unflushed += len(rows)
-        if len(self.rows) >= min(INSERT_ROWS, self.service.flush_rows):
-            await self._send()
-
-    async def _send(self) -> None:
-        rows, self.rows = self.rows, []
+    async def _insert(self, rows: list[dict]) -> list[dict]:
         if rows:
-            await self._write(self.store.insert(self.name, rows))
-
-    async def _write(self, operation: Coroutine[Any, Any, Any]) -> None:
-        """Start a write once the one under way is done (one at a time: Milvus Lite takes one writer per collection);
-        the caller goes on meanwhile."""
-        await self._settle()
-        self.writing = asyncio.ensure_future(operation)
-        self.writing.add_done_callback(_forget)  # awaited in _settle; this only keeps a shutdown quiet
-
-    async def _settle(self) -> None:
-        """Wait for the write under way (its error, if any, is raised here)."""
-        writing, self.writing = self.writing, None
-        if writing is not None:
-            waited = time.monotonic()
-            await writing
-            self.seconds['waiting for writes'] += time.monotonic() - waited
-
-    async def flush_soon(self) -> None:
-        """Flush what is inserted and mark its documents embedded, while the next documents are embedded."""
-        await self._send()
-        if self.waiting:
-            await self._write(self._flush(self.waiting))
-        self.unflushed, self.waiting = 0, []
-
-    async def commit(self) -> None:
-        """Flush what is inserted and mark its documents embedded; return when that is done."""
-        await self.flush_soon()
-        await self._settle()
+            began = time.monotonic()
+            await self.store.insert(self.name, rows)
+            self.seconds['inserting'] += time.monotonic() - began
+        return []
 
     async def _flush(self, documents: list[Document]) -> None:
         """Flush, and only then mark the documents embedded: a crash before this redoes them."""
+        if not documents:
+            return
+        began = time.monotonic()
         await self.store.flush(self.name)
+        self.seconds['flushing'] += time.monotonic() - began
         await db.update_rows(
             Document._meta.db_table, ('state', 'error', 'embedded_sha256', 'embedded_model'),
             [(DocState.EMBEDDED.value, None, d.sha256, self.kb.embedding_model, d.id) for d in documents],
         )  # fmt: skip
         self.job.docs_done += len(documents)
-        await self.job.save()
+        self.unfinal -= len(documents)
+        await self._tick(documents[-1].original_name, save=True)
+
+    # ----- progress --------------------------------------------------------------------------------------------------
+    async def fail(self, doc: Document, reason: str) -> None:
+        await Document.filter(id=doc.id).update(state=DocState.FAILED, error=reason)
+        self.job.docs_failed += 1
+        await self._tick(doc.original_name, save=True)
+
+    async def _tick(self, current: str, *, save: bool = False) -> None:
+        """Progress after a batch: the event at most every EMIT_SECONDS, the job row at most every PROGRESS_SECONDS
+        (and at every flush and failure, which change what is final)."""
+        job, now = self.job, time.monotonic()
+        job.docs_partial = self.unfinal + sum(1 - self.left[d] / n for d, n in self.sizes.items() if n)
+        if save or now - self.last_save >= PROGRESS_SECONDS:
+            self.last_save = now
+            await job.save(update_fields=['docs_done', 'docs_failed', 'docs_skipped', 'chunks_done', 'docs_partial'])
+        if now - self.last_emit >= EMIT_SECONDS:
+            self.last_emit = now
+            rate = job.chunks_done / max(now - self.started, 1e-6)
+            self.service.progress.emit(_progress(job, rate=rate, current=current))

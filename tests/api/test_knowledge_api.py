@@ -190,3 +190,35 @@ async def test_evaluation_and_quota(client, admin, alice) -> None:
     assert_problem(streamed, 429)
     assert_problem(await client.post(f'/api/v1/rag/{rag}/retrieve', json=question, headers=alice.headers), 429)
     assert await ActivityEvent.filter(user_id=alice.id, action='rag_query').count() == 1
+
+
+async def test_ingest_progress_over_the_api_moves_between_0_and_100(client, alice, services, ollama_server) -> None:
+    """`GET …/ingest` reads the job row: it is updated while the job runs (every PROGRESS_SECONDS), not only when
+    documents become final at the flush, which comes once at the end of a job this size."""
+    kb = await _make_kb(client, alice)
+    docs = {f'note{i:03d}.md': f'Note {i}: llamas and alpacas graze in valley {i}.'.encode() for i in range(240)}
+    for start in range(0, len(docs), 20):
+        part = dict(list(docs.items())[start : start + 20])
+        uploaded = await client.post(f'/api/v1/knowledge/{kb}/documents', files=_files(part), headers=alice.headers)
+        assert uploaded.status_code == 201, uploaded.text
+    services.ingest.batch_size = 16  # 15 /api/embed calls, two in flight, each slowed down by the test server
+    ollama_server.embed_delay = 0.4
+    try:
+        started = await client.post(f'/api/v1/knowledge/{kb}/ingest', headers=alice.headers)
+        assert started.status_code == 202, started.text
+        seen = []
+        for _ in range(600):
+            job = (await client.get(f'/api/v1/knowledge/{kb}/ingest', headers=alice.headers)).json()
+            seen.append(job['percent'])
+            if job['finished']:
+                break
+            assert job['docs_done'] == 0  # nothing counts as embedded before the flush
+            await asyncio.sleep(0.05)
+    finally:
+        services.ingest.batch_size = 64
+        ollama_server.embed_delay = 0.0
+    assert job['state'] == 'done' and job['docs_done'] == 240 and seen[-1] == 100.0, job
+    between = sorted({p for p in seen if 0 < p < 100})
+    assert len(between) >= 2, seen  # intermediate values, rising
+    assert seen == sorted(seen)
+    assert await Document.filter(kb_id=kb, state='embedded').count() == 240
