@@ -47,6 +47,11 @@ if ! command -v redis-server >/dev/null; then
   echo "redis-server not found: installing Debian's redis-server package for the scale-out tests..."
   apt_install redis-server
 fi
+# ... and HAProxy running deploy/haproxy.cfg in front of two app processes
+if ! command -v haproxy >/dev/null && [ ! -x /usr/sbin/haproxy ]; then
+  echo "haproxy not found: installing Debian's haproxy package for the scale-out tests..."
+  apt_install haproxy
+fi
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
