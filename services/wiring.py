@@ -41,6 +41,7 @@ from services.models.hosts import HostDirectory
 from services.models.option_caps import OptionCapsService
 from services.models.options import OptionCaps
 from services.models.room import Room
+from services.models.shared_limits import SharedLimits
 from services.prompts.library import PromptService
 from services.prompts.runs import PromptRunService
 from services.tools.builtins import BuiltinRegistry, default_registry
@@ -132,6 +133,7 @@ def build_services(settings: Settings) -> Services:
             max_per_user=settings.chat_max_streams_per_user,
             max_wait=settings.queue_max_wait_seconds,
             max_queue_per_user=settings.queue_max_per_user,
+            shared=SharedLimits(bus) if settings.redis_url else None,  # a person's running calls on all processes
         ),
         timeout=settings.ollama_timeout,
         connect_timeout=settings.ollama_connect_timeout,

@@ -24,6 +24,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CHANNEL = 'owp:live'
+ALIVE = 'owp:proc:'  # + origin: set while the process runs (refreshed every HEARTBEAT s, expires after 3 of them)
+HEARTBEAT = 5.0
 Handler = Callable[[dict[str, Any]], Awaitable[None] | None]
 
 
@@ -70,6 +72,7 @@ class LiveBus:
         self._tasks = [
             asyncio.create_task(self._listen(), name='bus-listen'),
             asyncio.create_task(self._send(), name='bus-send'),
+            asyncio.create_task(self._heartbeat(), name='bus-heartbeat'),
         ]
         try:
             await asyncio.wait_for(self.subscribed.wait(), timeout=10)
@@ -86,8 +89,29 @@ class LiveBus:
                 pass  # shutting down
         self._tasks = []
         if self._client is not None:
+            try:
+                await self._client.delete(ALIVE + self.origin)
+            except Exception:
+                pass  # Redis is gone already: the key expires by itself
             await self._client.aclose()
             self._client = None
+
+    @property
+    def redis(self) -> Any:
+        """The Redis client (None without REDIS_URL or before `start`): for counters other services share."""
+        return self._client
+
+    async def _heartbeat(self) -> None:
+        """Say that this process is alive: what it holds in shared counters counts only while it is (a process killed
+        -9 stops saying so, and its share is dropped after 3 heartbeats)."""
+        while True:
+            try:
+                await self._client.set(ALIVE + self.origin, '1', ex=int(HEARTBEAT * 3))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning('live bus: heartbeat failed (%s)', exc)
+            await asyncio.sleep(HEARTBEAT)
 
     async def _send(self) -> None:
         assert self._outbox is not None
@@ -146,4 +170,4 @@ class LiveBus:
                 log.exception('live bus: handler for %s failed', event.get('k'))
 
 
-__all__ = ['LiveBus']
+__all__ = ['ALIVE', 'LiveBus']

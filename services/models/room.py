@@ -16,7 +16,9 @@ person starts (and every background embedding) asks the room for a slot on one o
 - **Bounded waits.** A call waits at most `QUEUE_MAX_WAIT_SECONDS`; then it is refused with a clear "the room is
   busy" and a Retry-After. A person's lane holds at most `QUEUE_MAX_PER_USER` calls.
 
-The room lives in one process (several processes share it through Redis: a later step). `snapshot()` is what the
+With several app processes (REDIS_URL) a person's limit of running calls holds across all of them
+(`SharedLimits`); each process still has its own slots per host and its own queue (give each process its share of a
+host's slots: `OLLAMA_SLOTS`). `snapshot()` is what the
 instructor dashboard shows.
 """
 
@@ -29,9 +31,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from services.core.errors import Throttled
 from services.models.callers import Caller
+
+if TYPE_CHECKING:
+    from services.models.shared_limits import SharedLimits
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +67,7 @@ class Waiter:
     future: asyncio.Future[Ticket]
     on_wait: Callable[[int], None] | None = None
     last_told: int | None = None
+    shared: bool = False  # holds one of the person's places across processes (SharedLimits)
 
     @property
     def staff(self) -> bool:
@@ -82,6 +89,7 @@ class Ticket:
     waited_s: float
     granted_at: float = field(default_factory=time.monotonic)
     released: bool = False
+    shared: bool = False
 
 
 @dataclass(kw_only=True, slots=True)
@@ -111,6 +119,7 @@ class Room:
         max_wait: float = 30.0,
         max_queue_per_user: int = 20,
         headroom: int = 1,
+        shared: SharedLimits | None = None,
     ) -> None:
         self.default_slots = slots
         self.default_embed_slots = embed_slots
@@ -118,6 +127,7 @@ class Room:
         self.max_wait = max_wait
         self.max_queue_per_user = max_queue_per_user
         self.headroom = headroom
+        self.shared = shared  # several app processes: a person's running calls counted across them (Redis)
         self.hosts: dict[str, HostLoad] = {}
         self._lanes: dict[int | None, deque[Waiter]] = {}
         self._running: dict[int, int] = {}  # user id -> limited calls running
@@ -170,27 +180,40 @@ class Room:
             raise Throttled(
                 f'You already have {len(lane)} model calls waiting for a free slot. Wait for them first.', 10
             )
+        started = time.monotonic()
+        limited = limited and caller.user_id is not None
+        shared = limited and self.shared is not None and self.shared.active
+        if shared:  # one of the person's places on all processes together, before queueing here
+            try:
+                await self.shared.enter(caller.user_id, self.max_per_user, self.max_wait)  # type: ignore[union-attr,arg-type]
+            except Throttled:
+                self.refused_busy += 1
+                raise
+        lane = self._lanes.setdefault(caller.user_id, deque())  # again: the one above may be gone after the await
         loop = asyncio.get_running_loop()
         waiter = Waiter(
             caller=caller,
             kind=kind,
             hosts=list(hosts),
-            limited=limited and caller.user_id is not None,
+            limited=limited,
             seq=next(self._seq),
-            since=time.monotonic(),
+            since=started,
             future=loop.create_future(),
             on_wait=on_wait,
+            shared=shared,
         )
         lane.append(waiter)
         self._dispatch()
         if not waiter.future.done():
             self._tell_positions()
         try:
-            return await asyncio.wait_for(asyncio.shield(waiter.future), self.max_wait)
+            left = max(1.0, self.max_wait - (time.monotonic() - started))
+            return await asyncio.wait_for(asyncio.shield(waiter.future), left)
         except TimeoutError:
             if waiter.future.done():  # granted at the last moment
                 return waiter.future.result()
             self._remove(waiter)
+            self._give_back(waiter)
             self.refused_busy += 1
             raise self._busy(waiter) from None
         except asyncio.CancelledError:  # the client went away while waiting
@@ -199,7 +222,12 @@ class Room:
             else:
                 self._remove(waiter)
                 waiter.future.cancel()
+                self._give_back(waiter)
             raise
+
+    def _give_back(self, waiter: Waiter) -> None:
+        if waiter.shared and self.shared is not None and waiter.key is not None:
+            self.shared.leave(waiter.key)
 
     def release(self, ticket: Ticket) -> None:
         if ticket.released:
@@ -218,6 +246,8 @@ class Room:
             self._running[ticket.user_id] -= 1
             if not self._running[ticket.user_id]:
                 del self._running[ticket.user_id]
+        if ticket.shared and self.shared is not None and ticket.user_id is not None:
+            self.shared.leave(ticket.user_id)
         self._dispatch()
 
     def _busy(self, waiter: Waiter) -> Throttled:
@@ -321,6 +351,7 @@ class Room:
             user_id=waiter.key,
             limited=waiter.limited,
             waited_s=time.monotonic() - waiter.since,
+            shared=waiter.shared,
         )
         if waiter.future.done():  # cancelled in the meantime: give the slot straight back
             self.release(ticket)
