@@ -171,7 +171,10 @@ class Settings(BaseSettings):
         'behind one NAT address shares it.',
     )
     join_accounts_per_source: int = Field(
-        300, ge=1, description='New attendee accounts made by joining by code from one address per window.'
+        1000,
+        ge=1,
+        description='New attendee accounts made by joining by code from one address per window (a room behind one '
+        'NAT address shares it).',
     )
     join_window_seconds: int = Field(300, ge=1, description='Window for counting joins by code.')
     workshop_sample_seconds: float = Field(
@@ -218,6 +221,13 @@ class Settings(BaseSettings):
         10.0, gt=0, le=600, description='CPU seconds one text extraction may use before the file is refused.'
     )
     embed_batch_size: int = Field(64, ge=1, le=1024, description='Texts per /api/embed call during ingestion.')
+    ingest_lease_seconds: float = Field(
+        30.0,
+        ge=3,
+        le=3600,
+        description='How long an ingestion job stays claimed by its app process without a renewal; a job of a '
+        'process that died is taken over by another after this.',
+    )
     ingest_workers: int = Field(
         1, ge=0, le=32, description='Worker processes that split documents during ingestion (0: threads of the app).'
     )

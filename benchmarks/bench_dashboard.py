@@ -228,7 +228,8 @@ async def run(
     env = {k: v for k, v in os.environ.items() if not k.startswith('PYTEST')}
     env.update(DATA_DIR=str(data_dir / 'data'), PORT=str(port), OLLAMA_HOST=ollama.url, BENCH_ENDPOINT='true',
                STORAGE_SECRET='bench-secret', LOG_LEVEL='WARNING', OLLAMA_HEALTH_INTERVAL='3600',
-               JOIN_MAX_FAILURES='1000', WORKSHOP_GC_FREEZE='false' if no_gc_freeze else 'true')  # fmt: skip
+               JOIN_MAX_FAILURES='1000', JOIN_ACCOUNTS_PER_SOURCE='100000',
+               WORKSHOP_GC_FREEZE='false' if no_gc_freeze else 'true')  # fmt: skip
     log_path = data_dir / 'server.log'
     log_file = log_path.open('w')
     command = [sys.executable, 'benchmarks/bare_nicegui.py'] if bare else [sys.executable, 'app.py']

@@ -116,6 +116,10 @@ class IngestJob(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
+    # the app process running the job and until when its claim holds (renewed while it runs): another process takes
+    # over a job whose claim ran out (its process died), never one whose claim holds
+    claimed_by = fields.CharField(max_length=32, null=True)
+    lease_until = fields.DatetimeField(null=True)
 
     class Meta:
         table = 'ingest_jobs'

@@ -248,6 +248,8 @@ def build_services(settings: Settings) -> Services:
             activity,
             workers=shared_workers(settings.ingest_workers, warm=chunking.warm),
             batch_size=settings.embed_batch_size,
+            owner=bus.origin,  # the name of this process in job claims
+            lease_seconds=settings.ingest_lease_seconds,
         ),
         embeddings=embeddings,
         rag=rag,

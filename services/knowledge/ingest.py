@@ -15,11 +15,13 @@ import asyncio
 import gc
 import logging
 import time
+import uuid
 from collections import deque
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from nicegui import Event, background_tasks, core
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models import Chunk, Document, IngestJob, KnowledgeBase
@@ -50,6 +52,7 @@ EMBED_CONCURRENCY = 2  # /api/embed requests in flight at once
 WRITE_AHEAD = 32  # embedded documents queued for the writer while it inserts
 PROGRESS_SECONDS = 1.0  # the job row (what GET …/ingest reads) is updated at most this often, and at every flush
 EMIT_SECONDS = 0.25  # the progress event to the pages watching, at most this often
+LEASE_SECONDS = 30.0  # a job's claim by its process; renewed every third of it, taken over when it runs out
 RELEASE_SECONDS = 5.0  # after the last job, stop the split workers when no other job started meanwhile
 ACTIVE = (JobState.QUEUED, JobState.RUNNING)
 
@@ -113,6 +116,8 @@ class IngestService:
         *,
         workers: WorkerPool,
         batch_size: int = 64,
+        owner: str = '',
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.knowledge = knowledge
         self.stores = stores  # the vector store of each knowledge base
@@ -127,6 +132,10 @@ class IngestService:
         self._cancelled: set[int] = set()
         self._warming: asyncio.Task | None = None
         self.release_seconds: float | None = RELEASE_SECONDS
+        # jobs are claimed by one app process at a time (several processes on one database): this one's name
+        self.owner = owner or uuid.uuid4().hex
+        self.lease_seconds = lease_seconds
+        self._sweeper: asyncio.Task | None = None
         knowledge.on_upload.append(self.warm_soon)  # documents uploaded: a job is likely to follow
 
     async def _caller(self, user_id: int | None) -> Caller:
@@ -143,7 +152,10 @@ class IngestService:
         await self.calls.check_model(await self.calls.caller(actor_id), kb.embedding_model)
         if await IngestJob.filter(kb_id=kb.id, state__in=ACTIVE).exists():
             raise Conflict('An ingestion job is already running for this knowledge base. Wait for it or cancel it.')
-        job = await IngestJob.create(kb_id=kb.id, user_id=actor_id, rebuild=rebuild, state=JobState.QUEUED)
+        job = await IngestJob.create(
+            kb_id=kb.id, user_id=actor_id, rebuild=rebuild, state=JobState.QUEUED, claimed_by=self.owner,
+            lease_until=self._lease(),
+        )  # fmt: skip
         self._launch(job.id)
         return _progress(job)
 
@@ -171,17 +183,61 @@ class IngestService:
             await asyncio.wait_for(asyncio.shield(task), limit_seconds)
         return _progress(await IngestJob.get(id=job_id))
 
+    def _lease(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.lease_seconds)
+
+    async def _claim(self, job_id: int) -> bool:
+        """Take a job whose claim ran out (its process died or stopped) or is this process's: one conditional UPDATE,
+        so of several processes asking at once exactly one gets it."""
+        now = datetime.now(UTC)
+        taken = await IngestJob.filter(
+            Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(claimed_by=self.owner),
+            id=job_id,
+            state__in=ACTIVE,
+        ).update(claimed_by=self.owner, lease_until=self._lease())
+        return bool(taken)
+
     async def resume_interrupted(self) -> list[int]:
-        """At start-up: continue every job a previous process left queued or running."""
-        ids = await IngestJob.filter(state__in=ACTIVE).values_list('id', flat=True)
-        for job_id in ids:
-            if job_id not in self._tasks:
+        """Continue every queued or running job nobody holds: at start-up (what a previous process left) and every
+        few seconds after (what a process that died left), each claimed by exactly one process. Also keeps the
+        sweeper running."""
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name='ingest-sweeper')
+        resumed = []
+        for job_id in await IngestJob.filter(state__in=ACTIVE).values_list('id', flat=True):
+            if job_id not in self._tasks and await self._claim(job_id):
                 log.info('resuming ingestion job %s', job_id)
                 self._launch(job_id)
-        return list(ids)
+                resumed.append(job_id)
+        return resumed
+
+    async def _sweep(self) -> None:
+        """Renew the claims of the jobs running here; take over jobs whose claim ran out."""
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                if self._tasks:
+                    mine = list(self._tasks)
+                    await IngestJob.filter(id__in=mine, claimed_by=self.owner).update(lease_until=self._lease())
+                    lost = set(mine) - set(
+                        await IngestJob.filter(id__in=mine, claimed_by=self.owner).values_list('id', flat=True)
+                    )
+                    for job_id in lost:  # another process took it over (this one stalled past its lease): stop here
+                        log.warning('ingestion job %s was taken over by another process; stopping it here', job_id)
+                        self._tasks[job_id].cancel()
+                await self.resume_interrupted()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database is busy or restarting: try again next round
+                log.warning('ingestion sweep failed: %s', exc)
 
     async def stop(self) -> None:
-        """At shutdown: stop running jobs where they are; they stay 'running' and resume on the next start."""
+        """At shutdown: stop running jobs where they are; they stay 'running', their claims end now, and the next
+        process to look (this one restarted, or another) resumes them."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        running = list(self._tasks)
         for task in list(self._tasks.values()):
             task.cancel()
         for task in list(self._tasks.values()):
@@ -189,6 +245,11 @@ class IngestService:
                 await task
             except (asyncio.CancelledError, Exception):
                 pass
+        if running:
+            try:
+                await IngestJob.filter(id__in=running, claimed_by=self.owner).update(lease_until=None)
+            except Exception as exc:
+                log.warning('could not hand back ingestion jobs %s: %s', running, exc)
 
     # ----- the job -----------------------------------------------------------------------------------------------
     def _launch(self, job_id: int) -> None:

@@ -75,7 +75,7 @@ class WorkshopService(WorkshopSession):
         calls: ModelCalls,
         hosts: HostDirectory,
         join_max_failures: int = 30,
-        join_accounts_per_source: int = 300,
+        join_accounts_per_source: int = 1000,
         join_window_seconds: int = 300,
         sample_seconds: float = 5.0,
         gc_freeze: bool = True,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +22,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.balancer import Balancer
-from tests.e2e.conftest import LiveApp, sign_in, sign_up
+from tests.e2e.conftest import ROOT, LiveApp, sign_in, sign_up
 from tests.ollama_server import OllamaTestServer
 from tests.postgres import PostgresServer
 from tests.redis_server import RedisServer
@@ -165,3 +167,88 @@ def test_killing_a_process_moves_its_browsers_to_the_other(two_processes: Pair, 
 
 def _route(page: Page) -> str:
     return next((c['value'] for c in page.context.cookies() if c['name'] == 'owp_route'), '')
+
+
+class MilvusLiteServer:
+    """Milvus Lite as a server of its own (the script the app runs it with), shared by both processes as a Milvus
+    server would be: one Lite data directory can be opened by one process only."""
+
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / 'services' / 'knowledge' / 'milvus_lite_process.py'), '--data-dir',
+             str(data_dir), '--parent', str(os.getpid())],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        line = self.process.stdout.readline()
+        assert line.startswith('READY '), line
+        self.uri = f'http://127.0.0.1:{int(line.split()[1])}'
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(15)
+
+
+@pytest.fixture
+def two_with_milvus(tmp_path: Path, ollama: OllamaTestServer) -> Iterator[Pair]:
+    ollama.come_up()
+    ollama.reset()
+    postgres, redis = PostgresServer().start(), RedisServer().start()
+    milvus = MilvusLiteServer(tmp_path / 'milvus')
+    shared = {'DATABASE_URL': postgres.url, 'REDIS_URL': redis.url, 'MILVUS_URI': milvus.uri,
+              'INGEST_LEASE_SECONDS': '4', 'EMBED_BATCH_SIZE': '8'}  # fmt: skip
+    # one data directory for both, as the compose file mounts one volume: uploads are read by whichever process
+    # runs the job (the vectors are on the Milvus server, the database is PostgreSQL, sessions are in Redis)
+    a = LiveApp(data_dir=tmp_path / 'data', ollama=ollama, extra_env=shared)
+    b = LiveApp(data_dir=tmp_path / 'data', ollama=ollama, extra_env=shared)
+    a.data_dir.mkdir()
+    try:
+        accounts = _make_accounts(tmp_path / 'setup', postgres.url, ('admin', 'teacher'))
+        a.start()
+        b.start()
+        yield a, b, accounts, milvus  # type: ignore[misc]
+    finally:
+        for app in (a, b):
+            app.stop()
+        milvus.stop()
+        redis.stop()
+        postgres.stop()
+        ollama.embed_delay = 0.0
+
+
+def test_a_job_of_a_killed_process_is_finished_by_the_other(two_with_milvus, ollama: OllamaTestServer) -> None:
+    """Ingestion started on A; A killed -9 mid-job; B takes the job over once A's claim runs out and finishes it:
+    every document embedded once, every chunk's vector stored once."""
+    a, b, accounts, milvus = two_with_milvus
+    who = accounts['teacher'].headers
+    body = {'name': 'Notes', 'embedding_model': 'nomic-embed-text', 'chunk_size': 64, 'chunk_overlap': 0}
+    kb = httpx.post(f'{a.url}/api/v1/knowledge', json=body, headers=who).json()['id']
+    text = ' '.join(f'Sentence {i} about alpacas, their wool and their care.' for i in range(40))
+    for batch in range(2):  # at most 20 files an upload
+        numbers = range(batch * 12, batch * 12 + 12)
+        files = [('files', (f'doc{i}.txt', f'Document {i}. {text}'.encode(), 'text/plain')) for i in numbers]
+        uploaded = httpx.post(f'{a.url}/api/v1/knowledge/{kb}/documents', files=files, headers=who, timeout=60)
+        assert uploaded.status_code < 300, uploaded.text
+    ollama.embed_delay = 0.15  # each /api/embed call takes a while: the job runs for seconds
+    assert httpx.post(f'{a.url}/api/v1/knowledge/{kb}/ingest', headers=who).status_code < 300
+    deadline = time.monotonic() + 60
+    while httpx.get(f'{a.url}/api/v1/knowledge/{kb}/ingest', headers=who).json()['percent'] < 15:
+        assert time.monotonic() < deadline, 'the job did not get under way'
+        time.sleep(0.2)
+    a.process.kill()  # mid-job, -9
+    a.process.wait(10)
+    ollama.embed_delay = 0.0
+
+    deadline = time.monotonic() + 90
+    while not (job := httpx.get(f'{b.url}/api/v1/knowledge/{kb}/ingest', headers=who).json())['finished']:
+        assert time.monotonic() < deadline, f'B did not finish the job: {job}'
+        time.sleep(0.5)
+    assert job['state'] == 'done', (job['error'], job)
+    detail = httpx.get(f'{b.url}/api/v1/knowledge/{kb}', headers=who).json()
+    assert detail['stats']['by_state'] == {'embedded': 24}  # no document lost
+    from pymilvus import MilvusClient
+
+    client = MilvusClient(uri=milvus.uri)
+    ids = [row['id'] for row in client.query(f'kb_{kb}', filter='id >= 0', output_fields=['id'], limit=16384)]
+    assert len(ids) == len(set(ids)) == detail['stats']['chunks']  # no vector duplicated, none missing
+    client.close()

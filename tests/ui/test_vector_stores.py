@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -134,7 +135,12 @@ async def test_ingestion_resumes_after_the_process_was_killed(
     assert 2 <= done_before < 12
 
     ollama_server.embed_delay = 0.0
-    assert await services.ingest.resume_interrupted() == [job.id]  # what app start-up does
+    # the dead process still holds its claim: nobody else may run the job (that would embed it twice) ...
+    assert job.claimed_by and job.claimed_by != services.ingest.owner
+    assert await services.ingest.resume_interrupted() == []
+    # ... until the claim runs out (LEASE_SECONDS after its last renewal), as if that much time had passed
+    await IngestJob.filter(id=job.id).update(lease_until=datetime.now(UTC) - timedelta(seconds=1))
+    assert await services.ingest.resume_interrupted() == [job.id]  # what start-up and the sweeper do
     final = await services.ingest.wait(job.id, 120)
     assert final.state == 'done' and final.docs_skipped == done_before and final.docs_done == 12 - done_before
     chunks = await Chunk.filter(kb_id=kb).count()
