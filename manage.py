@@ -158,7 +158,7 @@ def health(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def backup(settings: Settings, args: argparse.Namespace) -> int:
-    from services.core import backup as backups
+    from services.admin import backup as backups
 
     stamp = datetime.now(UTC).strftime('%Y%m%d-%H%M%S')
     output = Path(args.output) if args.output else Path(f'platform-backup-{stamp}.tar.gz')
@@ -178,7 +178,7 @@ def backup(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def restore(settings: Settings, args: argparse.Namespace) -> int:
-    from services.core import backup as backups
+    from services.admin import backup as backups
 
     if args.data_dir:
         settings = settings.model_copy(update={'data_dir': Path(args.data_dir).expanduser().resolve()})

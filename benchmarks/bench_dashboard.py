@@ -63,16 +63,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f'/proc/{pid}/status').read_text().splitlines():
-        if line.startswith('VmRSS:'):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def rss_mb(pids: list[int]) -> float:
+    """Resident memory of the server processes, added up."""
+    total = 0.0
+    for pid in pids:
+        for line in Path(f'/proc/{pid}/status').read_text().splitlines():
+            if line.startswith('VmRSS:'):
+                total += int(line.split()[1]) / 1024
+    return total
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+    return total
+
+
+def wait_ready(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f'{url}/health', timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f'{url} did not start')
 
 
 def pct(values: list[float], q: float) -> float:
@@ -212,33 +230,56 @@ async def run(
     bare: bool = False,
     history: int = 0,
     profile: str = '',
+    processes: int = 1,
 ) -> dict:
     from tests.ollama_server import OllamaTestServer
 
     ollama = OllamaTestServer().start()
     data_dir = Path(tempfile.mkdtemp(prefix='bench-dashboard-'))
+    engines: list = []  # several processes: PostgreSQL, Redis and HAProxy of the test harness, on free ports
+    shared: dict[str, str] = {}
+    if processes > 1:
+        from tests.postgres import PostgresServer
+        from tests.redis_server import RedisServer
+
+        postgres, redis = PostgresServer().start(), RedisServer().start()
+        engines += [postgres, redis]
+        shared = {'DATABASE_URL': postgres.url, 'REDIS_URL': redis.url, 'TRUSTED_PROXIES': '127.0.0.1'}
+        os.environ['DATABASE_URL'] = postgres.url  # for prepare()
     if bare:
         workshop_id = '1'
         (data_dir / 'data').mkdir()
     else:
         workshop_id = await prepare(data_dir / 'data', history)
     say(f'prepared workshop {workshop_id} in {data_dir}' + (' (bare NiceGUI baseline)' if bare else ''))
-    port = free_port()
-    base = f'http://127.0.0.1:{port}'
-    env = {k: v for k, v in os.environ.items() if not k.startswith('PYTEST')}
-    env.update(DATA_DIR=str(data_dir / 'data'), PORT=str(port), OLLAMA_HOST=ollama.url, BENCH_ENDPOINT='true',
-               STORAGE_SECRET='bench-secret', LOG_LEVEL='WARNING', OLLAMA_HEALTH_INTERVAL='3600',
-               JOIN_MAX_FAILURES='1000', JOIN_ACCOUNTS_PER_SOURCE='100000',
-               WORKSHOP_GC_FREEZE='false' if no_gc_freeze else 'true')  # fmt: skip
     log_path = data_dir / 'server.log'
     log_file = log_path.open('w')
-    command = [sys.executable, 'benchmarks/bare_nicegui.py'] if bare else [sys.executable, 'app.py']
-    if profile and not bare:  # the server's own profile, written when it stops
-        command[1:1] = ['-m', 'cProfile', '-o', profile]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)  # noqa: ASYNC220
+    servers, ports = [], []
+    for n in range(1 if bare else processes):
+        port = free_port()
+        ports.append(port)
+        env = {k: v for k, v in os.environ.items() if not k.startswith('PYTEST')}
+        env.update(DATA_DIR=str(data_dir / ('data' if n == 0 else f'data{n}')), PORT=str(port), OLLAMA_HOST=ollama.url,
+                   BENCH_ENDPOINT='true', STORAGE_SECRET='bench-secret', LOG_LEVEL='WARNING',
+                   OLLAMA_HEALTH_INTERVAL='3600', JOIN_MAX_FAILURES='1000', JOIN_ACCOUNTS_PER_SOURCE='100000',
+                   WORKSHOP_GC_FREEZE='false' if no_gc_freeze else 'true', **shared)  # fmt: skip
+        command = [sys.executable, 'benchmarks/bare_nicegui.py'] if bare else [sys.executable, 'app.py']
+        if profile and not bare and n == 0:  # the server's own profile, written when it stops
+            command[1:1] = ['-m', 'cProfile', '-o', profile]
+        servers.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT))  # noqa: ASYNC220
+    pids = [p.pid for p in servers]
+    base = f'http://127.0.0.1:{ports[0]}'
+    if len(servers) > 1:  # browsers reach the processes through HAProxy (deploy/haproxy.cfg), as in production
+        from tests.balancer import Balancer
+
+        for p in ports:
+            await asyncio.to_thread(wait_ready, f'http://127.0.0.1:{p}')
+        balancer = await asyncio.to_thread(Balancer(*(f'127.0.0.1:{p}' for p in ports)).start)
+        engines.append(balancer)
+        base = balancer.url
     bench_cpu0 = time.process_time()
     result: dict = {
-        'server': 'bare NiceGUI page (baseline)' if bare else 'platform',
+        'server': 'bare NiceGUI page (baseline)' if bare else f'platform, {processes} process(es)',
         'history_rows': history,
         'attendees': attendees,
         'dashboards': dashboards,
@@ -256,7 +297,7 @@ async def run(
                 except httpx.HTTPError:
                     pass
                 await asyncio.sleep(0.1)
-        result['rss_idle_mb'] = rss_mb(server.pid)
+        result['rss_idle_mb'] = rss_mb(pids)
         say(f'server up on {base}; joining {attendees} attendees')
         limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
         sent: dict[str, float] = {}
@@ -288,7 +329,7 @@ async def run(
 
         # attendees: join, open the workshop page, connect the socket
         started = time.monotonic()
-        cpu0 = cpu_seconds(server.pid)
+        cpu0 = cpu_seconds(pids)
         semaphore = asyncio.Semaphore(8)
 
         async def attendee(i: int) -> Browser:
@@ -301,7 +342,7 @@ async def run(
 
         browsers = list(await asyncio.gather(*(attendee(i) for i in range(attendees))))
         result['connect_seconds'] = round(time.monotonic() - started, 1)
-        result['cpu_ms_per_attendee_connect'] = round((cpu_seconds(server.pid) - cpu0) * 1000 / attendees, 1)
+        result['cpu_ms_per_attendee_connect'] = round((cpu_seconds(pids) - cpu0) * 1000 / attendees, 1)
         result['attendee_page_weight'] = await page_weight(base, workshop_id)
         say(f'{attendees} attendees connected in {result["connect_seconds"]} s; opening {dashboards} dashboards')
         teachers: list[Browser] = []
@@ -314,14 +355,14 @@ async def run(
         if freeze:
             r = await teachers[0].http.post('/api/bench/freeze')
             result['gc_freeze'] = r.json()
-        result['rss_connected_mb'] = rss_mb(server.pid)
+        result['rss_connected_mb'] = rss_mb(pids)
         await teachers[0].http.get('/api/bench/stats', params={'reset': True})
         result['kb_per_attendee'] = round((result['rss_connected_mb'] - result['rss_idle_mb']) * 1024 / attendees, 1)
 
         say(f'load: {rate} actions/s for {seconds} s')
         # load: `rate` actions per second in total, from random attendees; announcements in between
         errors = 0
-        cpu1 = cpu_seconds(server.pid)
+        cpu1 = cpu_seconds(pids)
         load_start = time.monotonic()
         tasks: list[asyncio.Task] = []
 
@@ -365,7 +406,7 @@ async def run(
         await asyncio.gather(*tasks)
         await asyncio.sleep(3)
         load_seconds = time.monotonic() - load_start
-        result['server_cpu_percent_under_load'] = round((cpu_seconds(server.pid) - cpu1) / load_seconds * 100)
+        result['server_cpu_percent_under_load'] = round((cpu_seconds(pids) - cpu1) / load_seconds * 100)
         expected_dash = total * dashboards
         result['dashboard_updates'] = f'{len(dash_latency)}/{expected_dash}'
         result['act_http_p50_ms'] = round(pct(act_latency, 50) * 1000, 1)
@@ -376,7 +417,7 @@ async def run(
         result['announcements_delivered'] = f'{len(announce_latency)}/{announcements * attendees}'
         result['announcement_p50_ms'] = round(pct(announce_latency, 50) * 1000, 1)
         result['announcement_p95_ms'] = round(pct(announce_latency, 95) * 1000, 1)
-        result['rss_after_load_mb'] = rss_mb(server.pid)
+        result['rss_after_load_mb'] = rss_mb(pids)
         result['http_errors'] = errors
         result['disconnects'] = sum(b.disconnects for b in browsers + teachers)
         result['server_error_lines'] = sum(' ERROR ' in line for line in log_path.read_text().splitlines())
@@ -393,11 +434,17 @@ async def run(
             if b.sio and b.sio.connected:
                 await b.sio.disconnect()
             await b.http.aclose()
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        for process in servers:
+            process.terminate()
+        for process in servers:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for engine in reversed(engines):
+            engine.stop()
+        if processes > 1:
+            os.environ.pop('DATABASE_URL', None)
         log_file.close()
         ollama.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -415,6 +462,8 @@ def main() -> None:
     parser.add_argument('--no-gc-freeze', action='store_true', help='run the app with WORKSHOP_GC_FREEZE=false')
     parser.add_argument('--history', type=int, default=0, help='activity rows (and model calls) stored beforehand')
     parser.add_argument('--no-baseline', action='store_true', help='skip the bare NiceGUI run')
+    parser.add_argument('--processes', type=int, default=1, help='app processes behind HAProxy (PostgreSQL, Redis)')
+    parser.add_argument('--compare-one', type=int, default=0, help='also run this many attendees on one process')
     parser.add_argument('--profile', default='', help="write the platform server's cProfile stats to this file")
     args = parser.parse_args()
     # the simulated browsers share the 2 cores with the server: keep their own overhead low (uvloop, as uvicorn uses)
@@ -431,7 +480,9 @@ def main() -> None:
     results = []
     if not args.no_baseline:  # the same room against a bare NiceGUI page, in the same run
         results.append(runner(run(**kwargs, bare=True)))
-    results.append(runner(run(**kwargs, history=args.history, profile=args.profile)))
+    if args.processes > 1 and args.compare_one:  # the same room on one process, in the same run
+        results.append(runner(run(**{**kwargs, 'attendees': args.compare_one}, history=args.history)))
+    results.append(runner(run(**kwargs, history=args.history, profile=args.profile, processes=args.processes)))
     for result in results:
         width = max(len(k) for k in result)
         print()

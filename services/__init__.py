@@ -9,9 +9,10 @@
     prompts/    prompt templates, their versions and runs
     tools/      tool definitions, schemas, built-in and HTTP tools
     workshops/  workshops, the live room, rules, reports, sharing with a workshop
+    admin/      the platform as a whole: backup and restore
 
-Imports point one way: core <- models <- tools <- prompts <- chat <- knowledge <- workshops (a package may import
-only the ones to its left; tests/unit/test_architecture.py checks it). `services.wiring` (the composition root)
+Imports point one way: core <- models <- tools <- prompts <- chat <- knowledge <- workshops <- admin (a package may
+import only the ones to its left; tests/unit/test_architecture.py checks it). `services.wiring` (the composition root)
 builds every service with its dependencies.
 This file imports nothing, so importing one area never drags in the others.
 """

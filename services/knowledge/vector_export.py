@@ -1,4 +1,4 @@
-"""Vector collections to files and back: the vector part of a backup (services/core/backup.py).
+"""Vector collections to files and back: the vector part of a backup (services/admin/backup.py).
 
 Collections are exported through pymilvus (flush, then a query iterator), never by copying Milvus Lite's data
 directory: the app's Lite server keeps writing its WAL and compacting files while it runs, and only one process may

@@ -207,7 +207,7 @@ class Room:
         if not waiter.future.done():
             self._tell_positions()
         try:
-            left = max(1.0, self.max_wait - (time.monotonic() - started))
+            left = max(0.05, self.max_wait - (time.monotonic() - started)) if shared else self.max_wait
             return await asyncio.wait_for(asyncio.shield(waiter.future), left)
         except TimeoutError:
             if waiter.future.done():  # granted at the last moment

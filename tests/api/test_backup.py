@@ -26,7 +26,7 @@ import pytest
 
 import manage
 from config import Settings
-from services.core import backup as backups
+from services.admin import backup as backups
 from services.core import db
 from tests.api.test_knowledge_api import _ingested_kb, _make_rag
 from tests.e2e.conftest import LiveApp

@@ -73,7 +73,8 @@ class LiveApp:
         return f'http://127.0.0.1:{self.port}'
 
     def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith('PYTEST') and k != 'NICEGUI_USER_SIMULATION'}
+        # not what in-process tests left in this process's environment (NICEGUI_STORAGE_PATH of another data dir)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(('PYTEST', 'NICEGUI_'))}
         env.update(
             DATA_DIR=str(self.data_dir),
             HOST='127.0.0.1',

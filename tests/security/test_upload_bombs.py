@@ -128,8 +128,15 @@ def test_bombs_are_refused_within_budget_and_memory_returns(app) -> None:
     url, alice, kb, pid = app
     warm = _upload(url, alice, kb, 'warm.docx', files.docx_bytes('Warming up the extraction worker.'))
     assert warm.status_code == 201, warm.text
-    time.sleep(1)
-    before = tree_rss_mb(pid)
+    # a successful upload also warms ingestion up (its split workers start in the background): the baseline is the
+    # process tree once that has settled — two readings a second apart within 5 MB
+    before, deadline = tree_rss_mb(pid), time.monotonic() + 30
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now = tree_rss_mb(pid)
+        settled, before = abs(now - before) < 5, now
+        if settled:
+            break
 
     for name, (make, reason) in BOMBS.items():
         data = make()

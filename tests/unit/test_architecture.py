@@ -16,7 +16,7 @@ otherwise.
 3. Every package under services/ has an `__init__.py` with a docstring that imports nothing, so importing one area
    never drags in the others.
 4. Package direction: an area package imports only the ones to its left,
-       core <- models <- tools <- prompts <- chat <- knowledge <- workshops
+       core <- models <- tools <- prompts <- chat <- knowledge <- workshops <- admin
    `services.wiring` (the composition root) may import anything and nothing in services/ imports it; services never
    render (no `nicegui.ui`) and never import app, api, pages or components; pages, components and routes never touch
    the store (no `models`, no `tortoise`): they call services.
@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APP_PACKAGES = ('api', 'pages', 'components', 'services', 'models')
 APP_FILES = ('app.py', 'config.py')
 THE_CALL_PATH = 'services.models.calls'
-AREAS = ('core', 'models', 'tools', 'prompts', 'chat', 'knowledge', 'workshops')  # each may import only its left
+AREAS = ('core', 'models', 'tools', 'prompts', 'chat', 'knowledge', 'workshops', 'admin')  # each imports only its left
 WIRING = 'services.wiring'
 NOT_FOR_SERVICES = ('app', 'api', 'pages', 'components')
 DOC = ROOT / 'docs' / 'architecture.md'
@@ -456,7 +456,7 @@ def test_every_service_module_lives_in_an_area_package() -> None:
 
 
 def test_area_packages_import_only_to_their_left() -> None:
-    """core <- models <- tools <- prompts <- chat <- knowledge <- workshops: a package imports only ones to its left."""
+    """core <- models <- tools <- prompts <- chat <- knowledge <- workshops <- admin: imports only to the left."""
     violations = []
     for name in _service_modules():
         source = _area(name)
