@@ -1,11 +1,12 @@
 """All the fast-path benchmarks in one go, each in its own process, one after another (they must not share the CPU).
 
-    python -m benchmarks [--quick] [--only gateway,dashboard,ingest,retrieval] [--log benchmark-run.txt]
+    python -m benchmarks [--quick] [--only gateway,dashboard,ingest,retrieval,scale] [--log benchmark-run.txt]
 
 - gateway: the relay (one stream) and the room (50 concurrent streams) over real HTTP, against the raw client;
 - dashboard: 200 and then 400 attendees as real socket.io clients + 3 dashboards, against a bare NiceGUI page;
 - ingest: 1,000 markdown files through the API, against the raw client + raw pymilvus insert;
 - retrieval: top-5 retrieval over HTTP at 2,000 and at 100,000 chunks, against raw embed + pymilvus search.
+- scale: 400 attendees over 2 app processes behind HAProxy (PostgreSQL, Redis), against 200 on one process.
 
 Prints the machine (cores, load average), the commit, and each benchmark's own report with its same-run baseline;
 `--log` also writes everything to a file. `--quick` runs smaller versions (minutes instead of most of an hour) to
@@ -29,12 +30,29 @@ FULL = {
     'dashboard': [['bench_dashboard', '--attendees', '200'], ['bench_dashboard', '--attendees', '400']],
     'ingest': [['bench_ingest', '--docs', '1000']],
     'retrieval': [['bench_retrieval', '--chunks', '2000'], ['bench_retrieval', '--chunks', '100000']],
+    'scale': [['bench_dashboard', '--attendees', '400', '--processes', '2', '--compare-one', '200', '--no-baseline']],
 }
 QUICK = {
     'gateway': [['bench_gateway', '--streams', '10', '--seconds', '3', '--samples', '10']],
     'dashboard': [['bench_dashboard', '--attendees', '20', '--seconds', '3', '--announcements', '2']],
     'ingest': [['bench_ingest', '--docs', '50', '--settle', '6']],
     'retrieval': [['bench_retrieval', '--chunks', '500', '--queries', '20']],
+    'scale': [
+        [
+            'bench_dashboard',
+            '--attendees',
+            '20',
+            '--seconds',
+            '3',
+            '--announcements',
+            '2',
+            '--processes',
+            '2',
+            '--compare-one',
+            '10',
+            '--no-baseline',
+        ]
+    ],
 }
 
 

@@ -231,6 +231,7 @@ async def run(
     history: int = 0,
     profile: str = '',
     processes: int = 1,
+    with_engines: bool = False,
 ) -> dict:
     from tests.ollama_server import OllamaTestServer
 
@@ -238,7 +239,8 @@ async def run(
     data_dir = Path(tempfile.mkdtemp(prefix='bench-dashboard-'))
     engines: list = []  # several processes: PostgreSQL, Redis and HAProxy of the test harness, on free ports
     shared: dict[str, str] = {}
-    if processes > 1:
+    with_engines = with_engines or processes > 1
+    if with_engines:  # PostgreSQL and Redis (one process compared with several: the same engines)
         from tests.postgres import PostgresServer
         from tests.redis_server import RedisServer
 
@@ -279,7 +281,9 @@ async def run(
         base = balancer.url
     bench_cpu0 = time.process_time()
     result: dict = {
-        'server': 'bare NiceGUI page (baseline)' if bare else f'platform, {processes} process(es)',
+        'server': 'bare NiceGUI page (baseline)'
+        if bare
+        else f'platform, {processes} process(es)' + (' with PostgreSQL and Redis' if with_engines else ''),
         'history_rows': history,
         'attendees': attendees,
         'dashboards': dashboards,
@@ -443,7 +447,7 @@ async def run(
                 process.kill()
         for engine in reversed(engines):
             engine.stop()
-        if processes > 1:
+        if with_engines:
             os.environ.pop('DATABASE_URL', None)
         log_file.close()
         ollama.stop()
@@ -481,7 +485,8 @@ def main() -> None:
     if not args.no_baseline:  # the same room against a bare NiceGUI page, in the same run
         results.append(runner(run(**kwargs, bare=True)))
     if args.processes > 1 and args.compare_one:  # the same room on one process, in the same run
-        results.append(runner(run(**{**kwargs, 'attendees': args.compare_one}, history=args.history)))
+        one = {**kwargs, 'attendees': args.compare_one}
+        results.append(runner(run(**one, history=args.history, with_engines=True)))
     results.append(runner(run(**kwargs, history=args.history, profile=args.profile, processes=args.processes)))
     for result in results:
         width = max(len(k) for k in result)
@@ -490,7 +495,7 @@ def main() -> None:
             print(f'{key:<{width}}  {value}')
     if len(results) == 2:
         bare, platform = results
-        print('\nplatform / bare NiceGUI baseline, same run:')
+        print(f'\n{platform["server"]} / {bare["server"]}, same run:')
         for key in ('act_http_p50_ms', 'dashboard_p50_ms', 'dashboard_p95_ms', 'announcement_p50_ms',
                     'announcement_p95_ms', 'cpu_ms_per_attendee_connect', 'rss_connected_mb'):  # fmt: skip
             if bare.get(key):
