@@ -32,17 +32,18 @@ from tests.api.test_knowledge_api import _ingested_kb, _make_rag
 from tests.e2e.conftest import LiveApp
 from tests.postgres import PostgresServer
 from tests.security.live import PASSWORD, Account, running_app
+from tests.ui.test_vector_stores import milvus_server  # noqa: F401 (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {'STORAGE_SECRET': '', 'BENCH_ENDPOINT': 'true'}  # no STORAGE_SECRET: the secret file in the data directory
 QUESTION = {'question': 'Who carries packs in the Andes?'}
 
 
-def _manage(*args: str, data_dir: Path, database_url: str = '') -> subprocess.CompletedProcess:
+def _manage(*args: str, data_dir: Path, database_url: str = '', milvus_uri: str = '') -> subprocess.CompletedProcess:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith('PYTEST') and k not in ('DATABASE_URL', 'MILVUS_URI')
     }
-    env.update(DATA_DIR=str(data_dir), STORAGE_SECRET='', DATABASE_URL=database_url)
+    env.update(DATA_DIR=str(data_dir), STORAGE_SECRET='', DATABASE_URL=database_url, MILVUS_URI=milvus_uri)
     command = [sys.executable, 'manage.py', *args]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
@@ -240,3 +241,34 @@ def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path: Path, capsys) -> 
     junk.write_bytes(b'not a tarball')
     assert manage.main(['restore', str(junk), '--data-dir', str(tmp_path / 'new')]) == 1
     assert 'is not a platform backup' in capsys.readouterr().err
+
+
+def test_a_lite_platform_moves_to_a_milvus_server_by_backup_and_restore(
+    tmp_path: Path,
+    ollama_server,
+    milvus_server: str,  # noqa: F811
+) -> None:
+    """The way from one container to several processes (issue 16 item 5): back up the platform on Milvus Lite, restore
+    it with MILVUS_URI naming a Milvus server (here the one `milvus-lite server` starts): the collections go into the
+    server as they were, no re-embedding, and retrieval answers as before."""
+    data, archive = tmp_path / 'data', tmp_path / 'platform.tar.gz'
+    with running_app(tmp_path, ollama_server, ('admin', 'teacher', 'alice'), **ENV) as (live, accounts):
+        teacher, alice = accounts['teacher'], accounts['alice']
+        workshop, kb, rag = asyncio.run(_build(live.url, teacher, alice))
+        with httpx.Client(base_url=live.url, timeout=30) as http:
+            before = _state(http, teacher, alice, workshop, kb, rag)
+        made = _manage('backup', '--output', str(archive), data_dir=data)
+        assert made.returncode == 0, made.stderr
+    moved = tmp_path / 'on-server'
+    restored = _manage('restore', str(archive), data_dir=moved, milvus_uri=milvus_server)
+    assert restored.returncode == 0, restored.stderr
+    assert not (moved / 'milvus.db').exists()  # nothing in a Lite file: the vectors are on the server
+    app = LiveApp(data_dir=moved, ollama=ollama_server, extra_env=ENV | {'MILVUS_URI': milvus_server})
+    app.start()
+    try:
+        with httpx.Client(base_url=app.url, timeout=30) as http:
+            assert _state(http, teacher, alice, workshop, kb, rag) == before
+    finally:
+        app.stop()
+    again = _manage('restore', str(archive), data_dir=tmp_path / 'twice', milvus_uri=milvus_server)
+    assert again.returncode == 1 and 'already has the collection' in again.stdout + again.stderr
