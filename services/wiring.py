@@ -143,7 +143,7 @@ def build_services(settings: Settings) -> Services:
         option_caps=option_caps,
     )
     catalogue = Catalogue(calls, hosts, auth, refresh_interval=settings.catalogue_refresh_interval)
-    model_admin = ModelAdmin(calls, hosts, auth, activity, catalogue, audit)
+    model_admin = ModelAdmin(calls, hosts, auth, activity, catalogue, audit, bus=bus)
     health = HealthMonitor(calls, hosts, auth, settings.ollama_health_interval)
 
     # ----- knowledge stores (the embeddings service feeds the knowledge-search tool)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import random
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from nicegui import Event, background_tasks
@@ -20,6 +21,7 @@ from services.core import audit as audit_actions
 from services.core.activity import ActivityService
 from services.core.audit import AuditService
 from services.core.auth import AuthService
+from services.core.bus import LiveBus
 from services.core.errors import Conflict, InvalidInput, NotFound
 from services.models.calls import ModelCalls
 from services.models.catalogue import Catalogue
@@ -85,6 +87,7 @@ class ModelAdmin:
         activity: ActivityService,
         catalogue: Catalogue,
         audit: AuditService,
+        bus: LiveBus | None = None,
     ) -> None:
         self.calls = calls
         self.hosts = hosts
@@ -95,8 +98,14 @@ class ModelAdmin:
         self.pulls_changed: Event[list[PullJob]] = Event()
         self._jobs: dict[int, PullJob] = {}
         self._tasks: dict[int, asyncio.Task] = {}
-        self._ids = itertools.count(1)
+        # ids unique across app processes (a page may show and cancel a pull another process runs)
+        self._ids = itertools.count(random.randrange(1, 2**40) * 1000)
         self._last_emit = 0.0
+        self._remote: dict[str, list[PullJob]] = {}  # other processes' pulls (REDIS_URL), by process
+        self.bus = bus
+        if bus is not None:
+            bus.on('pulls', self._on_remote_pulls)
+            bus.on('pull_cancel', self._on_remote_cancel)
 
     async def _audit(self, actor_id: int, action: str, target: str, error: str | None, **details: Any) -> None:
         outcome = 'ok' if error is None else 'failed'
@@ -107,14 +116,31 @@ class ModelAdmin:
 
     # ----- pull ----------------------------------------------------------------------------------------------------
     def pulls(self) -> list[PullJob]:
-        """Current and recent pull jobs (visible to everyone on the models page)."""
-        return [job.snapshot() for job in sorted(self._jobs.values(), key=lambda j: -j.id)]
+        """Current and recent pull jobs, of this process and of every other (visible to everyone on the models
+        page), newest first."""
+        jobs = [job.snapshot() for job in self._jobs.values()]
+        jobs += [job.snapshot() for remote in self._remote.values() for job in remote]
+        return sorted(jobs, key=lambda j: -j.started_at)
+
+    def _on_remote_pulls(self, payload: dict[str, Any]) -> None:
+        jobs = []
+        for raw in payload.get('jobs', []):
+            layers = [PullLayer(**{k: v for k, v in layer.items() if k != '_mark'}) for layer in raw.pop('layers', [])]
+            jobs.append(PullJob(**raw, layers=layers))
+        self._remote[payload['origin']] = jobs
+        self.pulls_changed.emit(self.pulls())
+
+    def _on_remote_cancel(self, payload: dict[str, Any]) -> None:
+        task = self._tasks.get(payload.get('job_id', -1))
+        if task is not None and not task.done():
+            log.info('pull %s cancelled from another process', payload['job_id'])
+            task.cancel()
 
     async def start_pull(self, actor_id: int, name: str, host: str | None = None) -> PullJob:
         await self.auth.require(actor_id, Role.INSTRUCTOR)
         name = validate_name(name)
         url = await self._host(host)
-        if any(j.model == name and j.host == url and j.state == 'running' for j in self._jobs.values()):
+        if any(j.model == name and j.host == url and j.state == 'running' for j in self.pulls()):
             raise Conflict(f'"{name}" is already being pulled on this host; its progress is shown below.')
         job = PullJob(id=next(self._ids), model=name, host=url, user_id=actor_id)
         self._jobs[job.id] = job
@@ -155,9 +181,13 @@ class ModelAdmin:
     async def cancel_pull(self, actor_id: int, job_id: int) -> None:
         await self.auth.require(actor_id, Role.INSTRUCTOR)
         task = self._tasks.get(job_id)
-        if task is None or task.done():
+        if task is not None and not task.done():
+            task.cancel()
+            return
+        remote = next((j for jobs in self._remote.values() for j in jobs if j.id == job_id), None)
+        if remote is None or remote.state != 'running' or self.bus is None:
             raise NotFound('That pull is not running any more.')
-        task.cancel()
+        self.bus.publish('pull_cancel', job_id=job_id)  # the process running it stops it
 
     async def cancel_all(self) -> None:
         for task in list(self._tasks.values()):
@@ -238,6 +268,9 @@ class ModelAdmin:
         if force or now - self._last_emit >= EMIT_EVERY:
             self._last_emit = now
             self.pulls_changed.emit(self.pulls())
+            if self.bus is not None and self.bus.shared:  # the models pages of the other processes show it too
+                mine = [asdict(job.snapshot()) for job in self._jobs.values()]
+                self.bus.publish('pulls', origin=self.bus.origin, jobs=mine)
 
     # ----- create, copy, delete, unload ----------------------------------------------------------------------------
     async def create(

@@ -252,3 +252,28 @@ def test_a_job_of_a_killed_process_is_finished_by_the_other(two_with_milvus, oll
     ids = [row['id'] for row in client.query(f'kb_{kb}', filter='id >= 0', output_fields=['id'], limit=16384)]
     assert len(ids) == len(set(ids)) == detail['stats']['chunks']  # no vector duplicated, none missing
     client.close()
+
+
+def test_a_pull_on_one_process_shows_and_cancels_on_the_other(
+    two_processes: Pair, browser: Browser, ollama: OllamaTestServer
+) -> None:
+    """An instructor pulls a model on A; the models page served by B shows the pull's progress live, and cancelling
+    it there stops it on A."""
+    a, b, _, _ = two_processes
+    ollama.pull_delay = 0.3  # a pull of some seconds
+    try:
+        puller, watcher = _person(browser), _person(browser)
+        sign_in(puller, a, 'teacher@example.org', PASSWORD)
+        sign_in(watcher, b, 'admin@example.org', PASSWORD)
+        watcher.goto(f'{b.url}/models')
+        puller.goto(f'{a.url}/models')
+        puller.get_by_label('Pull a model').fill('tinyllama')
+        puller.get_by_role('button', name='Pull', exact=True).click()
+        expect(watcher.get_by_text('Pulling tinyllama:latest')).to_be_visible()  # on B, no reload
+        watcher.get_by_role('button', name='Cancel').click()  # B cancels A's pull
+        expect(puller.get_by_text('cancelled', exact=True).first).to_be_visible()  # A stopped it
+        expect(watcher.get_by_text('cancelled', exact=True).first).to_be_visible()
+        puller.context.close()
+        watcher.context.close()
+    finally:
+        ollama.pull_delay = 0.02
