@@ -36,7 +36,7 @@ async def _ingested_kb(client, who) -> int:
     kb = await _make_kb(client, who)
     uploaded = await client.post(f'/api/v1/knowledge/{kb}/documents', files=_files(DOCS), headers=who.headers)
     assert uploaded.status_code == 201, uploaded.text
-    assert [r['ok'] for r in uploaded.json()] == [True, True, True]
+    assert [r['ok'] for r in uploaded.json()] == [True, True, True], uploaded.json()
     started = await client.post(f'/api/v1/knowledge/{kb}/ingest', headers=who.headers)
     assert started.status_code == 202, started.text
     for _ in range(200):  # the test server's embeddings are instant; bounded wait for the background job
