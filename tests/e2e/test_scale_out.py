@@ -8,13 +8,12 @@ balancer would send it to either)."""
 
 from __future__ import annotations
 
-import asyncio
+import json
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -26,23 +25,27 @@ from tests.e2e.conftest import ROOT, LiveApp, sign_in, sign_up
 from tests.ollama_server import OllamaTestServer
 from tests.postgres import PostgresServer
 from tests.redis_server import RedisServer
-from tests.security.live import PASSWORD, Account, _accounts
+from tests.security.live import PASSWORD, Account
 
 Pair = tuple[LiveApp, LiveApp, dict[str, Account], Balancer]
 
 
 def _make_accounts(data_dir: Path, database_url: str, names: tuple[str, ...]) -> dict[str, Account]:
-    """Accounts with API tokens in the shared database, before the processes start (in a thread: Playwright's)."""
-    saved = os.environ.get('DATABASE_URL')
-    os.environ['DATABASE_URL'] = database_url
-    try:
-        with ThreadPoolExecutor(1) as thread:
-            return thread.submit(asyncio.run, _accounts(data_dir, names)).result()
-    finally:
-        if saved is None:
-            os.environ.pop('DATABASE_URL', None)
-        else:
-            os.environ['DATABASE_URL'] = saved
+    """Accounts with API tokens in the shared database, before the processes start. In a Python of its own: this
+    process may already have had Tortoise on SQLite (another test's `running_app`), and Tortoise keeps one dialect."""
+    script = (
+        'import asyncio, json, sys; from pathlib import Path; from tests.security.live import _accounts; '
+        'made = asyncio.run(_accounts(Path(sys.argv[1]), tuple(sys.argv[2:]))); '
+        'print(json.dumps({k: [a.id, a.token] for k, a in made.items()}))'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('PYTEST', 'NICEGUI_'))}
+    env.update(DATABASE_URL=database_url, DATA_DIR=str(data_dir))
+    done = subprocess.run(
+        [sys.executable, '-c', script, str(data_dir), *names], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return {k: Account(v[0], v[1]) for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items()}
 
 
 @pytest.fixture
