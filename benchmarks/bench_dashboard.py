@@ -32,6 +32,8 @@ from pathlib import Path
 import httpx
 import socketio
 
+from benchmarks.common import wait_http
+
 ASSET = re.compile(r"""["'](/_nicegui/[^"'?#]+)""")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,18 +81,6 @@ def cpu_seconds(pids: list[int]) -> float:
         fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
         total += (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
     return total
-
-
-def wait_ready(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f'{url}/health', timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f'{url} did not start')
 
 
 def pct(values: list[float], q: float) -> float:
@@ -275,7 +265,7 @@ async def run(
         from tests.balancer import Balancer
 
         for p in ports:
-            await asyncio.to_thread(wait_ready, f'http://127.0.0.1:{p}')
+            await asyncio.to_thread(wait_http, f'http://127.0.0.1:{p}/health')
         balancer = await asyncio.to_thread(Balancer(*(f'127.0.0.1:{p}' for p in ports)).start)
         engines.append(balancer)
         base = balancer.url
