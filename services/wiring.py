@@ -19,6 +19,7 @@ from services.core.auth import AuthService
 from services.core.bus import LiveBus
 from services.core.membership import Membership
 from services.core.quotas import QuotaService
+from services.core.shared_counts import SharedCounts
 from services.core.sharing import Sharing
 from services.core.sso import SSOService, parse_role_map
 from services.core.tokens import TokenService
@@ -107,7 +108,9 @@ def build_services(settings: Settings) -> Services:
     bus = LiveBus(settings.redis_url)  # live events between app processes (Redis), nothing with one process
     membership = Membership(bus)
     activity = ActivityService(membership)
-    quotas = QuotaService(auth, audit, membership)
+    # several processes: a person's quota calls in flight counted across them (Redis)
+    in_flight = SharedCounts(bus, 'owp:inflight:') if settings.redis_url else None
+    quotas = QuotaService(auth, audit, membership, shared=in_flight)
     sharing = Sharing(membership)
 
     # ----- models: every call to Ollama goes through `calls`

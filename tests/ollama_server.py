@@ -998,6 +998,7 @@ class OllamaTestServer:
             self.requests: list[dict] = []
             self.disconnects = 0
             self.streamed_tokens = 0
+            self.peak_streams = 0  # the most streams active at once since the reset
 
     # -- models
 
@@ -1080,8 +1081,9 @@ class OllamaTestServer:
     def control_state(self) -> dict:
         with self._lock:
             return {**{key: getattr(self, key) for key in SWITCHES}, 'disconnects': self.disconnects,
-                    'active_streams': self.active_streams, 'request_count': len(self.requests),
-                    'streamed_tokens': self.streamed_tokens, 'models': sorted(self._models)}  # fmt: skip
+                    'active_streams': self.active_streams, 'peak_streams': self.peak_streams,
+                    'request_count': len(self.requests), 'streamed_tokens': self.streamed_tokens,
+                    'models': sorted(self._models)}  # fmt: skip
 
     def wait_for_disconnect(self, count: int = 1, timeout: float = 5.0) -> bool:
         with self._changed:
@@ -1103,6 +1105,7 @@ class OllamaTestServer:
     def _stream_delta(self, delta: int) -> None:
         with self._changed:
             self.active_streams += delta
+            self.peak_streams = max(self.peak_streams, self.active_streams)
             self._changed.notify_all()
 
     def _count_tokens(self, count: int) -> None:

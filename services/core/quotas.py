@@ -24,7 +24,9 @@ reservation (`Reservation.release`).
   crosses the limit still gets its whole answer. The wait is bounded (`settle_wait`); after it the call is refused
   with `Throttled` (429, Retry-After) saying that another call is still running. A call over a limit is refused at
   once, without waiting, and people without a token limit are never made to wait.
-- Reservations live in this process, like the per-user limit on running calls.
+- With several app processes (REDIS_URL) the calls in flight are counted across all of them (`SharedCounts`, one
+  Redis hash per person) and checked and taken under a per-person Redis lock, so 8 calls opened half on each process
+  are held exactly as 8 on one. Only people with a quota pay the round trips; the others never touch Redis.
 
 Who manages quotas
 ------------------
@@ -56,6 +58,7 @@ from services.core.audit import AuditService
 from services.core.auth import AuthService, UserInfo
 from services.core.errors import InvalidInput, NotFound, PermissionDenied, Throttled
 from services.core.membership import Membership
+from services.core.shared_counts import SharedCounts
 
 log = logging.getLogger(__name__)
 
@@ -116,14 +119,16 @@ class Reservation:
     """One request of a user's quota, taken by a call in flight; `release()` settles it once the call's ledger row
     (with its real token counts) is written. Releasing twice does nothing."""
 
-    def __init__(self, quotas: QuotaService, user_id: int) -> None:
-        self._quotas, self.user_id, self._open = quotas, user_id, True
+    def __init__(self, quotas: QuotaService, user_id: int, *, shared: bool = False) -> None:
+        self._quotas, self.user_id, self._open, self.shared = quotas, user_id, True, shared
         quotas._pending[user_id] = quotas._pending.get(user_id, 0) + 1
 
     def release(self) -> None:
         if self._open:
             self._open = False
             self._quotas._settle(self.user_id)
+            if self.shared and self._quotas.shared is not None:
+                self._quotas.shared.give(str(self.user_id))
 
 
 class QuotaService:
@@ -135,12 +140,14 @@ class QuotaService:
         clock: Callable[[], datetime] | None = None,
         *,
         settle_wait: float = SETTLE_WAIT,
+        shared: SharedCounts | None = None,
     ) -> None:
         self.auth = auth
         self.audit = audit
         self.membership = membership  # workshop quotas apply to the live workshop a user is in
         self.clock = clock or (lambda: datetime.now(UTC))
         self.settle_wait = settle_wait
+        self.shared = shared  # several app processes: calls in flight counted across them (Redis)
         self._pending: dict[int, int] = {}  # user id -> counted calls in flight (reserved, not yet settled)
         self._locks: dict[int, asyncio.Lock] = {}
         self._settled: dict[int, asyncio.Event] = {}  # user id -> set when their calls in flight are all settled
@@ -332,25 +339,57 @@ class QuotaService:
         while True:
             async with lock:
                 usages = await self._usage(user_id, workshop_id)
-                await self._refuse_over(user_id, usages, self.pending(user_id))
-                tokens_limited = any(u.max_tokens is not None for u in usages)
-                if not tokens_limited or not self.pending(user_id):
-                    return Reservation(self, user_id)
-                settled = self._settled.setdefault(user_id, asyncio.Event())
+                if usages and self.shared is not None and self.shared.active:
+                    reservation = await self._reserve_shared(user_id, usages, deadline - loop.time())
+                    if reservation is not None:
+                        return reservation
+                    settled: asyncio.Event | None = None
+                else:
+                    await self._refuse_over(user_id, usages, self.pending(user_id))
+                    tokens_limited = any(u.max_tokens is not None for u in usages)
+                    if not tokens_limited or not self.pending(user_id):
+                        return Reservation(self, user_id)
+                    settled = self._settled.setdefault(user_id, asyncio.Event())
             remaining = deadline - loop.time()
             try:
                 if remaining <= 0:
                     raise TimeoutError
+                if settled is None:  # another process's call: woken by its "freed" message, or polled
+                    await self.shared.wait_freed(str(user_id), min(0.25, remaining))  # type: ignore[union-attr]
+                    continue
                 async with asyncio.timeout(remaining):
                     await settled.wait()
             except TimeoutError:
-                log.warning('user %s throttled: waited %.0fs for a call in flight to settle', user_id, self.settle_wait)
-                raise Throttled(
-                    'Another of your model calls is still running. A token limit applies to you, so your calls run '
-                    'one at a time (that way the limit is never overshot); this one waited '
-                    f'{self.settle_wait:.0f} seconds. Try again when the other call has finished.',
-                    RETRY_AFTER_BUSY,
-                ) from None
+                raise self._still_running(user_id) from None
+
+    def _still_running(self, user_id: int) -> Throttled:
+        log.warning('user %s throttled: waited %.0fs for a call in flight to settle', user_id, self.settle_wait)
+        return Throttled(
+            'Another of your model calls is still running. A token limit applies to you, so your calls run '
+            'one at a time (that way the limit is never overshot); this one waited '
+            f'{self.settle_wait:.0f} seconds. Try again when the other call has finished.',
+            RETRY_AFTER_BUSY,
+        )
+
+    async def _reserve_shared(self, user_id: int, usages: list[Usage], wait: float) -> Reservation | None:
+        """`reserve` across app processes: under the person's Redis lock, count their calls in flight on every
+        process, refuse over a limit, and take one (None: a token limit applies and a call is still in flight)."""
+        from redis.exceptions import LockError
+
+        assert self.shared is not None
+        key = str(user_id)
+        try:
+            lock = self.shared.bus.redis.lock(f'owp:quota-lock:{user_id}', timeout=10, blocking_timeout=max(0.05, wait))
+            async with lock:
+                self.shared.freed(key).clear()
+                pending = await self.shared.total(key)
+                await self._refuse_over(user_id, usages, pending)
+                if pending and any(u.max_tokens is not None for u in usages):
+                    return None
+                await self.shared.take(key)
+                return Reservation(self, user_id, shared=True)
+        except LockError:
+            raise self._still_running(user_id) from None
 
     def _settle(self, user_id: int) -> None:
         """A reserved call is recorded: free its request and wake the calls waiting for this user's to settle."""

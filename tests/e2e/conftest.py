@@ -73,6 +73,15 @@ class LiveApp:
         return f'http://127.0.0.1:{self.port}'
 
     def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir.parent / f'app-{self.port}.log'
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (`wait_ready` waits)."""
         # not what in-process tests left in this process's environment (NICEGUI_STORAGE_PATH of another data dir)
         env = {k: v for k, v in os.environ.items() if not k.startswith(('PYTEST', 'NICEGUI_'))}
         env.update(
@@ -84,10 +93,14 @@ class LiveApp:
             OLLAMA_HEALTH_INTERVAL='2',
         )
         env.update(self.extra_env)  # may replace the above (STORAGE_SECRET='': the secret file in the data directory)
-        log = open(self.data_dir.parent / f'app-{self.port}.log', 'ab')
-        self.process = subprocess.Popen(
-            [sys.executable, 'app.py'], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
+        with open(self.log_path, 'ab') as log:
+            self.process = subprocess.Popen(
+                [sys.executable, 'app.py'], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def wait_ready(self) -> None:
+        assert self.process is not None
+        log = self.log_path
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
