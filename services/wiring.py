@@ -137,6 +137,7 @@ def build_services(settings: Settings) -> Services:
             max_wait=settings.queue_max_wait_seconds,
             max_queue_per_user=settings.queue_max_per_user,
             shared=SharedLimits(bus) if settings.redis_url else None,  # a person's running calls on all processes
+            slots_shared=SharedCounts(bus, 'owp:slots:') if settings.redis_url else None,  # each host's slots too
         ),
         timeout=settings.ollama_timeout,
         connect_timeout=settings.ollama_connect_timeout,

@@ -17,9 +17,11 @@ person starts (and every background embedding) asks the room for a slot on one o
   busy" and a Retry-After. A person's lane holds at most `QUEUE_MAX_PER_USER` calls.
 
 With several app processes (REDIS_URL) a person's limit of running calls holds across all of them
-(`SharedLimits`); each process still has its own slots per host and its own queue (give each process its share of a
-host's slots: `OLLAMA_SLOTS`). `snapshot()` is what the
-instructor dashboard shows.
+(`SharedLimits`), and so do the slots of each host (`slots`: a `SharedCounts` keyed by kind and host). Each process
+keeps its own fair queue; when it has a waiting call that its fairness rules would serve, it takes one of the host's
+slots in Redis first and then grants it to the best waiting call it has at that moment. When processes compete for
+a full host they take turns (the first process refused is the first served when a slot frees), so a busy process
+cannot starve a quieter one. `snapshot()` is what the instructor dashboard shows (this process's view).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from services.core.errors import Throttled
 from services.models.callers import Caller
 
 if TYPE_CHECKING:
+    from services.core.shared_counts import SharedCounts
     from services.models.shared_limits import SharedLimits
 
 log = logging.getLogger(__name__)
@@ -90,6 +93,7 @@ class Ticket:
     granted_at: float = field(default_factory=time.monotonic)
     released: bool = False
     shared: bool = False
+    shared_slot: bool = False  # holds one of the host's slots across processes (Room.slots)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -120,6 +124,7 @@ class Room:
         max_queue_per_user: int = 20,
         headroom: int = 1,
         shared: SharedLimits | None = None,
+        slots_shared: SharedCounts | None = None,
     ) -> None:
         self.default_slots = slots
         self.default_embed_slots = embed_slots
@@ -128,6 +133,8 @@ class Room:
         self.max_queue_per_user = max_queue_per_user
         self.headroom = headroom
         self.shared = shared  # several app processes: a person's running calls counted across them (Redis)
+        self.slots_shared = slots_shared  # ... and each host's slots
+        self._takers: dict[tuple[str, str], asyncio.Task] = {}  # (host, kind) -> taking a shared slot for a waiter
         self.hosts: dict[str, HostLoad] = {}
         self._lanes: dict[int | None, deque[Waiter]] = {}
         self._running: dict[int, int] = {}  # user id -> limited calls running
@@ -248,6 +255,8 @@ class Room:
                 del self._running[ticket.user_id]
         if ticket.shared and self.shared is not None and ticket.user_id is not None:
             self.shared.leave(ticket.user_id)
+        if ticket.shared_slot and self.slots_shared is not None:
+            self.slots_shared.give(f'{ticket.kind}:{ticket.host}')
         self._dispatch()
 
     def _busy(self, waiter: Waiter) -> Throttled:
@@ -287,8 +296,10 @@ class Room:
         value, when = self._used.get(user_id, (0.0, 0.0))
         return value * 0.5 ** ((time.monotonic() - when) / self.half_life) if value else 0.0
 
-    def _fits(self, waiter: Waiter, load: HostLoad) -> bool:
-        free = load.free(waiter.kind)
+    def _fits(self, waiter: Waiter, load: HostLoad, free: int | None = None) -> bool:
+        """Whether the fairness rules give `waiter` a slot on this host (`free`: the host's free slots on every
+        process together, when known; else this process's view)."""
+        free = load.free(waiter.kind) if free is None else free
         if free <= 0:
             return False
         user = waiter.key
@@ -315,6 +326,9 @@ class Room:
         return any(lane and url in lane[0].hosts for key, lane in self._lanes.items() if key != user_id)
 
     def _dispatch(self) -> None:
+        if self.slots_shared is not None and self.slots_shared.active:
+            self._want_shared()
+            return
         granted = False
         while True:
             heads = sorted((lane[0] for lane in self._lanes.values() if lane), key=self._order)
@@ -332,7 +346,55 @@ class Room:
         if granted:
             self._tell_positions()
 
-    def _grant(self, waiter: Waiter, load: HostLoad) -> None:
+    # ----- slots shared with other processes -----------------------------------------------------------------------
+    def _want_shared(self) -> None:
+        """Start taking a shared slot of every host that a waiting call could be served on now."""
+        for waiter in sorted((lane[0] for lane in self._lanes.values() if lane), key=self._order):
+            for url in waiter.hosts:
+                load = self.hosts.get(url)
+                if load is not None and (url, waiter.kind) not in self._takers and self._fits(waiter, load):
+                    self._takers[url, waiter.kind] = asyncio.get_running_loop().create_task(
+                        self._take_shared(url, waiter.kind), name=f'room-take-{waiter.kind}-{url}'
+                    )
+
+    def _best_for(self, url: str, kind: str, free: int | None = None) -> Waiter | None:
+        load = self.hosts.get(url)
+        if load is None:
+            return None
+        heads = sorted((lane[0] for lane in self._lanes.values() if lane), key=self._order)
+        return next((w for w in heads if w.kind == kind and url in w.hosts and self._fits(w, load, free)), None)
+
+    async def _take_shared(self, url: str, kind: str) -> None:
+        """Take the host's slots in Redis (taking turns with the other processes) while a call here waits for one,
+        granting each to the best waiting call at that moment."""
+        assert self.slots_shared is not None
+        counts, key = self.slots_shared, f'{kind}:{url}'
+        try:
+            while (load := self.hosts.get(url)) is not None and self._best_for(url, kind) is not None:
+                limit = load.embed_slots if kind == EMBED else load.slots
+                counts.freed(key).clear()
+                try:
+                    taken, total = await counts.take_in_turn(key, limit)
+                except Exception as exc:  # Redis restarting: the waiting calls wait (bounded by max_wait)
+                    log.warning('room: taking a shared slot of %s failed (%s)', url, exc)
+                    await asyncio.sleep(0.5)
+                    continue
+                if not taken:
+                    await counts.wait_freed(key, 0.25)
+                    continue
+                waiter = self._best_for(url, kind, limit - total + 1)
+                if waiter is None:  # the waiting call went away, or is not due the host's last slots: give it back
+                    counts.give(key)
+                    await asyncio.sleep(0.1)  # (not `wait_freed`: giving back wakes this process's waiters at once)
+                    continue
+                self._grant(waiter, load, shared_slot=True)
+                self._tell_positions()
+        finally:
+            self._takers.pop((url, kind), None)
+            if counts.active:
+                await counts.withdraw(key)
+
+    def _grant(self, waiter: Waiter, load: HostLoad, *, shared_slot: bool = False) -> None:
         lane = self._lanes[waiter.key]
         lane.popleft()
         if not lane:
@@ -352,6 +414,7 @@ class Room:
             limited=waiter.limited,
             waited_s=time.monotonic() - waiter.since,
             shared=waiter.shared,
+            shared_slot=shared_slot,
         )
         if waiter.future.done():  # cancelled in the meantime: give the slot straight back
             self.release(ticket)

@@ -155,3 +155,13 @@ def test_a_request_quota_holds_across_both_processes(room: Room, ollama: OllamaT
     assert len([r for r in ollama.requests if r['path'] == '/api/chat']) == 3  # not 3 per process
     for refused in (r for r in responses if r.status_code == 429):
         assert 'daily request limit (3 requests)' in refused.json()['detail']
+
+
+def test_a_hosts_slots_hold_across_both_processes(room: Room, ollama: OllamaTestServer) -> None:
+    """Three people open 4 streams each, half on each process, against one host of 6 slots: never more than 6 run
+    on the host (each process alone would run 6), and everyone is answered."""
+    accounts = room[2]
+    _slow_replies(ollama)
+    responses = _fire(room, [accounts['carol'], accounts['dave'], accounts['erin']], 4)
+    assert [r.status_code for r in responses] == [200] * 12, [r.text[:200] for r in responses if r.status_code != 200]
+    assert 3 <= ollama.peak_streams <= SLOTS  # the host's slots, shared; not SLOTS on each process
