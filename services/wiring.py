@@ -196,6 +196,12 @@ def build_services(settings: Settings) -> Services:
         gc_freeze=settings.workshop_gc_freeze,
         bus=bus,
     )
+    # several processes: a failure on one counts on all (sign-in by pair, account and address; joining by code)
+    auth.pair_throttle.share(bus, 'sign_in_pair')
+    auth.account_throttle.share(bus, 'sign_in_account')
+    auth.address_throttle.share(bus, 'sign_in_address')
+    workshops.join_throttle.share(bus, 'join_code')
+    workshops.new_account_throttle.share(bus, 'join_new_account')
     preflight = PreflightService(
         workshops=workshops,
         calls=calls,

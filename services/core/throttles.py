@@ -7,7 +7,10 @@ Sign-in keys failures by (address, account), by account and by address, each wit
 `AuthService.login`), so a stranger's wrong passwords slow the stranger, not the owner signing in elsewhere, and a
 classroom behind one NAT address shares a budget sized for a room.
 
-Counts live in this process (a second process has its own, issue 16).
+With several app processes (REDIS_URL) each throttle is `share`d: every failure and every clear is told to the other
+processes on the live bus, which apply it to their own counts, so a stranger spreading guesses over the processes
+behind a load balancer is slowed as on one (pub/sub takes a millisecond or two; guesses sent to several processes in
+that same moment can each pass once). A process started later begins with the failures it hears from then on.
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from services.core.bus import LiveBus
 
 SWEEP_EVERY = 1024  # failures between sweeps of keys whose failures all left the window
 
@@ -29,6 +36,22 @@ class Backoff:
         self.clock = clock
         self._failures: dict[str, deque[float]] = {}
         self._since_sweep = 0
+        self._bus: LiveBus | None = None
+        self._name = ''
+
+    def share(self, bus: LiveBus, name: str) -> None:
+        """Count the failures of every app process on `bus` (this throttle's `name` is the same on each)."""
+        self._bus, self._name = bus, name
+        bus.on('throttle', self._heard)
+
+    def _heard(self, payload: dict[str, Any]) -> None:
+        if payload.get('name') != self._name:
+            return
+        key = str(payload.get('key'))
+        if payload.get('op') == 'fail':
+            self._fail(key)
+        elif payload.get('op') == 'clear':
+            self._failures.pop(key, None)
 
     def _recent(self, key: str) -> deque[float]:
         entries = self._failures.get(key)
@@ -54,6 +77,11 @@ class Backoff:
         return max(0.0, entries[-1] + delay - self.clock())
 
     def fail(self, key: str) -> None:
+        self._fail(key)
+        if self._bus is not None:
+            self._bus.publish('throttle', name=self._name, op='fail', key=key)
+
+    def _fail(self, key: str) -> None:
         now = self.clock()
         self._recent(key)
         self._failures.setdefault(key, deque()).append(now)
@@ -65,6 +93,8 @@ class Backoff:
 
     def clear(self, key: str) -> None:
         self._failures.pop(key, None)
+        if self._bus is not None:
+            self._bus.publish('throttle', name=self._name, op='clear', key=key)
 
     def __len__(self) -> int:
         return len(self._failures)
