@@ -225,8 +225,8 @@ class Settings(BaseSettings):
         30.0,
         ge=3,
         le=3600,
-        description='How long an ingestion job stays claimed by its app process without a renewal; a job of a '
-        'process that died is taken over by another after this.',
+        description='How long an ingestion job or a model pull stays claimed by its app process without a renewal; '
+        'the work of a process that died is taken over by another after this.',
     )
     ingest_workers: int = Field(
         1, ge=0, le=32, description='Worker processes that split documents during ingestion (0: threads of the app).'

@@ -4,7 +4,7 @@ from models.activity import ActivityEvent
 from models.api_access import ApiToken, ExternalIdentity
 from models.audit import AuditEntry
 from models.conversations import Comparison, Conversation
-from models.hosts import OllamaHost
+from models.hosts import ModelPull, OllamaHost
 from models.knowledge import Chunk, Document, EvalRun, EvalSet, IngestJob, KnowledgeBase, RagSystem, VectorDatabase
 from models.prompts import Prompt, PromptRun, PromptVersion, Visibility
 from models.quotas import Quota
@@ -30,6 +30,7 @@ __models__ = [
     ActivityEvent,
     AppSetting,
     OllamaHost,
+    ModelPull,
     Conversation,
     Comparison,
     ApiToken,
@@ -77,6 +78,7 @@ __all__ = [
     'IngestJob',
     'KnowledgeBase',
     'ModelCall',
+    'ModelPull',
     'OllamaHost',
     'Prompt',
     'PromptRun',

@@ -147,7 +147,9 @@ def build_services(settings: Settings) -> Services:
         option_caps=option_caps,
     )
     catalogue = Catalogue(calls, hosts, auth, refresh_interval=settings.catalogue_refresh_interval)
-    model_admin = ModelAdmin(calls, hosts, auth, activity, catalogue, audit, bus=bus)
+    model_admin = ModelAdmin(
+        calls, hosts, auth, activity, catalogue, audit, bus=bus, lease_seconds=settings.ingest_lease_seconds
+    )
     health = HealthMonitor(calls, hosts, auth, settings.ollama_health_interval)
 
     # ----- knowledge stores (the embeddings service feeds the knowledge-search tool)

@@ -24,7 +24,7 @@ async def main(kb_id: int, user_id: int) -> None:
     services.ingest.flush_rows = 20
     services.ingest.progress.subscribe(lambda p: print(f'progress {p.chunks_done}', flush=True))
     job = await IngestJob.create(kb_id=kb_id, user_id=user_id)
-    assert await services.ingest._claim(job.id)  # as `start` does: this process holds the job while it runs
+    assert await services.ingest.claims.claim(job.id)  # as `start` does: this process holds the job while it runs
     print(f'job {job.id}', flush=True)
     await services.ingest.run(job.id)
     print('finished', flush=True)

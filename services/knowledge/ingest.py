@@ -18,16 +18,16 @@ import time
 import uuid
 from collections import deque
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from nicegui import Event, background_tasks, core
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models import Chunk, Document, IngestJob, KnowledgeBase
 from models.knowledge import DocState, JobState
 from services.core import actions, db
 from services.core.activity import ActivityService
+from services.core.claims import Claims
 from services.core.errors import Conflict, InvalidInput, ServiceError
 from services.core.workers import WorkerPool, trim
 from services.knowledge import chunking
@@ -134,7 +134,7 @@ class IngestService:
         self.release_seconds: float | None = RELEASE_SECONDS
         # jobs are claimed by one app process at a time (several processes on one database): this one's name
         self.owner = owner or uuid.uuid4().hex
-        self.lease_seconds = lease_seconds
+        self.claims = Claims(IngestJob, self.owner, lease_seconds, state__in=ACTIVE)
         self._sweeper: asyncio.Task | None = None
         knowledge.on_upload.append(self.warm_soon)  # documents uploaded: a job is likely to follow
 
@@ -154,7 +154,7 @@ class IngestService:
             raise Conflict('An ingestion job is already running for this knowledge base. Wait for it or cancel it.')
         job = await IngestJob.create(
             kb_id=kb.id, user_id=actor_id, rebuild=rebuild, state=JobState.QUEUED, claimed_by=self.owner,
-            lease_until=self._lease(),
+            lease_until=self.claims.lease(),
         )  # fmt: skip
         self._launch(job.id)
         return _progress(job)
@@ -183,48 +183,26 @@ class IngestService:
             await asyncio.wait_for(asyncio.shield(task), limit_seconds)
         return _progress(await IngestJob.get(id=job_id))
 
-    def _lease(self) -> datetime:
-        return datetime.now(UTC) + timedelta(seconds=self.lease_seconds)
-
-    async def _claim(self, job_id: int) -> bool:
-        """Take a job whose claim ran out (its process died or stopped) or is this process's: one conditional UPDATE,
-        so of several processes asking at once exactly one gets it."""
-        now = datetime.now(UTC)
-        taken = await IngestJob.filter(
-            Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(claimed_by=self.owner),
-            id=job_id,
-            state__in=ACTIVE,
-        ).update(claimed_by=self.owner, lease_until=self._lease())
-        return bool(taken)
-
     async def resume_interrupted(self) -> list[int]:
         """Continue every queued or running job nobody holds: at start-up (what a previous process left) and every
         few seconds after (what a process that died left), each claimed by exactly one process. Also keeps the
         sweeper running."""
         if self._sweeper is None or self._sweeper.done():
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name='ingest-sweeper')
-        resumed = []
-        for job_id in await IngestJob.filter(state__in=ACTIVE).values_list('id', flat=True):
-            if job_id not in self._tasks and await self._claim(job_id):
-                log.info('resuming ingestion job %s', job_id)
-                self._launch(job_id)
-                resumed.append(job_id)
+        resumed = await self.claims.unclaimed(self._tasks)
+        for job_id in resumed:
+            log.info('resuming ingestion job %s', job_id)
+            self._launch(job_id)
         return resumed
 
     async def _sweep(self) -> None:
         """Renew the claims of the jobs running here; take over jobs whose claim ran out."""
         while True:
-            await asyncio.sleep(self.lease_seconds / 3)
+            await asyncio.sleep(self.claims.lease_seconds / 3)
             try:
-                if self._tasks:
-                    mine = list(self._tasks)
-                    await IngestJob.filter(id__in=mine, claimed_by=self.owner).update(lease_until=self._lease())
-                    lost = set(mine) - set(
-                        await IngestJob.filter(id__in=mine, claimed_by=self.owner).values_list('id', flat=True)
-                    )
-                    for job_id in lost:  # another process took it over (this one stalled past its lease): stop here
-                        log.warning('ingestion job %s was taken over by another process; stopping it here', job_id)
-                        self._tasks[job_id].cancel()
+                for job_id in await self.claims.renew(self._tasks):  # taken over (this process stalled): stop here
+                    log.warning('ingestion job %s was taken over by another process; stopping it here', job_id)
+                    self._tasks[job_id].cancel()
                 await self.resume_interrupted()
             except asyncio.CancelledError:
                 raise
@@ -247,7 +225,7 @@ class IngestService:
                 pass
         if running:
             try:
-                await IngestJob.filter(id__in=running, claimed_by=self.owner).update(lease_until=None)
+                await self.claims.hand_back(running)
             except Exception as exc:
                 log.warning('could not hand back ingestion jobs %s: %s', running, exc)
 

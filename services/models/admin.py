@@ -1,27 +1,33 @@
 """Model management for instructors and admins: pull (a background job with live progress), create, copy, delete,
 unload. Attendees may see and use models but every method here refuses them (checked against the database, so a
-crafted websocket event or a stale page cannot get around it)."""
+crafted websocket event or a stale page cannot get around it).
+
+A pull is a row (`models.ModelPull`) claimed by the process running it (`services.core.claims`): its progress is
+written every second, the models pages of every process show it (live over the bus, and from the database after a
+restart), and if its process dies, another takes it over when the lease runs out and pulls again (Ollama resumes the
+layers it already has). A process shutting down hands its pulls back, and the next process to start resumes them."""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import random
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from nicegui import Event, background_tasks
 
-from models import Role
+from models import ModelPull, Role
 from services.core import actions
 from services.core import audit as audit_actions
 from services.core.activity import ActivityService
 from services.core.audit import AuditService
 from services.core.auth import AuthService
 from services.core.bus import LiveBus
+from services.core.claims import Claims
 from services.core.errors import Conflict, InvalidInput, NotFound
 from services.models.calls import ModelCalls
 from services.models.catalogue import Catalogue
@@ -34,6 +40,8 @@ log = logging.getLogger(__name__)
 
 PULL_MISSING = 'file does not exist'
 EMIT_EVERY = 0.1  # seconds between progress events of one pull
+SAVE_EVERY = 1.0  # seconds between progress writes of one pull
+KEEP_FINISHED = 10  # finished pulls the models page lists
 
 
 @dataclass(kw_only=True, slots=True)
@@ -88,6 +96,7 @@ class ModelAdmin:
         catalogue: Catalogue,
         audit: AuditService,
         bus: LiveBus | None = None,
+        lease_seconds: float = 30.0,
     ) -> None:
         self.calls = calls
         self.hosts = hosts
@@ -98,11 +107,13 @@ class ModelAdmin:
         self.pulls_changed: Event[list[PullJob]] = Event()
         self._jobs: dict[int, PullJob] = {}
         self._tasks: dict[int, asyncio.Task] = {}
-        # ids unique across app processes (a page may show and cancel a pull another process runs)
-        self._ids = itertools.count(random.randrange(1, 2**40) * 1000)
         self._last_emit = 0.0
         self._remote: dict[str, list[PullJob]] = {}  # other processes' pulls (REDIS_URL), by process
+        self._stored: list[PullJob] = []  # recent pulls from the database (before a restart, or by other processes)
+        self._stopping = False
         self.bus = bus
+        self.claims = Claims(ModelPull, bus.origin if bus else uuid.uuid4().hex, lease_seconds, state='running')
+        self._sweeper: asyncio.Task | None = None
         if bus is not None:
             bus.on('pulls', self._on_remote_pulls)
             bus.on('pull_cancel', self._on_remote_cancel)
@@ -118,9 +129,10 @@ class ModelAdmin:
     def pulls(self) -> list[PullJob]:
         """Current and recent pull jobs, of this process and of every other (visible to everyone on the models
         page), newest first."""
-        jobs = [job.snapshot() for job in self._jobs.values()]
-        jobs += [job.snapshot() for remote in self._remote.values() for job in remote]
-        return sorted(jobs, key=lambda j: -j.started_at)
+        jobs = {job.id: job.snapshot() for job in self._stored}
+        jobs |= {job.id: job.snapshot() for remote in self._remote.values() for job in remote}
+        jobs |= {job.id: job.snapshot() for job in self._jobs.values()}
+        return sorted(jobs.values(), key=lambda j: -j.started_at)
 
     def _on_remote_pulls(self, payload: dict[str, Any]) -> None:
         jobs = []
@@ -142,14 +154,65 @@ class ModelAdmin:
         url = await self._host(host)
         if any(j.model == name and j.host == url and j.state == 'running' for j in self.pulls()):
             raise Conflict(f'"{name}" is already being pulled on this host; its progress is shown below.')
-        job = PullJob(id=next(self._ids), model=name, host=url, user_id=actor_id)
-        self._jobs[job.id] = job
-        for old in [j for j in self._jobs.values() if j.state != 'running'][:-10]:  # keep the 10 newest finished
-            self._jobs.pop(old.id, None)
+        if await ModelPull.filter(model=name, host=url, state='running').exists():
+            raise Conflict(f'"{name}" is already being pulled on this host; its progress is shown below.')
+        row = await ModelPull.create(
+            model=name, host=url, user_id=actor_id, claimed_by=self.claims.owner, lease_until=self.claims.lease()
+        )
+        job = PullJob(id=row.id, model=name, host=url, user_id=actor_id, started_at=row.started_at.timestamp())
         await self.audit.record(actor_id, audit_actions.MODEL_PULL, outcome='started', target=name, host=url)
-        self._tasks[job.id] = background_tasks.create(self._run_pull(job), name=f'pull-{name}')
-        self._emit(force=True)
+        self._launch(job)
         return job.snapshot()
+
+    def _launch(self, job: PullJob) -> None:
+        self._jobs[job.id] = job
+        for old in [j for j in self._jobs.values() if j.state != 'running'][:-KEEP_FINISHED]:
+            self._jobs.pop(old.id, None)
+        self._tasks[job.id] = background_tasks.create(self._run_pull(job), name=f'pull-{job.model}')
+        self._emit(force=True)
+
+    async def resume_interrupted(self) -> list[int]:
+        """Pull again what a process left unfinished (this one before a restart, or one that died), each taken by
+        exactly one process; load the recent pulls for the models page. Keeps the sweeper running."""
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name='pull-sweeper')
+        resumed = await self.claims.unclaimed(self._tasks)
+        for row in await ModelPull.filter(id__in=resumed):
+            log.info('resuming the pull of %s on %s (pull %s)', row.model, row.host, row.id)
+            job = PullJob(
+                id=row.id, model=row.model, host=row.host, user_id=row.user_id or 0, status='resuming',
+                started_at=row.started_at.timestamp(),
+            )  # fmt: skip
+            self._launch(job)
+        rows = await ModelPull.all().order_by('-id').limit(KEEP_FINISHED + 10)
+        self._stored = [_stored_job(row) for row in rows]
+        return resumed
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.claims.lease_seconds / 3)
+            try:
+                for job_id in await self.claims.renew(self._tasks):  # taken over (this process stalled): stop here
+                    log.warning('pull %s was taken over by another process; stopping it here', job_id)
+                    self._tasks[job_id].cancel()
+                await self.resume_interrupted()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database is busy or restarting: try again next round
+                log.warning('pull sweep failed: %s', exc)
+
+    async def stop(self) -> None:
+        """At shutdown: stop the pulls running here and hand them back; the next process to look resumes them."""
+        self._stopping = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        running = list(self._tasks)
+        await self.cancel_all()
+        try:
+            await self.claims.hand_back(running)
+        except Exception as exc:
+            log.warning('could not hand back pulls %s: %s', running, exc)
 
     async def pull_stream(self, actor_id: int, name: str, host: str | None = None) -> AsyncIterator[dict[str, Any]]:
         """For the API: check permissions and the name now, then return the pull's progress as dicts (status,
@@ -185,9 +248,19 @@ class ModelAdmin:
             task.cancel()
             return
         remote = next((j for jobs in self._remote.values() for j in jobs if j.id == job_id), None)
-        if remote is None or remote.state != 'running' or self.bus is None:
+        if remote is not None and remote.state == 'running' and self.bus is not None:
+            self.bus.publish('pull_cancel', job_id=job_id)  # the process running it stops it
+            return
+        # nobody runs it (its process died and nobody took it over yet): cancel the row
+        cancelled = await ModelPull.filter(id=job_id, state='running').update(
+            state='cancelled', status='cancelled', error='Cancelled.', finished_at=datetime.now(UTC)
+        )
+        if not cancelled:
             raise NotFound('That pull is not running any more.')
-        self.bus.publish('pull_cancel', job_id=job_id)  # the process running it stops it
+        self._stored = [
+            replace(j, state='cancelled', status='cancelled') if j.id == job_id else j for j in self._stored
+        ]
+        self._emit(force=True)
 
     async def cancel_all(self) -> None:
         for task in list(self._tasks.values()):
@@ -197,16 +270,23 @@ class ModelAdmin:
         task = self._tasks.get(job_id)
         if task is not None:
             await asyncio.wait([task])
-        return self._jobs[job_id].snapshot()
+        return self._jobs[job_id].snapshot() if job_id in self._jobs else _stored_job(await ModelPull.get(id=job_id))
 
     async def _run_pull(self, job: PullJob) -> None:
         started = time.perf_counter()
+        saved = time.monotonic()
         try:
             caller = await self.calls.caller(job.user_id)
             async for part in self.calls.pull(caller, job.host, job.model):
                 self._progress(job, part)
+                if time.monotonic() - saved >= SAVE_EVERY:
+                    saved = time.monotonic()
+                    await self._save(job)
             job.state, job.status = 'done', 'success'
         except asyncio.CancelledError:
+            if self._stopping:  # shutting down: handed back, resumed by the next process (nothing recorded)
+                self._tasks.pop(job.id, None)
+                raise
             job.state, job.status, job.error = 'cancelled', 'cancelled', 'Cancelled.'
         except OllamaError as exc:
             job.state, job.status = 'failed', 'failed'
@@ -221,29 +301,46 @@ class ModelAdmin:
             log.exception('pull of %s failed', job.model)
             job.state, job.status, job.error = 'failed', 'failed', f'The pull failed unexpectedly: {exc}'
         finally:
-            job.finished_at = time.time()
-            self._tasks.pop(job.id, None)
-            self._emit(force=True)
-            await self.activity.record(
-                job.user_id,
-                actions.MODEL_PULL,
-                model=job.model,
-                host=job.host,
-                latency_ms=(time.perf_counter() - started) * 1000,
-                error=job.error or None,
-                state=job.state,
-            )
-            outcome = {'done': 'ok', 'cancelled': 'cancelled'}.get(job.state, 'failed')
-            await self.audit.record(
-                job.user_id,
-                audit_actions.MODEL_PULL,
-                outcome=outcome,
-                target=job.model,
-                host=job.host,
-                error=job.error or None,
-            )
-            if job.state == 'done':
-                await self.catalogue.refresh(job.host)
+            if not (self._stopping and job.state == 'running'):
+                await self._finish(job, started)
+
+    async def _save(self, job: PullJob) -> None:
+        """Write the pull's progress (only while this process holds it)."""
+        fields: dict[str, Any] = {'status': job.status[:200], 'total': job.total, 'completed': job.completed}
+        if job.state != 'running':
+            finished = datetime.fromtimestamp(job.finished_at or time.time(), UTC)
+            fields |= {'state': job.state, 'error': job.error, 'finished_at': finished, 'lease_until': None}
+        try:
+            await ModelPull.filter(id=job.id, claimed_by=self.claims.owner).update(**fields)
+        except Exception as exc:  # the database is busy: the next write (or the end) catches up
+            log.warning('saving the progress of pull %s failed: %s', job.id, exc)
+
+    async def _finish(self, job: PullJob, started: float) -> None:
+        """The pull ended (done, failed or cancelled): save it, tell the pages, record it."""
+        job.finished_at = time.time()
+        self._tasks.pop(job.id, None)
+        await self._save(job)
+        self._emit(force=True)
+        await self.activity.record(
+            job.user_id,
+            actions.MODEL_PULL,
+            model=job.model,
+            host=job.host,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            error=job.error or None,
+            state=job.state,
+        )
+        outcome = {'done': 'ok', 'cancelled': 'cancelled'}.get(job.state, 'failed')
+        await self.audit.record(
+            job.user_id,
+            audit_actions.MODEL_PULL,
+            outcome=outcome,
+            target=job.model,
+            host=job.host,
+            error=job.error or None,
+        )
+        if job.state == 'done':
+            await self.catalogue.refresh(job.host)
 
     def _progress(self, job: PullJob, part: Any) -> None:
         job.status = part.status or job.status
@@ -363,3 +460,13 @@ class ModelAdmin:
         finally:
             await self.activity.record(actor_id, actions.MODEL_UNLOAD, model=name, host=url, error=error)
             await self._audit(actor_id, audit_actions.MODEL_UNLOAD, name, error, host=url)
+
+
+def _stored_job(row: ModelPull) -> PullJob:
+    """A pull as the database has it (its layers are known only to the process running it: one summary layer)."""
+    layers = [PullLayer(digest='', total=row.total, completed=row.completed)] if row.total else []
+    return PullJob(
+        id=row.id, model=row.model, host=row.host, user_id=row.user_id or 0, status=row.status, state=row.state,
+        error=row.error, layers=layers, started_at=row.started_at.timestamp(),
+        finished_at=row.finished_at.timestamp() if row.finished_at else None,
+    )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -160,3 +161,55 @@ async def test_host_not_enabled_is_refused(services: Services, make_account) -> 
     admin = await make_account('ada@example.org', 'Ada')
     with pytest.raises(NotFound):
         await services.model_admin.delete(admin, 'http://169.254.169.254', 'llama3.2:latest')
+
+
+def another_process(services: Services, lease_seconds: float = 30.0):
+    """The model administration of a second app process on the same database (its own claims and tasks)."""
+    from services.models.admin import ModelAdmin
+
+    s = services
+    return ModelAdmin(s.calls, s.hosts, s.auth, s.activity, s.catalogue, s.audit, lease_seconds=lease_seconds)
+
+
+async def test_a_pull_survives_a_restart_and_a_dead_process(
+    services: Services, make_account, ollama_server: OllamaTestServer
+) -> None:
+    """A pull handed back at shutdown is resumed by the next process and finishes; a pull whose process died (its
+    lease ran out) is taken over; every process lists them from the database."""
+    from models import ModelPull
+
+    admin = await make_account('ada@example.org', 'Ada')
+    ollama_server.pull_delay = 0.3  # a pull of some seconds
+    first = another_process(services)
+    job = await first.start_pull(admin, 'tinyllama')
+    for _ in range(50):  # its progress reaches the database within a second or so
+        row = await ModelPull.get(id=job.id)
+        if row.completed:
+            break
+        await asyncio.sleep(0.1)
+    assert row.state == 'running' and row.completed > 0 and row.total >= row.completed
+    await first.stop()  # shutting down: handed back, not cancelled
+    row = await ModelPull.get(id=job.id)
+    assert (row.state, row.lease_until) == ('running', None)
+
+    ollama_server.pull_delay = 0.02
+    second = another_process(services)
+    assert await second.resume_interrupted() == [job.id]
+    done = await second.wait(job.id)
+    assert done.state == 'done' and (await ModelPull.get(id=job.id)).state == 'done'
+    assert any(j.id == job.id and j.state == 'done' for j in second.pulls())
+    assert 'tinyllama:latest' in [m.model for m in await services.calls.list_models(ollama_server.url)]
+
+    # a pull whose process died: still 'running', claimed, its lease run out -> the next sweep takes it over
+    dead = await ModelPull.create(model='phi3:mini', host=ollama_server.url, user_id=admin, claimed_by='dead-process')
+    await ModelPull.filter(id=dead.id).update(lease_until=datetime.now(UTC) - timedelta(seconds=1))
+    third = another_process(services)
+    assert await third.resume_interrupted() == [dead.id]
+    assert (await third.wait(dead.id)).state == 'done'
+    # and a fresh process lists both from the database, without having run either
+    fresh = another_process(services)
+    await fresh.resume_interrupted()
+    listed = {j.id: j.state for j in fresh.pulls()}
+    assert listed[job.id] == 'done' and listed[dead.id] == 'done'
+    for process in (second, third, fresh):
+        await process.stop()
