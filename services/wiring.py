@@ -110,11 +110,11 @@ def build_services(settings: Settings) -> Services:
     activity = ActivityService(membership)
     # several processes: a person's quota calls in flight counted across them (Redis)
     in_flight = SharedCounts(bus, 'owp:inflight:') if settings.redis_url else None
-    quotas = QuotaService(auth, audit, membership, shared=in_flight)
+    quotas = QuotaService(auth, audit, membership, shared=in_flight, bus=bus)
     sharing = Sharing(membership)
 
     # ----- models: every call to Ollama goes through `calls`
-    hosts = HostDirectory(settings.ollama_hosts, auth)
+    hosts = HostDirectory(settings.ollama_hosts, auth, bus=bus)
     option_caps = OptionCapsService(
         auth,
         OptionCaps(
@@ -146,7 +146,7 @@ def build_services(settings: Settings) -> Services:
         embed_hosts=[h.strip() for h in settings.ollama_embed_hosts.split(',') if h.strip()],
         option_caps=option_caps,
     )
-    catalogue = Catalogue(calls, hosts, auth, refresh_interval=settings.catalogue_refresh_interval)
+    catalogue = Catalogue(calls, hosts, auth, refresh_interval=settings.catalogue_refresh_interval, bus=bus)
     model_admin = ModelAdmin(
         calls, hosts, auth, activity, catalogue, audit, bus=bus, lease_seconds=settings.ingest_lease_seconds
     )

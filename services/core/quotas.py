@@ -56,6 +56,7 @@ from models import ModelCall, Quota, Role, User, Workshop, WorkshopMembership
 from services.core import audit as audit_actions
 from services.core.audit import AuditService
 from services.core.auth import AuthService, UserInfo
+from services.core.bus import LiveBus
 from services.core.errors import InvalidInput, NotFound, PermissionDenied, Throttled
 from services.core.membership import Membership
 from services.core.shared_counts import SharedCounts
@@ -141,6 +142,7 @@ class QuotaService:
         *,
         settle_wait: float = SETTLE_WAIT,
         shared: SharedCounts | None = None,
+        bus: LiveBus | None = None,
     ) -> None:
         self.auth = auth
         self.audit = audit
@@ -154,6 +156,10 @@ class QuotaService:
         # the quota rules (not the usage) of a user or workshop, read before every model call: kept for RULES_TTL
         # seconds, dropped at once when this service changes them (another process's change shows within the TTL)
         self._rules: dict[tuple[str, int], tuple[float, list[Quota]]] = {}
+        self.bus = bus
+        if bus is not None:  # quotas changed on another app process: read them again here at once
+            bus.on('quota_rules', lambda _: self._rules.clear())
+            bus.on_gap(self._rules.clear)
 
     # ----- who manages what --------------------------------------------------------------------------------------
     async def _managed(self, user: UserInfo) -> set[int] | None:
@@ -234,7 +240,7 @@ class QuotaService:
                 row.session_started_at = self.clock()
             row.period, row.max_requests, row.max_tokens = period, max_requests, max_tokens
             await row.save()
-        self._rules.clear()
+        self._rules_changed()
         target = f'workshop {workshop_id}' if workshop_id is not None else f'user {user_id}'
         await self.audit.record(
             actor_id,
@@ -263,7 +269,7 @@ class QuotaService:
                 log.warning('user %s refused removal of quota %s: not theirs to manage', actor_id, quota_id)
             raise NotFound('No such quota.')
         await row.delete()
-        self._rules.clear()
+        self._rules_changed()
         await self.audit.record(actor_id, audit_actions.QUOTA_CHANGE, target=f'quota {quota_id}', deleted=True)
 
     async def start_session(self, actor_id: int, workshop_id: int) -> int:
@@ -271,7 +277,7 @@ class QuotaService:
         Only the workshop's managers (owner, co-instructors, admins)."""
         await self._manage(actor_id, workshop_id)
         count = await Quota.filter(workshop_id=workshop_id, period='session').update(session_started_at=self.clock())
-        self._rules.clear()
+        self._rules_changed()
         await self.audit.record(actor_id, audit_actions.QUOTA_CHANGE, target=f'workshop {workshop_id}', session=True)
         return count
 
@@ -324,6 +330,11 @@ class QuotaService:
         if workshop_id is not None and managed is not None and workshop_id not in managed:
             raise NotFound('No such workshop.')
         return await self._usage(target, workshop_id)
+
+    def _rules_changed(self) -> None:
+        self._rules.clear()
+        if self.bus is not None:
+            self.bus.publish('quota_rules')
 
     def pending(self, user_id: int) -> int:
         """Counted calls of this user in flight (reserved, not yet settled)."""
@@ -467,7 +478,7 @@ class QuotaService:
             rows = list(await Quota.filter(user_id=key, workshop_id__isnull=True))
         else:
             rows = list(await Quota.filter(workshop_id=key, user_id__isnull=True))
-        if len(self._rules) > 10_000:
+        if len(self._rules) > 10_000:  # bounded memory (nothing changed: the other processes keep theirs)
             self._rules.clear()
         self._rules[(scope, key)] = (now, rows)
         return rows

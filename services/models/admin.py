@@ -239,7 +239,7 @@ class ModelAdmin:
             )
             await self._audit(caller.user_id, audit_actions.MODEL_PULL, name, error, host=url)
             if error is None:
-                await self.catalogue.refresh(url)
+                await self.catalogue.changed_models(url)
 
     async def cancel_pull(self, actor_id: int, job_id: int) -> None:
         await self.auth.require(actor_id, Role.INSTRUCTOR)
@@ -340,7 +340,7 @@ class ModelAdmin:
             error=job.error or None,
         )
         if job.state == 'done':
-            await self.catalogue.refresh(job.host)
+            await self.catalogue.changed_models(job.host)
 
     def _progress(self, job: PullJob, part: Any) -> None:
         job.status = part.status or job.status
@@ -408,7 +408,7 @@ class ModelAdmin:
                 base=base,
             )
             await self._audit(actor_id, audit_actions.MODEL_CREATE, name, error, host=url, base=base)
-        await self.catalogue.refresh(url)
+        await self.catalogue.changed_models(url)
         return name
 
     async def copy(self, actor_id: int, host: str, source: str, destination: str) -> str:
@@ -428,7 +428,7 @@ class ModelAdmin:
                 actor_id, actions.MODEL_COPY, model=destination, host=url, error=error, source=source
             )
             await self._audit(actor_id, audit_actions.MODEL_COPY, destination, error, host=url, source=source)
-        await self.catalogue.refresh(url)
+        await self.catalogue.changed_models(url)
         return destination
 
     async def delete(self, actor_id: int, host: str | None, name: str) -> None:
@@ -446,7 +446,7 @@ class ModelAdmin:
         finally:
             await self.activity.record(actor_id, actions.MODEL_DELETE, model=name, host=url, error=error)
             await self._audit(actor_id, audit_actions.MODEL_DELETE, name, error, host=url)
-        await self.catalogue.refresh(url)
+        await self.catalogue.changed_models(url)
 
     async def unload(self, actor_id: int, host: str, name: str) -> None:
         await self.auth.require(actor_id, Role.INSTRUCTOR)

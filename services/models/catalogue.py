@@ -20,6 +20,7 @@ from nicegui import Event, background_tasks
 
 from models import Role
 from services.core.auth import AuthService
+from services.core.bus import LiveBus
 from services.core.errors import NotFound
 from services.models.calls import ModelCalls
 from services.models.errors import OllamaError
@@ -91,7 +92,13 @@ class _HostCache:
 
 class Catalogue:
     def __init__(
-        self, calls: ModelCalls, hosts: HostDirectory, auth: AuthService, *, refresh_interval: float = 60.0
+        self,
+        calls: ModelCalls,
+        hosts: HostDirectory,
+        auth: AuthService,
+        *,
+        refresh_interval: float = 60.0,
+        bus: LiveBus | None = None,
     ) -> None:
         self.calls = calls
         self.hosts = hosts
@@ -103,6 +110,9 @@ class Catalogue:
         self._task: asyncio.Task | None = None
         self._wake = asyncio.Event()
         self._refreshing: asyncio.Task | None = None
+        self.bus = bus
+        if bus is not None:  # a model pulled, created or deleted through another app process: read the host again
+            bus.on('catalogue_stale', self._on_stale)
 
     # ----- background refresh --------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -130,6 +140,18 @@ class Catalogue:
             self._wake.set()
         elif self._refreshing is None or self._refreshing.done():
             self._refreshing = background_tasks.create(self.refresh(), name='model-catalogue-refresh')
+
+    async def changed_models(self, url: str) -> None:
+        """This process changed the models of a host: read it again here, and on every other app process."""
+        await self.refresh(url)
+        if self.bus is not None:
+            self.bus.publish('catalogue_stale', url=url)
+
+    async def _on_stale(self, payload: dict[str, Any]) -> None:
+        try:
+            await self.refresh(payload.get('url'))
+        except Exception as exc:  # the next periodic refresh catches up
+            log.warning('refreshing the catalogue after a change on another process failed: %s', exc)
 
     async def refresh(self, url: str | None = None) -> CatalogueView:
         """Re-read one host (or all enabled hosts) from Ollama, then emit `changed` with the new snapshot."""

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from models import OllamaHost, Role
 from services.core.auth import AuthService
+from services.core.bus import LiveBus
 from services.core.errors import Conflict, InvalidInput, NotFound
 
 _LABEL_MAX = 80
@@ -82,12 +83,16 @@ def normalise_url(raw: str) -> str:
 
 
 class HostDirectory:
-    def __init__(self, default_urls: list[str], auth: AuthService) -> None:
+    def __init__(self, default_urls: list[str], auth: AuthService, bus: LiveBus | None = None) -> None:
         self.default_urls = default_urls
         self.auth = auth
         self._urls: list[str] | None = None
         self._slots: dict[str, int | None] = {}  # enabled host -> its own number of generation slots
         self._lock = asyncio.Lock()
+        self.bus = bus
+        if bus is not None:  # an admin changed the hosts on another app process: read them again here
+            bus.on('hosts_changed', lambda _: self._forget())
+            bus.on_gap(self._forget)
 
     # ----- lookups (hot path: cached) -------------------------------------------------------------------------------
     async def urls(self) -> list[str]:
@@ -118,6 +123,11 @@ class HostDirectory:
         return self._slots.get(url)
 
     def _changed(self) -> None:
+        self._forget()
+        if self.bus is not None:
+            self.bus.publish('hosts_changed')
+
+    def _forget(self) -> None:
         self._urls = None
 
     async def default(self) -> str:
