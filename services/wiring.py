@@ -217,7 +217,7 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         auth=auth,
         audit=audit,
-        tokens=TokenService(auth, audit),
+        tokens=TokenService(auth, audit, bus=bus),
         sso=SSOService(
             auth,
             audit,

@@ -185,6 +185,12 @@ class AuthService:
         self._signup_lock = asyncio.Lock()
         # `await audit_hook(user_id, action, outcome=..., target=..., ip=..., **details)`: the audit log's writer
         self.audit_hook = audit_hook
+        # told the id of an account whose role, activity or password changed (caches of what it may do drop it)
+        self.on_account_change: list[Callable[[int], None]] = []
+
+    def account_changed(self, user_id: int) -> None:
+        for hook in self.on_account_change:
+            hook(user_id)
 
     async def audit(self, user_id: int | None, action: str, **kwargs: Any) -> None:
         if self.audit_hook is not None:
@@ -369,6 +375,7 @@ class AuthService:
         await user.save(update_fields=['role', 'updated_at'])
         await self.audit(actor_id, 'role_change', target=user.email, user=user.id, old=str(previous), new=role.value)
         sessions.end_for_user(user.id, rotate=True)  # a new role comes with a new session id
+        self.account_changed(user.id)
         log.info('user %s role set to %s by %s', user_id, role.value, actor_id)
         return _info(user)
 
@@ -387,6 +394,7 @@ class AuthService:
         await self.audit(actor_id, 'user_active', target=user.email, user=user.id, active=user.is_active, via=via)
         if not user.is_active:
             sessions.end_for_user(user.id)
+        self.account_changed(user.id)
         return _info(user)
 
     async def reset_password(self, actor_id: int, user_id: int, new_password: str) -> None:
@@ -399,6 +407,7 @@ class AuthService:
         await user.save(update_fields=['password_hash', 'updated_at'])
         await self.audit(actor_id, 'password_reset', target=user.email, user=user.id, via=via)
         sessions.end_for_user(user.id)  # whoever knew the old password is signed out everywhere
+        self.account_changed(user.id)
 
     # ----- the admin command line (someone with a shell on the server: manage.py) -----------------------------------
     async def console_create_admin(self, email: str, display_name: str, password: str) -> UserInfo:

@@ -195,6 +195,7 @@ class SSOService:
         previous = user.role
         user.role = role
         await user.save(update_fields=['role', 'updated_at'])
+        self.auth.account_changed(user.id)
         await self.audit.record(
             None,
             audit_actions.ROLE_CHANGE,

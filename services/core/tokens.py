@@ -1,8 +1,9 @@
 """Personal API tokens: create (the secret is shown once), list, revoke, and authenticate bearer requests.
 
-Only the SHA-256 hash of a secret is stored. Every authentication re-reads the token and its user from the database,
-so a revoked or expired token, or the token of a deactivated user, stops working at once; the role is the one the
-user has now.
+Only the SHA-256 hash of a secret is stored. A secret that checked out is believed for `KNOWN_SECONDS` without
+re-reading the database (it is on the path of every API call), except that revoking a token and changing, deactivating
+or resetting its account drop it at once on every app process; so a revoked or expired token, or the token of a
+deactivated user, stops working at once, and the role is the one the user has now.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import string
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,6 +20,7 @@ from models import ApiToken
 from services.core import audit as audit_actions
 from services.core.audit import AuditService
 from services.core.auth import AuthService, UserInfo, active_info
+from services.core.bus import LiveBus
 from services.core.errors import InvalidInput, NotAuthenticated, NotFound
 
 PREFIX = 'owp_'
@@ -25,6 +28,8 @@ SECRET_LENGTH = 40
 ALPHABET = string.ascii_letters + string.digits
 MAX_TOKENS_PER_USER = 50
 MAX_EXPIRY_DAYS = 3650
+KNOWN_SECONDS = 10.0  # a checked secret is believed this long without a database query (changes drop it at once)
+KNOWN_MAX = 10_000  # checked secrets kept at most (then forgotten all at once)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -67,11 +72,48 @@ def _info(row: ApiToken) -> TokenInfo:
     )
 
 
+@dataclass(kw_only=True, slots=True)
+class _Known:
+    """A bearer secret checked lately: who it is, until when it may be believed without asking the database."""
+
+    user: UserInfo
+    token_id: int
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    until: float  # time.monotonic()
+
+
 class TokenService:
-    def __init__(self, auth: AuthService, audit: AuditService, clock: Callable[[], datetime] | None = None) -> None:
+    """API tokens. A secret that checked out is believed for `KNOWN_SECONDS` without a database query (the check is
+    on the path of every API call's first token); revoking a token, or changing, deactivating or resetting its
+    account, drops it at once — in this process and, over the live bus, in every other."""
+
+    def __init__(
+        self,
+        auth: AuthService,
+        audit: AuditService,
+        clock: Callable[[], datetime] | None = None,
+        bus: LiveBus | None = None,
+    ) -> None:
         self.auth = auth
         self.audit = audit
         self.clock = clock or (lambda: datetime.now(UTC))
+        self._known: dict[str, _Known] = {}  # secret hash -> what it was found to be
+        self.bus = bus
+        auth.on_account_change.append(self.forget_user)
+        if bus is not None:
+            bus.on('tokens_forget', lambda p: self._forget(p.get('user_id')))
+            bus.on_gap(self._known.clear)
+
+    def forget_user(self, user_id: int) -> None:
+        """Stop believing the checked secrets of this account (here and on every other process)."""
+        self._forget(user_id)
+        if self.bus is not None:
+            self.bus.publish('tokens_forget', user_id=user_id)
+
+    def _forget(self, user_id: int | None) -> None:
+        for key in [k for k, known in self._known.items() if known.user.id == user_id]:
+            self._known.pop(key, None)
 
     async def create(
         self,
@@ -130,6 +172,7 @@ class TokenService:
             await row.save(update_fields=['revoked_at'])
             await self.audit.record(user.id, audit_actions.TOKEN_REVOKE, target=row.name, token_id=row.id)
         await self._revoke_descendants(user.id, row.id, row.revoked_at)
+        self.forget_user(user.id)
         return _info(row)
 
     async def _revoke_descendants(self, user_id: int, token_id: int, when: datetime) -> None:
@@ -151,9 +194,18 @@ class TokenService:
             error = NotAuthenticated('This is not a valid API token. Create one on the "API tokens" page.')
             error.audited = True
             raise error
-        # the token and its user in one query: the bearer check is on the path of every API call's first token
-        row = await ApiToken.get_or_none(secret_hash=hash_secret(secret)).select_related('user')
+        digest = hash_secret(secret)
         now = self.clock()
+        known = self._known.get(digest)
+        fresh = known is not None and known.until > time.monotonic()
+        if fresh and (known.expires_at is None or known.expires_at > now):  # type: ignore[union-attr]
+            assert known is not None
+            if known.last_used_at is None or now - known.last_used_at > timedelta(seconds=60):
+                known.last_used_at = now
+                await ApiToken.filter(id=known.token_id).update(last_used_at=now)  # at most once a minute
+            return known.user, known.token_id
+        # the token and its user in one query
+        row = await ApiToken.get_or_none(secret_hash=digest).select_related('user')
         reason = ''
         if row is None:
             reason, message = 'unknown', 'This API token is not valid. Create a new one on the "API tokens" page.'
@@ -174,6 +226,14 @@ class TokenService:
             error.audited = True  # written above as token_refused: no second row from the API error mapping
             raise error
         assert row is not None and user is not None
-        if row.last_used_at is None or now - row.last_used_at > timedelta(seconds=60):
+        last_used = row.last_used_at
+        if last_used is None or now - last_used > timedelta(seconds=60):
+            last_used = now
             await ApiToken.filter(id=row.id).update(last_used_at=now)  # at most once a minute: fewer writes
+        if len(self._known) >= KNOWN_MAX:
+            self._known.clear()
+        self._known[digest] = _Known(
+            user=user, token_id=row.id, expires_at=row.expires_at, last_used_at=last_used,
+            until=time.monotonic() + KNOWN_SECONDS,
+        )  # fmt: skip
         return user, row.id

@@ -44,3 +44,38 @@ async def test_hosts_and_quota_rules_changed_on_one_process_apply_on_the_other_a
         for bus in buses:
             await bus.stop()
         redis.stop()
+
+
+async def test_a_token_revoked_or_an_account_deactivated_on_one_process_is_refused_on_the_other(
+    auth: AuthService,
+) -> None:
+    from services.core.errors import NotAuthenticated
+    from services.core.tokens import TokenService
+
+    redis = RedisServer().start()
+    buses = [LiveBus(redis.url), LiveBus(redis.url)]
+    try:
+        for bus in buses:
+            await bus.start()
+        admin = (await auth.signup('ada@example.org', 'Ada', 'correct-horse-42')).id
+        ann = (await auth.signup('ann@example.org', 'Ann', 'correct-horse-42')).id
+        # two processes: each its own AuthService (as each process has) on the one database
+        auths = [auth, AuthService(min_password_length=10, max_failures=5, window_seconds=60, signup_open_default=True)]
+        tokens = [TokenService(a, AuditService(a), bus=bus) for a, bus in zip(auths, buses, strict=True)]
+        first = await tokens[0].create(ann, 'notebook')
+        second = await tokens[0].create(ann, 'laptop')
+        for secret in (first.secret, second.secret):
+            assert (await tokens[1].authenticate(secret))[0].id == ann  # B has checked (and believes) both
+        await tokens[0].revoke(ann, first.token.id)  # Ann revokes one on A
+        await asyncio.sleep(0.3)
+        with pytest.raises(NotAuthenticated, match='revoked'):
+            await tokens[1].authenticate(first.secret)  # refused on B at once, not after its 10 s
+        assert (await tokens[1].authenticate(second.secret))[0].id == ann
+        await auths[0].set_active(admin, ann, False)  # an admin deactivates Ann on A
+        await asyncio.sleep(0.3)
+        with pytest.raises(NotAuthenticated, match='deactivated'):
+            await tokens[1].authenticate(second.secret)
+    finally:
+        for bus in buses:
+            await bus.stop()
+        redis.stop()
