@@ -69,6 +69,14 @@ def active_info(user: User | None) -> UserInfo | None:
     return info
 
 
+def seen_in_request(info: UserInfo) -> None:
+    """A user known to be active this moment (a checked API token): the services of this request need not read
+    them again."""
+    seen = _seen_in_request.get()
+    if seen is not None and seen.open:
+        seen[info.id] = (info, time.monotonic())
+
+
 class _UsersSeen(dict):
     """The users read from the database during one HTTP request, each with when it was read."""
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from models import ApiToken
 from services.core import audit as audit_actions
 from services.core.audit import AuditService
-from services.core.auth import AuthService, UserInfo, active_info
+from services.core.auth import AuthService, UserInfo, active_info, seen_in_request
 from services.core.bus import LiveBus
 from services.core.errors import InvalidInput, NotAuthenticated, NotFound
 
@@ -203,6 +203,7 @@ class TokenService:
             if known.last_used_at is None or now - known.last_used_at > timedelta(seconds=60):
                 known.last_used_at = now
                 await ApiToken.filter(id=known.token_id).update(last_used_at=now)  # at most once a minute
+            seen_in_request(known.user)
             return known.user, known.token_id
         # the token and its user in one query
         row = await ApiToken.get_or_none(secret_hash=digest).select_related('user')
