@@ -2,8 +2,10 @@
 
 from models.activity import ActivityEvent
 from models.api_access import ApiToken, ExternalIdentity
+from models.arena import ArenaBattle, WorkshopArena
 from models.audit import AuditEntry
 from models.conversations import Comparison, Conversation
+from models.gallery import GalleryAsk, GallerySubmission
 from models.hosts import OllamaHost
 from models.knowledge import Chunk, Document, EvalRun, EvalSet, IngestJob, KnowledgeBase, RagSystem, VectorDatabase
 from models.prompts import Prompt, PromptRun, PromptVersion, Visibility
@@ -44,6 +46,10 @@ __models__ = [
     StepProgress,
     RaisedHand,
     Announcement,
+    WorkshopArena,
+    ArenaBattle,
+    GalleryAsk,
+    GallerySubmission,
     Prompt,
     PromptVersion,
     PromptRun,
@@ -65,6 +71,7 @@ __all__ = [
     'Announcement',
     'ApiToken',
     'AppSetting',
+    'ArenaBattle',
     'AuditEntry',
     'Chunk',
     'Comparison',
@@ -73,6 +80,8 @@ __all__ = [
     'EvalRun',
     'EvalSet',
     'ExternalIdentity',
+    'GalleryAsk',
+    'GallerySubmission',
     'HandState',
     'IngestJob',
     'KnowledgeBase',
@@ -92,6 +101,7 @@ __all__ = [
     'VectorDatabase',
     'Visibility',
     'Workshop',
+    'WorkshopArena',
     'WorkshopInstructor',
     'WorkshopMembership',
     'WorkshopResource',
