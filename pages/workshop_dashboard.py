@@ -13,6 +13,7 @@ from nicegui import APIRouter, ui
 from components.forms import confirm, guarded
 from components.frame import frame
 from pages.common import page_user
+from pages.workshop_projector import projector_parts
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
 from services.wiring import Services
@@ -45,6 +46,8 @@ def create_router(services: Services) -> APIRouter:
                 ui.link('Summary', f'/workshops/{workshop_id}/summary')
                 return
             Dashboard(services, user, workshop_id, info.join_code, live, projector=projector).build()
+            if projector:
+                await projector_parts(services, user, workshop_id)  # the arena leaderboard and the results gallery
 
     return router
 

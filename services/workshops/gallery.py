@@ -50,7 +50,8 @@ class GalleryMixin(WorkshopSession):
 
     def gallery_event(self, workshop_id: int) -> Event[dict[str, Any]]:
         """Emitted on every change: {'shown': projector items, 'step_id': the step whose submissions changed,
-        'user_id': whose submission, 'submission': its state for its author (None when withdrawn)}."""
+        'user_id': whose submission, 'submission': its state for its author (None when withdrawn), 'asks': every step's
+        ask ({str(step id): kind}) when the asks changed, else None}."""
         event = self._gallery_events.get(workshop_id)
         if event is None:
             event = self._gallery_events[workshop_id] = Event()
@@ -74,6 +75,7 @@ class GalleryMixin(WorkshopSession):
         else:
             await GalleryAsk.update_or_create(defaults={'kind': kind}, step_id=step_id)
         await self._publish_gallery(workshop_id, step_id=step_id, user_id=None, submission=None, asks=True)
+        log.info('workshop %s step %s asks for: %s', workshop_id, step_id, kind or 'nothing')
 
     async def gallery_asks(self, actor_id: int, workshop_id: int) -> dict[int, str]:
         """Step id -> the kind of result it asks for (managers and attendees)."""
@@ -179,8 +181,16 @@ class GalleryMixin(WorkshopSession):
         asks: bool = False,
     ) -> None:  # fmt: skip
         shown = await self._shown(workshop_id)
+        all_asks = (
+            {
+                str(k): v
+                for k, v in await GalleryAsk.filter(step__workshop_id=workshop_id).values_list('step_id', 'kind')
+            }
+            if asks
+            else None
+        )  # str keys: the payload travels as JSON between processes
         self._apply('gallery', workshop_id=workshop_id, shown=shown, step_id=step_id, user_id=user_id,
-                    submission=submission, asks=asks)  # fmt: skip
+                    submission=submission, asks=all_asks)  # fmt: skip
 
 
 def _submission(row: GallerySubmission, name: str) -> Submission:
