@@ -54,12 +54,17 @@ def create_router(services: Services) -> APIRouter:
             return
         with frame(services, user, f'Arena · {info.title}'):
             ui.link('Back to the workshop', f'/workshops/{workshop_id}').classes('text-sm')
+            panel = None
             if info.can_manage:
                 _settings(services, user, workshop_id, models, allowed)
             else:
-                BattlePanel(services, user, workshop_id).build(battle)
+                panel = BattlePanel(services, user, workshop_id)
+                panel.build()
             ui.label('Class leaderboard').classes('text-lg font-semibold mt-4')
-            leaderboard(services, workshop_id, board)
+            board_view = leaderboard(services, workshop_id, board)
+            if panel is not None:
+                panel.board = board_view
+                panel.resume(battle)
             if info.can_manage:
                 base = f'/workshops/{workshop_id}/arena'
                 with ui.row().classes('gap-2'):
@@ -90,21 +95,42 @@ def create_router(services: Services) -> APIRouter:
     return router
 
 
-def leaderboard(services: Services, workshop_id: int, board: list[dict[str, Any]], *, big: bool = False) -> ui.table:
-    """The leaderboard table, kept up to date by the arena event (the service computes it once per vote)."""
-    table = ui.table(columns=BOARD_COLUMNS, rows=board, row_key='model').classes('w-full text-xl' if big else 'w-full')
-    table.props('dense flat bordered hide-pagination').mark('arena-board')
-    empty = ui.label('No models in the arena yet.').classes('text-gray-500')
-    empty.set_visibility(not board)
+class Leaderboard:
+    """The leaderboard table, kept up to date by the arena event (the service computes it once per vote). Hidden
+    (its rows held here, not in the page) while the attendee's battle waits for their vote: the page then names no
+    model at all."""
 
-    def update(rows: list[dict[str, Any]]) -> None:
-        if not table.is_deleted:
-            table.rows = rows
-            table.update()
-            empty.set_visibility(not rows)
+    def __init__(self, services: Services, workshop_id: int, board: list[dict[str, Any]], *, big: bool = False) -> None:
+        self.rows = board
+        self.hidden = False
+        self.table = ui.table(columns=BOARD_COLUMNS, rows=board, row_key='model')
+        self.table.classes('w-full text-xl' if big else 'w-full')
+        self.table.props('dense flat bordered hide-pagination').mark('arena-board')
+        self.note = ui.label().classes('text-gray-500').mark('arena-board-note')
+        self._show()
+        services.workshops.arena_event(workshop_id).subscribe(self.update)
 
-    services.workshops.arena_event(workshop_id).subscribe(update)
-    return table
+    def update(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+        if not self.table.is_deleted:
+            self._show()
+
+    def hide(self, hidden: bool) -> None:
+        self.hidden = hidden
+        self._show()
+
+    def _show(self) -> None:
+        self.table.rows = [] if self.hidden else self.rows
+        self.table.update()
+        self.table.set_visibility(bool(self.table.rows))
+        self.note.text = (
+            'The leaderboard comes back after your vote.' if self.hidden
+            else '' if self.rows else 'No models in the arena yet.'
+        )  # fmt: skip
+
+
+def leaderboard(services: Services, workshop_id: int, board: list[dict[str, Any]], *, big: bool = False) -> Leaderboard:
+    return Leaderboard(services, workshop_id, board, big=big)
 
 
 def board_row(rating: Any) -> dict[str, Any]:
@@ -148,8 +174,9 @@ class BattlePanel:
         self.tasks: list[asyncio.Task] = []
         self.texts = {'a': '', 'b': ''}
         self.client = ui.context.client
+        self.board: Leaderboard | None = None
 
-    def build(self, open_battle: Battle | None) -> None:
+    def build(self) -> None:
         ui.label(
             'Send one prompt to two models. Their answers appear as A and B; vote for the better one, then see which '
             'model was which. Votes build the class leaderboard.'
@@ -173,10 +200,13 @@ class BattlePanel:
             ]
         self.vote_row.set_visibility(False)
         self.reveal = ui.label().classes('text-lg font-semibold').mark('arena-reveal')
+        self.client.on_delete(self._cancel)
+
+    def resume(self, open_battle: Battle | None) -> None:
+        """A battle still waiting for this attendee's vote (after a reload) comes back."""
         if open_battle is not None:
             self.prompt.value = open_battle.prompt
             self._run(open_battle.id)
-        self.client.on_delete(self._cancel)
 
     async def send(self) -> None:
         if any(not t.done() for t in self.tasks):
@@ -192,6 +222,8 @@ class BattlePanel:
 
     def _run(self, battle_id: int) -> None:
         self.battle_id = battle_id
+        if self.board is not None:
+            self.board.hide(True)
         self.reveal.text = ''
         self.vote_row.set_visibility(False)
         self.send_button.set_enabled(False)
@@ -223,6 +255,8 @@ class BattlePanel:
             return
         self.vote_row.set_visibility(False)
         self.battle_id = None
+        if self.board is not None:
+            self.board.hide(False)
         self.reveal.text = f'You voted: {VOTES[vote]}. A was {reveal.model_a}, B was {reveal.model_b}.'
 
     def _cancel(self) -> None:
