@@ -61,15 +61,20 @@ def create_router(services: Services) -> APIRouter:
                 panel = BattlePanel(services, user, workshop_id)
                 panel.build()
             ui.label('Class leaderboard').classes('text-lg font-semibold mt-4')
-            board_view = leaderboard(services, workshop_id, board)
-            if panel is not None:
-                panel.board = board_view
-                panel.resume(battle)
+            # an attendee's page starts without the table's rows (they would stay in the page's source during a
+            # battle): they arrive once the page is connected, unless a battle waits for the vote
+            board_view = Leaderboard(services, workshop_id, board, hidden=panel is not None)
             if info.can_manage:
                 base = f'/workshops/{workshop_id}/arena'
                 with ui.row().classes('gap-2'):
                     ui.button('Export CSV', icon='download', on_click=lambda: ui.download.from_url(f'{base}.csv'))
                     ui.button('Export JSON', icon='download', on_click=lambda: ui.download.from_url(f'{base}.json'))
+        if panel is not None:
+            panel.board = board_view
+            panel.resume(battle)
+            if battle is None:
+                await ui.context.client.connected()
+                board_view.hide(False)
 
     async def export(workshop_id: int, fmt: str) -> Response:
         try:
@@ -100,9 +105,12 @@ class Leaderboard:
     (its rows held here, not in the page) while the attendee's battle waits for their vote: the page then names no
     model at all."""
 
-    def __init__(self, services: Services, workshop_id: int, board: list[dict[str, Any]], *, big: bool = False) -> None:
+    def __init__(
+        self, services: Services, workshop_id: int, board: list[dict[str, Any]], *, big: bool = False,
+        hidden: bool = False,
+    ) -> None:  # fmt: skip
         self.rows = board
-        self.hidden = False
+        self.hidden = hidden
         self.table = ui.table(columns=BOARD_COLUMNS, rows=board, row_key='model')
         self.table.classes('w-full text-xl' if big else 'w-full')
         self.table.props('dense flat bordered hide-pagination').mark('arena-board')
@@ -124,7 +132,7 @@ class Leaderboard:
         self.table.update()
         self.table.set_visibility(bool(self.table.rows))
         self.note.text = (
-            'The leaderboard comes back after your vote.' if self.hidden
+            'The leaderboard shows after your vote.' if self.hidden and self.rows
             else '' if self.rows else 'No models in the arena yet.'
         )  # fmt: skip
 

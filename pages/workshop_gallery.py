@@ -192,6 +192,10 @@ class SubmissionForm:
             with ui.row().classes('gap-2'):
 
                 async def submit() -> None:
+                    with box:  # the change rebuilds this form (the button goes): notify from its lasting container
+                        await _submit()
+
+                async def _submit() -> None:
                     sub = await guarded(
                         lambda: self.ws.gallery_submit(self.user.id, self.wid, self.step_id or 0, text.value or '',
                                                        cites.value if cites else '', show_name=bool(show_name.value)),
@@ -202,6 +206,10 @@ class SubmissionForm:
                         self._fill()
 
                 async def withdraw() -> None:
+                    with box:
+                        await _withdraw()
+
+                async def _withdraw() -> None:
                     if not await confirm('Withdraw your result?', 'The instructor will no longer see it.',
                                          action='Withdraw'):  # fmt: skip
                         return

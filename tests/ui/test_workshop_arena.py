@@ -90,6 +90,7 @@ async def test_two_attendees_vote_blind_and_the_projector_leaderboard_follows(
     tick = next(iter(ann.find(marker='tick-1').elements))
     assert tick.value is True
     await ann.open(f'/workshops/{info.id}/arena')
+    await ann.should_see(marker='arena-board')  # the rows arrive once the page is connected
     assert sum(r['battles'] for r in _board(ann).values()) == 4
     # exports: managers only
     csv_text = (await user.http_client.get(f'/workshops/{info.id}/arena.csv')).text
