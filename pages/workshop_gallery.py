@@ -249,8 +249,11 @@ def projector_gallery(services: Services, workshop_id: int, shown: list[dict[str
                     if item['citations']:
                         ui.label('Cites: ' + ', '.join(item['citations'])).classes('text-gray-500')
 
+    last = {'shown': shown}
+
     def changed(payload: dict[str, Any]) -> None:
-        if not box.is_deleted:
+        if not box.is_deleted and payload['shown'] != last['shown']:  # a new submission alone changes nothing here
+            last['shown'] = payload['shown']
             render(payload['shown'])
 
     render(shown)
