@@ -36,7 +36,6 @@ RULES: list[RuleChoice] = [
     RuleChoice(key='document_upload', label='uploaded a document', action=actions.DOCUMENT_UPLOAD, link='/knowledge'),
     RuleChoice(key='embed', label='computed embeddings', action=actions.EMBED, link='/knowledge'),
     RuleChoice(key='arena_vote', label='voted in the arena', action=actions.ARENA_VOTE),
-    RuleChoice(key='gallery_submit', label='submitted a result', action=actions.GALLERY_SUBMIT),
 ]
 RULES_BY_KEY = {r.key: r for r in RULES}
 

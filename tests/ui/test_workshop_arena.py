@@ -22,7 +22,7 @@ async def _workshop(services: Services, make_account):
     teacher = await make_account('teach@example.org', 'Teacher', role='instructor')
     ws = services.workshops
     info = await ws.create(teacher, 'Arena day', allowed_models=['llama3.2', 'qwen3:0.6b'])
-    await ws.add_step(teacher, info.id, 'Explain Ollama', 'In one sentence', 'gallery_submit')
+    await ws.add_step(teacher, info.id, 'Explain Ollama', 'In one sentence')
     await ws.add_step(teacher, info.id, 'Vote', 'Use the arena', 'arena_vote')
     await ws.add_step(teacher, info.id, 'Reflect', 'Tick when done')
     await ws.start(teacher, info.id)
