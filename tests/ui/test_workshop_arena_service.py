@@ -3,13 +3,18 @@ battles and submissions of other people refused, names hidden on the projector u
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from nicegui.testing import User
 
 from services.core import actions
+from services.core.bus import LiveBus
 from services.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from services.wiring import Services
 from services.workshops.arena import elo, leaderboard_csv
+from services.workshops.service import WorkshopService
+from tests.redis_server import RedisServer
 
 ARENA = ['llama3.2', 'qwen3:0.6b']
 
@@ -146,3 +151,56 @@ async def test_gallery_submit_edit_show_and_withdraw(user: User, services: Servi
     await ws.gallery_withdraw(ann, info.id, step)
     assert await ws.gallery_mine(ann, info.id) == {}
     assert [s['name'] for s in await ws.gallery_shown(teacher, info.id)] == ['Bob']
+
+
+async def test_leaderboard_and_gallery_reach_the_other_app_processes(
+    user: User, services: Services, make_account
+) -> None:
+    """Two app processes on one database and one Redis: a vote and a shown result on one reach the pages of the
+    other through the live bus (what `_apply('arena' | 'gallery', ...)` publishes)."""
+    teacher, info, ann, bob = await _setup(services, make_account)
+    redis = RedisServer().start()
+    one, two = (
+        WorkshopService(auth=services.auth, activity=services.activity, membership=services.membership,
+                        calls=services.calls, hosts=services.hosts, bus=LiveBus(redis.url))
+        for _ in range(2)
+    )  # fmt: skip
+    boards: list[list[dict]] = []
+    galleries: list[list[dict]] = []
+    two.arena_event(info.id).subscribe(boards.append)
+    two.gallery_event(info.id).subscribe(lambda p: galleries.append(p['shown']))
+    await one.bus.start()
+    await two.bus.start()
+    try:
+        await one.set_arena_models(teacher, info.id, ARENA)
+        battle = await one.arena_start(ann, info.id, 'Hello')
+        await _answers_of(one, ann, info.id, battle.id)
+        reveal = await one.arena_vote(ann, info.id, battle.id, 'b')
+        await _until(lambda: boards and boards[-1][0]['rating'] == 1016)
+        assert boards[-1][0]['model'] == reveal.model_b
+        step = (await one.steps(info.id))[0].id
+        await one.set_gallery_ask(teacher, info.id, step, 'answer')
+        sub = await one.gallery_submit(bob, info.id, step, 'Shown elsewhere', show_name=False)
+        await one.gallery_show(teacher, info.id, sub.id, True)
+        await _until(lambda: galleries and galleries[-1] == [
+            {'id': sub.id, 'step': 'Vote', 'kind': 'answer', 'text': 'Shown elsewhere', 'citations': [],
+             'name': 'An attendee'}
+        ])  # fmt: skip
+    finally:
+        await one.bus.stop()
+        await two.bus.stop()
+        redis.stop()
+
+
+async def _answers_of(ws, user_id: int, workshop_id: int, battle_id: int) -> None:
+    for side in 'ab':
+        async for _ in ws.arena_answer(user_id, workshop_id, battle_id, side):
+            pass
+
+
+async def _until(check, seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError('condition not met in time')
