@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from nicegui import Event
+from nicegui import Event, background_tasks
 
 from models import ArenaBattle, WorkshopArena
 from services.core import actions
@@ -127,9 +127,9 @@ def _blind(message: str, models: list[str]) -> str:
 
 class ArenaMixin(WorkshopSession):
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
         self._arena_events: dict[int, Event[list[dict[str, Any]]]] = {}
         self.arena_rng = random.Random()
+        super().__init__(**kwargs)
 
     def arena_event(self, workshop_id: int) -> Event[list[dict[str, Any]]]:
         """Emitted with the new leaderboard (rows as dicts) whenever a vote or the arena models change."""
@@ -142,6 +142,16 @@ class ArenaMixin(WorkshopSession):
         event = self._arena_events.get(payload['workshop_id'])
         if event is not None:
             event.emit(payload['board'])
+
+    def _live_gap(self) -> None:
+        """Votes may have been missed (Redis reconnected): open leaderboards get theirs again from the database."""
+        super()._live_gap()
+        for workshop_id, event in list(self._arena_events.items()):
+            if event.callbacks:
+                background_tasks.create(self._reread_board(workshop_id), name='arena-gap')
+
+    async def _reread_board(self, workshop_id: int) -> None:
+        self._live_arena({'workshop_id': workshop_id, 'board': [asdict(r) for r in await self._board(workshop_id)]})
 
     # ----- settings (instructors) ----------------------------------------------------------------------------------
     async def arena_models(self, actor_id: int, workshop_id: int) -> tuple[list[str], list[str]]:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from nicegui import Event
+from nicegui import Event, background_tasks
 
 from models import GalleryAsk, GallerySubmission, WorkshopMembership, WorkshopStep
 from services.core import actions
@@ -45,8 +45,8 @@ class Submission:
 
 class GalleryMixin(WorkshopSession):
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
         self._gallery_events: dict[int, Event[dict[str, Any]]] = {}
+        super().__init__(**kwargs)
 
     def gallery_event(self, workshop_id: int) -> Event[dict[str, Any]]:
         """Emitted on every change: {'shown': projector items, 'step_id': the step whose submissions changed,
@@ -61,6 +61,18 @@ class GalleryMixin(WorkshopSession):
         event = self._gallery_events.get(payload['workshop_id'])
         if event is not None:
             event.emit(payload)
+
+    def _live_gap(self) -> None:
+        """Changes may have been missed (Redis reconnected): open projector galleries get theirs again."""
+        super()._live_gap()
+        for workshop_id, event in list(self._gallery_events.items()):
+            if event.callbacks:
+                background_tasks.create(self._reread_gallery(workshop_id), name='gallery-gap')
+
+    async def _reread_gallery(self, workshop_id: int) -> None:
+        payload = {'workshop_id': workshop_id, 'shown': await self._shown(workshop_id), 'step_id': 0, 'user_id': None,
+                   'submission': None, 'asks': None}  # fmt: skip
+        self._live_gallery(payload)
 
     # ----- what the steps ask (instructors) ------------------------------------------------------------------------
     async def set_gallery_ask(self, actor_id: int, workshop_id: int, step_id: int, kind: str | None) -> None:

@@ -186,6 +186,11 @@ async def test_leaderboard_and_gallery_reach_the_other_app_processes(
             {'id': sub.id, 'step': 'Vote', 'kind': 'answer', 'text': 'Shown elsewhere', 'citations': [],
              'name': 'An attendee'}
         ])  # fmt: skip
+        boards.clear()
+        galleries.clear()
+        two._live_gap()  # as when Redis reconnects: open leaderboards and galleries read theirs again
+        await _until(lambda: bool(boards and galleries))
+        assert boards[-1][0]['rating'] == 1016 and galleries[-1][0]['id'] == sub.id
     finally:
         await one.bus.stop()
         await two.bus.stop()
