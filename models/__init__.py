@@ -2,8 +2,10 @@
 
 from models.activity import ActivityEvent
 from models.api_access import ApiToken, ExternalIdentity
+from models.arena import ArenaBattle, WorkshopArena
 from models.audit import AuditEntry
 from models.conversations import Comparison, Conversation
+from models.gallery import GalleryAsk, GallerySubmission
 from models.hosts import ModelPull, OllamaHost
 from models.knowledge import Chunk, Document, EvalRun, EvalSet, IngestJob, KnowledgeBase, RagSystem, VectorDatabase
 from models.prompts import Prompt, PromptRun, PromptVersion, Visibility
@@ -45,6 +47,10 @@ __models__ = [
     StepProgress,
     RaisedHand,
     Announcement,
+    WorkshopArena,
+    ArenaBattle,
+    GalleryAsk,
+    GallerySubmission,
     Prompt,
     PromptVersion,
     PromptRun,
@@ -66,6 +72,7 @@ __all__ = [
     'Announcement',
     'ApiToken',
     'AppSetting',
+    'ArenaBattle',
     'AuditEntry',
     'Chunk',
     'Comparison',
@@ -74,6 +81,8 @@ __all__ = [
     'EvalRun',
     'EvalSet',
     'ExternalIdentity',
+    'GalleryAsk',
+    'GallerySubmission',
     'HandState',
     'IngestJob',
     'KnowledgeBase',
@@ -94,6 +103,7 @@ __all__ = [
     'VectorDatabase',
     'Visibility',
     'Workshop',
+    'WorkshopArena',
     'WorkshopInstructor',
     'WorkshopMembership',
     'WorkshopResource',

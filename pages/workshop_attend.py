@@ -12,6 +12,7 @@ from nicegui import APIRouter, ui
 from components import theme
 from components.forms import error_label, guarded, loading
 from pages.common import session_user_id
+from pages.workshop_gallery import SubmissionForm
 from services.core import sessions
 from services.core.auth import UserInfo
 from services.core.client_address import client_address
@@ -85,6 +86,7 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
     steps = view.workshop.steps
     state: dict[str, Any] = {'current': min(view.current_step, max(len(steps) - 1, 0)), 'done': dict(view.done)}
     live = workshops.live.get(wid)
+    submission = SubmissionForm(services, user, wid)  # the result a step asks for (results gallery)
 
     with ui.row().classes('w-full items-center gap-2'):
         ui.badge(view.workshop.state, color='positive' if view.workshop.state == 'live' else 'grey')
@@ -119,6 +121,7 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
                     ui.label(f'Completes automatically when you have {step.rule_label}.').classes(
                         'text-sm text-gray-500'
                     )
+                submission.render(step.id)
                 with ui.row().classes('gap-2'):
                     ui.button('Previous', icon='chevron_left', on_click=lambda: go(-1)).props('flat').set_enabled(
                         state['current'] > 0
@@ -133,6 +136,7 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
                 await guarded(lambda: workshops.set_step(user.id, wid, state['current']))
 
             step_panel()
+            ui.link('Blind arena: compare two models and vote', f'/workshops/{wid}/arena').mark('arena-link')
             if view.workshop.resources:
                 ui.label('Shared with you').classes('font-semibold mt-2')
                 for res in view.workshop.resources:

@@ -13,6 +13,7 @@ from nicegui import APIRouter, ui
 from components.forms import confirm, guarded
 from components.frame import frame
 from pages.common import page_user
+from pages.workshop_projector import projector_parts
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
 from services.wiring import Services
@@ -45,6 +46,8 @@ def create_router(services: Services) -> APIRouter:
                 ui.link('Summary', f'/workshops/{workshop_id}/summary')
                 return
             Dashboard(services, user, workshop_id, info.join_code, live, projector=projector).build()
+            if projector:
+                await projector_parts(services, user, workshop_id)  # the arena leaderboard and the results gallery
 
     return router
 
@@ -78,6 +81,10 @@ class Dashboard:
             target = f'/workshops/{self.wid}/dashboard' + ('' if self.projector else '?projector=true')
             ui.button('Normal mode' if self.projector else 'Projector mode', icon='cast',
                       on_click=lambda: ui.navigate.to(target)).props('flat')  # fmt: skip
+            if not self.projector:
+                for label, icon, page in (('Arena', 'sports_mma', 'arena'), ('Gallery', 'collections', 'gallery')):
+                    ui.button(label, icon=icon, on_click=lambda p=page: ui.navigate.to(f'/workshops/{self.wid}/{p}')
+                              ).props('flat').mark(f'dash-{page}')  # fmt: skip
         with ui.row().classes('items-center gap-2') as self.ended:
             ui.label('The workshop has ended.').classes('text-lg text-warning').mark('dash-ended')
             ui.link('Open the summary', f'/workshops/{self.wid}/summary')

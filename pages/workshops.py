@@ -130,6 +130,10 @@ def _manage(services: Services, user: UserInfo, info: WorkshopInfo) -> None:
             ui.button(
                 'Open dashboard', icon='monitor_heart', on_click=lambda: ui.navigate.to(f'/workshops/{wid}/dashboard')
             )
+        ui.button('Arena', icon='sports_mma', on_click=lambda: ui.navigate.to(f'/workshops/{wid}/arena')).props('flat')
+        ui.button('Gallery', icon='collections', on_click=lambda: ui.navigate.to(f'/workshops/{wid}/gallery')).props(
+            'flat'
+        )
         if info.state != 'draft':
             ui.button('Summary', icon='summarize', on_click=lambda: ui.navigate.to(f'/workshops/{wid}/summary')).props(
                 'flat'

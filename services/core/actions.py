@@ -21,3 +21,6 @@ RAG_EVAL = 'rag_eval'
 API_CALL = 'api_call'
 WORKSHOP_JOIN = 'workshop_join'  # details: new_account; workshop_id set
 WORKSHOP_EXPORT = 'workshop_export'  # details: format
+ARENA_ANSWER = 'arena_answer'  # one model's answer in a blind arena battle; details: battle_id, side
+ARENA_VOTE = 'arena_vote'  # details: battle_id, vote (a, b, tie, bad), model_a, model_b
+GALLERY_SUBMIT = 'gallery_submit'  # details: step_id, kind

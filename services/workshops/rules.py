@@ -35,6 +35,7 @@ RULES: list[RuleChoice] = [
     RuleChoice(key='tool_call', label='made a tool call', action=actions.TOOL_CALL, link='/tools'),
     RuleChoice(key='document_upload', label='uploaded a document', action=actions.DOCUMENT_UPLOAD, link='/knowledge'),
     RuleChoice(key='embed', label='computed embeddings', action=actions.EMBED, link='/knowledge'),
+    RuleChoice(key='arena_vote', label='voted in the arena', action=actions.ARENA_VOTE),
 ]
 RULES_BY_KEY = {r.key: r for r in RULES}
 

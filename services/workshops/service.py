@@ -1,6 +1,7 @@
 """Workshops: creation and management (instructors), permissions, join codes and joining.
 
-Live behaviour (progress, hands, announcements, the dashboard state) is in `workshop_session.py`, mixed in here.
+Live behaviour (progress, hands, announcements, the dashboard state) is in `session.py`, the blind arena in `arena.py`
+and the results gallery in `gallery.py`, all mixed in here.
 Managers are the owner, co-instructors and admins. Attendees asking for a manager action get PermissionDenied;
 instructors asking about someone else's workshop get NotFound (never reveal existence).
 """
@@ -39,8 +40,9 @@ from services.core.throttles import Backoff, wait_sentence
 from services.models.calls import ModelCalls
 from services.models.hosts import HostDirectory
 from services.workshops import rules as workshop_rules
+from services.workshops.arena import ArenaMixin
 from services.workshops.display_names import check_new_attendee_name
-from services.workshops.session import WorkshopSession
+from services.workshops.gallery import GalleryMixin
 from services.workshops.types import (
     AnnouncementInfo,
     AttendeeView,
@@ -65,7 +67,7 @@ def normalise_code(code: str) -> str:
     return ''.join((code or '').split()).replace('-', '').upper()[:16]
 
 
-class WorkshopService(WorkshopSession):
+class WorkshopService(ArenaMixin, GalleryMixin):
     def __init__(
         self,
         *,

@@ -77,7 +77,7 @@ class WorkshopSession:
         # changes made on other app processes (REDIS_URL): applied to this process's copy of the live state
         self.bus = bus or LiveBus()
         for kind in ('activity', 'attendee', 'presence', 'progress', 'step', 'hand', 'hand_state', 'broadcast',
-                     'move_all', 'steps', 'closed'):  # fmt: skip
+                     'move_all', 'steps', 'closed', 'arena', 'gallery'):  # fmt: skip
             self.bus.on(kind, getattr(self, f'_live_{kind}'))
         self.bus.on_gap(self._live_gap)
 
