@@ -14,6 +14,7 @@ from models.usage import ModelCall
 from models.users import Role, User
 from models.workshops import (
     Announcement,
+    CheckResult,
     HandState,
     RaisedHand,
     StepProgress,
@@ -42,6 +43,7 @@ __models__ = [
     WorkshopStep,
     WorkshopMembership,
     StepProgress,
+    CheckResult,
     RaisedHand,
     Announcement,
     Prompt,
@@ -63,6 +65,7 @@ __all__ = [
     'ActivityEvent',
     'AllowedHost',
     'Announcement',
+    'CheckResult',
     'ApiToken',
     'AppSetting',
     'AuditEntry',
