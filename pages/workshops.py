@@ -15,6 +15,7 @@ from pages.workshop_attend import attendee_view
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
 from services.wiring import Services
+from services.workshops.checks import describe as describe_check
 from services.workshops.rules import RESOURCE_KINDS, rule_options
 from services.workshops.types import WorkshopInfo
 
@@ -199,6 +200,8 @@ def _manage(services: Services, user: UserInfo, info: WorkshopInfo) -> None:
                     icon='rule',
                     on_click=lambda s=step: open_check_editor(services, user, wid, s),
                 ).props('flat dense no-caps').mark(f'step-checks-{step.position}')
+            for check in step.checks:
+                ui.label(f'check: {describe_check(check)}').classes('text-xs text-gray-500 ml-6 break-all')
 
                 async def delete(step_id: int = step.id, name: str = step.title) -> None:
                     if await confirm(f'Delete step "{name}"?', 'Progress on this step is deleted too.'):
