@@ -12,6 +12,7 @@ from nicegui.testing import User
 from services.core import actions
 from services.prompts.library import PromptDraft
 from services.wiring import Services
+from services.workshops.checks import evaluate, normalise
 from tests.ui.conftest import sign_in
 from tests.ui.test_workshops import _eventually, _join, _row
 
@@ -154,3 +155,36 @@ async def test_instructor_adds_edits_and_deletes_checks_with_clear_errors(
     user.find(marker='confirm').click()
     await user.should_see('Add checks', retries=50)
     assert (await services.workshops.steps(info.id))[0].checks == []
+
+
+async def test_features_record_what_the_checks_look_at(services: Services, make_account, ollama_server) -> None:
+    """Real RAG answers, evaluations and model creation record the details each kind of check judges."""
+    ada = await make_account('ada@example.org', 'Ada')  # the first account: an admin, who may create models
+    kb = (await services.knowledge.create_kb(ada, name='Nature', embedding_model='nomic-embed-text:latest')).id
+    docs = {'llamas.md': 'Llamas carry heavy packs across the Andes.', 'salmon.md': 'Salmon swim upstream.'}
+    await services.knowledge.upload(ada, kb, [(n, t.encode()) for n, t in docs.items()])
+    await services.ingest.wait((await services.ingest.start(ada, kb)).job_id)
+    rag = (
+        await services.rag.create(
+            ada, name='QA', kb_ids=[kb], chat_model='llama3.2:latest', top_k=1,
+            prompt_template='{context}\n\nQuestion: {question}',  # the test model echoes it: an answer citing [1]
+        )
+    ).id  # fmt: skip
+    await services.rag.answer(ada, rag, 'Who carries packs in the Andes?')
+    [asked] = await services.activity.query(user_id=ada, action=actions.RAG_QUERY)
+    assert asked.details['cited'] == ['llamas.md']
+    cites = normalise({'kind': 'rag_cites', 'document': 'llamas.md'})
+    assert evaluate(cites, asked.action, asked.error, asked.details) == (True, '')
+
+    questions = [{'question': 'Who carries packs?', 'expected_document': 'llamas.md'}]
+    await services.evals.run(ada, (await services.evals.create_set(ada, rag, 'Set', questions)).id, answers=False)
+    [evaluated] = await services.activity.query(user_id=ada, action=actions.RAG_EVAL)
+    assert (evaluated.details['k'], evaluated.details['hit_rate']) == (1, 1.0)
+    hit = normalise({'kind': 'eval_hit', 'min': 0.9, 'k': 2})
+    assert evaluate(hit, evaluated.action, evaluated.error, evaluated.details) == (True, '')
+
+    await services.model_admin.create(ada, 'pirate', 'llama3.2', system='Talk like a pirate, always.')
+    [created] = await services.activity.query(user_id=ada, action=actions.MODEL_CREATE)
+    assert (created.details['base'], created.details['system']) == ('llama3.2', 'Talk like a pirate, always.')
+    model = normalise({'kind': 'model_create', 'base': 'llama3.2:latest', 'phrase': 'PIRATE'})
+    assert evaluate(model, created.action, created.error, created.details) == (True, '')
