@@ -9,6 +9,7 @@ Reasons are worded so that the same mistake of several attendees reads the same 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import secrets
@@ -59,6 +60,14 @@ FIELDS: dict[str, tuple[str, ...]] = {
     'model_create': ('base', 'phrase'),
     'eval_hit': ('min', 'k'),
 }
+
+
+def without_private(activity: Any) -> Any:
+    """An activity as an instructor reads it: without what the attendee produced (kept for the checks only)."""
+    if not PRIVATE_DETAILS & set(activity.details):
+        return activity
+    details = {k: v for k, v in activity.details.items() if k not in PRIVATE_DETAILS}
+    return dataclasses.replace(activity, details=details)
 
 
 def kind_options() -> dict[str, str]:

@@ -45,7 +45,7 @@ async def _workshop(services: Services, make_account) -> tuple[int, object]:
 async def test_attendees_see_what_is_missing_and_the_dashboard_groups_reasons(
     user: User, create_user: Callable[[], User], services: Services, make_account, ollama_server
 ) -> None:
-    _, info = await _workshop(services, make_account)
+    teacher, info = await _workshop(services, make_account)
     await sign_in(user, 'teach@example.org')
     await user.open(f'/workshops/{info.id}/dashboard')
     await user.should_see('Exercise checks')
@@ -101,8 +101,12 @@ async def test_attendees_see_what_is_missing_and_the_dashboard_groups_reasons(
     assert live is not None
     rows = {r['name']: r for r in live.rows()}
     assert (rows['Ann']['s0'], rows['Bob']['s0'], rows['Dee']['s0'], rows['Bob']['s1']) == ('⚡', '✗', '', '⚡')
-    # the feed never shows what attendees produced
+    # the feed and the instructors' activity list never show what attendees produced (only the checks read it)
     assert not any('You said' in item['detail'] for item in live.feed)
+    recorded, _ = await services.workshops.workshop_activity(teacher, info.id, limit=100)
+    assert recorded and not any({'output', 'arguments'} & set(a.details) for a in recorded)
+    [run] = await services.activity.query(user_id=ann_id, action=actions.PROMPT_RUN)
+    assert run.details['output'].startswith('You said: Write a haiku about rain.')  # kept for the checks
 
 
 async def test_instructor_adds_edits_and_deletes_checks_with_clear_errors(
