@@ -21,3 +21,7 @@ RAG_EVAL = 'rag_eval'  # details: rag_id, set_id, k, questions, hit_rate, mrr, k
 API_CALL = 'api_call'
 WORKSHOP_JOIN = 'workshop_join'  # details: new_account; workshop_id set
 WORKSHOP_EXPORT = 'workshop_export'  # details: format
+
+# details that are what a person produced (kept for the exercise checks of workshop steps): shown to that person and
+# admins only, never to instructors (dashboard feed, drill-down, activity API)
+PRIVATE_DETAILS = frozenset({'output', 'system', 'arguments'})

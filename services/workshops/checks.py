@@ -9,7 +9,6 @@ Reasons are worded so that the same mistake of several attendees reads the same 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import secrets
@@ -25,8 +24,6 @@ from services.core.errors import InvalidInput
 
 MAX_CHECKS = 10  # per step
 MAX_TEXT = 2000  # of a pattern, a schema, a phrase
-# activity details recorded for checks that are the attendee's own text: never shown in the dashboard's feed
-PRIVATE_DETAILS = frozenset({'output', 'system', 'arguments'})
 
 
 @dataclass(kw_only=True, slots=True, frozen=True)
@@ -60,14 +57,6 @@ FIELDS: dict[str, tuple[str, ...]] = {
     'model_create': ('base', 'phrase'),
     'eval_hit': ('min', 'k'),
 }
-
-
-def without_private(activity: Any) -> Any:
-    """An activity as an instructor reads it: without what the attendee produced (kept for the checks only)."""
-    if not PRIVATE_DETAILS & set(activity.details):
-        return activity
-    details = {k: v for k, v in activity.details.items() if k not in PRIVATE_DETAILS}
-    return dataclasses.replace(activity, details=details)
 
 
 def kind_options() -> dict[str, str]:

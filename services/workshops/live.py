@@ -16,6 +16,7 @@ from typing import Any
 
 from nicegui import Event
 
+from services.core import actions
 from services.workshops import checks as workshop_checks
 from services.workshops import rules as workshop_rules
 
@@ -365,5 +366,5 @@ def _count(attendee: AttendeeLive, activity: Any) -> None:
 
 
 def _detail(details: dict[str, Any]) -> str:
-    shown = [(k, v) for k, v in details.items() if k not in workshop_checks.PRIVATE_DETAILS]
+    shown = [(k, v) for k, v in details.items() if k not in actions.PRIVATE_DETAILS]
     return ', '.join(f'{k}={v}' for k, v in shown[:4])[:120]

@@ -37,7 +37,6 @@ from services.models.calls import ModelCalls
 from services.models.errors import OllamaError
 from services.models.hosts import HostDirectory
 from services.workshops.checking import WorkshopChecks
-from services.workshops.checks import without_private
 from services.workshops.live import AttendeeLive, LiveWorkshop
 from services.workshops.types import AnnouncementInfo, HandInfo, StepInfo
 from services.workshops.usage import workshop_usage
@@ -525,7 +524,7 @@ class WorkshopSession(WorkshopChecks):
         if not await WorkshopMembership.exists(workshop_id=workshop_id, user_id=user_id):
             raise NotFound('This person is not an attendee of this workshop.')
         items = await self.activity.query(user_id=user_id, workshop_id=workshop_id, limit=limit)
-        return [without_private(a) for a in items]
+        return [a.without_private() for a in items]
 
     async def workshop_activity(
         self, actor_id: int, workshop_id: int, *, limit: int = 50, offset: int = 0
@@ -533,7 +532,7 @@ class WorkshopSession(WorkshopChecks):
         """Everything recorded in this workshop, newest first, and the total (managers only; the API's feed)."""
         await self._manage(actor_id, workshop_id)
         items, total = await self.activity.page(workshop_id=workshop_id, limit=limit, offset=offset)
-        return [without_private(a) for a in items], total
+        return [a.without_private() for a in items], total
 
     @staticmethod
     def _require_live(workshop: Workshop) -> None:

@@ -105,6 +105,8 @@ async def test_attendees_see_what_is_missing_and_the_dashboard_groups_reasons(
     assert not any('You said' in item['detail'] for item in live.feed)
     recorded, _ = await services.workshops.workshop_activity(teacher, info.id, limit=100)
     assert recorded and not any({'output', 'arguments'} & set(a.details) for a in recorded)
+    read, _ = await services.activity_reader.page(teacher, workshop_id=info.id, limit=100)
+    assert read and not any({'output', 'arguments'} & set(a.details) for a in read)
     [run] = await services.activity.query(user_id=ann_id, action=actions.PROMPT_RUN)
     assert run.details['output'].startswith('You said: Write a haiku about rain.')  # kept for the checks
 
