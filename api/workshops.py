@@ -26,6 +26,9 @@ class StepOut(BaseModel):
     rule: dict[str, Any] | None
     rule_label: str
     link: str
+    checks: list[dict[str, Any]] = Field(
+        [], description='Exercise checks: the step completes automatically once all of them pass.'
+    )
 
 
 class ResourceOut(BaseModel):

@@ -16,6 +16,7 @@ from models.usage import ModelCall
 from models.users import Role, User
 from models.workshops import (
     Announcement,
+    CheckResult,
     HandState,
     RaisedHand,
     StepProgress,
@@ -45,6 +46,7 @@ __models__ = [
     WorkshopStep,
     WorkshopMembership,
     StepProgress,
+    CheckResult,
     RaisedHand,
     Announcement,
     WorkshopArena,
@@ -74,6 +76,7 @@ __all__ = [
     'AppSetting',
     'ArenaBattle',
     'AuditEntry',
+    'CheckResult',
     'Chunk',
     'Comparison',
     'Conversation',

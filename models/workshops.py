@@ -66,6 +66,7 @@ class WorkshopStep(Model):
     title = fields.CharField(max_length=200)
     instructions = fields.TextField(default='')
     rule = fields.JSONField(null=True)  # {'action': 'chat', 'detail': 'variables', 'min': 1} or None (manual only)
+    checks = fields.JSONField(default=list)  # exercise checks (services.workshops.checks): all passed = step done
 
     class Meta:
         table = 'workshop_steps'
@@ -98,6 +99,22 @@ class StepProgress(Model):
     class Meta:
         table = 'workshop_progress'
         unique_together = (('membership', 'step'),)
+
+
+class CheckResult(Model):
+    """The latest outcome of one exercise check of a step for one attendee (a pass stays a pass)."""
+
+    id = fields.IntField(primary_key=True)
+    membership = fields.ForeignKeyField('models.WorkshopMembership', related_name='checks', on_delete=fields.CASCADE)
+    step = fields.ForeignKeyField('models.WorkshopStep', related_name='check_results', on_delete=fields.CASCADE)
+    check_id = fields.CharField(max_length=16)
+    passed = fields.BooleanField(default=False)
+    reason = fields.CharField(max_length=500, default='')
+    at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = 'workshop_check_results'
+        unique_together = (('membership', 'step', 'check_id'),)
 
 
 class HandState(StrEnum):

@@ -11,6 +11,7 @@ from nicegui import APIRouter, ui
 
 from components import theme
 from components.forms import error_label, guarded, loading
+from components.workshop_checks import attendee_checks
 from pages.common import session_user_id
 from pages.workshop_gallery import SubmissionForm
 from services.core import sessions
@@ -85,6 +86,7 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
     wid = view.workshop.id
     steps = view.workshop.steps
     state: dict[str, Any] = {'current': min(view.current_step, max(len(steps) - 1, 0)), 'done': dict(view.done)}
+    state['checks'] = {step_id: dict(results) for step_id, results in view.checks.items()}
     live = workshops.live.get(wid)
     submission = SubmissionForm(services, user, wid)  # the result a step asks for (results gallery)
 
@@ -96,7 +98,9 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
             ui.icon('visibility', color='primary')
             ui.label(
                 'The instructors of this workshop see your workshop activity: your progress, which models you use, '
-                'your requests and errors (not the text of your chats) while the workshop runs.'
+                'your requests and errors (not the text of your chats) while the workshop runs. A step with checks '
+                "looks at what you produce (a prompt run's output, a tool call's arguments) to tell you what is "
+                'missing; instructors see only whether a check passed and why not.'
             ).classes('text-sm').mark('privacy-notice')
     ended = ui.label('This workshop has ended. Thank you for taking part!').classes('text-lg text-warning')
     ended.set_visibility(view.workshop.state == 'ended')
@@ -117,10 +121,12 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
                 ui.markdown(step.instructions or '_No instructions._').classes('w-full')
                 if step.link:
                     ui.link(f'Open {step.link.strip("/")} for this step', step.link)
-                if step.rule_label:
+                if step.rule_label and not step.checks:
                     ui.label(f'Completes automatically when you have {step.rule_label}.').classes(
                         'text-sm text-gray-500'
                     )
+                if step.checks:
+                    attendee_checks(step.checks, state['checks'].get(step.id, {}))
                 submission.render(step.id)
                 with ui.row().classes('gap-2'):
                     ui.button('Previous', icon='chevron_left', on_click=lambda: go(-1)).props('flat').set_enabled(
@@ -225,6 +231,11 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
             boxes[event['step_id']].value = event['how'] is not None
             if event['how'] == 'auto':
                 ui.notify('Step completed automatically.', type='positive')
+        elif event['kind'] == 'check':
+            state['checks'].setdefault(event['step_id'], {})[event['check_id']] = event
+            step_panel.refresh()
+            if not event['passed']:
+                ui.notify(f'A check is not passed yet: {event["reason"]}', type='warning')
         elif event['kind'] == 'hand':
             show_hand(event['state'])
             if event['state'] == 'resolved':

@@ -12,6 +12,7 @@ from nicegui import APIRouter, ui
 
 from components.forms import confirm, guarded
 from components.frame import frame
+from components.workshop_checks import CheckSummary
 from pages.common import page_user
 from pages.workshop_projector import projector_parts
 from services.core.auth import Role, UserInfo
@@ -98,6 +99,7 @@ class Dashboard:
             ]
         self.hands_box = ui.column().classes('w-full gap-1').mark('hands')
         self._render_hands(snap['hands'])
+        self.check_summary = CheckSummary(snap['checks'])
         self._matrix(snap['rows'])
         self._set_counts(snap['counts'])
         if not self.projector:
@@ -160,9 +162,10 @@ class Dashboard:
             self._new_chunk()
             for row in rows:
                 self._place(self._decorate(row))
-        ui.label('Click an attendee for their recent activity. ✔ ticked, ⚡ completed automatically.').classes(
-            'text-xs text-gray-500'
-        )
+        ui.label(
+            'Click an attendee for their recent activity. ✔ ticked, ⚡ completed automatically (all checks passed), '
+            '✗ a check failed, ◐ some checks passed, empty: not tried.'
+        ).classes('text-xs text-gray-500')
 
     def _place(self, row: dict[str, Any]) -> int:
         """Put a row into its chunk (a new attendee goes into the last one, or a new table); returns the chunk."""
@@ -251,6 +254,8 @@ class Dashboard:
             self._set_counts(payload['counts'])
         if 'hands' in payload:
             self._render_hands(payload['hands'])
+        if 'checks' in payload:
+            self.check_summary.show(payload['checks'])
         if self.projector:
             return
         if 'feed' in payload:

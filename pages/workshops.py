@@ -9,11 +9,13 @@ from nicegui import APIRouter, ui
 from components.forms import confirm, error_label, guarded
 from components.frame import frame
 from components.preflight import PreflightPanel
+from components.workshop_checks import open_editor as open_check_editor
 from pages.common import page_user
 from pages.workshop_attend import attendee_view
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
 from services.wiring import Services
+from services.workshops.checks import describe as describe_check
 from services.workshops.rules import RESOURCE_KINDS, rule_options
 from services.workshops.types import WorkshopInfo
 
@@ -194,9 +196,16 @@ def _manage(services: Services, user: UserInfo, info: WorkshopInfo) -> None:
         for step in info.steps:
             with ui.row().classes('w-full items-center gap-2'):
                 ui.label(f'{step.position + 1}. {step.title}').classes('font-medium')
-                if step.rule_label:
+                if step.rule_label and not step.checks:
                     ui.badge(f'auto: {step.rule_label}', color='secondary')
                 ui.space()
+                ui.button(
+                    f'Checks ({len(step.checks)})' if step.checks else 'Add checks',
+                    icon='rule',
+                    on_click=lambda s=step: open_check_editor(services, user, wid, s),
+                ).props('flat dense no-caps').mark(f'step-checks-{step.position}')
+            for check in step.checks:
+                ui.label(f'check: {describe_check(check)}').classes('text-xs text-gray-500 ml-6 break-all')
 
                 async def delete(step_id: int = step.id, name: str = step.title) -> None:
                     if await confirm(f'Delete step "{name}"?', 'Progress on this step is deleted too.'):

@@ -5,22 +5,26 @@ SIGN_IN = 'sign_in'
 CHAT = 'chat'  # details: conversation_id; columns: model, host, tokens, latency_ms, error
 CHAT_COMPARE = 'chat_compare'
 MODEL_PULL = 'model_pull'
-MODEL_CREATE = 'model_create'
+MODEL_CREATE = 'model_create'  # details: base, system (first 2000 characters)
 MODEL_COPY = 'model_copy'
 MODEL_DELETE = 'model_delete'
 MODEL_UNLOAD = 'model_unload'
 PROMPT_CREATE = 'prompt_create'  # details: prompt_id, variables (count)
-PROMPT_RUN = 'prompt_run'
+PROMPT_RUN = 'prompt_run'  # details: prompt_id, version, run_id, output (first 2000 characters)
 PROMPT_BATCH = 'prompt_batch'
-TOOL_CALL = 'tool_call'  # details: tool, ok
+TOOL_CALL = 'tool_call'  # details: tool, kind, ok, arguments (JSON text, first 2000 characters)
 DOCUMENT_UPLOAD = 'document_upload'
 INGEST_JOB = 'ingest_job'
 EMBED = 'embed'
-RAG_QUERY = 'rag_query'  # details: rag_id, retrieved
-RAG_EVAL = 'rag_eval'
+RAG_QUERY = 'rag_query'  # details: rag_id, retrieved, retrieval_ms, cited (document names)
+RAG_EVAL = 'rag_eval'  # details: rag_id, set_id, k, questions, hit_rate, mrr, keyword_match
 API_CALL = 'api_call'
 WORKSHOP_JOIN = 'workshop_join'  # details: new_account; workshop_id set
 WORKSHOP_EXPORT = 'workshop_export'  # details: format
 ARENA_ANSWER = 'arena_answer'  # one model's answer in a blind arena battle; details: battle_id, side
 ARENA_VOTE = 'arena_vote'  # details: battle_id, vote (a, b, tie, bad), model_a, model_b
 GALLERY_SUBMIT = 'gallery_submit'  # details: step_id, kind
+
+# details that are what a person produced (kept for the exercise checks of workshop steps): shown to that person and
+# admins only, never to instructors (dashboard feed, drill-down, activity API)
+PRIVATE_DETAILS = frozenset({'output', 'system', 'arguments'})

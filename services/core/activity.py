@@ -7,7 +7,7 @@ Every feature records through `ActivityService.record`; the instructor dashboard
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from models import ActivityEvent
+from services.core import actions
 from services.core.membership import Membership
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,12 @@ class Activity:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def without_private(self) -> Activity:
+        """This activity as someone else than its author reads it: without what the author produced."""
+        if not actions.PRIVATE_DETAILS & set(self.details):
+            return self
+        return replace(self, details={k: v for k, v in self.details.items() if k not in actions.PRIVATE_DETAILS})
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -50,7 +50,7 @@ class ActivityReader:
             managed = await self.membership.managed(actor.id, actor.role)
             if managed is not None:
                 scope = await self._instructor_scope(actor.id, managed, user_id, workshop_id)
-        return await ActivityService.page(
+        items, total = await ActivityService.page(
             user_id=user_id,
             workshop_id=workshop_id,
             action=action,
@@ -60,6 +60,9 @@ class ActivityReader:
             limit=limit,
             offset=offset,
         )
+        if scope is not None:  # an instructor: what attendees produced stays theirs
+            items = [a if a.user_id == actor.id else a.without_private() for a in items]
+        return items, total
 
     @staticmethod
     async def _instructor_scope(actor_id: int, managed: set[int], user_id: int | None, workshop_id: int | None) -> Q:

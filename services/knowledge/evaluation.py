@@ -175,6 +175,7 @@ class EvalService:
             latency_ms=(time.perf_counter() - started) * 1000,
             rag_id=rag.id,
             set_id=row.id,
+            k=rag.top_k,
             questions=len(results),
             **summary,
         )

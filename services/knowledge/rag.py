@@ -111,6 +111,15 @@ def cited_numbers(answer: str) -> list[int]:
     return seen
 
 
+def cited_documents(retrieval: Retrieval | None, answer: str) -> list[str]:
+    """The names of the documents an answer cites by number, in citation order, each once."""
+    if retrieval is None:
+        return []
+    by_number = {p.number: p.document_name for p in retrieval.kept}
+    names = [by_number[n] for n in cited_numbers(answer) if n in by_number]
+    return list(dict.fromkeys(names))
+
+
 class RagService:
     def __init__(
         self,
@@ -406,6 +415,7 @@ class RagService:
                 rag_id=rag.id,
                 retrieved=len(retrieval.kept) if retrieval else 0,
                 retrieval_ms=round(retrieval.latency_ms, 1) if retrieval else None,
+                cited=cited_documents(retrieval, answer),  # names, for a workshop step's checks
             )
 
     async def answer(

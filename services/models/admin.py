@@ -406,6 +406,7 @@ class ModelAdmin:
                 latency_ms=(time.perf_counter() - started) * 1000,
                 error=error,
                 base=base,
+                system=(system or '')[:2000],  # for a workshop step's checks (never shown in the feed)
             )
             await self._audit(actor_id, audit_actions.MODEL_CREATE, name, error, host=url, base=base)
         await self.catalogue.changed_models(url)

@@ -22,6 +22,8 @@ from services.models.errors import OllamaError
 from services.prompts.library import PromptService, VersionInfo
 from services.prompts.templates import as_text, render, resolve_values
 
+DETAIL_TEXT = 2000  # characters of a run's output kept in its activity details
+
 MAX_CSV_CHARS = 1_000_000
 
 
@@ -228,6 +230,7 @@ class PromptRunService:
             prompt_id=prompt_id,
             version=prepared.version.number,
             run_id=run.id,
+            output=''.join(parts)[:DETAIL_TEXT],  # for a workshop step's checks (never shown in the feed)
         )
         yield RunEvent(kind='done', run=run)
 

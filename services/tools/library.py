@@ -276,6 +276,7 @@ class ToolService:
             tool=tool.name,
             kind=tool.kind,
             ok=outcome.ok,
+            arguments=_arguments_text(outcome.arguments),  # for a workshop step's checks (never shown in the feed)
         )
         return outcome
 
@@ -338,3 +339,11 @@ class ToolService:
         deleted = await AllowedHost.filter(id=entry_id).delete()
         if not deleted:
             raise NotFound('That allow-list entry no longer exists.')
+
+
+def _arguments_text(arguments: Any) -> str:
+    """A call's arguments as JSON with sorted keys (what a workshop check's pattern is matched against)."""
+    try:
+        return json.dumps(arguments, sort_keys=True, ensure_ascii=False, default=str)[:2000]
+    except (TypeError, ValueError):
+        return str(arguments)[:2000]

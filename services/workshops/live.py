@@ -16,9 +16,12 @@ from typing import Any
 
 from nicegui import Event
 
+from services.core import actions
+from services.workshops import checks as workshop_checks
 from services.workshops import rules as workshop_rules
 
 FEED_SIZE = 200
+CHECK_CELLS = {'passed': '⚡', 'failed': '✗', 'partly': '◐', 'untried': ''}  # a step with checks, not ticked
 TIMELINE_SIZE = 120
 
 
@@ -30,6 +33,7 @@ class AttendeeLive:
     number: int  # 1..N in joining order: the name shown in projector mode
     current_step: int = 0
     done: dict[int, str] = field(default_factory=dict)  # step id -> how
+    checks: dict[tuple[int, str], tuple[bool, str]] = field(default_factory=dict)  # (step, check) -> passed, reason
     connections: int = 0
     last_seen: float = 0.0
     last_progress: float = 0.0
@@ -60,6 +64,9 @@ class AttendeeLive:
         for i, step in enumerate(steps):
             how = self.done.get(step['id'])
             row[f's{i}'] = '✔' if how == 'manual' else '⚡' if how == 'auto' else ''
+            if how is None and step.get('checks'):
+                state = workshop_checks.step_state(step['checks'], self.checks, step['id'])
+                row[f's{i}'] = CHECK_CELLS[state]
         return row
 
 
@@ -93,6 +100,7 @@ class LiveWorkshop:
         self._dirty_rows: set[int] = set()
         self._new_feed: list[dict[str, Any]] = []
         self._hands_dirty = False
+        self._checks_dirty = False
         self._flush_handle: asyncio.TimerHandle | None = None
         # pushes to dashboards: at once while the room is calm, coalesced when it is busy — a token bucket of
         # `push_burst` pushes refilled at `push_rate` a second (per workshop, and so per dashboard)
@@ -116,8 +124,12 @@ class LiveWorkshop:
     def open_hands(self) -> list[dict[str, Any]]:
         return sorted(self.hands.values(), key=lambda h: h['id'])
 
+    def check_summary(self) -> list[dict[str, Any]]:
+        return workshop_checks.class_summary(self.steps, [a.checks for a in self.attendees.values()])
+
     def snapshot(self) -> dict[str, Any]:
         return {
+            'checks': self.check_summary(),
             'rows': self.rows(),
             'counts': self.counts(),
             'feed': list(self.feed),
@@ -156,6 +168,10 @@ class LiveWorkshop:
 
     def mark_hands(self) -> None:
         self._hands_dirty = True
+        self._schedule()
+
+    def mark_checks(self) -> None:
+        self._checks_dirty = True
         self._schedule()
 
     def seen(self, user_id: int, *, connected: int = 0) -> None:
@@ -221,8 +237,10 @@ class LiveWorkshop:
             attendee.last_seen = now
             self._refresh_presence(attendee, now)
             for step in self.steps:
-                if step['id'] not in attendee.done and workshop_rules.matches(
-                    step['rule'], activity.action, activity.error, activity.details
+                if (
+                    step['id'] not in attendee.done
+                    and not step.get('checks')
+                    and workshop_rules.matches(step['rule'], activity.action, activity.error, activity.details)
                 ):
                     completed.append(step['id'])
             if self._stuck_changed(attendee, now):
@@ -323,6 +341,9 @@ class LiveWorkshop:
         if self._hands_dirty:
             payload['hands'] = self.open_hands()
             self._hands_dirty = False
+        if self._checks_dirty:
+            payload['checks'] = self.check_summary()
+            self._checks_dirty = False
         if payload:
             self.changed.emit(payload)
 
@@ -345,4 +366,5 @@ def _count(attendee: AttendeeLive, activity: Any) -> None:
 
 
 def _detail(details: dict[str, Any]) -> str:
-    return ', '.join(f'{k}={v}' for k, v in list(details.items())[:4])[:120]
+    shown = [(k, v) for k, v in details.items() if k not in actions.PRIVATE_DETAILS]
+    return ', '.join(f'{k}={v}' for k, v in shown[:4])[:120]

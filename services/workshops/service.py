@@ -147,6 +147,7 @@ class WorkshopService(ArenaMixin, GalleryMixin):
                 rule=s.rule,
                 rule_label=workshop_rules.rule_label(s.rule),
                 link=workshop_rules.rule_link(s.rule),
+                checks=list(s.checks or []),
             )
             for i, s in enumerate(rows)
         ]
@@ -320,8 +321,9 @@ class WorkshopService(ArenaMixin, GalleryMixin):
         )
         await self.live_state(workshop_id)
         return AttendeeView(
-            workshop=info, current_step=membership.current_step, done=done, announcements=announcements, hand=hand_info
-        )
+            workshop=info, current_step=membership.current_step, done=done, announcements=announcements, hand=hand_info,
+            checks=await self._check_results(membership.id),
+        )  # fmt: skip
 
     # ----- lifecycle -----------------------------------------------------------------------------------------------
     async def start(self, actor_id: int, workshop_id: int) -> None:

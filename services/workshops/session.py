@@ -36,8 +36,9 @@ from services.models.callers import Purpose
 from services.models.calls import ModelCalls
 from services.models.errors import OllamaError
 from services.models.hosts import HostDirectory
+from services.workshops.checking import WorkshopChecks
 from services.workshops.live import AttendeeLive, LiveWorkshop
-from services.workshops.types import AnnouncementInfo, HandInfo
+from services.workshops.types import AnnouncementInfo, HandInfo, StepInfo
 from services.workshops.usage import workshop_usage
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class WorkshopSession:
+class WorkshopSession(WorkshopChecks):
     def __init__(
         self,
         *,
@@ -77,7 +78,7 @@ class WorkshopSession:
         # changes made on other app processes (REDIS_URL): applied to this process's copy of the live state
         self.bus = bus or LiveBus()
         for kind in ('activity', 'attendee', 'presence', 'progress', 'step', 'hand', 'hand_state', 'broadcast',
-                     'move_all', 'steps', 'closed', 'arena', 'gallery'):  # fmt: skip
+                     'move_all', 'steps', 'closed', 'arena', 'gallery', 'check'):  # fmt: skip
             self.bus.on(kind, getattr(self, f'_live_{kind}'))
         self.bus.on_gap(self._live_gap)
 
@@ -144,6 +145,7 @@ class WorkshopSession:
         for step_id in live.apply_activity(activity):
             live.progress(activity.user_id, step_id, 'auto')  # type: ignore[arg-type]
             background_tasks.create(self._save_progress(activity.workshop_id, activity.user_id, step_id, 'auto'))
+        self._run_checks(live, activity)
 
     def _live_activity(self, payload: dict[str, Any]) -> None:
         """Another process recorded it (and saved any step it completed): count it here."""
@@ -173,7 +175,7 @@ class WorkshopSession:
             return live
 
     async def _build(self, workshop: Workshop) -> LiveWorkshop:
-        steps = [{'id': s.id, 'title': s.title, 'rule': s.rule} for s in await self.steps(workshop.id)]
+        steps = [_step_dict(s) for s in await self.steps(workshop.id)]
         live = LiveWorkshop(
             workshop_id=workshop.id, title=workshop.title, stuck_minutes=workshop.stuck_minutes, steps=steps
         )
@@ -213,6 +215,7 @@ class WorkshopSession:
                 target.errors += row.errors
         for activity in reversed(await self.activity.query(workshop_id=workshop.id, limit=50)):
             live.feed.append(live.feed_item(activity))
+        await self._load_checks(live)
         return live
 
     async def _sampler(self, live: LiveWorkshop) -> None:
@@ -298,7 +301,7 @@ class WorkshopSession:
     async def _live_steps(self, payload: dict[str, Any]) -> None:
         live = self.live.get(payload['workshop_id'])
         if live is not None:
-            live.steps = [{'id': s.id, 'title': s.title, 'rule': s.rule} for s in await self.steps(live.id)]
+            live.steps = [_step_dict(s) for s in await self.steps(live.id)]
             live.changed.emit({'reload': True})
             live.broadcast.emit({'kind': 'reload'})
 
@@ -520,19 +523,25 @@ class WorkshopSession:
         await self._manage(actor_id, workshop_id)
         if not await WorkshopMembership.exists(workshop_id=workshop_id, user_id=user_id):
             raise NotFound('This person is not an attendee of this workshop.')
-        return await self.activity.query(user_id=user_id, workshop_id=workshop_id, limit=limit)
+        items = await self.activity.query(user_id=user_id, workshop_id=workshop_id, limit=limit)
+        return [a.without_private() for a in items]
 
     async def workshop_activity(
         self, actor_id: int, workshop_id: int, *, limit: int = 50, offset: int = 0
     ) -> tuple[list[Activity], int]:
         """Everything recorded in this workshop, newest first, and the total (managers only; the API's feed)."""
         await self._manage(actor_id, workshop_id)
-        return await self.activity.page(workshop_id=workshop_id, limit=limit, offset=offset)
+        items, total = await self.activity.page(workshop_id=workshop_id, limit=limit, offset=offset)
+        return [a.without_private() for a in items], total
 
     @staticmethod
     def _require_live(workshop: Workshop) -> None:
         if workshop.state != WorkshopState.LIVE:
             raise Conflict('This workshop is not running right now, so progress and hands are closed.')
+
+
+def _step_dict(step: StepInfo) -> dict[str, Any]:
+    return {'id': step.id, 'title': step.title, 'rule': step.rule, 'checks': step.checks}
 
 
 def _hand_dict(info: HandInfo) -> dict[str, Any]:

@@ -16,6 +16,7 @@ class StepInfo:
     rule: dict[str, Any] | None
     rule_label: str = ''
     link: str = ''
+    checks: list[dict[str, Any]] = field(default_factory=list)  # exercise checks (services.workshops.checks)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -73,6 +74,7 @@ class AttendeeView:
     done: dict[int, str]  # step id -> 'manual' | 'auto'
     announcements: list[AnnouncementInfo]
     hand: HandInfo | None
+    checks: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)  # step -> check -> {passed, reason}
 
 
 @dataclass(kw_only=True, slots=True)

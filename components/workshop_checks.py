@@ -1,0 +1,159 @@
+"""Exercise checks of workshop steps in the UI: the instructor's editor (a dialog per step), the attendee's list of what
+is still missing, and the dashboard's panel of class-wide failure reasons."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from nicegui import ui
+
+from components.forms import confirm, error_label, guarded
+from services.core.auth import UserInfo
+from services.core.errors import ServiceError
+from services.wiring import Services
+from services.workshops import checks as workshop_checks
+from services.workshops.types import StepInfo
+
+INPUTS: dict[str, tuple[str, str]] = {  # setting -> (label, hint)
+    'pattern': ('Regular expression the output must match', r'searched anywhere in the output, e.g. ^\d+$'),
+    'schema': ('JSON schema the output must fit', 'e.g. {"type": "object", "required": ["answer"]}'),
+    'document': ('Document name the answer must cite', 'as listed in the knowledge base, e.g. handbook.md'),
+    'tool': ('Tool name', 'e.g. calculator'),
+    'arguments': ('Arguments must match (optional regular expression)', 'matched against the JSON of the arguments'),
+    'base': ('Base model', 'e.g. llama3.2'),
+    'phrase': ('The system prompt contains', 'case does not matter'),
+    'min': ('Hit rate to reach (0 to 1)', 'e.g. 0.8'),
+    'k': ('At most k passages (optional)', 'the top-k of the RAG system'),
+}
+STATE_ICONS = {
+    True: ('check_circle', 'positive'),
+    False: ('cancel', 'negative'),
+    None: ('radio_button_unchecked', 'grey'),
+}
+
+
+def open_editor(services: Services, user: UserInfo, workshop_id: int, step: StepInfo) -> None:
+    """The checks of one step: listed with edit and delete, and a form to add (or edit) one."""
+    ws = services.workshops
+    editing: dict[str, Any] = {'id': None}
+    with ui.dialog() as dialog, ui.card().classes('w-full max-w-2xl gap-2'):
+        ui.label(f'Checks of step {step.position + 1}: {step.title}').classes('text-lg font-semibold')
+        ui.label(
+            'Checks look at what attendees produce. The step completes automatically once all its checks pass '
+            '(its completion rule is then not used); attendees see what is still missing.'
+        ).classes('text-sm text-gray-500')
+        if not step.checks:
+            ui.label('No checks yet. Add the first one below.').classes('text-gray-500').mark('no-checks')
+        for check in step.checks:
+            with ui.row().classes('w-full items-center gap-2 no-wrap'):
+                ui.icon('rule', color='primary')
+                ui.label(workshop_checks.describe(check)).classes('grow break-all').mark('check-item')
+
+                def edit(c: dict[str, Any] = check) -> None:
+                    editing['id'] = c['id']
+                    kind.value = c['kind']
+                    for name in INPUTS:
+                        value = c.get(name, '')
+                        inputs[name].value = json.dumps(value, indent=2) if name == 'schema' else str(value)
+                    save.text = 'Save changes'
+
+                async def delete(c: dict[str, Any] = check) -> None:
+                    if await confirm('Delete this check?', 'What attendees passed of it is forgotten.'):
+                        await guarded(lambda: ws.delete_check(user.id, workshop_id, step.id, c['id']))
+                        ui.navigate.reload()
+
+                ui.button(icon='edit', on_click=edit).props('flat round dense aria-label="Edit check"').mark(
+                    'check-edit'
+                )
+                ui.button(icon='delete', on_click=delete).props('flat round dense aria-label="Delete check"').mark(
+                    'check-delete'
+                )
+        ui.separator()
+        kind = ui.select(workshop_checks.kind_options(), value='output_regex', label='Kind of check')
+        kind.props('outlined dense').classes('w-full').mark('check-kind')
+        inputs: dict[str, Any] = {}
+        for name, (label, hint) in INPUTS.items():
+            element = ui.textarea(label) if name == 'schema' else ui.input(label)
+            element.props(f'outlined dense hint="{hint}"').classes('w-full font-mono').mark(f'check-{name}')
+            inputs[name] = element
+
+        def show_fields() -> None:
+            wanted = workshop_checks.FIELDS.get(kind.value or '', ())
+            for name, element in inputs.items():
+                element.set_visibility(name in wanted)
+
+        kind.on_value_change(show_fields)
+        show_fields()
+        error = error_label().mark('check-error')
+
+        async def submit() -> None:
+            wanted = workshop_checks.FIELDS.get(kind.value or '', ())
+            spec = {'kind': kind.value, **{name: inputs[name].value for name in wanted}}
+            try:
+                await ws.save_check(user.id, workshop_id, step.id, spec, editing['id'])
+            except ServiceError as exc:
+                error.text = exc.message
+                error.set_visibility(True)
+                return
+            dialog.close()
+            ui.notify('Check saved.', type='positive')
+            ui.navigate.reload()
+
+        for name in ('pattern', 'document', 'tool', 'arguments', 'base', 'phrase', 'min', 'k'):
+            inputs[name].on('keydown.enter', submit)
+        with ui.row().classes('w-full justify-end'):
+            ui.button('Close', on_click=dialog.close).props('flat')
+            save = ui.button('Add check', icon='add', on_click=submit).mark('check-save')
+    dialog.open()
+
+
+def attendee_checks(checks: list[dict[str, Any]], results: dict[str, dict[str, Any]]) -> None:
+    """On the attendee's step: each check, passed, failed (with what is still missing) or not tried yet."""
+    with ui.column().classes('w-full gap-1').mark('step-checks'):
+        passed = sum(1 for c in checks if results.get(c['id'], {}).get('passed'))
+        ui.label(f'Checks: {passed} of {len(checks)} passed').classes('font-semibold')
+        for check in checks:
+            outcome = results.get(check['id'])
+            icon, color = STATE_ICONS[outcome['passed'] if outcome else None]
+            with ui.row().classes('w-full items-start gap-2 no-wrap'):
+                ui.icon(icon, color=color).classes('mt-0.5')
+                with ui.column().classes('gap-0 min-w-0'):
+                    ui.label(workshop_checks.describe(check)).classes('break-all')
+                    if outcome is None:
+                        ui.label('Not tried yet.').classes('text-sm text-gray-500')
+                    elif outcome['passed']:
+                        ui.label('Passed.').classes('text-sm text-positive')
+                    else:
+                        ui.label(f'Still missing: {outcome["reason"]}').classes('text-sm text-negative')
+                    link = workshop_checks.link(check)
+                    if outcome is None or not outcome['passed']:
+                        ui.link(f'Open {link.strip("/")}', link).classes('text-sm')
+
+
+class CheckSummary:
+    """The dashboard's panel: per check, how many attendees passed, failed or have not tried, and why they failed."""
+
+    def __init__(self, summary: list[dict[str, Any]]) -> None:
+        self.box = ui.column().classes('w-full gap-1').mark('check-summary')
+        self.show(summary)
+
+    def show(self, summary: list[dict[str, Any]]) -> None:
+        self.box.clear()
+        if not summary:
+            return
+        with self.box:
+            ui.label('Exercise checks').classes('text-lg font-semibold')
+            for item in summary:
+                with ui.card().classes('w-full gap-1 py-2').props('flat bordered'):
+                    with ui.row().classes('w-full items-center gap-2'):
+                        ui.label(f'Step {item["step"]} · {item["label"]}').classes('font-medium break-all')
+                        ui.space()
+                        ui.badge(f'{item["passed"]} passed', color='positive')
+                        ui.badge(f'{item["failed"]} failed', color='negative' if item['failed'] else 'grey')
+                        ui.badge(f'{item["untried"]} not tried', color='grey')
+                    for reason in item['reasons']:
+                        people = 'attendee' if reason['count'] == 1 else 'attendees'
+                        ui.label(f'{reason["count"]} {people}: {reason["reason"]}').classes('text-sm').mark(
+                            'check-reason'
+                        )

@@ -1,0 +1,321 @@
+"""Exercise checks: what a step's checks look for in the attendee's activity, how an instructor's check is validated,
+how one activity is judged against it (passed, or failed with the reason the attendee reads), and the class-wide
+failure reasons grouped for the instructor.
+
+A check is a small dict stored on the step: `{'id': 'a1b2c3d4', 'kind': 'output_regex', 'pattern': '^\\d+$'}`.
+Each kind looks at one action of the activity log and at the details its feature records (services.core.actions).
+Reasons are worded so that the same mistake of several attendees reads the same (they are grouped by their text).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import exceptions as schema_errors
+from jsonschema import validators
+
+from services.core import actions
+from services.core.errors import InvalidInput
+
+MAX_CHECKS = 10  # per step
+MAX_TEXT = 2000  # of a pattern, a schema, a phrase
+
+
+@dataclass(kw_only=True, slots=True, frozen=True)
+class CheckKind:
+    key: str
+    label: str  # in the instructor's list of kinds
+    action: str  # the activity it looks at
+    link: str  # the platform area where the attendee does it
+
+
+KINDS: list[CheckKind] = [
+    CheckKind(key='output_regex', label="a prompt run's output matches a regular expression",
+              action=actions.PROMPT_RUN, link='/prompts'),
+    CheckKind(key='output_json', label="a prompt run's output is JSON that fits a schema",
+              action=actions.PROMPT_RUN, link='/prompts'),
+    CheckKind(key='rag_cites', label='a RAG answer cites a given document', action=actions.RAG_QUERY, link='/rag'),
+    CheckKind(key='tool_call', label='a call to a given tool (arguments matching a pattern)',
+              action=actions.TOOL_CALL, link='/tools'),
+    CheckKind(key='model_create', label='a model created from a base with a system prompt containing a phrase',
+              action=actions.MODEL_CREATE, link='/models'),
+    CheckKind(key='eval_hit', label='a RAG evaluation reaches hit@k of at least a value',
+              action=actions.RAG_EVAL, link='/rag'),
+]  # fmt: skip
+KINDS_BY_KEY = {k.key: k for k in KINDS}
+# the settings each kind takes, in the order the editor shows them
+FIELDS: dict[str, tuple[str, ...]] = {
+    'output_regex': ('pattern',),
+    'output_json': ('schema',),
+    'rag_cites': ('document',),
+    'tool_call': ('tool', 'arguments'),
+    'model_create': ('base', 'phrase'),
+    'eval_hit': ('min', 'k'),
+}
+
+
+def kind_options() -> dict[str, str]:
+    return {k.key: k.label for k in KINDS}
+
+
+# ----- validation ----------------------------------------------------------------------------------------------------
+def normalise(spec: dict[str, Any]) -> dict[str, Any]:
+    """A check as stored, from what an instructor entered; InvalidInput says what to fix."""
+    kind = KINDS_BY_KEY.get(str(spec.get('kind') or ''))
+    if kind is None:
+        raise InvalidInput('Unknown kind of check. Pick one from the list.')
+    check: dict[str, Any] = {'id': _check_id(spec.get('id')), 'kind': kind.key}
+    if kind.key == 'output_regex':
+        check['pattern'] = _regex(spec.get('pattern'), 'Enter the regular expression the output must match.')
+    elif kind.key == 'output_json':
+        check['schema'] = _schema(spec.get('schema'))
+    elif kind.key == 'rag_cites':
+        check['document'] = _text(spec.get('document'), 'Enter the name of the document the answer must cite.', 200)
+    elif kind.key == 'tool_call':
+        check['tool'] = _text(spec.get('tool'), 'Enter the name of the tool that must be called.', 100)
+        if str(spec.get('arguments') or '').strip():
+            check['arguments'] = _regex(spec.get('arguments'), '')
+    elif kind.key == 'model_create':
+        check['base'] = _text(spec.get('base'), 'Enter the base model the new model must be created from.', 200)
+        check['phrase'] = _text(spec.get('phrase'), 'Enter the phrase the system prompt must contain.', 500)
+    elif kind.key == 'eval_hit':
+        check['min'] = _number(spec.get('min'), 'The hit rate to reach is a number from 0 to 1, e.g. 0.8.', 0, 1)
+        if spec.get('k') not in (None, ''):
+            check['k'] = int(_number(spec.get('k'), 'k is a whole number of passages from 1 to 100.', 1, 100))
+    return check
+
+
+def _check_id(value: Any) -> str:
+    value = str(value or '')
+    return value if re.fullmatch(r'[0-9a-f]{8}', value) else secrets.token_hex(4)
+
+
+def _text(value: Any, missing: str, limit: int) -> str:
+    text = ' '.join(str(value or '').split())
+    if not text:
+        raise InvalidInput(missing)
+    if len(text) > limit:
+        raise InvalidInput(f'At most {limit} characters, please.')
+    return text
+
+
+def _regex(value: Any, missing: str) -> str:
+    pattern = str(value or '').strip()
+    if not pattern:
+        raise InvalidInput(missing)
+    if len(pattern) > MAX_TEXT:
+        raise InvalidInput(f'The regular expression is too long (at most {MAX_TEXT} characters).')
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise InvalidInput(f'The regular expression {pattern} is not valid: {exc.msg} at position {exc.pos}.') from None
+    return pattern
+
+
+def _schema(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        if not value.strip():
+            raise InvalidInput('Enter the JSON schema the output must fit, e.g. {"type": "object"}.')
+        if len(value) > MAX_TEXT * 5:
+            raise InvalidInput('The JSON schema is too long.')
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(
+                f'The JSON schema is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).'
+            ) from None
+    if not isinstance(value, dict):
+        raise InvalidInput('The JSON schema must be a JSON object, e.g. {"type": "object", "required": ["answer"]}.')
+    try:
+        validators.validator_for(value).check_schema(value)
+    except schema_errors.SchemaError as exc:
+        where = '/'.join(str(p) for p in exc.absolute_path)
+        at = f' (at {where})' if where else ''
+        raise InvalidInput(f'The JSON schema is not a valid schema: {exc.message}{at}.') from None
+    return value
+
+
+def _number(value: Any, message: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(message) from None
+    if not low <= number <= high:
+        raise InvalidInput(message)
+    return number
+
+
+# ----- describing ----------------------------------------------------------------------------------------------------
+def describe(check: dict[str, Any]) -> str:
+    """What the check asks for, as the attendee and the instructor read it."""
+    kind = check.get('kind')
+    if kind == 'output_regex':
+        return f"a prompt run's output matches {check['pattern']}"
+    if kind == 'output_json':
+        return f"a prompt run's output is JSON fitting the schema {_short(json.dumps(check['schema']), 80)}"
+    if kind == 'rag_cites':
+        return f'a RAG answer cites {check["document"]}'
+    if kind == 'tool_call':
+        pattern = f' with arguments matching {check["arguments"]}' if check.get('arguments') else ''
+        return f'a call to the tool {check["tool"]}{pattern}'
+    if kind == 'model_create':
+        return f'a model created from {check["base"]} with a system prompt containing "{check["phrase"]}"'
+    if kind == 'eval_hit':
+        k = f' with k ≤ {check["k"]}' if check.get('k') else ''
+        return f'a RAG evaluation reaching hit@k ≥ {check["min"]:g}{k}'
+    return str(kind)
+
+
+def link(check: dict[str, Any]) -> str:
+    kind = KINDS_BY_KEY.get(check.get('kind', ''))
+    return kind.link if kind else ''
+
+
+# ----- judging -------------------------------------------------------------------------------------------------------
+def evaluate(check: dict[str, Any], action: str, error: str | None, details: dict[str, Any]) -> tuple[bool, str] | None:
+    """(passed, reason) for one activity, or None when the activity is not what this check looks at."""
+    kind = KINDS_BY_KEY.get(check.get('kind', ''))
+    if kind is None or kind.action != action:
+        return None
+    judge = _JUDGES[kind.key]
+    return judge(check, error, details or {})
+
+
+def _output_regex(check: dict[str, Any], error: str | None, details: dict[str, Any]) -> tuple[bool, str] | None:
+    if error:
+        return False, 'the prompt run failed, so there is no output to check'
+    if re.search(check['pattern'], str(details.get('output') or '')):
+        return True, ''
+    return False, f'the output did not match {check["pattern"]}'
+
+
+def _output_json(check: dict[str, Any], error: str | None, details: dict[str, Any]) -> tuple[bool, str] | None:
+    if error:
+        return False, 'the prompt run failed, so there is no output to check'
+    text = _unfenced(str(details.get('output') or ''))
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return False, 'the output is not valid JSON'
+    problem = next(iter(validators.validator_for(check['schema'])(check['schema']).iter_errors(data)), None)
+    if problem is None:
+        return True, ''
+    where = '/'.join(str(p) for p in problem.absolute_path)
+    at = f' (at {where})' if where else ''
+    return False, f'the JSON does not fit the schema: {_short(problem.message, 120)}{at}'
+
+
+def _rag_cites(check: dict[str, Any], error: str | None, details: dict[str, Any]) -> tuple[bool, str] | None:
+    if error:
+        return False, 'the RAG question failed, so there is no answer to check'
+    wanted = check['document'].lower()
+    cited = [str(name) for name in details.get('cited') or []]
+    if any(name.lower() == wanted for name in cited):
+        return True, ''
+    if not cited:
+        return False, 'the answer cited no document'
+    return False, f'cited {", ".join(sorted(set(cited)))} but not {check["document"]}'
+
+
+def _tool_call(check: dict[str, Any], error: str | None, details: dict[str, Any]) -> tuple[bool, str] | None:
+    name = str(details.get('tool') or '')
+    if name.lower() != check['tool'].lower():
+        return False, f'called {name or "another tool"}, not {check["tool"]}'
+    if error:
+        return False, f'the call to {name} failed'
+    pattern = check.get('arguments')
+    if pattern and not re.search(pattern, str(details.get('arguments') or '')):
+        return False, f'called {name} but its arguments did not match {pattern}'
+    return True, ''
+
+
+def _model_create(check: dict[str, Any], error: str | None, details: dict[str, Any]) -> tuple[bool, str] | None:
+    if error:
+        return False, 'creating the model failed'
+    base = str(details.get('base') or '')
+    if _tagged(base) != _tagged(check['base']):
+        return False, f'the model was created from {base or "an unknown base"}, not {check["base"]}'
+    system = str(details.get('system') or '')
+    if not system:
+        return False, 'the model has no system prompt'
+    if check['phrase'].lower() not in system.lower():
+        return False, f'the system prompt does not contain "{check["phrase"]}"'
+    return True, ''
+
+
+def _eval_hit(check: dict[str, Any], error: str | None, details: dict[str, Any]) -> tuple[bool, str] | None:
+    if error:
+        return False, 'the evaluation failed'
+    rate, k = details.get('hit_rate'), details.get('k')
+    if rate is None:
+        return False, 'the evaluation had no question with an expected document, so there is no hit rate'
+    if check.get('k') and k and int(k) > check['k']:
+        return False, f'the evaluation kept {k} passages; use at most {check["k"]} (top-k)'
+    if float(rate) + 1e-9 < check['min']:
+        return False, f'hit@k stayed below {check["min"]:g}'
+    return True, ''
+
+
+_JUDGES = {
+    'output_regex': _output_regex,
+    'output_json': _output_json,
+    'rag_cites': _rag_cites,
+    'tool_call': _tool_call,
+    'model_create': _model_create,
+    'eval_hit': _eval_hit,
+}
+
+
+def _unfenced(text: str) -> str:
+    """Models like to wrap JSON in a markdown code fence: the JSON inside it."""
+    text = text.strip()
+    fenced = re.fullmatch(r'```[a-zA-Z]*\s*(.*?)\s*```', text, flags=re.DOTALL)
+    return fenced.group(1) if fenced else text
+
+
+def _tagged(name: str) -> str:
+    name = name.strip().lower()
+    return name if ':' in name else f'{name}:latest'
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + '…'
+
+
+# ----- the state of a step for one attendee, and of the class ---------------------------------------------------------
+def step_state(checks: list[dict[str, Any]], results: dict[tuple[int, str], tuple[bool, str]], step_id: int) -> str:
+    """'passed' (every check), 'failed' (one failed), 'partly' (some passed, none failed) or 'untried'."""
+    outcomes = [results.get((step_id, c['id'])) for c in checks]
+    if outcomes and all(o is not None and o[0] for o in outcomes):
+        return 'passed'
+    if any(o is not None and not o[0] for o in outcomes):
+        return 'failed'
+    return 'partly' if any(o is not None for o in outcomes) else 'untried'
+
+
+def class_summary(
+    steps: list[dict[str, Any]], results: list[dict[tuple[int, str], tuple[bool, str]]]
+) -> list[dict[str, Any]]:
+    """Per check of every step: attendees passed, failed, not tried, and the failure reasons with their counts."""
+    summary = []
+    for position, step in enumerate(steps):
+        for check in step.get('checks') or []:
+            key = (step['id'], check['id'])
+            outcomes = [r[key] for r in results if key in r]
+            reasons = Counter(reason for passed, reason in outcomes if not passed)
+            summary.append({
+                'step': position + 1,
+                'step_title': step['title'],
+                'check_id': check['id'],
+                'label': describe(check),
+                'passed': sum(1 for passed, _ in outcomes if passed),
+                'failed': sum(reasons.values()),
+                'untried': len(results) - len(outcomes),
+                'reasons': [{'reason': r, 'count': n} for r, n in reasons.most_common()],
+            })  # fmt: skip
+    return summary
