@@ -2,6 +2,7 @@
 
 from models.activity import ActivityEvent
 from models.api_access import ApiToken, ExternalIdentity
+from models.attendee_keys import AttendeeDevice, AttendeeResumeCode
 from models.audit import AuditEntry
 from models.conversations import Comparison, Conversation
 from models.hosts import OllamaHost
@@ -44,6 +45,8 @@ __models__ = [
     StepProgress,
     RaisedHand,
     Announcement,
+    AttendeeResumeCode,
+    AttendeeDevice,
     Prompt,
     PromptVersion,
     PromptRun,
@@ -65,6 +68,8 @@ __all__ = [
     'Announcement',
     'ApiToken',
     'AppSetting',
+    'AttendeeDevice',
+    'AttendeeResumeCode',
     'AuditEntry',
     'Chunk',
     'Comparison',
