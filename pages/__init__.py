@@ -24,6 +24,7 @@ from pages import (
     tools,
     workshop_attend,
     workshop_dashboard,
+    workshop_identity,
     workshop_summary,
     workshops,
 )
@@ -43,6 +44,7 @@ def routers(services: Services) -> list[APIRouter]:
         quotas.create_router(services),
         audit.create_router(services),
         workshop_attend.create_router(services),
+        workshop_identity.create_router(services),
         workshop_dashboard.create_router(services),
         workshop_summary.create_router(services),
         workshops.create_router(services),

@@ -7,11 +7,13 @@ import html
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import Response
 from nicegui import APIRouter, ui
 
 from components import theme
 from components.forms import error_label, guarded, loading
 from pages.common import session_user_id
+from pages.workshop_identity import device_redirect, resume_card, resume_form
 from services.core import sessions
 from services.core.auth import UserInfo
 from services.core.client_address import client_address
@@ -26,9 +28,11 @@ def create_router(services: Services) -> APIRouter:
     router = APIRouter()
 
     @router.page('/join', title='Join a workshop')
-    async def join_page(request: Request, code: str = '') -> None:
+    async def join_page(request: Request, code: str = '') -> Response | None:
         address = client_address(request)
         signed_in = await services.auth.get_user(session_user_id())
+        if (redirect := device_redirect(request, signed_in is not None)) is not None:
+            return redirect
         theme.apply()
         ui.page_title(f'Join a workshop · {theme.PRODUCT_NAME}')
 
@@ -46,12 +50,21 @@ def create_router(services: Services) -> APIRouter:
                     error.text = exc.message
                     error.set_visibility(True)
                     return
-            ui.navigate.to(sessions.ticket_url(result.user_id, f'/workshops/{result.workshop_id}'))
+            next_url = f'/workshops/{result.workshop_id}'
+            ui.navigate.to(sessions.ticket_url(result.user_id, next_url, via='/auth/attendee'))
 
         with ui.column().classes('w-full items-center mt-16 px-4'):
             ui.label(theme.PRODUCT_NAME).classes('text-2xl font-semibold text-primary')
             with ui.card().classes('w-full max-w-sm gap-3 p-6'):
                 ui.label('Join a workshop').classes('text-xl font-semibold')
+                with ui.tabs().classes('w-full') as tabs:
+                    join_tab = ui.tab('Join with a code').mark('tab-join')
+                    resume_tab = ui.tab('I have a resume code').mark('tab-resume')
+                with ui.tab_panels(tabs, value=join_tab).classes('w-full'):
+                    with ui.tab_panel(resume_tab).classes('p-0 gap-3'):
+                        resume_form(services, address)
+                    join_panel = ui.tab_panel(join_tab).classes('p-0 gap-3')
+            with join_panel:
                 code_input = (
                     ui.input('Join code', value=code)
                     .props('autofocus outlined autocomplete=off autocapitalize=characters')
@@ -74,6 +87,7 @@ def create_router(services: Services) -> APIRouter:
                 button = ui.button('Join', on_click=submit).classes('w-full').mark('join-submit')
                 if not signed_in:
                     ui.link('I have an account: sign in', '/login?next=/join').classes('text-sm')
+        return None
 
     return router
 
@@ -96,6 +110,7 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
                 'The instructors of this workshop see your workshop activity: your progress, which models you use, '
                 'your requests and errors (not the text of your chats) while the workshop runs.'
             ).classes('text-sm').mark('privacy-notice')
+    resume_card(view.resume_code)
     ended = ui.label('This workshop has ended. Thank you for taking part!').classes('text-lg text-warning')
     ended.set_visibility(view.workshop.state == 'ended')
 

@@ -11,6 +11,7 @@ from components.frame import frame
 from components.preflight import PreflightPanel
 from pages.common import page_user
 from pages.workshop_attend import attendee_view
+from pages.workshop_identity import merge_card
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
 from services.wiring import Services
@@ -72,6 +73,7 @@ def create_router(services: Services) -> APIRouter:
                 attendee_view(services, user, view)
             else:
                 _manage(services, user, info)
+                await merge_card(services, user.id, workshop_id)
 
     return router
 

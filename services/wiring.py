@@ -191,6 +191,7 @@ def build_services(settings: Settings) -> Services:
         sample_seconds=settings.workshop_sample_seconds,
         gc_freeze=settings.workshop_gc_freeze,
         bus=bus,
+        secret=settings.secret,
     )
     preflight = PreflightService(
         workshops=workshops,

@@ -21,3 +21,5 @@ RAG_EVAL = 'rag_eval'
 API_CALL = 'api_call'
 WORKSHOP_JOIN = 'workshop_join'  # details: new_account; workshop_id set
 WORKSHOP_EXPORT = 'workshop_export'  # details: format
+WORKSHOP_RESUME = 'workshop_resume'  # details: via (resume_code, device); workshop_id set
+WORKSHOP_MERGE = 'workshop_merge'  # details: kept, merged (user ids); by the instructor who merged

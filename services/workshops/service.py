@@ -40,6 +40,7 @@ from services.models.calls import ModelCalls
 from services.models.hosts import HostDirectory
 from services.workshops import rules as workshop_rules
 from services.workshops.display_names import check_new_attendee_name
+from services.workshops.identity import AttendeeIdentity
 from services.workshops.session import WorkshopSession
 from services.workshops.types import (
     AnnouncementInfo,
@@ -80,6 +81,7 @@ class WorkshopService(WorkshopSession):
         sample_seconds: float = 5.0,
         gc_freeze: bool = True,
         bus: LiveBus | None = None,
+        secret: str = '',
     ) -> None:
         super().__init__(
             auth=auth,
@@ -95,6 +97,7 @@ class WorkshopService(WorkshopSession):
         # classroom behind one NAT address fits in, then a growing wait (never a lock)
         self.join_throttle = Backoff(join_max_failures, join_window_seconds)
         self.new_account_throttle = Backoff(join_accounts_per_source, join_window_seconds)
+        self.identity = AttendeeIdentity(self, secret)  # resume codes, remembered devices, merging attendees
 
     # ----- reading -------------------------------------------------------------------------------------------------
     async def _info(self, workshop: Workshop, *, can_manage: bool, full: bool = True) -> WorkshopInfo:
@@ -318,8 +321,9 @@ class WorkshopService(WorkshopSession):
         )
         await self.live_state(workshop_id)
         return AttendeeView(
-            workshop=info, current_step=membership.current_step, done=done, announcements=announcements, hand=hand_info
-        )
+            workshop=info, current_step=membership.current_step, done=done, announcements=announcements, hand=hand_info,
+            resume_code=await self.identity.resume_code(actor_id, workshop_id),
+        )  # fmt: skip
 
     # ----- lifecycle -----------------------------------------------------------------------------------------------
     async def start(self, actor_id: int, workshop_id: int) -> None:

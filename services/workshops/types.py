@@ -73,6 +73,7 @@ class AttendeeView:
     done: dict[int, str]  # step id -> 'manual' | 'auto'
     announcements: list[AnnouncementInfo]
     hand: HandInfo | None
+    resume_code: str = ''  # the attendee's personal resume code ('' for accounts with a password)
 
 
 @dataclass(kw_only=True, slots=True)
