@@ -31,7 +31,7 @@ def create_router(services: Services) -> APIRouter:
     async def join_page(request: Request, code: str = '') -> Response | None:
         address = client_address(request)
         signed_in = await services.auth.get_user(session_user_id())
-        if (redirect := device_redirect(request, signed_in is not None)) is not None:
+        if (redirect := await device_redirect(services, request, signed_in is not None)) is not None:
             return redirect
         theme.apply()
         ui.page_title(f'Join a workshop · {theme.PRODUCT_NAME}')

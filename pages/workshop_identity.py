@@ -61,9 +61,11 @@ def create_router(services: Services) -> APIRouter:
     return router
 
 
-def device_redirect(request: Request, signed_in: bool) -> Response | None:
-    """On /join: a browser that is not signed in but remembers an attendee goes through /auth/device first."""
-    if signed_in or not request.cookies.get(sessions.DEVICE_COOKIE):
+async def device_redirect(services: Services, request: Request, signed_in: bool) -> Response | None:
+    """On /join: a browser that is not signed in but remembers an attendee goes through /auth/device first (an
+    unknown or expired device gets the join form: no redirect loop when its cookie cannot be removed)."""
+    token = request.cookies.get(sessions.DEVICE_COOKIE, '')
+    if signed_in or not token or await services.workshops.identity.device_user(token) is None:
         return None
     target = request.url.path + (f'?{request.url.query}' if request.url.query else '')
     return RedirectResponse(f'/auth/device?next={quote(target, safe="")}', status_code=303)
