@@ -22,6 +22,7 @@ from pages import (
     rag,
     tool_chat,
     tools,
+    workshop_aftercare,
     workshop_attend,
     workshop_dashboard,
     workshop_identity,
@@ -47,6 +48,7 @@ def routers(services: Services) -> list[APIRouter]:
         workshop_identity.create_router(services),
         workshop_dashboard.create_router(services),
         workshop_summary.create_router(services),
+        workshop_aftercare.create_router(services),
         workshops.create_router(services),
         prompts.create_router(services),
         tool_chat.create_router(services),  # before tools: /tools/chat must win over /tools/{tool_id}

@@ -103,6 +103,8 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
     with ui.row().classes('w-full items-center gap-2'):
         ui.badge(view.workshop.state, color='positive' if view.workshop.state == 'live' else 'grey')
         ui.label(f'Run by {view.workshop.owner_name}').classes('text-sm text-gray-500')
+        ui.space()
+        ui.link('Your certificate of completion', f'/workshops/{wid}/certificate').mark('certificate-link')
     with ui.card().classes('w-full bg-blue-50 dark:bg-blue-950').props('flat bordered'):
         with ui.row().classes('items-center gap-2 no-wrap'):
             ui.icon('visibility', color='primary')

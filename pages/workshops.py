@@ -136,6 +136,9 @@ def _manage(services: Services, user: UserInfo, info: WorkshopInfo) -> None:
             ui.button('Summary', icon='summarize', on_click=lambda: ui.navigate.to(f'/workshops/{wid}/summary')).props(
                 'flat'
             )
+            ui.button('Timeline', icon='timeline', on_click=lambda: ui.navigate.to(f'/workshops/{wid}/timeline')).props(
+                'flat'
+            ).mark('ws-timeline')
 
     preflight = PreflightPanel(services, user, wid)
     with ui.card().classes('w-full gap-2').props('flat bordered'):
