@@ -125,7 +125,7 @@ async def timeline(
                 'minute': _minutes(start, h['created_at']),
                 'name': h['name'],
                 'message': h['message'],
-                'step': _step_of(h, members, progress, steps),
+                'step': _step_of(h, progress, steps),
                 'resolved_after_min': _minutes(h['created_at'], h['resolved_at']) if h['resolved_at'] else None,
             }
             for h in hands
@@ -174,7 +174,7 @@ def _frames(
     return frames
 
 
-def _step_of(hand: dict[str, Any], members: list[dict[str, Any]], progress: list[dict[str, Any]], steps: list) -> str:
+def _step_of(hand: dict[str, Any], progress: list[dict[str, Any]], steps: list) -> str:
     """The step the attendee was on when raising the hand: the first one of the agenda not yet done at that moment."""
     done = {
         p['step_id'] for p in progress if p['membership_id'] == hand['membership_id'] and p['at'] <= hand['created_at']
@@ -200,7 +200,7 @@ def _per_step(
             previous = p['at']
     hand_steps: dict[str, int] = defaultdict(int)
     for h in hands:
-        hand_steps[_step_of(h, members, progress, steps)] += 1
+        hand_steps[_step_of(h, progress, steps)] += 1
     rows = [
         {
             'title': s.title,
