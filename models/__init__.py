@@ -3,6 +3,7 @@
 from models.activity import ActivityEvent
 from models.api_access import ApiToken, ExternalIdentity
 from models.arena import ArenaBattle, WorkshopArena
+from models.attendee_keys import AttendeeDevice, AttendeeResumeCode
 from models.audit import AuditEntry
 from models.conversations import Comparison, Conversation
 from models.gallery import GalleryAsk, GallerySubmission
@@ -53,6 +54,8 @@ __models__ = [
     ArenaBattle,
     GalleryAsk,
     GallerySubmission,
+    AttendeeResumeCode,
+    AttendeeDevice,
     Prompt,
     PromptVersion,
     PromptRun,
@@ -75,6 +78,8 @@ __all__ = [
     'ApiToken',
     'AppSetting',
     'ArenaBattle',
+    'AttendeeDevice',
+    'AttendeeResumeCode',
     'AuditEntry',
     'CheckResult',
     'Chunk',

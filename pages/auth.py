@@ -132,7 +132,11 @@ def create_router(services: Services) -> APIRouter:
         if not same_origin(request.headers, request.headers.get('host', '')):
             return PlainTextResponse('Sign-out is only accepted from pages of this site.', status_code=403)
         await sessions.sign_out(request)
-        return RedirectResponse('/login', status_code=303)
+        response = RedirectResponse('/login', status_code=303)
+        if device := request.cookies.get(sessions.DEVICE_COOKIE):  # signed out: this browser forgets the attendee
+            await services.workshops.identity.forget_device(device)
+            response.delete_cookie(sessions.DEVICE_COOKIE)
+        return response
 
     @router.get('/auth/complete', include_in_schema=False)
     async def complete_sign_in(request: Request, ticket: str = '') -> Response:

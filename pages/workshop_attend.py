@@ -7,6 +7,7 @@ import html
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import Response
 from nicegui import APIRouter, ui
 
 from components import theme
@@ -14,6 +15,7 @@ from components.forms import error_label, guarded, loading
 from components.workshop_checks import attendee_checks
 from pages.common import session_user_id
 from pages.workshop_gallery import SubmissionForm
+from pages.workshop_identity import device_redirect, resume_card, resume_form
 from services.core import sessions
 from services.core.auth import UserInfo
 from services.core.client_address import client_address
@@ -28,9 +30,11 @@ def create_router(services: Services) -> APIRouter:
     router = APIRouter()
 
     @router.page('/join', title='Join a workshop')
-    async def join_page(request: Request, code: str = '') -> None:
+    async def join_page(request: Request, code: str = '') -> Response | None:
         address = client_address(request)
         signed_in = await services.auth.get_user(session_user_id())
+        if (redirect := await device_redirect(services, request, signed_in is not None)) is not None:
+            return redirect
         theme.apply()
         ui.page_title(f'Join a workshop · {theme.PRODUCT_NAME}')
 
@@ -48,12 +52,21 @@ def create_router(services: Services) -> APIRouter:
                     error.text = exc.message
                     error.set_visibility(True)
                     return
-            ui.navigate.to(sessions.ticket_url(result.user_id, f'/workshops/{result.workshop_id}'))
+            next_url = f'/workshops/{result.workshop_id}'
+            ui.navigate.to(sessions.ticket_url(result.user_id, next_url, via='/auth/attendee'))
 
         with ui.column().classes('w-full items-center mt-16 px-4'):
             ui.label(theme.PRODUCT_NAME).classes('text-2xl font-semibold text-primary')
             with ui.card().classes('w-full max-w-sm gap-3 p-6'):
                 ui.label('Join a workshop').classes('text-xl font-semibold')
+                with ui.tabs().classes('w-full') as tabs:
+                    join_tab = ui.tab('Join with a code').mark('tab-join')
+                    resume_tab = ui.tab('I have a resume code').mark('tab-resume')
+                with ui.tab_panels(tabs, value=join_tab).classes('w-full'):
+                    with ui.tab_panel(resume_tab).classes('p-0 gap-3'):
+                        resume_form(services, address)
+                    join_panel = ui.tab_panel(join_tab).classes('p-0 gap-3')
+            with join_panel:
                 code_input = (
                     ui.input('Join code', value=code)
                     .props('autofocus outlined autocomplete=off autocapitalize=characters')
@@ -76,6 +89,7 @@ def create_router(services: Services) -> APIRouter:
                 button = ui.button('Join', on_click=submit).classes('w-full').mark('join-submit')
                 if not signed_in:
                     ui.link('I have an account: sign in', '/login?next=/join').classes('text-sm')
+        return None
 
     return router
 
@@ -93,6 +107,8 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
     with ui.row().classes('w-full items-center gap-2'):
         ui.badge(view.workshop.state, color='positive' if view.workshop.state == 'live' else 'grey')
         ui.label(f'Run by {view.workshop.owner_name}').classes('text-sm text-gray-500')
+        ui.space()
+        ui.link('Your certificate of completion', f'/workshops/{wid}/certificate').mark('certificate-link')
     with ui.card().classes('w-full bg-blue-50 dark:bg-blue-950').props('flat bordered'):
         with ui.row().classes('items-center gap-2 no-wrap'):
             ui.icon('visibility', color='primary')
@@ -102,6 +118,7 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
                 "looks at what you produce (a prompt run's output, a tool call's arguments) to tell you what is "
                 'missing; instructors see only whether a check passed and why not.'
             ).classes('text-sm').mark('privacy-notice')
+    resume_card(view.resume_code)
     ended = ui.label('This workshop has ended. Thank you for taking part!').classes('text-lg text-warning')
     ended.set_visibility(view.workshop.state == 'ended')
 

@@ -37,6 +37,7 @@ def create_router(services: Services) -> APIRouter:
                 base = f'/workshops/{workshop_id}/export'
                 ui.button('Export CSV', icon='download', on_click=lambda: ui.download.from_url(f'{base}.csv'))
                 ui.button('Export JSON', icon='download', on_click=lambda: ui.download.from_url(f'{base}.json'))
+                ui.link('Timeline replay and certificates', f'/workshops/{workshop_id}/timeline')
             ui.label('Steps').classes('text-lg font-semibold')
             total = len(data['attendees']) or 1
             for s in data['steps']:

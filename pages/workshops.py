@@ -12,6 +12,7 @@ from components.preflight import PreflightPanel
 from components.workshop_checks import open_editor as open_check_editor
 from pages.common import page_user
 from pages.workshop_attend import attendee_view
+from pages.workshop_identity import merge_card
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
 from services.wiring import Services
@@ -74,6 +75,7 @@ def create_router(services: Services) -> APIRouter:
                 attendee_view(services, user, view)
             else:
                 _manage(services, user, info)
+                await merge_card(services, user.id, workshop_id)
 
     return router
 
@@ -140,6 +142,9 @@ def _manage(services: Services, user: UserInfo, info: WorkshopInfo) -> None:
             ui.button('Summary', icon='summarize', on_click=lambda: ui.navigate.to(f'/workshops/{wid}/summary')).props(
                 'flat'
             )
+            ui.button('Timeline', icon='timeline', on_click=lambda: ui.navigate.to(f'/workshops/{wid}/timeline')).props(
+                'flat'
+            ).mark('ws-timeline')
 
     preflight = PreflightPanel(services, user, wid)
     with ui.card().classes('w-full gap-2').props('flat bordered'):

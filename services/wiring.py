@@ -197,6 +197,7 @@ def build_services(settings: Settings) -> Services:
         sample_seconds=settings.workshop_sample_seconds,
         gc_freeze=settings.workshop_gc_freeze,
         bus=bus,
+        secret=settings.secret,
     )
     # several processes: a failure on one counts on all (sign-in by pair, account and address; joining by code)
     auth.pair_throttle.share(bus, 'sign_in_pair')

@@ -28,3 +28,5 @@ GALLERY_SUBMIT = 'gallery_submit'  # details: step_id, kind
 # details that are what a person produced (kept for the exercise checks of workshop steps): shown to that person and
 # admins only, never to instructors (dashboard feed, drill-down, activity API)
 PRIVATE_DETAILS = frozenset({'output', 'system', 'arguments'})
+WORKSHOP_RESUME = 'workshop_resume'  # details: via (resume_code, device); workshop_id set
+WORKSHOP_MERGE = 'workshop_merge'  # details: kept, merged (user ids); by the instructor who merged

@@ -122,6 +122,11 @@ class ActivityService:
         return [_activity(r) for r in await query.order_by('-id').limit(limit)]
 
     @staticmethod
+    async def reassign(from_user_id: int, to_user_id: int, *, workshop_id: int) -> int:
+        """Two accounts of one person were merged: one workshop's rows of the one become the other's."""
+        return await ActivityEvent.filter(user_id=from_user_id, workshop_id=workshop_id).update(user_id=to_user_id)
+
+    @staticmethod
     async def page(*, limit: int = 50, offset: int = 0, **filters: Any) -> tuple[list[Activity], int]:
         """One page of matching rows, newest first, and how many match in all (callers check permissions)."""
         query = filtered(**filters)

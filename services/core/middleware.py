@@ -14,6 +14,8 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse
 
+from services.core.sessions import DEVICE_COOKIE
+
 PUBLIC_PATHS = frozenset(
     {
         '/login',
@@ -41,6 +43,8 @@ class AuthMiddleware(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next):
         if not is_public(request.url.path) and not app.storage.user.get('user_id'):
             target = request.url.path + (f'?{request.url.query}' if request.url.query else '')
+            if request.cookies.get(DEVICE_COOKIE):  # a remembered attendee device signs in again first
+                return RedirectResponse(f'/auth/device?next={quote(target, safe="")}')
             return RedirectResponse(f'/login?next={quote(target, safe="")}')
         return await call_next(request)
 

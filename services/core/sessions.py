@@ -34,14 +34,18 @@ class Ticket:
 _tickets: dict[str, Ticket] = {}
 
 
-def ticket_url(user_id: int, next: str = '/') -> str:
-    """Where a page event sends the browser after a successful sign-in: /auth/complete with a one-time ticket."""
+DEVICE_COOKIE = 'owp_device'  # a remembered device of an attendee who joined by code (services.workshops.identity)
+
+
+def ticket_url(user_id: int, next: str = '/', *, via: str = '/auth/complete') -> str:
+    """Where a page event sends the browser after a successful sign-in: /auth/complete (or another route that redeems
+    tickets, `via`) with a one-time ticket."""
     now = time.monotonic()
     for key in [k for k, t in _tickets.items() if t.expires < now]:
         del _tickets[key]
     ticket = secrets.token_urlsafe(32)
     _tickets[ticket] = Ticket(user_id, next, now + TICKET_SECONDS)
-    return f'/auth/complete?ticket={quote(ticket)}'
+    return f'{via}?ticket={quote(ticket)}'
 
 
 def redeem(ticket: str) -> Ticket | None:
@@ -106,6 +110,23 @@ def end_for_user(user_id: int, *, rotate: bool = False) -> int:
         loop.call_later(CLOSE_DELAY_SECONDS, _drop, closed)
     log.info('user %s signed out of %d browser(s), %d open page(s) closed', user_id, len(browsers), len(closed))
     return len(closed)
+
+
+def hand_over(from_user_id: int, to_user_id: int, next: str = '/') -> int:
+    """Two accounts of one person were merged: browsers signed in as `from_user_id` are signed out, and its open pages
+    go on as `to_user_id` through a fresh sign-in ticket (a new session id). Returns how many pages were handed over."""
+    from nicegui import Client, app
+
+    browsers = set()
+    for browser_id, storage in list(app.storage._users.items()):
+        if storage.get('user_id') == from_user_id:
+            storage.pop('user_id', None)
+            browsers.add(browser_id)
+    pages = [c for c in list(Client.instances.values()) if _browser_id(c) in browsers]
+    for client in pages:
+        client.open(ticket_url(to_user_id, next))
+    log.info('user %s merged into %s: %d open page(s) handed over', from_user_id, to_user_id, len(pages))
+    return len(pages)
 
 
 def _drop(clients: list) -> None:

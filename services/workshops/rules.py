@@ -20,7 +20,7 @@ class RuleChoice:
 
 
 RULES: list[RuleChoice] = [
-    RuleChoice(key='chat', label='ran a chat with a model', action=actions.CHAT, link='/chat'),
+    RuleChoice(key='chat', label='ran a chat with a model', action=actions.CHAT, link='/playground'),
     RuleChoice(
         key='prompt_variable',
         label='created a prompt with a variable',
@@ -32,13 +32,14 @@ RULES: list[RuleChoice] = [
     RuleChoice(key='prompt', label='created a prompt', action=actions.PROMPT_CREATE, link='/prompts'),
     RuleChoice(key='prompt_run', label='ran a prompt', action=actions.PROMPT_RUN, link='/prompts'),
     RuleChoice(key='rag_query', label='asked a RAG system a question', action=actions.RAG_QUERY, link='/rag'),
-    RuleChoice(key='tool_call', label='made a tool call', action=actions.TOOL_CALL, link='/tools'),
+    RuleChoice(key='tool_call', label='made a tool call', action=actions.TOOL_CALL, link='/tools/chat'),
     RuleChoice(key='document_upload', label='uploaded a document', action=actions.DOCUMENT_UPLOAD, link='/knowledge'),
-    RuleChoice(key='embed', label='computed embeddings', action=actions.EMBED, link='/knowledge'),
+    RuleChoice(key='embed', label='computed embeddings', action=actions.EMBED, link='/embeddings'),
     RuleChoice(key='arena_vote', label='voted in the arena', action=actions.ARENA_VOTE),
 ]
 RULES_BY_KEY = {r.key: r for r in RULES}
 
+# the page of each kind of shared resource (its id appended); tests/ui/test_workshop_identity.py opens every link
 RESOURCE_KINDS = {'prompt': '/prompts', 'tool': '/tools', 'knowledge': '/knowledge', 'rag': '/rag'}
 
 

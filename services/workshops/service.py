@@ -43,6 +43,7 @@ from services.workshops import rules as workshop_rules
 from services.workshops.arena import ArenaMixin
 from services.workshops.display_names import check_new_attendee_name
 from services.workshops.gallery import GalleryMixin
+from services.workshops.identity import AttendeeIdentity
 from services.workshops.types import (
     AnnouncementInfo,
     AttendeeView,
@@ -82,6 +83,7 @@ class WorkshopService(ArenaMixin, GalleryMixin):
         sample_seconds: float = 5.0,
         gc_freeze: bool = True,
         bus: LiveBus | None = None,
+        secret: str = '',
     ) -> None:
         super().__init__(
             auth=auth,
@@ -97,6 +99,7 @@ class WorkshopService(ArenaMixin, GalleryMixin):
         # classroom behind one NAT address fits in, then a growing wait (never a lock)
         self.join_throttle = Backoff(join_max_failures, join_window_seconds)
         self.new_account_throttle = Backoff(join_accounts_per_source, join_window_seconds)
+        self.identity = AttendeeIdentity(self, secret)  # resume codes, remembered devices, merging attendees
 
     # ----- reading -------------------------------------------------------------------------------------------------
     async def _info(self, workshop: Workshop, *, can_manage: bool, full: bool = True) -> WorkshopInfo:
@@ -323,6 +326,7 @@ class WorkshopService(ArenaMixin, GalleryMixin):
         return AttendeeView(
             workshop=info, current_step=membership.current_step, done=done, announcements=announcements, hand=hand_info,
             checks=await self._check_results(membership.id),
+            resume_code=await self.identity.resume_code(actor_id, workshop_id),
         )  # fmt: skip
 
     # ----- lifecycle -----------------------------------------------------------------------------------------------

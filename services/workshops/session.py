@@ -37,6 +37,7 @@ from services.models.calls import ModelCalls
 from services.models.errors import OllamaError
 from services.models.hosts import HostDirectory
 from services.workshops.checking import WorkshopChecks
+from services.workshops.identity import merge_live
 from services.workshops.live import AttendeeLive, LiveWorkshop
 from services.workshops.types import AnnouncementInfo, HandInfo, StepInfo
 from services.workshops.usage import workshop_usage
@@ -78,7 +79,7 @@ class WorkshopSession(WorkshopChecks):
         # changes made on other app processes (REDIS_URL): applied to this process's copy of the live state
         self.bus = bus or LiveBus()
         for kind in ('activity', 'attendee', 'presence', 'progress', 'step', 'hand', 'hand_state', 'broadcast',
-                     'move_all', 'steps', 'closed', 'arena', 'gallery', 'check'):  # fmt: skip
+                     'move_all', 'steps', 'closed', 'arena', 'gallery', 'check', 'merged'):  # fmt: skip
             self.bus.on(kind, getattr(self, f'_live_{kind}'))
         self.bus.on_gap(self._live_gap)
 
@@ -517,6 +518,11 @@ class WorkshopSession(WorkshopChecks):
                 live._dirty_rows.add(attendee.user_id)
             live.mark_row(next(iter(live.attendees), 0))
             live.broadcast.emit({'kind': 'step', 'index': p['index']})
+
+    def _live_merged(self, p: dict[str, Any]) -> None:
+        live = self.live.get(p['workshop_id'])
+        if live is not None:
+            merge_live(live, p['keep'], p['drop'])
 
     async def attendee_activity(self, actor_id: int, workshop_id: int, user_id: int, limit: int = 30) -> list[Activity]:
         """Drill-down: one attendee's recent activity in this workshop (managers only)."""

@@ -75,6 +75,7 @@ class AttendeeView:
     announcements: list[AnnouncementInfo]
     hand: HandInfo | None
     checks: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)  # step -> check -> {passed, reason}
+    resume_code: str = ''  # the attendee's personal resume code ('' for accounts with a password)
 
 
 @dataclass(kw_only=True, slots=True)
