@@ -16,7 +16,7 @@ class RuleChoice:
     action: str
     detail: str | None = None  # a numeric detail of the activity that must be at least `min`
     min: int = 0
-    link: str = ''  # the platform area the step needs
+    link: str = ''  # the platform area the step needs ({workshop_id}: this workshop's)
 
 
 RULES: list[RuleChoice] = [
@@ -35,7 +35,9 @@ RULES: list[RuleChoice] = [
     RuleChoice(key='tool_call', label='made a tool call', action=actions.TOOL_CALL, link='/tools/chat'),
     RuleChoice(key='document_upload', label='uploaded a document', action=actions.DOCUMENT_UPLOAD, link='/knowledge'),
     RuleChoice(key='embed', label='computed embeddings', action=actions.EMBED, link='/embeddings'),
-    RuleChoice(key='arena_vote', label='voted in the arena', action=actions.ARENA_VOTE),
+    RuleChoice(
+        key='arena_vote', label='voted in the arena', action=actions.ARENA_VOTE, link='/workshops/{workshop_id}/arena'
+    ),
 ]
 RULES_BY_KEY = {r.key: r for r in RULES}
 
@@ -68,11 +70,11 @@ def rule_label(rule: dict[str, Any] | None) -> str:
     return choice.label if choice else rule.get('action', '')
 
 
-def rule_link(rule: dict[str, Any] | None) -> str:
+def rule_link(rule: dict[str, Any] | None, workshop_id: int) -> str:
     if not rule:
         return ''
     choice = RULES_BY_KEY.get(rule.get('key', ''))
-    return choice.link if choice else ''
+    return choice.link.format(workshop_id=workshop_id) if choice else ''
 
 
 def matches(rule: dict[str, Any] | None, action: str, error: str | None, details: dict[str, Any]) -> bool:

@@ -149,7 +149,7 @@ class WorkshopService(ArenaMixin, GalleryMixin):
                 instructions=s.instructions,
                 rule=s.rule,
                 rule_label=workshop_rules.rule_label(s.rule),
-                link=workshop_rules.rule_link(s.rule),
+                link=workshop_rules.rule_link(s.rule, workshop_id),
                 checks=list(s.checks or []),
             )
             for i, s in enumerate(rows)
