@@ -39,7 +39,9 @@ from services.core.throttles import Backoff, wait_sentence
 from services.models.calls import ModelCalls
 from services.models.hosts import HostDirectory
 from services.workshops import rules as workshop_rules
+from services.workshops.assistants import AssistantsMixin
 from services.workshops.display_names import check_new_attendee_name
+from services.workshops.pacing import PacingMixin
 from services.workshops.session import WorkshopSession
 from services.workshops.types import (
     AnnouncementInfo,
@@ -65,7 +67,7 @@ def normalise_code(code: str) -> str:
     return ''.join((code or '').split()).replace('-', '').upper()[:16]
 
 
-class WorkshopService(WorkshopSession):
+class WorkshopService(PacingMixin, AssistantsMixin, WorkshopSession):
     def __init__(
         self,
         *,
@@ -97,14 +99,16 @@ class WorkshopService(WorkshopSession):
         self.new_account_throttle = Backoff(join_accounts_per_source, join_window_seconds)
 
     # ----- reading -------------------------------------------------------------------------------------------------
-    async def _info(self, workshop: Workshop, *, can_manage: bool, full: bool = True) -> WorkshopInfo:
+    async def _info(
+        self, workshop: Workshop, *, can_manage: bool, full: bool = True, assisting: bool = False
+    ) -> WorkshopInfo:
         owner = await User.get(id=workshop.owner_id)  # type: ignore[attr-defined]
         info = WorkshopInfo(
             id=workshop.id,
             title=workshop.title,
             description=workshop.description,
             state=workshop.state.value if isinstance(workshop.state, WorkshopState) else str(workshop.state),
-            join_code=workshop.join_code if can_manage else '',
+            join_code=workshop.join_code if can_manage or assisting else '',  # assistants help people join
             owner_id=owner.id,
             owner_name=owner.display_name,
             starts_at=workshop.starts_at,
@@ -115,6 +119,7 @@ class WorkshopService(WorkshopSession):
             stuck_minutes=workshop.stuck_minutes,
             attendees_may_share=bool(workshop.attendees_may_share),
             can_manage=can_manage,
+            assisting=assisting,
         )
         if full:
             info.steps = await self.steps(workshop.id)
@@ -131,6 +136,7 @@ class WorkshopService(WorkshopSession):
                 info.co_instructors = await WorkshopInstructor.filter(workshop_id=workshop.id).values(
                     'user_id', name='user__display_name', email='user__email'
                 )
+                info.assistants = await self._assistants(workshop.id)
         info.attendee_count = await WorkshopMembership.filter(workshop_id=workshop.id).count()
         return info
 
@@ -163,22 +169,26 @@ class WorkshopService(WorkshopSession):
         else:
             workshops = []
         joined = await WorkshopMembership.filter(user_id=user.id).values_list('workshop_id', flat=True)
+        assisted = await self.assisted_ids(user.id)
         seen = {w.id for w in workshops}
-        workshops += [w for w in await Workshop.filter(id__in=[*joined, 0]).order_by('-id') if w.id not in seen]
+        workshops += [
+            w for w in await Workshop.filter(id__in=[*joined, *assisted, 0]).order_by('-id') if w.id not in seen
+        ]
         infos = []
         for w in workshops:
             manage = user.at_least(Role.INSTRUCTOR) and await self._is_manager(user, w)
-            infos.append(await self._info(w, can_manage=manage, full=False))
+            infos.append(await self._info(w, can_manage=manage, full=False, assisting=w.id in assisted))
         return infos
 
     async def get(self, actor_id: int, workshop_id: int) -> WorkshopInfo:
-        """Managers and members may read a workshop; anyone else gets NotFound."""
+        """Managers, assistants and members may read a workshop; anyone else gets NotFound."""
         user = await self.auth.require(actor_id)
         workshop = await self._workshop(workshop_id)
         manage = user.at_least(Role.INSTRUCTOR) and await self._is_manager(user, workshop)
-        if not manage and not await WorkshopMembership.exists(workshop_id=workshop_id, user_id=user.id):
+        assisting = not manage and await self.is_assistant(user.id, workshop_id)
+        if not (manage or assisting) and not await WorkshopMembership.exists(workshop_id=workshop_id, user_id=user.id):
             raise NotFound('No such workshop.')
-        return await self._info(workshop, can_manage=manage)
+        return await self._info(workshop, can_manage=manage, assisting=assisting)
 
     # ----- creating and editing ------------------------------------------------------------------------------------
     async def create(self, actor_id: int, title: str, description: str = '', **fields: Any) -> WorkshopInfo:

@@ -47,6 +47,8 @@ class WorkshopInfo:
     steps: list[StepInfo] = field(default_factory=list)
     can_manage: bool = False
     attendee_count: int = 0
+    assistants: list[dict[str, Any]] = field(default_factory=list)  # managers only
+    assisting: bool = False  # the reader is an assistant of this workshop (dashboard, hands, messages)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -57,6 +59,8 @@ class HandInfo:
     message: str
     state: str
     created_at: datetime
+    claimed_by: str = ''  # the instructor or assistant on the way
+    claimed_by_id: int | None = None
 
 
 @dataclass(kw_only=True, slots=True)
