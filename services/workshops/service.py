@@ -322,14 +322,17 @@ class WorkshopService(PacingMixin, AssistantsMixin, WorkshopSession):
                 message=hand.message,
                 state=str(hand.state.value if isinstance(hand.state, HandState) else hand.state),
                 created_at=hand.created_at,
+                claimed_by=await User.filter(id=hand.claimed_by_id or 0).first().values_list('display_name', flat=True)
+                or '',
             )
             if hand
             else None
         )
         await self.live_state(workshop_id)
         return AttendeeView(
-            workshop=info, current_step=membership.current_step, done=done, announcements=announcements, hand=hand_info
-        )
+            workshop=info, current_step=membership.current_step, done=done, announcements=announcements, hand=hand_info,
+            messages=await self.my_messages(actor_id, workshop_id),
+        )  # fmt: skip
 
     # ----- lifecycle -----------------------------------------------------------------------------------------------
     async def start(self, actor_id: int, workshop_id: int) -> None:

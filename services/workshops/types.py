@@ -77,6 +77,7 @@ class AttendeeView:
     done: dict[int, str]  # step id -> 'manual' | 'auto'
     announcements: list[AnnouncementInfo]
     hand: HandInfo | None
+    messages: list[dict[str, Any]] = field(default_factory=list)  # private messages from the staff, newest first
 
 
 @dataclass(kw_only=True, slots=True)
