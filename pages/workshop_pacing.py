@@ -76,9 +76,9 @@ class PacingControls:
 
     def build(self) -> None:
         with ui.row().classes('w-full items-center gap-2').mark('pacing-controls'):
-            self.mode = ui.toggle({'open': 'All steps open', 'paced': 'Paced'}, value=self.live.pace.mode)
+            self.mode = ui.radio({'open': 'All steps open', 'paced': 'Paced'}, value=self.live.pace.mode)
             self.mode.on_value_change(self._mode_changed)
-            self.mode.props('dense no-caps').mark('pacing-mode')
+            self.mode.props('inline dense').mark('pacing-mode')
             self.unlocked = ui.label().classes('text-sm').mark('pacing-unlocked')
             self.unlock = ui.button('Unlock next step', icon='lock_open', on_click=self._unlock)
             self.unlock.props('flat dense').mark('unlock-next')

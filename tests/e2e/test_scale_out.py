@@ -138,8 +138,8 @@ def test_live_workshop_events_cross_processes_through_the_balancer(two_processes
     expect(ann.get_by_text('Break until 11:00').first).to_be_visible()  # reached A
     expect(bob.get_by_text('Break until 11:00').first).to_be_visible()  # and B
 
-    instructor.get_by_role('button', name='Acknowledge').click()  # B acknowledges; Ann on A learns it
-    expect(ann.get_by_text('An instructor has seen your hand and is on the way.')).to_be_visible()
+    instructor.get_by_role('button', name='Claim').click()  # B claims it; Ann on A learns who is coming
+    expect(ann.get_by_text('has seen your hand and is on the way.')).to_be_visible()
     for page in (instructor, ann, bob):
         page.context.close()
 
