@@ -36,14 +36,15 @@ class AssistantsMixin:
         return bool(user_id) and await WorkshopAssistant.exists(workshop_id=workshop_id, user_id=user_id)
 
     async def _staff(self, actor_id: int, workshop_id: int) -> tuple[UserInfo, Workshop, bool]:
-        """A manager or an assistant of this workshop, the workshop, and whether they manage it; anyone else gets
-        NotFound (never reveal a workshop)."""
+        """A manager or an assistant of this workshop, the workshop, and whether they manage it; other attendees get
+        PermissionDenied, other instructors NotFound (never reveal a workshop)."""
         user = await self.auth.require(actor_id)  # type: ignore[attr-defined]
         workshop = await self._workshop(workshop_id)  # type: ignore[attr-defined]
         if user.at_least(Role.INSTRUCTOR) and await self._is_manager(user, workshop):  # type: ignore[attr-defined]
             return user, workshop, True
         if await self.is_assistant(user.id, workshop_id):
             return user, workshop, False
+        await self.auth.require(actor_id, Role.INSTRUCTOR)  # type: ignore[attr-defined]  # attendees: PermissionDenied
         log.warning('user %s refused staff access to workshop %s', actor_id, workshop_id)
         raise NotFound('No such workshop.')
 

@@ -8,7 +8,7 @@ import pytest
 from nicegui.testing import User
 
 from services.core import actions
-from services.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from services.core.errors import Conflict, InvalidInput, PermissionDenied
 from services.wiring import Services
 
 
@@ -106,14 +106,14 @@ async def test_assistant_claims_hands_and_messages_but_cannot_manage(
     await ws.update_hand(helper, info.id, hand.id, 'resolved')
     with pytest.raises(Conflict, match='resolved already'):
         await ws.claim_hand(teacher, info.id, hand.id)
-    with pytest.raises(NotFound):
+    with pytest.raises(PermissionDenied):
         await ws.claim_hand(ann, info.id, hand.id)
 
     # a private message reaches one attendee only
     await ws.message_attendee(helper, info.id, ann, 'Look at line 3')
     assert [m['text'] for m in await ws.my_messages(ann, info.id)] == ['Look at line 3']
     assert await ws.my_messages(bob, info.id) == []
-    with pytest.raises(NotFound):
+    with pytest.raises(PermissionDenied):
         await ws.message_attendee(ann, info.id, bob, 'psst')
     with pytest.raises(InvalidInput):
         await ws.message_attendee(helper, info.id, bob, '   ')
@@ -145,5 +145,5 @@ async def test_assistant_claims_hands_and_messages_but_cannot_manage(
     with pytest.raises(Conflict, match='attends this workshop'):
         await ws.add_assistant(teacher, info.id, ann_email)
     await ws.remove_assistant(teacher, info.id, helper)
-    with pytest.raises(NotFound):
+    with pytest.raises(PermissionDenied):
         await ws.dashboard(helper, info.id)
