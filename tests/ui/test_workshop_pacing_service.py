@@ -96,6 +96,8 @@ async def test_assistant_claims_hands_and_messages_but_cannot_manage(
     assert seen.assisting and not seen.can_manage and seen.join_code == info.join_code
     assert [w.id for w in await ws.list_for(helper)] == [info.id]
     assert await ws.dashboard(helper, info.id) is not None
+    with pytest.raises(InvalidInput, match="the name of this workshop's assistant"):
+        await ws.join(info.join_code, 'Hana  Helper')  # nobody joins under the assistant's name
 
     # hands: the first claim wins, a second one is refused with who has it
     hand = await ws.raise_hand(ann, info.id, 'stuck')
