@@ -183,7 +183,7 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
                 for step in steps:
                     box, closed = boxes[step.id], locked(step.position)
                     box.set_enabled(not closed)
-                    box.text = f'🔒 {step.title} (the instructor will open this)' if closed else step.title
+                    box.text = f'{step.title} (the instructor will open this)' if closed else step.title
 
             show_locks()
 

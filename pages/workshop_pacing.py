@@ -52,8 +52,10 @@ class FocusOverlay:
     """Eyes on the projector: the attendee's screen dimmed with the instructor's message until released."""
 
     def __init__(self, pace: Pace) -> None:
-        with ui.element('div').classes('fixed inset-0 flex items-center justify-center bg-black/80') as self.box:
-            self.box.style('z-index: 7000').props('role=alertdialog aria-live=assertive')
+        # in the page layout, beside the header and the drawer (not inside the page): it covers them too
+        with ui.context.client.layout, ui.element('div') as box:
+            self.box = box.classes('fixed inset-0 flex items-center justify-center')
+            box.style('z-index: 7000; background: rgba(0, 0, 0, 0.85)').props('role=alertdialog aria-live=assertive')
             with ui.column().classes('items-center gap-4 p-8 text-white text-center'):
                 ui.icon('cast_for_education', size='4rem')
                 self.label = ui.label().classes('text-3xl font-semibold').mark('focus-message')
