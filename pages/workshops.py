@@ -66,7 +66,7 @@ def create_router(services: Services) -> APIRouter:
             info = await services.workshops.get(user.id, workshop_id)
             staff = info.can_manage or info.assisting
             view = None if staff else await services.workshops.attendee_view(user.id, workshop_id)
-            pace = await services.workshops.pace_of(user.id, workshop_id)
+            pace = await services.workshops.pace_of(user.id, workshop_id) if info.can_manage else Pace()
         except ServiceError as exc:
             with frame(services, user, 'Workshop'):
                 ui.label(exc.message).classes('text-negative')
