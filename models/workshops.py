@@ -24,6 +24,13 @@ class Workshop(Model):
     join_code = fields.CharField(max_length=16, unique=True)
     stuck_minutes = fields.IntField(default=10)
     attendees_may_share = fields.BooleanField(default=False)  # attendees may share prompts, tools, KBs, RAG here
+    # pacing (issue 18 item 2): 'open' (every step visible) or 'paced' (the first `unlocked_steps` steps are open);
+    # a step timer and "eyes on the projector" are room-wide and kept here so a rebuilt live state has them too
+    pacing = fields.CharField(max_length=8, default='open')
+    unlocked_steps = fields.IntField(default=1)
+    timer_ends_at = fields.DatetimeField(null=True)
+    timer_label = fields.CharField(max_length=300, default='')
+    focus_message = fields.CharField(max_length=500, null=True)  # set: attendees' screens are dimmed with it
     started_at = fields.DatetimeField(null=True)
     ended_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -42,6 +49,20 @@ class WorkshopInstructor(Model):
 
     class Meta:
         table = 'workshop_instructors'
+        unique_together = (('workshop', 'user'),)
+
+
+class WorkshopAssistant(Model):
+    """An assistant (issue 18 item 4): sees the dashboard, claims and resolves hands, messages one attendee; may not
+    end the workshop or change its settings, steps, pacing or quotas. A table of its own (like co-instructors), not a
+    membership role: memberships are the attendees everywhere (matrix, counts, exports, model-call attribution)."""
+
+    id = fields.IntField(primary_key=True)
+    workshop = fields.ForeignKeyField('models.Workshop', related_name='assistants', on_delete=fields.CASCADE)
+    user = fields.ForeignKeyField('models.User', related_name='assisting', on_delete=fields.CASCADE)
+
+    class Meta:
+        table = 'workshop_assistants'
         unique_together = (('workshop', 'user'),)
 
 
@@ -128,6 +149,11 @@ class RaisedHand(Model):
     membership = fields.ForeignKeyField('models.WorkshopMembership', related_name='hands', on_delete=fields.CASCADE)
     message = fields.CharField(max_length=500, default='')
     state = fields.CharEnumField(HandState, max_length=16, default=HandState.RAISED)
+    # the instructor or assistant on the way (the first to claim it); no database constraint: SQLite cannot add one
+    # to an existing table
+    claimed_by = fields.ForeignKeyField(
+        'models.User', related_name='claimed_hands', null=True, on_delete=fields.SET_NULL, db_constraint=False
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -144,3 +170,17 @@ class Announcement(Model):
 
     class Meta:
         table = 'workshop_announcements'
+
+
+class PrivateMessage(Model):
+    """A message from an instructor or assistant to one attendee, shown to that attendee only."""
+
+    id = fields.IntField(primary_key=True)
+    workshop = fields.ForeignKeyField('models.Workshop', related_name='private_messages', on_delete=fields.CASCADE)
+    sender = fields.ForeignKeyField('models.User', related_name='sent_messages', null=True, on_delete=fields.SET_NULL)
+    recipient = fields.ForeignKeyField('models.User', related_name='received_messages', on_delete=fields.CASCADE)
+    text = fields.CharField(max_length=1000)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = 'workshop_private_messages'

@@ -16,11 +16,13 @@ from components.workshop_checks import attendee_checks
 from pages.common import session_user_id
 from pages.workshop_gallery import SubmissionForm
 from pages.workshop_identity import device_redirect, resume_card, resume_form
+from pages.workshop_pacing import Countdown, FocusOverlay
 from services.core import sessions
 from services.core.auth import UserInfo
 from services.core.client_address import client_address
 from services.core.errors import ServiceError
 from services.wiring import Services
+from services.workshops.pacing import LOCKED_SENTENCE, Pace
 from services.workshops.types import AttendeeView
 
 MAX_NEWS = 100  # announcements shown on the page, newest first
@@ -103,6 +105,10 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
     state['checks'] = {step_id: dict(results) for step_id, results in view.checks.items()}
     live = workshops.live.get(wid)
     submission = SubmissionForm(services, user, wid)  # the result a step asks for (results gallery)
+    state['pace'] = live.pace if live is not None else Pace()  # a workshop that is not live: every step open
+
+    def locked(index: int) -> bool:
+        return state['pace'].locked(index)
 
     with ui.row().classes('w-full items-center gap-2'):
         ui.badge(view.workshop.state, color='positive' if view.workshop.state == 'live' else 'grey')
@@ -121,6 +127,8 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
     resume_card(view.resume_code)
     ended = ui.label('This workshop has ended. Thank you for taking part!').classes('text-lg text-warning')
     ended.set_visibility(view.workshop.state == 'ended')
+    countdown = Countdown(state['pace'])
+    overlay = FocusOverlay(state['pace'])
 
     with ui.row().classes('w-full gap-6 items-start no-wrap max-md:flex-wrap'):
         with ui.column().classes('grow gap-3 min-w-0'):
@@ -135,8 +143,13 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
                     ui.label(f'Step {state["current"] + 1} of {len(steps)}: {step.title}').classes(
                         'text-xl font-semibold'
                     ).mark('current-step')
-                ui.markdown(step.instructions or '_No instructions._').classes('w-full')
-                if step.link:
+                if locked(state['current']):
+                    with ui.row().classes('items-center gap-2 text-gray-500'):
+                        ui.icon('lock')
+                        ui.label('This step is not open yet: the instructor will open this.').mark('step-locked')
+                else:
+                    ui.markdown(step.instructions or '_No instructions._').classes('w-full')
+                if step.link and not locked(state['current']):
                     ui.link(f'Open {step.link.strip("/")} for this step', step.link)
                 if step.rule_label and not step.checks:
                     ui.label(f'Completes automatically when you have {step.rule_label}.').classes(
@@ -150,11 +163,15 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
                         state['current'] > 0
                     )
                     ui.button('Next step', icon='chevron_right', on_click=lambda: go(1)).props('flat').set_enabled(
-                        state['current'] < len(steps) - 1
+                        state['current'] < len(steps) - 1 and not locked(state['current'] + 1)
                     )
 
             async def go(delta: int) -> None:
-                state['current'] = max(0, min(state['current'] + delta, len(steps) - 1))
+                target = max(0, min(state['current'] + delta, len(steps) - 1))
+                if locked(target):
+                    ui.notify(LOCKED_SENTENCE, type='info')
+                    return
+                state['current'] = target
                 step_panel.refresh()
                 await guarded(lambda: workshops.set_step(user.id, wid, state['current']))
 
@@ -168,11 +185,16 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
         with ui.column().classes('w-80 gap-3'):
             ui.label('Your checklist').classes('font-semibold')
             boxes: dict[int, ui.checkbox] = {}
+            positions = {step.id: step.position for step in steps}
             for step in steps:
 
                 async def toggle(e, step_id: int = step.id) -> None:
                     if bool(e.value) == (step_id in state['done']):
                         return  # set by a pushed change (e.g. completed automatically), not by the attendee
+                    if locked(positions[step_id]):
+                        e.sender.value = step_id in state['done']
+                        ui.notify(LOCKED_SENTENCE, type='info')
+                        return
                     if bool(e.value):
                         state['done'][step_id] = 'manual'
                     else:
@@ -183,14 +205,23 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
                     f'tick-{step.position}'
                 )
 
+            def show_locks() -> None:
+                """Locked steps of a paced workshop: greyed, disabled, saying who opens them."""
+                for step in steps:
+                    box, closed = boxes[step.id], locked(step.position)
+                    box.set_enabled(not closed)
+                    box.text = f'{step.title} (the instructor will open this)' if closed else step.title
+
+            show_locks()
+
             ui.separator()
             hand_label = ui.label().classes('text-sm').mark('hand-state')
             message = ui.input('Question (optional)').props('outlined dense').classes('w-full').mark('hand-message')
 
-            def show_hand(hand_state: str | None) -> None:
+            def show_hand(hand_state: str | None, by: str = '') -> None:
                 texts = {
                     'raised': 'Your hand is raised. An instructor will come to you.',
-                    'acknowledged': 'An instructor has seen your hand and is on the way.',
+                    'acknowledged': f'{by or "An instructor"} has seen your hand and is on the way.',
                     'resolved': 'Your question was resolved.',
                 }
                 hand_label.text = texts.get(hand_state or '', '')
@@ -208,7 +239,14 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
             message.on('keydown.enter', raise_hand)
             raise_button = ui.button('Raise hand', icon='back_hand', on_click=raise_hand).mark('raise-hand')
             lower_button = ui.button('Lower hand', on_click=lower_hand).props('flat').mark('lower-hand')
-            show_hand(view.hand.state if view.hand else None)
+            show_hand(view.hand.state if view.hand else None, view.hand.claimed_by if view.hand else '')
+
+            ui.label('Messages for you').classes('font-semibold mt-2')
+            notes = [(m['from'], m['at'], m['text']) for m in view.messages]
+            messages = ui.html(_messages_html(notes), sanitize=False).classes('w-full').mark('messages')
+            messages.set_visibility(bool(notes))
+            no_notes = ui.label('None yet.').classes('text-sm text-gray-500')
+            no_notes.set_visibility(not notes)
 
             ui.label('Announcements').classes('font-semibold mt-2')
             no_news = ui.label('Nothing yet.').classes('text-sm text-gray-500')
@@ -234,6 +272,14 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
             state['current'] = min(event['index'], len(steps) - 1)
             step_panel.refresh()
             ui.notify(f'The instructor moved everyone to step {state["current"] + 1}.', type='info')
+        elif kind == 'pace':
+            before, state['pace'] = state['pace'], Pace(**event['pace'])
+            countdown.show(state['pace'])
+            overlay.show(state['pace'])
+            show_locks()
+            step_panel.refresh()
+            if state['pace'].mode == 'paced' and before.mode == 'paced' and state['pace'].unlocked > before.unlocked:
+                ui.notify(f'Step {state["pace"].unlocked} is open now.', type='info')
         elif kind == 'ended':
             ended.set_visibility(True)
         elif kind == 'reload':
@@ -254,9 +300,17 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
             if not event['passed']:
                 ui.notify(f'A check is not passed yet: {event["reason"]}', type='warning')
         elif event['kind'] == 'hand':
-            show_hand(event['state'])
+            show_hand(event['state'], event.get('by', ''))
             if event['state'] == 'resolved':
                 ui.notify('Your raised hand was resolved.', type='positive')
+            elif event.get('by'):
+                ui.notify(f'{event["by"]} is coming to help you.', type='info')
+        elif event['kind'] == 'message':
+            ui.notify(f'Message from {event["from"]}: {event["text"][:200]}', type='info', position='top')
+            notes.insert(0, (event['from'], event['at'], event['text']))
+            messages.content = _messages_html(notes)
+            messages.set_visibility(True)
+            no_notes.set_visibility(False)
 
     if live is not None:
         live.broadcast.subscribe(on_broadcast)
@@ -272,4 +326,13 @@ def _announcements_html(news: list[tuple[str, str]]) -> str:
     return ''.join(
         f'<div class="w-full px-2 py-1 mb-1 rounded border whitespace-pre-line">{at} · {html.escape(text)}</div>'
         for text, at in news[:MAX_NEWS]
+    )
+
+
+def _messages_html(notes: list[tuple[str, str, str]]) -> str:
+    """Private messages from the staff, newest first; the text escaped (never HTML)."""
+    return ''.join(
+        f'<div class="w-full px-2 py-1 mb-1 rounded border border-primary whitespace-pre-line">'
+        f'{at} · <b>{html.escape(sender)}</b>: {html.escape(text)}</div>'
+        for sender, at, text in notes[:MAX_NEWS]
     )

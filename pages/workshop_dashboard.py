@@ -13,12 +13,15 @@ from nicegui import APIRouter, ui
 from components.forms import confirm, guarded
 from components.frame import frame
 from components.workshop_checks import CheckSummary
-from pages.common import page_user
+from pages.common import page_user, session_user_id
+from pages.workshop_assistants import message_box
+from pages.workshop_pacing import Countdown, PacingControls
 from pages.workshop_projector import projector_parts
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
 from services.wiring import Services
 from services.workshops.live import LiveWorkshop
+from services.workshops.pacing import Pace
 
 FEED_ROWS = 50
 MATRIX_CHUNK = 50  # the matrix is several tables of this many rows: a changed row re-sends only its table
@@ -31,7 +34,8 @@ def create_router(services: Services) -> APIRouter:
 
     @router.page('/{workshop_id}/dashboard')
     async def dashboard_page(workshop_id: int, projector: bool = False) -> None:
-        user = await page_user(services, Role.INSTRUCTOR)
+        assisting = await services.workshops.is_assistant(session_user_id(), workshop_id)  # any role may assist
+        user = await page_user(services, Role.ATTENDEE if assisting else Role.INSTRUCTOR)
         if user is None:
             return
         try:
@@ -46,7 +50,9 @@ def create_router(services: Services) -> APIRouter:
                 ui.label('This workshop is not live. Start it to see the dashboard, or open its summary.')
                 ui.link('Summary', f'/workshops/{workshop_id}/summary')
                 return
-            Dashboard(services, user, workshop_id, info.join_code, live, projector=projector).build()
+            dashboard = Dashboard(services, user, workshop_id, info.join_code, live, projector=projector)
+            dashboard.manage = info.can_manage
+            dashboard.build()
             if projector:
                 await projector_parts(services, user, workshop_id)  # the arena leaderboard and the results gallery
 
@@ -69,6 +75,7 @@ class Dashboard:
         self.chunks: list[list[dict[str, Any]]] = []
         self.tables: list[ui.table] = []
         self.filters: dict[str, Any] = {'user_id': None, 'action': None, 'model': None}
+        self.manage = True  # False for an assistant: no announcements, moves, pacing or ending
 
     # ----- building --------------------------------------------------------------------------------------------------
     def build(self) -> None:
@@ -90,8 +97,12 @@ class Dashboard:
             ui.label('The workshop has ended.').classes('text-lg text-warning').mark('dash-ended')
             ui.link('Open the summary', f'/workshops/{self.wid}/summary')
         self.ended.set_visibility(False)
-        if not self.projector:
+        self.countdown = Countdown(self.live.pace, big=self.projector)
+        if not self.projector and self.manage:
             self._actions()
+            PacingControls(self.services, self.user, self.wid, self.live).build()
+        if not self.projector:
+            message_box(self.services, self.user, self.wid, self.live)
         with ui.row().classes('w-full gap-2').mark('step-counts') as self.counts_row:
             self.count_labels = [
                 ui.chip(f'{i + 1}. {s["title"]}: 0', color='primary').props('outline')
@@ -238,6 +249,8 @@ class Dashboard:
 
     # ----- live updates ----------------------------------------------------------------------------------------------
     def apply(self, payload: dict[str, Any]) -> None:
+        if 'pace' in payload:
+            self.countdown.show(Pace(**payload['pace']))
         if payload.get('ended'):
             self.ended.set_visibility(True)
             return
@@ -297,11 +310,18 @@ class Dashboard:
                     async def set_state(state: str, hid: int = hand['id']) -> None:
                         await guarded(lambda: ws.update_hand(self.user.id, self.wid, hid, state))
 
-                    if hand['state'] == 'raised':
-                        ui.button('Acknowledge', on_click=lambda s=set_state: s('acknowledged')).props('flat dense')
+                    if hand.get('claimed_by'):
+                        ui.label(f'{hand["claimed_by"]} is on the way').classes('text-sm').mark(f'claimed-{hand["id"]}')
+                    else:
+                        ui.button('Claim', on_click=lambda hid=hand['id']: self._claim(hid)).props('flat dense').mark(
+                            f'claim-{hand["id"]}'
+                        )
                     ui.button('Resolve', on_click=lambda s=set_state: s('resolved')).props('flat dense').mark(
                         f'resolve-{hand["id"]}'
                     )
+
+    async def _claim(self, hand_id: int) -> None:
+        await guarded(lambda: self.services.workshops.claim_hand(self.user.id, self.wid, hand_id))
 
     def _matches(self, item: dict[str, Any]) -> bool:
         f = self.filters

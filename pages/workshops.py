@@ -11,12 +11,15 @@ from components.frame import frame
 from components.preflight import PreflightPanel
 from components.workshop_checks import open_editor as open_check_editor
 from pages.common import page_user
+from pages.workshop_assistants import assistant_home, assistants_card
 from pages.workshop_attend import attendee_view
 from pages.workshop_identity import merge_card
+from pages.workshop_pacing import pacing_card
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
 from services.wiring import Services
 from services.workshops.checks import describe as describe_check
+from services.workshops.pacing import Pace
 from services.workshops.rules import RESOURCE_KINDS, rule_options
 from services.workshops.types import WorkshopInfo
 
@@ -64,7 +67,9 @@ def create_router(services: Services) -> APIRouter:
             return
         try:
             info = await services.workshops.get(user.id, workshop_id)
-            view = None if info.can_manage else await services.workshops.attendee_view(user.id, workshop_id)
+            staff = info.can_manage or info.assisting
+            view = None if staff else await services.workshops.attendee_view(user.id, workshop_id)
+            pace = await services.workshops.pace_of(user.id, workshop_id) if info.can_manage else Pace()
         except ServiceError as exc:
             with frame(services, user, 'Workshop'):
                 ui.label(exc.message).classes('text-negative')
@@ -73,8 +78,10 @@ def create_router(services: Services) -> APIRouter:
         with frame(services, user, info.title):
             if view is not None:
                 attendee_view(services, user, view)
+            elif info.assisting:
+                assistant_home(info)
             else:
-                _manage(services, user, info)
+                _manage(services, user, info, pace)
                 await merge_card(services, user.id, workshop_id)
 
     return router
@@ -104,7 +111,7 @@ def _create_dialog(services: Services, user: UserInfo) -> None:
     dialog.open()
 
 
-def _manage(services: Services, user: UserInfo, info: WorkshopInfo) -> None:
+def _manage(services: Services, user: UserInfo, info: WorkshopInfo, pace: Pace) -> None:
     ws = services.workshops
     wid = info.id
 
@@ -230,6 +237,8 @@ def _manage(services: Services, user: UserInfo, info: WorkshopInfo) -> None:
 
         ui.button('Add step', icon='add', on_click=add_step).mark('step-add')
 
+    pacing_card(services, user, info, pace)
+
     with ui.row().classes('w-full gap-4 items-start'):
         with ui.card().classes('grow gap-2').props('flat bordered'):
             ui.label('Co-instructors').classes('font-semibold')
@@ -249,6 +258,7 @@ def _manage(services: Services, user: UserInfo, info: WorkshopInfo) -> None:
                     await reload()
 
             ui.button('Add co-instructor', on_click=add_co).props('flat')
+        assistants_card(services, user, info)
         with ui.card().classes('grow gap-2').props('flat bordered'):
             ui.label('Shared with attendees').classes('font-semibold')
             for res in info.resources:

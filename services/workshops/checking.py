@@ -89,11 +89,14 @@ class WorkshopChecks:
 
     # ----- judging activity ----------------------------------------------------------------------------------------
     def _run_checks(self, live: LiveWorkshop, activity: Activity) -> None:
-        """Judge one activity against the checks of every step the attendee has not finished (a pass stays a pass)."""
+        """Judge one activity against the checks of every open step the attendee has not finished (a pass stays a
+        pass)."""
         attendee = live.attendees.get(activity.user_id or 0)
         if attendee is None:
             return
-        for step in live.steps:
+        for index, step in enumerate(live.steps):
+            if live.pace.locked(index):
+                break  # a locked step of a paced workshop is not judged yet (nor completed)
             checks = step.get('checks') or []
             if not checks or step['id'] in attendee.done:
                 continue

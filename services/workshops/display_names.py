@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from models import User, WorkshopInstructor, WorkshopMembership
+from models import User, WorkshopAssistant, WorkshopInstructor, WorkshopMembership
 from services.core.errors import Conflict, InvalidInput
 
 ROLE_WORDS = frozenset(
@@ -57,6 +57,9 @@ async def check_new_attendee_name(workshop_id: int, owner_id: int, name: str) ->
     ]
     if any(name_key(other) == key for other in staff):
         raise InvalidInput(f'"{name}" is the name of this workshop\'s instructor. Please join under your own name.')
+    assistants = await WorkshopAssistant.filter(workshop_id=workshop_id).values_list('user__display_name', flat=True)
+    if any(name_key(other) == key for other in assistants):
+        raise InvalidInput(f'"{name}" is the name of this workshop\'s assistant. Please join under your own name.')
     attendees = await WorkshopMembership.filter(workshop_id=workshop_id).values_list('user__display_name', flat=True)
     for other in attendees:
         if name_key(other) == key:

@@ -19,6 +19,7 @@ from nicegui import Event
 from services.core import actions
 from services.workshops import checks as workshop_checks
 from services.workshops import rules as workshop_rules
+from services.workshops.pacing import Pace
 
 FEED_SIZE = 200
 CHECK_CELLS = {'passed': '⚡', 'failed': '✗', 'partly': '◐', 'untried': ''}  # a step with checks, not ticked
@@ -86,6 +87,7 @@ class LiveWorkshop:
         self.stuck_seconds = stuck_minutes * 60
         self.idle_seconds = 300.0
         self.steps = steps
+        self.pace = Pace()  # open or paced steps, the step timer, "eyes on the projector" (set from the workshop row)
         self.attendees: dict[int, AttendeeLive] = {}
         self.hands: dict[int, dict[str, Any]] = {}  # open hands (raised or acknowledged)
         self.feed: deque[dict[str, Any]] = deque(maxlen=FEED_SIZE)
@@ -236,7 +238,9 @@ class LiveWorkshop:
             attendee.error_streak = attendee.error_streak + 1 if activity.error else 0
             attendee.last_seen = now
             self._refresh_presence(attendee, now)
-            for step in self.steps:
+            for index, step in enumerate(self.steps):
+                if self.pace.locked(index):
+                    break  # a locked step of a paced workshop cannot be completed, not even automatically
                 if (
                     step['id'] not in attendee.done
                     and not step.get('checks')

@@ -41,9 +41,11 @@ from services.models.calls import ModelCalls
 from services.models.hosts import HostDirectory
 from services.workshops import rules as workshop_rules
 from services.workshops.arena import ArenaMixin
+from services.workshops.assistants import AssistantsMixin
 from services.workshops.display_names import check_new_attendee_name
 from services.workshops.gallery import GalleryMixin
 from services.workshops.identity import AttendeeIdentity
+from services.workshops.pacing import PacingMixin
 from services.workshops.types import (
     AnnouncementInfo,
     AttendeeView,
@@ -68,7 +70,7 @@ def normalise_code(code: str) -> str:
     return ''.join((code or '').split()).replace('-', '').upper()[:16]
 
 
-class WorkshopService(ArenaMixin, GalleryMixin):
+class WorkshopService(PacingMixin, AssistantsMixin, ArenaMixin, GalleryMixin):
     def __init__(
         self,
         *,
@@ -102,14 +104,16 @@ class WorkshopService(ArenaMixin, GalleryMixin):
         self.identity = AttendeeIdentity(self, secret)  # resume codes, remembered devices, merging attendees
 
     # ----- reading -------------------------------------------------------------------------------------------------
-    async def _info(self, workshop: Workshop, *, can_manage: bool, full: bool = True) -> WorkshopInfo:
+    async def _info(
+        self, workshop: Workshop, *, can_manage: bool, full: bool = True, assisting: bool = False
+    ) -> WorkshopInfo:
         owner = await User.get(id=workshop.owner_id)  # type: ignore[attr-defined]
         info = WorkshopInfo(
             id=workshop.id,
             title=workshop.title,
             description=workshop.description,
             state=workshop.state.value if isinstance(workshop.state, WorkshopState) else str(workshop.state),
-            join_code=workshop.join_code if can_manage else '',
+            join_code=workshop.join_code if can_manage or assisting else '',  # assistants help people join
             owner_id=owner.id,
             owner_name=owner.display_name,
             starts_at=workshop.starts_at,
@@ -120,6 +124,7 @@ class WorkshopService(ArenaMixin, GalleryMixin):
             stuck_minutes=workshop.stuck_minutes,
             attendees_may_share=bool(workshop.attendees_may_share),
             can_manage=can_manage,
+            assisting=assisting,
         )
         if full:
             info.steps = await self.steps(workshop.id)
@@ -136,6 +141,7 @@ class WorkshopService(ArenaMixin, GalleryMixin):
                 info.co_instructors = await WorkshopInstructor.filter(workshop_id=workshop.id).values(
                     'user_id', name='user__display_name', email='user__email'
                 )
+                info.assistants = await self._assistants(workshop.id)
         info.attendee_count = await WorkshopMembership.filter(workshop_id=workshop.id).count()
         return info
 
@@ -169,22 +175,26 @@ class WorkshopService(ArenaMixin, GalleryMixin):
         else:
             workshops = []
         joined = await WorkshopMembership.filter(user_id=user.id).values_list('workshop_id', flat=True)
+        assisted = await self.assisted_ids(user.id)
         seen = {w.id for w in workshops}
-        workshops += [w for w in await Workshop.filter(id__in=[*joined, 0]).order_by('-id') if w.id not in seen]
+        workshops += [
+            w for w in await Workshop.filter(id__in=[*joined, *assisted, 0]).order_by('-id') if w.id not in seen
+        ]
         infos = []
         for w in workshops:
             manage = user.at_least(Role.INSTRUCTOR) and await self._is_manager(user, w)
-            infos.append(await self._info(w, can_manage=manage, full=False))
+            infos.append(await self._info(w, can_manage=manage, full=False, assisting=w.id in assisted))
         return infos
 
     async def get(self, actor_id: int, workshop_id: int) -> WorkshopInfo:
-        """Managers and members may read a workshop; anyone else gets NotFound."""
+        """Managers, assistants and members may read a workshop; anyone else gets NotFound."""
         user = await self.auth.require(actor_id)
         workshop = await self._workshop(workshop_id)
         manage = user.at_least(Role.INSTRUCTOR) and await self._is_manager(user, workshop)
-        if not manage and not await WorkshopMembership.exists(workshop_id=workshop_id, user_id=user.id):
+        assisting = not manage and await self.is_assistant(user.id, workshop_id)
+        if not (manage or assisting) and not await WorkshopMembership.exists(workshop_id=workshop_id, user_id=user.id):
             raise NotFound('No such workshop.')
-        return await self._info(workshop, can_manage=manage)
+        return await self._info(workshop, can_manage=manage, assisting=assisting)
 
     # ----- creating and editing ------------------------------------------------------------------------------------
     async def create(self, actor_id: int, title: str, description: str = '', **fields: Any) -> WorkshopInfo:
@@ -318,6 +328,8 @@ class WorkshopService(ArenaMixin, GalleryMixin):
                 message=hand.message,
                 state=str(hand.state.value if isinstance(hand.state, HandState) else hand.state),
                 created_at=hand.created_at,
+                claimed_by=await User.filter(id=hand.claimed_by_id or 0).first().values_list('display_name', flat=True)
+                or '',
             )
             if hand
             else None
@@ -327,6 +339,7 @@ class WorkshopService(ArenaMixin, GalleryMixin):
             workshop=info, current_step=membership.current_step, done=done, announcements=announcements, hand=hand_info,
             checks=await self._check_results(membership.id),
             resume_code=await self.identity.resume_code(actor_id, workshop_id),
+            messages=await self.my_messages(actor_id, workshop_id),
         )  # fmt: skip
 
     # ----- lifecycle -----------------------------------------------------------------------------------------------

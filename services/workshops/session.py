@@ -22,6 +22,7 @@ from models import (
     Role,
     StepProgress,
     Workshop,
+    WorkshopAssistant,
     WorkshopMembership,
     WorkshopState,
     WorkshopStep,
@@ -30,7 +31,7 @@ from services.core import metrics
 from services.core.activity import Activity, ActivityService
 from services.core.auth import AuthService
 from services.core.bus import LiveBus
-from services.core.errors import Conflict, InvalidInput, NotFound
+from services.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from services.core.membership import Membership
 from services.models.callers import Purpose
 from services.models.calls import ModelCalls
@@ -39,6 +40,7 @@ from services.models.hosts import HostDirectory
 from services.workshops.checking import WorkshopChecks
 from services.workshops.identity import merge_live
 from services.workshops.live import AttendeeLive, LiveWorkshop
+from services.workshops.pacing import Pace
 from services.workshops.types import AnnouncementInfo, HandInfo, StepInfo
 from services.workshops.usage import workshop_usage
 
@@ -46,6 +48,11 @@ if TYPE_CHECKING:
     from services.core.auth import UserInfo
 
 log = logging.getLogger(__name__)
+
+ASSISTANT_REFUSED = (
+    "Only this workshop's instructors can do that. As an assistant you can claim and resolve hands and message "
+    'attendees.'
+)
 
 
 class WorkshopSession(WorkshopChecks):
@@ -79,7 +86,8 @@ class WorkshopSession(WorkshopChecks):
         # changes made on other app processes (REDIS_URL): applied to this process's copy of the live state
         self.bus = bus or LiveBus()
         for kind in ('activity', 'attendee', 'presence', 'progress', 'step', 'hand', 'hand_state', 'broadcast',
-                     'move_all', 'steps', 'closed', 'arena', 'gallery', 'check', 'merged'):  # fmt: skip
+                     'move_all', 'steps', 'closed', 'arena', 'gallery', 'check', 'merged', 'pace', 'hand_claim',
+                     'private'):  # fmt: skip
             self.bus.on(kind, getattr(self, f'_live_{kind}'))
         self.bus.on_gap(self._live_gap)
 
@@ -109,13 +117,17 @@ class WorkshopSession(WorkshopChecks):
         return await self.membership.manages(user.id, user.role, workshop.id)
 
     async def _manage(self, actor_id: int, workshop_id: int) -> tuple[UserInfo, Workshop]:
-        """The acting manager and the workshop; attendees get PermissionDenied, other instructors NotFound."""
-        user = await self.auth.require(actor_id, Role.INSTRUCTOR)
+        """The acting manager and the workshop; attendees and the workshop's assistants get PermissionDenied (assistants
+        with what they may do), other instructors NotFound."""
+        user = await self.auth.require(actor_id)
         workshop = await self._workshop(workshop_id)
-        if not await self._is_manager(user, workshop):
-            log.warning('user %s refused management of workshop %s', actor_id, workshop_id)
-            raise NotFound('No such workshop.')
-        return user, workshop
+        if user.at_least(Role.INSTRUCTOR) and await self._is_manager(user, workshop):
+            return user, workshop
+        if await WorkshopAssistant.exists(workshop_id=workshop_id, user_id=user.id):
+            raise PermissionDenied(ASSISTANT_REFUSED)
+        await self.auth.require(actor_id, Role.INSTRUCTOR)  # an attendee: PermissionDenied, as before
+        log.warning('user %s refused management of workshop %s', actor_id, workshop_id)
+        raise NotFound('No such workshop.')
 
     async def _member(self, actor_id: int, workshop_id: int) -> tuple[UserInfo, Workshop, WorkshopMembership]:
         user = await self.auth.require(actor_id)
@@ -180,6 +192,7 @@ class WorkshopSession(WorkshopChecks):
         live = LiveWorkshop(
             workshop_id=workshop.id, title=workshop.title, stuck_minutes=workshop.stuck_minutes, steps=steps
         )
+        live.pace = Pace.of(workshop)
         memberships = (
             await WorkshopMembership.filter(workshop_id=workshop.id)
             .order_by('id')
@@ -352,8 +365,8 @@ class WorkshopSession(WorkshopChecks):
         return live
 
     async def dashboard(self, actor_id: int, workshop_id: int) -> LiveWorkshop | None:
-        """The live state for a manager's dashboard (None when the workshop is not live)."""
-        await self._manage(actor_id, workshop_id)
+        """The live state for a manager's or an assistant's dashboard (None when the workshop is not live)."""
+        await self._staff(actor_id, workshop_id)  # type: ignore[attr-defined]
         return await self.live_state(workshop_id)
 
     # ----- presence ------------------------------------------------------------------------------------------------
@@ -372,6 +385,7 @@ class WorkshopSession(WorkshopChecks):
         self._require_live(workshop)
         if not await WorkshopStep.exists(id=step_id, workshop_id=workshop_id):
             raise NotFound('No such step.')
+        await self._require_open(workshop, step_id=step_id)  # type: ignore[attr-defined]
         await self._save_progress(workshop_id, actor_id, step_id, 'manual' if done else None, membership)
         how = 'manual' if done else None
         self._apply('progress', workshop_id=workshop_id, user_id=actor_id, step_id=step_id, how=how)
@@ -402,9 +416,11 @@ class WorkshopSession(WorkshopChecks):
 
     async def set_step(self, actor_id: int, workshop_id: int, index: int) -> None:
         """The attendee moves to another step of the agenda."""
-        _, _, membership = await self._member(actor_id, workshop_id)
+        _, workshop, membership = await self._member(actor_id, workshop_id)
         count = await WorkshopStep.filter(workshop_id=workshop_id).count()
-        membership.current_step = max(0, min(int(index), max(count - 1, 0)))
+        index = max(0, min(int(index), max(count - 1, 0)))
+        await self._require_open(workshop, index=index)  # type: ignore[attr-defined]
+        membership.current_step = index
         await membership.save(update_fields=['current_step'])
         self._apply('step', workshop_id=workshop_id, user_id=actor_id, index=membership.current_step)
 
@@ -442,8 +458,8 @@ class WorkshopSession(WorkshopChecks):
             await self._set_hand(workshop_id, hand, HandState.RESOLVED, actor_id)
 
     async def update_hand(self, actor_id: int, workshop_id: int, hand_id: int, state: str) -> None:
-        """An instructor acknowledges or resolves a raised hand; the attendee learns it live."""
-        await self._manage(actor_id, workshop_id)
+        """An instructor or assistant acknowledges or resolves a raised hand; the attendee learns it live."""
+        await self._staff(actor_id, workshop_id)  # type: ignore[attr-defined]
         hand = await RaisedHand.get_or_none(id=hand_id, membership__workshop_id=workshop_id)
         if hand is None:
             raise NotFound('No such raised hand.')
@@ -475,11 +491,19 @@ class WorkshopSession(WorkshopChecks):
         rows = await RaisedHand.filter(
             membership__workshop_id=workshop_id, state__in=[HandState.RAISED, HandState.ACKNOWLEDGED]
         ).values(
-            'id', 'message', 'state', 'created_at', user_id='membership__user_id', name='membership__user__display_name'
+            'id',
+            'message',
+            'state',
+            'created_at',
+            'claimed_by_id',
+            user_id='membership__user_id',
+            name='membership__user__display_name',
+            claimer='claimed_by__display_name',
         )
         return [
             _hand_dict(HandInfo(id=r['id'], user_id=r['user_id'], name=r['name'], message=r['message'],
-                                state=str(r['state']), created_at=r['created_at']))
+                                state=str(r['state']), created_at=r['created_at'], claimed_by=r['claimer'] or '',
+                                claimed_by_id=r['claimed_by_id']))
             for r in rows
         ]  # fmt: skip
 
@@ -507,6 +531,7 @@ class WorkshopSession(WorkshopChecks):
         count = await WorkshopStep.filter(workshop_id=workshop_id).count()
         if not 0 <= index < count:
             raise InvalidInput('Pick one of the steps of the agenda.')
+        await self._open_through(workshop_id, index)  # type: ignore[attr-defined]
         await WorkshopMembership.filter(workshop_id=workshop_id).update(current_step=index)
         self._apply('move_all', workshop_id=workshop_id, index=index)
 
@@ -525,8 +550,8 @@ class WorkshopSession(WorkshopChecks):
             merge_live(live, p['keep'], p['drop'])
 
     async def attendee_activity(self, actor_id: int, workshop_id: int, user_id: int, limit: int = 30) -> list[Activity]:
-        """Drill-down: one attendee's recent activity in this workshop (managers only)."""
-        await self._manage(actor_id, workshop_id)
+        """Drill-down: one attendee's recent activity in this workshop (managers and assistants)."""
+        await self._staff(actor_id, workshop_id)  # type: ignore[attr-defined]
         if not await WorkshopMembership.exists(workshop_id=workshop_id, user_id=user_id):
             raise NotFound('This person is not an attendee of this workshop.')
         items = await self.activity.query(user_id=user_id, workshop_id=workshop_id, limit=limit)
@@ -558,6 +583,8 @@ def _hand_dict(info: HandInfo) -> dict[str, Any]:
         'message': info.message,
         'state': info.state,
         'at': info.created_at.strftime('%H:%M:%S'),
+        'claimed_by': info.claimed_by,
+        'claimed_by_id': info.claimed_by_id,
     }
 
 

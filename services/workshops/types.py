@@ -48,6 +48,8 @@ class WorkshopInfo:
     steps: list[StepInfo] = field(default_factory=list)
     can_manage: bool = False
     attendee_count: int = 0
+    assistants: list[dict[str, Any]] = field(default_factory=list)  # managers only
+    assisting: bool = False  # the reader is an assistant of this workshop (dashboard, hands, messages)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -58,6 +60,8 @@ class HandInfo:
     message: str
     state: str
     created_at: datetime
+    claimed_by: str = ''  # the instructor or assistant on the way
+    claimed_by_id: int | None = None
 
 
 @dataclass(kw_only=True, slots=True)
@@ -76,6 +80,7 @@ class AttendeeView:
     hand: HandInfo | None
     checks: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)  # step -> check -> {passed, reason}
     resume_code: str = ''  # the attendee's personal resume code ('' for accounts with a password)
+    messages: list[dict[str, Any]] = field(default_factory=list)  # private messages from the staff, newest first
 
 
 @dataclass(kw_only=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -138,8 +139,17 @@ def test_live_workshop_events_cross_processes_through_the_balancer(two_processes
     expect(ann.get_by_text('Break until 11:00').first).to_be_visible()  # reached A
     expect(bob.get_by_text('Break until 11:00').first).to_be_visible()  # and B
 
-    instructor.get_by_role('button', name='Acknowledge').click()  # B acknowledges; Ann on A learns it
-    expect(ann.get_by_text('An instructor has seen your hand and is on the way.')).to_be_visible()
+    instructor.get_by_role('button', name='Claim').click()  # B claims it; Ann on A learns who is coming
+    expect(ann.get_by_text('has seen your hand and is on the way.')).to_be_visible()
+    expect(instructor.get_by_text('Teacher is on the way')).to_be_visible()  # the claim, shown on B too
+
+    # pacing is room-wide: eyes on the projector and a step timer from B dim and count down Ann's page on A
+    instructor.get_by_role('button', name='Eyes on the projector').click()
+    expect(ann.get_by_text('Eyes on the projector, please.')).to_be_visible()
+    instructor.get_by_role('button', name='Release screens').click()
+    expect(ann.get_by_text('Eyes on the projector, please.')).to_be_hidden()
+    instructor.get_by_role('button', name='Start timer').click()
+    expect(ann.get_by_text(re.compile(r'\d+:\d\d left'))).to_be_visible()
     for page in (instructor, ann, bob):
         page.context.close()
 
