@@ -21,3 +21,5 @@ RAG_EVAL = 'rag_eval'
 API_CALL = 'api_call'
 WORKSHOP_JOIN = 'workshop_join'  # details: new_account; workshop_id set
 WORKSHOP_EXPORT = 'workshop_export'  # details: format
+WORKSHOP_TEMPLATE_EXPORT = 'workshop_template_export'  # details: documents; workshop_id set
+WORKSHOP_TEMPLATE_IMPORT = 'workshop_template_import'  # details: created, skipped; workshop_id: the new one
