@@ -92,6 +92,8 @@ def read(data: bytes) -> Template:
         raise InvalidInput(f'{JSON_NAME} is too large (at most {MAX_JSON_CHARS // 2**20} MB of JSON).')
     try:
         raw = json.loads(text)
+    except RecursionError:
+        raise InvalidInput('The JSON is nested too deeply to be a workshop template.') from None
     except ValueError as exc:
         line = getattr(exc, 'lineno', '?')
         raise InvalidInput(f'This is not valid JSON ({getattr(exc, "msg", exc)} at line {line}).') from None

@@ -111,6 +111,7 @@ class WorkshopTemplates:
         self.catalogue = catalogue  # which models some host has (reported, never refused)
         self.sections: dict[str, Extension] = {}
         self.step_fields: dict[str, Extension] = {}
+        self._ready: dict[str, bytes] | None = None  # the shipped templates by key, read on first use
 
     def register_section(self, name: str, extension: Extension) -> None:
         self.sections[name] = extension
@@ -140,15 +141,15 @@ class WorkshopTemplates:
 
     # ----- ready templates -----------------------------------------------------------------------------------------
     def ready(self) -> list[ReadyTemplate]:
-        """The templates shipped with the platform."""
+        """The templates shipped with the platform (read once)."""
         out = []
-        for path in sorted(READY_DIR.glob('*.json')):
-            data = json.loads(path.read_text(encoding='utf-8'))
+        for key, content in self._ready_files().items():
+            data = json.loads(content)
             ws = data.get('workshop', {})
             out.append(
                 ReadyTemplate(
-                    key=path.stem,
-                    title=ws.get('title', path.stem),
+                    key=key,
+                    title=ws.get('title', key),
                     description=ws.get('description', ''),
                     steps=len(data.get('steps', [])),
                 )
@@ -156,10 +157,15 @@ class WorkshopTemplates:
         return out
 
     async def import_ready(self, actor_id: int, key: str) -> ImportReport:
-        path = READY_DIR / f'{Path(key).name}.json'
-        if not path.is_file():
+        content = self._ready_files().get(key)
+        if content is None:
             raise NotFound('No such ready template.')
-        return await self.import_file(actor_id, path.read_bytes())
+        return await self.import_file(actor_id, content)
+
+    def _ready_files(self) -> dict[str, bytes]:
+        if self._ready is None:
+            self._ready = {path.stem: path.read_bytes() for path in sorted(READY_DIR.glob('*.json'))}
+        return self._ready
 
     # ----- import --------------------------------------------------------------------------------------------------
     async def import_file(self, actor_id: int, data: bytes) -> ImportReport:

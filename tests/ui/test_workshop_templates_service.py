@@ -154,6 +154,7 @@ async def test_export_then_import_gives_the_same_workshop(user: User, services: 
         (b'', 'The file is empty'),
         (b'\xff\xfe garbage', 'neither UTF-8 JSON nor a .zip'),
         (b'{"format": ', 'This is not valid JSON'),
+        (b'[' * 200_000, 'nested too deeply'),
         (_bytes({'format': 'ollama-workshop-prompt'}), 'This is not a workshop template'),
         (_bytes(_minimal(version=2)), 'This template has version 2; this platform reads version 1'),
         (_bytes(_minimal(workshop={'title': ''})), 'workshop.title: is missing'),
