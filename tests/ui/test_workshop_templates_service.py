@@ -16,6 +16,7 @@ from services.prompts.library import PromptDraft
 from services.tools.library import ToolDraft
 from services.wiring import Services
 from services.workshops.template_format import MAX_FILE_BYTES
+from services.workshops.templates import Extension
 
 EMBED = 'nomic-embed-text:latest'
 SECRET = 'secret-123'
@@ -233,3 +234,42 @@ async def test_only_instructors_import_and_only_managers_export(user: User, serv
     assert (await services.templates.export(other, report.workshop_id)).content
     with pytest.raises(NotFound):
         await services.templates.import_ready(teacher, '../../app')
+
+
+async def test_other_features_add_their_own_parts(user: User, services: Services, make_account) -> None:
+    """A section and a step field registered by another feature travel in the file and are imported by it."""
+    teacher, other, _ = await _accounts(make_account)
+    stored: dict[str, Any] = {}
+
+    async def export_arena(actor_id: int, workshop_id: int) -> Any:
+        return stored.get(workshop_id)
+
+    async def import_arena(actor_id: int, workshop_id: int, value: Any, keys: dict) -> list[str]:
+        if not isinstance(value, dict):
+            raise InvalidInput('arena: must be an object')
+        stored[workshop_id] = value
+        return ['2 models']
+
+    async def export_checks(actor_id: int, workshop_id: int, step_id: int) -> Any:
+        return stored.get(f'step {step_id}')
+
+    async def import_checks(actor_id: int, workshop_id: int, step_id: int, value: Any) -> list[str]:
+        stored[f'step {step_id}'] = value
+        return []
+
+    templates = services.templates
+    templates.register_section('arena', Extension(export=export_arena, import_=import_arena))
+    templates.register_step_field('checks', Extension(export=export_checks, import_=import_checks))
+    try:
+        data = _minimal(arena={'models': ['a', 'b']}, steps=[{'title': 'One', 'checks': [{'regex': 'x'}]}])
+        report = await templates.import_file(teacher, _bytes(data))
+        assert report.skipped == [] and ('section', 'arena', '2 models') in {
+            (i.kind, i.name, i.note) for i in report.created
+        }
+        exported = json.loads((await templates.export(teacher, report.workshop_id)).content)
+        assert exported['arena'] == {'models': ['a', 'b']} and exported['steps'][0]['checks'] == [{'regex': 'x'}]
+        refused = await templates.import_file(other, _bytes({**data, 'arena': 'both'}))
+        assert [(i.kind, i.name, i.note) for i in refused.skipped] == [('section', 'arena', 'arena: must be an object')]
+    finally:
+        templates.sections.pop('arena')
+        templates.step_fields.pop('checks')
