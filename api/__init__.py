@@ -32,6 +32,7 @@ from api import (
     tools,
     users,
     vector_databases,
+    workshop_templates,
     workshops,
 )
 from services.wiring import Services
@@ -58,6 +59,7 @@ def routers(services: Services) -> list[APIRouter]:
         knowledge.create_router(services),
         vector_databases.create_router(services),
         rag.create_router(services),
+        workshop_templates.create_router(services),  # before workshops: /templates/ready is no workshop id
         workshops.create_router(services),
         admin.create_router(services),
         openai_gateway.create_router(services),

@@ -15,6 +15,7 @@ from pages.workshop_assistants import assistant_home, assistants_card
 from pages.workshop_attend import attendee_view
 from pages.workshop_identity import merge_card
 from pages.workshop_pacing import pacing_card
+from pages.workshop_templates import export_controls, import_buttons
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
 from services.wiring import Services
@@ -41,10 +42,12 @@ def create_router(services: Services) -> APIRouter:
                     ui.button('New workshop', icon='add', on_click=lambda: _create_dialog(services, user)).mark(
                         'new-workshop'
                     )
+                    import_buttons(services, user)
                 ui.link('Join a workshop with a code', '/join')
             if not workshops:
                 hint = (
-                    'No workshops yet. Create one, add steps, start it and share its join code.'
+                    'No workshops yet. Create one (or start from the ready template), add steps, start it and share '
+                    'its join code.'
                     if user.at_least(Role.INSTRUCTOR)
                     else 'You have not joined a workshop yet. Ask your instructor for the join code.'
                 )
@@ -197,7 +200,10 @@ def _manage(services: Services, user: UserInfo, info: WorkshopInfo, pace: Pace) 
             if saved is not None:
                 await preflight.check()  # the allowed models may have changed
 
-        ui.button('Save details', on_click=save).mark('ws-save')
+        with ui.row().classes('w-full items-center'):
+            ui.button('Save details', on_click=save).mark('ws-save')
+            ui.space()
+            export_controls(services, user, wid)
 
     preflight.build()
 

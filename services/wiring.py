@@ -49,6 +49,7 @@ from services.tools.builtins import BuiltinRegistry, default_registry
 from services.tools.library import ToolService
 from services.workshops.preflight import PreflightService
 from services.workshops.service import WorkshopService
+from services.workshops.templates import WorkshopTemplates
 
 
 @dataclass(kw_only=True, slots=True)
@@ -91,6 +92,7 @@ class Services:
     workshops: WorkshopService
     bus: LiveBus  # live events between app processes
     preflight: PreflightService  # ready to teach: models pulled, loaded and warm on every host; capacity forecast
+    templates: WorkshopTemplates  # workshops exported to a file and created from one
 
 
 def build_services(settings: Settings) -> Services:
@@ -213,6 +215,27 @@ def build_services(settings: Settings) -> Services:
         model_admin=model_admin,
         keep_alive=settings.workshop_keep_alive,
     )
+    ingest = IngestService(
+        knowledge,
+        vector_databases,
+        calls,
+        activity,
+        workers=shared_workers(settings.ingest_workers, warm=chunking.warm),
+        batch_size=settings.embed_batch_size,
+        owner=bus.origin,  # the name of this process in job claims
+        lease_seconds=settings.ingest_lease_seconds,
+    )
+    templates = WorkshopTemplates(
+        auth=auth,
+        activity=activity,
+        workshops=workshops,
+        prompts=prompts,
+        tools=tools,
+        knowledge=knowledge,
+        ingest=ingest,
+        rag=rag,
+        catalogue=catalogue,
+    )
     return Services(
         bus=bus,
         settings=settings,
@@ -254,19 +277,11 @@ def build_services(settings: Settings) -> Services:
         vectors=vectors,
         vector_databases=vector_databases,
         knowledge=knowledge,
-        ingest=IngestService(
-            knowledge,
-            vector_databases,
-            calls,
-            activity,
-            workers=shared_workers(settings.ingest_workers, warm=chunking.warm),
-            batch_size=settings.embed_batch_size,
-            owner=bus.origin,  # the name of this process in job claims
-            lease_seconds=settings.ingest_lease_seconds,
-        ),
+        ingest=ingest,
         embeddings=embeddings,
         rag=rag,
         evals=EvalService(auth, rag, activity),
         workshops=workshops,
         preflight=preflight,
+        templates=templates,
     )

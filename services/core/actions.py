@@ -30,3 +30,5 @@ GALLERY_SUBMIT = 'gallery_submit'  # details: step_id, kind
 PRIVATE_DETAILS = frozenset({'output', 'system', 'arguments'})
 WORKSHOP_RESUME = 'workshop_resume'  # details: via (resume_code, device); workshop_id set
 WORKSHOP_MERGE = 'workshop_merge'  # details: kept, merged (user ids); by the instructor who merged
+WORKSHOP_TEMPLATE_EXPORT = 'workshop_template_export'  # details: documents; workshop_id set
+WORKSHOP_TEMPLATE_IMPORT = 'workshop_template_import'  # details: created, skipped; workshop_id: the new one

@@ -18,9 +18,10 @@ from starlette.exceptions import HTTPException
 
 MB = 1024 * 1024  # a "MB" of the settings (MAX_BODY_MB, MAX_UPLOAD_REQUEST_MB) is 1024 × 1024 bytes
 
-# routes whose bodies are uploads: the API's document upload and NiceGUI's upload element
+# routes whose bodies are uploads: the API's document and template uploads and NiceGUI's upload element
 UPLOAD_PATHS = (
     re.compile(r'^/api/v1/knowledge/[^/]+/documents/?$'),
+    re.compile(r'^/api/v1/workshops/import/?$'),  # a workshop template (a .zip with documents)
     re.compile(r'^/_nicegui/client/[^/]+/upload/[^/]+/?$'),
 )
 

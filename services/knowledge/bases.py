@@ -414,6 +414,14 @@ class KnowledgeService:
         doc = await self._document(await self.auth.require(actor_id), document_id)
         return await run.io_bound(self.read_text, doc.text_name)
 
+    async def document_file(self, actor_id: int, document_id: int) -> tuple[str, bytes]:
+        """The name and the original bytes of an uploaded document (readers of its knowledge base; templates)."""
+        doc = await self._document(await self.auth.require(actor_id), document_id)
+        path = self.uploads_dir / Path(doc.stored_name or 'missing').name
+        if not path.is_file():
+            raise NotFound(f'The file of "{doc.original_name}" is missing from the uploads.')
+        return doc.original_name, await run.io_bound(path.read_bytes)
+
     def text_path(self, text_name: str | None) -> Path:
         """Where a document's extracted text is stored (a name with no directory part, inside the uploads)."""
         return self.uploads_dir / Path(text_name or 'missing').name
