@@ -47,6 +47,7 @@ from services.prompts.library import PromptService
 from services.prompts.runs import PromptRunService
 from services.tools.builtins import BuiltinRegistry, default_registry
 from services.tools.library import ToolService
+from services.workshops import template_parts
 from services.workshops.preflight import PreflightService
 from services.workshops.service import WorkshopService
 from services.workshops.templates import WorkshopTemplates
@@ -236,6 +237,7 @@ def build_services(settings: Settings) -> Services:
         rag=rag,
         catalogue=catalogue,
     )
+    template_parts.register(templates, workshops)  # checks, results asked, pacing and the arena travel in templates
     return Services(
         bus=bus,
         settings=settings,

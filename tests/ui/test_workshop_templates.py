@@ -70,7 +70,7 @@ async def test_import_a_file_shows_the_report_and_refusals(user: User, services:
     exported = await services.templates.export(teacher, report.workshop_id)
     data = json.loads(exported.content)
     data['workshop']['title'] = 'Imported copy'
-    data['arena'] = {'models': ['llama3.2', 'smollm2:135m']}  # a section this platform does not know (yet)
+    data['quiz'] = {'questions': 3}  # a section this platform does not know
     data['rag_systems'][0]['chat_model'] = 'no-such-model'
     await sign_in(user, 'teach@example.org')
     await user.open('/workshops')
@@ -84,7 +84,7 @@ async def test_import_a_file_shows_the_report_and_refusals(user: User, services:
 
     await _upload(user, 'copy.workshop.json', json.dumps(data).encode())
     await user.should_see('Workshop created: Imported copy', retries=100)
-    await user.should_see('arena: unknown section "arena"')
+    await user.should_see('quiz: unknown section "quiz"')
     await user.should_see('The model "no-such-model" is on no host yet')
     await user.should_see('not in the file (exported without documents): upload it')  # its three documents
     user.find(marker='report-open').click()

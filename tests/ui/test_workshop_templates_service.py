@@ -98,7 +98,13 @@ async def test_the_ready_template_creates_a_draft_workshop_with_everything(
     info = await services.workshops.get(teacher, report.workshop_id)
     assert info.state == 'draft' and info.owner_id == teacher and info.title == ready.title
     assert [s.title for s in info.steps][:2] == ['Your first chat', 'Parameters: temperature and friends']
-    assert info.steps[0].rule_label == 'ran a chat with a model' and info.steps[-1].rule is None
+    assert info.steps[0].rule_label == 'ran a chat with a model' and info.steps[-1].rule_label == 'voted in the arena'
+    # the teaching tools' parts: checks, the result a step asks for, pacing and the arena's models
+    assert [c['kind'] for s in info.steps for c in s.checks] == ['tool_call', 'rag_cites']
+    assert await services.workshops.gallery_asks(teacher, info.id) == {info.steps[1].id: 'answer'}
+    assert (await services.workshops.pace_of(teacher, info.id)).mode == 'paced'
+    assert (await services.workshops.arena_models(teacher, info.id))[0] == ['llama3.2:latest', 'qwen3:0.6b']
+    assert {(i.kind, i.name) for i in report.created} >= {('section', 'pacing'), ('section', 'arena')}
     assert sorted(r.kind for r in info.resources) == ['knowledge', 'prompt', 'rag', 'tool']
     assert report.skipped == [] and report.warnings == []  # the test Ollama has llama3.2 and nomic-embed-text
     assert {i.kind for i in report.created} >= {'workshop', 'step', 'prompt', 'tool', 'knowledge', 'document', 'rag'}
@@ -197,16 +203,23 @@ async def test_a_zip_without_workshop_json_is_refused(user: User, services: Serv
 async def test_unknown_parts_are_skipped_and_reported(user: User, services: Services, make_account) -> None:
     teacher, _, _ = await _accounts(make_account)
     data = _minimal(
+        quiz={'questions': 3},
         arena={'models': ['a', 'b']},
         workshop={'title': 'Tiny', 'pacing': 'paced', 'allowed_models': ['no-such-model:7b']},
-        steps=[{'title': 'One', 'rule': 'chat', 'checks': [{'regex': 'x'}]}, {'title': 'Two', 'rule': 'dance'}],
+        steps=[
+            {'title': 'One', 'rule': 'chat', 'hints': ['x'], 'checks': [{'regex': 'x'}]},
+            {'title': 'Two', 'rule': 'dance'},
+        ],
         tools=[{'name': 'run_python', 'description': 'Runs code', 'kind': 'python'}],
     )
     report = await services.templates.import_file(teacher, _bytes(data))
     skipped = {(i.kind, i.name): i.note for i in report.skipped}
-    assert skipped[('section', 'arena')] == 'unknown section "arena"'
-    assert ('field', 'workshop.pacing') in skipped
-    assert skipped[('field', 'steps[0].checks')] == 'this platform does not know this step field'
+    assert skipped[('section', 'quiz')] == 'unknown section "quiz"'
+    assert ('field', 'workshop.pacing') in skipped  # pacing is a section of its own, not a workshop field
+    assert skipped[('field', 'steps[0].hints')] == 'this platform does not know this step field'
+    # known parts with values their service refuses are skipped with its reason
+    assert skipped[('field', 'steps[0].checks')] == 'checks[1]: Unknown kind of check. Pick one from the list.'
+    assert skipped[('section', 'arena')].startswith('Not allowed in this workshop: a:latest, b:latest.')
     assert 'unknown completion rule "dance"' in skipped[('field', 'steps[1].rule')]
     assert 'tool kind "python" is not allowed' in skipped[('tool', 'run_python')]
     assert report.warnings == [
@@ -258,18 +271,18 @@ async def test_other_features_add_their_own_parts(user: User, services: Services
         return []
 
     templates = services.templates
-    templates.register_section('arena', Extension(export=export_arena, import_=import_arena))
-    templates.register_step_field('checks', Extension(export=export_checks, import_=import_checks))
+    templates.register_section('quiz', Extension(export=export_arena, import_=import_arena))
+    templates.register_step_field('hints', Extension(export=export_checks, import_=import_checks))
     try:
-        data = _minimal(arena={'models': ['a', 'b']}, steps=[{'title': 'One', 'checks': [{'regex': 'x'}]}])
+        data = _minimal(quiz={'models': ['a', 'b']}, steps=[{'title': 'One', 'hints': [{'regex': 'x'}]}])
         report = await templates.import_file(teacher, _bytes(data))
-        assert report.skipped == [] and ('section', 'arena', '2 models') in {
+        assert report.skipped == [] and ('section', 'quiz', '2 models') in {
             (i.kind, i.name, i.note) for i in report.created
         }
         exported = json.loads((await templates.export(teacher, report.workshop_id)).content)
-        assert exported['arena'] == {'models': ['a', 'b']} and exported['steps'][0]['checks'] == [{'regex': 'x'}]
-        refused = await templates.import_file(other, _bytes({**data, 'arena': 'both'}))
-        assert [(i.kind, i.name, i.note) for i in refused.skipped] == [('section', 'arena', 'arena: must be an object')]
+        assert exported['quiz'] == {'models': ['a', 'b']} and exported['steps'][0]['hints'] == [{'regex': 'x'}]
+        refused = await templates.import_file(other, _bytes({**data, 'quiz': 'both'}))
+        assert [(i.kind, i.name, i.note) for i in refused.skipped] == [('section', 'quiz', 'arena: must be an object')]
     finally:
-        templates.sections.pop('arena')
-        templates.step_fields.pop('checks')
+        templates.sections.pop('quiz')
+        templates.step_fields.pop('hints')
