@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def register(templates: WorkshopTemplates, workshops: WorkshopService) -> None:
-    # ----- each step's exercise checks -------------------------------------------------------------------------------
+    # ----- each step's exercise checks ----------------------------------------------------------------------------
     async def export_checks(actor_id: int, workshop_id: int, step_id: int) -> Any:
         step = await WorkshopStep.get_or_none(id=step_id, workshop_id=workshop_id).values('checks')
         checks = [{k: v for k, v in c.items() if k != 'id'} for c in (step or {}).get('checks') or []]
@@ -34,7 +34,7 @@ def register(templates: WorkshopTemplates, workshops: WorkshopService) -> None:
                 raise InvalidInput(f'checks[{number}]: {exc.message}') from None
         return []  # (a step field's notes are warnings in the report: a check created is none)
 
-    # ----- the result a step asks attendees to submit ----------------------------------------------------------------
+    # ----- the result a step asks attendees to submit -------------------------------------------------------------
     async def export_ask(actor_id: int, workshop_id: int, step_id: int) -> Any:
         return (await workshops.gallery_asks(actor_id, workshop_id)).get(step_id)
 
@@ -42,7 +42,7 @@ def register(templates: WorkshopTemplates, workshops: WorkshopService) -> None:
         await workshops.set_gallery_ask(actor_id, workshop_id, step_id, str(value or '') or None)
         return []
 
-    # ----- pacing ------------------------------------------------------------------------------------------------------
+    # ----- pacing -------------------------------------------------------------------------------------------------
     async def export_pacing(actor_id: int, workshop_id: int) -> Any:
         pace = await workshops.pace_of(actor_id, workshop_id)
         return {'mode': pace.mode} if pace.mode != 'open' else None
@@ -53,7 +53,7 @@ def register(templates: WorkshopTemplates, workshops: WorkshopService) -> None:
         pace = await workshops.set_pacing(actor_id, workshop_id, value['mode'])
         return [f'{pace.mode} mode']
 
-    # ----- the blind arena ---------------------------------------------------------------------------------------------
+    # ----- the blind arena ----------------------------------------------------------------------------------------
     async def export_arena(actor_id: int, workshop_id: int) -> Any:
         models, _ = await workshops.arena_models(actor_id, workshop_id)
         return {'models': models} if models else None
