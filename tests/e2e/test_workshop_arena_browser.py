@@ -26,7 +26,7 @@ def test_arena_and_gallery_in_chromium(live_app: LiveApp, new_page) -> None:
     teacher.goto(f'{url}/workshops')
     teacher.get_by_role('button', name='New workshop').click()
     teacher.get_by_label('Title').fill('Arena workshop')
-    teacher.get_by_role('button', name='Create').click()
+    teacher.get_by_role('button', name='Create', exact=True).click()
     teacher.get_by_label('Models attendees may use').fill('llama3.2, qwen3:0.6b')
     teacher.get_by_role('button', name='Save details').click()
     teacher.get_by_text('Saved.').first.wait_for()

@@ -20,7 +20,7 @@ def test_instructor_and_attendee_in_chromium(live_app: LiveApp, new_page) -> Non
     teacher.goto(f'{app_url}/workshops')
     teacher.get_by_role('button', name='New workshop').click()
     teacher.get_by_label('Title').fill('Browser workshop')
-    teacher.get_by_role('button', name='Create').click()
+    teacher.get_by_role('button', name='Create', exact=True).click()
     teacher.get_by_label('Step title').fill('Say hello')
     teacher.get_by_label('Instructions (markdown)').fill('Open the **chat** and greet the model.')
     teacher.get_by_role('button', name='Add step').click()

@@ -21,7 +21,7 @@ def test_paced_workshop_with_an_assistant_in_chromium(live_app: LiveApp, new_pag
     teacher.goto(f'{url}/workshops')
     teacher.get_by_role('button', name='New workshop').click()
     teacher.get_by_label('Title').fill('Paced workshop')
-    teacher.get_by_role('button', name='Create').click()
+    teacher.get_by_role('button', name='Create', exact=True).click()
     for title in ('First chat', 'Parameters', 'A prompt template'):
         teacher.get_by_label('Step title').fill(title)
         teacher.get_by_role('button', name='Add step').click()

@@ -99,7 +99,7 @@ def test_joining_by_code_gives_a_new_session_id(live_app: LiveApp, new_page) -> 
     teacher.goto(f'{live_app.url}/workshops')
     teacher.get_by_role('button', name='New workshop').click()
     teacher.get_by_label('Title').fill('Fixation workshop')
-    teacher.get_by_role('button', name='Create').click()
+    teacher.get_by_role('button', name='Create', exact=True).click()
     teacher.get_by_label('Step title').fill('Say hello')
     teacher.get_by_role('button', name='Add step').click()
     teacher.get_by_text('1. Say hello').wait_for()
