@@ -71,7 +71,8 @@ def _query(postgres: PostgresServer, sql: str) -> list[tuple]:
         finally:
             await connection.close()
 
-    return asyncio.run(run())
+    with ThreadPoolExecutor(1) as thread:  # a thread of its own: a Playwright test may have left a loop running here
+        return thread.submit(asyncio.run, run()).result()
 
 
 Room = tuple[LiveApp, LiveApp, dict[str, Account], Balancer]
