@@ -70,6 +70,9 @@ def create_router(services: Services) -> APIRouter:
                     ui.button('Export CSV', icon='download', on_click=lambda: ui.download.from_url(f'{base}.csv'))
                     ui.button('Export JSON', icon='download', on_click=lambda: ui.download.from_url(f'{base}.json'))
         if panel is not None:
+            client = ui.context.client  # an attendee in the arena is in the workshop: online on the dashboard
+            client.on_connect(lambda: services.workshops.connected(workshop_id, user.id, +1))
+            client.on_disconnect(lambda: services.workshops.connected(workshop_id, user.id, -1))
             panel.board = board_view
             panel.resume(battle)
             if battle is None:
