@@ -9,11 +9,15 @@ any process takes the job over. A process that shuts down cleanly hands its jobs
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import Q
+
+log = logging.getLogger(__name__)
 
 
 class Claims:
@@ -52,6 +56,23 @@ class Claims:
         await self.model.filter(id__in=mine, claimed_by=self.owner).update(lease_until=self.lease())
         still = await self.model.filter(id__in=mine, claimed_by=self.owner).values_list('id', flat=True)
         return set(mine) - set(still)
+
+    async def sweep(
+        self, what: str, running: dict[int, asyncio.Task], look_again: Callable[[], Awaitable[Any]]
+    ) -> None:
+        """Forever, every third of the lease: renew the leases of the jobs `running` here (stopping those another
+        process took over meanwhile), then `look_again` for jobs nobody holds."""
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                for job_id in await self.renew(running):  # taken over (this process stalled past its lease)
+                    log.warning('%s %s was taken over by another process; stopping it here', what, job_id)
+                    running[job_id].cancel()
+                await look_again()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database is busy or restarting: try again next round
+                log.warning('%s sweep failed: %s', what, exc)
 
     async def hand_back(self, job_ids: Iterable[int]) -> None:
         """Shutting down: the jobs stay active and the next process to look resumes them at once."""

@@ -188,26 +188,13 @@ class IngestService:
         few seconds after (what a process that died left), each claimed by exactly one process. Also keeps the
         sweeper running."""
         if self._sweeper is None or self._sweeper.done():
-            self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name='ingest-sweeper')
+            sweep = self.claims.sweep('ingestion job', self._tasks, self.resume_interrupted)
+            self._sweeper = asyncio.get_running_loop().create_task(sweep, name='ingest-sweeper')
         resumed = await self.claims.unclaimed(self._tasks)
         for job_id in resumed:
             log.info('resuming ingestion job %s', job_id)
             self._launch(job_id)
         return resumed
-
-    async def _sweep(self) -> None:
-        """Renew the claims of the jobs running here; take over jobs whose claim ran out."""
-        while True:
-            await asyncio.sleep(self.claims.lease_seconds / 3)
-            try:
-                for job_id in await self.claims.renew(self._tasks):  # taken over (this process stalled): stop here
-                    log.warning('ingestion job %s was taken over by another process; stopping it here', job_id)
-                    self._tasks[job_id].cancel()
-                await self.resume_interrupted()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database is busy or restarting: try again next round
-                log.warning('ingestion sweep failed: %s', exc)
 
     async def stop(self) -> None:
         """At shutdown: stop running jobs where they are; they stay 'running', their claims end now, and the next

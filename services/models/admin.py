@@ -175,7 +175,8 @@ class ModelAdmin:
         """Pull again what a process left unfinished (this one before a restart, or one that died), each taken by
         exactly one process; load the recent pulls for the models page. Keeps the sweeper running."""
         if self._sweeper is None or self._sweeper.done():
-            self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name='pull-sweeper')
+            sweep = self.claims.sweep('pull', self._tasks, self.resume_interrupted)
+            self._sweeper = asyncio.get_running_loop().create_task(sweep, name='pull-sweeper')
         resumed = await self.claims.unclaimed(self._tasks)
         for row in await ModelPull.filter(id__in=resumed):
             log.info('resuming the pull of %s on %s (pull %s)', row.model, row.host, row.id)
@@ -187,19 +188,6 @@ class ModelAdmin:
         rows = await ModelPull.all().order_by('-id').limit(KEEP_FINISHED + 10)
         self._stored = [_stored_job(row) for row in rows]
         return resumed
-
-    async def _sweep(self) -> None:
-        while True:
-            await asyncio.sleep(self.claims.lease_seconds / 3)
-            try:
-                for job_id in await self.claims.renew(self._tasks):  # taken over (this process stalled): stop here
-                    log.warning('pull %s was taken over by another process; stopping it here', job_id)
-                    self._tasks[job_id].cancel()
-                await self.resume_interrupted()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database is busy or restarting: try again next round
-                log.warning('pull sweep failed: %s', exc)
 
     async def stop(self) -> None:
         """At shutdown: stop the pulls running here and hand them back; the next process to look resumes them."""
