@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from services.core import db
 from services.core.auth import AuthService
+from tests.redis_server import RedisServer
 
 
 @pytest.fixture
@@ -20,3 +21,11 @@ async def database() -> AsyncIterator[None]:
 @pytest.fixture
 def auth(database) -> AuthService:
     return AuthService(min_password_length=10, max_failures=3, window_seconds=60, signup_open_default=True)
+
+
+@pytest.fixture
+def redis() -> Iterator[RedisServer]:
+    """A real Redis server (Debian's redis-server) on a free port, for what app processes share."""
+    server = RedisServer().start()
+    yield server
+    server.stop()

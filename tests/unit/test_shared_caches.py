@@ -18,8 +18,9 @@ from services.models.hosts import HostDirectory
 from tests.redis_server import RedisServer
 
 
-async def test_hosts_and_quota_rules_changed_on_one_process_apply_on_the_other_at_once(auth: AuthService) -> None:
-    redis = RedisServer().start()
+async def test_hosts_and_quota_rules_changed_on_one_process_apply_on_the_other_at_once(
+    auth: AuthService, redis: RedisServer
+) -> None:
     buses = [LiveBus(redis.url), LiveBus(redis.url)]
     try:
         for bus in buses:
@@ -43,16 +44,14 @@ async def test_hosts_and_quota_rules_changed_on_one_process_apply_on_the_other_a
     finally:
         for bus in buses:
             await bus.stop()
-        redis.stop()
 
 
 async def test_a_token_revoked_or_an_account_deactivated_on_one_process_is_refused_on_the_other(
-    auth: AuthService,
+    auth: AuthService, redis: RedisServer
 ) -> None:
     from services.core.errors import NotAuthenticated
     from services.core.tokens import TokenService
 
-    redis = RedisServer().start()
     buses = [LiveBus(redis.url), LiveBus(redis.url)]
     try:
         for bus in buses:
@@ -78,4 +77,3 @@ async def test_a_token_revoked_or_an_account_deactivated_on_one_process_is_refus
     finally:
         for bus in buses:
             await bus.stop()
-        redis.stop()

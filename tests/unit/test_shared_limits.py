@@ -5,7 +5,7 @@ dies holding places."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -18,13 +18,6 @@ from services.models.shared_limits import SharedLimits
 from tests.redis_server import RedisServer
 
 ANN = Caller(user_id=7, role=Role.ATTENDEE, workshop_id=1)
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    server = RedisServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ queue trying to keep the host to itself; a process that dies holding slots."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -21,13 +21,6 @@ HOST = 'http://h'
 
 def person(user_id: int) -> Caller:
     return Caller(user_id=user_id, role=Role.ATTENDEE, workshop_id=1)
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    server = RedisServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

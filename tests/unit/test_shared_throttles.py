@@ -10,8 +10,7 @@ from services.core.throttles import Backoff
 from tests.redis_server import RedisServer
 
 
-async def test_failures_on_one_process_slow_the_guesser_on_the_other() -> None:
-    redis = RedisServer().start()
+async def test_failures_on_one_process_slow_the_guesser_on_the_other(redis: RedisServer) -> None:
     buses = [LiveBus(redis.url), LiveBus(redis.url)]
     a, b = Backoff(3, 60), Backoff(3, 60)
     other = Backoff(3, 60)  # another throttle on B: its counts are its own
@@ -34,4 +33,3 @@ async def test_failures_on_one_process_slow_the_guesser_on_the_other() -> None:
     finally:
         for bus in buses:
             await bus.stop()
-        redis.stop()
