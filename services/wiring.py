@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from config import Settings
 from services.chat.conversations import ChatService
+from services.chat.images import ChatImages
 from services.chat.inference import InferenceService
 from services.chat.tool_loop import ToolLoop
 from services.core import audit_log
@@ -186,6 +187,13 @@ def build_services(settings: Settings) -> Services:
     prompts = PromptService(auth, activity, sharing)
     tool_loop = ToolLoop(calls=calls, tools=tools, activity=activity, max_steps=settings.tool_loop_max_steps)
     rag = RagService(auth, knowledge, vector_databases, calls, activity)
+    chat_images = ChatImages(
+        root=settings.uploads_dir / 'chat',
+        max_mb=settings.chat_max_image_mb,
+        auth=auth,
+        calls=calls,
+        catalogue=catalogue,
+    )
 
     # ----- workshops
     workshops = WorkshopService(
@@ -274,7 +282,7 @@ def build_services(settings: Settings) -> Services:
             max_batch_rows=settings.prompt_batch_max_rows,
         ),
         tool_loop=tool_loop,
-        chat=ChatService(calls, auth, activity, catalogue, tool_loop),
+        chat=ChatService(calls, auth, activity, catalogue, tool_loop, chat_images),
         inference=InferenceService(calls, activity),
         vectors=vectors,
         vector_databases=vector_databases,
