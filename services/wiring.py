@@ -12,6 +12,7 @@ from services.chat.conversations import ChatService
 from services.chat.images import ChatImages
 from services.chat.inference import InferenceService
 from services.chat.tool_loop import ToolLoop
+from services.chat.transfer import ConversationTransfer
 from services.core import audit_log
 from services.core.activity import ActivityService
 from services.core.activity_reader import ActivityReader
@@ -81,6 +82,7 @@ class Services:
     prompt_runs: PromptRunService
     tool_loop: ToolLoop
     chat: ChatService
+    chat_transfer: ConversationTransfer  # conversations exported (Markdown, JSON) and imported (JSON)
     inference: InferenceService
     # knowledge
     vectors: VectorStore  # the built-in store (MILVUS_URI); also what /health/ready checks
@@ -283,6 +285,14 @@ def build_services(settings: Settings) -> Services:
         ),
         tool_loop=tool_loop,
         chat=ChatService(calls, auth, activity, catalogue, tool_loop, chat_images),
+        chat_transfer=ConversationTransfer(
+            auth=auth,
+            activity=activity,
+            images=chat_images,
+            calls=calls,
+            catalogue=catalogue,
+            max_import_mb=settings.chat_import_max_mb,
+        ),
         inference=InferenceService(calls, activity),
         vectors=vectors,
         vector_databases=vector_databases,

@@ -92,9 +92,9 @@ async def test_type_size_and_count_limits(services: Services, make_account) -> N
         InvalidInput, match=r'"notes.png" is not a PNG, JPEG, WebP or GIF image \(judged by its content'
     ):
         await attach(ImageUpload(name='notes.png', data=b'just some text renamed to .png'))
-    with pytest.raises(InvalidInput, match='"page.jpg" is not a PNG'):
+    with pytest.raises(InvalidInput, match=r'"page.jpg" is not a PNG'):
         await attach(ImageUpload(name='page.jpg', data=b'%PDF-1.7\n' + b'0' * 100))
-    with pytest.raises(InvalidInput, match='"empty.png" is empty'):
+    with pytest.raises(InvalidInput, match=r'"empty.png" is empty'):
         await attach(ImageUpload(name='empty.png', data=b''))
     big = png() + b'\0' * (services.chat.images.max_bytes + 1)
     with pytest.raises(InvalidInput, match=r'"huge.png" is too large \(5\.0 MB; at most 5 MB an image\)'):
