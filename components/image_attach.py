@@ -89,7 +89,7 @@ class ImageAttach:
     def _render(self) -> None:
         self.preview.clear()
         with self.preview:
-            for image in self.pending:
+            for index, image in enumerate(self.pending):
                 with ui.card().classes('p-1 gap-1 items-center').props('flat bordered'):
                     ui.image(data_url(image.type, image.data)).props(f'alt="{image.name}" fit=cover').classes(
                         'w-20 h-20 rounded'
@@ -98,7 +98,7 @@ class ImageAttach:
                         ui.label(f'{image.name[:18]} · {fmt.size(len(image.data))}').classes('text-xs text-gray-500')
                         ui.button(icon='close', on_click=lambda image=image: self.remove(image)).props(
                             f'flat round dense size=xs aria-label="Remove image {image.name}"'
-                        ).mark('chat-image-remove')
+                        ).mark('chat-image-remove', f'chat-image-remove-{index}')
         self.preview.set_visibility(bool(self.pending))
 
     def remove(self, image: Any) -> None:
