@@ -293,7 +293,7 @@ def build_services(settings: Settings) -> Services:
             catalogue=catalogue,
             max_import_mb=settings.chat_import_max_mb,
         ),
-        inference=InferenceService(calls, activity),
+        inference=InferenceService(calls, activity, chat_images),
         vectors=vectors,
         vector_databases=vector_databases,
         knowledge=knowledge,

@@ -90,3 +90,14 @@ async def test_export_and_import(client, alice, bob, services) -> None:
     assert_problem(
         await client.post('/api/v1/conversations/import', files=bad, headers=bob.headers), 422, 'not valid JSON'
     )
+
+
+async def test_stateless_chat_with_images(client, alice, services, ollama_server: OllamaTestServer) -> None:
+    await services.catalogue.refresh()
+    image = base64.b64encode(png()).decode()
+    message = {'role': 'user', 'content': 'What is this?', 'images': [image]}
+    seeing = await client.post('/api/v1/chat', json={'model': 'llava:7b', 'messages': [message]}, headers=alice.headers)
+    assert seeing.status_code == 200, seeing.text
+    assert seeing.json()['message']['content'].startswith('I see 1 image.')
+    blind = await client.post('/api/v1/chat', json={'model': 'llama3.2', 'messages': [message]}, headers=alice.headers)
+    assert_problem(blind, 422, 'llama3.2 cannot see images: pick a model with vision')
