@@ -89,6 +89,16 @@ class Settings(BaseSettings):
         le=64,
         description='Model calls one user may have running at once, on every path.',
     )
+    chat_max_image_mb: float = Field(
+        5,
+        gt=0,
+        le=100,
+        description='Largest image attached to a chat message (PNG, JPEG, WebP or GIF), in megabytes; at most 4 a '
+        'message, and all images of one model call also count towards API_MAX_PROMPT_CHARS (as base64).',
+    )
+    chat_import_max_mb: int = Field(
+        50, ge=1, le=1000, description='Largest conversations file (JSON export) accepted for import, in megabytes.'
+    )
 
     # vector store
     milvus_uri: str = Field('', description='Milvus URI; empty means Milvus Lite in the data directory.')

@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI
 from api import (
     admin,
     bench,
+    conversation_files,
     conversations,
     health,
     inference,
@@ -53,6 +54,7 @@ def routers(services: Services) -> list[APIRouter]:
         tokens.create_router(services),
         models.create_router(services),
         inference.create_router(services),
+        conversation_files.create_router(services),  # before conversations: /export must win over /{id}
         conversations.create_router(services),
         prompts.create_router(services),
         tools.create_router(services),

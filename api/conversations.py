@@ -13,6 +13,7 @@ from api.problems import problem_responses
 from api.schemas import Deleted
 from api.streaming import Streaming, ndjson, primed
 from services.chat.conversations import ChatDelta, ChatResult
+from services.chat.images import MAX_IMAGES, decode
 from services.chat.types import MAX_TITLE
 from services.models.callers import Purpose
 from services.models.errors import (
@@ -71,7 +72,14 @@ class ConversationPatch(BaseModel):
 
 
 class MessageSend(BaseModel):
-    content: str = Field(min_length=1, description="The message (the platform's prompt limit applies).")
+    content: str = Field('', description="The message (the platform's prompt limit applies; may be empty with images).")
+    images: list[str] = Field(
+        [],
+        max_length=MAX_IMAGES,
+        description=f'Images as base64 (PNG, JPEG, WebP or GIF; at most {MAX_IMAGES}) for a model with vision; '
+        'stored with the conversation (GET .../images/{file}). A model without vision is refused (422).',
+    )
+    image_names: list[str] = Field([], description='Optional file names of the images, in the same order.')
     stream: bool = Field(False, description='Stream the reply as NDJSON (one JSON object per line).')
 
 
@@ -183,7 +191,8 @@ def create_router(services: Services) -> APIRouter:
         },
     )
     async def send_message(conversation_id: int, body: MessageSend, user: Annotated[Actor, Depends(actor)]):
-        events = chat.send(user.id, conversation_id, body.content, purpose=Purpose.CONVERSATION)
+        images = decode(body.images, body.image_names)
+        events = chat.send(user.id, conversation_id, body.content, purpose=Purpose.CONVERSATION, images=images)
         if body.stream:
             return Streaming(ndjson(await primed(events), _chunk), media_type='application/x-ndjson')
         result = None

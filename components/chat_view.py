@@ -14,6 +14,7 @@ from typing import Any
 from nicegui import ui
 
 from components import format as fmt
+from components import image_attach
 
 MIN_INTERVAL = 0.05  # seconds between browser updates of one streaming reply
 
@@ -30,10 +31,14 @@ def metrics_text(metrics: dict[str, Any] | None) -> str:
     )
 
 
-def user_message(text: str) -> ui.row:
+def user_message(text: str, images: list[tuple[str, str]] = ()) -> ui.row:
+    """The user's message; `images`: (source URL, name) of its attached images, shown as thumbnails."""
     with ui.row().classes('w-full justify-end') as row:
         with ui.card().classes('max-w-[80%] bg-blue-50 dark:bg-blue-950 py-2').props('flat'):
-            ui.markdown(text).classes('break-words')
+            if images:
+                image_attach.thumbnails(list(images))
+            if text or not images:
+                ui.markdown(text).classes('break-words')
     return row
 
 

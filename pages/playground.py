@@ -9,12 +9,15 @@ from typing import Any
 
 from nicegui import APIRouter, background_tasks, ui
 
+from components import image_attach
 from components.chat_view import StreamingReply, saved_reply, user_message
 from components.forms import confirm, error_label, guarded
 from components.frame import frame
+from pages import conversation_files
 from pages.common import page_user
 from pages.tool_chat import call_card, fill_result
 from services.chat.conversations import ChatDelta, ChatResult, ConversationView, message_of
+from services.chat.images import ACCEPT, MAX_IMAGES
 from services.chat.tool_loop import LoopEvent
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
@@ -60,7 +63,8 @@ class Playground:
         self.user = user
         self.conversation: ConversationView | None = None
         self.task: asyncio.Task | None = None
-        self._unsent: tuple[ui.row | None, str] = (None, '')  # the user's message while a tool reply is pending
+        # the user's message (its bubble, text and images) while a tool reply is pending
+        self._unsent: tuple[ui.row | None, str, list] = (None, '', [])
         self.client = ui.context.client
 
     async def build(self, conversation: ConversationView | None, model: str) -> None:
@@ -117,6 +121,8 @@ class Playground:
                 'The model needs the "tools" capability.'
             )
             self.title = ui.label(conversation.title if conversation else '').classes('text-lg font-semibold')
+            if conversation is not None:
+                conversation_files.export_menu(self.services, self.user, conversation.id)
 
         allowed = await self.services.catalogue.allowed_for(self.user.id)  # a workshop's models, for every refresh
 
@@ -168,11 +174,18 @@ class Playground:
 
     # ----- composer ------------------------------------------------------------------------------------------------
     def _composer(self) -> None:
+        previews = ui.row().classes('w-full')
         with ui.row().classes('w-full items-end gap-2 no-wrap'):
             self.prompt = ui.textarea(placeholder='Your message (Ctrl+Enter sends)').props('outlined autogrow')
             self.prompt.classes('grow').mark('chat-input')
             self.prompt.on('keydown.ctrl.enter', self.send)
             self.prompt.on('keydown.meta.enter', self.send)
+            images = self.services.chat.images
+            self.attach = image_attach.create(
+                images.check, accept=ACCEPT, max_images=MAX_IMAGES, max_bytes=images.max_bytes, max_mb=images.max_mb
+            )
+            with previews:
+                self.attach.preview_area()
             with ui.column().classes('gap-1'):
                 self.send_button = ui.button('Send', icon='send', on_click=self.send).mark('chat-send')
                 self.stop_button = ui.button('Stop', icon='stop', color='negative', on_click=self.stop_reply)
@@ -209,7 +222,7 @@ class Playground:
 
     async def send(self) -> None:
         text = (self.prompt.value or '').strip()
-        if self.busy or not text:
+        if self.busy or not (text or self.attach.pending):
             if not text:
                 ui.notify('Type a message first.')
             return
@@ -219,20 +232,23 @@ class Playground:
         if getattr(self, 'empty', None) is not None:
             self.empty.delete()
             self.empty = None
+        images = self.attach.take()
         with self.messages:
-            bubble = user_message(text)
+            bubble = user_message(text, [(image_attach.data_url(i.type, i.data), i.name) for i in images])
         tools = list(self.tools.value or [])
         if tools:
-            self._unsent = (bubble, text)
+            self._unsent = (bubble, text, images)
             self._start_tools(
                 lambda on_wait: self.services.chat.send_with_tools(
-                    self.user.id, self.conversation.id, text, tools, on_wait=on_wait
+                    self.user.id, self.conversation.id, text, tools, on_wait=on_wait, images=images
                 )
             )
             return
         self._start(
-            lambda on_wait: self.services.chat.send(self.user.id, self.conversation.id, text, on_wait=on_wait),
-            (bubble, text),
+            lambda on_wait: self.services.chat.send(
+                self.user.id, self.conversation.id, text, on_wait=on_wait, images=images
+            ),
+            (bubble, text, images),
         )
 
     async def regenerate(self) -> None:
@@ -250,7 +266,7 @@ class Playground:
     def busy(self) -> bool:
         return self.task is not None and not self.task.done()
 
-    def _start(self, make_stream: Callable[..., Any], unsent: tuple[ui.row, str] | None = None) -> None:
+    def _start(self, make_stream: Callable[..., Any], unsent: tuple[ui.row, str, list] | None = None) -> None:
         """Show a reply card and stream into it; `make_stream(on_wait)` starts the reply (waiting shows in the card)."""
         with self.messages:
             holder = ui.column().classes('w-full')
@@ -264,7 +280,7 @@ class Playground:
         ui.context.client.on_delete(self.task.cancel)  # leaving the page stops the reply (saved as stopped)
 
     async def _consume(
-        self, stream, reply: StreamingReply, holder: ui.column, unsent: tuple[ui.row, str] | None
+        self, stream, reply: StreamingReply, holder: ui.column, unsent: tuple[ui.row, str, list] | None
     ) -> None:
         result: ChatResult | None = None
         try:
@@ -282,6 +298,7 @@ class Playground:
             if unsent is not None:
                 unsent[0].delete()
                 self.prompt.value = unsent[1]
+                self.attach.give_back(unsent[2])
             self.error.text = exc.message
             self.error.set_visibility(True)
         else:
@@ -332,10 +349,11 @@ class Playground:
             reply.finish({'content': ''.join(reply.content), 'stopped': True})
         except (ServiceError, OllamaError) as exc:  # refused or failed: nothing was saved, give the text back
             holder.delete()
-            bubble, text = self._unsent
+            bubble, text, images = self._unsent
             if bubble is not None:
                 bubble.delete()
                 self.prompt.value = text
+                self.attach.give_back(images)
             self.error.text = exc.message
             self.error.set_visibility(True)
         else:
@@ -345,7 +363,7 @@ class Playground:
                 reply.finish(message)
                 self._show_notice(reply, message)
         finally:
-            self._unsent = (None, '')
+            self._unsent = (None, '', [])
             if not self.client.is_deleted:
                 self.send_button.set_visibility(True)
                 self.stop_button.set_visibility(False)
@@ -392,7 +410,9 @@ class Playground:
 
     def _render_saved(self, message: dict[str, Any]) -> None:
         if message.get('role') == 'user':
-            user_message(message.get('content', ''))
+            base = f'/playground/{self.conversation.id}/images' if self.conversation else ''
+            shown = [(f'{base}/{r.get("file")}', r.get('name') or 'image') for r in message.get('images') or []]
+            user_message(message.get('content', ''), shown)
             return
         holder = ui.column().classes('w-full gap-2')
         with holder:
@@ -414,6 +434,10 @@ class Playground:
         self.conversation_list.clear()
         with self.conversation_list:
             ui.label('Your conversations').classes('text-sm text-gray-500 mt-2')
+            with ui.row().classes('w-full gap-1'):
+                if items:
+                    conversation_files.export_menu(self.services, self.user, None)
+                conversation_files.import_button(self.services, self.user, self.refresh_list)
             if not items:
                 ui.label('None yet.').classes('text-sm text-gray-400')
             for item in items:

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 
 from config import Settings
 from services.chat.conversations import ChatService
+from services.chat.images import ChatImages
 from services.chat.inference import InferenceService
 from services.chat.tool_loop import ToolLoop
+from services.chat.transfer import ConversationTransfer
 from services.core import audit_log
 from services.core.activity import ActivityService
 from services.core.activity_reader import ActivityReader
@@ -80,6 +82,7 @@ class Services:
     prompt_runs: PromptRunService
     tool_loop: ToolLoop
     chat: ChatService
+    chat_transfer: ConversationTransfer  # conversations exported (Markdown, JSON) and imported (JSON)
     inference: InferenceService
     # knowledge
     vectors: VectorStore  # the built-in store (MILVUS_URI); also what /health/ready checks
@@ -186,6 +189,13 @@ def build_services(settings: Settings) -> Services:
     prompts = PromptService(auth, activity, sharing)
     tool_loop = ToolLoop(calls=calls, tools=tools, activity=activity, max_steps=settings.tool_loop_max_steps)
     rag = RagService(auth, knowledge, vector_databases, calls, activity)
+    chat_images = ChatImages(
+        root=settings.uploads_dir / 'chat',
+        max_mb=settings.chat_max_image_mb,
+        auth=auth,
+        calls=calls,
+        catalogue=catalogue,
+    )
 
     # ----- workshops
     workshops = WorkshopService(
@@ -274,8 +284,16 @@ def build_services(settings: Settings) -> Services:
             max_batch_rows=settings.prompt_batch_max_rows,
         ),
         tool_loop=tool_loop,
-        chat=ChatService(calls, auth, activity, catalogue, tool_loop),
-        inference=InferenceService(calls, activity),
+        chat=ChatService(calls, auth, activity, catalogue, tool_loop, chat_images),
+        chat_transfer=ConversationTransfer(
+            auth=auth,
+            activity=activity,
+            images=chat_images,
+            calls=calls,
+            catalogue=catalogue,
+            max_import_mb=settings.chat_import_max_mb,
+        ),
+        inference=InferenceService(calls, activity, chat_images),
         vectors=vectors,
         vector_databases=vector_databases,
         knowledge=knowledge,

@@ -16,11 +16,12 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from typing import Any
 
 from models import Comparison, Conversation
+from services.chat.images import ChatImages, ImageUpload
 from services.chat.tool_loop import LoopEvent, ToolLoop
 from services.chat.types import (
     MAX_TITLE,
@@ -68,12 +69,14 @@ class ChatService:
         activity: ActivityService,
         catalogue: Catalogue,
         tool_loop: ToolLoop,
+        images: ChatImages,
     ) -> None:
         self.calls = calls  # every reply goes through the one model-call path (limits, quotas, allowed models)
         self.auth = auth
         self.activity = activity
         self.catalogue = catalogue
         self.tool_loop = tool_loop  # replies that may call tools
+        self.images = images  # images attached to messages, for models with vision
         self._compare_lock = asyncio.Lock()
         self.writes = WriteBatcher()
 
@@ -162,6 +165,7 @@ class ChatService:
         user = await self.auth.require(actor_id)
         row = await self._owned(user.id, conversation_id)
         await row.delete()
+        self.images.remove_conversation(row.id)
 
     # ----- replies -------------------------------------------------------------------------------------------------
     async def _settings(self, user: UserInfo, raw: dict[str, Any] | None) -> ChatSettings:
@@ -187,15 +191,35 @@ class ChatService:
         *,
         purpose: Purpose = Purpose.PLAYGROUND,
         on_wait: Callable[[int], None] | None = None,
+        images: Sequence[ImageUpload] = (),
     ) -> AsyncIterator[ChatDelta | ChatResult]:
-        """Add the user's message and stream the reply; both are saved when the reply ends, fails or is stopped.
-        `purpose`: the playground page, or a conversation message through the REST API."""
+        """Add the user's message (with `images` for a model with vision) and stream the reply; both are saved when
+        the reply ends, fails or is stopped. `purpose`: the playground page, or a conversation message through the
+        REST API."""
         row = await self._owned_by_active(actor_id, conversation_id)
-        prompt = self._check_prompt(prompt)
-        messages = [*(row.messages or []), {'role': 'user', 'content': prompt}]
-        async with aclosing(self._reply(actor_id, row, messages, purpose, on_wait)) as events:
-            async for event in events:
-                yield event
+        message = await self._user_message(actor_id, row, prompt, images)
+        messages = [*(row.messages or []), message]
+        started = False
+        try:
+            async with aclosing(self._reply(actor_id, row, messages, purpose, on_wait)) as events:
+                async for event in events:
+                    started = True
+                    yield event
+        except Exception:
+            if not started:  # refused before anything was sent: nothing is saved, nor are its images kept
+                self.images.remove(row.id, message.get('images') or [])
+            raise
+
+    async def _user_message(
+        self, actor_id: int, row: Conversation, prompt: str, images: Sequence[ImageUpload]
+    ) -> dict[str, Any]:
+        """The user's message; its images checked (type, size, a model with vision) and stored."""
+        prompt = self._check_prompt(prompt) if (prompt or '').strip() or not images else ''
+        message: dict[str, Any] = {'role': 'user', 'content': prompt}
+        refs = await self.images.attach(actor_id, row.id, row.model, images)
+        if refs:
+            message['images'] = refs
+        return message
 
     async def regenerate(
         self,
@@ -224,17 +248,25 @@ class ChatService:
         tool_refs: list[str],
         *,
         on_wait: Callable[[int], None] | None = None,
+        images: Sequence[ImageUpload] = (),
     ) -> AsyncIterator[LoopEvent]:
         """Add the user's message and answer it through the function-calling loop with the picked tools. The loop's
         events are yielded as they happen (for a live transcript); the reply is saved with the transcript of its tool
         calls. Refusals (quota, a model without tool support) raise before anything is saved."""
         row = await self._owned_by_active(actor_id, conversation_id)
-        prompt = self._check_prompt(prompt)
         refs = list(dict.fromkeys(r for r in tool_refs if r))
         if not refs:
             raise InvalidInput('Pick at least one tool, or clear the tools to chat without them.')
         settings = ChatSettings.stored(row.options)
-        messages = [*(row.messages or []), {'role': 'user', 'content': prompt}]
+        message = await self._user_message(actor_id, row, prompt, images)
+        prompt = message['content']
+        messages = [*(row.messages or []), message]
+        history = history_of(row.system_prompt, messages)
+        try:
+            await self.images.inline(actor_id, row.model, row.id, history)
+        except Exception:
+            self.images.remove(row.id, message.get('images') or [])
+            raise
         answers: list[str] = []
         partial: list[str] = []  # the text of the step being streamed (kept when the user stops it)
         transcript: list[dict[str, Any]] = []
@@ -263,7 +295,7 @@ class ChatService:
         stream = self.tool_loop.run(
             actor_id,
             row.model,
-            history_of(row.system_prompt, messages),
+            history,
             refs,
             options=settings.options or None,
             on_wait=on_wait,
@@ -300,6 +332,9 @@ class ChatService:
             if answers or transcript:  # stopped part-way: keep what the model and the tools did
                 await asyncio.shield(self.writes.run(lambda: save(True)))
             raise
+        except Exception:
+            self.images.remove(row.id, message.get('images') or [])  # refused or failed: nothing was saved
+            raise
         finally:
             await stream.aclose()  # at once: the model call's slot and its Ollama stream are freed now
         if done is not None:
@@ -315,6 +350,7 @@ class ChatService:
     ) -> AsyncIterator[ChatDelta | ChatResult]:
         settings = ChatSettings.stored(row.options)
         history = history_of(row.system_prompt, messages)
+        await self.images.inline(user_id, row.model, row.id, history)  # a model without vision is refused
 
         async def save(result: ChatResult) -> None:
             row.messages = [*messages, message_of(result)]

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from services.chat.images import ChatImages
 from services.core import actions
 from services.core.activity import ActivityService
 from services.models.callers import Purpose
@@ -57,9 +58,14 @@ def message_dict(message: Any) -> dict[str, Any]:
 
 
 class InferenceService:
-    def __init__(self, calls: ModelCalls, activity: ActivityService) -> None:
+    def __init__(self, calls: ModelCalls, activity: ActivityService, images: ChatImages) -> None:
         self.calls = calls
         self.activity = activity
+        self.images = images  # images only for models with vision
+
+    async def _check_images(self, actor_id: int, model: str, messages: list[dict[str, Any]]) -> None:
+        if any(isinstance(m, dict) and m.get('images') for m in messages):
+            await self.images.require_vision(actor_id, model)
 
     async def chat(
         self,
@@ -75,6 +81,7 @@ class InferenceService:
         via: str = 'api',
     ) -> ChatResult:
         caller = await self.calls.caller(actor_id)
+        await self._check_images(actor_id, model, messages)
         started = time.perf_counter()
         try:
             reply = await self.calls.chat(
@@ -120,6 +127,7 @@ class InferenceService:
     ) -> AsyncIterator[Any]:
         """Admit now (refusals raise before the first part), then return the stream of Ollama's parts."""
         caller = await self.calls.caller(actor_id)
+        await self._check_images(actor_id, model, messages)
         stream = await self.calls.chat_stream(
             caller,
             PURPOSES[via],

@@ -133,7 +133,10 @@ def history_of(system_prompt: str, messages: list[dict[str, Any]]) -> list[dict[
     for message in messages:
         if message.get('role') == 'assistant' and not message.get('content'):
             continue  # a failed reply with nothing in it
-        history.append({'role': message['role'], 'content': message.get('content', '')})
+        entry = {'role': message['role'], 'content': message.get('content', '')}
+        if message.get('images'):
+            entry['images'] = list(message['images'])  # references: `services.chat.images` puts the bytes in
+        history.append(entry)
     return history
 
 

@@ -22,6 +22,7 @@ MB = 1024 * 1024  # a "MB" of the settings (MAX_BODY_MB, MAX_UPLOAD_REQUEST_MB) 
 UPLOAD_PATHS = (
     re.compile(r'^/api/v1/knowledge/[^/]+/documents/?$'),
     re.compile(r'^/api/v1/workshops/import/?$'),  # a workshop template (a .zip with documents)
+    re.compile(r'^/api/v1/conversations/import/?$'),  # conversations with their images (CHAT_IMPORT_MAX_MB)
     re.compile(r'^/_nicegui/client/[^/]+/upload/[^/]+/?$'),
 )
 

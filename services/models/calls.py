@@ -509,7 +509,11 @@ class ModelCalls:
                 raise InvalidInput(f'Message roles must be one of {", ".join(ROLES)}.')
             fields = message if isinstance(message, dict) else message.model_dump(exclude_none=True)
             try:
-                ollama.Message.model_validate(fields)  # what the client would refuse only while sending
+                # what the client would refuse only while sending (it wraps images as this does first)
+                shaped = {
+                    k: [ollama.Image(value=i) for i in v] if k == 'images' and v else v for k, v in fields.items()
+                }
+                ollama.Message.model_validate(shaped)
             except ValidationError as exc:
                 first = exc.errors()[0]
                 where = '.'.join(str(x) for x in first.get('loc', ()))
