@@ -15,7 +15,6 @@ from pathlib import PurePath
 
 from nicegui import run
 
-from services.core.auth import AuthService
 from services.core.code_export import OLLAMA_HOST, Script, constants, script, slug
 from services.knowledge.bases import KnowledgeService
 from services.knowledge.rag import RagInfo, RagService
@@ -83,7 +82,7 @@ def rag_script(rag: RagInfo, splitter: str, chunk_size: int, chunk_overlap: int)
     filename = f'rag_{slug(rag.name, str(rag.id))}.py'
     parsers = ', '.join(IMPORTS[splitter])
     return script(
-        doc=DOC.format(filename=filename),
+        doc=DOC.replace('{filename}', filename),
         imports=[
             'import argparse',
             'import os',
@@ -128,8 +127,7 @@ def text_name(name: str, taken: set[str]) -> str:
 class RagScripts:
     """A RAG system as a standalone script, for anyone who can read the RAG system and its knowledge bases."""
 
-    def __init__(self, auth: AuthService, rag: RagService, knowledge: KnowledgeService) -> None:
-        self.auth = auth
+    def __init__(self, rag: RagService, knowledge: KnowledgeService) -> None:
         self.rag = rag
         self.knowledge = knowledge
 
