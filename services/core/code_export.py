@@ -22,6 +22,7 @@ WIDTH = 120  # the line length of the generated code (the project's own)
 INDENT = 4
 PIECE = 78  # the longest piece of a long string, before repr() escapes it
 _WORD = re.compile(r'\S*\s*')
+_LINE = re.compile(r'[^\n]*\n|[^\n]+')  # lines end at \n only (not at the other breaks str.splitlines knows)
 # the first constant of every script
 OLLAMA_HOST = "OLLAMA_HOST = os.environ.get('OLLAMA_HOST', 'http://localhost:11434')\n"
 
@@ -42,10 +43,25 @@ def slug(name: str, fallback: str) -> str:
     return text or fallback
 
 
+def string(text: str) -> str:
+    """A string literal, escaped as repr() escapes it, in the quotes `ruff format` picks: single ones, double ones when
+    the text holds more single quotes than double ones (fewer escapes)."""
+    quote = '"' if text.count("'") > text.count('"') else "'"
+    out = []
+    for char in text:
+        if char == '\\' or char == quote:
+            out.append('\\' + char)
+        elif char.isprintable():
+            out.append(char)
+        else:  # \n, \t, \x00, \u2028 ...: repr()'s own escape
+            out.append(repr(char)[1:-1])
+    return quote + ''.join(out) + quote
+
+
 def _pieces(text: str) -> list[str]:
     """A long string cut after its line breaks and, within long lines, between words."""
     out: list[str] = []
-    for line in text.splitlines(keepends=True):
+    for line in _LINE.findall(text):
         current = ''
         for word in _WORD.findall(line):
             if current and len(current) + len(word) > PIECE:
@@ -64,15 +80,17 @@ def literal(value: Any, column: int = 0, indent: int = 0, tail: int = 0) -> str:
     follow it on the line (a comma, a closing bracket); a literal that does not fit is laid out over several lines.
     """
     if isinstance(value, str):
-        flat = repr(value)
+        flat = string(value)
         if column + len(flat) + tail <= WIDTH or len(pieces := _pieces(value)) == 1:
             return flat
         inner = ' ' * (indent + INDENT)
-        return '(\n' + '\n'.join(inner + repr(p) for p in pieces) + '\n' + ' ' * indent + ')'
+        if len(inner) + len(flat) <= WIDTH:  # on a line of its own, in parentheses
+            pieces = [value]
+        return '(\n' + '\n'.join(inner + string(p) for p in pieces) + '\n' + ' ' * indent + ')'
     if value is None or isinstance(value, bool | int | float):
         return repr(value)
     if isinstance(value, dict):
-        items = [(repr(str(k)) + ': ', v) for k, v in value.items()]
+        items = [(string(str(k)) + ': ', v) for k, v in value.items()]
         return _container('{', '}', items, column, indent, tail)
     if isinstance(value, list | tuple):
         return _container('[', ']', [('', v) for v in value], column, indent, tail)
@@ -96,10 +114,10 @@ def _container(open_: str, close: str, items: list[tuple[str, Any]], column: int
 def repr_flat(value: Any) -> str:
     """`value` on one line (strings by repr(), containers item after item)."""
     if isinstance(value, dict):
-        return '{' + ', '.join(f'{str(k)!r}: {repr_flat(v)}' for k, v in value.items()) + '}'
+        return '{' + ', '.join(f'{string(str(k))}: {repr_flat(v)}' for k, v in value.items()) + '}'
     if isinstance(value, list | tuple):
         return '[' + ', '.join(repr_flat(v) for v in value) + ']'
-    return repr(value)
+    return string(value) if isinstance(value, str) else repr(value)
 
 
 def constants(**values: Any) -> str:

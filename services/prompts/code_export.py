@@ -28,7 +28,7 @@ def render(template: str, values: dict[str, str]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description='Run the prompt template.')
+    parser = argparse.ArgumentParser(description=f'Run the prompt template with {MODEL} (edit MODEL for another).')
     for name, spec in VARIABLES.items():
         parser.add_argument(
             f'--{name}',
@@ -37,7 +37,6 @@ def main() -> None:
             choices=spec.get('choices'),
             help=spec.get('label', '').replace('%', '%%') or None,
         )
-    parser.add_argument('--model-name', default=MODEL, help=f'the model to run (default {MODEL})')
     args = vars(parser.parse_args())
     values = {name: str(args[name]) for name in VARIABLES}
 
@@ -47,7 +46,7 @@ def main() -> None:
         messages.insert(0, {'role': 'system', 'content': system})
 
     client = ollama.Client(host=OLLAMA_HOST)
-    for part in client.chat(model=args['model_name'], messages=messages, options=OPTIONS, stream=True):
+    for part in client.chat(model=MODEL, messages=messages, options=OPTIONS, stream=True):
         print(part.message.content, end='', flush=True)
     print()
 '''
