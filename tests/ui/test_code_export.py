@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from nicegui.testing import User
 
 from services.chat.code_export import conversation_script
 from services.chat.types import ChatSettings, ConversationView
@@ -29,6 +30,7 @@ from services.tools.code_export import function_name, tool_script
 from services.tools.library import ToolDraft, ToolInfo
 from services.wiring import Services
 from tests.ollama_server import OllamaTestServer
+from tests.ui.conftest import sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 EMBED = 'nomic-embed-text:latest'
@@ -45,10 +47,8 @@ PROMPT_HOSTILE = HOSTILE.replace('{{y}}', '{y}')  # a prompt template has only i
 
 async def run(made: Script, folder: Path, server: OllamaTestServer, *args: str) -> subprocess.CompletedProcess:
     """Write the script into `folder` and run it with this interpreter, OLLAMA_HOST set to the test server."""
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / made.filename
-    if not path.exists():
-        path.write_text(made.code, encoding='utf-8')
+    await asyncio.to_thread(_write, path, made.code)
     env = {**os.environ, 'OLLAMA_HOST': server.url}
     return await asyncio.to_thread(
         subprocess.run,
@@ -59,6 +59,12 @@ async def run(made: Script, folder: Path, server: OllamaTestServer, *args: str) 
         text=True,
         timeout=300,
     )
+
+
+def _write(path: Path, code: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(code, encoding='utf-8')
 
 
 def chats(server: OllamaTestServer, model: str | None = None) -> list[dict]:
@@ -306,8 +312,8 @@ def test_literal_is_the_value_itself(value) -> None:
 def test_hostile_values_make_valid_scripts() -> None:
     version = VersionInfo(
         number=1,
-        system_template=HOSTILE + ' {{tone}}',
-        user_template='"""{{topic}}""" ' + HOSTILE,
+        system_template=PROMPT_HOSTILE + ' {{tone}} {{print}} {{model_name}}',
+        user_template='"""{{topic}}""" ' + PROMPT_HOSTILE,
         variables=parse_variables(
             [
                 {'name': 'topic', 'type': 'text', 'default': HOSTILE, 'label': HOSTILE},
@@ -315,7 +321,7 @@ def test_hostile_values_make_valid_scripts() -> None:
                 {'name': 'print', 'type': 'yes_no'},
                 {'name': 'model_name', 'type': 'number', 'default': 3},
             ]
-        ),  # fmt: skip
+        ),
         default_model=HOSTILE,
         options={'stop': [HOSTILE, '"""'], 'temperature': 0.1},
         message=HOSTILE,
@@ -343,7 +349,7 @@ def test_hostile_values_make_valid_scripts() -> None:
             kind=kind,
             config=config,
             parameters={'type': 'object', 'properties': {HOSTILE: {'type': 'string', 'description': HOSTILE}}},
-        )  # fmt: skip
+        )
         for name, kind, config in [
             ('class', 'static', {'response': HOSTILE}),
             ('print', 'builtin', {'builtin': 'calculator'}),
@@ -361,3 +367,69 @@ def test_hostile_values_make_valid_scripts() -> None:
         assert_valid(made)
     assert "HEADERS = {'X-Key': '<your X-Key value>'}" in scripts[-2].code
     assert [function_name(t.name) for t in tools] == ['class_tool', 'print_tool', 'MODEL_tool', 'main_tool']
+    # the values come out of the scripts exactly as they went in
+    rag_values, chat_values, prompt_values = (constants_of(made) for made in scripts[3:6])
+    assert rag_values['PROMPT_TEMPLATE'] == rag.prompt_template and rag_values['CHAT_MODEL'] == HOSTILE
+    assert rag_values['THRESHOLD'] == -0.5 and rag_values['CHUNK_SIZE'] == 100
+    assert chat_values['MESSAGES'][0] == {'role': 'system', 'content': HOSTILE}
+    assert chat_values['MESSAGES'][2]['content'] == HOSTILE * 5 and chat_values['FORMAT'] == {'title': HOSTILE}
+    assert prompt_values['USER_TEMPLATE'] == version.user_template and prompt_values['MODEL'] == HOSTILE
+    assert prompt_values['VARIABLES']['tone'] == {'default': HOSTILE, 'choices': [HOSTILE, '"""']}
+    assert prompt_values['render'](prompt_values['USER_TEMPLATE'], {'topic': '{{tone}}'}).startswith('"""{{tone}}"""')
+    for made, tool in zip(scripts[6:], tools, strict=True):
+        values = constants_of(made)
+        assert values['TOOL'] == tool.spec()
+        assert values.get('RESPONSE') == tool.config.get('response')
+
+
+def constants_of(made: Script) -> dict:
+    """The module's names after its top level ran (not `main`: it is not run as __main__)."""
+    namespace: dict = {'__name__': 'exported_script'}
+    exec(compile(made.code, made.filename, 'exec'), namespace)
+    return namespace
+
+
+# ----- the button and the dialog on each page -----------------------------------------------------------------------
+async def test_show_as_python_on_the_prompt_tool_playground_and_rag_pages(
+    user: User, services: Services, ada: int
+) -> None:
+    prompt = await services.prompts.create(
+        ada,
+        PromptDraft(name='Haiku', user_template='Write a haiku about {{topic}}.',
+                    variables=[{'name': 'topic', 'type': 'text', 'default': 'llamas'}], default_model=CHAT),
+    )  # fmt: skip
+    tool = await services.tools.create(
+        ada, ToolDraft(name='weather', description='The weather', kind='static', config={'response': {'temp': 21}})
+    )
+    conversation = await services.chat.create_conversation(ada, CHAT, 'Be brief.')
+    async for _ in services.chat.send(ada, conversation.id, 'Hello there'):
+        pass
+    kb = await services.knowledge.create_kb(ada, name='Nature', embedding_model=EMBED)
+    await services.knowledge.upload(ada, kb.id, [('llamas.md', DOCS['llamas.md'].encode())])
+    rag = await services.rag.create(ada, name='Nature QA', kb_ids=[kb.id], chat_model=CHAT)
+    await sign_in(user, 'ada@example.org')
+
+    pages = [
+        (f'/prompts/{prompt.id}', 'Prompt "Haiku" (version 1) as Python', "USER_TEMPLATE = 'Write a haiku about"),
+        (f'/tools/{tool.id}', 'Tool "weather" as Python', "RESPONSE = {'temp': 21}"),
+        ('/tools/builtin/calculator', 'Tool "calculator" as Python', 'def calculator(arguments: dict)'),
+        (f'/playground/{conversation.id}', 'as Python', "{'role': 'user', 'content': 'Hello there'}"),
+        (f'/rag/{rag.id}', 'RAG system "Nature QA" as Python', 'VectorStoreIndex.from_documents('),
+    ]
+    for path, title, code in pages:
+        await user.open(path)
+        user.find(marker='show-python').click()
+        await user.should_see(title)
+        await user.should_see(code)
+        [shown] = user.find(marker='python-code').elements
+        compile(shown.content, 'shown.py', 'exec')
+        user.find(marker='python-download').click()
+        downloaded = await user.download.next(timeout=5)
+        assert downloaded.content.decode().strip() == shown.content.strip()
+    user.find(marker='python-bundle').click()  # the RAG system: the script and its documents
+    zipped = await user.download.next(timeout=5)
+    assert sorted(zipfile.ZipFile(io.BytesIO(zipped.content)).namelist()) == ['documents/llamas.md', 'rag_nature_qa.py']
+
+    await user.open('/playground')  # nothing saved yet: nothing to export, and the page says why
+    user.find(marker='show-python').click()
+    await user.should_see('Send a first message: the script replays a saved conversation.')
