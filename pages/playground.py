@@ -11,6 +11,7 @@ from nicegui import APIRouter, background_tasks, ui
 
 from components import image_attach
 from components.chat_view import StreamingReply, saved_reply, user_message
+from components.code_dialog import code_button
 from components.forms import confirm, error_label, guarded
 from components.frame import frame
 from pages import conversation_files
@@ -194,7 +195,11 @@ class Playground:
             ui.button('Regenerate last answer', icon='autorenew', on_click=self.regenerate).props('flat dense').mark(
                 'chat-regenerate'
             )
+            code_button(self.python_script)
         self.error = error_label()
+
+    async def python_script(self):
+        return await self.services.scripts.chat.script(self.user.id, self.conversation and self.conversation.id)
 
     async def _ensure_conversation(self) -> bool:
         """Create the conversation on the first message; save changed settings before every message."""

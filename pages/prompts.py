@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nicegui import APIRouter, ui
 
+from components.code_dialog import code_button
 from components.forms import confirm, error_label, guarded
 from components.frame import frame
 from components.prompt_editor import prompt_editor
@@ -111,6 +112,7 @@ async def _prompt_body(services: Services, user: UserInfo, prompt_id: int) -> No
 
         ui.button('Fork', icon='call_split', on_click=fork).props('outline').mark('fork')
         ui.button('Export', icon='download', on_click=export).props('outline').mark('export')
+        code_button(lambda: services.scripts.prompts.script(user.id, prompt_id))
         if detail.can_edit:
 
             async def delete() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from nicegui import APIRouter, ui
 
 from components.chat_view import waiting_text
+from components.code_dialog import code_button
 from components.forms import guarded
 from components.frame import frame
 from components.knowledge_parts import VISIBILITY, document_dialog, model_names
@@ -57,6 +58,10 @@ def create_router(services: Services) -> APIRouter:
                 ui.link('Back to the RAG systems', '/rag')
             return
         with frame(services, user, rag.name):
+            code_button(
+                lambda: services.scripts.rag.script(user.id, rag_id),
+                bundle=lambda: services.scripts.rag.bundle(user.id, rag_id),
+            )
             await _ask_view(services, user, rag)
             await evaluation_section(services, user, rag)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from nicegui import APIRouter, ui
 
+from components.code_dialog import code_button
 from components.forms import confirm, guarded
 from components.frame import frame
 from components.tool_editor import tool_editor
@@ -114,6 +115,7 @@ def create_router(services: Services) -> APIRouter:
                 return
             ui.label(tool.description)
             ui.code(json.dumps(tool.parameters, indent=2), language='json').classes('w-full')
+            code_button(lambda: services.scripts.tools.script(user.id, tool.ref))
             tool_console(services, user, tool)
 
     @router.page('/tools/{tool_id}')
@@ -129,6 +131,7 @@ def create_router(services: Services) -> APIRouter:
                 ui.link('Back to the tools', '/tools')
             return
         with frame(services, user, f'Tool: {tool.name}'):
+            code_button(lambda: services.scripts.tools.script(user.id, tool.ref))
             tool_console(services, user, tool)
             if tool.can_edit:
                 with ui.expansion('Edit', icon='edit', value=False).classes('w-full').mark('edit-tool'):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config import Settings
+from services.chat.code_export import ChatScripts
 from services.chat.conversations import ChatService
 from services.chat.images import ChatImages
 from services.chat.inference import InferenceService
@@ -29,6 +30,7 @@ from services.core.workers import Budget
 from services.core.workers import shared as shared_workers
 from services.knowledge import chunking
 from services.knowledge.bases import KnowledgeService
+from services.knowledge.code_export import RagScripts
 from services.knowledge.embeddings import EmbeddingsService
 from services.knowledge.evaluation import EvalService
 from services.knowledge.ingest import IngestService
@@ -45,14 +47,26 @@ from services.models.option_caps import OptionCapsService
 from services.models.options import OptionCaps
 from services.models.room import Room
 from services.models.shared_limits import SharedLimits
+from services.prompts.code_export import PromptScripts
 from services.prompts.library import PromptService
 from services.prompts.runs import PromptRunService
 from services.tools.builtins import BuiltinRegistry, default_registry
+from services.tools.code_export import ToolScripts
 from services.tools.library import ToolService
 from services.workshops import template_parts
 from services.workshops.preflight import PreflightService
 from services.workshops.service import WorkshopService
 from services.workshops.templates import WorkshopTemplates
+
+
+@dataclass(kw_only=True, slots=True)
+class Scripts:
+    """'Show as Python': what an attendee built, as a standalone script (each area's `code_export`)."""
+
+    rag: RagScripts
+    chat: ChatScripts
+    prompts: PromptScripts
+    tools: ToolScripts
 
 
 @dataclass(kw_only=True, slots=True)
@@ -97,6 +111,7 @@ class Services:
     bus: LiveBus  # live events between app processes
     preflight: PreflightService  # ready to teach: models pulled, loaded and warm on every host; capacity forecast
     templates: WorkshopTemplates  # workshops exported to a file and created from one
+    scripts: Scripts  # 'Show as Python'
 
 
 def build_services(settings: Settings) -> Services:
@@ -196,6 +211,7 @@ def build_services(settings: Settings) -> Services:
         calls=calls,
         catalogue=catalogue,
     )
+    chat = ChatService(calls, auth, activity, catalogue, tool_loop, chat_images)
 
     # ----- workshops
     workshops = WorkshopService(
@@ -284,7 +300,7 @@ def build_services(settings: Settings) -> Services:
             max_batch_rows=settings.prompt_batch_max_rows,
         ),
         tool_loop=tool_loop,
-        chat=ChatService(calls, auth, activity, catalogue, tool_loop, chat_images),
+        chat=chat,
         chat_transfer=ConversationTransfer(
             auth=auth,
             activity=activity,
@@ -304,4 +320,10 @@ def build_services(settings: Settings) -> Services:
         workshops=workshops,
         preflight=preflight,
         templates=templates,
+        scripts=Scripts(
+            rag=RagScripts(rag, knowledge),
+            chat=ChatScripts(chat),
+            prompts=PromptScripts(prompts),
+            tools=ToolScripts(tools),
+        ),
     )
