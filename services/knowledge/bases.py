@@ -54,6 +54,7 @@ class KBInfo:
     vector_db_id: int | None = None  # None: the built-in vector store
     documents: int = 0
     can_edit: bool = False
+    keyword_index: bool = False  # keyword (BM25) search: new collections have it; older ones after a re-index
 
 
 @dataclass(kw_only=True, slots=True)
@@ -111,6 +112,7 @@ def _kb_info(kb: KnowledgeBase, user: UserInfo, documents: int = 0) -> KBInfo:
         vector_db_id=kb.vector_db_id,
         documents=documents,
         can_edit=kb.owner_id == user.id,  # type: ignore[attr-defined]
+        keyword_index=kb.keyword_index,
     )
 
 

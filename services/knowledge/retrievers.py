@@ -37,13 +37,8 @@ MODES = ('dense', 'keyword', 'hybrid')
 FUSIONS = ('rrf', 'weighted')
 MAX_CANDIDATES = 100
 RERANK_TEXT_CHARS = 1200  # of each passage, in the reranking prompt
-RERANK_SCHEMA = {
-    'type': 'object',
-    'properties': {'scores': {'type': 'array', 'items': {'type': 'number'}}},
-    'required': ['scores'],
-}
 RERANK_PROMPT = """Rate how well each numbered passage helps to answer the question, from 0 (not at all) to 10
-(answers it). Reply with JSON only: {{"scores": [one number per passage, in passage order]}}.
+(answers it). Reply with JSON only: the passage numbers as keys and the ratings as values, like {{"1": 7, "2": 0}}.
 
 Question: {question}
 
@@ -231,9 +226,21 @@ def fuse(
 
 
 # ----- the reranker --------------------------------------------------------------------------------------------------
+def rerank_schema(count: int) -> dict[str, Any]:
+    """Structured output: one rating per passage number, each required (Ollama's `format`)."""
+    numbers = [str(i) for i in range(1, count + 1)]
+    rating = {'type': 'number', 'minimum': 0, 'maximum': 10}
+    return {'type': 'object', 'properties': dict.fromkeys(numbers, rating), 'required': numbers}
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def parse_scores(reply: str, count: int) -> list[float] | None:
-    """The reranker's scores, one per passage, from its reply: JSON {"scores": [...]} (or a bare list), else lines
-    like "[2] 7" / "Passage 2: 7". None when the reply holds no usable score; missing ones count as 0."""
+    """The reranker's scores, one per passage, from its reply: JSON {"1": 7, "2": 3}, {"scores": [...]} or a bare
+    list, else lines like "[2] 7" / "Passage 2: 7". None when the reply holds no usable score; missing ones count
+    as 0."""
     text = (reply or '').strip()
     match = re.search(r'\{.*\}|\[.*\]', text, re.DOTALL)
     values: list[float] | None = None
@@ -242,9 +249,12 @@ def parse_scores(reply: str, count: int) -> list[float] | None:
             data = json.loads(match.group(0))
         except ValueError:
             data = None
-        if isinstance(data, dict):
+        if isinstance(data, dict) and 'scores' not in data:
+            numbered = {int(k): v for k, v in data.items() if str(k).strip().isdigit() and _number(v)}
+            data = [numbered.get(i, 0.0) for i in range(1, count + 1)] if numbered else None
+        elif isinstance(data, dict):
             data = data.get('scores')
-        if isinstance(data, list) and data and all(isinstance(v, int | float) for v in data):
+        if isinstance(data, list) and data and all(_number(v) for v in data):
             values = [float(v) for v in data[:count]]
     if values is None:
         pairs = re.findall(r'(?:\[|passage\s*)(\d{1,3})\]?\s*[:=\-]?\s*(\d+(?:\.\d+)?)', text, re.IGNORECASE)
@@ -287,7 +297,7 @@ class LLMReranker(BaseNodePostprocessor):
         prompt = RERANK_PROMPT.format(question=query_bundle.query_str, passages=passages)
         reply = await self._calls.chat(
             self._caller, self._purpose, model=self.model, messages=[{'role': 'user', 'content': prompt}],
-            format=RERANK_SCHEMA, options={'temperature': 0},
+            format=rerank_schema(len(nodes)), options={'temperature': 0},
         )  # fmt: skip
         scores = parse_scores(reply.message.content or '', len(nodes))
         if scores is None:
