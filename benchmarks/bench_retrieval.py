@@ -66,7 +66,8 @@ async def build(services, admin: int, chunks: int, rng: random.Random) -> int:
             vectors += reply.embeddings
         await services.vectors.insert(
             kb.collection,
-            [{'id': r.id, 'doc_id': doc_id, 'vector': list(v), 'text': r.text} for r, v in zip(rows, vectors, strict=True)],
+            [{'id': r.id, 'doc_id': doc_id, 'vector': list(v), 'text': r.text}
+             for r, v in zip(rows, vectors, strict=True)],  # fmt: skip
         )
         done += len(texts)
         if doc_index % 100 == 99:
@@ -82,6 +83,10 @@ def milvus_port(log: Path) -> int:
         if 'Milvus Lite (' in line and ' listens on 127.0.0.1:' in line:
             return int(line.split(' listens on 127.0.0.1:')[1].split(',')[0])
     raise RuntimeError('the app did not say where Milvus Lite listens')
+
+
+async def raw_embed(client, question: str):
+    return (await client.embed(model=EMBED, input=[question])).embeddings[0]
 
 
 def raw_search(milvus, name: str, vector, question: str, mode: str) -> None:
@@ -121,7 +126,7 @@ async def over_http(
                 ours_ms = (time.perf_counter() - started) * 1000
                 assert response.status_code == 200, response.text
                 started = time.perf_counter()
-                vector = None if mode == 'keyword' else (await raw_ollama.embed(model=EMBED, input=[question])).embeddings[0]
+                vector = None if mode == 'keyword' else await raw_embed(raw_ollama, question)
                 raw_search(milvus, f'kb_{kb}', vector, question, mode)
                 raw_ms = (time.perf_counter() - started) * 1000
                 if index >= 20:  # warm-up excluded
@@ -179,7 +184,7 @@ async def main(chunks: int, queries: int, in_process: bool = False, mode: str = 
             retrieval = await services.rag.retrieve(admin, rag.id, question)
             ours_ms = (time.perf_counter() - started) * 1000
             started = time.perf_counter()
-            vector = None if mode == 'keyword' else (await raw_ollama.embed(model=EMBED, input=[question])).embeddings[0]
+            vector = None if mode == 'keyword' else await raw_embed(raw_ollama, question)
             raw_search(milvus, name, vector, question, mode)
             raw_ms = (time.perf_counter() - started) * 1000
             if index >= 20:  # warm-up excluded
