@@ -66,8 +66,10 @@ async def build(services, admin: int, chunks: int, rng: random.Random) -> int:
             vectors += reply.embeddings
         await services.vectors.insert(
             kb.collection,
-            [{'id': r.id, 'doc_id': doc_id, 'vector': list(v), 'text': r.text}
-             for r, v in zip(rows, vectors, strict=True)],  # fmt: skip
+            [
+                {'id': r.id, 'doc_id': doc_id, 'vector': list(v), 'text': r.text}
+                for r, v in zip(rows, vectors, strict=True)
+            ],
         )
         done += len(texts)
         if doc_index % 100 == 99:
@@ -161,7 +163,12 @@ async def main(chunks: int, queries: int, in_process: bool = False, mode: str = 
         rng = random.Random(11)
         kb = await build(services, admin, chunks, rng)
         rag = await services.rag.create(
-            admin, name='Bench', kb_ids=[kb], chat_model='llama3.2:latest', top_k=5, threshold=-1.0,
+            admin,
+            name='Bench',
+            kb_ids=[kb],
+            chat_model='llama3.2:latest',
+            top_k=5,
+            threshold=-1.0,
             retrieval_mode=mode,
         )
         print(f'retrieval mode: {mode}')
