@@ -122,13 +122,15 @@ def floor(ollama_url: str, texts: list[str], work: Path) -> dict:
 
     client = ollama.Client(host=ollama_url)
     milvus = MilvusClient(str(work / f'raw-{time.monotonic_ns()}.db'))
-    VectorStore._create(milvus, 'raw', 768, 'COSINE', EMBED)  # the app's schema and index, untimed
+    # the app's schema and indexes, untimed: since issue 19 with the chunk texts and Milvus' BM25 function (keyword
+    # search), so the floor inserts the texts too and Milvus computes their sparse vectors, as in the app
+    VectorStore._create(milvus, 'raw', 768, 'COSINE', EMBED, True)
     started = time.perf_counter()
     vectors = []
     for start in range(0, len(texts), BATCH):
         vectors += client.embed(model=EMBED, input=texts[start : start + BATCH]).embeddings
     embedded = time.perf_counter()
-    rows = [{'id': i, 'doc_id': i // 3, 'vector': list(v)} for i, v in enumerate(vectors)]
+    rows = [{'id': i, 'doc_id': i // 3, 'vector': list(v), 'text': t} for i, (v, t) in enumerate(zip(vectors, texts))]
     for start in range(0, len(rows), 1000):
         milvus.insert('raw', rows[start : start + 1000])
     milvus.flush('raw')
