@@ -79,6 +79,9 @@ class KnowledgeBaseIn(BaseModel):
     vector_db_id: int | None = Field(
         None, description='A vector database id from /api/v1/vector-databases; None: the built-in store.'
     )
+    keyword_search: bool = Field(
+        True, description="Keep the chunk texts with Milvus' BM25 function too: keyword and hybrid retrieval."
+    )
 
 
 class KnowledgeBaseUpdate(BaseModel):

@@ -334,8 +334,8 @@ class IngestService:
             kb.dimension = len(probe.embeddings[0])
             await kb.save(update_fields=['dimension'])
         keyword = await store.create_collection(
-            name, dimension=kb.dimension, metric=kb.metric, model=kb.embedding_model
-        )  # a new collection has keyword search (BM25) from the start; an older one gains it by re-indexing
+            name, dimension=kb.dimension, metric=kb.metric, model=kb.embedding_model, keyword=kb.keyword_index
+        )  # a new knowledge base has keyword search (BM25) from the start; an older one gains it by re-indexing
         if keyword != kb.keyword_index:
             kb.keyword_index = keyword
             await kb.save(update_fields=['keyword_index'])
