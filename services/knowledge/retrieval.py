@@ -126,7 +126,9 @@ async def run(
     reranked = 0
     if settings.rerank and nodes:
         reranked = min(settings.rerank_candidates, len(nodes))
-        reranker = LLMReranker(calls=calls, caller=caller, purpose=purpose,
+        # a generation: counted against the person's quota like an answer (an evaluation's as the evaluation's)
+        rerank_purpose = Purpose.RAG_ASK if purpose == Purpose.RAG_RETRIEVAL else purpose
+        reranker = LLMReranker(calls=calls, caller=caller, purpose=rerank_purpose,
                                model=settings.rerank_model or rag.chat_model)  # fmt: skip
         nodes = await reranker.apostprocess_nodes(nodes[:reranked], bundle) + nodes[reranked:]
         if reranker.note:
