@@ -87,6 +87,7 @@ async def startup() -> None:
     services.health.start()
     services.catalogue.start()
     await services.ingest.resume_interrupted()  # jobs a previous process left running continue where they stopped
+    await services.reindex.resume_interrupted()  # and so do re-index jobs (keyword search)
     await services.model_admin.resume_interrupted()  # and so do model pulls
     tls.ssl_context()  # load the CA bundle now, not in the middle of the first health check or tool call
     started.ready.set()
@@ -110,6 +111,7 @@ async def shutdown() -> None:
     await services.preflight.stop()
     await services.model_admin.stop()  # running pulls are handed back: the next process resumes them
     await services.ingest.stop()
+    await services.reindex.stop()
     await services.bus.stop()
     await services.calls.close()
     await services.vector_databases.close()

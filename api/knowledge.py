@@ -33,6 +33,9 @@ class KnowledgeBaseOut(BaseModel):
     )
     documents: int
     can_edit: bool
+    keyword_index: bool = Field(
+        description='Keyword (BM25) search available; an older knowledge base gains it by POST …/reindex.'
+    )
 
 
 class JobOut(BaseModel):
@@ -75,6 +78,9 @@ class KnowledgeBaseIn(BaseModel):
     chunk_overlap: int = 64
     vector_db_id: int | None = Field(
         None, description='A vector database id from /api/v1/vector-databases; None: the built-in store.'
+    )
+    keyword_search: bool = Field(
+        True, description="Keep the chunk texts with Milvus' BM25 function too: keyword and hybrid retrieval."
     )
 
 
@@ -302,4 +308,41 @@ def create_router(services: Services) -> APIRouter:
     async def cancel_ingest(kb_id: int, user: Annotated[Actor, Depends(actor)]):
         return Cancelled(cancelled=await ingest.cancel(user.id, kb_id))
 
+    # ----- re-indexing for keyword search ----------------------------------------------------------------------------
+    @router.post(
+        '/{kb_id}/reindex',
+        summary='Re-index for keyword (BM25) search in the background, without re-embedding (owner only)',
+        response_model=ReindexOut,
+        status_code=202,
+        responses=problem_responses(401, 403, 404, 409, 422),
+    )
+    async def start_reindex(kb_id: int, user: Annotated[Actor, Depends(actor)]):
+        return _reindex(await services.reindex.start(user.id, kb_id))
+
+    @router.get('/{kb_id}/reindex', summary='Progress of the latest re-index job', response_model=ReindexOut,
+                responses=one)  # fmt: skip
+    async def reindex_progress(kb_id: int, user: Annotated[Actor, Depends(actor)]):
+        latest = await services.reindex.latest(user.id, kb_id)
+        if latest is None:
+            raise NotFound('This knowledge base has not been re-indexed.')
+        return _reindex(latest)
+
     return router
+
+
+class ReindexOut(BaseModel):
+    job_id: int
+    kb_id: int
+    state: str = Field(description='queued, running, done or failed.')
+    rows_total: int = Field(description='Vectors to copy (with their texts) into the new collection.')
+    rows_done: int
+    percent: float
+    error: str | None
+    finished: bool
+
+
+def _reindex(progress) -> ReindexOut:
+    return ReindexOut(
+        job_id=progress.job_id, kb_id=progress.kb_id, state=progress.state, rows_total=progress.rows_total,
+        rows_done=progress.rows_done, percent=progress.percent, error=progress.error, finished=progress.finished,
+    )  # fmt: skip

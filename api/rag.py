@@ -31,6 +31,14 @@ class RagOut(BaseModel):
     visibility: str
     workshop_id: int | None
     can_edit: bool
+    retrieval_mode: str = Field(description='dense (vectors), keyword (BM25) or hybrid (both, fused).')
+    fusion: str = Field(description='hybrid: rrf (reciprocal rank fusion) or weighted.')
+    rrf_k: int
+    dense_weight: float = Field(description='weighted fusion: the dense share (keyword: 1 minus it).')
+    candidates: int = Field(description='Passages each retriever returns before fusion.')
+    rerank: bool = Field(description='A chat model reranks the fused candidates.')
+    rerank_model: str = Field(description='Empty: the chat model.')
+    rerank_candidates: int = Field(description='Candidates the reranker scores; top-k of them are kept.')
 
 
 class RagIn(BaseModel):
@@ -44,6 +52,14 @@ class RagIn(BaseModel):
     document_ids: list[int] = []
     visibility: Literal['private', 'workshop', 'public'] = 'private'
     workshop_id: int | None = None
+    retrieval_mode: Literal['dense', 'keyword', 'hybrid'] = 'dense'
+    fusion: Literal['rrf', 'weighted'] = 'rrf'
+    rrf_k: int = Field(60, ge=1, le=1000)
+    dense_weight: float = Field(0.5, ge=0.0, le=1.0)
+    candidates: int = Field(10, ge=1, le=100)
+    rerank: bool = False
+    rerank_model: str = Field('', max_length=200)
+    rerank_candidates: int = Field(10, ge=1, le=100)
 
 
 class PassageOut(BaseModel):
@@ -57,6 +73,12 @@ class PassageOut(BaseModel):
     score: float
     kept: bool
     reason: str = Field(description='Why the passage was kept or dropped (rank, top-k, threshold).')
+    dense_rank: int | None = Field(None, description='Its rank in vector search (None: not found by it).')
+    dense_score: float | None = None
+    keyword_rank: int | None = Field(None, description='Its rank in keyword (BM25) search (None: not found by it).')
+    keyword_score: float | None = None
+    fused_score: float | None = Field(None, description='hybrid: the fused score.')
+    rerank_score: float | None = Field(None, description="The reranker's rating (0-10) when reranking is on.")
 
 
 class RetrievalOut(BaseModel):
@@ -67,6 +89,7 @@ class RetrievalOut(BaseModel):
     threshold: float
     latency_ms: float
     notes: list[str]
+    mode: str = Field(description='How it retrieved, e.g. "hybrid (rrf) + rerank".')
 
 
 class QuestionIn(BaseModel):
@@ -112,6 +135,7 @@ class QuestionResultOut(BaseModel):
     reciprocal_rank: float | None
     keyword_match: float | None
     answer: str
+    ndcg: float | None = None
 
 
 class EvaluationOut(BaseModel):
@@ -123,6 +147,8 @@ class EvaluationOut(BaseModel):
     hit_rate: float | None
     mrr: float | None
     keyword_match: float | None
+    ndcg: float | None = None
+    mode: str = ''
     results: list[QuestionResultOut]
 
 

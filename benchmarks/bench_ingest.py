@@ -1,6 +1,9 @@
 """Ingestion benchmark: 1,000 markdown files (~5 KB each) through the API over HTTP, against the raw floor.
 
-    python -m benchmarks.bench_ingest [--docs 1000] [--settle 10] [--cold]
+    python -m benchmarks.bench_ingest [--docs 1000] [--settle 10] [--cold] [--no-keyword]
+
+Since issue 19 a knowledge base keeps its chunk texts with Milvus' BM25 function (keyword search) unless created with
+`keyword_search: false`; the floor then inserts the texts into the same schema. `--no-keyword` measures without.
 
 1. A fresh data directory with an account and a personal API token (written before the app starts, as
    tests/security/live.py does); then the app (`python app.py`) as a server subprocess against the Ollama test server
@@ -113,7 +116,7 @@ def local_chunks(files: list[tuple[str, bytes]]) -> list[str]:
     return texts
 
 
-def floor(ollama_url: str, texts: list[str], work: Path) -> dict:
+def floor(ollama_url: str, texts: list[str], work: Path, keyword: bool = True) -> dict:
     """Raw client embeddings at the app's batch size, raw pymilvus inserts into a fresh Milvus Lite file, one flush."""
     import ollama
     from pymilvus import MilvusClient
@@ -122,13 +125,18 @@ def floor(ollama_url: str, texts: list[str], work: Path) -> dict:
 
     client = ollama.Client(host=ollama_url)
     milvus = MilvusClient(str(work / f'raw-{time.monotonic_ns()}.db'))
-    VectorStore._create(milvus, 'raw', 768, 'COSINE', EMBED)  # the app's schema and index, untimed
+    # the app's schema and indexes, untimed: since issue 19 with the chunk texts and Milvus' BM25 function (keyword
+    # search), so the floor inserts the texts too and Milvus computes their sparse vectors, as in the app
+    VectorStore._create(milvus, 'raw', 768, 'COSINE', EMBED, keyword)
     started = time.perf_counter()
     vectors = []
     for start in range(0, len(texts), BATCH):
         vectors += client.embed(model=EMBED, input=texts[start : start + BATCH]).embeddings
     embedded = time.perf_counter()
     rows = [{'id': i, 'doc_id': i // 3, 'vector': list(v)} for i, v in enumerate(vectors)]
+    if keyword:
+        for row, text in zip(rows, texts, strict=True):
+            row['text'] = text
     for start in range(0, len(rows), 1000):
         milvus.insert('raw', rows[start : start + 1000])
     milvus.flush('raw')
@@ -152,10 +160,11 @@ def start_app(data: Path, ollama_url: str) -> tuple[subprocess.Popen, str, Path]
     return app, url, log
 
 
-def ingest(url: str, token: str, files: list[tuple[str, bytes]]) -> dict:
+def ingest(url: str, token: str, files: list[tuple[str, bytes]], keyword: bool = True) -> dict:
     headers = {'Authorization': f'Bearer {token}'}
     with httpx.Client(base_url=url, headers=headers, timeout=120) as http:
-        created = http.post('/api/v1/knowledge', json={'name': 'Bench', 'embedding_model': EMBED})
+        body = {'name': 'Bench', 'embedding_model': EMBED, 'keyword_search': keyword}
+        created = http.post('/api/v1/knowledge', json=body)
         assert created.status_code == 201, created.text
         kb = created.json()['id']
         started = time.perf_counter()
@@ -188,7 +197,9 @@ def main() -> None:
     parser.add_argument('--docs', type=int, default=1000)
     parser.add_argument('--settle', type=float, default=10, help='seconds after the job for the second RSS reading')
     parser.add_argument('--cold', action='store_true', help="do not fill the test server's embedding cache first")
+    parser.add_argument('--no-keyword', action='store_true', help='a knowledge base without keyword search (BM25)')
     args = parser.parse_args()
+    keyword = not args.no_keyword
     rng = random.Random(7)
     files = [(f'doc{i:04d}.md', markdown_doc(rng, i).encode()) for i in range(args.docs)]
     texts = local_chunks(files)
@@ -205,10 +216,10 @@ def main() -> None:
             warm = ollama.Client(host=ollama_url)
             for start in range(0, len(texts), 256):
                 warm.embed(model=EMBED, input=texts[start : start + 256])
-        before = floor(ollama_url, texts, work)
+        before = floor(ollama_url, texts, work, keyword)
         app, url, log = start_app(data, ollama_url)
         idle_rss, idle_each = rss_tree_mb(app.pid)
-        ours = ingest(url, token, files)
+        ours = ingest(url, token, files, keyword)
         after_rss, after_each = rss_tree_mb(app.pid)
         peak_rss, _ = peak_rss_tree_mb(app.pid)
         time.sleep(args.settle)
@@ -216,7 +227,7 @@ def main() -> None:
         database = sqlite3.connect(f'file:{data / "platform.db"}?mode=ro', uri=True, timeout=10)
         stored = [r[0] for r in database.execute('SELECT text FROM chunks ORDER BY id')]
         database.close()
-        after = floor(ollama_url, stored, work)
+        after = floor(ollama_url, stored, work, keyword)
     finally:
         if app is not None:
             app.terminate()

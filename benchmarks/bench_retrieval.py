@@ -1,6 +1,9 @@
 """Retrieval benchmark: embed the query + top-5 search at N chunks (default 100,000), ours vs raw.
 
-    python -m benchmarks.bench_retrieval [--chunks 100000] [--queries 200] [--in-process]
+    python -m benchmarks.bench_retrieval [--chunks 100000] [--queries 200] [--in-process] [--mode dense]
+
+`--mode keyword` or `--mode hybrid` (issue 19) measures BM25 or hybrid (RRF) retrieval; "raw" is then the pymilvus
+BM25 search (keyword), or the embed + both searches (hybrid), on the same collection.
 
 Over real HTTP (the default): after the setup the app is started as a server subprocess (`python app.py`) on the
 same data directory, and "ours" is `POST /api/v1/rag/{id}/retrieve` with an API token, as an SDK would call it; "raw"
@@ -37,7 +40,7 @@ async def build(services, admin: int, chunks: int, rng: random.Random) -> int:
     from services.models.callers import SYSTEM, Purpose
 
     kb = await services.knowledge.create_kb(admin, name='Bench', embedding_model=EMBED)
-    await KnowledgeBase.filter(id=kb.id).update(dimension=768)
+    await KnowledgeBase.filter(id=kb.id).update(dimension=768, keyword_index=True)
     await services.vectors.create_collection(kb.collection, dimension=768, metric='COSINE', model=EMBED)
     per_doc = max(1, chunks // 1000)
     docs = await Document.bulk_create(
@@ -63,7 +66,10 @@ async def build(services, admin: int, chunks: int, rng: random.Random) -> int:
             vectors += reply.embeddings
         await services.vectors.insert(
             kb.collection,
-            [{'id': r.id, 'doc_id': doc_id, 'vector': list(v)} for r, v in zip(rows, vectors, strict=True)],
+            [
+                {'id': r.id, 'doc_id': doc_id, 'vector': list(v), 'text': r.text}
+                for r, v in zip(rows, vectors, strict=True)
+            ],
         )
         done += len(texts)
         if doc_index % 100 == 99:
@@ -81,7 +87,21 @@ def milvus_port(log: Path) -> int:
     raise RuntimeError('the app did not say where Milvus Lite listens')
 
 
-async def over_http(data: Path, ollama_url: str, token: str, rag: int, kb: int, questions: list[str]) -> None:
+async def raw_embed(client, question: str):
+    return (await client.embed(model=EMBED, input=[question])).embeddings[0]
+
+
+def raw_search(milvus, name: str, vector, question: str, mode: str) -> None:
+    """The raw baseline's search: pymilvus directly (dense: the vector; keyword: BM25 on the text; hybrid: both)."""
+    if mode != 'keyword':
+        milvus.search(name, data=[list(vector)], limit=5, search_params={'metric_type': 'COSINE'})
+    if mode != 'dense':
+        milvus.search(name, data=[question], anns_field='sparse', limit=5, search_params={'metric_type': 'BM25'})
+
+
+async def over_http(
+    data: Path, ollama_url: str, token: str, rag: int, kb: int, questions: list[str], mode: str = 'dense'
+) -> None:
     """Ours over real HTTP against the app as a subprocess; raw against the same Milvus Lite server."""
     import httpx
     import ollama
@@ -108,8 +128,8 @@ async def over_http(data: Path, ollama_url: str, token: str, rag: int, kb: int, 
                 ours_ms = (time.perf_counter() - started) * 1000
                 assert response.status_code == 200, response.text
                 started = time.perf_counter()
-                vector = (await raw_ollama.embed(model=EMBED, input=[question])).embeddings[0]
-                milvus.search(f'kb_{kb}', data=[list(vector)], limit=5, search_params={'metric_type': 'COSINE'})
+                vector = None if mode == 'keyword' else await raw_embed(raw_ollama, question)
+                raw_search(milvus, f'kb_{kb}', vector, question, mode)
                 raw_ms = (time.perf_counter() - started) * 1000
                 if index >= 20:  # warm-up excluded
                     ours.append(ours_ms)
@@ -124,7 +144,7 @@ async def over_http(data: Path, ollama_url: str, token: str, rag: int, kb: int, 
         stop(app)
 
 
-async def main(chunks: int, queries: int, in_process: bool = False) -> None:
+async def main(chunks: int, queries: int, in_process: bool = False, mode: str = 'dense') -> None:
     ollama_process, ollama_url = start_fake_ollama()
     data = Path(tempfile.mkdtemp()) / 'data'
     os.environ.update(DATA_DIR=str(data), OLLAMA_HOST=ollama_url, STORAGE_SECRET='bench')
@@ -143,8 +163,15 @@ async def main(chunks: int, queries: int, in_process: bool = False) -> None:
         rng = random.Random(11)
         kb = await build(services, admin, chunks, rng)
         rag = await services.rag.create(
-            admin, name='Bench', kb_ids=[kb], chat_model='llama3.2:latest', top_k=5, threshold=-1.0
+            admin,
+            name='Bench',
+            kb_ids=[kb],
+            chat_model='llama3.2:latest',
+            top_k=5,
+            threshold=-1.0,
+            retrieval_mode=mode,
         )
+        print(f'retrieval mode: {mode}')
         questions = [sentence(rng, 10) for _ in range(queries + 20)]
         if not in_process:
             from services.core.audit import AuditService
@@ -153,7 +180,7 @@ async def main(chunks: int, queries: int, in_process: bool = False) -> None:
             token = (await TokenService(services.auth, AuditService(services.auth)).create(admin, 'bench')).secret
             await services.vectors.close()
             await db.close_database()
-            await over_http(data, ollama_url, token, rag.id, kb, questions)
+            await over_http(data, ollama_url, token, rag.id, kb, questions, mode)
             return
         raw_ollama = ollama.AsyncClient(host=ollama_url)
         milvus = await services.vectors.client()
@@ -164,8 +191,8 @@ async def main(chunks: int, queries: int, in_process: bool = False) -> None:
             retrieval = await services.rag.retrieve(admin, rag.id, question)
             ours_ms = (time.perf_counter() - started) * 1000
             started = time.perf_counter()
-            vector = (await raw_ollama.embed(model=EMBED, input=[question])).embeddings[0]
-            milvus.search(name, data=[list(vector)], limit=5, search_params={'metric_type': 'COSINE'})
+            vector = None if mode == 'keyword' else await raw_embed(raw_ollama, question)
+            raw_search(milvus, name, vector, question, mode)
             raw_ms = (time.perf_counter() - started) * 1000
             if index >= 20:  # warm-up excluded
                 ours.append(ours_ms)
@@ -189,5 +216,6 @@ if __name__ == '__main__':
     parser.add_argument('--chunks', type=int, default=100_000)
     parser.add_argument('--queries', type=int, default=200)
     parser.add_argument('--in-process', action='store_true', help='RagService.retrieve in this process, no HTTP')
+    parser.add_argument('--mode', choices=('dense', 'keyword', 'hybrid'), default='dense', help='retrieval mode')
     args = parser.parse_args()
-    asyncio.run(main(args.chunks, args.queries, args.in_process))
+    asyncio.run(main(args.chunks, args.queries, args.in_process, args.mode))

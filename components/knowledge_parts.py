@@ -46,6 +46,7 @@ def create_kb_dialog(
             ui.select(databases, value=BUILTIN, label='Vector database')
             .props('outlined dense').classes('w-full').mark('kb-vector-db')
         )  # fmt: skip
+        keyword = ui.switch('Keyword search (BM25) as well as vectors', value=True).mark('kb-keyword')
 
         async def create() -> None:
             info = await guarded(
@@ -60,6 +61,7 @@ def create_kb_dialog(
                     chunk_overlap=int(overlap.value or 0),
                     metric=metric.value,
                     vector_db_id=database.value or None,
+                    keyword_search=bool(keyword.value),
                 ),
                 success='Knowledge base created.',
             )

@@ -8,7 +8,17 @@ from models.audit import AuditEntry
 from models.conversations import Comparison, Conversation
 from models.gallery import GalleryAsk, GallerySubmission
 from models.hosts import ModelPull, OllamaHost
-from models.knowledge import Chunk, Document, EvalRun, EvalSet, IngestJob, KnowledgeBase, RagSystem, VectorDatabase
+from models.knowledge import (
+    Chunk,
+    Document,
+    EvalRun,
+    EvalSet,
+    IngestJob,
+    KnowledgeBase,
+    RagSystem,
+    ReindexJob,
+    VectorDatabase,
+)
 from models.prompts import Prompt, PromptRun, PromptVersion, Visibility
 from models.quotas import Quota
 from models.settings import AppSetting
@@ -70,6 +80,7 @@ __models__ = [
     Document,
     Chunk,
     IngestJob,
+    ReindexJob,
     RagSystem,
     EvalSet,
     EvalRun,
@@ -108,6 +119,7 @@ __all__ = [
     'Quota',
     'RagSystem',
     'RaisedHand',
+    'ReindexJob',
     'Role',
     'StepProgress',
     'Tool',

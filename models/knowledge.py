@@ -57,6 +57,8 @@ class KnowledgeBase(Model):
     chunk_overlap = fields.IntField(default=64)
     collection = fields.CharField(max_length=120, null=True)
     vector_db_id = fields.IntField(null=True, db_index=True)  # NULL: the built-in store from the environment
+    # the collection holds the chunk texts and Milvus' BM25 function (keyword search); older ones gain it by re-indexing
+    keyword_index = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -125,6 +127,28 @@ class IngestJob(Model):
         table = 'ingest_jobs'
 
 
+class ReindexJob(Model):
+    """Re-indexing a knowledge base for keyword search (services.knowledge.reindex): the vectors are copied, with the
+    chunk texts, into a new collection with Milvus' BM25 function, which then replaces the old one. No re-embedding."""
+
+    id = fields.IntField(primary_key=True)
+    kb = fields.ForeignKeyField('models.KnowledgeBase', related_name='reindex_jobs', on_delete=fields.CASCADE)
+    user_id = fields.IntField(null=True)
+    state = fields.CharEnumField(JobState, max_length=16, default=JobState.QUEUED)
+    source = fields.CharField(max_length=120, default='')  # the collection copied from
+    target = fields.CharField(max_length=120, default='')  # the collection copied to
+    rows_total = fields.IntField(default=0)
+    rows_done = fields.IntField(default=0)
+    error = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    finished_at = fields.DatetimeField(null=True)
+    claimed_by = fields.CharField(max_length=32, null=True)
+    lease_until = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = 'reindex_jobs'
+
+
 class RagSystem(Model):
     id = fields.IntField(primary_key=True)
     owner = fields.ForeignKeyField('models.User', related_name='rag_systems', on_delete=fields.CASCADE)
@@ -138,6 +162,15 @@ class RagSystem(Model):
     document_ids = fields.JSONField(default=list)
     visibility = fields.CharEnumField(Visibility, max_length=16, default=Visibility.PRIVATE)
     workshop_id = fields.IntField(null=True, db_index=True)
+    # retrieval (services.knowledge.retrievers): dense, keyword (BM25) or hybrid, fused by RRF or weights
+    retrieval_mode = fields.CharField(max_length=16, default='dense')
+    fusion = fields.CharField(max_length=16, default='rrf')
+    rrf_k = fields.IntField(default=60)
+    dense_weight = fields.FloatField(default=0.5)  # weighted fusion: dense x w + keyword x (1 - w)
+    candidates = fields.IntField(default=10)  # per retriever, before fusion (and reranking)
+    rerank = fields.BooleanField(default=False)  # an LLM reranks the fused candidates (the chat model)
+    rerank_model = fields.CharField(max_length=200, default='')  # empty: the chat model
+    rerank_candidates = fields.IntField(default=10)  # top-k before reranking; top_k after
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

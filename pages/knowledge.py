@@ -16,6 +16,7 @@ from components.knowledge_parts import (
     vector_db_options,
 )
 from pages.common import page_user
+from pages.knowledge_keyword import keyword_card
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
 from services.knowledge.bases import KBInfo
@@ -104,7 +105,10 @@ async def _kb_view(services: Services, user: UserInfo, kb: KBInfo) -> None:
             stats_label.set_text(f'Vector database unavailable: {exc}')
             return
         if stats.exists:
-            stats_label.set_text(f'{stats.entities} vectors · {stats.dimension}-d · {stats.metric} · {stats.index}')
+            keyword = ' · BM25' if stats.keyword else ''
+            stats_label.set_text(
+                f'{stats.entities} vectors · {stats.dimension}-d · {stats.metric} · {stats.index}{keyword}'
+            )
         else:
             stats_label.set_text('Not ingested yet')
 
@@ -136,6 +140,8 @@ async def _kb_view(services: Services, user: UserInfo, kb: KBInfo) -> None:
         if kb.can_edit:
             cancel.set_visibility(not progress.finished)
             start.set_enabled(progress.finished)
+
+    await keyword_card(services, user, kb)
 
     async def on_progress(progress: JobProgress) -> None:
         if progress.kb_id != kb.id:

@@ -11,9 +11,10 @@ from components.frame import frame
 from components.knowledge_parts import VISIBILITY, document_dialog, model_names
 from pages.common import page_user
 from pages.rag_eval import evaluation_section
+from pages.rag_settings import describe, retrieval_controls, settings_section
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
-from services.knowledge.rag import DEFAULT_TEMPLATE, RagInfo, Retrieval
+from services.knowledge.rag import DEFAULT_TEMPLATE, RagInfo, Retrieval, Retrieved
 from services.models.errors import OllamaError
 from services.wiring import Services
 
@@ -41,9 +42,8 @@ def create_router(services: Services) -> APIRouter:
             for rag in systems:
                 with ui.card().props('flat bordered').classes('w-full py-2'), ui.row().classes('items-center'):
                     ui.link(rag.name, f'/rag/{rag.id}').classes('font-semibold')
-                    ui.label(f'{rag.chat_model} · top-{rag.top_k} · threshold {rag.threshold}').classes(
-                        'text-sm text-gray-500'
-                    )
+                    line = f'{rag.chat_model} · top-{rag.top_k} · threshold {rag.threshold} · {describe(rag)}'
+                    ui.label(line).classes('text-sm text-gray-500')
 
     @router.page('/{rag_id:int}')
     async def rag_detail(rag_id: int) -> None:
@@ -78,6 +78,7 @@ def _create_form(services: Services, user: UserInfo, kbs, chat_models: list[str]
         top_k = ui.number('Top-k', value=4, min=1, max=50).classes('w-24')
         threshold = ui.number('Similarity threshold', value=0.0, min=-1, max=1, step=0.05).classes('w-44')
         visibility = ui.select(VISIBILITY, value='private', label='Visibility').classes('w-56')
+    retrieval = retrieval_controls()
     template = ui.textarea('Prompt template ({context} and {question})', value=DEFAULT_TEMPLATE).props('autogrow')
     template.classes('w-full').mark('rag-template')
 
@@ -93,6 +94,7 @@ def _create_form(services: Services, user: UserInfo, kbs, chat_models: list[str]
                 threshold=float(threshold.value or 0),
                 prompt_template=template.value or '',
                 visibility=visibility.value,
+                **retrieval(),
             ),
             success='RAG system created.',
         )
@@ -104,8 +106,9 @@ def _create_form(services: Services, user: UserInfo, kbs, chat_models: list[str]
 
 def _retrieval_panel(services: Services, user: UserInfo, retrieval: Retrieval) -> None:
     ui.label(
-        f'Retrieved in {retrieval.latency_ms:.0f} ms · top-k {retrieval.top_k} · threshold {retrieval.threshold}'
-    ).classes('text-xs text-gray-500')
+        f'{retrieval.mode} · retrieved in {retrieval.latency_ms:.0f} ms · top-k {retrieval.top_k} · '
+        f'threshold {retrieval.threshold}'
+    ).classes('text-xs text-gray-500').mark('retrieval-mode')
     for note in retrieval.notes:
         ui.label(note).classes('text-xs text-warning')
     for p in retrieval.passages:
@@ -114,6 +117,7 @@ def _retrieval_panel(services: Services, user: UserInfo, retrieval: Retrieval) -
             ui.badge(f'[{p.number}]' if p.kept else 'dropped', color=colour)
             ui.badge(f'{p.score:.3f}', color='blue-grey')
             with ui.column().classes('gap-0'):
+                _found_by(p)
                 ui.button(
                     f'{p.document_name} #{p.index}',
                     on_click=lambda p=p: document_dialog(services, user, p.document_id, p.document_name, p.index),
@@ -122,11 +126,30 @@ def _retrieval_panel(services: Services, user: UserInfo, retrieval: Retrieval) -
                 ui.label(p.text[:300]).classes('text-xs')
 
 
+def _found_by(p: Retrieved) -> None:
+    """How a passage was found: its rank and score in each retriever, the fused score, the reranker's rating."""
+    with ui.row().classes('gap-1').mark('found-by'):
+        if p.dense_rank is not None:
+            ui.badge(f'dense #{p.dense_rank} · {p.dense_score:.3f}', color='indigo-8').props('outline')
+        if p.keyword_rank is not None:
+            ui.badge(f'keyword #{p.keyword_rank} · BM25 {p.keyword_score:.2f}', color='teal-9').props('outline')
+        if p.fused_score is not None:
+            ui.badge(f'fused {p.fused_score:.4f}', color='brown-8').props('outline')
+        if p.rerank_score is not None:
+            ui.badge(f'rerank {p.rerank_score:g}', color='deep-orange-10').props('outline')
+
+
 async def _ask_view(services: Services, user: UserInfo, rag: RagInfo) -> None:
-    ui.label(
-        f'{rag.chat_model} answering from {len(rag.kb_ids)} knowledge base(s) with {rag.embedding_model} · '
-        f'top-{rag.top_k} · threshold {rag.threshold}'
-    ).classes('text-sm text-gray-500')
+    summary = ui.label().classes('text-sm text-gray-500').mark('rag-summary')
+
+    def show_summary(info: RagInfo) -> None:
+        summary.set_text(
+            f'{info.chat_model} answering from {len(info.kb_ids)} knowledge base(s) with {info.embedding_model} · '
+            f'top-{info.top_k} · threshold {info.threshold} · {describe(info)}'
+        )
+
+    show_summary(rag)
+    settings_section(services, user, rag, show_summary)
     history: list[dict[str, str]] = []
     with ui.row().classes('w-full items-center'):
         question = ui.textarea('Question', placeholder='Ctrl+Enter to ask').props('autogrow outlined').classes('grow')

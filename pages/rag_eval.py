@@ -25,7 +25,7 @@ def _fmt(value: float | None) -> str:
 def report_table(report: EvalReport) -> None:
     ui.label(
         f'{report.rag_name}: hit rate@{report.k} {_fmt(report.hit_rate)} · MRR {_fmt(report.mrr)} · '
-        f'keyword match {_fmt(report.keyword_match)}'
+        f'nDCG@{report.k} {_fmt(report.ndcg)} · keyword match {_fmt(report.keyword_match)}'
     ).classes('font-semibold').mark('eval-summary')
     rows = [
         {
@@ -40,6 +40,37 @@ def report_table(report: EvalReport) -> None:
     columns = [{'name': k, 'label': k, 'field': k, 'align': 'left'} for k in ('question', 'expected', 'hit', 'rr')]
     columns.append({'name': 'keywords', 'label': 'keywords', 'field': 'keywords', 'align': 'left'})
     ui.table(columns=columns, rows=rows).props('dense flat').classes('w-full')
+
+
+METRICS = (('hit_rate', 'hit@k'), ('mrr', 'MRR'), ('ndcg', 'nDCG@k'))
+
+
+def modes_comparison(reports: list[EvalReport]) -> None:
+    """The same question set retrieved with each mode: a table and a bar chart of hit@k, MRR and nDCG@k."""
+    k = reports[0].k if reports else 0
+    ui.label(f'Retrieval modes on the same {len(reports[0].results) if reports else 0} question(s), top-{k}').classes(
+        'font-semibold'
+    )
+    columns = [{'name': 'mode', 'label': 'mode', 'field': 'mode', 'align': 'left'}]
+    columns += [{'name': key, 'label': label, 'field': key} for key, label in METRICS]
+    columns.append({'name': 'ms', 'label': 'ms per question', 'field': 'ms'})
+    rows = [
+        {'mode': r.mode, **{key: _fmt(getattr(r, key)) for key, _ in METRICS}, 'ms': f'{r.latency_ms or 0:.0f}'}
+        for r in reports
+    ]
+    ui.table(columns=columns, rows=rows, row_key='mode').props('dense flat').classes('w-full').mark('eval-modes-table')
+    ui.echart({
+        'aria': {'enabled': True},
+        'tooltip': {'trigger': 'axis'},
+        'legend': {'data': [label for _, label in METRICS]},
+        'xAxis': {'type': 'category', 'data': [r.mode for r in reports]},
+        'yAxis': {'type': 'value', 'min': 0, 'max': 1},
+        'series': [
+            {'name': label, 'type': 'bar', 'data': [getattr(r, key) or 0 for r in reports]} for key, label in METRICS
+        ],
+    }).classes('w-full h-72').mark('eval-modes-chart')  # fmt: skip
+    for note in dict.fromkeys(n for r in reports for n in r.notes):
+        ui.label(note).classes('text-xs text-warning')
 
 
 async def evaluation_section(services: Services, user: UserInfo, rag: RagInfo) -> None:
@@ -93,6 +124,19 @@ async def evaluation_section(services: Services, user: UserInfo, rag: RagInfo) -
                     with ui.column().classes('grow'):
                         report_table(report)
 
+        async def compare_modes() -> None:
+            if chosen.value is None:
+                ui.notify('Save a question set first.', type='warning')
+                return
+            with loading(modes_button):
+                reports = await guarded(lambda: services.evals.compare_modes(user.id, chosen.value, rag.id))
+            if reports:
+                results.clear()
+                with results, ui.column().classes('w-full'):
+                    modes_comparison(reports)
+
         with ui.row():
             ui.button('Save set', on_click=save).props('outline').mark('eval-save')
             button = ui.button('Run evaluation', icon='play_arrow', on_click=run).mark('eval-run')
+            modes_button = ui.button('Compare retrieval modes', icon='bar_chart', on_click=compare_modes)
+            modes_button.props('outline').mark('eval-modes')

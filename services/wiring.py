@@ -35,6 +35,7 @@ from services.knowledge.embeddings import EmbeddingsService
 from services.knowledge.evaluation import EvalService
 from services.knowledge.ingest import IngestService
 from services.knowledge.rag import RagService
+from services.knowledge.reindex import ReindexService
 from services.knowledge.search_tool import register_knowledge_search
 from services.knowledge.vector_databases import VectorDatabaseService
 from services.knowledge.vectors import VectorStore
@@ -103,6 +104,7 @@ class Services:
     vector_databases: VectorDatabaseService
     knowledge: KnowledgeService
     ingest: IngestService
+    reindex: ReindexService  # older knowledge bases gain keyword search without re-embedding
     embeddings: EmbeddingsService
     rag: RagService
     evals: EvalService
@@ -314,6 +316,9 @@ def build_services(settings: Settings) -> Services:
         vector_databases=vector_databases,
         knowledge=knowledge,
         ingest=ingest,
+        reindex=ReindexService(
+            knowledge, vector_databases, activity, owner=bus.origin, lease_seconds=settings.ingest_lease_seconds
+        ),
         embeddings=embeddings,
         rag=rag,
         evals=EvalService(auth, rag, activity),

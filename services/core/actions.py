@@ -17,6 +17,7 @@ PROMPT_BATCH = 'prompt_batch'
 TOOL_CALL = 'tool_call'  # details: tool, kind, ok, arguments (JSON text, first 2000 characters)
 DOCUMENT_UPLOAD = 'document_upload'
 INGEST_JOB = 'ingest_job'
+KB_REINDEX = 'kb_reindex'  # details: kb_id, job_id, state, rows (copied for keyword search, not re-embedded)
 EMBED = 'embed'
 RAG_QUERY = 'rag_query'  # details: rag_id, retrieved, retrieval_ms, cited (document names)
 RAG_EVAL = 'rag_eval'  # details: rag_id, set_id, k, questions, hit_rate, mrr, keyword_match

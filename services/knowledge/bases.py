@@ -54,6 +54,7 @@ class KBInfo:
     vector_db_id: int | None = None  # None: the built-in vector store
     documents: int = 0
     can_edit: bool = False
+    keyword_index: bool = False  # keyword (BM25) search: new collections have it; older ones after a re-index
 
 
 @dataclass(kw_only=True, slots=True)
@@ -111,6 +112,7 @@ def _kb_info(kb: KnowledgeBase, user: UserInfo, documents: int = 0) -> KBInfo:
         vector_db_id=kb.vector_db_id,
         documents=documents,
         can_edit=kb.owner_id == user.id,  # type: ignore[attr-defined]
+        keyword_index=kb.keyword_index,
     )
 
 
@@ -200,7 +202,10 @@ class KnowledgeService:
         chunk_size: int = 512,
         chunk_overlap: int = 64,
         vector_db_id: int | None = None,
+        keyword_search: bool = True,
     ) -> KBInfo:
+        """A new knowledge base. `keyword_search`: its collection also holds the chunk texts with Milvus' BM25 function
+        (keyword and hybrid retrieval); it costs ingestion time in Milvus (docs/benchmarks.md)."""
         user = await self.auth.require(actor_id)
         name = ' '.join((name or '').split())
         if not 1 <= len(name) <= 120:
@@ -225,6 +230,7 @@ class KnowledgeService:
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,
             vector_db_id=vector_db_id,
+            keyword_index=bool(keyword_search),
         )
         kb.collection = collection_name(kb.id)
         await kb.save(update_fields=['collection'])

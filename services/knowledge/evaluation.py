@@ -1,12 +1,17 @@
 """Evaluation of RAG systems: question sets with expected source documents and/or answer keywords.
 
 Per question: hit@k (the expected document is among the kept passages), reciprocal rank (1 / rank of the first
-passage from the expected document), keyword match (share of expected keywords found in the answer).
-Overall: hit rate@k, MRR and mean keyword match over the questions that have that expectation.
+passage from the expected document), nDCG@k (1 / log2(1 + that rank): one relevant document, so the ideal DCG is 1),
+keyword match (share of expected keywords found in the answer).
+Overall: hit rate@k, MRR, mean nDCG@k and mean keyword match over the questions that have that expectation.
+
+`compare_modes` scores the same question set with dense, keyword, hybrid and hybrid + rerank retrieval side by side
+(retrieval only: the lesson is which passages each mode finds).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +22,7 @@ from services.core.activity import ActivityService
 from services.core.auth import AuthService
 from services.core.errors import InvalidInput, NotFound
 from services.knowledge.rag import RagService, Retrieval
+from services.knowledge.retrievers import RetrievalSettings
 from services.models.callers import Purpose
 
 MAX_QUESTIONS = 200
@@ -32,6 +38,7 @@ class QuestionResult:
     reciprocal_rank: float | None
     keyword_match: float | None
     answer: str = ''
+    ndcg: float | None = None
 
 
 @dataclass(kw_only=True, slots=True)
@@ -45,6 +52,10 @@ class EvalReport:
     keyword_match: float | None
     results: list[QuestionResult] = field(default_factory=list)
     run_id: int | None = None
+    ndcg: float | None = None
+    mode: str = ''  # the retrieval settings' label when modes are compared
+    latency_ms: float | None = None  # mean retrieval time per question (mode comparison)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -81,12 +92,13 @@ def normalise_questions(questions: list[dict[str, Any]]) -> list[dict[str, Any]]
 def score_question(item: dict[str, Any], retrieval: Retrieval, answer: str) -> QuestionResult:
     names = [p.document_name for p in retrieval.kept]
     expected = item.get('expected_document')
-    hit = rr = None
+    hit = rr = ndcg = None
     if expected:
         wanted = expected.lower()
         ranks = [i for i, name in enumerate(names, 1) if name.lower() == wanted]
         hit = bool(ranks)
         rr = 1 / ranks[0] if ranks else 0.0
+        ndcg = 1 / math.log2(1 + ranks[0]) if ranks else 0.0
     keywords = item.get('expected_keywords') or []
     match = None
     if keywords:
@@ -101,6 +113,7 @@ def score_question(item: dict[str, Any], retrieval: Retrieval, answer: str) -> Q
         reciprocal_rank=rr,
         keyword_match=match,
         answer=answer,
+        ndcg=ndcg,
     )
 
 
@@ -113,6 +126,7 @@ def summarise(results: list[QuestionResult]) -> dict[str, float | None]:
     return {
         'hit_rate': _mean([None if r.hit is None else float(r.hit) for r in results]),
         'mrr': _mean([r.reciprocal_rank for r in results]),
+        'ndcg': _mean([r.ndcg for r in results]),
         'keyword_match': _mean([r.keyword_match for r in results]),
     }
 
@@ -187,3 +201,42 @@ class EvalService:
         return await self.run(actor_id, set_id, rag_a, answers=answers), await self.run(
             actor_id, set_id, rag_b, answers=answers
         )
+
+    async def compare_modes(self, actor_id: int, set_id: int, rag_id: int | None = None) -> list[EvalReport]:
+        """The question set scored with each retrieval mode on the same RAG system (its knowledge bases, top-k,
+        candidates and fusion settings): dense, keyword (BM25), hybrid, hybrid + rerank. Retrieval only."""
+        row = await self._set(actor_id, set_id)
+        rag = await self.rag.get(actor_id, rag_id or row.rag_id)  # type: ignore[attr-defined]
+        base = rag.settings
+        modes = [
+            RetrievalSettings(**{**_fields(base), 'mode': 'dense', 'rerank': False}),
+            RetrievalSettings(**{**_fields(base), 'mode': 'keyword', 'rerank': False}),
+            RetrievalSettings(**{**_fields(base), 'mode': 'hybrid', 'rerank': False}),
+            RetrievalSettings(**{**_fields(base), 'mode': 'hybrid', 'rerank': True}),
+        ]
+        started = time.perf_counter()
+        reports = []
+        for settings in modes:
+            results, notes, seconds = [], [], 0.0
+            for item in row.questions:
+                retrieval = await self.rag.retrieve(
+                    actor_id, rag.id, item['question'], purpose=Purpose.EVALUATION, settings=settings
+                )
+                seconds += retrieval.latency_ms
+                notes += [n for n in retrieval.notes if n not in notes and not n.startswith('Nothing passed')]
+                results.append(score_question(item, retrieval, ''))
+            summary = summarise(results)
+            reports.append(EvalReport(
+                set_id=row.id, rag_id=rag.id, rag_name=rag.name, k=rag.top_k, results=results, mode=settings.label,
+                latency_ms=round(seconds / max(1, len(results)), 1), notes=notes, **summary,
+            ))  # fmt: skip
+        await self.activity.record(
+            actor_id, actions.RAG_EVAL, model=rag.chat_model, latency_ms=(time.perf_counter() - started) * 1000,
+            rag_id=rag.id, set_id=row.id, k=rag.top_k, questions=len(row.questions),
+            modes={r.mode: {'hit_rate': r.hit_rate, 'mrr': r.mrr, 'ndcg': r.ndcg} for r in reports},
+        )  # fmt: skip
+        return reports
+
+
+def _fields(settings: RetrievalSettings) -> dict[str, Any]:
+    return {key: getattr(settings, key) for key in RetrievalSettings.__slots__}

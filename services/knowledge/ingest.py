@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from nicegui import Event, background_tasks, core
 from tortoise.transactions import in_transaction
 
-from models import Chunk, Document, IngestJob, KnowledgeBase
+from models import Chunk, Document, IngestJob, KnowledgeBase, ReindexJob
 from models.knowledge import DocState, JobState
 from services.core import actions, db
 from services.core.activity import ActivityService
@@ -33,7 +33,7 @@ from services.core.workers import WorkerPool, trim
 from services.knowledge import chunking
 from services.knowledge.bases import KnowledgeService, collection_name
 from services.knowledge.vector_databases import VectorDatabaseService
-from services.knowledge.vectors import VectorStore
+from services.knowledge.vectors import VectorStore, clip_text
 from services.models.callers import Caller, Purpose
 from services.models.calls import ModelCalls
 from services.models.errors import OllamaError
@@ -152,6 +152,8 @@ class IngestService:
         await self.calls.check_model(await self.calls.caller(actor_id), kb.embedding_model)
         if await IngestJob.filter(kb_id=kb.id, state__in=ACTIVE).exists():
             raise Conflict('An ingestion job is already running for this knowledge base. Wait for it or cancel it.')
+        if await ReindexJob.filter(kb_id=kb.id, state__in=ACTIVE).exists():
+            raise Conflict('The knowledge base is being re-indexed for keyword search. Ingest once that has finished.')
         job = await IngestJob.create(
             kb_id=kb.id, user_id=actor_id, rebuild=rebuild, state=JobState.QUEUED, claimed_by=self.owner,
             lease_until=self.claims.lease(),
@@ -318,7 +320,12 @@ class IngestService:
             )
             kb.dimension = len(probe.embeddings[0])
             await kb.save(update_fields=['dimension'])
-        await store.create_collection(name, dimension=kb.dimension, metric=kb.metric, model=kb.embedding_model)
+        keyword = await store.create_collection(
+            name, dimension=kb.dimension, metric=kb.metric, model=kb.embedding_model, keyword=kb.keyword_index
+        )  # a new knowledge base has keyword search (BM25) from the start; an older one gains it by re-indexing
+        if keyword != kb.keyword_index:
+            kb.keyword_index = keyword
+            await kb.save(update_fields=['keyword_index'])
 
         docs = await Document.filter(kb_id=kb.id).order_by('id')
         job.docs_total, job.docs_done, job.docs_failed, job.docs_skipped, job.chunks_done = len(docs), 0, 0, 0, 0
@@ -499,8 +506,10 @@ class _Pipeline:
             self.seconds['embedding'] += time.monotonic() - began  # two calls in flight: up to twice the clock
             for (doc, piece), vector in zip(todo, vectors, strict=True):
                 if vector is not None:
-                    self.rows[doc.id].append({'id': doc.id * CHUNK_ID_FACTOR + piece.index, 'doc_id': doc.id,
-                                              'vector': vector})  # fmt: skip
+                    row = {'id': doc.id * CHUNK_ID_FACTOR + piece.index, 'doc_id': doc.id, 'vector': vector}
+                    if self.kb.keyword_index:  # Milvus derives the BM25 sparse vector from the text
+                        row['text'] = clip_text(piece.text)
+                    self.rows[doc.id].append(row)
                     self.job.chunks_done += 1
             for doc, _ in batch:
                 self.left[doc.id] -= 1

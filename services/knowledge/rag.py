@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from models import Document, KnowledgeBase, RagSystem
@@ -18,7 +18,10 @@ from services.core import actions
 from services.core.activity import ActivityService
 from services.core.auth import AuthService, UserInfo
 from services.core.errors import InvalidInput, NotFound, PermissionDenied
-from services.knowledge.bases import KnowledgeService, collection_name
+from services.knowledge import retrieval as retrieval_run
+from services.knowledge.bases import KnowledgeService
+from services.knowledge.retrieval import Retrieval, Retrieved  # noqa: F401 - Retrieved: re-exported
+from services.knowledge.retrievers import SETTING_FIELDS, RetrievalSettings, settings_of, validate
 from services.knowledge.vector_databases import VectorDatabaseService
 from services.models.callers import Purpose
 from services.models.calls import ModelCalls
@@ -52,36 +55,18 @@ class RagInfo:
     visibility: str
     workshop_id: int | None
     can_edit: bool = False
-
-
-@dataclass(kw_only=True, slots=True)
-class Retrieved:
-    number: int  # the citation number when kept, else 0
-    chunk_id: int
-    document_id: int
-    document_name: str
-    kb_id: int
-    index: int
-    text: str
-    score: float
-    kept: bool
-    reason: str  # why it was kept or dropped (rank within top-k, below threshold, beyond top-k)
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(kw_only=True, slots=True)
-class Retrieval:
-    question: str
-    query: str
-    passages: list[Retrieved]
-    top_k: int
-    threshold: float
-    latency_ms: float
-    notes: list[str] = field(default_factory=list)
+    retrieval_mode: str = 'dense'
+    fusion: str = 'rrf'
+    rrf_k: int = 60
+    dense_weight: float = 0.5
+    candidates: int = 10
+    rerank: bool = False
+    rerank_model: str = ''
+    rerank_candidates: int = 10
 
     @property
-    def kept(self) -> list[Retrieved]:
-        return [p for p in self.passages if p.kept]
+    def settings(self) -> RetrievalSettings:
+        return settings_of(self)
 
 
 def _info(rag: RagSystem, user: UserInfo) -> RagInfo:
@@ -99,6 +84,7 @@ def _info(rag: RagSystem, user: UserInfo) -> RagInfo:
         visibility=str(rag.visibility.value if hasattr(rag.visibility, 'value') else rag.visibility),
         workshop_id=rag.workshop_id,
         can_edit=rag.owner_id == user.id,  # type: ignore[attr-defined]
+        **{key: getattr(rag, key) for key in SETTING_FIELDS},
     )
 
 
@@ -151,7 +137,9 @@ class RagService:
     async def _validated(
         self, user: UserInfo, fields_: dict[str, Any], current: RagSystem | None = None
     ) -> dict[str, Any]:
-        out = dict(fields_)
+        out = validate(fields_)  # the retrieval settings
+        if out.get('rerank_model'):
+            await self.calls.check_model(await self.calls.caller(user.id), out['rerank_model'])
         if 'name' in out:
             out['name'] = ' '.join((out['name'] or '').split())
             if not 1 <= len(out['name']) <= 120:
@@ -207,8 +195,14 @@ class RagService:
         document_ids: list[int] | None = None,
         visibility: str = 'private',
         workshop_id: int | None = None,
+        **retrieval: Any,
     ) -> RagInfo:
+        """A new RAG system; `retrieval` takes the retrieval settings (retrieval_mode, fusion, rrf_k, dense_weight,
+        candidates, rerank, rerank_model, rerank_candidates), dense retrieval without reranking by default."""
         user = await self.auth.require(actor_id)
+        unknown = set(retrieval) - set(SETTING_FIELDS)
+        if unknown:
+            raise InvalidInput(f'Unknown setting(s): {", ".join(sorted(unknown))}.')
         if not embedding_model and kb_ids:
             embedding_model = (await self.knowledge.readable_kb(actor_id, int(kb_ids[0]))).embedding_model
         values = await self._validated(
@@ -224,6 +218,7 @@ class RagService:
                 'document_ids': document_ids or [],
                 'visibility': visibility,
                 'workshop_id': workshop_id,
+                **retrieval,
             },
         )
         rag = await RagSystem.create(owner_id=user.id, **values)
@@ -262,92 +257,35 @@ class RagService:
         *,
         query: str | None = None,
         purpose: Purpose = Purpose.RAG_RETRIEVAL,
+        settings: RetrievalSettings | None = None,
     ) -> Retrieval:
-        """The passages for a question (`purpose`: a search, or one question of an evaluation)."""
+        """The passages for a question (`purpose`: a search, or one question of an evaluation). `settings` replaces
+        the system's retrieval settings for this retrieval (the evaluation compares modes on one question set)."""
         user = await self.auth.require(actor_id)
         rag = await self._readable(user, rag_id)
-        return await self._retrieve(user, rag, question, query or question, purpose)
+        if settings is not None and settings.rerank and settings.rerank_model:
+            await self.calls.check_model(await self.calls.caller(user.id), settings.rerank_model)
+        return await self._retrieve(user, rag, question, query or question, purpose, settings)
 
     async def _retrieve(
-        self, user: UserInfo, rag: RagSystem, question: str, query: str, purpose: Purpose = Purpose.RAG_RETRIEVAL
+        self,
+        user: UserInfo,
+        rag: RagSystem,
+        question: str,
+        query: str,
+        purpose: Purpose = Purpose.RAG_RETRIEVAL,
+        settings: RetrievalSettings | None = None,
     ) -> Retrieval:
         question = (question or '').strip()
         if not question:
             raise InvalidInput('Type a question first.')
         if len(question) > 4000:
             raise InvalidInput('The question is too long (at most 4,000 characters).')
-        started = time.perf_counter()
         kbs: list[KnowledgeBase] = [await self.knowledge.readable_kb(user.id, kb_id) for kb_id in rag.kb_ids]
-        reply = await self.calls.embed(
-            await self.calls.caller(user.id), purpose, model=rag.embedding_model, inputs=[query]
-        )
-        vector = reply.embeddings[0]
-        notes = []
-        hits = []
-        for kb in kbs:
-            if kb.dimension is None:
-                notes.append(f'"{kb.name}" has not been ingested yet.')
-                continue
-            if kb.dimension != len(vector):
-                raise InvalidInput(
-                    f'The knowledge base "{kb.name}" holds {kb.dimension}-dimensional vectors '
-                    f'from {kb.embedding_model}, '
-                    f'but {rag.embedding_model} produces {len(vector)}-dimensional ones. Use {kb.embedding_model} '
-                    'as the embedding model of this RAG system (or re-embed the knowledge base).'
-                )
-            if kb.embedding_model != rag.embedding_model:
-                notes.append(f'"{kb.name}" was embedded with {kb.embedding_model}; scores may be meaningless.')
-            store = await self.stores.store_for(kb)
-            found = await store.search(
-                kb.collection or collection_name(kb.id),
-                list(vector),
-                limit=rag.top_k * 2,
-                metric=kb.metric,
-                doc_ids=[d for d in rag.document_ids] or None,
-            )
-            hits += [(kb.id, h) for h in found]
-        hits.sort(key=lambda kh: kh[1].score, reverse=True)
-        chunks = await self.knowledge.chunks_by_id([h.chunk_id for _, h in hits])
-        passages: list[Retrieved] = []
-        number = 0
-        for rank, (kb_id, hit) in enumerate(hits, 1):
-            chunk = chunks.get(hit.chunk_id)
-            if chunk is None:
-                continue
-            if rank > rag.top_k:
-                kept, reason = False, f'rank {rank} is beyond top-k {rag.top_k}'
-            elif hit.score < rag.threshold:
-                kept, reason = False, f'score {hit.score:.3f} is below the threshold {rag.threshold:.2f}'
-            else:
-                kept, reason = True, f'rank {rank} of top-k {rag.top_k}, score {hit.score:.3f} ≥ {rag.threshold:.2f}'
-            number += kept
-            passages.append(
-                Retrieved(
-                    number=number if kept else 0,
-                    chunk_id=chunk.id,
-                    document_id=chunk.document_id,
-                    document_name=chunk.document_name,
-                    kb_id=kb_id,
-                    index=chunk.index,
-                    text=chunk.text,
-                    score=round(hit.score, 4),
-                    kept=kept,
-                    reason=reason,
-                    metadata=chunk.metadata,
-                )
-            )
-        if not any(p.kept for p in passages):
-            notes.append('Nothing passed top-k and the threshold: lower the threshold or add documents.')
-        latency = (time.perf_counter() - started) * 1000
-        return Retrieval(
-            question=question,
-            query=query,
-            passages=passages,
-            top_k=rag.top_k,
-            threshold=rag.threshold,
-            latency_ms=latency,
-            notes=notes,
-        )
+        return await retrieval_run.run(
+            knowledge=self.knowledge, stores=self.stores, calls=self.calls, caller=await self.calls.caller(user.id),
+            kbs=kbs, rag=rag, settings=settings or settings_of(rag), question=question, query=query, purpose=purpose,
+        )  # fmt: skip
 
     # ----- answers -----------------------------------------------------------------------------------------------
     @staticmethod

@@ -4,7 +4,8 @@ Collections are exported through pymilvus (flush, then a query iterator), never 
 directory: the app's Lite server keeps writing its WAL and compacting files while it runs, and only one process may
 open that directory. A running app publishes the loopback address of its Lite server (services.knowledge.vectors),
 so the backup asks that server; with no app running, the backup opens the directory itself. A Milvus server
-(MILVUS_URI) is asked the same way. Each collection becomes `<name>.npz` (ids, doc ids, float32 vectors).
+(MILVUS_URI) is asked the same way. Each collection becomes `<name>.npz` (ids, doc ids, float32 vectors, and the
+chunk texts of a collection with keyword search: Milvus derives the BM25 vectors from them again on restore).
 
 Plain synchronous code for the command line (manage.py), not for the app's event loop.
 """
@@ -81,21 +82,27 @@ def export(client: Any, collections: list[dict[str, Any]], folder: Path) -> list
             continue
         client.flush(name)
         dimension = _dimension(client, name)
-        ids, doc_ids, vectors = [], [], []
-        iterator = client.query_iterator(name, batch_size=BATCH, filter='', output_fields=['id', 'doc_id', 'vector'])
+        keyword = any(f['name'] == 'text' for f in client.describe_collection(name).get('fields', []))
+        fields = ['id', 'doc_id', 'vector', 'text'] if keyword else ['id', 'doc_id', 'vector']
+        ids, doc_ids, vectors, texts = [], [], [], []
+        iterator = client.query_iterator(name, batch_size=BATCH, filter='', output_fields=fields)
         try:
             while batch := iterator.next():
                 ids.extend(int(r['id']) for r in batch)
                 doc_ids.extend(int(r['doc_id']) for r in batch)
                 vectors.extend(r['vector'] for r in batch)
+                texts.extend(r['text'] for r in batch if keyword)
         finally:
             iterator.close()
         folder.mkdir(parents=True, exist_ok=True)
         array = np.asarray(vectors, dtype=np.float32).reshape(len(ids), dimension)
+        extra = {'text': np.asarray(texts, dtype=str)} if keyword else {}
         np.savez(
-            folder / f'{name}.npz', id=np.asarray(ids, np.int64), doc_id=np.asarray(doc_ids, np.int64), vector=array
-        )
-        written.append(entry | {'dimension': dimension, 'rows': len(ids), 'file': f'vectors/{name}.npz'})
+            folder / f'{name}.npz', id=np.asarray(ids, np.int64), doc_id=np.asarray(doc_ids, np.int64), vector=array,
+            **extra,
+        )  # fmt: skip
+        written.append(entry | {'dimension': dimension, 'rows': len(ids), 'file': f'vectors/{name}.npz',
+                                'keyword': keyword})  # fmt: skip
     return written
 
 
@@ -109,9 +116,11 @@ def restore(client: Any, collections: list[dict[str, Any]], folder: Path) -> int
     total = 0
     for entry in collections:
         name = entry['name']
-        VectorStore._create(client, name, int(entry['dimension']), entry['metric'], entry['model'])
+        keyword = bool(entry.get('keyword'))  # backups from before keyword search have no texts
+        VectorStore._create(client, name, int(entry['dimension']), entry['metric'], entry['model'], keyword)
         with np.load(folder / f'{name}.npz') as data:
             ids, doc_ids, vectors = data['id'], data['doc_id'], data['vector']
+            texts = data['text'] if keyword else None
         for start in range(0, len(ids), BATCH):
             rows = [
                 {'id': int(i), 'doc_id': int(d), 'vector': v.tolist()}
@@ -122,6 +131,9 @@ def restore(client: Any, collections: list[dict[str, Any]], folder: Path) -> int
                     strict=True,
                 )
             ]
+            if texts is not None:
+                for row, text in zip(rows, texts[start : start + BATCH], strict=True):
+                    row['text'] = str(text)
             client.insert(name, rows)
         client.flush(name)
         total += len(ids)

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 METRICS = ('COSINE', 'IP', 'L2')
 LITE_PROCESS = Path(__file__).with_name('milvus_lite_process.py')
+TEXT_MAX_BYTES = 65_535  # Milvus' VARCHAR limit: longer chunk texts are cut for keyword search
 LITE_START_SECONDS = 30  # includes waiting for a stopping Lite server to release the data directory
 
 
@@ -34,6 +35,7 @@ class CollectionStats:
     metric: str | None = None
     index: str | None = None
     description: str = ''
+    keyword: bool = False  # the texts with Milvus' BM25 function: keyword search
 
 
 @dataclass(kw_only=True, slots=True)
@@ -139,31 +141,51 @@ class VectorStore:
         return await run.io_bound(getattr(client, method), *args, **kwargs)
 
     # ----- collections: one per knowledge base, recording model, dimension and metric --------------------------------
-    async def create_collection(self, name: str, *, dimension: int, metric: str, model: str) -> None:
-        """Create the collection if it does not exist yet (an existing one must have the same dimension)."""
+    async def create_collection(
+        self, name: str, *, dimension: int, metric: str, model: str, keyword: bool = True
+    ) -> bool:
+        """Create the collection if it does not exist yet (an existing one must have the same dimension). A new one
+        holds the chunk texts and Milvus' BM25 function (keyword search) unless `keyword` is False. Returns whether
+        the collection (new or existing) has keyword search."""
         if metric not in METRICS:
             raise InvalidInput(f'Unknown metric {metric}. Choose one of: {", ".join(METRICS)}.')
         client = await self.client()
-        await run.io_bound(self._create, client, name, dimension, metric, model)
+        return await run.io_bound(self._create, client, name, dimension, metric, model, keyword)
 
     @staticmethod
-    def _create(client, name: str, dimension: int, metric: str, model: str) -> None:
-        from pymilvus import DataType, MilvusClient
+    def _create(client, name: str, dimension: int, metric: str, model: str, keyword: bool) -> bool:
+        from pymilvus import DataType, Function, FunctionType, MilvusClient
 
         if client.has_collection(name):
             client.load_collection(name)
-            return
+            return _has_keyword(client.describe_collection(name))
         schema = MilvusClient.create_schema(auto_id=False, description=f'model={model}; dim={dimension}; {metric}')
         schema.add_field('id', DataType.INT64, is_primary=True)
         schema.add_field('doc_id', DataType.INT64)
         schema.add_field('vector', DataType.FLOAT_VECTOR, dim=dimension)
         index = client.prepare_index_params()
         index.add_index(field_name='vector', index_type='AUTOINDEX', metric_type=metric)
+        if keyword:  # Milvus computes each text's BM25 sparse vector itself, at insert (Milvus Lite and servers)
+            schema.add_field('text', DataType.VARCHAR, max_length=TEXT_MAX_BYTES, enable_analyzer=True)
+            schema.add_field('sparse', DataType.SPARSE_FLOAT_VECTOR)
+            schema.add_function(
+                Function(name='bm25', function_type=FunctionType.BM25, input_field_names=['text'],
+                         output_field_names=['sparse'])
+            )  # fmt: skip
+            index.add_index(field_name='sparse', index_type='SPARSE_INVERTED_INDEX', metric_type='BM25')
         client.create_collection(name, schema=schema)
         # sync=False: pymilvus would otherwise poll the index state, sleeping half a second first, for an index on
         # an empty collection that the server has ready at once.
         client.create_index(name, index, sync=False)
         client.load_collection(name)
+        return keyword
+
+    async def has_keyword(self, name: str) -> bool:
+        """Whether the collection holds texts with the BM25 function (False when it does not exist)."""
+        client = await self.client()
+        return await run.io_bound(
+            lambda: client.has_collection(name) and _has_keyword(client.describe_collection(name))
+        )
 
     async def drop_collection(self, name: str) -> None:
         client = await self.client()
@@ -217,6 +239,47 @@ class VectorStore:
             )
         return hits
 
+    async def keyword_search(self, name: str, text: str, *, limit: int, doc_ids: list[int] | None = None) -> list[Hit]:
+        """BM25 full-text search over the chunk texts (Milvus' own): score = the BM25 score, higher is better."""
+        if not await self.ensure_loaded(name):
+            return []
+        kwargs: dict[str, Any] = {'limit': limit, 'output_fields': ['doc_id'], 'anns_field': 'sparse',
+                                  'search_params': {'metric_type': 'BM25'}}  # fmt: skip
+        if doc_ids:
+            kwargs['filter'] = f'doc_id in {[int(d) for d in doc_ids]}'
+        result = await self._call('search', name, data=[text], **kwargs)
+        # Milvus Lite reports BM25 scores negated (best first either way): the score is the BM25 score itself
+        return [
+            Hit(chunk_id=int(h['id']), doc_id=int(h['entity']['doc_id']), score=abs(float(h['distance'])),
+                distance=float(h['distance']))
+            for h in (result[0] if result else [])
+        ]  # fmt: skip
+
+    async def count(self, name: str) -> int:
+        client = await self.client()
+
+        def count() -> int:
+            if not client.has_collection(name):
+                return 0
+            rows = client.query(name, filter='', output_fields=['count(*)'])
+            return int(rows[0]['count(*)']) if rows else 0
+
+        return await run.io_bound(count)
+
+    async def read_batches(self, name: str, batch: int = 1000):
+        """Every row (id, doc_id, vector) of a collection, `batch` rows at a time (re-indexing copies them)."""
+        client = await self.client()
+        if not await self.ensure_loaded(name):
+            return
+        iterator = await run.io_bound(
+            client.query_iterator, name, batch_size=batch, filter='', output_fields=['id', 'doc_id', 'vector']
+        )
+        try:
+            while rows := await run.io_bound(iterator.next):
+                yield [{'id': int(r['id']), 'doc_id': int(r['doc_id']), 'vector': list(r['vector'])} for r in rows]
+        finally:
+            await run.io_bound(iterator.close)
+
     async def stats(self, name: str) -> CollectionStats:
         client = await self.client()
         return await run.io_bound(self._stats, client, name)
@@ -232,7 +295,8 @@ class VectorStore:
         index_name, metric = None, None
         for index in client.list_indexes(name):
             details = client.describe_index(name, index)
-            index_name, metric = details.get('index_type'), details.get('metric_type')
+            if details.get('field_name', 'vector') == 'vector':  # not the keyword index (BM25)
+                index_name, metric = details.get('index_type'), details.get('metric_type')
         rows = client.query(name, filter='', output_fields=['count(*)'])
         return CollectionStats(
             name=name,
@@ -242,6 +306,7 @@ class VectorStore:
             metric=metric,
             index=index_name,
             description=info.get('description', ''),
+            keyword=_has_keyword(info),
         )
 
     @staticmethod
@@ -277,6 +342,16 @@ class VectorStore:
             await run.io_bound(_stop, process)
         if client is not None and not self.is_server:
             self.port_file.unlink(missing_ok=True)
+
+
+def _has_keyword(info: dict) -> bool:
+    return any(f.get('name') == 'sparse' for f in info.get('fields', []))
+
+
+def clip_text(text: str) -> str:
+    """A chunk text as the collection's text field takes it (at most TEXT_MAX_BYTES of UTF-8)."""
+    data = text.encode()
+    return text if len(data) <= TEXT_MAX_BYTES else data[:TEXT_MAX_BYTES].decode(errors='ignore')
 
 
 def lite_port_file(uri: str) -> Path:
