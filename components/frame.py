@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 
 from nicegui import app, ui
 
+from components import i18n as i18n_ui
 from components import theme
 from components.forms import sign_out
 from components.nav import items_for
 from services.core.auth import Role, UserInfo
+from services.core.i18n import _
 
 if TYPE_CHECKING:
     from services.models.hosts import HostStatus
@@ -38,7 +40,10 @@ def frame(services: Services, user: UserInfo, title: str) -> Iterator[ui.column]
             dark.value = not dark.value
             app.storage.user['dark'] = dark.value
 
-        ui.button(icon='dark_mode', on_click=toggle_dark).props('flat round color=white').tooltip('Dark mode')
+        ui.button(icon='dark_mode', on_click=toggle_dark).props(
+            f'flat round color=white aria-label="{_("Dark mode")}"'
+        ).tooltip(_('Dark mode'))
+        i18n_ui.switcher(lambda language: services.auth.set_language(user.id, language))
         _user_menu(user)
 
     current = _current_path()

@@ -24,6 +24,7 @@ class User(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     last_login_at = fields.DatetimeField(null=True)
+    language = fields.CharField(max_length=8, default='')  # the UI language they chose; '' = their browser's
 
     class Meta:
         table = 'users'

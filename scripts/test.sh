@@ -53,6 +53,15 @@ if ! command -v haproxy >/dev/null && [ ! -x /usr/sbin/haproxy ]; then
   apt_install haproxy
 fi
 
+# the accessibility test runs axe-core (from the npm registry) inside the pages: Node.js's npm installs it
+if ! command -v npm >/dev/null; then
+  echo "npm not found: installing Debian's npm package for the accessibility test..."
+  apt_install npm
+fi
+if [ ! -f tests/e2e/axe/node_modules/axe-core/axe.min.js ]; then
+  npm ci --prefix tests/e2e/axe --no-audit --no-fund --silent
+fi
+
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/python -m pytest -q --ignore=tests/e2e -m "not browser" "$@"

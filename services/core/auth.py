@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 from models import AppSetting, Role, User
 from services.core import sessions
 from services.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied, Throttled
+from services.core.i18n import LANGUAGES
 from services.core.passwords import ahash_password, averify_password, needs_rehash
 from services.core.throttles import Backoff, wait_sentence
 
@@ -43,6 +44,7 @@ class UserInfo:
     is_active: bool
     created_at: datetime
     last_login_at: datetime | None
+    language: str = ''  # the UI language they chose ('' = their browser's)
 
     def at_least(self, role: Role) -> bool:
         return self.role.rank >= role.rank
@@ -57,6 +59,7 @@ def _info(user: User) -> UserInfo:
         is_active=user.is_active,
         created_at=user.created_at,
         last_login_at=user.last_login_at,
+        language=user.language,
     )
 
 
@@ -371,6 +374,16 @@ class AuthService:
     async def _ensure_not_last_admin(self, user: User) -> None:
         if user.role == Role.ADMIN and await User.filter(role=Role.ADMIN, is_active=True).count() <= 1:
             raise Conflict('This is the last active admin. Make someone else an admin first.')
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        """The UI language a person chose for themselves ('' = their browser's), kept with the account so that it
+        follows them to another device."""
+        if language and language not in LANGUAGES:
+            raise InvalidInput(f'Unknown language {language!r}: choose one of {", ".join(LANGUAGES)}.')
+        await self.require(user_id)
+        user = await self._target(user_id)
+        user.language = language
+        await user.save(update_fields=['language', 'updated_at'])
 
     async def set_role(self, actor_id: int, user_id: int, role: Role) -> UserInfo:
         await self.require(actor_id, Role.ADMIN)

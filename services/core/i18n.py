@@ -1,0 +1,165 @@
+"""The languages of the user interface: message catalogues, the current person's language, dates and numbers.
+
+UI text is written in English in the code, wrapped in `_()`:
+
+    from services.core.i18n import _, _n
+    ui.label(_('Models'))
+    ui.label(_('Ollama at {url} is not reachable.', url=status.url))   # placeholders are str.format fields
+    ui.label(_n('{count} attendee online', '{count} attendees online', n, count=n))
+
+The translations are gettext catalogues, `locales/<language>/LC_MESSAGES/<area>.po` (one file an area of the UI, so
+that people translating different pages never edit the same file), read with Babel at start-up: no compile step and
+no binary files in the tree. `pybabel extract -F babel.cfg -o locales/messages.pot .` lists every text to translate;
+`tests/unit/test_i18n.py` fails when a text on a page is not wrapped, or has no translation in a language we ship.
+
+Whose language? The UI asks a resolver, which the page layer installs (`components.i18n`): the language of the
+browser tab being served (the person's choice, else their browser's Accept-Language). Outside a page (the API, a
+background job) it is English. Services raise their messages in English; the page that shows one passes it to `_()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_time
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent
+
+log = logging.getLogger(__name__)
+
+LOCALES_DIR = Path(__file__).resolve().parents[2] / 'locales'
+DEFAULT = 'en'
+LANGUAGES = {'en': 'English', 'de': 'Deutsch'}  # code -> the language's name in itself, as the switcher shows it
+
+_catalogues: dict[str, dict[str | tuple[str, str], str | tuple[str, ...]]] = {}
+_plural_rules: dict[str, Callable[[int], int]] = {}
+_resolver: Callable[[], str] = lambda: DEFAULT  # noqa: E731 (replaced by the page layer)
+
+
+def load(directory: Path = LOCALES_DIR) -> None:
+    """Read every catalogue of every shipped language (called once at import; again by tests that add one)."""
+    _catalogues.clear()
+    for language in LANGUAGES:
+        if language == DEFAULT:
+            continue
+        messages: dict[str | tuple[str, str], str | tuple[str, ...]] = {}
+        for path in sorted((directory / language / 'LC_MESSAGES').glob('*.po')):
+            with path.open('rb') as handle:
+                catalogue = read_po(handle, locale=language)
+            _plural_rules[language] = catalogue.plural_expr and _plural_function(catalogue.plural_expr)
+            for message in catalogue:
+                if not message.id or message.fuzzy:
+                    continue
+                key = tuple(message.id) if isinstance(message.id, (list, tuple)) else message.id
+                value = tuple(message.string) if isinstance(message.string, (list, tuple)) else message.string
+                if (all(value) if isinstance(value, tuple) else value) and key not in messages:
+                    messages[key] = value
+        _catalogues[language] = messages
+
+
+def _plural_function(expression: str) -> Callable[[int], int]:
+    """gettext's plural expression (`(n != 1)`) as a function; only arithmetic on n, so eval is given nothing else."""
+    if not re.fullmatch(r'[\sn0-9!=<>&|?:%()+-]*', expression):
+        return lambda n: int(n != 1)
+    python = expression.replace('&&', ' and ').replace('||', ' or ').replace('!', ' not ').replace(' not =', '!=')
+    python = re.sub(r'(.+?)\?(.+?):(.+)', r'(\2) if (\1) else (\3)', python)
+    code = compile(python, '<plural>', 'eval')
+    return lambda n: int(eval(code, {'__builtins__': {}}, {'n': n}))
+
+
+def set_resolver(resolver: Callable[[], str]) -> None:
+    """Install how the current language is found (the page layer: the browser tab being served)."""
+    global _resolver
+    _resolver = resolver
+
+
+def current() -> str:
+    try:
+        language = _resolver()
+    except Exception:
+        return DEFAULT
+    return language if language in LANGUAGES else DEFAULT
+
+
+def negotiate(accept_language: str | None) -> str:
+    """The first shipped language in an Accept-Language header (`de-CH,de;q=0.9,en;q=0.8` -> de), else English."""
+    weighted = []
+    for position, part in enumerate((accept_language or '').split(',')):
+        tag, _sep, quality = part.strip().partition(';q=')
+        try:
+            weight = float(quality) if quality else 1.0
+        except ValueError:
+            weight = 0.0
+        weighted.append((-weight, position, tag.strip().lower().split('-')[0]))
+    for _weight, _position, code in sorted(weighted):
+        if code in LANGUAGES:
+            return code
+    return DEFAULT
+
+
+def gettext(message: str, language: str | None = None) -> str:
+    language = language or current()
+    translated = _catalogues.get(language, {}).get(message)
+    return translated if isinstance(translated, str) else message
+
+
+def _(message: str, /, **values: object) -> str:
+    """The message in the current language; `values` fill its `{placeholders}`."""
+    text = gettext(message)
+    return text.format(**values) if values else text
+
+
+def N_(message: str, /) -> str:  # noqa: N802 (gettext's name for it)
+    """Marks a text for the catalogues without translating it yet: a service's fixed texts (statuses, kinds, the
+    reasons a check gives) are marked where they are written and translated by the page that shows them."""
+    return message
+
+
+def _n(singular: str, plural: str, count: int, /, **values: object) -> str:
+    """The singular or plural form for `count`, in the current language; `values` fill its placeholders."""
+    language = current()
+    forms = _catalogues.get(language, {}).get((singular, plural))
+    if isinstance(forms, tuple):
+        index = _plural_rules.get(language, lambda n: int(n != 1))(count)
+        text = forms[min(index, len(forms) - 1)]
+    else:
+        text = singular if count == 1 else plural
+    return text.format(**values) if values else text
+
+
+# ----- dates and numbers in the current language --------------------------------------------------------------------
+def _locale() -> Locale:
+    return Locale.parse({'en': 'en_GB', 'de': 'de_DE'}.get(current(), 'en_GB'))
+
+
+def number(value: float | int, digits: int | None = None) -> str:
+    """1234.5 -> '1,234.5' (en) or '1.234,5' (de); `digits` fixes the decimals."""
+    pattern = None if digits is None else '#,##0' + ('.' + '0' * digits if digits else '')
+    return format_decimal(value, format=pattern, locale=_locale())
+
+
+def percent(fraction: float, digits: int = 0) -> str:
+    return format_percent(fraction, format='#,##0' + ('.' + '0' * digits if digits else '') + ' %', locale=_locale())
+
+
+def day(when: datetime) -> str:
+    """A date: '4 Dec 2026' (en) or '04.12.2026' (de)."""
+    return format_date(when, format='medium', locale=_locale())
+
+
+def moment(when: datetime) -> str:
+    """A date and time to the minute: '4 Dec 2026, 14:05' (en) or '04.12.2026, 14:05' (de)."""
+    return format_datetime(when, format='medium', locale=_locale()).rsplit(':', 1)[0]
+
+
+def clock(when: datetime) -> str:
+    """A time of day to the minute: '14:05'."""
+    return format_time(when, format='short', locale=_locale())
+
+
+load()
