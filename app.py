@@ -156,6 +156,7 @@ if __name__ in {'__main__', '__mp_main__'}:
         port=settings.port,
         title='Ollama Workshop Platform',
         favicon='🦙',
+        language='en-GB',  # <html lang> and Quasar's texts; a tab served in another language says so (components.i18n)
         storage_secret=settings.secret,
         reload=False,
         show=False,
