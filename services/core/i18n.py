@@ -114,7 +114,7 @@ def _(message: str, /, **values: object) -> str:
     return text.format(**values) if values else text
 
 
-def N_(message: str, /) -> str:  # noqa: N802 (gettext's name for it)
+def N_(message: str, /) -> str:
     """Marks a text for the catalogues without translating it yet: a service's fixed texts (statuses, kinds, the
     reasons a check gives) are marked where they are written and translated by the page that shows them."""
     return message

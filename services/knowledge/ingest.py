@@ -128,14 +128,13 @@ class IngestService:
         self.batch_size = batch_size
         self.flush_rows = FLUSH_ROWS
         self.progress: Event[JobProgress] = Event()
-        self._tasks: dict[int, asyncio.Task] = {}  # job id → task
         self._cancelled: set[int] = set()
         self._warming: asyncio.Task | None = None
         self.release_seconds: float | None = RELEASE_SECONDS
         # jobs are claimed by one app process at a time (several processes on one database): this one's name
         self.owner = owner or uuid.uuid4().hex
-        self.claims = Claims(IngestJob, self.owner, lease_seconds, state__in=ACTIVE)
-        self._sweeper: asyncio.Task | None = None
+        self.claims = Claims(IngestJob, self.owner, lease_seconds, 'ingestion job', state__in=ACTIVE)
+        self._tasks = self.claims.tasks  # job id → task, for the jobs running here
         knowledge.on_upload.append(self.warm_soon)  # documents uploaded: a job is likely to follow
 
     async def _caller(self, user_id: int | None) -> Caller:
@@ -189,10 +188,7 @@ class IngestService:
         """Continue every queued or running job nobody holds: at start-up (what a previous process left) and every
         few seconds after (what a process that died left), each claimed by exactly one process. Also keeps the
         sweeper running."""
-        if self._sweeper is None or self._sweeper.done():
-            sweep = self.claims.sweep('ingestion job', self._tasks, self.resume_interrupted)
-            self._sweeper = asyncio.get_running_loop().create_task(sweep, name='ingest-sweeper')
-        resumed = await self.claims.unclaimed(self._tasks)
+        resumed = await self.claims.take_unclaimed(self.resume_interrupted)
         for job_id in resumed:
             log.info('resuming ingestion job %s', job_id)
             self._launch(job_id)
@@ -201,35 +197,13 @@ class IngestService:
     async def stop(self) -> None:
         """At shutdown: stop running jobs where they are; they stay 'running', their claims end now, and the next
         process to look (this one restarted, or another) resumes them."""
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            self._sweeper = None
-        running = list(self._tasks)
-        for task in list(self._tasks.values()):
-            task.cancel()
-        for task in list(self._tasks.values()):
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
-        if running:
-            try:
-                await self.claims.hand_back(running)
-            except Exception as exc:
-                log.warning('could not hand back ingestion jobs %s: %s', running, exc)
+        await self.claims.stop()
 
     # ----- the job -----------------------------------------------------------------------------------------------
     def _launch(self, job_id: int) -> None:
-        coroutine = self.run(job_id)
-        if core.loop is not None and core.loop.is_running():
-            task = background_tasks.create(coroutine, name=f'ingest-{job_id}')
-        else:  # outside a NiceGUI app (scripts, benchmarks)
-            task = asyncio.get_running_loop().create_task(coroutine, name=f'ingest-{job_id}')
-        self._tasks[job_id] = task
-        task.add_done_callback(lambda _: self._finished(job_id))
+        self.claims.launch(job_id, self.run(job_id), on_done=self._finished)
 
     def _finished(self, job_id: int) -> None:
-        self._tasks.pop(job_id, None)
         if not self._tasks and self.release_seconds is not None:
             asyncio.get_running_loop().call_later(self.release_seconds, self._release)
 

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from nicegui import Event, background_tasks, core
+from nicegui import Event
 
 from models import Chunk, IngestJob, KnowledgeBase, ReindexJob
 from models.knowledge import JobState
@@ -93,9 +93,8 @@ class ReindexService:
         self.batch_rows = batch_rows
         self.progress: Event[ReindexProgress] = Event()
         self.owner = owner or uuid.uuid4().hex
-        self.claims = Claims(ReindexJob, self.owner, lease_seconds, state__in=ACTIVE)
-        self._tasks: dict[int, asyncio.Task] = {}
-        self._sweeper: asyncio.Task | None = None
+        self.claims = Claims(ReindexJob, self.owner, lease_seconds, 're-index job', state__in=ACTIVE)
+        self._tasks = self.claims.tasks  # job id → task, for the jobs running here
 
     # ----- for users ---------------------------------------------------------------------------------------------
     async def start(self, actor_id: int, kb_id: int) -> ReindexProgress:
@@ -133,52 +132,17 @@ class ReindexService:
 
     # ----- claims: resumed after a restart, taken over from a process that died ----------------------------------
     async def resume_interrupted(self) -> list[int]:
-        if self._sweeper is None or self._sweeper.done():
-            self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name='reindex-sweeper')
-        resumed = await self.claims.unclaimed(self._tasks)
+        resumed = await self.claims.take_unclaimed(self.resume_interrupted)
         for job_id in resumed:
             log.info('resuming re-index job %s', job_id)
             self._launch(job_id)
         return resumed
 
-    async def _sweep(self) -> None:
-        while True:
-            await asyncio.sleep(self.claims.lease_seconds / 3)
-            try:
-                for job_id in await self.claims.renew(self._tasks):
-                    self._tasks[job_id].cancel()
-                await self.resume_interrupted()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning('re-index sweep failed: %s', exc)
-
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            self._sweeper = None
-        running = list(self._tasks)
-        for task in list(self._tasks.values()):
-            task.cancel()
-        for task in list(self._tasks.values()):
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
-        if running:
-            try:
-                await self.claims.hand_back(running)
-            except Exception as exc:
-                log.warning('could not hand back re-index jobs %s: %s', running, exc)
+        await self.claims.stop()
 
     def _launch(self, job_id: int) -> None:
-        coroutine = self.run(job_id)
-        if core.loop is not None and core.loop.is_running():
-            task = background_tasks.create(coroutine, name=f'reindex-{job_id}')
-        else:
-            task = asyncio.get_running_loop().create_task(coroutine, name=f'reindex-{job_id}')
-        self._tasks[job_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
+        self.claims.launch(job_id, self.run(job_id))
 
     # ----- the job -----------------------------------------------------------------------------------------------
     async def run(self, job_id: int) -> ReindexProgress:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from nicegui import Event, background_tasks
+from nicegui import Event
 
 from models import ModelPull, Role
 from services.core import actions
@@ -106,14 +106,13 @@ class ModelAdmin:
         self.audit = audit  # every model change goes to the audit log
         self.pulls_changed: Event[list[PullJob]] = Event()
         self._jobs: dict[int, PullJob] = {}
-        self._tasks: dict[int, asyncio.Task] = {}
         self._last_emit = 0.0
         self._remote: dict[str, list[PullJob]] = {}  # other processes' pulls (REDIS_URL), by process
         self._stored: list[PullJob] = []  # recent pulls from the database (before a restart, or by other processes)
         self._stopping = False
         self.bus = bus
-        self.claims = Claims(ModelPull, bus.origin if bus else uuid.uuid4().hex, lease_seconds, state='running')
-        self._sweeper: asyncio.Task | None = None
+        self.claims = Claims(ModelPull, bus.origin if bus else uuid.uuid4().hex, lease_seconds, 'pull', state='running')
+        self._tasks = self.claims.tasks  # pull id → task, for the pulls running here
         if bus is not None:
             bus.on('pulls', self._on_remote_pulls)
             bus.on('pull_cancel', self._on_remote_cancel)
@@ -168,16 +167,13 @@ class ModelAdmin:
         self._jobs[job.id] = job
         for old in [j for j in self._jobs.values() if j.state != 'running'][:-KEEP_FINISHED]:
             self._jobs.pop(old.id, None)
-        self._tasks[job.id] = background_tasks.create(self._run_pull(job), name=f'pull-{job.model}')
+        self.claims.launch(job.id, self._run_pull(job))
         self._emit(force=True)
 
     async def resume_interrupted(self) -> list[int]:
         """Pull again what a process left unfinished (this one before a restart, or one that died), each taken by
         exactly one process; load the recent pulls for the models page. Keeps the sweeper running."""
-        if self._sweeper is None or self._sweeper.done():
-            sweep = self.claims.sweep('pull', self._tasks, self.resume_interrupted)
-            self._sweeper = asyncio.get_running_loop().create_task(sweep, name='pull-sweeper')
-        resumed = await self.claims.unclaimed(self._tasks)
+        resumed = await self.claims.take_unclaimed(self.resume_interrupted)
         for row in await ModelPull.filter(id__in=resumed):
             log.info('resuming the pull of %s on %s (pull %s)', row.model, row.host, row.id)
             job = PullJob(
@@ -192,15 +188,7 @@ class ModelAdmin:
     async def stop(self) -> None:
         """At shutdown: stop the pulls running here and hand them back; the next process to look resumes them."""
         self._stopping = True
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            self._sweeper = None
-        running = list(self._tasks)
-        await self.cancel_all()
-        try:
-            await self.claims.hand_back(running)
-        except Exception as exc:
-            log.warning('could not hand back pulls %s: %s', running, exc)
+        await self.claims.stop()
 
     async def pull_stream(self, actor_id: int, name: str, host: str | None = None) -> AsyncIterator[dict[str, Any]]:
         """For the API: check permissions and the name now, then return the pull's progress as dicts (status,
