@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from nicegui import APIRouter, ui
 
 from components.forms import confirm, guarded, loading
@@ -37,6 +39,23 @@ STATE_COLOURS = {  # dark enough for white text (WCAG AA)
     'embedded': 'green-9',
     'failed': 'red-9',
 }
+
+
+# Quasar's uploader draws its own header buttons without names (the file input sits inside the "add" button):
+# name them and take the input, reached through its button, out of the accessibility tree
+NAME_UPLOADER = """
+const root = getHtmlElement(%s);
+if (root) {
+  root.querySelectorAll('.q-uploader__input').forEach(i => {
+    i.setAttribute('aria-label', %s); i.setAttribute('aria-hidden', 'true');
+  });
+  root.querySelectorAll('.q-uploader__header .q-btn').forEach(b => {
+    const icon = (b.querySelector('.q-icon') || {}).textContent || '';
+    const names = %s;
+    if (!b.hasAttribute('aria-label')) b.setAttribute('aria-label', names[icon] || names.add_box);
+  });
+}
+"""
 
 
 def create_router(services: Services) -> APIRouter:
@@ -195,6 +214,7 @@ async def _kb_view(services: Services, user: UserInfo, kb: KBInfo) -> None:
             for r in results:
                 ui.notify(_(r.message), type='positive' if r.ok else 'negative', multi_line=True)
             upload.reset()
+            name_uploader()
             documents.refresh()
 
         limit = services.settings.max_upload_mb
@@ -205,6 +225,15 @@ async def _kb_view(services: Services, user: UserInfo, kb: KBInfo) -> None:
             .props('accept=".txt,.md,.markdown,.pdf,.docx,.html,.htm,.csv,.json"').classes('w-full')
             .mark('upload')
         )  # fmt: skip
+
+        def name_uploader() -> None:
+            names = {'add_box': _('Pick files'), 'clear_all': _('Clear the list'), 'cloud_upload': _('Upload'),
+                     'clear': _('Stop the upload')}  # fmt: skip
+            ui.run_javascript(NAME_UPLOADER % (upload.id, json.dumps(_('Pick files')), json.dumps(names)))
+
+        ui.timer(0.1, name_uploader, once=True)
+        upload.on('added', name_uploader)
+        upload.on('uploaded', name_uploader)
         upload.on_rejected(
             lambda: ui.notify(
                 _('A file was larger than {limit} MB and was not uploaded.', limit=limit), type='negative'
