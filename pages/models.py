@@ -90,8 +90,7 @@ def create_router(services: Services) -> APIRouter:
             async def cancel(job_id: int) -> None:
                 await guarded(lambda: admin.cancel_pull(user.id, job_id), success=_('Pull cancelled.'))
 
-            with ui.column().classes('w-full gap-2').props('aria-live=polite') as pulls_box:
-                pulls_box._props['aria-label'] = _('Pulls')
+            with ui.column().classes('w-full gap-2').props('aria-live=polite'):
                 pull_list(admin.pulls())
             admin.pulls_changed.subscribe(pull_list.refresh, expect_args=True)
 
