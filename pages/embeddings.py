@@ -6,8 +6,10 @@ from nicegui import APIRouter, ui
 
 from components.forms import guarded
 from components.frame import frame
-from components.knowledge_parts import model_names
+from components.knowledge_parts import MUTED, model_names
 from pages.common import page_user
+from services.core import i18n
+from services.core.i18n import _
 from services.knowledge.embeddings import SimilarityMatrix
 from services.wiring import Services
 
@@ -17,8 +19,9 @@ EXAMPLE = 'Llamas carry packs in the Andes.\nAlpacas are kept for their wool.\nT
 def heatmap(result: SimilarityMatrix) -> ui.echart:
     labels = [s if len(s) <= 24 else s[:22] + '…' for s in result.sentences]
     data = [[j, i, value] for i, row in enumerate(result.matrix) for j, value in enumerate(row)]
-    return ui.echart({
+    chart = ui.echart({
         'title': {'text': f'{result.model} ({result.dimension}-d)', 'textStyle': {'fontSize': 13}},
+        'aria': {'enabled': True},
         'tooltip': {'position': 'top'},
         'grid': {'left': 160, 'bottom': 90, 'top': 40},
         'xAxis': {'type': 'category', 'data': labels, 'axisLabel': {'rotate': 30}},
@@ -26,6 +29,13 @@ def heatmap(result: SimilarityMatrix) -> ui.echart:
         'visualMap': {'min': -1, 'max': 1, 'calculable': True, 'orient': 'horizontal', 'left': 'center', 'bottom': 0},
         'series': [{'type': 'heatmap', 'data': data, 'label': {'show': True, 'formatter': '{@[2]}'}}],
     }).classes('w-full h-96')  # fmt: skip
+    chart._props['role'] = 'img'
+    chart._props['aria-label'] = _(
+        'Cosine similarity of each pair of sentences with {model} ({dimension}-d)',
+        model=result.model,
+        dimension=result.dimension,
+    )
+    return chart
 
 
 def create_router(services: Services) -> APIRouter:
@@ -36,22 +46,20 @@ def create_router(services: Services) -> APIRouter:
         user = await page_user(services)
         if user is None:
             return
-        with frame(services, user, 'Embeddings'):
+        with frame(services, user, _('Embeddings')):
             models = await model_names(services, user.id, 'embedding')
-            ui.label('Embed a few sentences: similar meanings get a cosine similarity close to 1.').classes(
-                'text-gray-600'
-            )
-            sentences = ui.textarea('Sentences, one per line', value=EXAMPLE).props('outlined autogrow')
+            ui.label(_('Embed a few sentences: similar meanings get a cosine similarity close to 1.')).classes(MUTED)
+            sentences = ui.textarea(_('Sentences, one per line'), value=EXAMPLE).props('outlined autogrow')
             sentences.classes('w-full').mark('sentences')
             with ui.row().classes('items-center'):
                 first = ui.select(
-                    models, value=models[0] if models else None, label='Model', new_value_mode='add-unique'
+                    models, value=models[0] if models else None, label=_('Model'), new_value_mode='add-unique'
                 )
                 first.classes('w-64').mark('model-a')
-                second = ui.select(models, value=None, label='Compare with (optional)', new_value_mode='add-unique',
+                second = ui.select(models, value=None, label=_('Compare with (optional)'), new_value_mode='add-unique',
                                    clearable=True).classes('w-64').mark('model-b')  # fmt: skip
-                go = ui.button('Compare similarities', icon='grid_on').mark('embed-run')
-            charts = ui.row().classes('w-full no-wrap')
+                go = ui.button(_('Compare similarities'), icon='grid_on').mark('embed-run')
+            charts = ui.row().classes('w-full no-wrap').props('aria-live=polite')
 
             async def run() -> None:
                 lines = (sentences.value or '').splitlines()
@@ -67,23 +75,25 @@ def create_router(services: Services) -> APIRouter:
                     for result in results:
                         with ui.column().classes('grow'):
                             heatmap(result)
-                            ui.label(f'{result.latency_ms:.0f} ms').classes('text-xs text-gray-500').mark('embed-done')
+                            ui.label(f'{i18n.number(result.latency_ms, 0)} ms').classes(f'text-xs {MUTED}').mark(
+                                'embed-done'
+                            )
 
             go.on_click(run)
             sentences.on('keydown.ctrl.enter', run)
 
             ui.separator()
-            ui.label('Nearest neighbours in a knowledge base').classes('text-lg font-semibold')
+            ui.label(_('Nearest neighbours in a knowledge base')).classes('text-lg font-semibold')
             kbs = await services.knowledge.list_kbs(user.id)
             if not kbs:
-                ui.label('No knowledge base yet: create one under Knowledge.').classes('text-gray-500')
+                ui.label(_('No knowledge base yet: create one under Knowledge.')).classes(MUTED)
                 return
             with ui.row().classes('items-center w-full'):
-                kb = ui.select({k.id: k.name for k in kbs}, value=kbs[0].id, label='Knowledge base').classes('w-64')
-                query = ui.input('Sentence').classes('grow').mark('nn-query')
+                kb = ui.select({k.id: k.name for k in kbs}, value=kbs[0].id, label=_('Knowledge base')).classes('w-64')
+                query = ui.input(_('Sentence')).classes('grow').mark('nn-query')
                 k = ui.number('k', value=5, min=1, max=50).classes('w-20')
-                find = ui.button('Find', icon='search').mark('nn-run')
-            found = ui.column().classes('w-full gap-1')
+                find = ui.button(_('Find'), icon='search').mark('nn-run')
+            found = ui.column().classes('w-full gap-1').props('aria-live=polite')
 
             async def neighbours() -> None:
                 hits = await guarded(
@@ -94,11 +104,11 @@ def create_router(services: Services) -> APIRouter:
                     return
                 with found:
                     if not hits:
-                        ui.label('Nothing found: has the knowledge base been ingested?').classes('text-gray-500')
+                        ui.label(_('Nothing found: has the knowledge base been ingested?')).classes(MUTED)
                     for hit in hits:
                         with ui.row().classes('items-start w-full no-wrap border-b py-1'):
-                            ui.badge(f'{hit.score:.3f}')
-                            ui.label(f'{hit.document_name} #{hit.index}').classes('text-xs text-gray-500 w-40')
+                            ui.badge(f'{hit.score:.3f}', color='blue-grey-8')
+                            ui.label(f'{hit.document_name} #{hit.index}').classes(f'text-xs {MUTED} w-40')
                             ui.label(hit.text[:400]).classes('text-sm')
 
             find.on_click(neighbours)

@@ -7,10 +7,14 @@ from nicegui import APIRouter, ui
 from components.forms import confirm, error_label, guarded
 from components.frame import frame
 from pages.common import page_user
+from services.core import i18n
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
+from services.core.i18n import _
 from services.models.hosts import HostInfo, HostStatus
 from services.wiring import Services
+
+MUTED = 'text-gray-700 dark:text-gray-300'  # secondary text, AA in light and dark mode
 
 
 def create_router(services: Services) -> APIRouter:
@@ -22,21 +26,23 @@ def create_router(services: Services) -> APIRouter:
         if admin is None:
             return
         statuses: dict[str, HostStatus] = {s.url: s for s in services.health.snapshot()}
-        with frame(services, admin, 'Ollama hosts'):
+        with frame(services, admin, _('Ollama hosts')):
             ui.label(
-                'The Ollama servers this platform uses. The first enabled host is the default; models are looked up '
-                'on every enabled host.'
-            ).classes('text-gray-600 dark:text-gray-300')
+                _(
+                    'The Ollama servers this platform uses. The first enabled host is the default; models are looked '
+                    'up on every enabled host.'
+                )
+            ).classes(MUTED)
 
             @ui.refreshable
             async def host_list() -> None:
                 try:
                     hosts = await services.hosts.list_hosts(admin.id)
                 except ServiceError as exc:
-                    ui.label(exc.message).classes('text-negative')
+                    ui.label(_(exc.message)).classes('text-negative')
                     return
                 if not hosts:
-                    ui.label('No hosts yet: add one below, e.g. http://127.0.0.1:11434.').classes('text-gray-500')
+                    ui.label(_('No hosts yet: add one below, e.g. http://127.0.0.1:11434.')).classes(MUTED)
                 for host in hosts:
                     _host_row(services, admin, host, statuses.get(host.url), changed)
 
@@ -50,14 +56,16 @@ def create_router(services: Services) -> APIRouter:
                 try:
                     checked = await services.health.check_hosts(admin.id)
                 except ServiceError as exc:
-                    ui.notify(exc.message, type='negative')
+                    ui.notify(_(exc.message), type='negative')
                     return
                 statuses.update({h.url: h.status for h in checked if h.status})
                 host_list.refresh()
 
             with ui.row().classes('items-center'):
-                ui.button('Check all now', icon='network_check', on_click=check_all).props('flat').mark('check-all')
-            with ui.column().classes('w-full gap-2'):
+                ui.button(_('Check all now'), icon='network_check', on_click=check_all).props('flat').classes(
+                    'dark:text-blue-300!'
+                ).mark('check-all')
+            with ui.column().classes('w-full gap-2').props('aria-live=polite'):  # statuses arrive after the checks
                 await host_list()
             _add_form(services, admin, changed)
             ui.timer(0.1, check_all, once=True)  # fresh statuses once the page is shown
@@ -69,62 +77,77 @@ def _host_row(services: Services, admin: UserInfo, host: HostInfo, status: HostS
     with ui.card().classes('w-full py-2').props('flat bordered'), ui.row().classes('w-full items-center gap-4'):
         with ui.column().classes('gap-0 min-w-[16rem]'):
             ui.label(host.label).classes('font-semibold')
-            ui.label(host.url).classes('text-sm text-gray-500 font-mono')
+            ui.label(host.url).classes(f'text-sm {MUTED} font-mono')
         if status is None:
-            ui.chip('not checked yet', icon='hourglass_empty', color='grey-5').props('dense')
+            ui.chip(_('not checked yet'), icon='hourglass_empty', color='grey-4').props('dense text-color=black')
         elif status.ok:
-            ui.chip(f'up · v{status.version} · {status.latency_ms} ms', icon='check_circle', color='positive').props(
-                'dense text-color=white'
-            ).mark(f'status-{host.url}')
+            latency = i18n.number(status.latency_ms) if status.latency_ms is not None else '–'
+            up = _('up · v{version} · {ms} ms', version=status.version, ms=latency)
+            ui.chip(up, icon='check_circle', color='green-9').props('dense text-color=white').mark(f'status-{host.url}')
         else:
-            ui.chip('unreachable', icon='cloud_off', color='negative').props('dense text-color=white').tooltip(
-                status.error
+            ui.chip(_('unreachable'), icon='cloud_off', color='red-9').props('dense text-color=white').tooltip(
+                _(status.error)
             ).mark(f'status-{host.url}')
         ui.space()
 
         async def set_slots(e) -> None:
             value = int(e.value) if e.value not in (None, '') else None
             if await guarded(lambda: services.hosts.update_host(admin.id, host.id, slots=value)) is not None:
-                ui.notify(f'{host.label} now runs {value or "the default number of"} generations at once.')
+                if value:
+                    ui.notify(_('{host} now runs {count} generations at once.', host=host.label, count=value))
+                else:
+                    ui.notify(_('{host} now runs the default number of generations at once.', host=host.label))
 
         ui.number(
-            'Slots', value=host.slots, min=1, max=256, precision=0, placeholder=str(services.settings.ollama_slots)
+            _('Slots'), value=host.slots, min=1, max=256, precision=0, placeholder=str(services.settings.ollama_slots)
         ).props('outlined dense clearable debounce=600').classes('w-28').on_value_change(set_slots).mark(
             f'slots-{host.url}'
-        ).tooltip('Generations this host runs at once (empty: the default, OLLAMA_SLOTS). More calls wait their turn.')
+        ).tooltip(
+            _('Generations this host runs at once (empty: the default, OLLAMA_SLOTS). More calls wait their turn.')
+        )
 
         async def toggle(e) -> None:
             if await guarded(lambda: services.hosts.update_host(admin.id, host.id, enabled=e.value)) is not None:
-                ui.notify(f'{host.label} is now {"enabled" if e.value else "disabled"}.', type='positive')
+                text = _('{host} is now enabled.') if e.value else _('{host} is now disabled.')
+                ui.notify(text.format(host=host.label), type='positive')
                 await changed()
 
-        ui.switch('Enabled', value=host.enabled, on_change=toggle).mark(f'enabled-{host.url}')
+        ui.switch(_('Enabled'), value=host.enabled, on_change=toggle).mark(f'enabled-{host.url}')
 
         async def delete() -> None:
-            if not await confirm(f'Remove {host.label}?', f'{host.url} will no longer be used by the platform.'):
+            if not await confirm(
+                _('Remove {host}?', host=host.label),
+                _('{url} will no longer be used by the platform.', url=host.url),
+                action=_('Delete'),
+            ):
                 return
-            await guarded(lambda: services.hosts.delete_host(admin.id, host.id), success=f'{host.label} removed.')
+            await guarded(
+                lambda: services.hosts.delete_host(admin.id, host.id), success=_('{host} removed.', host=host.label)
+            )
             await changed()
 
-        ui.button(icon='delete', on_click=delete).props('flat round color=negative').mark(f'delete-{host.url}').tooltip(
-            'Remove'
-        )
+        remove = ui.button(icon='delete', on_click=delete).props('flat round color=negative').mark(f'delete-{host.url}')
+        remove.tooltip(_('Remove'))
+        remove._props['aria-label'] = _('Remove {host}', host=host.label)
 
 
 def _add_form(services: Services, admin: UserInfo, changed) -> None:
     with ui.card().classes('w-full gap-2').props('flat bordered'):
-        ui.label('Add a host').classes('text-lg font-semibold')
+        ui.label(_('Add a host')).classes('text-lg font-semibold')
         with ui.row().classes('w-full items-start gap-2'):
             label = (
-                ui.input('Label', placeholder='GPU server').props('outlined dense').classes('w-48').mark('host-label')
+                ui.input(_('Label'), placeholder=_('GPU server'))
+                .props('outlined dense')
+                .classes('w-48')
+                .mark('host-label')
             )
             url = (
-                ui.input('URL', placeholder='http://10.0.0.5:11434')
+                ui.input(_('URL'), placeholder='http://10.0.0.5:11434')
                 .props('outlined dense')
                 .classes('w-80')
                 .mark('host-url')
             )
-            add = ui.button('Add host', icon='add').mark('host-add')
+            add = ui.button(_('Add host'), icon='add').mark('host-add')
         error = error_label()
 
         async def save() -> None:
@@ -136,7 +159,7 @@ def _add_form(services: Services, admin: UserInfo, changed) -> None:
                 return
             error.set_visibility(False)
             label.value, url.value = '', ''
-            ui.notify(f'{host.label} added ({host.url}).', type='positive')
+            ui.notify(_('{host} added ({url}).', host=host.label, url=host.url), type='positive')
             await changed()
 
         add.on_click(save)

@@ -6,7 +6,10 @@ from __future__ import annotations
 from nicegui import ui
 
 from components.forms import guarded
+from components.knowledge_parts import PRIMARY_TEXT
+from services.core import i18n
 from services.core.auth import UserInfo
+from services.core.i18n import _
 from services.knowledge.bases import KBInfo
 from services.knowledge.reindex import ReindexProgress
 from services.wiring import Services
@@ -15,25 +18,29 @@ from services.wiring import Services
 async def keyword_card(services: Services, user: UserInfo, kb: KBInfo) -> None:
     with ui.card().props('flat bordered').classes('w-full').mark('keyword-card'):
         with ui.row().classes('items-center w-full'):
-            ui.label('Keyword search').classes('font-semibold')
-            status = ui.label().classes('text-sm').mark('keyword-status')
+            ui.label(_('Keyword search')).classes('font-semibold')
+            status = ui.label().classes('text-sm').props('role=status aria-live=polite').mark('keyword-status')
             ui.space()
             button = None
             if kb.can_edit:
-                button = ui.button('Re-index for keyword search', icon='manage_search').props('outline')
+                button = ui.button(_('Re-index for keyword search'), icon='manage_search').props('outline')
+                button.classes(PRIMARY_TEXT)
                 button.mark('reindex-start')
         bar = ui.linear_progress(value=0, show_value=False).props('size=12px rounded').mark('reindex-progress')
+        bar._props['aria-label'] = _('Re-indexing progress')
         bar.set_visibility(False)
 
     def show_state(has_keyword: bool) -> None:
         if kb.dimension is None and not has_keyword:
-            status.set_text('Ingested documents get BM25 keyword search as well as vectors.')
+            status.set_text(_('Ingested documents get BM25 keyword search as well as vectors.'))
         elif has_keyword:
-            status.set_text('BM25 keyword search is on: RAG systems can search by keyword or hybrid.')
+            status.set_text(_('BM25 keyword search is on: RAG systems can search by keyword or hybrid.'))
         else:
             status.set_text(
-                'Not yet: this knowledge base was indexed before keyword search. Re-indexing copies its vectors and '
-                'texts into a new collection with BM25 (no re-embedding); searches keep working meanwhile.'
+                _(
+                    'Not yet: this knowledge base was indexed before keyword search. Re-indexing copies its vectors '
+                    'and texts into a new collection with BM25 (no re-embedding); searches keep working meanwhile.'
+                )
             )
         if button is not None:
             button.set_visibility(not has_keyword and kb.dimension is not None)
@@ -44,10 +51,11 @@ async def keyword_card(services: Services, user: UserInfo, kb: KBInfo) -> None:
         if progress.finished and progress.state == 'done':
             show_state(True)
             return
-        text = f'{progress.state}: {progress.rows_done:,} of {progress.rows_total:,} vectors copied · ' \
-               f'{progress.percent:.0f}%'  # fmt: skip
+        text = _('{state}: {done} of {total} vectors copied · {percent}%', state=_(progress.state),
+                 done=i18n.number(progress.rows_done), total=i18n.number(progress.rows_total),
+                 percent=i18n.number(progress.percent, 0))  # fmt: skip
         if progress.error:
-            text += f' · {progress.error}'
+            text += ' · ' + _(progress.error)
         status.set_text(text)
         if button is not None:
             button.set_enabled(progress.finished)

@@ -9,8 +9,10 @@ from components.forms import confirm, error_label, guarded
 from components.frame import frame
 from components.pulls import pull_card
 from pages.common import page_user
+from services.core import i18n
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
+from services.core.i18n import N_, _, _n
 from services.models.admin import PullJob
 from services.models.catalogue import CAPABILITIES, ModelInfo
 from services.models.errors import OllamaError
@@ -23,6 +25,15 @@ CAPABILITY_ICONS = {
     'vision': 'visibility',
     'thinking': 'psychology',
 }
+CAPABILITY_FILTERS = {
+    'completion': N_('Completion models only'),
+    'tools': N_('Tools models only'),
+    'embedding': N_('Embedding models only'),
+    'vision': N_('Vision models only'),
+    'thinking': N_('Thinking models only'),
+}  # one a capability in CAPABILITIES
+MUTED = 'text-gray-700 dark:text-gray-300'  # secondary text, AA in light and dark mode
+PRIMARY_TEXT = 'dark:text-blue-300!'  # flat primary buttons: Quasar's primary is too dark on dark
 
 
 def create_router(services: Services) -> APIRouter:
@@ -35,17 +46,17 @@ def create_router(services: Services) -> APIRouter:
             return
         manager = user.at_least(Role.INSTRUCTOR)
         catalogue, admin = services.catalogue, services.model_admin
-        with frame(services, user, 'Models'):
+        with frame(services, user, _('Models')):
             with ui.row().classes('w-full items-center gap-2'):
                 search = (
-                    ui.input('Search models', on_change=lambda: model_list.refresh())
+                    ui.input(_('Search models'), on_change=lambda: model_list.refresh())
                     .props('clearable outlined dense debounce=250')
                     .classes('w-64')
                     .mark('model-search')
                 )
                 capability = (
                     ui.select(
-                        {'': 'All models', **{c: f'{c.title()} models only' for c in CAPABILITIES}},
+                        {'': _('All models'), **{c: _(CAPABILITY_FILTERS[c]) for c in CAPABILITIES}},
                         value='',
                         on_change=lambda: model_list.refresh(),
                     )
@@ -53,15 +64,18 @@ def create_router(services: Services) -> APIRouter:
                     .classes('w-56')
                     .mark('model-capability')
                 )
+                capability._props['aria-label'] = _('Capability')
 
                 async def refresh_now() -> None:
                     catalogue.refresh_soon()
-                    ui.notify('Refreshing the catalogue in the background…')
+                    ui.notify(_('Refreshing the catalogue in the background…'))
 
-                ui.button(icon='refresh', on_click=refresh_now).props('flat round').tooltip('Refresh from Ollama')
+                refresh = ui.button(icon='refresh', on_click=refresh_now).props('flat round')
+                refresh.tooltip(_('Refresh from Ollama'))
+                refresh._props['aria-label'] = _('Refresh from Ollama')
                 ui.space()
                 if manager:
-                    ui.button('Create model', icon='add', on_click=lambda: _create_dialog(services, user)).mark(
+                    ui.button(_('Create model'), icon='add', on_click=lambda: _create_dialog(services, user)).mark(
                         'create-open'
                     )
 
@@ -74,9 +88,9 @@ def create_router(services: Services) -> APIRouter:
                     pull_card(job, cancel if manager else None)
 
             async def cancel(job_id: int) -> None:
-                await guarded(lambda: admin.cancel_pull(user.id, job_id), success='Pull cancelled.')
+                await guarded(lambda: admin.cancel_pull(user.id, job_id), success=_('Pull cancelled.'))
 
-            with ui.column().classes('w-full gap-2'):
+            with ui.column().classes('w-full gap-2').props('aria-live=polite'):
                 pull_list(admin.pulls())
             admin.pulls_changed.subscribe(pull_list.refresh, expect_args=True)
 
@@ -85,19 +99,26 @@ def create_router(services: Services) -> APIRouter:
                 try:
                     view = await catalogue.models(user.id, search.value or '', capability.value or '')
                 except ServiceError as exc:
-                    ui.label(exc.message).classes('text-negative')
+                    ui.label(_(exc.message)).classes('text-negative')
                     return
                 for url, error in view.errors.items():
-                    ui.label(f'{error} (the list for {url} may be out of date)').classes('text-warning text-sm')
+                    ui.label(_('{error} (the list for {url} may be out of date)', error=_(error), url=url)).classes(
+                        'text-amber-800 dark:text-amber-300 text-sm'
+                    )
                 if view.loading and not view.models:
                     with ui.row().classes('items-center gap-2'):
                         ui.spinner()
-                        ui.label('Loading the model list from Ollama…')
+                        ui.label(_('Loading the model list from Ollama…'))
                     return
-                ui.label(f'{len(view.models)} model(s)').classes('text-sm text-gray-500')
+                count = len(view.models)
+                ui.label(_n('{count} model(s)', '{count} model(s)', count, count=count)).classes(f'text-sm {MUTED}')
                 if not view.models:
-                    hint = 'Pull one above.' if manager else 'Ask your instructor to pull one.'
-                    ui.label(f'No models match. {hint}').classes('text-gray-500')
+                    hint = (
+                        _('No models match. Pull one above.')
+                        if manager
+                        else _('No models match. Ask your instructor to pull one.')
+                    )
+                    ui.label(hint).classes(MUTED)
                 for model in view.models:
                     _model_row(services, user, model, manager)
 
@@ -105,43 +126,47 @@ def create_router(services: Services) -> APIRouter:
                 await model_list()
             catalogue.changed.subscribe(lambda _view: model_list.refresh())
 
-            ui.label('Running models').classes('text-lg font-semibold mt-4')
+            ui.label(_('Running models')).classes('text-lg font-semibold mt-4')
 
             @ui.refreshable
             async def running_list() -> None:
                 try:
                     running = await catalogue.running(user.id)
                 except (ServiceError, OllamaError) as exc:
-                    ui.label(exc.message).classes('text-negative')
+                    ui.label(_(exc.message)).classes('text-negative')
                     return
                 if not running:
-                    ui.label('No model is loaded in memory right now.').classes('text-gray-500')
+                    ui.label(_('No model is loaded in memory right now.')).classes(MUTED)
                 for item in running:
                     with ui.card().classes('w-full py-1').props('flat bordered'):
                         with ui.row().classes('w-full items-center gap-4'):
                             ui.label(item.name).classes('font-semibold')
                             ui.label(
-                                f'memory {fmt.size(item.size)} · VRAM {fmt.size(item.size_vram)} · '
-                                f'context {item.context_length or "–"} · unloads {fmt.ago(item.expires_at)}'
-                            ).classes('text-sm text-gray-500')
+                                _('memory {memory} · VRAM {vram} · context {context} · unloads {when}',
+                                  memory=fmt.size(item.size), vram=fmt.size(item.size_vram),
+                                  context=i18n.number(item.context_length) if item.context_length else '–',
+                                  when=fmt.ago(item.expires_at))
+                            ).classes(f'text-sm {MUTED}')  # fmt: skip
                             ui.space()
                             if manager:
 
                                 async def unload(item=item) -> None:
                                     await guarded(
                                         lambda: services.model_admin.unload(user.id, item.host, item.name),
-                                        success=f'{item.name} unloaded.',
+                                        success=_('{name} unloaded.', name=item.name),
                                     )
                                     running_list.refresh()
 
-                                ui.button('Unload', icon='eject', on_click=unload).props('flat dense').mark(
-                                    f'unload-{item.name}'
-                                )
+                                ui.button(_('Unload'), icon='eject', on_click=unload).props('flat dense').classes(
+                                    PRIMARY_TEXT
+                                ).mark(f'unload-{item.name}')
 
             with ui.row().classes('items-center'):
-                ui.button('Refresh', icon='refresh', on_click=lambda: running_list.refresh()).props('flat dense')
+                ui.button(_('Refresh'), icon='refresh', on_click=lambda: running_list.refresh()).props(
+                    'flat dense'
+                ).classes(PRIMARY_TEXT)
             with ui.column().classes('w-full gap-1') as running_box:
-                ui.label('Checking…').classes('text-gray-500')
+                ui.label(_('Checking…')).classes(MUTED)
 
             async def load_running() -> None:
                 running_box.clear()
@@ -156,7 +181,7 @@ def create_router(services: Services) -> APIRouter:
 def _pull_form(services: Services, user: UserInfo, initial: str) -> None:
     with ui.row().classes('w-full items-start gap-2'):
         name = (
-            ui.input('Pull a model', value=initial, placeholder='e.g. llama3.2:1b')
+            ui.input(_('Pull a model'), value=initial, placeholder=_('e.g. llama3.2:1b'))
             .props('outlined dense')
             .classes('w-72')
             .mark('pull-name')
@@ -172,9 +197,11 @@ def _pull_form(services: Services, user: UserInfo, initial: str) -> None:
                 return
             error.set_visibility(False)
             name.value = ''
-            ui.notify(f'Pulling {job.model}. You can leave this page; the pull continues.', type='positive')
+            ui.notify(
+                _('Pulling {model}. You can leave this page; the pull continues.', model=job.model), type='positive'
+            )
 
-        ui.button('Pull', icon='download', on_click=start).mark('pull-start')
+        ui.button(_('Pull'), icon='download', on_click=start).mark('pull-start')
         name.on('keydown.enter', start)
 
 
@@ -191,41 +218,47 @@ def _model_row(services: Services, user: UserInfo, model: ModelInfo, manager: bo
                             model.parameter_size,
                             model.quantization,
                             fmt.size(model.size),
-                            f'modified {fmt.ago(model.modified_at)}',
+                            _('modified {when}', when=fmt.ago(model.modified_at)),
                         )
                         if p
                     )
-                ).classes('text-sm text-gray-500')
+                ).classes(f'text-sm {MUTED}')
             for capability in model.capabilities:
-                ui.chip(capability, icon=CAPABILITY_ICONS.get(capability, 'label')).props('dense outline')
+                ui.chip(_(capability), icon=CAPABILITY_ICONS.get(capability, 'label')).props('dense outline').classes(
+                    'text-primary dark:text-blue-300!'
+                )
             ui.space()
-            ui.label(model.host_label).classes('text-xs text-gray-500').tooltip(model.host)
-            ui.button(icon='info', on_click=lambda: _details_dialog(services, user, model)).props('flat round').tooltip(
-                'Details'
-            ).mark(f'details-{model.name}')
+            ui.label(model.host_label).classes(f'text-xs {MUTED}').tooltip(model.host)
+            details = ui.button(icon='info', on_click=lambda: _details_dialog(services, user, model)).props(
+                'flat round'
+            )
+            details.tooltip(_('Details')).mark(f'details-{model.name}')
+            details._props['aria-label'] = _('Details of {name}', name=model.name)
             if model.chat_capable:
-                ui.button(icon='chat', on_click=lambda: ui.navigate.to(f'/playground?model={model.name}')).props(
-                    'flat round'
-                ).tooltip('Chat with it')
+                chat = ui.button(icon='chat', on_click=lambda: ui.navigate.to(f'/playground?model={model.name}'))
+                chat.props('flat round').tooltip(_('Chat with it'))
+                chat._props['aria-label'] = _('Chat with {name}', name=model.name)
             if manager:
-                ui.button(icon='content_copy', on_click=lambda: _copy_dialog(services, user, model)).props(
-                    'flat round'
-                ).tooltip('Copy').mark(f'copy-{model.name}')
+                copy = ui.button(icon='content_copy', on_click=lambda: _copy_dialog(services, user, model))
+                copy.props('flat round').tooltip(_('Copy')).mark(f'copy-{model.name}')
+                copy._props['aria-label'] = _('Copy {name}', name=model.name)
 
                 async def delete() -> None:
                     if not await confirm(
-                        f'Delete {model.name}?',
-                        f'It will be removed from {model.host_label} ({model.host}). Pull it again to get it back.',
-                    ):
+                        _('Delete {name}?', name=model.name),
+                        _('It will be removed from {host} ({url}). Pull it again to get it back.',
+                          host=model.host_label, url=model.host),
+                        action=_('Delete'),
+                    ):  # fmt: skip
                         return
                     await guarded(
                         lambda: services.model_admin.delete(user.id, model.host, model.name),
-                        success=f'{model.name} deleted.',
+                        success=_('{name} deleted.', name=model.name),
                     )
 
-                ui.button(icon='delete', on_click=delete).props('flat round color=negative').tooltip('Delete').mark(
-                    f'delete-{model.name}'
-                )
+                remove = ui.button(icon='delete', on_click=delete).props('flat round color=negative')
+                remove.tooltip(_('Delete')).mark(f'delete-{model.name}')
+                remove._props['aria-label'] = _('Delete {name}', name=model.name)
 
 
 async def _details_dialog(services: Services, user: UserInfo, model: ModelInfo) -> None:
@@ -234,26 +267,28 @@ async def _details_dialog(services: Services, user: UserInfo, model: ModelInfo) 
         return
     with ui.dialog() as dialog, ui.card().classes('w-[48rem] max-w-full gap-2'):
         ui.label(model.name).classes('text-lg font-semibold')
-        ui.label('Capabilities: ' + (', '.join(details.capabilities) or 'unknown')).classes('text-sm')
+        capabilities = ', '.join(_(c) for c in details.capabilities) or _('unknown')
+        ui.label(_('Capabilities: {capabilities}', capabilities=capabilities)).classes('text-sm')
         if model.context_length:
-            ui.label(f'Context length: {model.context_length:,} tokens').classes('text-sm')
+            context = i18n.number(model.context_length)
+            ui.label(_('Context length: {count} tokens', count=context)).classes('text-sm')
         for title, text in (
-            ('Parameters', details.parameters),
-            ('Template', details.template),
-            ('Modelfile', details.modelfile),
-            ('Licence', details.license),
+            (N_('Parameters'), details.parameters),
+            (N_('Template'), details.template),
+            (N_('Modelfile'), details.modelfile),
+            (N_('Licence'), details.license),
         ):
-            with ui.expansion(title, value=title == 'Parameters').classes('w-full'):
-                ui.code(text or '(none)', language='text').classes('w-full max-h-80 overflow-auto')
+            with ui.expansion(_(title), value=title == 'Parameters').classes('w-full'):
+                ui.code(text or _('(none)'), language='text').classes('w-full max-h-80 overflow-auto')
         with ui.row().classes('w-full justify-end'):
-            ui.button('Close', on_click=dialog.close).props('flat')
+            ui.button(_('Close'), on_click=dialog.close).props('flat').classes(PRIMARY_TEXT)
     dialog.open()
 
 
 def _copy_dialog(services: Services, user: UserInfo, model: ModelInfo) -> None:
     with ui.dialog() as dialog, ui.card().classes('w-96 gap-3'):
-        ui.label(f'Copy {model.name}').classes('text-lg font-semibold')
-        name = ui.input('New name', placeholder='my-model:latest').props('outlined autofocus').classes('w-full')
+        ui.label(_('Copy {name}', name=model.name)).classes('text-lg font-semibold')
+        name = ui.input(_('New name'), placeholder='my-model:latest').props('outlined autofocus').classes('w-full')
         name.mark('copy-name')
         error = error_label()
 
@@ -264,30 +299,30 @@ def _copy_dialog(services: Services, user: UserInfo, model: ModelInfo) -> None:
                 error.text = exc.message
                 error.set_visibility(True)
                 return
-            ui.notify(f'Copied to {created}.', type='positive')
+            ui.notify(_('Copied to {name}.', name=created), type='positive')
             dialog.close()
 
         name.on('keydown.enter', save)
         with ui.row().classes('w-full justify-end'):
-            ui.button('Cancel', on_click=dialog.close).props('flat')
-            ui.button('Copy', on_click=save).mark('copy-save')
+            ui.button(_('Cancel'), on_click=dialog.close).props('flat').classes(PRIMARY_TEXT)
+            ui.button(_('Copy'), on_click=save).mark('copy-save')
     dialog.open()
 
 
 async def _create_dialog(services: Services, user: UserInfo) -> None:
     bases = [m.name for m in await services.catalogue.chat_models(user.id)]
     with ui.dialog() as dialog, ui.card().classes('w-[32rem] gap-3'):
-        ui.label('Create a custom model').classes('text-lg font-semibold')
-        name = ui.input('Name', placeholder='pirate:latest').props('outlined autofocus').classes('w-full')
+        ui.label(_('Create a custom model')).classes('text-lg font-semibold')
+        name = ui.input(_('Name'), placeholder='pirate:latest').props('outlined autofocus').classes('w-full')
         name.mark('create-name')
-        base = ui.select(bases, label='Base model', value=bases[0] if bases else None).props('outlined')
+        base = ui.select(bases, label=_('Base model'), value=bases[0] if bases else None).props('outlined')
         base.classes('w-full').mark('create-base')
-        system = ui.textarea('System prompt', placeholder='You are a helpful pirate.').props('outlined autogrow')
+        system = ui.textarea(_('System prompt'), placeholder=_('You are a helpful pirate.')).props('outlined autogrow')
         system.classes('w-full').mark('create-system')
         with ui.row().classes('w-full gap-2'):
-            temperature = ui.number('Temperature', min=0, max=2, step=0.1).props('outlined dense').classes('w-36')
+            temperature = ui.number(_('Temperature'), min=0, max=2, step=0.1).props('outlined dense').classes('w-36')
             temperature.mark('create-temperature')
-            num_ctx = ui.number('Context (num_ctx)', min=256, max=131072, step=256).props('outlined dense')
+            num_ctx = ui.number(_('Context (num_ctx)'), min=256, max=131072, step=256).props('outlined dense')
             num_ctx.classes('w-44')
         error = error_label()
 
@@ -299,10 +334,10 @@ async def _create_dialog(services: Services, user: UserInfo) -> None:
                 error.text = exc.message
                 error.set_visibility(True)
                 return
-            ui.notify(f'{created} created.', type='positive')
+            ui.notify(_('{name} created.', name=created), type='positive')
             dialog.close()
 
         with ui.row().classes('w-full justify-end'):
-            ui.button('Cancel', on_click=dialog.close).props('flat')
-            ui.button('Create', on_click=save).mark('create-save')
+            ui.button(_('Cancel'), on_click=dialog.close).props('flat').classes(PRIMARY_TEXT)
+            ui.button(_('Create'), on_click=save).mark('create-save')
     dialog.open()

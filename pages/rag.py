@@ -8,12 +8,23 @@ from components.chat_view import waiting_text
 from components.code_dialog import code_button
 from components.forms import guarded
 from components.frame import frame
-from components.knowledge_parts import VISIBILITY, document_dialog, model_names
+from components.knowledge_parts import (
+    LINK,
+    MUTED,
+    PRIMARY_TEXT,
+    VISIBILITY,
+    WARNING_TEXT,
+    document_dialog,
+    model_names,
+    translated,
+)
 from pages.common import page_user
 from pages.rag_eval import evaluation_section
 from pages.rag_settings import describe, retrieval_controls, settings_section
+from services.core import i18n
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
+from services.core.i18n import _, _n
 from services.knowledge.rag import DEFAULT_TEMPLATE, RagInfo, Retrieval, Retrieved
 from services.models.errors import OllamaError
 from services.wiring import Services
@@ -27,23 +38,24 @@ def create_router(services: Services) -> APIRouter:
         user = await page_user(services)
         if user is None:
             return
-        with frame(services, user, 'RAG'):
-            ui.label('A RAG system retrieves passages from knowledge bases and lets a chat model answer with them.')
+        with frame(services, user, _('RAG')):
+            ui.label(_('A RAG system retrieves passages from knowledge bases and lets a chat model answer with them.'))
             kbs = await services.knowledge.list_kbs(user.id)
             chat_models = await model_names(services, user.id, 'chat')
-            with ui.expansion('New RAG system', icon='add').classes('w-full').mark('rag-new'):
+            with ui.expansion(_('New RAG system'), icon='add').classes('w-full').mark('rag-new'):
                 if not kbs:
-                    ui.label('Create a knowledge base first (Knowledge).').classes('text-gray-500')
+                    ui.label(_('Create a knowledge base first (Knowledge).')).classes(MUTED)
                 else:
                     _create_form(services, user, kbs, chat_models)
             systems = await services.rag.list_systems(user.id)
             if not systems:
-                ui.label('No RAG systems yet.').classes('text-gray-500')
+                ui.label(_('No RAG systems yet.')).classes(MUTED)
             for rag in systems:
                 with ui.card().props('flat bordered').classes('w-full py-2'), ui.row().classes('items-center'):
-                    ui.link(rag.name, f'/rag/{rag.id}').classes('font-semibold')
-                    line = f'{rag.chat_model} · top-{rag.top_k} · threshold {rag.threshold} · {describe(rag)}'
-                    ui.label(line).classes('text-sm text-gray-500')
+                    ui.link(rag.name, f'/rag/{rag.id}').classes(f'font-semibold {LINK}')
+                    line = _('{model} · top-{k} · threshold {threshold} · {retrieval}', model=rag.chat_model,
+                             k=rag.top_k, threshold=rag.threshold, retrieval=describe(rag))  # fmt: skip
+                    ui.label(line).classes(f'text-sm {MUTED}')
 
     @router.page('/{rag_id:int}')
     async def rag_detail(rag_id: int) -> None:
@@ -53,9 +65,9 @@ def create_router(services: Services) -> APIRouter:
         try:
             rag = await services.rag.get(user.id, rag_id)
         except ServiceError as exc:
-            with frame(services, user, 'RAG'):
-                ui.label(exc.message).classes('text-xl')
-                ui.link('Back to the RAG systems', '/rag')
+            with frame(services, user, _('RAG')):
+                ui.label(_(exc.message)).classes('text-xl')
+                ui.link(_('Back to the RAG systems'), '/rag').classes(LINK)
             return
         with frame(services, user, rag.name):
             code_button(
@@ -69,17 +81,17 @@ def create_router(services: Services) -> APIRouter:
 
 
 def _create_form(services: Services, user: UserInfo, kbs, chat_models: list[str]) -> None:
-    name = ui.input('Name').classes('w-full').mark('rag-name')
-    kb_select = ui.select({k.id: k.name for k in kbs}, value=[kbs[0].id], multiple=True, label='Knowledge bases')
+    name = ui.input(_('Name')).classes('w-full').mark('rag-name')
+    kb_select = ui.select({k.id: k.name for k in kbs}, value=[kbs[0].id], multiple=True, label=_('Knowledge bases'))
     kb_select.classes('w-full').mark('rag-kbs')
-    chat = ui.select(chat_models, value=chat_models[0] if chat_models else None, label='Chat model',
+    chat = ui.select(chat_models, value=chat_models[0] if chat_models else None, label=_('Chat model'),
                      new_value_mode='add-unique').classes('w-full').mark('rag-chat')  # fmt: skip
     with ui.row():
-        top_k = ui.number('Top-k', value=4, min=1, max=50).classes('w-24')
-        threshold = ui.number('Similarity threshold', value=0.0, min=-1, max=1, step=0.05).classes('w-44')
-        visibility = ui.select(VISIBILITY, value='private', label='Visibility').classes('w-56')
+        top_k = ui.number(_('Top-k'), value=4, min=1, max=50).classes('w-24')
+        threshold = ui.number(_('Similarity threshold'), value=0.0, min=-1, max=1, step=0.05).classes('w-44')
+        visibility = ui.select(translated(VISIBILITY), value='private', label=_('Visibility')).classes('w-56')
     retrieval = retrieval_controls()
-    template = ui.textarea('Prompt template ({context} and {question})', value=DEFAULT_TEMPLATE).props('autogrow')
+    template = ui.textarea(_('Prompt template ({context} and {question})'), value=DEFAULT_TEMPLATE).props('autogrow')
     template.classes('w-full').mark('rag-template')
 
     async def create() -> None:
@@ -96,33 +108,33 @@ def _create_form(services: Services, user: UserInfo, kbs, chat_models: list[str]
                 visibility=visibility.value,
                 **retrieval(),
             ),
-            success='RAG system created.',
+            success=_('RAG system created.'),
         )
         if info:
             ui.navigate.to(f'/rag/{info.id}')
 
-    ui.button('Create', on_click=create).mark('rag-create')
+    ui.button(_('Create'), on_click=create).mark('rag-create')
 
 
 def _retrieval_panel(services: Services, user: UserInfo, retrieval: Retrieval) -> None:
     ui.label(
-        f'{retrieval.mode} · retrieved in {retrieval.latency_ms:.0f} ms · top-k {retrieval.top_k} · '
-        f'threshold {retrieval.threshold}'
-    ).classes('text-xs text-gray-500').mark('retrieval-mode')
+        _('{mode} · retrieved in {ms} ms · top-k {k} · threshold {threshold}', mode=_(retrieval.mode),
+          ms=i18n.number(retrieval.latency_ms, 0), k=retrieval.top_k, threshold=retrieval.threshold)
+    ).classes(f'text-xs {MUTED}').mark('retrieval-mode')  # fmt: skip
     for note in retrieval.notes:
-        ui.label(note).classes('text-xs text-warning')
+        ui.label(_(note)).classes(f'text-xs {WARNING_TEXT}')
     for p in retrieval.passages:
-        colour = 'positive' if p.kept else 'grey'
+        colour = 'green-9' if p.kept else 'grey-8'
         with ui.row().classes('items-start w-full no-wrap border-b py-1'):
-            ui.badge(f'[{p.number}]' if p.kept else 'dropped', color=colour)
-            ui.badge(f'{p.score:.3f}', color='blue-grey')
+            ui.badge(f'[{p.number}]' if p.kept else _('dropped'), color=colour)
+            ui.badge(f'{p.score:.3f}', color='blue-grey-8')
             with ui.column().classes('gap-0'):
                 _found_by(p)
                 ui.button(
                     f'{p.document_name} #{p.index}',
                     on_click=lambda p=p: document_dialog(services, user, p.document_id, p.document_name, p.index),
-                ).props('flat dense no-caps size=sm')
-                ui.label(p.reason).classes('text-xs text-gray-500').mark('retrieval-reason')
+                ).props('flat dense no-caps size=sm').classes(PRIMARY_TEXT)
+                ui.label(_(p.reason)).classes(f'text-xs {MUTED}').mark('retrieval-reason')
                 ui.label(p.text[:300]).classes('text-xs')
 
 
@@ -130,39 +142,47 @@ def _found_by(p: Retrieved) -> None:
     """How a passage was found: its rank and score in each retriever, the fused score, the reranker's rating."""
     with ui.row().classes('gap-1').mark('found-by'):
         if p.dense_rank is not None:
-            ui.badge(f'dense #{p.dense_rank} · {p.dense_score:.3f}', color='indigo-8').props('outline')
+            ui.badge(_('dense #{rank} · {score}', rank=p.dense_rank, score=f'{p.dense_score:.3f}'), color='indigo-8')
         if p.keyword_rank is not None:
-            ui.badge(f'keyword #{p.keyword_rank} · BM25 {p.keyword_score:.2f}', color='teal-9').props('outline')
+            text = _('keyword #{rank} · BM25 {score}', rank=p.keyword_rank, score=f'{p.keyword_score:.2f}')
+            ui.badge(text, color='teal-9')
         if p.fused_score is not None:
-            ui.badge(f'fused {p.fused_score:.4f}', color='brown-8').props('outline')
+            ui.badge(_('fused {score}', score=f'{p.fused_score:.4f}'), color='brown-8')
         if p.rerank_score is not None:
-            ui.badge(f'rerank {p.rerank_score:g}', color='deep-orange-10').props('outline')
+            ui.badge(_('rerank {score}', score=f'{p.rerank_score:g}'), color='deep-orange-10')
 
 
 async def _ask_view(services: Services, user: UserInfo, rag: RagInfo) -> None:
-    summary = ui.label().classes('text-sm text-gray-500').mark('rag-summary')
+    summary = ui.label().classes(f'text-sm {MUTED}').mark('rag-summary')
 
     def show_summary(info: RagInfo) -> None:
+        count = len(info.kb_ids)
         summary.set_text(
-            f'{info.chat_model} answering from {len(info.kb_ids)} knowledge base(s) with {info.embedding_model} · '
-            f'top-{info.top_k} · threshold {info.threshold} · {describe(info)}'
-        )
+            _n('{model} answering from {count} knowledge base(s) with {embedding} · top-{k} · threshold {threshold} · '
+               '{retrieval}', '{model} answering from {count} knowledge base(s) with {embedding} · top-{k} · '
+               'threshold {threshold} · {retrieval}', count, model=info.chat_model, count=count,
+               embedding=info.embedding_model, k=info.top_k, threshold=info.threshold, retrieval=describe(info))
+        )  # fmt: skip
 
     show_summary(rag)
     settings_section(services, user, rag, show_summary)
     history: list[dict[str, str]] = []
     with ui.row().classes('w-full items-center'):
-        question = ui.textarea('Question', placeholder='Ctrl+Enter to ask').props('autogrow outlined').classes('grow')
+        question = (
+            ui.textarea(_('Question'), placeholder=_('Ctrl+Enter to ask')).props('autogrow outlined').classes('grow')
+        )
         question.mark('question')
         with ui.column():
-            ask_button = ui.button('Ask', icon='send').mark('ask')
-            retrieve_button = ui.button('Retrieve only', icon='manage_search').props('outline').mark('retrieve')
-            conversation = ui.switch('Conversation', value=False).mark('conversation')
+            ask_button = ui.button(_('Ask'), icon='send').mark('ask')
+            retrieve_button = ui.button(_('Retrieve only'), icon='manage_search').props('outline').mark('retrieve')
+            retrieve_button.classes(PRIMARY_TEXT)
+            conversation = ui.switch(_('Conversation'), value=False).mark('conversation')
     with ui.row().classes('w-full no-wrap items-start'):
-        answers = ui.column().classes('w-3/5 gap-2')
+        answers = ui.column().classes('w-3/5 gap-2').props('role=log aria-live=polite')  # streamed answers
+        answers._props['aria-label'] = _('Answers')
         with ui.column().classes('w-2/5'):
-            ui.label('Retrieval').classes('font-semibold')
-            panel = ui.column().classes('w-full gap-0').mark('retrieval')
+            ui.label(_('Retrieval')).classes('font-semibold')
+            panel = ui.column().classes('w-full gap-0').props('aria-live=polite').mark('retrieval')
 
     async def retrieve_only() -> None:
         retrieval = await guarded(lambda: services.rag.retrieve(user.id, rag.id, question.value or ''))
@@ -200,7 +220,7 @@ async def _ask_view(services: Services, user: UserInfo, rag: RagInfo) -> None:
                 else:
                     _citations(services, user, sources, retrieval, event['cited'])
         except (ServiceError, OllamaError) as exc:
-            reply.set_content(f'**Could not answer:** {exc.message}')
+            reply.set_content(_('**Could not answer:** {error}', error=_(exc.message)))
             return
         finally:
             ask_button.props(remove='loading')
@@ -218,9 +238,14 @@ def _citations(services: Services, user: UserInfo, row: ui.row, retrieval: Retri
     with row:
         kept = retrieval.kept
         if not kept:
-            ui.label('No sources passed top-k and the threshold.').classes('text-xs text-gray-500')
+            ui.label(_('No sources passed top-k and the threshold.')).classes(f'text-xs {MUTED}')
         for p in kept:
-            label = f'[{p.number}] {p.document_name}' + ('' if p.number in cited else ' (not cited)')
+            if p.number in cited:
+                label = f'[{p.number}] {p.document_name}'
+            else:
+                label = _('[{number}] {document} (not cited)', number=p.number, document=p.document_name)
             ui.button(
                 label, on_click=lambda p=p: document_dialog(services, user, p.document_id, p.document_name, p.index)
-            ).props(f'dense no-caps size=sm {"" if p.number in cited else "outline"}').mark(f'cite-{p.number}')
+            ).props(f'dense no-caps size=sm {"" if p.number in cited else "outline"}').mark(f'cite-{p.number}').classes(
+                '' if p.number in cited else PRIMARY_TEXT
+            )

@@ -9,41 +9,47 @@ from typing import Any
 from nicegui import ui
 
 from components.forms import guarded
+from components.knowledge_parts import MUTED, translated
 from services.core.auth import UserInfo
+from services.core.i18n import N_, _
 from services.knowledge.rag import RagInfo
 from services.wiring import Services
 
-MODES = {'dense': 'Dense (vectors)', 'keyword': 'Keyword (BM25)', 'hybrid': 'Hybrid (both, fused)'}
-FUSIONS = {'rrf': 'Reciprocal rank fusion', 'weighted': 'Weighted scores'}
+MODES = {'dense': N_('Dense (vectors)'), 'keyword': N_('Keyword (BM25)'), 'hybrid': N_('Hybrid (both, fused)')}
+FUSIONS = {'rrf': N_('Reciprocal rank fusion'), 'weighted': N_('Weighted scores')}
 
 
 def describe(rag: RagInfo) -> str:
     """One line: how a RAG system retrieves."""
-    text = MODES[rag.retrieval_mode]
+    parts = [_(MODES[rag.retrieval_mode])]
     if rag.retrieval_mode == 'hybrid':
-        text += f' · RRF k={rag.rrf_k}' if rag.fusion == 'rrf' else f' · weighted {rag.dense_weight:g} dense'
+        if rag.fusion == 'rrf':
+            parts.append(f'RRF k={rag.rrf_k}')
+        else:
+            parts.append(_('weighted {weight} dense', weight=f'{rag.dense_weight:g}'))
     if rag.rerank:
-        text += f' · reranked by {rag.rerank_model or rag.chat_model} (top {rag.rerank_candidates})'
-    return text
+        parts.append(_('reranked by {model} (top {count})', model=rag.rerank_model or rag.chat_model,
+                       count=rag.rerank_candidates))  # fmt: skip
+    return ' · '.join(parts)
 
 
 def retrieval_controls(rag: RagInfo | None = None) -> Callable[[], dict[str, Any]]:
     """The controls (in the current context); returns a function reading their values as RagSystem fields."""
     with ui.row().classes('items-center'):
-        mode = ui.select(MODES, value=rag.retrieval_mode if rag else 'dense', label='Retrieval')
+        mode = ui.select(translated(MODES), value=rag.retrieval_mode if rag else 'dense', label=_('Retrieval'))
         mode.classes('w-48').mark('rag-mode')
-        candidates = ui.number('Candidates per retriever', value=rag.candidates if rag else 10, min=1, max=100)
+        candidates = ui.number(_('Candidates per retriever'), value=rag.candidates if rag else 10, min=1, max=100)
         candidates.classes('w-44').mark('rag-candidates')
-        fusion = ui.select(FUSIONS, value=rag.fusion if rag else 'rrf', label='Fusion').classes('w-52')
+        fusion = ui.select(translated(FUSIONS), value=rag.fusion if rag else 'rrf', label=_('Fusion')).classes('w-52')
         fusion.mark('rag-fusion')
-        rrf_k = ui.number('RRF k', value=rag.rrf_k if rag else 60, min=1, max=1000).classes('w-24').mark('rag-rrf-k')
-        weight = ui.number('Dense weight', value=rag.dense_weight if rag else 0.5, min=0, max=1, step=0.1)
+        rrf_k = ui.number(_('RRF k'), value=rag.rrf_k if rag else 60, min=1, max=1000).classes('w-24').mark('rag-rrf-k')
+        weight = ui.number(_('Dense weight'), value=rag.dense_weight if rag else 0.5, min=0, max=1, step=0.1)
         weight.classes('w-28').mark('rag-dense-weight')
     with ui.row().classes('items-center'):
-        rerank = ui.switch('Rerank with an LLM', value=rag.rerank if rag else False).mark('rag-rerank')
-        rerank_model = ui.input('Reranking model (empty: the chat model)', value=rag.rerank_model if rag else '')
+        rerank = ui.switch(_('Rerank with an LLM'), value=rag.rerank if rag else False).mark('rag-rerank')
+        rerank_model = ui.input(_('Reranking model (empty: the chat model)'), value=rag.rerank_model if rag else '')
         rerank_model.classes('w-64').mark('rag-rerank-model')
-        rerank_candidates = ui.number('Candidates to rerank', value=rag.rerank_candidates if rag else 10, min=1,
+        rerank_candidates = ui.number(_('Candidates to rerank'), value=rag.rerank_candidates if rag else 10, min=1,
                                       max=100).classes('w-40').mark('rag-rerank-candidates')  # fmt: skip
     fusion.bind_visibility_from(mode, 'value', backward=lambda m: m == 'hybrid')
     rrf_k.bind_visibility_from(mode, 'value', backward=lambda m: m == 'hybrid')
@@ -66,16 +72,18 @@ def settings_section(services: Services, user: UserInfo, rag: RagInfo, on_saved:
     """The owner changes how the system retrieves (the others see it in the line above the question)."""
     if not rag.can_edit:
         return
-    with ui.expansion('Retrieval settings', icon='tune').classes('w-full').mark('rag-settings'):
+    with ui.expansion(_('Retrieval settings'), icon='tune').classes('w-full').mark('rag-settings'):
         ui.label(
-            'Dense search compares meanings (embeddings); keyword search (BM25) matches exact words, codes and names; '
-            'hybrid runs both and fuses the rankings. A reranker rates the candidates for the question.'
-        ).classes('text-sm text-gray-500')
+            _(
+                'Dense search compares meanings (embeddings); keyword search (BM25) matches exact words, codes and '
+                'names; hybrid runs both and fuses the rankings. A reranker rates the candidates for the question.'
+            )
+        ).classes(f'text-sm {MUTED}')
         values = retrieval_controls(rag)
 
         async def save() -> None:
-            info = await guarded(lambda: services.rag.update(user.id, rag.id, **values()), success='Settings saved.')
+            info = await guarded(lambda: services.rag.update(user.id, rag.id, **values()), success=_('Settings saved.'))
             if info:
                 on_saved(info)
 
-        ui.button('Save settings', on_click=save).mark('rag-settings-save')
+        ui.button(_('Save settings'), on_click=save).mark('rag-settings-save')

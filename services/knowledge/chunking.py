@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from services.core.errors import InvalidInput, ServiceError
+from services.core.i18n import N_
 
-SPLITTERS = {'sentence': 'Sentences', 'token': 'Tokens', 'markdown': 'Markdown sections'}
+SPLITTERS = {'sentence': N_('Sentences'), 'token': N_('Tokens'), 'markdown': N_('Markdown sections')}  # shown: _()
 
 
 @dataclass(kw_only=True, slots=True)

@@ -29,6 +29,7 @@ from services.core import actions, db
 from services.core.activity import ActivityService
 from services.core.claims import Claims
 from services.core.errors import Conflict, InvalidInput, ServiceError
+from services.core.i18n import N_
 from services.core.workers import WorkerPool, trim
 from services.knowledge import chunking
 from services.knowledge.bases import KnowledgeService, collection_name
@@ -55,6 +56,9 @@ EMIT_SECONDS = 0.25  # the progress event to the pages watching, at most this of
 LEASE_SECONDS = 30.0  # a job's claim by its process; renewed every third of it, taken over when it runs out
 RELEASE_SECONDS = 5.0  # after the last job, stop the split workers when no other job started meanwhile
 ACTIVE = (JobState.QUEUED, JobState.RUNNING)
+# the states of jobs and documents as pages show them (translated there with _())
+STATE_NAMES = (N_('queued'), N_('running'), N_('done'), N_('cancelled'), N_('failed'))
+DOC_STATE_NAMES = (N_('uploaded'), N_('parsed'), N_('chunked'), N_('embedded'))
 
 
 @dataclass(kw_only=True, slots=True)

@@ -14,6 +14,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from models import KnowledgeBase
 from services.core.errors import InvalidInput
+from services.core.i18n import N_
 from services.knowledge.bases import KnowledgeService, collection_name
 from services.knowledge.retrievers import (
     DenseRetriever,
@@ -159,7 +160,7 @@ async def run(
             p.reason = f'rank {rank} of top-k {rag.top_k}, score {p.score:.3f}{threshold} · {how}'
         passages.append(p)
     if not any(p.kept for p in passages):
-        notes.append('Nothing passed top-k and the threshold: lower the threshold or add documents.')
+        notes.append(N_('Nothing passed top-k and the threshold: lower the threshold or add documents.'))
     return Retrieval(
         question=question, query=query, passages=passages, top_k=rag.top_k, threshold=rag.threshold,
         latency_ms=(time.perf_counter() - started) * 1000, notes=notes, mode=settings.label,

@@ -31,6 +31,7 @@ from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from services.core.errors import InvalidInput
+from services.core.i18n import N_
 from services.knowledge.vectors import VectorStore
 
 MODES = ('dense', 'keyword', 'hybrid')
@@ -64,6 +65,12 @@ class RetrievalSettings:
         name = self.mode if self.mode != 'hybrid' else f'hybrid ({self.fusion})'
         return f'{name} + rerank' if self.rerank else name
 
+
+# every `RetrievalSettings.label` as pages show it (translated there with _())
+LABELS = (
+    N_('dense'), N_('keyword'), N_('hybrid (rrf)'), N_('hybrid (weighted)'),
+    N_('dense + rerank'), N_('keyword + rerank'), N_('hybrid (rrf) + rerank'), N_('hybrid (weighted) + rerank'),
+)  # fmt: skip
 
 SETTING_FIELDS = ('retrieval_mode', 'fusion', 'rrf_k', 'dense_weight', 'candidates', 'rerank', 'rerank_model',
                   'rerank_candidates')  # fmt: skip

@@ -29,6 +29,7 @@ from services.core.auth import AuthService
 from services.core.bus import LiveBus
 from services.core.claims import Claims
 from services.core.errors import Conflict, InvalidInput, NotFound
+from services.core.i18n import N_
 from services.models.calls import ModelCalls
 from services.models.catalogue import Catalogue
 from services.models.errors import ModelNotFound, OllamaError
@@ -37,6 +38,7 @@ from services.models.names import validate as validate_name
 from services.models.options import validate_options
 
 log = logging.getLogger(__name__)
+STATES = (N_('running'), N_('done'), N_('failed'), N_('cancelled'))  # a pull's states, shown through _()
 
 PULL_MISSING = 'file does not exist'
 EMIT_EVERY = 0.1  # seconds between progress events of one pull
@@ -64,7 +66,7 @@ class PullJob:
     host: str
     user_id: int
     status: str = 'starting'
-    state: str = 'running'  # running | done | failed | cancelled
+    state: str = 'running'  # running | done | failed | cancelled (shown through _(): STATES)
     error: str = ''
     layers: list[PullLayer] = field(default_factory=list)
     started_at: float = field(default_factory=time.time)
@@ -177,7 +179,7 @@ class ModelAdmin:
         for row in await ModelPull.filter(id__in=resumed):
             log.info('resuming the pull of %s on %s (pull %s)', row.model, row.host, row.id)
             job = PullJob(
-                id=row.id, model=row.model, host=row.host, user_id=row.user_id or 0, status='resuming',
+                id=row.id, model=row.model, host=row.host, user_id=row.user_id or 0, status=N_('resuming'),
                 started_at=row.started_at.timestamp(),
             )  # fmt: skip
             self._launch(job)
@@ -229,7 +231,7 @@ class ModelAdmin:
             return
         # nobody runs it (its process died and nobody took it over yet): cancel the row
         cancelled = await ModelPull.filter(id=job_id, state='running').update(
-            state='cancelled', status='cancelled', error='Cancelled.', finished_at=datetime.now(UTC)
+            state='cancelled', status='cancelled', error=N_('Cancelled.'), finished_at=datetime.now(UTC)
         )
         if not cancelled:
             raise NotFound('That pull is not running any more.')
@@ -258,12 +260,12 @@ class ModelAdmin:
                 if time.monotonic() - saved >= SAVE_EVERY:
                     saved = time.monotonic()
                     await self._save(job)
-            job.state, job.status = 'done', 'success'
+            job.state, job.status = 'done', N_('success')
         except asyncio.CancelledError:
             if self._stopping:  # shutting down: handed back, resumed by the next process (nothing recorded)
                 self._tasks.pop(job.id, None)
                 raise
-            job.state, job.status, job.error = 'cancelled', 'cancelled', 'Cancelled.'
+            job.state, job.status, job.error = 'cancelled', 'cancelled', N_('Cancelled.')
         except OllamaError as exc:
             job.state, job.status = 'failed', 'failed'
             if PULL_MISSING in (exc.detail or ''):

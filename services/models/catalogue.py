@@ -22,13 +22,14 @@ from models import Role
 from services.core.auth import AuthService
 from services.core.bus import LiveBus
 from services.core.errors import NotFound
+from services.core.i18n import N_
 from services.models.calls import ModelCalls
 from services.models.errors import OllamaError
 from services.models.hosts import HostDirectory
 
 log = logging.getLogger(__name__)
 
-CAPABILITIES = ('completion', 'tools', 'embedding', 'vision', 'thinking')
+CAPABILITIES = (N_('completion'), N_('tools'), N_('embedding'), N_('vision'), N_('thinking'))  # shown: _()
 
 
 @dataclass(kw_only=True, slots=True)
