@@ -37,6 +37,41 @@ STATE_ICONS = {
 }
 
 
+def describe(check: dict[str, Any]) -> str:
+    """What the check asks for, in the reader's language (the same English as `services.workshops.checks.describe`)."""
+    kind = check.get('kind')
+    if kind == 'output_regex':
+        return _("a prompt run's output matches {pattern}", pattern=check['pattern'])
+    if kind == 'output_json':
+        schema = json.dumps(check['schema'])
+        return _("a prompt run's output is JSON fitting the schema {schema}", schema=_short(schema, 80))
+    if kind == 'rag_cites':
+        return _('a RAG answer cites {document}', document=check['document'])
+    if kind == 'tool_call':
+        if check.get('arguments'):
+            return _(
+                'a call to the tool {tool} with arguments matching {pattern}',
+                tool=check['tool'],
+                pattern=check['arguments'],
+            )
+        return _('a call to the tool {tool}', tool=check['tool'])
+    if kind == 'model_create':
+        return _(
+            'a model created from {base} with a system prompt containing "{phrase}"',
+            base=check['base'],
+            phrase=check['phrase'],
+        )
+    if kind == 'eval_hit':
+        if check.get('k'):
+            return _('a RAG evaluation reaching hit@k ≥ {min} with k ≤ {k}', min=f'{check["min"]:g}', k=check['k'])
+        return _('a RAG evaluation reaching hit@k ≥ {min}', min=f'{check["min"]:g}')
+    return workshop_checks.describe(check)
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + '…'
+
+
 def open_editor(services: Services, user: UserInfo, workshop_id: int, step: StepInfo) -> None:
     """The checks of one step: listed with edit and delete, and a form to add (or edit) one."""
     ws = services.workshops
@@ -58,7 +93,7 @@ def open_editor(services: Services, user: UserInfo, workshop_id: int, step: Step
         for check in step.checks:
             with ui.row().classes('w-full items-center gap-2 no-wrap'):
                 ui.icon('rule', color='primary').props('aria-hidden=true')
-                ui.label(workshop_checks.describe(check)).classes('grow break-all').mark('check-item')
+                ui.label(describe(check)).classes('grow break-all').mark('check-item')
 
                 def edit(c: dict[str, Any] = check) -> None:
                     editing['id'] = c['id']
@@ -133,7 +168,7 @@ def attendee_checks(checks: list[dict[str, Any]], results: dict[str, dict[str, A
             with ui.row().classes('w-full items-start gap-2 no-wrap'):
                 ui.icon(icon, color=color).classes('mt-0.5').props('aria-hidden=true')
                 with ui.column().classes('gap-0 min-w-0'):
-                    ui.label(workshop_checks.describe(check)).classes('break-all')
+                    ui.label(describe(check)).classes('break-all')
                     if outcome is None:
                         ui.label(_('Not tried yet.')).classes('text-sm text-gray-700 dark:text-gray-300')
                     elif outcome['passed']:

@@ -9,6 +9,7 @@ from nicegui import APIRouter, ui
 from components.forms import confirm, error_label, guarded
 from components.frame import frame
 from components.preflight import PreflightPanel
+from components.workshop_checks import describe as describe_check
 from components.workshop_checks import open_editor as open_check_editor
 from pages.common import page_user
 from pages.workshop_assistants import assistant_home, assistants_card
@@ -20,7 +21,6 @@ from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
 from services.core.i18n import N_, _, _n
 from services.wiring import Services
-from services.workshops.checks import describe as describe_check
 from services.workshops.pacing import Pace
 from services.workshops.rules import RESOURCE_KINDS, rule_options
 from services.workshops.types import WorkshopInfo
