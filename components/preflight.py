@@ -18,7 +18,7 @@ from components.forms import loading
 from services.core import i18n
 from services.core.auth import UserInfo
 from services.core.errors import NotAuthenticated, ServiceError
-from services.core.i18n import _, _n
+from services.core.i18n import N_, _, _n
 from services.models.errors import OllamaError
 from services.wiring import Services
 from services.workshops import capacity
@@ -34,7 +34,7 @@ PHASE_COLORS = {
     'down': 'negative',
 }
 VERDICT_CLASSES = {'ok': 'text-positive', 'tight': 'text-warning', 'overloaded': 'text-negative'}
-EXPLAINER = """
+EXPLAINER = N_("""
 Each attendee asks about once every *T* seconds, so questions arrive at **λ = N / T** per second. One answer of *k*
 tokens takes **S = TTFT + k / (tokens per second)**, as the warm-up measured on each host. A model answers **c**
 questions at once: the slots of every host that has it (hosts of different speed are pooled). That is the M/M/c
@@ -43,7 +43,7 @@ queue: the chance that a question has to wait is Erlang's C formula **C(c, λ·S
 When λ·S ≥ c the slots cannot keep up and the queue only grows; the room refuses calls that wait longer than its
 limit. Read it as optimistic: bursts (everyone pressing Send at once) and several streams sharing one GPU make waits
 longer than this.
-"""
+""")
 
 
 @dataclass(slots=True)
@@ -202,7 +202,12 @@ class PreflightPanel:
             for host in report.hosts:
                 if host.up is False:
                     ui.label(
-                        _('{host} ({url}) is down: {error}', host=host.label, url=host.url, error=_(host.error or ''))
+                        _(
+                            '{host} ({url}) is down: {error}',
+                            host=host.label,
+                            url=host.url,
+                            error=_(host.error) if host.error else '',
+                        )
                     ).classes('text-negative text-sm').props('role=alert').mark('preflight-host-down')
 
     def _build_grid(self, report: PreflightReport) -> None:

@@ -62,9 +62,10 @@ def describe(check: dict[str, Any]) -> str:
             phrase=check['phrase'],
         )
     if kind == 'eval_hit':
+        low = f'{check["min"]:g}'
         if check.get('k'):
-            return _('a RAG evaluation reaching hit@k ≥ {min} with k ≤ {k}', min=f'{check["min"]:g}', k=check['k'])
-        return _('a RAG evaluation reaching hit@k ≥ {min}', min=f'{check["min"]:g}')
+            return _('a RAG evaluation reaching hit@k ≥ {min} with k ≤ {k}', min=low, k=check['k'])
+        return _('a RAG evaluation reaching hit@k ≥ {min}', min=low)
     return workshop_checks.describe(check)
 
 
