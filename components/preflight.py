@@ -25,15 +25,19 @@ from services.workshops import capacity
 from services.workshops.preflight import ModelCheck, PreflightReport
 
 PHASE_COLORS = {
-    'idle': 'grey',
-    'queued': 'grey',
+    'idle': 'grey-8',
+    'queued': 'grey-8',
     'pulling': 'primary',
     'warming': 'primary',
-    'done': 'positive',
+    'done': 'green-9',
     'failed': 'negative',
     'down': 'negative',
 }
-VERDICT_CLASSES = {'ok': 'text-positive', 'tight': 'text-warning', 'overloaded': 'text-negative'}
+VERDICT_CLASSES = {
+    'ok': 'text-green-800 dark:text-green-300',
+    'tight': 'text-amber-800 dark:text-amber-300',
+    'overloaded': 'text-red-700 dark:text-red-300',
+}
 EXPLAINER = N_("""
 Each attendee asks about once every *T* seconds, so questions arrive at **λ = N / T** per second. One answer of *k*
 tokens takes **S = TTFT + k / (tokens per second)**, as the warm-up measured on each host. A model answers **c**
@@ -163,7 +167,7 @@ class PreflightPanel:
             ui.notify(_(exc.message), type='negative', multi_line=True)
             self.spinner.set_visibility(False)
             self.status.text = _(exc.message)
-            self.status.classes(replace='text-negative')
+            self.status.classes(replace='text-red-700 dark:text-red-300')
         return None
 
     def _on_change(self, report: PreflightReport) -> None:
@@ -175,7 +179,13 @@ class PreflightPanel:
         self.report = report
         self.spinner.set_visibility(report.running)
         self.status.text = _(report.summary())
-        tone = 'text-positive' if report.ready else '' if report.running else 'text-warning'
+        tone = (
+            'text-green-800 dark:text-green-300'
+            if report.ready
+            else ''
+            if report.running
+            else 'text-amber-800 dark:text-amber-300'
+        )
         self.status.classes(replace=tone)
         self.note.text = _(report.note) if report.note else ''
         self.note.set_visibility(bool(report.note))
@@ -208,7 +218,7 @@ class PreflightPanel:
                             url=host.url,
                             error=_(host.error) if host.error else '',
                         )
-                    ).classes('text-negative text-sm').props('role=alert').mark('preflight-host-down')
+                    ).classes('text-red-700 dark:text-red-300 text-sm').props('role=alert').mark('preflight-host-down')
 
     def _build_grid(self, report: PreflightReport) -> None:
         self.grid.clear()
@@ -223,19 +233,19 @@ class PreflightPanel:
                 with ui.row().classes('items-center gap-2 text-gray-700 dark:text-gray-300').mark('preflight-empty'):
                     ui.icon('inventory_2').props('aria-hidden=true')
                     ui.label(_('Pull a chat model on the models page, or list the models you teach with above.'))
-                    ui.link(_('Open the models page'), '/models')
+                    ui.link(_('Open the models page'), '/models').classes('text-blue-700 dark:text-blue-300 underline')
                 return
             for model in report.models:
                 checks = [c for c in report.checks if c.model == model]
                 with ui.row().classes('w-full items-center gap-2 pt-1'):
                     ui.label(model).classes('font-mono font-medium')
                     if any(c.embedding for c in checks):
-                        ui.badge(_('embedding'), color='secondary').props('outline')
+                        ui.badge(_('embedding'), color='secondary')
                 for check in checks:
                     with ui.row().classes('w-full items-center gap-2 pl-4 text-sm no-wrap'):
                         ui.label(check.host_label).classes('w-32 truncate').tooltip(check.host)
-                        pulled = ui.badge('…', color='grey')
-                        loaded = ui.badge('…', color='grey')
+                        pulled = ui.badge('…', color='grey-8')
+                        loaded = ui.badge('…', color='grey-8')
                         metrics = ui.label().classes('w-72 text-gray-700 dark:text-gray-300')
                         bar = ui.linear_progress(value=0, show_value=False).props('rounded size=8px')
                         bar.classes('w-40').mark('pf-progress')
@@ -310,7 +320,7 @@ class PreflightPanel:
                     ).props('aria-hidden=true')
                     ui.label(_(f.message)).classes(VERDICT_CLASSES[f.verdict]).mark(f'forecast-{item.model}')
                     if not math.isinf(f.p95_wait_s):
-                        ui.badge(_('p95 {seconds} s', seconds=i18n.number(f.p95_wait_s, 1)), color='grey').props(
+                        ui.badge(_('p95 {seconds} s', seconds=i18n.number(f.p95_wait_s, 1)), color='grey-8').props(
                             'outline'
                         )
 
@@ -335,19 +345,21 @@ def _update_row(row: _Row, check: ModelCheck) -> None:
     row.bar.set_visibility(check.phase not in ('idle', 'down'))
     row.status.text = _(check.status) if check.phase not in ('idle', 'down') else ''
     row.message.text = _(check.error or check.warning) if check.error or check.warning else ''
-    row.message.classes(replace='text-sm ' + ('text-negative' if check.error else 'text-warning'))
+    row.message.classes(
+        replace='text-sm ' + ('text-red-700 dark:text-red-300' if check.error else 'text-amber-800 dark:text-amber-300')
+    )
 
 
 def _pulled(check: ModelCheck) -> tuple[str, str]:
     if check.pulled is None:
         return _('host down'), 'negative'
-    return (_('pulled'), 'positive') if check.pulled else (_('missing'), 'negative')
+    return (_('pulled'), 'green-9') if check.pulled else (_('missing'), 'negative')
 
 
 def _loaded(check: ModelCheck) -> tuple[str, str]:
     if check.loaded is None:
-        return '?', 'grey'
-    return (_('loaded'), 'positive') if check.loaded else (_('not loaded'), 'warning')
+        return '?', 'grey-8'
+    return (_('loaded'), 'green-9') if check.loaded else (_('not loaded'), 'deep-orange-10')
 
 
 def _badge(badge: ui.badge, text: str, color: str) -> None:

@@ -173,14 +173,16 @@ def attendee_checks(checks: list[dict[str, Any]], results: dict[str, dict[str, A
                     if outcome is None:
                         ui.label(_('Not tried yet.')).classes('text-sm text-gray-700 dark:text-gray-300')
                     elif outcome['passed']:
-                        ui.label(_('Passed.')).classes('text-sm text-positive')
+                        ui.label(_('Passed.')).classes('text-sm text-green-800 dark:text-green-300')
                     else:
                         ui.label(_('Still missing: {reason}', reason=_(outcome['reason']))).classes(
-                            'text-sm text-negative'
+                            'text-sm text-red-700 dark:text-red-300'
                         )
                     link = workshop_checks.link(check)
                     if outcome is None or not outcome['passed']:
-                        ui.link(_('Open {page}', page=link.strip('/')), link).classes('text-sm')
+                        ui.link(_('Open {page}', page=link.strip('/')), link).classes(
+                            'text-sm text-blue-700 dark:text-blue-300 underline'
+                        )
 
 
 class CheckSummary:
@@ -203,11 +205,11 @@ class CheckSummary:
                             'font-medium break-all'
                         )
                         ui.space()
-                        ui.badge(_('{count} passed', count=item['passed']), color='positive')
+                        ui.badge(_('{count} passed', count=item['passed']), color='green-9')
                         ui.badge(
-                            _('{count} failed', count=item['failed']), color='negative' if item['failed'] else 'grey'
+                            _('{count} failed', count=item['failed']), color='negative' if item['failed'] else 'grey-8'
                         )
-                        ui.badge(_('{count} not tried', count=item['untried']), color='grey')
+                        ui.badge(_('{count} not tried', count=item['untried']), color='grey-8')
                     for reason in item['reasons']:
                         count, why = reason['count'], _(reason['reason'])
                         ui.label(_n('{count} attendee: {reason}', '{count} attendees: {reason}', count, count=count,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from nicegui import ui
 
 from components.forms import confirm, guarded
-from pages.workshop_attend import STATE_LABELS
+from pages.workshop_attend import STATE_COLORS, STATE_LABELS
 from services.core.auth import UserInfo
 from services.core.i18n import _
 from services.wiring import Services
@@ -61,7 +61,7 @@ def assistants_card(services: Services, user: UserInfo, info: WorkshopInfo) -> N
 def assistant_home(info: WorkshopInfo) -> None:
     """/workshops/{id} for an assistant: what the role is and the way to the dashboard."""
     with ui.row().classes('w-full items-center gap-3'):
-        ui.badge(_(STATE_LABELS.get(info.state, info.state)), color='positive' if info.state == 'live' else 'grey')
+        ui.badge(_(STATE_LABELS.get(info.state, info.state)), color=STATE_COLORS.get(info.state, 'grey-8'))
         ui.label(_('You assist this workshop, run by {name}.', name=info.owner_name)).mark('assisting')
         if info.join_code:
             ui.label(_('Join code {code}', code=info.join_code)).classes('font-mono')

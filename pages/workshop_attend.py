@@ -28,6 +28,7 @@ from services.workshops.types import AttendeeView
 
 MAX_NEWS = 100  # announcements shown on the page, newest first
 STATE_LABELS = {'draft': N_('draft'), 'live': N_('live'), 'ended': N_('ended')}  # a workshop's state, as shown
+STATE_COLORS = {'draft': 'grey-8', 'live': 'green-9', 'ended': 'deep-orange-10'}  # white text readable on each
 LINK_CLASSES = 'text-blue-700 dark:text-blue-300 underline'  # readable on white and on dark cards
 
 
@@ -118,11 +119,13 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
     with ui.row().classes('w-full items-center gap-2'):
         ui.badge(
             _(STATE_LABELS.get(view.workshop.state, view.workshop.state)),
-            color='positive' if view.workshop.state == 'live' else 'grey',
+            color='green-9' if view.workshop.state == 'live' else 'grey-8',
         )
         ui.label(_('Run by {name}', name=view.workshop.owner_name)).classes('text-sm text-gray-700 dark:text-gray-300')
         ui.space()
-        ui.link(_('Your certificate of completion'), f'/workshops/{wid}/certificate').mark('certificate-link')
+        ui.link(_('Your certificate of completion'), f'/workshops/{wid}/certificate').classes(LINK_CLASSES).mark(
+            'certificate-link'
+        )
     with ui.card().classes('w-full bg-blue-50 dark:bg-blue-950').props('flat bordered'):
         with ui.row().classes('items-center gap-2 no-wrap'):
             ui.icon('visibility', color='primary').props('aria-hidden=true')
@@ -135,7 +138,9 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
                 )
             ).classes('text-sm').mark('privacy-notice')
     resume_card(view.resume_code)
-    ended = ui.label(_('This workshop has ended. Thank you for taking part!')).classes('text-lg text-warning')
+    ended = ui.label(_('This workshop has ended. Thank you for taking part!')).classes(
+        'text-lg text-amber-800 dark:text-amber-300'
+    )
     ended.props('role=status aria-live=polite')
     notice = ui.label().classes('sr-only').props('role=status aria-live=polite').mark('attendee-notice')
     ended.set_visibility(view.workshop.state == 'ended')
@@ -167,7 +172,7 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
                 else:
                     ui.markdown(step.instructions or _('_No instructions._')).classes('w-full')
                 if step.link and not locked(state['current']):
-                    ui.link(_('Open {page} for this step', page=step.link.strip('/')), step.link)
+                    ui.link(_('Open {page} for this step', page=step.link.strip('/')), step.link).classes(LINK_CLASSES)
                 if step.rule_label and not step.checks:
                     ui.label(_('Completes automatically when you have {rule}.', rule=_(step.rule_label))).classes(
                         'text-sm text-gray-700 dark:text-gray-300'
@@ -193,11 +198,13 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
                 await guarded(lambda: workshops.set_step(user.id, wid, state['current']))
 
             step_panel()
-            ui.link(_('Blind arena: compare two models and vote'), f'/workshops/{wid}/arena').mark('arena-link')
+            ui.link(_('Blind arena: compare two models and vote'), f'/workshops/{wid}/arena').classes(
+                LINK_CLASSES
+            ).mark('arena-link')
             if view.workshop.resources:
                 ui.label(_('Shared with you')).classes('font-semibold mt-2')
                 for res in view.workshop.resources:
-                    ui.link(_('{kind}: {label}', kind=_(res.kind), label=res.label), res.link)
+                    ui.link(_('{kind}: {label}', kind=_(res.kind), label=res.label), res.link).classes(LINK_CLASSES)
 
         with ui.column().classes('w-80 gap-3'):
             ui.label(_('Your checklist')).classes('font-semibold')

@@ -15,6 +15,7 @@ from components.frame import frame
 from components.workshop_checks import CheckSummary
 from pages.common import page_user, session_user_id
 from pages.workshop_assistants import message_box
+from pages.workshop_attend import LINK_CLASSES
 from pages.workshop_pacing import Countdown, PacingControls
 from pages.workshop_projector import projector_parts
 from services.core import i18n
@@ -66,12 +67,12 @@ def create_router(services: Services) -> APIRouter:
             live = await services.workshops.dashboard(user.id, workshop_id)
         except ServiceError as exc:
             with frame(services, user, _('Dashboard')):
-                ui.label(_(exc.message)).classes('text-negative')
+                ui.label(_(exc.message)).classes('text-red-700 dark:text-red-300')
             return
         with frame(services, user, _('Dashboard · {title}', title=info.title)):
             if live is None:
                 ui.label(_('This workshop is not live. Start it to see the dashboard, or open its summary.'))
-                ui.link(_('Summary'), f'/workshops/{workshop_id}/summary')
+                ui.link(_('Summary'), f'/workshops/{workshop_id}/summary').classes(LINK_CLASSES)
                 return
             dashboard = Dashboard(services, user, workshop_id, info.join_code, live, projector=projector)
             dashboard.manage = info.can_manage
@@ -120,8 +121,10 @@ class Dashboard:
                     ui.button(label, icon=icon, on_click=lambda p=page: ui.navigate.to(f'/workshops/{self.wid}/{p}')
                               ).props('flat').mark(f'dash-{page}')  # fmt: skip
         with ui.row().classes('items-center gap-2') as self.ended:
-            ui.label(_('The workshop has ended.')).classes('text-lg text-warning').mark('dash-ended')
-            ui.link(_('Open the summary'), f'/workshops/{self.wid}/summary')
+            ui.label(_('The workshop has ended.')).classes('text-lg text-amber-800 dark:text-amber-300').mark(
+                'dash-ended'
+            )
+            ui.link(_('Open the summary'), f'/workshops/{self.wid}/summary').classes(LINK_CLASSES)
         self.ended.set_visibility(False)
         self.countdown = Countdown(self.live.pace, big=self.projector)
         if not self.projector and self.manage:

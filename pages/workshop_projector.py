@@ -19,7 +19,7 @@ async def projector_parts(services: Services, user: UserInfo, workshop_id: int) 
         board = [board_row(r) for r in await ws.arena_leaderboard(user.id, workshop_id)]
         shown = await ws.gallery_shown(user.id, workshop_id)
     except ServiceError as exc:
-        ui.label(_(exc.message)).classes('text-negative')
+        ui.label(_(exc.message)).classes('text-red-700 dark:text-red-300')
         return
     with ui.row().classes('w-full gap-6 items-start no-wrap max-lg:flex-wrap'):
         with ui.column().classes('w-full gap-2'):

@@ -8,7 +8,7 @@ from nicegui import APIRouter, ui
 
 from components.frame import frame
 from pages.common import page_user, session_user_id
-from pages.workshop_attend import STATE_LABELS
+from pages.workshop_attend import LINK_CLASSES, STATE_COLORS, STATE_LABELS
 from services.core import actions
 from services.core.auth import Role
 from services.core.errors import ServiceError
@@ -39,19 +39,21 @@ def create_router(services: Services) -> APIRouter:
             data = await summary(services.workshops, user.id, workshop_id)
         except ServiceError as exc:
             with frame(services, user, _('Summary')):
-                ui.label(_(exc.message)).classes('text-negative')
+                ui.label(_(exc.message)).classes('text-red-700 dark:text-red-300')
             return
         w = data['workshop']
         with frame(services, user, _('Summary · {title}', title=w['title'])):
             with ui.row().classes('items-center gap-4'):
-                ui.badge(_(STATE_LABELS.get(w['state'], w['state'])))
+                ui.badge(_(STATE_LABELS.get(w['state'], w['state'])), color=STATE_COLORS.get(w['state'], 'grey-8'))
                 people, hands = len(data['attendees']), w['raised_hands']
                 head = _('{attendees} attendee(s) · {hands} raised hand(s)', attendees=people, hands=hands)
                 ui.label(head).mark('sum-head')
                 base = f'/workshops/{workshop_id}/export'
                 ui.button(_('Export CSV'), icon='download', on_click=lambda: ui.download.from_url(f'{base}.csv'))
                 ui.button(_('Export JSON'), icon='download', on_click=lambda: ui.download.from_url(f'{base}.json'))
-                ui.link(_('Timeline replay and certificates'), f'/workshops/{workshop_id}/timeline')
+                ui.link(_('Timeline replay and certificates'), f'/workshops/{workshop_id}/timeline').classes(
+                    LINK_CLASSES
+                )
             ui.label(_('Steps')).classes('text-lg font-semibold')
             total = len(data['attendees']) or 1
             for s in data['steps']:

@@ -117,7 +117,7 @@ def show_report(report: ImportReport) -> None:
                 with ui.row().classes('items-center gap-2 no-wrap'):
                     ui.badge(_(KIND_LABELS.get(item.kind, item.kind)), color='positive').props('outline')
                     if item.link:
-                        ui.link(item.name, item.link)
+                        ui.link(item.name, item.link).classes('text-blue-700 dark:text-blue-300 underline')
                     else:
                         ui.label(item.name)
                     if item.note:

@@ -13,7 +13,7 @@ from components.workshop_checks import describe as describe_check
 from components.workshop_checks import open_editor as open_check_editor
 from pages.common import page_user
 from pages.workshop_assistants import assistant_home, assistants_card
-from pages.workshop_attend import STATE_LABELS, attendee_view
+from pages.workshop_attend import LINK_CLASSES, STATE_COLORS, STATE_LABELS, attendee_view
 from pages.workshop_identity import merge_card
 from pages.workshop_pacing import pacing_card
 from pages.workshop_templates import export_controls, import_buttons
@@ -25,7 +25,6 @@ from services.workshops.pacing import Pace
 from services.workshops.rules import RESOURCE_KINDS, rule_options
 from services.workshops.types import WorkshopInfo
 
-STATE_COLORS = {'draft': 'grey', 'live': 'positive', 'ended': 'warning'}
 RESOURCE_LABELS = {'prompt': N_('prompt'), 'tool': N_('tool'), 'knowledge': N_('knowledge'), 'rag': N_('rag')}
 
 
@@ -45,7 +44,7 @@ def create_router(services: Services) -> APIRouter:
                         'new-workshop'
                     )
                     import_buttons(services, user)
-                ui.link(_('Join a workshop with a code'), '/join')
+                ui.link(_('Join a workshop with a code'), '/join').classes(LINK_CLASSES)
             if not workshops:
                 hint = (
                     _(
@@ -61,7 +60,7 @@ def create_router(services: Services) -> APIRouter:
                     with ui.card().classes('w-full hover:shadow-lg').props('flat bordered'):
                         with ui.row().classes('w-full items-center gap-3'):
                             ui.label(w.title).classes('text-lg font-semibold')
-                            ui.badge(_(STATE_LABELS.get(w.state, w.state)), color=STATE_COLORS.get(w.state, 'grey'))
+                            ui.badge(_(STATE_LABELS.get(w.state, w.state)), color=STATE_COLORS.get(w.state, 'grey-8'))
                             ui.space()
                             if w.can_manage:
                                 ui.label(_('code {code}', code=w.join_code)).classes('font-mono')
@@ -86,8 +85,8 @@ def create_router(services: Services) -> APIRouter:
             pace = await services.workshops.pace_of(user.id, workshop_id) if info.can_manage else Pace()
         except ServiceError as exc:
             with frame(services, user, _('Workshop')):
-                ui.label(_(exc.message)).classes('text-negative')
-                ui.link(_('Back to your workshops'), '/workshops')
+                ui.label(_(exc.message)).classes('text-red-700 dark:text-red-300')
+                ui.link(_('Back to your workshops'), '/workshops').classes(LINK_CLASSES)
             return
         with frame(services, user, info.title):
             if view is not None:
@@ -134,7 +133,7 @@ def _manage(services: Services, user: UserInfo, info: WorkshopInfo, pace: Pace) 
         ui.navigate.reload()
 
     with ui.row().classes('w-full items-center gap-3'):
-        ui.badge(_(STATE_LABELS.get(info.state, info.state)), color=STATE_COLORS.get(info.state, 'grey')).mark(
+        ui.badge(_(STATE_LABELS.get(info.state, info.state)), color=STATE_COLORS.get(info.state, 'grey-8')).mark(
             'ws-state'
         )
         ui.label(_('Join code')).classes('text-sm text-gray-700 dark:text-gray-300')
@@ -238,7 +237,7 @@ def _manage(services: Services, user: UserInfo, info: WorkshopInfo, pace: Pace) 
             with ui.row().classes('w-full items-center gap-2'):
                 ui.label(f'{step.position + 1}. {step.title}').classes('font-medium')
                 if step.rule_label and not step.checks:
-                    ui.badge(_('auto: {rule}', rule=_(step.rule_label)), color='secondary')
+                    ui.badge(_('auto: {rule}', rule=_(step.rule_label)), color='secondary')  # white on #0f766e: 5.5:1
                 ui.space()
                 ui.button(
                     _('Checks ({count})', count=len(step.checks)) if step.checks else _('Add checks'),
@@ -309,7 +308,7 @@ def _manage(services: Services, user: UserInfo, info: WorkshopInfo, pace: Pace) 
                 with ui.row().classes('items-center'):
                     ui.link(
                         _('{kind}: {label}', kind=_(RESOURCE_LABELS.get(res.kind, res.kind)), label=res.label), res.link
-                    )
+                    ).classes(LINK_CLASSES)
 
                     async def unshare(kind: str = res.kind, rid: int = res.resource_id) -> None:
                         await guarded(lambda: ws.remove_resource(user.id, wid, kind, rid))
