@@ -9,7 +9,7 @@ from nicegui import APIRouter, ui
 from components.frame import frame
 from pages.common import page_user, session_user_id
 from pages.workshop_attend import LINK_CLASSES, STATE_COLORS, STATE_LABELS
-from services.core import actions
+from services.core import actions, i18n
 from services.core.auth import Role
 from services.core.errors import ServiceError
 from services.core.i18n import N_, _
@@ -80,10 +80,10 @@ def create_router(services: Services) -> APIRouter:
                     _(
                         '{name}: {requests} request(s), {tokens} token(s), avg {latency} ms, {errors} error(s)',
                         name=name,
-                        requests=usage['requests'],
-                        tokens=usage['tokens'],
-                        latency=usage['avg_latency_ms'] or 0,
-                        errors=usage['errors'],
+                        requests=i18n.number(usage['requests']),
+                        tokens=i18n.number(usage['tokens']),
+                        latency=i18n.number(usage['avg_latency_ms'] or 0),
+                        errors=i18n.number(usage['errors']),
                     )
                 )
 
