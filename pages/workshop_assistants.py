@@ -9,7 +9,9 @@ from __future__ import annotations
 from nicegui import ui
 
 from components.forms import confirm, guarded
+from pages.workshop_attend import STATE_COLORS, STATE_LABELS
 from services.core.auth import UserInfo
+from services.core.i18n import _
 from services.wiring import Services
 from services.workshops.live import LiveWorkshop
 from services.workshops.types import WorkshopInfo
@@ -19,53 +21,61 @@ def assistants_card(services: Services, user: UserInfo, info: WorkshopInfo) -> N
     """Managers add assistants by email and remove them."""
     ws = services.workshops
     with ui.card().classes('grow gap-2').props('flat bordered').mark('assistants'):
-        ui.label('Assistants').classes('font-semibold')
+        ui.label(_('Assistants')).classes('font-semibold')
         ui.label(
-            'Assistants see the dashboard, claim and resolve raised hands and message one attendee. They cannot end '
-            'the workshop or change its settings, steps, pacing or quotas.'
-        ).classes('text-sm text-gray-500')
+            _(
+                'Assistants see the dashboard, claim and resolve raised hands and message one attendee. They cannot '
+                'end the workshop or change its settings, steps, pacing or quotas.'
+            )
+        ).classes('text-sm text-gray-700 dark:text-gray-300')
         if not info.assistants:
-            ui.label('No assistants yet.').classes('text-sm text-gray-500')
+            ui.label(_('No assistants yet.')).classes('text-sm text-gray-700 dark:text-gray-300')
         for helper in info.assistants:
             with ui.row().classes('items-center'):
                 ui.label(f'{helper["name"]} ({helper["email"]})').mark(f'assistant-{helper["user_id"]}')
 
                 async def remove(uid: int = helper['user_id'], name: str = helper['name']) -> None:
                     if await confirm(
-                        f'Remove {name} as assistant?', 'They lose the dashboard at once.', action='Remove'
+                        _('Remove {name} as assistant?', name=name),
+                        _('They lose the dashboard at once.'),
+                        action=_('Remove'),
                     ):
                         await guarded(lambda: ws.remove_assistant(user.id, info.id, uid))
                         ui.navigate.reload()
 
-                ui.button(icon='close', on_click=remove).props(f'flat round dense aria-label="Remove {helper["name"]}"')
-        email = ui.input('Assistant email').props('outlined dense autocomplete=off').mark('assistant-email')
+                remove_button = ui.button(icon='close', on_click=remove).props('flat round dense')
+                remove_button._props['aria-label'] = _('Remove {name}', name=helper['name'])
+                remove_button.tooltip(_('Remove {name}', name=helper['name']))
+        email = ui.input(_('Assistant email')).props('outlined dense autocomplete=off').mark('assistant-email')
 
         async def add() -> None:
             added = await guarded(lambda: ws.add_assistant(user.id, info.id, email.value or ''))
             if added is not None:
-                ui.notify(f'{added["name"]} assists this workshop now.', type='positive')
+                ui.notify(_('{name} assists this workshop now.', name=added['name']), type='positive')
                 ui.navigate.reload()
 
         email.on('keydown.enter', add)
-        ui.button('Add assistant', icon='person_add', on_click=add).props('flat').mark('assistant-add')
+        ui.button(_('Add assistant'), icon='person_add', on_click=add).props('flat').mark('assistant-add')
 
 
 def assistant_home(info: WorkshopInfo) -> None:
     """/workshops/{id} for an assistant: what the role is and the way to the dashboard."""
     with ui.row().classes('w-full items-center gap-3'):
-        ui.badge(info.state, color='positive' if info.state == 'live' else 'grey')
-        ui.label(f'You assist this workshop, run by {info.owner_name}.').mark('assisting')
+        ui.badge(_(STATE_LABELS.get(info.state, info.state)), color=STATE_COLORS.get(info.state, 'grey-8'))
+        ui.label(_('You assist this workshop, run by {name}.', name=info.owner_name)).mark('assisting')
         if info.join_code:
-            ui.label(f'Join code {info.join_code}').classes('font-mono')
-    ui.label('On the dashboard you can claim and resolve raised hands and send a message to one attendee.').classes(
-        'text-sm text-gray-500'
+            ui.label(_('Join code {code}', code=info.join_code)).classes('font-mono')
+    ui.label(_('On the dashboard you can claim and resolve raised hands and send a message to one attendee.')).classes(
+        'text-sm text-gray-700 dark:text-gray-300'
     )
     if info.state == 'live':
         ui.button(
-            'Open dashboard', icon='monitor_heart', on_click=lambda: ui.navigate.to(f'/workshops/{info.id}/dashboard')
+            _('Open dashboard'),
+            icon='monitor_heart',
+            on_click=lambda: ui.navigate.to(f'/workshops/{info.id}/dashboard'),
         ).mark('assistant-dashboard')
     else:
-        ui.label('The dashboard opens while the workshop is live.').classes('text-gray-500')
+        ui.label(_('The dashboard opens while the workshop is live.')).classes('text-gray-700 dark:text-gray-300')
 
 
 def message_box(services: Services, user: UserInfo, workshop_id: int, live: LiveWorkshop) -> None:
@@ -73,9 +83,9 @@ def message_box(services: Services, user: UserInfo, workshop_id: int, live: Live
     ws = services.workshops
     people = {a.user_id: a.name for a in live.attendees.values()}
     with ui.row().classes('w-full items-center gap-2').mark('message-box'):
-        who = ui.select(people, label='Message to', with_input=True).props('outlined dense').classes('w-56')
+        who = ui.select(people, label=_('Message to'), with_input=True).props('outlined dense').classes('w-56')
         who.mark('message-to')
-        text = ui.input('Private message (only this attendee sees it)').props('outlined dense').classes('grow')
+        text = ui.input(_('Private message (only this attendee sees it)')).props('outlined dense').classes('grow')
         text.mark('message-text')
 
         def refresh_people(payload: dict) -> None:
@@ -84,15 +94,15 @@ def message_box(services: Services, user: UserInfo, workshop_id: int, live: Live
 
         async def send() -> None:
             if who.value is None:
-                ui.notify('Pick the attendee to message.', type='warning')
+                ui.notify(_('Pick the attendee to message.'), type='warning')
                 return
-            name = who.options.get(who.value, 'the attendee') if isinstance(who.options, dict) else 'the attendee'
+            name = who.options.get(who.value) if isinstance(who.options, dict) else None
             if await guarded(lambda: ws.message_attendee(user.id, workshop_id, int(who.value), text.value or '')):
                 text.value = ''
-                ui.notify(f'Sent to {name}.', type='positive')
+                ui.notify(_('Sent to {name}.', name=name) if name else _('Sent to the attendee.'), type='positive')
 
         text.on('keydown.enter', send)
-        ui.button('Send', icon='send', on_click=send).props('flat').mark('message-send')
+        ui.button(_('Send'), icon='send', on_click=send).props('flat').mark('message-send')
     live.changed.subscribe(refresh_people)
 
 

@@ -17,15 +17,19 @@ from pages.common import session_user_id
 from pages.workshop_gallery import SubmissionForm
 from pages.workshop_identity import device_redirect, resume_card, resume_form
 from pages.workshop_pacing import Countdown, FocusOverlay
-from services.core import sessions
+from services.core import i18n, sessions
 from services.core.auth import UserInfo
 from services.core.client_address import client_address
 from services.core.errors import ServiceError
+from services.core.i18n import N_, _
 from services.wiring import Services
 from services.workshops.pacing import LOCKED_SENTENCE, Pace
 from services.workshops.types import AttendeeView
 
 MAX_NEWS = 100  # announcements shown on the page, newest first
+STATE_LABELS = {'draft': N_('draft'), 'live': N_('live'), 'ended': N_('ended')}  # a workshop's state, as shown
+STATE_COLORS = {'draft': 'grey-8', 'live': 'green-9', 'ended': 'deep-orange-10'}  # white text readable on each
+LINK_CLASSES = 'text-blue-700 dark:text-blue-300 underline'  # readable on white and on dark cards
 
 
 def create_router(services: Services) -> APIRouter:
@@ -38,7 +42,7 @@ def create_router(services: Services) -> APIRouter:
         if (redirect := await device_redirect(services, request, signed_in is not None)) is not None:
             return redirect
         theme.apply()
-        ui.page_title(f'Join a workshop · {theme.PRODUCT_NAME}')
+        ui.page_title(f'{_("Join a workshop")} · {theme.PRODUCT_NAME}')
 
         async def submit() -> None:
             error.set_visibility(False)
@@ -51,7 +55,7 @@ def create_router(services: Services) -> APIRouter:
                         user_id=signed_in.id if signed_in else None,
                     )
                 except ServiceError as exc:
-                    error.text = exc.message
+                    error.text = _(exc.message)
                     error.set_visibility(True)
                     return
             next_url = f'/workshops/{result.workshop_id}'
@@ -60,27 +64,29 @@ def create_router(services: Services) -> APIRouter:
         with ui.column().classes('w-full items-center mt-16 px-4'):
             ui.label(theme.PRODUCT_NAME).classes('text-2xl font-semibold text-primary')
             with ui.card().classes('w-full max-w-sm gap-3 p-6'):
-                ui.label('Join a workshop').classes('text-xl font-semibold')
+                ui.label(_('Join a workshop')).classes('text-xl font-semibold')
                 with ui.tabs().classes('w-full') as tabs:
-                    join_tab = ui.tab('Join with a code').mark('tab-join')
-                    resume_tab = ui.tab('I have a resume code').mark('tab-resume')
+                    join_tab = ui.tab(_('Join with a code')).mark('tab-join')
+                    resume_tab = ui.tab(_('I have a resume code')).mark('tab-resume')
                 with ui.tab_panels(tabs, value=join_tab).classes('w-full'):
                     with ui.tab_panel(resume_tab).classes('p-0 gap-3'):
                         resume_form(services, address)
                     join_panel = ui.tab_panel(join_tab).classes('p-0 gap-3')
             with join_panel:
                 code_input = (
-                    ui.input('Join code', value=code)
+                    ui.input(_('Join code'), value=code)
                     .props('autofocus outlined autocomplete=off autocapitalize=characters')
                     .classes('w-full')
                     .mark('join-code')
                 )
                 name_input = None
                 if signed_in:
-                    ui.label(f'You join as {signed_in.display_name}.').classes('text-sm text-gray-500')
+                    ui.label(_('You join as {name}.', name=signed_in.display_name)).classes(
+                        'text-sm text-gray-700 dark:text-gray-300'
+                    )
                 else:
                     name_input = (
-                        ui.input('Your name (shown to the instructors)')
+                        ui.input(_('Your name (shown to the instructors)'))
                         .props('outlined autocomplete=name')
                         .classes('w-full')
                         .mark('join-name')
@@ -88,9 +94,9 @@ def create_router(services: Services) -> APIRouter:
                     name_input.on('keydown.enter', submit)
                 code_input.on('keydown.enter', submit)
                 error = error_label().mark('join-error')
-                button = ui.button('Join', on_click=submit).classes('w-full').mark('join-submit')
+                button = ui.button(_('Join'), on_click=submit).classes('w-full').mark('join-submit')
                 if not signed_in:
-                    ui.link('I have an account: sign in', '/login?next=/join').classes('text-sm')
+                    ui.link(_('I have an account: sign in'), '/login?next=/join').classes(f'text-sm {LINK_CLASSES}')
         return None
 
     return router
@@ -111,21 +117,32 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
         return state['pace'].locked(index)
 
     with ui.row().classes('w-full items-center gap-2'):
-        ui.badge(view.workshop.state, color='positive' if view.workshop.state == 'live' else 'grey')
-        ui.label(f'Run by {view.workshop.owner_name}').classes('text-sm text-gray-500')
+        ui.badge(
+            _(STATE_LABELS.get(view.workshop.state, view.workshop.state)),
+            color='green-9' if view.workshop.state == 'live' else 'grey-8',
+        )
+        ui.label(_('Run by {name}', name=view.workshop.owner_name)).classes('text-sm text-gray-700 dark:text-gray-300')
         ui.space()
-        ui.link('Your certificate of completion', f'/workshops/{wid}/certificate').mark('certificate-link')
+        ui.link(_('Your certificate of completion'), f'/workshops/{wid}/certificate').classes(LINK_CLASSES).mark(
+            'certificate-link'
+        )
     with ui.card().classes('w-full bg-blue-50 dark:bg-blue-950').props('flat bordered'):
         with ui.row().classes('items-center gap-2 no-wrap'):
-            ui.icon('visibility', color='primary')
+            ui.icon('visibility', color='primary').props('aria-hidden=true')
             ui.label(
-                'The instructors of this workshop see your workshop activity: your progress, which models you use, '
-                'your requests and errors (not the text of your chats) while the workshop runs. A step with checks '
-                "looks at what you produce (a prompt run's output, a tool call's arguments) to tell you what is "
-                'missing; instructors see only whether a check passed and why not.'
+                _(
+                    'The instructors of this workshop see your workshop activity: your progress, which models you '
+                    'use, your requests and errors (not the text of your chats) while the workshop runs. A step with '
+                    "checks looks at what you produce (a prompt run's output, a tool call's arguments) to tell you "
+                    'what is missing; instructors see only whether a check passed and why not.'
+                )
             ).classes('text-sm').mark('privacy-notice')
     resume_card(view.resume_code)
-    ended = ui.label('This workshop has ended. Thank you for taking part!').classes('text-lg text-warning')
+    ended = ui.label(_('This workshop has ended. Thank you for taking part!')).classes(
+        'text-lg text-amber-800 dark:text-amber-300'
+    )
+    ended.props('role=status aria-live=polite')
+    notice = ui.label().classes('sr-only').props('role=status aria-live=polite').mark('attendee-notice')
     ended.set_visibility(view.workshop.state == 'ended')
     countdown = Countdown(state['pace'])
     overlay = FocusOverlay(state['pace'])
@@ -136,54 +153,61 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
             @ui.refreshable
             def step_panel() -> None:
                 if not steps:
-                    ui.label('The instructor has not added steps yet.').classes('text-gray-500')
+                    ui.label(_('The instructor has not added steps yet.')).classes('text-gray-700 dark:text-gray-300')
                     return
                 step = steps[state['current']]
                 with ui.row().classes('w-full items-center'):
-                    ui.label(f'Step {state["current"] + 1} of {len(steps)}: {step.title}').classes(
-                        'text-xl font-semibold'
-                    ).mark('current-step')
+                    ui.label(
+                        _(
+                            'Step {number} of {total}: {title}',
+                            number=state['current'] + 1,
+                            total=len(steps),
+                            title=step.title,
+                        )
+                    ).classes('text-xl font-semibold').mark('current-step')
                 if locked(state['current']):
-                    with ui.row().classes('items-center gap-2 text-gray-500'):
-                        ui.icon('lock')
-                        ui.label('This step is not open yet: the instructor will open this.').mark('step-locked')
+                    with ui.row().classes('items-center gap-2 text-gray-700 dark:text-gray-300'):
+                        ui.icon('lock').props('aria-hidden=true')
+                        ui.label(_('This step is not open yet: the instructor will open this.')).mark('step-locked')
                 else:
-                    ui.markdown(step.instructions or '_No instructions._').classes('w-full')
+                    ui.markdown(step.instructions or _('_No instructions._')).classes('w-full')
                 if step.link and not locked(state['current']):
-                    ui.link(f'Open {step.link.strip("/")} for this step', step.link)
+                    ui.link(_('Open {page} for this step', page=step.link.strip('/')), step.link).classes(LINK_CLASSES)
                 if step.rule_label and not step.checks:
-                    ui.label(f'Completes automatically when you have {step.rule_label}.').classes(
-                        'text-sm text-gray-500'
+                    ui.label(_('Completes automatically when you have {rule}.', rule=_(step.rule_label))).classes(
+                        'text-sm text-gray-700 dark:text-gray-300'
                     )
                 if step.checks:
                     attendee_checks(step.checks, state['checks'].get(step.id, {}))
                 submission.render(step.id)
                 with ui.row().classes('gap-2'):
-                    ui.button('Previous', icon='chevron_left', on_click=lambda: go(-1)).props('flat').set_enabled(
+                    ui.button(_('Previous'), icon='chevron_left', on_click=lambda: go(-1)).props('flat').set_enabled(
                         state['current'] > 0
                     )
-                    ui.button('Next step', icon='chevron_right', on_click=lambda: go(1)).props('flat').set_enabled(
+                    ui.button(_('Next step'), icon='chevron_right', on_click=lambda: go(1)).props('flat').set_enabled(
                         state['current'] < len(steps) - 1 and not locked(state['current'] + 1)
                     )
 
             async def go(delta: int) -> None:
                 target = max(0, min(state['current'] + delta, len(steps) - 1))
                 if locked(target):
-                    ui.notify(LOCKED_SENTENCE, type='info')
+                    ui.notify(_(LOCKED_SENTENCE), type='info')
                     return
                 state['current'] = target
                 step_panel.refresh()
                 await guarded(lambda: workshops.set_step(user.id, wid, state['current']))
 
             step_panel()
-            ui.link('Blind arena: compare two models and vote', f'/workshops/{wid}/arena').mark('arena-link')
+            ui.link(_('Blind arena: compare two models and vote'), f'/workshops/{wid}/arena').classes(
+                LINK_CLASSES
+            ).mark('arena-link')
             if view.workshop.resources:
-                ui.label('Shared with you').classes('font-semibold mt-2')
+                ui.label(_('Shared with you')).classes('font-semibold mt-2')
                 for res in view.workshop.resources:
-                    ui.link(f'{res.kind}: {res.label}', res.link)
+                    ui.link(_('{kind}: {label}', kind=_(res.kind), label=res.label), res.link).classes(LINK_CLASSES)
 
         with ui.column().classes('w-80 gap-3'):
-            ui.label('Your checklist').classes('font-semibold')
+            ui.label(_('Your checklist')).classes('font-semibold')
             boxes: dict[int, ui.checkbox] = {}
             positions = {step.id: step.position for step in steps}
             for step in steps:
@@ -193,7 +217,7 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
                         return  # set by a pushed change (e.g. completed automatically), not by the attendee
                     if locked(positions[step_id]):
                         e.sender.value = step_id in state['done']
-                        ui.notify(LOCKED_SENTENCE, type='info')
+                        ui.notify(_(LOCKED_SENTENCE), type='info')
                         return
                     if bool(e.value):
                         state['done'][step_id] = 'manual'
@@ -210,19 +234,21 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
                 for step in steps:
                     box, closed = boxes[step.id], locked(step.position)
                     box.set_enabled(not closed)
-                    box.text = f'{step.title} (the instructor will open this)' if closed else step.title
+                    box.text = _('{title} (the instructor will open this)', title=step.title) if closed else step.title
 
             show_locks()
 
             ui.separator()
-            hand_label = ui.label().classes('text-sm').mark('hand-state')
-            message = ui.input('Question (optional)').props('outlined dense').classes('w-full').mark('hand-message')
+            hand_label = ui.label().classes('text-sm').props('role=status aria-live=polite').mark('hand-state')
+            message = ui.input(_('Question (optional)')).props('outlined dense').classes('w-full').mark('hand-message')
 
             def show_hand(hand_state: str | None, by: str = '') -> None:
                 texts = {
-                    'raised': 'Your hand is raised. An instructor will come to you.',
-                    'acknowledged': f'{by or "An instructor"} has seen your hand and is on the way.',
-                    'resolved': 'Your question was resolved.',
+                    'raised': _('Your hand is raised. An instructor will come to you.'),
+                    'acknowledged': _('{name} has seen your hand and is on the way.', name=by)
+                    if by
+                    else _('An instructor has seen your hand and is on the way.'),
+                    'resolved': _('Your question was resolved.'),
                 }
                 hand_label.text = texts.get(hand_state or '', '')
                 raise_button.set_visibility(hand_state not in ('raised', 'acknowledged'))
@@ -237,22 +263,24 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
                 await guarded(lambda: workshops.lower_hand(user.id, wid))
 
             message.on('keydown.enter', raise_hand)
-            raise_button = ui.button('Raise hand', icon='back_hand', on_click=raise_hand).mark('raise-hand')
-            lower_button = ui.button('Lower hand', on_click=lower_hand).props('flat').mark('lower-hand')
+            raise_button = ui.button(_('Raise hand'), icon='back_hand', on_click=raise_hand).mark('raise-hand')
+            lower_button = ui.button(_('Lower hand'), on_click=lower_hand).props('flat').mark('lower-hand')
             show_hand(view.hand.state if view.hand else None, view.hand.claimed_by if view.hand else '')
 
-            ui.label('Messages for you').classes('font-semibold mt-2')
+            ui.label(_('Messages for you')).classes('font-semibold mt-2')
             notes = [(m['from'], m['at'], m['text']) for m in view.messages]
             messages = ui.html(_messages_html(notes), sanitize=False).classes('w-full').mark('messages')
+            messages.props(f'role=log aria-live=polite aria-label="{_("Messages for you")}"')
             messages.set_visibility(bool(notes))
-            no_notes = ui.label('None yet.').classes('text-sm text-gray-500')
+            no_notes = ui.label(_('None yet.')).classes('text-sm text-gray-700 dark:text-gray-300')
             no_notes.set_visibility(not notes)
 
-            ui.label('Announcements').classes('font-semibold mt-2')
-            no_news = ui.label('Nothing yet.').classes('text-sm text-gray-500')
+            ui.label(_('Announcements')).classes('font-semibold mt-2')
+            no_news = ui.label(_('Nothing yet.')).classes('text-sm text-gray-700 dark:text-gray-300')
             no_news.set_visibility(not view.announcements)
-            news = [(a.text, a.created_at.strftime('%H:%M')) for a in view.announcements]
+            news = [(a.text, i18n.clock(a.created_at)) for a in view.announcements]
             announcements = ui.html(_announcements_html(news), sanitize=False).classes('w-full').mark('announcements')
+            announcements.props(f'role=log aria-live=polite aria-label="{_("Announcements")}"')
 
     def show_news() -> None:
         if not announcements.is_deleted:
@@ -263,7 +291,7 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
     def on_broadcast(event: dict[str, Any]) -> None:
         kind = event['kind']
         if kind == 'announcement':
-            ui.notify(event['notice'], type='info', position='top')
+            ui.notify(_('Announcement: {text}', text=event['text'][:200]), type='info', position='top')
             news.insert(0, (event['text'], event['at']))
             # the list after the toast: a page's outbox sends updates before messages, so changing the list now would
             # hold every page's toast behind its list update; one tick later the whole room has its toasts first
@@ -271,7 +299,7 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
         elif kind == 'step' and steps:
             state['current'] = min(event['index'], len(steps) - 1)
             step_panel.refresh()
-            ui.notify(f'The instructor moved everyone to step {state["current"] + 1}.', type='info')
+            say(_('The instructor moved everyone to step {number}.', number=state['current'] + 1))
         elif kind == 'pace':
             before, state['pace'] = state['pace'], Pace(**event['pace'])
             countdown.show(state['pace'])
@@ -279,11 +307,17 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
             show_locks()
             step_panel.refresh()
             if state['pace'].mode == 'paced' and before.mode == 'paced' and state['pace'].unlocked > before.unlocked:
-                ui.notify(f'Step {state["pace"].unlocked} is open now.', type='info')
+                say(_('Step {number} is open now.', number=state['pace'].unlocked))
         elif kind == 'ended':
             ended.set_visibility(True)
+            notice.text = ended.text
         elif kind == 'reload':
             ui.navigate.reload()
+
+    def say(text: str) -> None:
+        """A notice for everyone: shown as a notification and read out by screen readers (a polite live region)."""
+        ui.notify(text, type='info')
+        notice.text = text
 
     def on_personal(event: dict[str, Any]) -> None:
         if event['kind'] == 'progress' and event['step_id'] in boxes:
@@ -293,20 +327,24 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
                 state['done'][event['step_id']] = event['how']
             boxes[event['step_id']].value = event['how'] is not None
             if event['how'] == 'auto':
-                ui.notify('Step completed automatically.', type='positive')
+                ui.notify(_('Step completed automatically.'), type='positive')
         elif event['kind'] == 'check':
             state['checks'].setdefault(event['step_id'], {})[event['check_id']] = event
             step_panel.refresh()
             if not event['passed']:
-                ui.notify(f'A check is not passed yet: {event["reason"]}', type='warning')
+                ui.notify(_('A check is not passed yet: {reason}', reason=_(event['reason'])), type='warning')
         elif event['kind'] == 'hand':
             show_hand(event['state'], event.get('by', ''))
             if event['state'] == 'resolved':
-                ui.notify('Your raised hand was resolved.', type='positive')
+                ui.notify(_('Your raised hand was resolved.'), type='positive')
             elif event.get('by'):
-                ui.notify(f'{event["by"]} is coming to help you.', type='info')
+                ui.notify(_('{name} is coming to help you.', name=event['by']), type='info')
         elif event['kind'] == 'message':
-            ui.notify(f'Message from {event["from"]}: {event["text"][:200]}', type='info', position='top')
+            ui.notify(
+                _('Message from {name}: {text}', name=event['from'], text=event['text'][:200]),
+                type='info',
+                position='top',
+            )
             notes.insert(0, (event['from'], event['at'], event['text']))
             messages.content = _messages_html(notes)
             messages.set_visibility(True)

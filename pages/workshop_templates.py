@@ -8,26 +8,27 @@ from nicegui import ui
 from components.forms import error_label, guarded, loading
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
+from services.core.i18n import N_, _
 from services.wiring import Services
 from services.workshops.template_format import MAX_FILE_BYTES
 from services.workshops.templates import ImportReport
 
 KIND_LABELS = {
-    'workshop': 'Workshop',
-    'step': 'Step',
-    'prompt': 'Prompt',
-    'tool': 'Tool',
-    'knowledge': 'Knowledge base',
-    'document': 'Document',
-    'rag': 'RAG system',
-    'section': 'Section',
-    'field': 'Field',
+    'workshop': N_('Workshop'),
+    'step': N_('Step'),
+    'prompt': N_('Prompt'),
+    'tool': N_('Tool'),
+    'knowledge': N_('Knowledge base'),
+    'document': N_('Document'),
+    'rag': N_('RAG system'),
+    'section': N_('Section'),
+    'field': N_('Field'),
 }
 
 
 def import_buttons(services: Services, user: UserInfo) -> None:
     """'Import a template' and 'Create from the ready template' (one click) for the workshops list."""
-    ui.button('Import a template', icon='upload_file', on_click=lambda: _import_dialog(services, user)).props(
+    ui.button(_('Import a template'), icon='upload_file', on_click=lambda: _import_dialog(services, user)).props(
         'outline'
     ).mark('import-template')
     for ready in services.templates.ready():
@@ -38,17 +39,23 @@ def import_buttons(services: Services, user: UserInfo) -> None:
             if report is not None:
                 show_report(report)
 
-        button = ui.button('Create from the ready template', icon='auto_awesome').props('outline')
+        button = ui.button(_('Create from the ready template'), icon='auto_awesome').props('outline')
         button.on_click(lambda b=button: create(b))
-        button.tooltip(f'{ready.title}: {ready.steps} steps, with a prompt, a tool, a knowledge base and RAG')
+        button.tooltip(
+            _(
+                '{title}: {steps} steps, with a prompt, a tool, a knowledge base and RAG',
+                title=ready.title,
+                steps=ready.steps,
+            )
+        )
         button.mark(f'ready-{ready.key}')
 
 
 def export_controls(services: Services, user: UserInfo, workshop_id: int) -> None:
     """'Export as template' with 'Include documents', for a workshop's manage page."""
     with ui.row().classes('items-center gap-2'):
-        documents = ui.checkbox('Include documents').mark('export-documents')
-        documents.tooltip('The files of its knowledge bases: the download becomes a .zip')
+        documents = ui.checkbox(_('Include documents')).mark('export-documents')
+        documents.tooltip(_('The files of its knowledge bases: the download becomes a .zip'))
 
         async def export() -> None:
             exported = await guarded(
@@ -58,17 +65,19 @@ def export_controls(services: Services, user: UserInfo, workshop_id: int) -> Non
                 return
             ui.download.content(exported.content, exported.filename, exported.media_type)
             for note in exported.notes:
-                ui.notify(note, type='warning', multi_line=True)
+                ui.notify(_(note), type='warning', multi_line=True)
 
-        ui.button('Export as template', icon='download', on_click=export).props('flat').mark('export-template')
+        ui.button(_('Export as template'), icon='download', on_click=export).props('flat').mark('export-template')
 
 
 def _import_dialog(services: Services, user: UserInfo) -> None:
     with ui.dialog() as dialog, ui.card().classes('w-[36rem] gap-3'):
-        ui.label('Import a workshop template').classes('text-lg font-semibold')
+        ui.label(_('Import a workshop template')).classes('text-lg font-semibold')
         ui.label(
-            'Upload a template exported from this platform (.json, or .zip with documents). It creates a new draft '
-            'workshop of yours with its steps, prompts, tools, knowledge bases and RAG systems.'
+            _(
+                'Upload a template exported from this platform (.json, or .zip with documents). It creates a new '
+                'draft workshop of yours with its steps, prompts, tools, knowledge bases and RAG systems.'
+            )
         )
         error = error_label().mark('template-error')
 
@@ -77,47 +86,49 @@ def _import_dialog(services: Services, user: UserInfo) -> None:
             try:
                 report = await services.templates.import_file(user.id, await e.file.read())
             except ServiceError as exc:
-                error.text = exc.message
+                error.text = _(exc.message)
                 error.set_visibility(True)
                 return
             dialog.close()
             show_report(report)
 
-        ui.upload(label='Template file', auto_upload=True, max_file_size=MAX_FILE_BYTES, on_upload=uploaded).props(
+        ui.upload(label=_('Template file'), auto_upload=True, max_file_size=MAX_FILE_BYTES, on_upload=uploaded).props(
             'accept=.json,.zip,application/json,application/zip flat bordered'
         ).classes('w-full').mark('template-upload')
         with ui.row().classes('w-full justify-end'):
-            ui.button('Cancel', on_click=dialog.close).props('flat')
+            ui.button(_('Cancel'), on_click=dialog.close).props('flat')
     dialog.open()
 
 
 def show_report(report: ImportReport) -> None:
     """What the import created (with links) and what it skipped, and why."""
     with ui.dialog().props('persistent') as dialog, ui.card().classes('w-[44rem] max-w-full gap-2'):
-        ui.label(f'Workshop created: {report.title}').classes('text-lg font-semibold')
-        ui.label('It is a draft: check it, then start it when the class is ready.').classes('text-sm text-gray-500')
+        ui.label(_('Workshop created: {title}', title=report.title)).classes('text-lg font-semibold')
+        ui.label(_('It is a draft: check it, then start it when the class is ready.')).classes(
+            'text-sm text-gray-700 dark:text-gray-300'
+        )
         with ui.column().classes('w-full gap-1').mark('template-report'):
             for warning in report.warnings:
                 with ui.row().classes('items-center gap-1 no-wrap'):
                     ui.icon('warning', color='warning').props('aria-hidden=true')
-                    ui.label(warning).classes('text-sm')
-            ui.label(f'Created ({len(report.created)})').classes('font-semibold mt-2')
+                    ui.label(_(warning)).classes('text-sm')
+            ui.label(_('Created ({count})', count=len(report.created))).classes('font-semibold mt-2')
             for item in report.created:
                 with ui.row().classes('items-center gap-2 no-wrap'):
-                    ui.badge(KIND_LABELS.get(item.kind, item.kind), color='positive').props('outline')
+                    ui.badge(_(KIND_LABELS.get(item.kind, item.kind)), color='positive').props('outline')
                     if item.link:
-                        ui.link(item.name, item.link)
+                        ui.link(item.name, item.link).classes('text-blue-700 dark:text-blue-300 underline')
                     else:
                         ui.label(item.name)
                     if item.note:
-                        ui.label(item.note).classes('text-sm text-gray-500')
+                        ui.label(_(item.note)).classes('text-sm text-gray-700 dark:text-gray-300')
             if report.skipped:
-                ui.label(f'Skipped ({len(report.skipped)})').classes('font-semibold mt-2')
+                ui.label(_('Skipped ({count})', count=len(report.skipped))).classes('font-semibold mt-2')
             for item in report.skipped:
                 with ui.row().classes('items-center gap-2 no-wrap'):
-                    ui.badge(KIND_LABELS.get(item.kind, item.kind), color='warning').props('outline')
-                    ui.label(f'{item.name}: {item.note}')
+                    ui.badge(_(KIND_LABELS.get(item.kind, item.kind)), color='warning').props('outline')
+                    ui.label(_('{name}: {note}', name=item.name, note=_(item.note)))
         with ui.row().classes('w-full justify-end'):
-            ui.button('Close', on_click=lambda: (dialog.close(), ui.navigate.to('/workshops'))).props('flat')
-            ui.button('Open the workshop', on_click=lambda: ui.navigate.to(report.link)).mark('report-open')
+            ui.button(_('Close'), on_click=lambda: (dialog.close(), ui.navigate.to('/workshops'))).props('flat')
+            ui.button(_('Open the workshop'), on_click=lambda: ui.navigate.to(report.link)).mark('report-open')
     dialog.open()

@@ -15,6 +15,7 @@ from nicegui import background_tasks
 
 from models import CheckResult, WorkshopMembership, WorkshopStep
 from services.core.errors import InvalidInput, NotFound
+from services.core.i18n import N_
 from services.workshops import checks as workshop_checks
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class WorkshopChecks:
         else:
             index = next((i for i, c in enumerate(current) if c.get('id') == check_id), None)
             if index is None:
-                raise NotFound('This check no longer exists. Reload the page.')
+                raise NotFound(N_('This check no longer exists. Reload the page.'))
             current[index] = check
             await CheckResult.filter(step_id=step.id, check_id=check_id).delete()
         step.checks = current
@@ -63,7 +64,7 @@ class WorkshopChecks:
     async def _step(workshop_id: int, step_id: int) -> WorkshopStep:
         step = await WorkshopStep.get_or_none(id=step_id, workshop_id=workshop_id)
         if step is None:
-            raise NotFound('No such step.')
+            raise NotFound(N_('No such step.'))
         return step
 
     # ----- reading -------------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from jsonschema import validators
 
 from services.core import actions
 from services.core.errors import InvalidInput
+from services.core.i18n import N_
 
 MAX_CHECKS = 10  # per step
 MAX_TEXT = 2000  # of a pattern, a schema, a phrase
@@ -35,16 +36,16 @@ class CheckKind:
 
 
 KINDS: list[CheckKind] = [
-    CheckKind(key='output_regex', label="a prompt run's output matches a regular expression",
+    CheckKind(key='output_regex', label=N_("a prompt run's output matches a regular expression"),
               action=actions.PROMPT_RUN, link='/prompts'),
-    CheckKind(key='output_json', label="a prompt run's output is JSON that fits a schema",
+    CheckKind(key='output_json', label=N_("a prompt run's output is JSON that fits a schema"),
               action=actions.PROMPT_RUN, link='/prompts'),
-    CheckKind(key='rag_cites', label='a RAG answer cites a given document', action=actions.RAG_QUERY, link='/rag'),
-    CheckKind(key='tool_call', label='a call to a given tool (arguments matching a pattern)',
+    CheckKind(key='rag_cites', label=N_('a RAG answer cites a given document'), action=actions.RAG_QUERY, link='/rag'),
+    CheckKind(key='tool_call', label=N_('a call to a given tool (arguments matching a pattern)'),
               action=actions.TOOL_CALL, link='/tools'),
-    CheckKind(key='model_create', label='a model created from a base with a system prompt containing a phrase',
+    CheckKind(key='model_create', label=N_('a model created from a base with a system prompt containing a phrase'),
               action=actions.MODEL_CREATE, link='/models'),
-    CheckKind(key='eval_hit', label='a RAG evaluation reaches hit@k of at least a value',
+    CheckKind(key='eval_hit', label=N_('a RAG evaluation reaches hit@k of at least a value'),
               action=actions.RAG_EVAL, link='/rag'),
 ]  # fmt: skip
 KINDS_BY_KEY = {k.key: k for k in KINDS}
@@ -68,25 +69,25 @@ def normalise(spec: dict[str, Any]) -> dict[str, Any]:
     """A check as stored, from what an instructor entered; InvalidInput says what to fix."""
     kind = KINDS_BY_KEY.get(str(spec.get('kind') or ''))
     if kind is None:
-        raise InvalidInput('Unknown kind of check. Pick one from the list.')
+        raise InvalidInput(N_('Unknown kind of check. Pick one from the list.'))
     check: dict[str, Any] = {'id': _check_id(spec.get('id')), 'kind': kind.key}
     if kind.key == 'output_regex':
-        check['pattern'] = _regex(spec.get('pattern'), 'Enter the regular expression the output must match.')
+        check['pattern'] = _regex(spec.get('pattern'), N_('Enter the regular expression the output must match.'))
     elif kind.key == 'output_json':
         check['schema'] = _schema(spec.get('schema'))
     elif kind.key == 'rag_cites':
-        check['document'] = _text(spec.get('document'), 'Enter the name of the document the answer must cite.', 200)
+        check['document'] = _text(spec.get('document'), N_('Enter the name of the document the answer must cite.'), 200)
     elif kind.key == 'tool_call':
-        check['tool'] = _text(spec.get('tool'), 'Enter the name of the tool that must be called.', 100)
+        check['tool'] = _text(spec.get('tool'), N_('Enter the name of the tool that must be called.'), 100)
         if str(spec.get('arguments') or '').strip():
             check['arguments'] = _regex(spec.get('arguments'), '')
     elif kind.key == 'model_create':
-        check['base'] = _text(spec.get('base'), 'Enter the base model the new model must be created from.', 200)
-        check['phrase'] = _text(spec.get('phrase'), 'Enter the phrase the system prompt must contain.', 500)
+        check['base'] = _text(spec.get('base'), N_('Enter the base model the new model must be created from.'), 200)
+        check['phrase'] = _text(spec.get('phrase'), N_('Enter the phrase the system prompt must contain.'), 500)
     elif kind.key == 'eval_hit':
-        check['min'] = _number(spec.get('min'), 'The hit rate to reach is a number from 0 to 1, e.g. 0.8.', 0, 1)
+        check['min'] = _number(spec.get('min'), N_('The hit rate to reach is a number from 0 to 1, e.g. 0.8.'), 0, 1)
         if spec.get('k') not in (None, ''):
-            check['k'] = int(_number(spec.get('k'), 'k is a whole number of passages from 1 to 100.', 1, 100))
+            check['k'] = int(_number(spec.get('k'), N_('k is a whole number of passages from 1 to 100.'), 1, 100))
     return check
 
 
@@ -120,9 +121,9 @@ def _regex(value: Any, missing: str) -> str:
 def _schema(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         if not value.strip():
-            raise InvalidInput('Enter the JSON schema the output must fit, e.g. {"type": "object"}.')
+            raise InvalidInput(N_('Enter the JSON schema the output must fit, e.g. {"type": "object"}.'))
         if len(value) > MAX_TEXT * 5:
-            raise InvalidInput('The JSON schema is too long.')
+            raise InvalidInput(N_('The JSON schema is too long.'))
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
@@ -130,7 +131,9 @@ def _schema(value: Any) -> dict[str, Any]:
                 f'The JSON schema is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).'
             ) from None
     if not isinstance(value, dict):
-        raise InvalidInput('The JSON schema must be a JSON object, e.g. {"type": "object", "required": ["answer"]}.')
+        raise InvalidInput(
+            N_('The JSON schema must be a JSON object, e.g. {"type": "object", "required": ["answer"]}.')
+        )
     try:
         validators.validator_for(value).check_schema(value)
     except schema_errors.SchemaError as exc:
@@ -188,7 +191,7 @@ def evaluate(check: dict[str, Any], action: str, error: str | None, details: dic
 
 def _output_regex(check: dict[str, Any], error: str | None, details: dict[str, Any]) -> tuple[bool, str] | None:
     if error:
-        return False, 'the prompt run failed, so there is no output to check'
+        return False, N_('the prompt run failed, so there is no output to check')
     if re.search(check['pattern'], str(details.get('output') or '')):
         return True, ''
     return False, f'the output did not match {check["pattern"]}'
@@ -196,12 +199,12 @@ def _output_regex(check: dict[str, Any], error: str | None, details: dict[str, A
 
 def _output_json(check: dict[str, Any], error: str | None, details: dict[str, Any]) -> tuple[bool, str] | None:
     if error:
-        return False, 'the prompt run failed, so there is no output to check'
+        return False, N_('the prompt run failed, so there is no output to check')
     text = _unfenced(str(details.get('output') or ''))
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
-        return False, 'the output is not valid JSON'
+        return False, N_('the output is not valid JSON')
     problem = next(iter(validators.validator_for(check['schema'])(check['schema']).iter_errors(data)), None)
     if problem is None:
         return True, ''
@@ -212,13 +215,13 @@ def _output_json(check: dict[str, Any], error: str | None, details: dict[str, An
 
 def _rag_cites(check: dict[str, Any], error: str | None, details: dict[str, Any]) -> tuple[bool, str] | None:
     if error:
-        return False, 'the RAG question failed, so there is no answer to check'
+        return False, N_('the RAG question failed, so there is no answer to check')
     wanted = check['document'].lower()
     cited = [str(name) for name in details.get('cited') or []]
     if any(name.lower() == wanted for name in cited):
         return True, ''
     if not cited:
-        return False, 'the answer cited no document'
+        return False, N_('the answer cited no document')
     return False, f'cited {", ".join(sorted(set(cited)))} but not {check["document"]}'
 
 
@@ -236,13 +239,13 @@ def _tool_call(check: dict[str, Any], error: str | None, details: dict[str, Any]
 
 def _model_create(check: dict[str, Any], error: str | None, details: dict[str, Any]) -> tuple[bool, str] | None:
     if error:
-        return False, 'creating the model failed'
+        return False, N_('creating the model failed')
     base = str(details.get('base') or '')
     if _tagged(base) != _tagged(check['base']):
         return False, f'the model was created from {base or "an unknown base"}, not {check["base"]}'
     system = str(details.get('system') or '')
     if not system:
-        return False, 'the model has no system prompt'
+        return False, N_('the model has no system prompt')
     if check['phrase'].lower() not in system.lower():
         return False, f'the system prompt does not contain "{check["phrase"]}"'
     return True, ''
@@ -250,10 +253,10 @@ def _model_create(check: dict[str, Any], error: str | None, details: dict[str, A
 
 def _eval_hit(check: dict[str, Any], error: str | None, details: dict[str, Any]) -> tuple[bool, str] | None:
     if error:
-        return False, 'the evaluation failed'
+        return False, N_('the evaluation failed')
     rate, k = details.get('hit_rate'), details.get('k')
     if rate is None:
-        return False, 'the evaluation had no question with an expected document, so there is no hit rate'
+        return False, N_('the evaluation had no question with an expected document, so there is no hit rate')
     if check.get('k') and k and int(k) > check['k']:
         return False, f'the evaluation kept {k} passages; use at most {check["k"]} (top-k)'
     if float(rate) + 1e-9 < check['min']:

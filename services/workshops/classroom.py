@@ -19,6 +19,7 @@ from models import (
 )
 from services.core.activity import Activity
 from services.core.errors import Conflict, InvalidInput, NotFound
+from services.core.i18n import N_
 from services.workshops.identity import merge_live
 from services.workshops.live import LiveWorkshop
 from services.workshops.types import AnnouncementInfo, HandInfo
@@ -47,7 +48,7 @@ class Classroom:
         _, workshop, membership = await self._member(actor_id, workshop_id)
         self._require_live(workshop)
         if not await WorkshopStep.exists(id=step_id, workshop_id=workshop_id):
-            raise NotFound('No such step.')
+            raise NotFound(N_('No such step.'))
         await self._require_open(workshop, step_id=step_id)  # type: ignore[attr-defined]
         await self._save_progress(workshop_id, actor_id, step_id, 'manual' if done else None, membership)
         how = 'manual' if done else None
@@ -98,7 +99,7 @@ class Classroom:
         user, workshop, membership = await self._member(actor_id, workshop_id)
         self._require_live(workshop)
         if await RaisedHand.exists(membership_id=membership.id, state__in=[HandState.RAISED, HandState.ACKNOWLEDGED]):
-            raise Conflict('Your hand is already raised. An instructor will come to you.')
+            raise Conflict(N_('Your hand is already raised. An instructor will come to you.'))
         hand = await RaisedHand.create(membership_id=membership.id, message=(message or '').strip()[:500])
         info = HandInfo(
             id=hand.id, user_id=user.id, name=user.display_name, message=hand.message, state='raised',
@@ -125,7 +126,7 @@ class Classroom:
         await self._staff(actor_id, workshop_id)  # type: ignore[attr-defined]
         hand = await RaisedHand.get_or_none(id=hand_id, membership__workshop_id=workshop_id)
         if hand is None:
-            raise NotFound('No such raised hand.')
+            raise NotFound(N_('No such raised hand.'))
         await self._set_hand(workshop_id, hand, HandState(state), None)
 
     async def _set_hand(self, workshop_id: int, hand: RaisedHand, state: HandState, user_id: int | None) -> None:
@@ -175,7 +176,7 @@ class Classroom:
         user, _ = await self._manage(actor_id, workshop_id)
         text = (text or '').strip()
         if not 1 <= len(text) <= 2000:
-            raise InvalidInput('An announcement needs 1 to 2000 characters.')
+            raise InvalidInput(N_('An announcement needs 1 to 2000 characters.'))
         row = await Announcement.create(workshop_id=workshop_id, author_id=user.id, text=text)
         info = AnnouncementInfo(id=row.id, text=text, created_at=row.created_at)
         at = row.created_at.astimezone().strftime('%H:%M')
@@ -193,7 +194,7 @@ class Classroom:
         await self._manage(actor_id, workshop_id)
         count = await WorkshopStep.filter(workshop_id=workshop_id).count()
         if not 0 <= index < count:
-            raise InvalidInput('Pick one of the steps of the agenda.')
+            raise InvalidInput(N_('Pick one of the steps of the agenda.'))
         await self._open_through(workshop_id, index)  # type: ignore[attr-defined]
         await WorkshopMembership.filter(workshop_id=workshop_id).update(current_step=index)
         self._apply('move_all', workshop_id=workshop_id, index=index)
@@ -216,7 +217,7 @@ class Classroom:
         """Drill-down: one attendee's recent activity in this workshop (managers and assistants)."""
         await self._staff(actor_id, workshop_id)  # type: ignore[attr-defined]
         if not await WorkshopMembership.exists(workshop_id=workshop_id, user_id=user_id):
-            raise NotFound('This person is not an attendee of this workshop.')
+            raise NotFound(N_('This person is not an attendee of this workshop.'))
         items = await self.activity.query(user_id=user_id, workshop_id=workshop_id, limit=limit)
         return [a.without_private() for a in items]
 
@@ -231,7 +232,7 @@ class Classroom:
     @staticmethod
     def _require_live(workshop: Workshop) -> None:
         if workshop.state != WorkshopState.LIVE:
-            raise Conflict('This workshop is not running right now, so progress and hands are closed.')
+            raise Conflict(N_('This workshop is not running right now, so progress and hands are closed.'))
 
 
 def hand_dict(info: HandInfo) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from nicegui import Event, background_tasks
 
 from models import Workshop, WorkshopMembership
 from services.core.errors import Conflict, InvalidInput, ServiceError
+from services.core.i18n import N_
 from services.core.membership import full_name
 from services.models.admin import ModelAdmin, PullJob
 from services.models.callers import SYSTEM, Caller, Purpose
@@ -151,9 +152,9 @@ class PreflightReport:
             done = sum(1 for c in self.checks if c.phase in ('done', 'failed', 'down'))
             return f'Pulling and warming up… {done} of {len(self.checks)} done.'
         if not self.hosts:
-            return 'No Ollama host is enabled. An admin has to add one on the hosts page.'
+            return N_('No Ollama host is enabled. An admin has to add one on the hosts page.')
         if not self.models:
-            return 'Nothing to check yet: no model to pull or warm up.'
+            return N_('Nothing to check yet: no model to pull or warm up.')
         if self.ready:
             return f'Ready to teach: {len(self.models)} model(s) pulled and loaded on {len(self.hosts)} host(s).'
         problems = self.problems()
@@ -229,21 +230,21 @@ class PreflightService:
         """Pull every missing model on every host and warm everything up, in the background; progress is pushed
         through `changed`."""
         user, workshop = await self.workshops._manage(actor_id, workshop_id)
-        busy = 'Pulling and warming up is already running for this workshop; its progress is shown.'
+        busy = N_('Pulling and warming up is already running for this workshop; its progress is shown.')
         if self.running(workshop_id):
             raise Conflict(busy)
         caller = await self.calls.caller(user.id)
         report = await self._look(workshop)
         if not report.hosts:
-            raise InvalidInput('No Ollama host is enabled. An admin has to add one on the hosts page.')
+            raise InvalidInput(N_('No Ollama host is enabled. An admin has to add one on the hosts page.'))
         if not report.models:
-            raise InvalidInput(report.note or 'There is no model to pull or warm up.')
+            raise InvalidInput(report.note or N_('There is no model to pull or warm up.'))
         if self.running(workshop_id):  # another start won meanwhile (nothing awaits from here to the task)
             raise Conflict(busy)
         report.running = True
         for check in report.checks:
             if check.phase != 'down':
-                check.phase, check.status, check.progress, check.error = 'queued', 'waiting', 0.0, ''
+                check.phase, check.status, check.progress, check.error = 'queued', N_('waiting'), 0.0, ''
         self._reports[workshop_id] = report
         self._jobs[workshop_id] = background_tasks.create(
             self._run(report, caller), name=f'workshop-{workshop_id}-preflight'
@@ -274,7 +275,7 @@ class PreflightService:
         except asyncio.CancelledError:
             for check in report.checks:
                 if check.phase in ('queued', 'pulling', 'warming'):
-                    check.phase, check.status = 'failed', 'cancelled'
+                    check.phase, check.status = 'failed', N_('cancelled')
             raise
         except Exception:  # never leave the panel "running" forever
             log.exception('pre-flight of workshop %s failed', report.workshop_id)
@@ -293,14 +294,18 @@ class PreflightService:
             except asyncio.CancelledError:
                 raise
             except (OllamaError, ServiceError) as exc:
-                check.phase, check.status, check.error = 'failed', 'failed', exc.message
+                check.phase, check.status, check.error = 'failed', N_('failed'), exc.message
             except Exception as exc:
                 log.exception('pre-flight of %s on %s failed', check.model, check.host)
-                check.phase, check.status, check.error = 'failed', 'failed', f'Something unexpected went wrong: {exc}'
+                check.phase, check.status, check.error = (
+                    'failed',
+                    N_('failed'),
+                    f'Something unexpected went wrong: {exc}',
+                )
             self._emit(report, force=True)
 
     async def _pull(self, report: PreflightReport, caller: Caller, check: ModelCheck) -> bool:
-        check.phase, check.status, check.progress = 'pulling', 'starting the pull', 0.0
+        check.phase, check.status, check.progress = 'pulling', N_('starting the pull'), 0.0
         self._emit(report, force=True)
         try:
             job = await self.model_admin.start_pull(caller.user_id, check.model, check.host)  # type: ignore[arg-type]
@@ -322,13 +327,13 @@ class PreflightService:
             check.phase, check.status, check.pulled = 'failed', f'pull {final.state}', False
             check.error = final.error or f'The pull ended: {final.state}.'
             return False
-        check.pulled, check.progress, check.status = True, PULL_SHARE, 'pulled'
+        check.pulled, check.progress, check.status = True, PULL_SHARE, N_('pulled')
         self._embedding.pop(check.model, None)  # now it can be asked what it is
         check.embedding = await self._is_embedding(check.model, check.host)
         return True
 
     async def _warm(self, report: PreflightReport, caller: Caller, check: ModelCheck) -> None:
-        check.phase, check.status = 'warming', 'loading the model'
+        check.phase, check.status = 'warming', N_('loading the model')
         check.progress = max(check.progress, 0.05)  # PULL_SHARE after a pull; a model already there starts at 0
         self._emit(report, force=True)
         start = check.progress
@@ -341,7 +346,7 @@ class PreflightService:
         load_s, ttft_s, tokens_per_s = await self._measure(caller, check.model, check.host, check.embedding, on_token)
         self._metrics[(check.model, check.host)] = (load_s, ttft_s, tokens_per_s, time.time())
         check.load_s, check.ttft_s, check.tokens_per_s, check.measured_at = load_s, ttft_s, tokens_per_s, time.time()
-        check.loaded, check.phase, check.status, check.progress, check.error = True, 'done', 'ready', 1.0, ''
+        check.loaded, check.phase, check.status, check.progress, check.error = True, 'done', N_('ready'), 1.0, ''
         self._warmed.setdefault(report.workshop_id, set()).add(check.model)
         self._warnings.pop((check.model, check.host), None)
         self._rewarms.pop((check.model, check.host), None)
@@ -396,7 +401,7 @@ class PreflightService:
                 job = by_id.get(check.pull_job) if check.pull_job is not None else None
                 if job is not None and job.state == 'running':
                     check.progress = PULL_SHARE * job.percent / 100
-                    check.status = f'pulling {job.percent:.0f} %' if job.total else job.status or 'pulling'
+                    check.status = f'pulling {job.percent:.0f} %' if job.total else job.status or N_('pulling')
                     touched = True
             if touched:
                 self._emit(report)
@@ -450,8 +455,10 @@ class PreflightService:
             return (
                 [],
                 'none',
-                'This workshop allows every model and the catalogue has no chat model yet. Pull one on the models '
-                'page, or list the models you teach with under "Models attendees may use".',
+                N_(
+                    'This workshop allows every model and the catalogue has no chat model yet. Pull one on the models '
+                    'page, or list the models you teach with under "Models attendees may use".'
+                ),
             )
         picked = names[: self.max_models]
         cap = f'the first {len(picked)} of {len(names)}' if len(names) > len(picked) else f'all {len(picked)}'
@@ -491,7 +498,7 @@ class PreflightService:
                     continue
                 check.loaded = check.model in names
                 if check.phase == 'done' and not check.loaded:
-                    check.warning = (
+                    check.warning = N_(
                         'Warmed up, but no longer loaded: this host probably cannot hold all of these models at once.'
                     )
 
@@ -635,14 +642,16 @@ class PreflightService:
         for model in report.models:
             checks = [c for c in report.checks if c.model == model and c.pulled and c.host in slots]
             if any(c.embedding for c in checks) or (not checks and self._embedding.get(model)):
-                result.append(ModelForecast(model=model, forecast=None, reason='An embedding model: no forecast.'))
+                result.append(ModelForecast(model=model, forecast=None, reason=N_('An embedding model: no forecast.')))
                 continue
             if not checks:
-                result.append(ModelForecast(model=model, forecast=None, reason='Not pulled on any host that answers.'))
+                result.append(
+                    ModelForecast(model=model, forecast=None, reason=N_('Not pulled on any host that answers.'))
+                )
                 continue
             measured = [c for c in checks if c.tokens_per_s]
             if not measured:
-                result.append(ModelForecast(model=model, forecast=None, reason='Warm it up to measure its speed.'))
+                result.append(ModelForecast(model=model, forecast=None, reason=N_('Warm it up to measure its speed.')))
                 continue
             mean_tps = sum(c.tokens_per_s or 0 for c in measured) / len(measured)
             mean_ttft = sum(c.ttft_s or 0 for c in measured) / len(measured)
@@ -657,7 +666,7 @@ class PreflightService:
             found = capacity.forecast(
                 model, n, speeds, interval_s=interval_s, tokens=tokens, max_wait_s=self.calls.room.max_wait
             )
-            result.append(ModelForecast(model=model, forecast=found, reason='' if found else 'No speed measured.'))
+            result.append(ModelForecast(model=model, forecast=found, reason='' if found else N_('No speed measured.')))
         return result
 
     # ----- pushing ------------------------------------------------------------------------------------------------

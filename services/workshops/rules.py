@@ -7,6 +7,7 @@ from typing import Any
 
 from services.core import actions
 from services.core.errors import InvalidInput
+from services.core.i18n import N_
 
 
 @dataclass(kw_only=True, slots=True, frozen=True)
@@ -20,23 +21,28 @@ class RuleChoice:
 
 
 RULES: list[RuleChoice] = [
-    RuleChoice(key='chat', label='ran a chat with a model', action=actions.CHAT, link='/playground'),
+    RuleChoice(key='chat', label=N_('ran a chat with a model'), action=actions.CHAT, link='/playground'),
     RuleChoice(
         key='prompt_variable',
-        label='created a prompt with a variable',
+        label=N_('created a prompt with a variable'),
         action=actions.PROMPT_CREATE,
         detail='variables',
         min=1,
         link='/prompts',
     ),
-    RuleChoice(key='prompt', label='created a prompt', action=actions.PROMPT_CREATE, link='/prompts'),
-    RuleChoice(key='prompt_run', label='ran a prompt', action=actions.PROMPT_RUN, link='/prompts'),
-    RuleChoice(key='rag_query', label='asked a RAG system a question', action=actions.RAG_QUERY, link='/rag'),
-    RuleChoice(key='tool_call', label='made a tool call', action=actions.TOOL_CALL, link='/tools/chat'),
-    RuleChoice(key='document_upload', label='uploaded a document', action=actions.DOCUMENT_UPLOAD, link='/knowledge'),
-    RuleChoice(key='embed', label='computed embeddings', action=actions.EMBED, link='/embeddings'),
+    RuleChoice(key='prompt', label=N_('created a prompt'), action=actions.PROMPT_CREATE, link='/prompts'),
+    RuleChoice(key='prompt_run', label=N_('ran a prompt'), action=actions.PROMPT_RUN, link='/prompts'),
+    RuleChoice(key='rag_query', label=N_('asked a RAG system a question'), action=actions.RAG_QUERY, link='/rag'),
+    RuleChoice(key='tool_call', label=N_('made a tool call'), action=actions.TOOL_CALL, link='/tools/chat'),
     RuleChoice(
-        key='arena_vote', label='voted in the arena', action=actions.ARENA_VOTE, link='/workshops/{workshop_id}/arena'
+        key='document_upload', label=N_('uploaded a document'), action=actions.DOCUMENT_UPLOAD, link='/knowledge'
+    ),
+    RuleChoice(key='embed', label=N_('computed embeddings'), action=actions.EMBED, link='/embeddings'),
+    RuleChoice(
+        key='arena_vote',
+        label=N_('voted in the arena'),
+        action=actions.ARENA_VOTE,
+        link='/workshops/{workshop_id}/arena',
     ),
 ]
 RULES_BY_KEY = {r.key: r for r in RULES}
@@ -47,7 +53,7 @@ RESOURCE_KINDS = {'prompt': '/prompts', 'tool': '/tools', 'knowledge': '/knowled
 
 def rule_options() -> dict[str, str]:
     """Choices for a select: key -> label (the empty key means 'tick manually')."""
-    return {'': 'tick manually only', **{r.key: r.label for r in RULES}}
+    return {'': N_('tick manually only'), **{r.key: r.label for r in RULES}}
 
 
 def normalise_rule(key: str | None) -> dict[str, Any] | None:
@@ -55,7 +61,7 @@ def normalise_rule(key: str | None) -> dict[str, Any] | None:
         return None
     choice = RULES_BY_KEY.get(key)
     if choice is None:
-        raise InvalidInput('Unknown completion rule. Pick one from the list.')
+        raise InvalidInput(N_('Unknown completion rule. Pick one from the list.'))
     rule: dict[str, Any] = {'key': choice.key, 'action': choice.action}
     if choice.detail:
         rule['detail'] = choice.detail

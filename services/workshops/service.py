@@ -35,6 +35,7 @@ from services.core.activity import ActivityService
 from services.core.auth import AuthService, validate_display_name
 from services.core.bus import LiveBus
 from services.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Throttled
+from services.core.i18n import N_
 from services.core.membership import Membership
 from services.core.throttles import Backoff, wait_sentence
 from services.models.calls import ModelCalls
@@ -193,7 +194,7 @@ class WorkshopService(PacingMixin, AssistantsMixin, ArenaMixin, GalleryMixin):
         manage = user.at_least(Role.INSTRUCTOR) and await self._is_manager(user, workshop)
         assisting = not manage and await self.is_assistant(user.id, workshop_id)
         if not (manage or assisting) and not await WorkshopMembership.exists(workshop_id=workshop_id, user_id=user.id):
-            raise NotFound('No such workshop.')
+            raise NotFound(N_('No such workshop.'))
         return await self._info(workshop, can_manage=manage, assisting=assisting)
 
     # ----- creating and editing ------------------------------------------------------------------------------------
@@ -207,7 +208,7 @@ class WorkshopService(PacingMixin, AssistantsMixin, ArenaMixin, GalleryMixin):
             except IntegrityError:
                 continue
         else:
-            raise Conflict('Could not find a free join code. Try again.')
+            raise Conflict(N_('Could not find a free join code. Try again.'))
         log.info('workshop %s created by %s', workshop.id, actor_id)
         return await self._info(workshop, can_manage=True)
 
@@ -233,13 +234,15 @@ class WorkshopService(PacingMixin, AssistantsMixin, ArenaMixin, GalleryMixin):
                 return workshop.join_code
             except IntegrityError:
                 continue
-        raise Conflict('Could not find a free join code. Try again.')
+        raise Conflict(N_('Could not find a free join code. Try again.'))
 
     async def add_co_instructor(self, actor_id: int, workshop_id: int, email: str) -> None:
         await self._manage(actor_id, workshop_id)
         other = await User.get_or_none(email=(email or '').strip().lower(), is_active=True)
         if other is None or Role(other.role).rank < Role.INSTRUCTOR.rank:
-            raise InvalidInput('No instructor with this email. Ask an admin to give them the instructor role first.')
+            raise InvalidInput(
+                N_('No instructor with this email. Ask an admin to give them the instructor role first.')
+            )
         await WorkshopInstructor.get_or_create(workshop_id=workshop_id, user_id=other.id)
 
     async def remove_co_instructor(self, actor_id: int, workshop_id: int, user_id: int) -> None:
@@ -249,7 +252,7 @@ class WorkshopService(PacingMixin, AssistantsMixin, ArenaMixin, GalleryMixin):
     async def add_resource(self, actor_id: int, workshop_id: int, kind: str, resource_id: int, label: str = '') -> None:
         await self._manage(actor_id, workshop_id)
         if kind not in workshop_rules.RESOURCE_KINDS:
-            raise InvalidInput('Unknown resource kind: pick prompt, tool, knowledge or rag.')
+            raise InvalidInput(N_('Unknown resource kind: pick prompt, tool, knowledge or rag.'))
         await WorkshopResource.get_or_create(
             workshop_id=workshop_id, kind=kind, resource_id=int(resource_id), defaults={'label': label[:200]}
         )
@@ -264,7 +267,7 @@ class WorkshopService(PacingMixin, AssistantsMixin, ArenaMixin, GalleryMixin):
         await self._manage(actor_id, workshop_id)
         title = (title or '').strip()
         if not 1 <= len(title) <= 200:
-            raise InvalidInput('A step needs a title of 1 to 200 characters.')
+            raise InvalidInput(N_('A step needs a title of 1 to 200 characters.'))
         position = await WorkshopStep.filter(workshop_id=workshop_id).count()
         await WorkshopStep.create(
             workshop_id=workshop_id,
@@ -282,10 +285,10 @@ class WorkshopService(PacingMixin, AssistantsMixin, ArenaMixin, GalleryMixin):
         await self._manage(actor_id, workshop_id)
         step = await WorkshopStep.get_or_none(id=step_id, workshop_id=workshop_id)
         if step is None:
-            raise NotFound('No such step.')
+            raise NotFound(N_('No such step.'))
         title = (title or '').strip()
         if not 1 <= len(title) <= 200:
-            raise InvalidInput('A step needs a title of 1 to 200 characters.')
+            raise InvalidInput(N_('A step needs a title of 1 to 200 characters.'))
         step.title, step.instructions, step.rule = (
             title,
             (instructions or '')[:20000],
@@ -346,7 +349,7 @@ class WorkshopService(PacingMixin, AssistantsMixin, ArenaMixin, GalleryMixin):
     async def start(self, actor_id: int, workshop_id: int) -> None:
         _, workshop = await self._manage(actor_id, workshop_id)
         if workshop.state == WorkshopState.ENDED:
-            raise Conflict('This workshop has ended; create a new one to run it again.')
+            raise Conflict(N_('This workshop has ended; create a new one to run it again.'))
         workshop.state = WorkshopState.LIVE
         workshop.started_at = workshop.started_at or datetime.now(UTC)
         await workshop.save(update_fields=['state', 'started_at', 'updated_at'])
@@ -374,11 +377,15 @@ class WorkshopService(PacingMixin, AssistantsMixin, ArenaMixin, GalleryMixin):
         if workshop is None:
             self.join_throttle.fail(client_address)
             log.warning('wrong join code from %s', client_address)
-            raise NotFound('No workshop has this code. Check it with your instructor (letters and digits, no spaces).')
+            raise NotFound(
+                N_('No workshop has this code. Check it with your instructor (letters and digits, no spaces).')
+            )
         if workshop.state == WorkshopState.ENDED:
-            raise Conflict('This workshop has ended and no longer takes attendees. Ask your instructor for a new code.')
+            raise Conflict(
+                N_('This workshop has ended and no longer takes attendees. Ask your instructor for a new code.')
+            )
         if workshop.state == WorkshopState.DRAFT:
-            raise Conflict('This workshop has not started yet. Try again when your instructor opens it.')
+            raise Conflict(N_('This workshop has not started yet. Try again when your instructor opens it.'))
         user = await self.auth.get_user(user_id) if user_id else None
         created = False
         if user is None:
@@ -421,7 +428,7 @@ def _validated(fields: dict[str, Any]) -> dict[str, Any]:
     if 'title' in fields:
         title = (fields['title'] or '').strip()
         if not 1 <= len(title) <= 200:
-            raise InvalidInput('A workshop needs a title of 1 to 200 characters.')
+            raise InvalidInput(N_('A workshop needs a title of 1 to 200 characters.'))
         values['title'] = title
     if 'description' in fields:
         values['description'] = (fields['description'] or '')[:20000]
@@ -429,14 +436,14 @@ def _validated(fields: dict[str, Any]) -> dict[str, Any]:
         if key in fields:
             values[key] = fields[key] or None
     if values.get('starts_at') and values.get('ends_at') and values['ends_at'] < values['starts_at']:
-        raise InvalidInput('The workshop cannot end before it starts.')
+        raise InvalidInput(N_('The workshop cannot end before it starts.'))
     if 'allowed_models' in fields:
         models = [m.strip() for m in fields['allowed_models'] or [] if m and m.strip()]
         values['allowed_models'] = sorted(set(models))[:100]
     if 'stuck_minutes' in fields:
         minutes = int(fields['stuck_minutes'] or 10)
         if not 1 <= minutes <= 240:
-            raise InvalidInput('The stuck threshold must be between 1 and 240 minutes.')
+            raise InvalidInput(N_('The stuck threshold must be between 1 and 240 minutes.'))
         values['stuck_minutes'] = minutes
     if 'attendees_may_share' in fields:
         values['attendees_may_share'] = bool(fields['attendees_may_share'])

@@ -28,6 +28,7 @@ from services.core.activity import Activity, ActivityService
 from services.core.auth import AuthService
 from services.core.bus import LiveBus
 from services.core.errors import NotFound, PermissionDenied
+from services.core.i18n import N_
 from services.core.membership import Membership
 from services.models.callers import Purpose
 from services.models.calls import ModelCalls
@@ -105,7 +106,7 @@ class WorkshopSession(WorkshopChecks, Classroom):
     async def _workshop(self, workshop_id: int) -> Workshop:
         workshop = await Workshop.get_or_none(id=workshop_id)
         if workshop is None:
-            raise NotFound('No such workshop.')
+            raise NotFound(N_('No such workshop.'))
         return workshop
 
     async def _is_manager(self, user: UserInfo, workshop: Workshop) -> bool:
@@ -123,14 +124,14 @@ class WorkshopSession(WorkshopChecks, Classroom):
             raise PermissionDenied(ASSISTANT_REFUSED)
         await self.auth.require(actor_id, Role.INSTRUCTOR)  # an attendee: PermissionDenied, as before
         log.warning('user %s refused management of workshop %s', actor_id, workshop_id)
-        raise NotFound('No such workshop.')
+        raise NotFound(N_('No such workshop.'))
 
     async def _member(self, actor_id: int, workshop_id: int) -> tuple[UserInfo, Workshop, WorkshopMembership]:
         user = await self.auth.require(actor_id)
         workshop = await self._workshop(workshop_id)
         membership = await WorkshopMembership.get_or_none(workshop_id=workshop_id, user_id=user.id)
         if membership is None:
-            raise NotFound('No such workshop.')
+            raise NotFound(N_('No such workshop.'))
         return user, workshop, membership
 
     async def can_manage(self, actor_id: int, workshop_id: int) -> bool:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.core.errors import InvalidInput
+from services.core.i18n import N_
 
 FORMAT = 'owp-workshop-template'
 VERSION = 1
@@ -77,7 +78,7 @@ class Template:
 def read(data: bytes) -> Template:
     """The template in an uploaded file (JSON or .zip), checked; InvalidInput names what is wrong."""
     if not data:
-        raise InvalidInput('The file is empty. Choose a workshop template (.json or .zip).')
+        raise InvalidInput(N_('The file is empty. Choose a workshop template (.json or .zip).'))
     if len(data) > MAX_FILE_BYTES:
         raise InvalidInput(f'The file is too large for a workshop template (at most {MAX_FILE_BYTES // 2**20} MB).')
     files: dict[str, bytes] = {}
@@ -87,13 +88,13 @@ def read(data: bytes) -> Template:
         try:
             text = data.decode('utf-8-sig')
         except UnicodeDecodeError:
-            raise InvalidInput('The file is neither UTF-8 JSON nor a .zip. Choose a workshop template.') from None
+            raise InvalidInput(N_('The file is neither UTF-8 JSON nor a .zip. Choose a workshop template.')) from None
     if len(text) > MAX_JSON_CHARS:
         raise InvalidInput(f'{JSON_NAME} is too large (at most {MAX_JSON_CHARS // 2**20} MB of JSON).')
     try:
         raw = json.loads(text)
     except RecursionError:
-        raise InvalidInput('The JSON is nested too deeply to be a workshop template.') from None
+        raise InvalidInput(N_('The JSON is nested too deeply to be a workshop template.')) from None
     except ValueError as exc:
         line = getattr(exc, 'lineno', '?')
         raise InvalidInput(f'This is not valid JSON ({getattr(exc, "msg", exc)} at line {line}).') from None
@@ -105,7 +106,7 @@ def _unzip(data: bytes) -> tuple[str, dict[str, bytes]]:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = [m for m in archive.infolist() if not m.is_dir()]
     except (zipfile.BadZipFile, ValueError):
-        raise InvalidInput('The .zip file is damaged. Export the workshop again.') from None
+        raise InvalidInput(N_('The .zip file is damaged. Export the workshop again.')) from None
     if len(members) > MAX_ZIP_MEMBERS:
         raise InvalidInput(f'The .zip holds more than {MAX_ZIP_MEMBERS} files.')
     if sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:

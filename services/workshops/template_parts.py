@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from models import WorkshopStep
 from services.core.errors import InvalidInput
+from services.core.i18n import N_
 from services.workshops.templates import Extension
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ def register(templates: WorkshopTemplates, workshops: WorkshopService) -> None:
 
     async def import_checks(actor_id: int, workshop_id: int, step_id: int, value: Any) -> list[str]:
         if not isinstance(value, list):
-            raise InvalidInput('checks: must be a list of checks')
+            raise InvalidInput(N_('checks: must be a list of checks'))
         for number, spec in enumerate(value, 1):
             if not isinstance(spec, dict):
                 raise InvalidInput(f'checks[{number}]: must be an object')
@@ -49,7 +50,7 @@ def register(templates: WorkshopTemplates, workshops: WorkshopService) -> None:
 
     async def import_pacing(actor_id: int, workshop_id: int, value: Any, keys: dict) -> list[str]:
         if not isinstance(value, dict) or not isinstance(value.get('mode'), str):
-            raise InvalidInput('pacing: must be an object with a mode ("open" or "paced")')
+            raise InvalidInput(N_('pacing: must be an object with a mode ("open" or "paced")'))
         pace = await workshops.set_pacing(actor_id, workshop_id, value['mode'])
         return [f'{pace.mode} mode']
 
@@ -61,7 +62,7 @@ def register(templates: WorkshopTemplates, workshops: WorkshopService) -> None:
     async def import_arena(actor_id: int, workshop_id: int, value: Any, keys: dict) -> list[str]:
         models = value.get('models') if isinstance(value, dict) else None
         if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
-            raise InvalidInput('arena: must be an object with a list of model names, "models"')
+            raise InvalidInput(N_('arena: must be an object with a list of model names, "models"'))
         picked = await workshops.set_arena_models(actor_id, workshop_id, models)
         return [', '.join(picked)]
 

@@ -24,6 +24,7 @@ from services.core import actions
 from services.core.activity import ActivityService
 from services.core.auth import AuthService
 from services.core.errors import InvalidInput, NotFound, ServiceError
+from services.core.i18n import N_
 from services.knowledge.bases import KnowledgeService
 from services.knowledge.ingest import IngestService
 from services.knowledge.rag import DEFAULT_TEMPLATE, RagService
@@ -125,7 +126,7 @@ class WorkshopTemplates:
         await self.auth.require(actor_id, Role.INSTRUCTOR)
         info = await self.workshops.get(actor_id, workshop_id)
         if not info.can_manage:
-            raise NotFound('No such workshop.')
+            raise NotFound(N_('No such workshop.'))
         exported = await template_export.build(self, actor_id, info, include_documents=include_documents)
         content, kind = template_format.pack(exported.data, exported.documents)
         name = template_export.slug(info.title, set())
@@ -159,7 +160,7 @@ class WorkshopTemplates:
     async def import_ready(self, actor_id: int, key: str) -> ImportReport:
         content = self._ready_files().get(key)
         if content is None:
-            raise NotFound('No such ready template.')
+            raise NotFound(N_('No such ready template.'))
         return await self.import_file(actor_id, content)
 
     def _ready_files(self) -> dict[str, bytes]:
@@ -183,7 +184,7 @@ class WorkshopTemplates:
         )
         wid = info.id
         report = ImportReport(workshop_id=wid, title=info.title, link=f'/workshops/{wid}')
-        report.created.append(ReportItem(kind='workshop', name=info.title, link=report.link, note='a draft'))
+        report.created.append(ReportItem(kind='workshop', name=info.title, link=report.link, note=N_('a draft')))
         await self._steps(user.id, wid, template, report)
         keys: dict[str, dict[str, int]] = {'prompt': {}, 'tool': {}, 'knowledge': {}, 'rag': {}}
         for entry in template.prompts:
@@ -197,7 +198,9 @@ class WorkshopTemplates:
         for name, value in template.extra.items():
             await self._section(user.id, wid, name, value, keys, report)
         for path in template.unknown:
-            report.skipped.append(ReportItem(kind='field', name=path, note='this platform does not know this field'))
+            report.skipped.append(
+                ReportItem(kind='field', name=path, note=N_('this platform does not know this field'))
+            )
         await self._check_models(template, report)
         await self.activity.record(
             user.id,
@@ -228,7 +231,9 @@ class WorkshopTemplates:
                 if extension is None:
                     report.skipped.append(
                         ReportItem(
-                            kind='field', name=f'steps[{i}].{name}', note='this platform does not know this step field'
+                            kind='field',
+                            name=f'steps[{i}].{name}',
+                            note=N_('this platform does not know this step field'),
                         )
                     )
                     continue
@@ -298,9 +303,9 @@ class WorkshopTemplates:
         if name != e['name']:
             notes.append(f'renamed from "{e["name"]}": you already have a tool with that name')
         if any(not v for v in (tool.config.get('headers') or {}).values()):
-            notes.append('set its header values (they are not part of templates)')
+            notes.append(N_('set its header values (they are not part of templates)'))
         if tool.kind == 'http':
-            notes.append('HTTP calls reach only hosts an admin allowed')
+            notes.append(N_('HTTP calls reach only hosts an admin allowed'))
         return tool.id or 0, tool.name, '; '.join(notes)
 
     async def _kb(self, actor_id: int, wid: int, e: dict[str, Any], report: ImportReport) -> tuple[int, str, str]:
@@ -325,7 +330,7 @@ class WorkshopTemplates:
                     kind='document',
                     name=name,
                     link=f'/knowledge/{kb.id}',
-                    note='not in the file (exported without documents): upload it',
+                    note=N_('not in the file (exported without documents): upload it'),
                 )
             )
         uploaded = 0
