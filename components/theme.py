@@ -20,23 +20,27 @@ ROLE_COLORS = {'admin': 'negative', 'instructor': 'accent', 'attendee': 'primary
 # colours gets a lighter shade on dark backgrounds; links are dark enough on white (NiceGUI's own blue is 3.7:1).
 # Layers: see NiceGUI's index.html (link colours stay below Tailwind's utilities, so `text-white` still wins).
 CSS = """
-@layer overrides {
+@layer theme {  /* !important in the first layer: it wins over Quasar's `.no-outline{outline:0!important}` */
     :focus-visible, .q-btn:focus-visible, .q-chip:focus-visible, .q-item:focus-visible, .q-tab:focus-visible,
     .q-checkbox:focus-visible, .q-toggle:focus-visible, .q-radio:focus-visible, a:focus-visible {
-        outline: 3px solid #1d4ed8; outline-offset: 2px;
+        outline: 3px solid #1d4ed8 !important; outline-offset: 2px !important;
     }
-    .q-field--focused .q-field__control { outline: 2px solid #1d4ed8; outline-offset: 2px; }
+    .q-field--focused .q-field__control { outline: 2px solid #1d4ed8 !important; outline-offset: 2px !important; }
     .body--dark :focus-visible, .body--dark .q-btn:focus-visible, .body--dark .q-chip:focus-visible,
     .body--dark .q-item:focus-visible, .body--dark .q-tab:focus-visible, .body--dark .q-checkbox:focus-visible,
     .body--dark .q-toggle:focus-visible, .body--dark .q-radio:focus-visible, .body--dark a:focus-visible,
-    .body--dark .q-field--focused .q-field__control { outline-color: #93c5fd; }
-    .q-header :focus-visible, .q-header .q-btn:focus-visible, .q-header a:focus-visible { outline-color: #ffffff; }
+    .body--dark .q-field--focused .q-field__control { outline-color: #93c5fd !important; }
+    .q-header :focus-visible, .q-header .q-btn:focus-visible, .q-header a:focus-visible {
+        outline-color: #ffffff !important;
+    }
+    #main-content:focus { outline: none !important; }
+}
+@layer overrides {
     .skip-link {
         position: absolute; left: 8px; top: -200px; z-index: 10000; padding: 8px 16px; border-radius: 4px;
         background: #ffffff; color: #1e3a8a; font-weight: 600; text-decoration: underline;
     }
     .skip-link:focus { top: 8px; }
-    #main-content:focus { outline: none; }
     .body--dark .text-primary { --q-primary: #93c5fd; }
     .body--dark .text-positive { --q-positive: #4ade80; }
     .body--dark .text-negative { --q-negative: #f87171; }
