@@ -61,12 +61,16 @@ def frame(services: Services, user: UserInfo, title: str) -> Iterator[ui.column]
     ):
         for item in items:  # one element a link (a QBtn rendered as <a href>): the drawer is on every page load
             active = item.path == active_path
-            ui.button(_(item.label), icon=item.icon).props(
-                f'flat no-caps align=left href="{item.path}" color={"primary" if active else "dark"}'
-                + (' aria-current=page' if active else '')
+            # colours from the classes, readable in light and dark (Quasar's `color=dark` stays near-black in dark mode)
+            ui.button(_(item.label), icon=item.icon, color=None).props(
+                f'flat no-caps align=left href="{item.path}"' + (' aria-current=page' if active else '')
             ).classes(
                 'w-full rounded px-3 '
-                + ('bg-blue-100 dark:bg-blue-900 font-semibold' if active else 'text-gray-800 dark:text-gray-200')
+                + (
+                    'bg-blue-100 text-blue-900 dark:bg-blue-900 dark:text-blue-50 font-semibold'
+                    if active
+                    else 'text-gray-800 dark:text-gray-200'
+                )
             )
 
     with ui.column().classes(theme.CONTENT_CLASSES).props(f'id={theme.CONTENT_ID} tabindex=-1 role=main') as content:

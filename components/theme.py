@@ -33,6 +33,7 @@ CSS = """
     .q-header :focus-visible, .q-header .q-btn:focus-visible, .q-header a:focus-visible {
         outline-color: #ffffff !important;
     }
+    .q-field__native:focus-visible, .q-field__input:focus-visible { outline: none !important; }  /* the field has it */
     #main-content:focus { outline: none !important; }
 }
 @layer overrides {
