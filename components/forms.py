@@ -10,6 +10,7 @@ from typing import Any
 from nicegui import ui
 
 from services.core.errors import NotAuthenticated, ServiceError
+from services.core.i18n import _
 from services.models.errors import OllamaError
 
 
@@ -20,27 +21,30 @@ def error_label() -> ui.label:
     return label
 
 
-def confirm(title: str, message: str, *, action: str = 'Delete', color: str = 'negative') -> ui.dialog:
-    """A confirmation dialog; `await dialog` gives True when confirmed."""
+def confirm(title: str, message: str, *, action: str | None = None, color: str = 'negative') -> ui.dialog:
+    """A confirmation dialog; `await dialog` gives True when confirmed. The texts come translated from the caller
+    (`action` defaults to 'Delete' in the tab's language). Quasar keeps the keyboard focus inside while it is open and
+    gives it back to the button that opened it."""
     with ui.dialog() as dialog, ui.card().classes('gap-3'):
         ui.label(title).classes('text-lg font-semibold')
         ui.label(message)
         with ui.row().classes('w-full justify-end'):
-            ui.button('Cancel', on_click=lambda: dialog.submit(False)).props('flat')
-            ui.button(action, color=color, on_click=lambda: dialog.submit(True)).mark('confirm')
+            ui.button(_('Cancel'), on_click=lambda: dialog.submit(False)).props('flat')
+            ui.button(action or _('Delete'), color=color, on_click=lambda: dialog.submit(True)).mark('confirm')
     return dialog
 
 
 async def guarded(action: Callable[[], Awaitable[Any]], *, success: str | None = None) -> Any:
-    """Run a service call from a UI event; show service errors as notifications instead of crashing the page."""
+    """Run a service call from a UI event; show service errors as notifications instead of crashing the page (in the
+    tab's language when the service marked its message with `N_`; otherwise as the service wrote it)."""
     try:
         result = await action()
     except NotAuthenticated as exc:
-        ui.notify(exc.message, type='warning')
+        ui.notify(_(exc.message), type='warning')
         ui.navigate.to('/login')
         return None
     except (ServiceError, OllamaError) as exc:
-        ui.notify(exc.message, type='negative', multi_line=True)
+        ui.notify(_(exc.message), type='negative', multi_line=True)
         return None
     if success:
         ui.notify(success, type='positive')
@@ -70,4 +74,4 @@ def sign_out() -> None:
 
 
 def sign_out_form() -> ui.button:
-    return ui.button('Sign out', on_click=sign_out).mark('sign-out')
+    return ui.button(_('Sign out'), on_click=sign_out).mark('sign-out')

@@ -16,6 +16,7 @@ from components import i18n as i18n_ui
 from components import theme
 from components.forms import sign_out
 from components.nav import items_for
+from services.core import i18n
 from services.core.auth import Role, UserInfo
 from services.core.i18n import _
 
@@ -31,7 +32,10 @@ def frame(services: Services, user: UserInfo, title: str) -> Iterator[ui.column]
     dark = ui.dark_mode(app.storage.user.get('dark', False))
 
     with ui.header(elevated=True).classes('items-center gap-2 px-4 py-2 bg-primary text-white'):
-        ui.button(icon='menu', on_click=lambda: drawer.toggle()).props('flat round color=white aria-label="Menu"')
+        skip_link()
+        menu = ui.button(icon='menu', on_click=lambda: drawer.toggle()).props('flat round color=white')
+        menu._props['aria-label'] = _('Menu')
+        menu.tooltip(_('Menu'))
         ui.link(theme.PRODUCT_NAME, '/').classes('text-lg font-semibold text-white no-underline')
         ui.space()
         _ollama_indicator(services)
@@ -57,18 +61,33 @@ def frame(services: Services, user: UserInfo, title: str) -> Iterator[ui.column]
     ):
         for item in items:  # one element a link (a QBtn rendered as <a href>): the drawer is on every page load
             active = item.path == active_path
-            ui.button(item.label, icon=item.icon).props(
-                f'flat no-caps align=left href="{item.path}" color={"primary" if active else "dark"}'
-                + (' aria-current=page' if active else '')
+            # colours from the classes, readable in light and dark (Quasar's `color=dark` stays near-black in dark mode)
+            ui.button(_(item.label), icon=item.icon, color=None).props(
+                f'flat no-caps align=left href="{item.path}"' + (' aria-current=page' if active else '')
             ).classes(
                 'w-full rounded px-3 '
-                + ('bg-blue-100 dark:bg-blue-900 font-semibold' if active else 'text-gray-800 dark:text-gray-200')
+                + (
+                    'bg-blue-100 text-blue-900 dark:bg-blue-900 dark:text-blue-50 font-semibold'
+                    if active
+                    else 'text-gray-800 dark:text-gray-200'
+                )
             )
 
-    with ui.column().classes(theme.CONTENT_CLASSES) as content:
+    with ui.column().classes(theme.CONTENT_CLASSES).props(f'id={theme.CONTENT_ID} tabindex=-1 role=main') as content:
         _ollama_banner(services, user)
-        ui.label(title).classes('text-2xl font-semibold')
+        ui.label(title).classes('text-2xl font-semibold').props('role=heading aria-level=1')
         yield content
+
+
+def skip_link() -> ui.link:
+    """'Skip to content': the first stop of the Tab key, shown when focused; it moves focus to the page's content
+    (the column with the id `theme.CONTENT_ID`), past the header and the navigation."""
+    link = ui.link(_('Skip to content'), f'#{theme.CONTENT_ID}').classes('skip-link').mark('skip-link')
+    link.on(
+        'click',
+        js_handler=f'(e) => {{ e.preventDefault(); document.getElementById("{theme.CONTENT_ID}")?.focus(); }}',
+    )
+    return link
 
 
 def _current_path() -> str:
@@ -77,29 +96,39 @@ def _current_path() -> str:
 
 
 def _user_menu(user: UserInfo) -> None:
-    with ui.button(icon='account_circle').props('flat round color=white aria-label="Account"'):
+    with ui.button(icon='account_circle').props('flat round color=white') as button:
+        button._props['aria-label'] = _('Account')
+        button.tooltip(_('Account'))
         with ui.menu():
             with ui.column().classes('px-4 py-2 gap-0'):
                 ui.label(user.display_name).classes('font-semibold')
-                ui.label(user.email).classes('text-sm text-gray-500')
-                ui.badge(user.role.value, color=theme.ROLE_COLORS[user.role.value]).classes('mt-1')
+                ui.label(user.email).classes('text-sm text-gray-700 dark:text-gray-300')
+                ui.badge(_(user.role.value), color=theme.ROLE_COLORS[user.role.value]).classes('mt-1')
             ui.separator()
-            ui.menu_item('Sign out', on_click=sign_out)
+            ui.menu_item(_('Sign out'), on_click=sign_out)
 
 
 def _ollama_indicator(services: Services) -> None:
     @ui.refreshable
     def indicator(statuses: list[HostStatus]) -> None:
         if not statuses:
-            ui.chip('Ollama: checking', icon='hourglass_empty', color='grey-5').props('dense')
+            ui.chip(_('Ollama: checking'), icon='hourglass_empty', color='grey-8').props('dense text-color=white')
             return
         up = sum(s.ok for s in statuses)
         color = 'positive' if up == len(statuses) else 'warning' if up else 'negative'
-        text = 'Ollama: up' if up == len(statuses) else f'Ollama: {up}/{len(statuses)} up'
+        text = _('Ollama: up') if up == len(statuses) else _('Ollama: {up}/{total} up', up=up, total=len(statuses))
         chip = ui.chip(text, icon='circle', color=color).props('dense text-color=white')
-        chip.tooltip('\n'.join(f'{s.url}: {"up, " + str(s.latency_ms) + " ms" if s.ok else "down"}' for s in statuses))
+        chip.tooltip(
+            '\n'.join(
+                _('{url}: up, {ms} ms', url=s.url, ms=i18n.number(s.latency_ms or 0))
+                if s.ok
+                else _('{url}: down', url=s.url)
+                for s in statuses
+            )
+        )
 
-    indicator(services.health.snapshot())
+    with ui.element('span').props('role=status aria-live=polite'):  # a change of Ollama's state is announced
+        indicator(services.health.snapshot())
     services.health.changed.subscribe(lambda statuses: indicator.refresh(statuses))
 
 
@@ -107,15 +136,16 @@ def _ollama_banner(services: Services, user: UserInfo) -> None:
     @ui.refreshable
     def banner(statuses: list[HostStatus]) -> None:
         for status in (s for s in statuses if not s.ok):
-            with ui.card().classes('w-full bg-red-50 dark:bg-red-950 border border-red-300').props('flat'):
+            card = ui.card().classes('w-full bg-red-50 dark:bg-red-950 border border-red-300').props('flat role=alert')
+            with card:
                 with ui.row().classes('items-center gap-3 no-wrap'):
                     ui.icon('cloud_off', size='md').classes('text-negative')
                     with ui.column().classes('gap-0'):
-                        ui.label(f'Ollama at {status.url} is not reachable.').classes('font-semibold')
+                        ui.label(_('Ollama at {url} is not reachable.', url=status.url)).classes('font-semibold')
                         hint = (
-                            'Start Ollama on that machine (`ollama serve`) or fix the host in the settings.'
+                            _('Start Ollama on that machine (`ollama serve`) or fix the host in the settings.')
                             if user.at_least(Role.ADMIN)
-                            else 'Models and chats will not work until it is back. Tell your instructor or admin.'
+                            else _('Models and chats will not work until it is back. Tell your instructor or admin.')
                         )
                         ui.label(hint).classes('text-sm')
 

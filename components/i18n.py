@@ -55,9 +55,12 @@ def use(language: str | None, client: Client | None = None) -> None:
         client.page = page
 
 
-def switcher(on_choose: Callable[[str], Awaitable[None] | None] | None = None) -> None:
+def switcher(
+    on_choose: Callable[[str], Awaitable[None] | None] | None = None, *, color: str = 'white', show_name: bool = False
+) -> ui.button:
     """A menu of the shipped languages, each named in itself; choosing one keeps it for this browser (and calls
-    `on_choose`, which stores it with the account) and reloads the page in it."""
+    `on_choose`, which stores it with the account) and reloads the page in it. `show_name`: the button says the
+    current language (the sign-in pages); otherwise it is an icon (the header)."""
     current = i18n.current()
 
     async def choose(language: str) -> None:
@@ -68,12 +71,16 @@ def switcher(on_choose: Callable[[str], Awaitable[None] | None] | None = None) -
                 await result
         ui.navigate.reload()
 
-    with ui.button(icon='translate').props(f'flat round color=white aria-label="{_("Language")}"') as button:
-        button.tooltip(_('Language'))
+    button = ui.button(LANGUAGES[current] if show_name else '', icon='translate')
+    button.props(f'flat no-caps color={color}' + ('' if show_name else ' round')).mark('language')
+    button._props['aria-label'] = _('Language: {language}', language=LANGUAGES[current])
+    with button:
+        ui.tooltip(_('Language'))
         with ui.menu():
             for code, name in LANGUAGES.items():
                 item = ui.menu_item(name, on_click=lambda code=code: choose(code))
                 item.props(f'lang={code}' + (' active' if code == current else ''))
+    return button
 
 
 i18n.set_resolver(_resolve)

@@ -1,10 +1,12 @@
-"""The navigation registry: every area that exists, with the least role that may open it."""
+"""The navigation registry: every area that exists, with the least role that may open it. Labels and descriptions
+are marked for the catalogues here and translated where they are shown (`_(item.label)`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from services.core.auth import Role
+from services.core.i18n import N_
 
 
 @dataclass(kw_only=True, slots=True, frozen=True)
@@ -17,108 +19,119 @@ class NavItem:
 
 
 NAV: list[NavItem] = [
-    NavItem(label='Home', icon='home', path='/', description='Where to start.'),
+    NavItem(label=N_('Home'), icon='home', path='/', description=N_('Where to start.')),
     NavItem(
-        label='Models',
+        label=N_('Models'),
         icon='view_in_ar',
         path='/models',
-        description='Every model on the Ollama servers: capabilities, details, what is loaded; pull and manage them.',
+        description=N_(
+            'Every model on the Ollama servers: capabilities, details, what is loaded; pull and manage them.'
+        ),
     ),
     NavItem(
-        label='Playground',
+        label=N_('Playground'),
         icon='chat',
         path='/playground',
-        description='Chat with a model live: streaming replies, options, metrics and saved conversations.',
+        description=N_('Chat with a model live: streaming replies, options, metrics and saved conversations.'),
     ),
     NavItem(
-        label='Compare',
+        label=N_('Compare'),
         icon='compare',
         path='/compare',
-        description='Send one prompt to 2–4 models side by side and mark the better answer.',
+        description=N_('Send one prompt to 2–4 models side by side and mark the better answer.'),
     ),
     NavItem(
-        label='Ollama hosts',
+        label=N_('Ollama hosts'),
         icon='dns',
         path='/admin/hosts',
         role=Role.ADMIN,
-        description='Register Ollama servers, enable or disable them, see their version and latency.',
+        description=N_('Register Ollama servers, enable or disable them, see their version and latency.'),
     ),
     NavItem(
-        label='Workshops',
+        label=N_('Workshops'),
         icon='school',
         path='/workshops',
-        description='Join a workshop with its code, follow its steps and raise your hand; instructors run them live.',
+        description=N_(
+            'Join a workshop with its code, follow its steps and raise your hand; instructors run them live.'
+        ),
     ),
     NavItem(
-        label='Prompts',
+        label=N_('Prompts'),
         icon='edit_note',
         path='/prompts',
-        description='Prompt templates with typed variables: versions, side-by-side and batch runs.',
+        description=N_('Prompt templates with typed variables: versions, side-by-side and batch runs.'),
     ),
     NavItem(
-        label='Tools',
+        label=N_('Tools'),
         icon='build',
         path='/tools',
-        description='Declarative tools (built-in, HTTP, static) the models can call; try them in the console.',
+        description=N_('Declarative tools (built-in, HTTP, static) the models can call; try them in the console.'),
     ),
     NavItem(
-        label='Tool chat',
+        label=N_('Tool chat'),
         icon='handyman',
         path='/tools/chat',
-        description='Chat with a model that calls your tools, and watch every call in the transcript.',
+        description=N_('Chat with a model that calls your tools, and watch every call in the transcript.'),
     ),
     NavItem(
-        label='Knowledge',
+        label=N_('Knowledge'),
         icon='library_books',
         path='/knowledge',
-        description='Upload documents into knowledge bases, chunk and embed them.',
+        description=N_('Upload documents into knowledge bases, chunk and embed them.'),
     ),
     NavItem(
-        label='Embeddings',
+        label=N_('Embeddings'),
         icon='scatter_plot',
         path='/embeddings',
-        description='See how embedding models place sentences: similarity heatmaps and nearest neighbours.',
+        description=N_('See how embedding models place sentences: similarity heatmaps and nearest neighbours.'),
     ),
     NavItem(
-        label='RAG',
+        label=N_('RAG'),
         icon='question_answer',
         path='/rag',
-        description='Answer questions from your documents with citations, and evaluate retrieval.',
+        description=N_('Answer questions from your documents with citations, and evaluate retrieval.'),
     ),
     NavItem(
-        label='Users',
+        label=N_('Users'),
         icon='manage_accounts',
         path='/admin/users',
         role=Role.ADMIN,
-        description='Create accounts, change roles, reset passwords and control sign-up.',
+        description=N_('Create accounts, change roles, reset passwords and control sign-up.'),
     ),
     NavItem(
-        label='API tokens',
+        label=N_('API tokens'),
         icon='key',
         path='/tokens',
-        description='Personal tokens for the REST API and the OpenAI-compatible gateway, for notebooks and scripts.',
+        description=N_(
+            'Personal tokens for the REST API and the OpenAI-compatible gateway, for notebooks and scripts.'
+        ),
     ),
-    NavItem(label='My usage', icon='data_usage', path='/usage', description='Your requests and tokens against limits.'),
     NavItem(
-        label='Quotas',
+        label=N_('My usage'),
+        icon='data_usage',
+        path='/usage',
+        description=N_('Your requests and tokens against limits.'),
+    ),
+    NavItem(
+        label=N_('Quotas'),
         icon='speed',
         path='/quotas',
         role=Role.INSTRUCTOR,
-        description='Limit requests and tokens per attendee or per workshop.',
+        description=N_('Limit requests and tokens per attendee or per workshop.'),
     ),
     NavItem(
-        label='Audit log',
+        label=N_('Audit log'),
         icon='policy',
         path='/admin/audit',
         role=Role.ADMIN,
-        description='Sign-ins, role changes, tokens, refused requests, quota hits and model changes.',
+        description=N_('Sign-ins, role changes, tokens, refused requests, quota hits and model changes.'),
     ),
     NavItem(
-        label='HTTP allow-list',
+        label=N_('HTTP allow-list'),
         icon='shield',
         path='/admin/http-allowlist',
         role=Role.ADMIN,
-        description='Hosts that HTTP tools may call.',
+        description=N_('Hosts that HTTP tools may call.'),
     ),
 ]
 

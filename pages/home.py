@@ -7,6 +7,8 @@ from nicegui import APIRouter, ui
 from components.frame import frame
 from components.nav import items_for
 from pages.common import page_user
+from services.core import actions, i18n
+from services.core.i18n import _
 from services.wiring import Services
 
 
@@ -18,10 +20,14 @@ def create_router(services: Services) -> APIRouter:
         user = await page_user(services)
         if user is None:
             return
-        with frame(services, user, f'Welcome, {user.display_name}'):
+        with frame(services, user, _('Welcome, {name}', name=user.display_name)):
             ui.label(
-                f'Signed in as {user.email} ({user.role.value}). Pick an area to start: everything here runs on '
-                'the local models of this workshop.'
+                _(
+                    'Signed in as {email} ({role}). Pick an area to start: everything here runs on '
+                    'the local models of this workshop.',
+                    email=user.email,
+                    role=_(user.role.value),
+                )
             ).classes('text-gray-600 dark:text-gray-300')
             with ui.grid().classes('w-full gap-4 grid-cols-1 sm:grid-cols-2 lg:grid-cols-3'):
                 for item in items_for(user.role):
@@ -31,19 +37,23 @@ def create_router(services: Services) -> APIRouter:
                         with ui.card().classes('h-full hover:shadow-lg'):
                             with ui.row().classes('items-center gap-2'):
                                 ui.icon(item.icon, size='sm').classes('text-primary')
-                                ui.label(item.label).classes('text-lg font-semibold')
-                            ui.label(item.description).classes('text-sm text-gray-600 dark:text-gray-300')
+                                ui.label(_(item.label)).classes('text-lg font-semibold').props(
+                                    'role=heading aria-level=2'
+                                )
+                            ui.label(_(item.description)).classes('text-sm text-gray-600 dark:text-gray-300')
             activity = await services.activity.recent_for_user(user.id, limit=10)
-            ui.label('Your recent activity').classes('text-lg font-semibold mt-4')
+            ui.label(_('Your recent activity')).classes('text-lg font-semibold mt-4').props('role=heading aria-level=2')
             if not activity:
-                ui.label('Nothing yet. What you do on the platform will be listed here.').classes('text-gray-500')
+                ui.label(_('Nothing yet. What you do on the platform will be listed here.')).classes(
+                    'text-gray-700 dark:text-gray-300'
+                )
             else:
                 with ui.list().props('dense separator bordered').classes('w-full'):
                     for item in activity:
                         with ui.item():
                             with ui.item_section():
-                                ui.item_label(item.action.replace('_', ' '))
-                                ui.item_label(item.created_at.strftime('%Y-%m-%d %H:%M')).props('caption')
+                                ui.item_label(_(actions.label(item.action)))
+                                ui.item_label(i18n.moment(item.created_at)).props('caption')
                             if item.error:
                                 with ui.item_section().props('side'):
                                     ui.icon('error', color='negative').tooltip(item.error)

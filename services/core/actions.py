@@ -1,4 +1,7 @@
-"""Names of activity-log actions, shared by the features that record them and the rules that read them."""
+"""Names of activity-log actions, shared by the features that record them and the rules that read them; and how a
+page names each one to people (`LABELS`, marked for the catalogues: a page shows `_(label(action))`)."""
+
+from services.core.i18n import N_
 
 SIGN_UP = 'sign_up'
 SIGN_IN = 'sign_in'
@@ -35,3 +38,43 @@ WORKSHOP_RESUME = 'workshop_resume'  # details: via (resume_code, device); works
 WORKSHOP_MERGE = 'workshop_merge'  # details: kept, merged (user ids); by the instructor who merged
 WORKSHOP_TEMPLATE_EXPORT = 'workshop_template_export'  # details: documents; workshop_id set
 WORKSHOP_TEMPLATE_IMPORT = 'workshop_template_import'  # details: created, skipped; workshop_id: the new one
+
+# what a page calls each action (English: the name with spaces)
+LABELS = {
+    SIGN_UP: N_('sign up'),
+    SIGN_IN: N_('sign in'),
+    CHAT: N_('chat'),
+    CHAT_COMPARE: N_('chat compare'),
+    CONVERSATION_EXPORT: N_('conversation export'),
+    CONVERSATION_IMPORT: N_('conversation import'),
+    MODEL_PULL: N_('model pull'),
+    MODEL_CREATE: N_('model create'),
+    MODEL_COPY: N_('model copy'),
+    MODEL_DELETE: N_('model delete'),
+    MODEL_UNLOAD: N_('model unload'),
+    PROMPT_CREATE: N_('prompt create'),
+    PROMPT_RUN: N_('prompt run'),
+    PROMPT_BATCH: N_('prompt batch'),
+    TOOL_CALL: N_('tool call'),
+    DOCUMENT_UPLOAD: N_('document upload'),
+    INGEST_JOB: N_('ingest job'),
+    KB_REINDEX: N_('kb reindex'),
+    EMBED: N_('embed'),
+    RAG_QUERY: N_('rag query'),
+    RAG_EVAL: N_('rag eval'),
+    API_CALL: N_('api call'),
+    WORKSHOP_JOIN: N_('workshop join'),
+    WORKSHOP_EXPORT: N_('workshop export'),
+    ARENA_ANSWER: N_('arena answer'),
+    ARENA_VOTE: N_('arena vote'),
+    GALLERY_SUBMIT: N_('gallery submit'),
+    WORKSHOP_RESUME: N_('workshop resume'),
+    WORKSHOP_MERGE: N_('workshop merge'),
+    WORKSHOP_TEMPLATE_EXPORT: N_('workshop template export'),
+    WORKSHOP_TEMPLATE_IMPORT: N_('workshop template import'),
+}
+
+
+def label(action: str) -> str:
+    """The English name of an action for people (to be passed to `_()`): known ones are in the catalogues."""
+    return LABELS.get(action, action.replace('_', ' '))

@@ -16,6 +16,7 @@ from models import Role, WorkshopMembership
 from services.core.activity import Activity, ActivityService
 from services.core.auth import AuthService
 from services.core.errors import NotFound
+from services.core.i18n import N_
 from services.core.membership import Membership
 
 log = logging.getLogger(__name__)
@@ -69,10 +70,10 @@ class ActivityReader:
         """The rows an instructor may read: in the workshops they teach, and their own."""
         if workshop_id is not None and workshop_id not in managed:
             log.warning('user %s refused the activity of workshop %s: not their workshop', actor_id, workshop_id)
-            raise NotFound('No such workshop.')
+            raise NotFound(N_('No such workshop.'))
         if user_id is not None and user_id != actor_id:
             if not await WorkshopMembership.exists(user_id=user_id, workshop_id__in=managed):
                 log.warning('user %s refused the activity of user %s: not an attendee of theirs', actor_id, user_id)
-                raise NotFound('No such user.')
+                raise NotFound(N_('No such user.'))
         in_managed = Q(workshop_id__in=list(managed)) if managed else Q(id__in=[])
         return in_managed if user_id not in (None, actor_id) else in_managed | Q(user_id=actor_id)

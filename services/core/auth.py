@@ -22,11 +22,14 @@ from tortoise.transactions import in_transaction
 from models import AppSetting, Role, User
 from services.core import sessions
 from services.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied, Throttled
-from services.core.i18n import LANGUAGES
+from services.core.i18n import LANGUAGES, N_
 from services.core.passwords import ahash_password, averify_password, needs_rehash
 from services.core.throttles import Backoff, wait_sentence
 
 log = logging.getLogger(__name__)
+# the rule a new password must meet, as sign-up and the admin's forms show it (a page translates it: `_(PASSWORD_RULE,
+# length=...)`)
+PASSWORD_RULE = N_('Password must be at least {length} characters and contain a letter and a digit.')
 
 __all__ = ['AuthService', 'Role', 'UserInfo']
 
@@ -127,14 +130,14 @@ def normalise_email(email: str) -> str:
 def validate_email(email: str) -> str:
     email = normalise_email(email)
     if not EMAIL_RE.match(email) or len(email) > 254:
-        raise InvalidInput('Please enter a valid email address, like ada@example.org.')
+        raise InvalidInput(N_('Please enter a valid email address, like ada@example.org.'))
     return email
 
 
 def validate_display_name(name: str) -> str:
     name = ' '.join((name or '').split())
     if not 1 <= len(name) <= 80:
-        raise InvalidInput('Display name must be between 1 and 80 characters.')
+        raise InvalidInput(N_('Display name must be between 1 and 80 characters.'))
     return name
 
 
@@ -210,7 +213,7 @@ class AuthService:
     # ----- rules -------------------------------------------------------------------------------------------------
     @property
     def password_rule(self) -> str:
-        return f'Password must be at least {self.min_password_length} characters and contain a letter and a digit.'
+        return PASSWORD_RULE.format(length=self.min_password_length)
 
     def validate_password(self, password: str) -> str:
         password = password or ''
@@ -230,14 +233,14 @@ class AuthService:
         self.validate_password(password)
         first = not await User.exists()
         if not first and not await self.signup_open():
-            raise PermissionDenied('Sign-up is closed on this platform. Ask an admin or instructor for an account.')
+            raise PermissionDenied(N_('Sign-up is closed on this platform. Ask an admin or instructor for an account.'))
         return await self._create(email, display_name, password, Role.ATTENDEE, may_bootstrap=True)
 
     async def _create(
         self, email: str, display_name: str, password: str | None, role: Role, *, may_bootstrap: bool
     ) -> UserInfo:
         if await User.exists(email=email):
-            raise Conflict('An account with this email already exists. Sign in instead.')
+            raise Conflict(N_('An account with this email already exists. Sign in instead.'))
         password_hash = await ahash_password(password) if password else None
         async with self._signup_lock:
             try:
@@ -248,7 +251,7 @@ class AuthService:
                         email=email, display_name=display_name, password_hash=password_hash, role=role
                     )
             except IntegrityError as exc:
-                raise Conflict('An account with this email already exists. Sign in instead.') from exc
+                raise Conflict(N_('An account with this email already exists. Sign in instead.')) from exc
         log.info('created account %s (%s)', user.id, role.value)
         return _info(user)
 
@@ -289,10 +292,10 @@ class AuthService:
             await self.audit(
                 user.id if user else None, 'sign_in_failed', outcome='failed', target=email, ip=client_address
             )
-            raise NotAuthenticated('Wrong email or password.')
+            raise NotAuthenticated(N_('Wrong email or password.'))
         if not user.is_active:
             await self.audit(user.id, 'sign_in_failed', outcome='refused', target=email, ip=client_address)
-            raise PermissionDenied('This account has been deactivated. Ask an admin to reactivate it.')
+            raise PermissionDenied(N_('This account has been deactivated. Ask an admin to reactivate it.'))
         self.pair_throttle.clear(pair_key)
         user.last_login_at = datetime.now(UTC)
         update = ['last_login_at']
@@ -365,7 +368,7 @@ class AuthService:
     async def _target(self, user_id: int) -> User:
         user = await User.get_or_none(id=user_id)
         if user is None:
-            raise NotFound('No such user.')
+            raise NotFound(N_('No such user.'))
         seen = _seen_in_request.get()
         if seen is not None:
             seen.clear()  # about to change a user: this request reads them afresh from here on
@@ -373,7 +376,7 @@ class AuthService:
 
     async def _ensure_not_last_admin(self, user: User) -> None:
         if user.role == Role.ADMIN and await User.filter(role=Role.ADMIN, is_active=True).count() <= 1:
-            raise Conflict('This is the last active admin. Make someone else an admin first.')
+            raise Conflict(N_('This is the last active admin. Make someone else an admin first.'))
 
     async def set_language(self, user_id: int, language: str) -> None:
         """The UI language a person chose for themselves ('' = their browser's), kept with the account so that it
@@ -404,7 +407,7 @@ class AuthService:
         await self.require(actor_id, Role.ADMIN)
         user = await self._target(user_id)
         if not active and user.id == actor_id:
-            raise Conflict('You cannot deactivate your own account.')
+            raise Conflict(N_('You cannot deactivate your own account.'))
         return await self._set_active(user, active, actor_id=actor_id)
 
     async def _set_active(self, user: User, active: bool, *, actor_id: int | None, via: str = 'admin') -> UserInfo:
@@ -461,7 +464,7 @@ class AuthService:
         if user is None:
             raise NotAuthenticated()
         if not await averify_password(user.password_hash, current or ''):
-            raise InvalidInput('Your current password is not correct.')
+            raise InvalidInput(N_('Your current password is not correct.'))
         self.validate_password(new_password)
         user.password_hash = await ahash_password(new_password)
         await user.save(update_fields=['password_hash', 'updated_at'])

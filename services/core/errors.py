@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from services.core.i18n import N_
+
 
 class ServiceError(Exception):
     """Base class: `str(error)` is a complete, user-facing sentence."""
@@ -22,21 +24,21 @@ class NotFound(ServiceError):
 
     status_code = 404
 
-    def __init__(self, message: str = 'Not found.') -> None:
+    def __init__(self, message: str = N_('Not found.')) -> None:
         super().__init__(message)
 
 
 class NotAuthenticated(ServiceError):
     status_code = 401
 
-    def __init__(self, message: str = 'Please sign in.') -> None:
+    def __init__(self, message: str = N_('Please sign in.')) -> None:
         super().__init__(message)
 
 
 class PermissionDenied(ServiceError):
     status_code = 403
 
-    def __init__(self, message: str = 'You do not have permission to do that.') -> None:
+    def __init__(self, message: str = N_('You do not have permission to do that.')) -> None:
         super().__init__(message)
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from services.core.errors import InvalidInput
+from services.core.i18n import N_
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NUMERIC_LABEL = re.compile(r'^(0x[0-9a-f]*|[0-9]+)$', re.I)
@@ -66,7 +67,7 @@ def normalise_host(host: str) -> str:
     """A canonical host name or IP literal, or UnsafeURL for odd or malformed forms."""
     host = (host or '').strip().lower().rstrip('.')
     if not host:
-        raise UnsafeURL('The URL has no host name.')
+        raise UnsafeURL(N_('The URL has no host name.'))
     if host.startswith('[') and host.endswith(']'):
         host = host[1:-1]
     try:
@@ -102,21 +103,21 @@ def is_public(address: IPAddress) -> bool:
 def parse(url: str) -> tuple[str, str, int, str]:
     """(scheme, canonical host, port, path+query) of an http(s) URL, or UnsafeURL."""
     if not isinstance(url, str) or len(url) > 4000:
-        raise UnsafeURL('The URL is missing or too long.')
+        raise UnsafeURL(N_('The URL is missing or too long.'))
     if any(ch in url for ch in '\r\n\t\x00 '):
-        raise UnsafeURL('The URL contains spaces or control characters.')
+        raise UnsafeURL(N_('The URL contains spaces or control characters.'))
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ('http', 'https'):
-        raise UnsafeURL('Only http:// and https:// URLs can be called.')
+        raise UnsafeURL(N_('Only http:// and https:// URLs can be called.'))
     if '@' in parts.netloc or parts.username is not None:
-        raise UnsafeURL('URLs with a user name or password before the host (user@host) are not allowed.')
+        raise UnsafeURL(N_('URLs with a user name or password before the host (user@host) are not allowed.'))
     if '\\' in parts.netloc:
-        raise UnsafeURL('The URL host contains a backslash.')
+        raise UnsafeURL(N_('The URL host contains a backslash.'))
     try:
         port = parts.port or (443 if scheme == 'https' else 80)
     except ValueError:
-        raise UnsafeURL('The URL has an invalid port.') from None
+        raise UnsafeURL(N_('The URL has an invalid port.')) from None
     host = normalise_host(parts.hostname or '')
     path = parts.path or '/'
     if parts.query:

@@ -21,6 +21,7 @@ from tortoise.expressions import Q
 from models import Role, Visibility, Workshop
 from services.core.auth import UserInfo
 from services.core.errors import InvalidInput, NotFound, PermissionDenied
+from services.core.i18n import N_
 from services.core.membership import Membership
 
 log = logging.getLogger(__name__)
@@ -81,22 +82,22 @@ class Sharing:
             log.warning('user %s refused sharing with workshop %s: attendees may not share', user.id, workshop_id)
             raise PermissionDenied(ATTENDEES_MAY_NOT_SHARE)
         log.warning('user %s refused sharing with workshop %s: not in it', user.id, workshop_id)
-        raise NotFound('No such workshop. You can share only with a workshop you teach or attend.')
+        raise NotFound(N_('No such workshop. You can share only with a workshop you teach or attend.'))
 
 
 def check_visibility(visibility: str, workshop_id: Any) -> tuple[Visibility, int | None]:
     try:
         value = Visibility(visibility)
     except ValueError:
-        raise InvalidInput('Visibility must be private, workshop or public.') from None
+        raise InvalidInput(N_('Visibility must be private, workshop or public.')) from None
     if value != Visibility.WORKSHOP:
         return value, None
     try:
         number = int(workshop_id)
     except (TypeError, ValueError):
-        raise InvalidInput('To share with a workshop, give the workshop number.') from None
+        raise InvalidInput(N_('To share with a workshop, give the workshop number.')) from None
     if number <= 0:
-        raise InvalidInput('To share with a workshop, give the workshop number.')
+        raise InvalidInput(N_('To share with a workshop, give the workshop number.'))
     return value, number
 
 
@@ -104,8 +105,8 @@ def clean_tags(tags: Any) -> list[str]:
     if isinstance(tags, str):
         tags = tags.split(',')
     if not isinstance(tags, list):
-        raise InvalidInput('Tags must be a list of words.')
+        raise InvalidInput(N_('Tags must be a list of words.'))
     out = list(dict.fromkeys(str(t).strip().lower()[:32] for t in tags if str(t).strip()))
     if len(out) > 12:
-        raise InvalidInput('At most 12 tags.')
+        raise InvalidInput(N_('At most 12 tags.'))
     return out
