@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.core.errors import InvalidInput
+from services.core.i18n import N_
 from services.tools.calculator import evaluate
 
 
@@ -150,8 +151,8 @@ def default_registry() -> BuiltinRegistry:
     registry.register(
         BuiltinTool(
             key='calculator',
-            label='Calculator',
-            description='Evaluate an arithmetic expression with + - * / // % ** and parentheses.',
+            label=N_('Calculator'),
+            description=N_('Evaluate an arithmetic expression with + - * / // % ** and parentheses.'),
             parameters={
                 'type': 'object',
                 'properties': {'expression': {'type': 'string', 'description': 'For example (2 + 3) * 4'}},
@@ -163,8 +164,8 @@ def default_registry() -> BuiltinRegistry:
     registry.register(
         BuiltinTool(
             key='current_datetime',
-            label='Current date and time',
-            description='The current date and time in a time zone (IANA name such as Europe/Berlin).',
+            label=N_('Current date and time'),
+            description=N_('The current date and time in a time zone (IANA name such as Europe/Berlin).'),
             parameters={
                 'type': 'object',
                 'properties': {'timezone': {'type': 'string', 'description': 'IANA time zone, e.g. Asia/Tokyo'}},
@@ -176,8 +177,8 @@ def default_registry() -> BuiltinRegistry:
     registry.register(
         BuiltinTool(
             key='convert_units',
-            label='Unit conversion',
-            description='Convert a value between units of length, mass, temperature or volume.',
+            label=N_('Unit conversion'),
+            description=N_('Convert a value between units of length, mass, temperature or volume.'),
             parameters={
                 'type': 'object',
                 'properties': {
