@@ -23,7 +23,7 @@ from services.chat.tool_loop import LoopEvent
 from services.core import i18n
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
-from services.core.i18n import N_, _, _n
+from services.core.i18n import N_, _
 from services.models.callers import is_staff
 from services.models.errors import OllamaError
 from services.tools.library import ToolCallResult
@@ -399,12 +399,8 @@ class Playground:
             reply.notice.set_visibility(True)
         total = (message.get('metrics') or {}).get('total_ms') or 0
         count = len(message['tool_transcript'])
-        reply.metrics.text = _n(
-            '{count} tool call · total {seconds} s',
-            '{count} tool calls · total {seconds} s',
-            count,
-            count=count,
-            seconds=i18n.number(total / 1000, 2),
+        reply.metrics.text = _(
+            '{count} tool call(s) · total {seconds} s', count=count, seconds=i18n.number(total / 1000, 2)
         )
 
     @staticmethod

@@ -14,7 +14,7 @@ from components.prompt_editor import chat_model_names
 from services.core import i18n
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
-from services.core.i18n import _, _n
+from services.core.i18n import _
 from services.models.errors import OllamaError
 from services.prompts.library import PromptDetail
 from services.prompts.runs import BatchResult, RunInfo, batch_csv
@@ -233,15 +233,9 @@ async def batch_tab(services: Services, user: UserInfo, detail: PromptDetail) ->
         table_area.clear()
         with table_area:
             with ui.row().classes('items-center gap-3'):
-                ui.label(
-                    _n(
-                        '{count} row, {failed} failed',
-                        '{count} rows, {failed} failed',
-                        len(result.runs),
-                        count=len(result.runs),
-                        failed=result.failed,
-                    )
-                ).classes('font-semibold')
+                ui.label(_('{count} rows, {failed} failed', count=len(result.runs), failed=result.failed)).classes(
+                    'font-semibold'
+                )
                 ui.button(
                     _('Download CSV'),
                     icon='download',

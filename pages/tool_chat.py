@@ -16,7 +16,7 @@ from pages.common import page_user
 from services.core import i18n
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
-from services.core.i18n import _, _n
+from services.core.i18n import _
 from services.models.errors import OllamaError
 from services.tools.library import ToolCallResult
 from services.wiring import Services
@@ -172,10 +172,8 @@ async def tool_chat_panel(services: Services, user: UserInfo) -> None:
                     with log:
                         calls = event.metrics['tool_calls']
                         ui.label(
-                            _n(
-                                '{count} tool call · {seconds} s',
-                                '{count} tool calls · {seconds} s',
-                                calls,
+                            _(
+                                '{count} tool call(s) · {seconds} s',
                                 count=calls,
                                 seconds=i18n.number(event.metrics['latency_ms'] / 1000, 2),
                             )

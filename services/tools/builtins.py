@@ -123,7 +123,7 @@ def convert(value: float, source: str, target: str) -> tuple[float, str]:
     if a in TEMPERATURE and b in TEMPERATURE:
         kelvin = {'c': value + 273.15, 'f': (value - 32) * 5 / 9 + 273.15, 'k': value}[a]
         if kelvin < 0:
-            raise InvalidInput('That temperature is below absolute zero.')
+            raise InvalidInput(N_('That temperature is below absolute zero.'))
         out = {'c': kelvin - 273.15, 'f': (kelvin - 273.15) * 9 / 5 + 32, 'k': kelvin}[b]
         return round(out, 6), 'temperature'
     for quantity, table in QUANTITIES.items():
@@ -140,7 +140,7 @@ async def _convert(_: ToolContext, args: dict[str, Any]) -> Any:
     try:
         value = float(args.get('value'))  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise InvalidInput('"value" must be a number.') from None
+        raise InvalidInput(N_('"value" must be a number.')) from None
     result, quantity = convert(value, str(args.get('from_unit', '')), str(args.get('to_unit', '')))
     return {'value': value, 'from_unit': args.get('from_unit'), 'to_unit': args.get('to_unit'), 'result': result,
             'quantity': quantity}  # fmt: skip
