@@ -55,7 +55,7 @@ class Compare:
             self.error = error_label()
             self.columns = ui.grid(columns=2).classes('w-full gap-2')
             # a live region: screen readers hear the answers as they stream in
-            self.columns._props.update({'aria-live': 'polite', 'aria-label': _('Answers')})
+            self.columns._props.update({'role': 'region', 'aria-live': 'polite', 'aria-label': _('Answers')})
             ui.label(_('Better answers so far')).classes('text-lg font-semibold mt-4')
             self.counts = ui.column().classes('gap-0').props('aria-live=polite')
             await self.show_counts()

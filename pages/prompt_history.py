@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
+from components.chat_view import code_block
 from components.forms import guarded
 from services.core import i18n
 from services.core.auth import UserInfo
@@ -65,7 +66,7 @@ async def history_tab(
         area.clear()
         with area:
             if mode.value == 'unified':
-                ui.code(diff.unified, language='diff').classes('w-full').mark('diff-unified')
+                code_block(diff.unified, language='diff').classes('w-full').mark('diff-unified')
             else:
                 _side_by_side(diff)
 

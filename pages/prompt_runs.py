@@ -88,7 +88,7 @@ async def run_tab(services: Services, user: UserInfo, detail: PromptDetail) -> N
             button = ui.button(_('Run'), icon='play_arrow').mark('run')
         error = error_label()
         results = ui.row().classes('w-full gap-3 items-stretch no-wrap overflow-x-auto')
-        results._props.update({'aria-live': 'polite', 'aria-label': _('Results')})
+        results._props.update({'role': 'region', 'aria-live': 'polite', 'aria-label': _('Results')})
 
     @ui.refreshable
     async def past_runs() -> None:
@@ -210,9 +210,12 @@ async def batch_tab(services: Services, user: UserInfo, detail: PromptDetail) ->
             except UnicodeDecodeError:
                 ui.notify(_('The file is not UTF-8 text. Save it as "CSV UTF-8".'), type='negative')
 
-        ui.upload(label=_('or upload a CSV file'), auto_upload=True, max_file_size=1_000_000, on_upload=uploaded).props(
-            'accept=.csv,text/csv flat bordered'
-        ).classes('w-full').mark('batch-upload')
+        # Quasar's uploader draws an unnamed "add" button around its file input: a named button opens it instead
+        upload = ui.upload(auto_upload=True, max_file_size=1_000_000, on_upload=uploaded)
+        upload.props('accept=.csv,text/csv').classes('hidden').mark('batch-upload')
+        ui.button(_('Upload a CSV file'), icon='upload_file', on_click=lambda: upload.run_method('pickFiles')).props(
+            'outline'
+        ).mark('batch-pick')
         with ui.row().classes('w-full items-center gap-3'):
             model = (
                 ui.select(

@@ -8,7 +8,7 @@ from typing import Any
 
 from nicegui import APIRouter, ui
 
-from components.chat_view import waiting_text
+from components.chat_view import code_block, waiting_text
 from components.forms import guarded
 from components.frame import frame
 from components.prompt_editor import chat_model_names
@@ -42,7 +42,7 @@ def call_card(name: str, arguments: dict[str, Any], step: int) -> tuple[ui.colum
             ui.icon('build', size='sm').classes('text-primary').props('aria-hidden=true')
             ui.label(_('Step {step}: {name}', step=step, name=name)).classes('font-semibold')
             timing = ui.label(_('running…')).classes('text-xs text-gray-700 dark:text-gray-300')
-        ui.code(json.dumps(arguments, ensure_ascii=False), language='json').classes('w-full text-sm')
+        code_block(json.dumps(arguments, ensure_ascii=False)).classes('w-full text-sm')
         body = ui.column().classes('w-full gap-1')
     return body, timing
 
@@ -53,7 +53,7 @@ def fill_result(body: ui.column, timing: ui.label, result: ToolCallResult) -> No
         if result.ok:
             text = result.result if isinstance(result.result, str) else json.dumps(result.result, ensure_ascii=False)
             ui.label(_('Result')).classes('text-xs text-gray-700 dark:text-gray-300')
-            ui.code(text[:4000], language='json').classes('w-full text-sm').mark('transcript-result')
+            code_block(text[:4000]).classes('w-full text-sm').mark('transcript-result')
         else:
             ui.label(_('Error (sent to the model): {error}', error=_(result.error) if result.error else '')).classes(
                 'text-negative text-sm'

@@ -7,6 +7,7 @@ from typing import Any
 
 from nicegui import APIRouter, ui
 
+from components.chat_view import code_block
 from components.code_dialog import code_button
 from components.forms import confirm, guarded
 from components.frame import frame
@@ -63,7 +64,7 @@ def tool_console(services: Services, user: UserInfo, tool: ToolInfo) -> None:
                 status.classes(replace='text-positive')
                 with output:
                     text = result.result if isinstance(result.result, str) else json.dumps(result.result, indent=2)
-                    ui.code(text, language='json').classes('w-full').mark('console-result')
+                    code_block(text).classes('w-full').mark('console-result')
             else:
                 status.text = _(
                     'Failed in {ms} ms: {error}',
@@ -128,7 +129,7 @@ def create_router(services: Services) -> APIRouter:
                 ui.label(_('No such built-in tool.'))
                 return
             ui.label(_(tool.description))
-            ui.code(json.dumps(tool.parameters, indent=2), language='json').classes('w-full')
+            code_block(json.dumps(tool.parameters, indent=2)).classes('w-full')
             code_button(lambda: services.scripts.tools.script(user.id, tool.ref))
             tool_console(services, user, tool)
 
