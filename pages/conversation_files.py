@@ -76,6 +76,7 @@ def import_button(services: Services, user: UserInfo, on_done: Callable[[], Awai
 def _import_dialog(services: Services, user: UserInfo, on_done: Callable[[], Awaitable[None]]) -> None:
     limit = services.settings.chat_import_max_mb
     with ui.dialog() as dialog, ui.card().classes('w-[32rem] gap-3'):
+        dialog._props['aria-label'] = _('Import conversations')
         ui.label(_('Import conversations')).classes('text-lg font-semibold')
         ui.label(
             _(
@@ -105,13 +106,14 @@ def _import_dialog(services: Services, user: UserInfo, on_done: Callable[[], Awa
                 ui.notify(_(warning), type='warning', multi_line=True)
             await on_done()
 
-        upload = ui.upload(
-            label=_('Conversations file (.json)'),
-            auto_upload=True,
-            on_upload=uploaded,
-            max_file_size=limit * 1024 * 1024,
-        )
-        upload.props('accept=".json,application/json" flat bordered').classes('w-full').mark('import-upload')
+        # Quasar's uploader draws an unnamed "add" button around its file input: a named button opens it instead
+        upload = ui.upload(auto_upload=True, on_upload=uploaded, max_file_size=limit * 1024 * 1024)
+        upload.props('accept=".json,application/json"').classes('hidden').mark('import-upload')
+        ui.button(
+            _('Upload a conversations file (.json)'),
+            icon='upload_file',
+            on_click=lambda: upload.run_method('pickFiles'),
+        ).props('outline').mark('import-pick')
         with ui.row().classes('w-full justify-end'):
             ui.button(_('Cancel'), on_click=dialog.close).props('flat')
     dialog.open()

@@ -482,6 +482,7 @@ class Playground:
 
     async def rename(self, conversation_id: int, title: str) -> None:
         with ui.dialog() as dialog, ui.card().classes('w-96 gap-2'):
+            dialog._props['aria-label'] = _('Rename conversation')
             ui.label(_('Rename conversation')).classes('text-lg font-semibold')
             name = ui.input(_('Title'), value=title).props('outlined autofocus').classes('w-full').mark('rename-title')
             name.on('keydown.enter', lambda: dialog.submit(name.value))

@@ -181,6 +181,7 @@ async def _prompt_body(services: Services, user: UserInfo, prompt_id: int) -> No
 
 def _import_dialog(services: Services, user: UserInfo) -> None:
     with ui.dialog() as dialog, ui.card().classes('w-[36rem] gap-3'):
+        dialog._props['aria-label'] = _('Import a prompt')
         ui.label(_('Import a prompt')).classes('text-lg font-semibold')
         ui.label(_('Upload or paste a JSON file exported from this platform. It becomes a private prompt of yours.'))
         text = ui.textarea(_('JSON')).classes('w-full').props('outlined autogrow').mark('import-json')
@@ -200,9 +201,12 @@ def _import_dialog(services: Services, user: UserInfo) -> None:
         async def uploaded(e) -> None:
             await do_import(await e.file.read())
 
-        ui.upload(label=_('JSON file'), auto_upload=True, max_file_size=500_000, on_upload=uploaded).props(
-            'accept=.json,application/json flat bordered'
-        ).classes('w-full').mark('import-upload')
+        # Quasar's uploader draws an unnamed "add" button around its file input: a named button opens it instead
+        upload = ui.upload(auto_upload=True, max_file_size=500_000, on_upload=uploaded)
+        upload.props('accept=.json,application/json').classes('hidden').mark('import-upload')
+        ui.button(_('Upload a JSON file'), icon='upload_file', on_click=lambda: upload.run_method('pickFiles')).props(
+            'outline'
+        ).mark('import-pick')
         with ui.row().classes('w-full justify-end'):
             ui.button(_('Cancel'), on_click=dialog.close).props('flat')
             ui.button(_('Import'), on_click=lambda: do_import(text.value or '')).mark('import-submit')
