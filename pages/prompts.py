@@ -64,7 +64,7 @@ def create_router(services: Services) -> APIRouter:
                                 color=VISIBILITY_COLORS.get(prompt.visibility, 'grey'),
                             )
                             for tag in prompt.tags:
-                                ui.chip(tag).props('dense outline')
+                                ui.chip(tag).props('dense color=grey-8 text-color=white')
                             ui.space()
                             shown = (
                                 _('v{version} · by you', version=prompt.current_version)
