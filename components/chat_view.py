@@ -15,6 +15,8 @@ from nicegui import ui
 
 from components import format as fmt
 from components import image_attach
+from services.core import i18n
+from services.core.i18n import _
 
 MIN_INTERVAL = 0.05  # seconds between browser updates of one streaming reply
 
@@ -23,12 +25,25 @@ def metrics_text(metrics: dict[str, Any] | None) -> str:
     if not metrics:
         return ''
     rate = metrics.get('tokens_per_s')
-    return (
-        f'first token {fmt.ms(metrics.get("ttft_ms"))} · '
-        f'{f"{rate:.1f}" if rate else "–"} tokens/s · '
-        f'prompt {metrics.get("prompt_tokens") if metrics.get("prompt_tokens") is not None else "–"} · '
-        f'output {metrics.get("output_tokens", 0)} tokens · total {fmt.ms(metrics.get("total_ms"))}'
+    prompt = metrics.get('prompt_tokens')
+    return _(
+        'first token {first} · {rate} tokens/s · prompt {prompt} · output {output} tokens · total {total}',
+        first=fmt.ms(metrics.get('ttft_ms')),
+        rate=i18n.number(rate, 1) if rate else '–',
+        prompt=i18n.number(prompt) if prompt is not None else '–',
+        output=i18n.number(metrics.get('output_tokens', 0)),
+        total=fmt.ms(metrics.get('total_ms')),
     )
+
+
+def code_block(content: str, language: str = 'json') -> ui.code:
+    """`ui.code` whose copy button (NiceGUI draws it with an icon only) has an accessible name."""
+    block = ui.code(content, language=language)
+    button = getattr(block, 'copy_button', None)
+    if button is not None:
+        button._props['aria-label'] = _('Copy the code')
+        button.tooltip(_('Copy the code'))
+    return block
 
 
 def user_message(text: str, images: list[tuple[str, str]] = ()) -> ui.row:
@@ -54,20 +69,21 @@ class StreamingReply:
         self._interval = MIN_INTERVAL
         with ui.card().classes('w-full py-2').props('flat bordered') as self.card:
             with ui.row().classes('w-full items-center gap-2'):
-                ui.icon('smart_toy', color='primary')
-                ui.label(model).classes('text-xs text-gray-500')
+                ui.icon('smart_toy', color='primary').props('aria-hidden=true')
+                ui.label(model).classes('text-xs text-gray-700 dark:text-gray-300')
                 self.spinner = ui.spinner(size='sm')
                 ui.space()
                 self.copy = ui.button(icon='content_copy', on_click=self._copy).props('flat round dense')
-                self.copy.tooltip('Copy the answer').mark('chat-copy')
-            self.thinking_box = ui.expansion('Thinking', icon='psychology', value=False).classes('w-full text-sm')
+                self.copy._props['aria-label'] = _('Copy the answer')
+                self.copy.tooltip(_('Copy the answer')).mark('chat-copy')
+            self.thinking_box = ui.expansion(_('Thinking'), icon='psychology', value=False).classes('w-full text-sm')
             with self.thinking_box:
-                self.thinking_md = ui.markdown().classes('text-gray-500')
+                self.thinking_md = ui.markdown().classes('text-gray-700 dark:text-gray-300')
             self.thinking_box.set_visibility(False)
             self.answer = ui.markdown().classes('w-full break-words').mark('chat-answer')
             self.notice = ui.label().classes('text-sm text-warning').props('role=status').mark('chat-notice')
             self.notice.set_visibility(False)
-            self.metrics = ui.label().classes('text-xs text-gray-500').mark('chat-metrics')
+            self.metrics = ui.label().classes('text-xs text-gray-700 dark:text-gray-300').mark('chat-metrics')
             self.actions = ui.row().classes('gap-2')
 
     def waiting(self, ahead: int) -> None:
@@ -110,10 +126,10 @@ class StreamingReply:
         self.metrics.text = metrics_text(message.get('metrics'))
         problem = ''
         if message.get('stopped'):
-            problem = 'Stopped: the answer above is incomplete.'
+            problem = _('Stopped: the answer above is incomplete.')
         elif message.get('error'):
-            partial = 'The answer above is incomplete. ' if message.get('content') else ''
-            problem = f'{partial}{message["error"]}'
+            error = _(message['error'])
+            problem = _('The answer above is incomplete. {error}', error=error) if message.get('content') else error
         if problem:
             self.notice.text = problem
             self.notice.set_visibility(True)
@@ -125,13 +141,13 @@ class StreamingReply:
 
     def _copy(self) -> None:
         ui.clipboard.write(''.join(self.content))
-        ui.notify('Copied.')
+        ui.notify(_('Copied.'))
 
 
 def waiting_text(ahead: int) -> str:
     if ahead <= 0:
-        return 'Waiting for a free slot — you are next.'
-    return f'Waiting for a free slot — {ahead} ahead of you.'
+        return _('Waiting for a free slot — you are next.')
+    return _('Waiting for a free slot — {ahead} ahead of you.', ahead=ahead)
 
 
 def saved_reply(message: dict[str, Any]) -> StreamingReply:

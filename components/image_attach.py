@@ -14,6 +14,8 @@ from typing import Any
 from nicegui import ui
 
 from components import format as fmt
+from services.core import i18n
+from services.core.i18n import _
 
 
 def create(
@@ -30,8 +32,10 @@ def thumbnails(images: list[tuple[str, str]], *, size: str = 'w-24 h-24') -> ui.
     """Images of a message as thumbnails; `images` are (source URL, name) pairs; a click opens the full image."""
     with ui.row().classes('gap-2') as row:
         for source, name in images:
-            with ui.link(target=source, new_tab=True).props(f'aria-label="Open image {name}"'):
-                ui.image(source).props(f'alt="{name}" fit=cover').classes(f'{size} rounded').mark('chat-image')
+            with ui.link(target=source, new_tab=True) as link:
+                link._props['aria-label'] = _('Open image {name}', name=name)
+                image = ui.image(source).props('fit=cover').classes(f'{size} rounded').mark('chat-image')
+                image._props['alt'] = name
     return row
 
 
@@ -55,12 +59,20 @@ class ImageAttach:
         )
         self.upload.props(f'accept="{accept}"').classes('hidden').mark('chat-image-upload')
         self.button = ui.button(icon='add_photo_alternate', on_click=lambda: self.upload.run_method('pickFiles'))
-        self.button.props('flat round dense aria-label="Attach images"').mark('chat-attach')
-        self.button.tooltip(f'Attach images (PNG, JPEG, WebP or GIF; up to {max_images}, {max_mb:g} MB each)')
+        self.button.props('flat round dense').mark('chat-attach')
+        self.button._props['aria-label'] = _('Attach images')
+        self.button.tooltip(
+            _(
+                'Attach images (PNG, JPEG, WebP or GIF; up to {count}, {mb} MB each)',
+                count=max_images,
+                mb=i18n.number(max_mb),
+            )
+        )
 
     def preview_area(self) -> ui.row:
         """Where the thumbnails of the attached images show (placed by the page)."""
         self.preview = ui.row().classes('gap-2 items-start').mark('chat-image-preview')
+        self.preview._props.update({'role': 'group', 'aria-label': _('Attached images')})
         self.preview.set_visibility(False)
         return self.preview
 
@@ -68,15 +80,18 @@ class ImageAttach:
         name = e.file.name
         try:
             if len(self.pending) >= self.max_images:
-                ui.notify(f'Attach at most {self.max_images} images to one message.', type='warning')
+                ui.notify(_('Attach at most {count} images to one message.', count=self.max_images), type='warning')
                 return
             if e.file.size() > self.max_bytes:
-                ui.notify(f'"{name}" is too large (at most {self.max_mb:g} MB an image).', type='negative')
+                ui.notify(
+                    _('"{name}" is too large (at most {mb} MB an image).', name=name, mb=i18n.number(self.max_mb)),
+                    type='negative',
+                )
                 return
             try:
                 image = self.check(name, await e.file.read())
             except Exception as exc:  # the service's refusal: say it, attach nothing
-                ui.notify(getattr(exc, 'message', str(exc)), type='negative', multi_line=True)
+                ui.notify(_(getattr(exc, 'message', str(exc))), type='negative', multi_line=True)
                 return
             self.pending.append(image)
             self._render()
@@ -84,21 +99,26 @@ class ImageAttach:
             self.upload.reset()
 
     def _rejected(self) -> None:
-        ui.notify(f'Only PNG, JPEG, WebP or GIF images up to {self.max_mb:g} MB each can be attached.', type='negative')
+        ui.notify(
+            _('Only PNG, JPEG, WebP or GIF images up to {mb} MB each can be attached.', mb=i18n.number(self.max_mb)),
+            type='negative',
+        )
 
     def _render(self) -> None:
         self.preview.clear()
         with self.preview:
             for index, image in enumerate(self.pending):
                 with ui.card().classes('p-1 gap-1 items-center').props('flat bordered'):
-                    ui.image(data_url(image.type, image.data)).props(f'alt="{image.name}" fit=cover').classes(
-                        'w-20 h-20 rounded'
-                    )
+                    shown = ui.image(data_url(image.type, image.data)).props('fit=cover').classes('w-20 h-20 rounded')
+                    shown._props['alt'] = image.name
                     with ui.row().classes('items-center gap-1 no-wrap'):
-                        ui.label(f'{image.name[:18]} · {fmt.size(len(image.data))}').classes('text-xs text-gray-500')
-                        ui.button(icon='close', on_click=lambda image=image: self.remove(image)).props(
-                            f'flat round dense size=xs aria-label="Remove image {image.name}"'
-                        ).mark('chat-image-remove', f'chat-image-remove-{index}')
+                        ui.label(f'{image.name[:18]} · {fmt.size(len(image.data))}').classes(
+                            'text-xs text-gray-700 dark:text-gray-300'
+                        )
+                        remove = ui.button(icon='close', on_click=lambda image=image: self.remove(image))
+                        remove.props('flat round dense size=xs').mark('chat-image-remove', f'chat-image-remove-{index}')
+                        remove._props['aria-label'] = _('Remove image {name}', name=image.name)
+                        remove.tooltip(_('Remove image'))
         self.preview.set_visibility(bool(self.pending))
 
     def remove(self, image: Any) -> None:

@@ -12,6 +12,7 @@ from nicegui import ui
 from components.forms import error_label
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
+from services.core.i18n import _
 from services.prompts.library import PromptDetail, PromptDraft
 from services.prompts.templates import VARIABLE_TYPES, placeholders
 from services.wiring import Services
@@ -35,19 +36,19 @@ async def prompt_editor(
     with ui.column().classes('w-full gap-3'):
         with ui.row().classes('w-full gap-3'):
             name = (
-                ui.input('Name', value=detail.name if detail else '')
+                ui.input(_('Name'), value=detail.name if detail else '')
                 .props('outlined')
                 .classes('grow')
                 .mark('prompt-name')
             )
             tags = (
-                ui.input('Tags (comma separated)', value=', '.join(detail.tags) if detail else '')
+                ui.input(_('Tags (comma separated)'), value=', '.join(detail.tags) if detail else '')
                 .props('outlined')
                 .classes('w-72')
                 .mark('prompt-tags')
             )
         description = (
-            ui.textarea('Description', value=detail.description if detail else '')
+            ui.textarea(_('Description'), value=detail.description if detail else '')
             .props('outlined autogrow')
             .classes('w-full')
             .mark('prompt-description')
@@ -55,32 +56,32 @@ async def prompt_editor(
         with ui.row().classes('w-full items-center gap-3'):
             visibility = (
                 ui.select(
-                    {'private': 'Private', 'workshop': 'Shared with a workshop', 'public': 'Public'},
+                    {'private': _('Private'), 'workshop': _('Shared with a workshop'), 'public': _('Public')},
                     value=detail.visibility if detail else 'private',
-                    label='Visibility',
+                    label=_('Visibility'),
                 )
                 .props('outlined dense')
                 .classes('w-60')
                 .mark('prompt-visibility')
             )
             workshop = (
-                ui.number('Workshop number', value=detail.workshop_id if detail else None, format='%d')
+                ui.number(_('Workshop number'), value=detail.workshop_id if detail else None, format='%d')
                 .props('outlined dense')
                 .classes('w-48')
                 .mark('prompt-workshop')
             )
             workshop.bind_visibility_from(visibility, 'value', backward=lambda v: v == 'workshop')
-        ui.label('Write {{name}} where a variable goes. Nothing in a template is ever executed.').classes(
-            'text-sm text-gray-500'
+        ui.label(_('Write {{name}} where a variable goes. Nothing in a template is ever executed.')).classes(
+            'text-sm text-gray-700 dark:text-gray-300'
         )
         system = (
-            ui.textarea('System template (optional)', value=current.system_template if current else '')
+            ui.textarea(_('System template (optional)'), value=current.system_template if current else '')
             .props('outlined autogrow')
             .classes('w-full font-mono')
             .mark('system-template')
         )
         user_template = (
-            ui.textarea('User template', value=current.user_template if current else '')
+            ui.textarea(_('User template'), value=current.user_template if current else '')
             .props('outlined autogrow')
             .classes('w-full font-mono')
             .mark('user-template')
@@ -89,8 +90,8 @@ async def prompt_editor(
         @ui.refreshable
         def variable_rows() -> None:
             if not variables:
-                ui.label('No variables. Use {{name}} in a template, then "Detect variables".').classes(
-                    'text-sm text-gray-500'
+                ui.label(_('No variables. Use {{name}} in a template, then "Detect variables".')).classes(
+                    'text-sm text-gray-700 dark:text-gray-300'
                 )
             for index, variable in enumerate(variables, start=1):
                 _variable_row(index, variable, variables, variable_rows.refresh)
@@ -102,16 +103,16 @@ async def prompt_editor(
             variables.extend({'name': n, 'type': 'text', 'default': None} for n in added)
             unused = [v['name'] for v in variables if v['name'] not in used]
             await variable_rows.refresh()
-            text = f'Added {", ".join(added)}.' if added else 'No new variables.'
+            text = _('Added {names}.', names=', '.join(added)) if added else _('No new variables.')
             if unused:
-                text += f' Not used in the templates: {", ".join(unused)}.'
+                text = _('{text} Not used in the templates: {names}.', text=text, names=', '.join(unused))
             ui.notify(text)
 
         with ui.row().classes('items-center gap-2'):
-            ui.label('Variables').classes('text-lg font-semibold')
-            ui.button('Detect variables', icon='search', on_click=detect).props('flat').mark('detect-variables')
+            ui.label(_('Variables')).classes('text-lg font-semibold')
+            ui.button(_('Detect variables'), icon='search', on_click=detect).props('flat').mark('detect-variables')
             ui.button(
-                'Add variable',
+                _('Add variable'),
                 icon='add',
                 on_click=lambda: (variables.append({'name': '', 'type': 'text'}), variable_rows.refresh()),
             ).props('flat')
@@ -123,7 +124,7 @@ async def prompt_editor(
                 ui.select(
                     models,
                     value=current.default_model if current and current.default_model else None,
-                    label='Default model',
+                    label=_('Default model'),
                     new_value_mode='add-unique',
                     with_input=True,
                     clearable=True,
@@ -133,13 +134,15 @@ async def prompt_editor(
                 .mark('default-model')
             )
             options = (
-                ui.input('Options (JSON)', value=json.dumps(current.options) if current and current.options else '{}')
+                ui.input(
+                    _('Options (JSON)'), value=json.dumps(current.options) if current and current.options else '{}'
+                )
                 .props('outlined dense')
                 .classes('grow font-mono')
                 .mark('prompt-options')
             )
         message = (
-            ui.input('What changed? (optional version message)')
+            ui.input(_('What changed? (optional version message)'))
             .props('outlined dense')
             .classes('w-full')
             .mark('version-message')
@@ -151,7 +154,7 @@ async def prompt_editor(
             try:
                 parsed_options = json.loads(options.value or '{}')
             except ValueError:
-                error.text = 'Options must be JSON, like {"temperature": 0.7}.'
+                error.text = _('Options must be JSON, like {"temperature": 0.7}.')
                 error.set_visibility(True)
                 return
             draft = PromptDraft(
@@ -172,20 +175,22 @@ async def prompt_editor(
                 else:
                     saved = await services.prompts.save(user.id, detail.id, draft, message.value or '')
             except ServiceError as exc:
-                error.text = exc.message
+                error.text = _(exc.message)
                 error.set_visibility(True)
                 return
-            ui.notify(f'Saved version {saved.current_version}.', type='positive')
+            ui.notify(_('Saved version {number}.', number=saved.current_version), type='positive')
             result = on_saved(saved)
             if result is not None:
                 await result
 
-        ui.button('Save' if detail is None else 'Save as new version', icon='save', on_click=save).mark('save-prompt')
+        ui.button(_('Save') if detail is None else _('Save as new version'), icon='save', on_click=save).mark(
+            'save-prompt'
+        )
 
 
 def _variable_row(index: int, variable: dict[str, Any], variables: list[dict[str, Any]], refresh) -> None:
     with ui.row().classes('w-full items-center gap-2'):
-        ui.input('Name', value=variable.get('name', '')).props('outlined dense').classes('w-44').mark(
+        ui.input(_('Name'), value=variable.get('name', '')).props('outlined dense').classes('w-44').mark(
             f'var-name-{index}'
         ).on_value_change(lambda e: variable.__setitem__('name', (e.value or '').strip()))
 
@@ -193,22 +198,25 @@ def _variable_row(index: int, variable: dict[str, Any], variables: list[dict[str
             variable['type'] = e.value
             refresh()
 
-        ui.select(VARIABLE_TYPES, value=variable.get('type', 'text'), label='Type', on_change=set_type).props(
-            'outlined dense'
-        ).classes('w-36').mark(f'var-type-{index}')
+        ui.select(
+            {key: _(label) for key, label in VARIABLE_TYPES.items()},
+            value=variable.get('type', 'text'),
+            label=_('Type'),
+            on_change=set_type,
+        ).props('outlined dense').classes('w-36').mark(f'var-type-{index}')
         default = variable.get('default')
         if variable.get('type') == 'yes_no':
-            ui.switch('Default: yes', value=bool(default)).mark(f'var-default-{index}').on_value_change(
+            ui.switch(_('Default: yes'), value=bool(default)).mark(f'var-default-{index}').on_value_change(
                 lambda e: variable.__setitem__('default', e.value)
             )
         else:
-            ui.input('Default', value='' if default is None else str(default)).props('outlined dense').classes(
+            ui.input(_('Default'), value='' if default is None else str(default)).props('outlined dense').classes(
                 'w-44'
             ).mark(f'var-default-{index}').on_value_change(
                 lambda e: variable.__setitem__('default', e.value if e.value != '' else None)
             )
         if variable.get('type') == 'choice':
-            ui.input('Choices (comma separated)', value=', '.join(variable.get('choices') or [])).props(
+            ui.input(_('Choices (comma separated)'), value=', '.join(variable.get('choices') or [])).props(
                 'outlined dense'
             ).classes('grow').mark(f'var-choices-{index}').on_value_change(
                 lambda e: variable.__setitem__('choices', [c.strip() for c in (e.value or '').split(',') if c.strip()])
@@ -218,4 +226,5 @@ def _variable_row(index: int, variable: dict[str, Any], variables: list[dict[str
             variables.remove(variable)
             refresh()
 
-        ui.button(icon='close', on_click=remove).props('flat round dense').tooltip('Remove variable')
+        remove_button = ui.button(icon='close', on_click=remove).props('flat round dense').tooltip(_('Remove variable'))
+        remove_button._props['aria-label'] = _('Remove variable {index}', index=index)

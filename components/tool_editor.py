@@ -11,11 +11,12 @@ from nicegui import ui
 from components.forms import error_label
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
+from services.core.i18n import N_, _
 from services.tools.library import ToolDraft, ToolInfo
 from services.wiring import Services
 
 PARAM_TYPES = ['string', 'number', 'integer', 'boolean']
-KINDS = {'static': 'Static response', 'http': 'HTTP request', 'builtin': 'Built-in'}
+KINDS = {'static': N_('Static response'), 'http': N_('HTTP request'), 'builtin': N_('Built-in')}
 
 
 def _form_rows(schema: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -53,45 +54,45 @@ async def tool_editor(
     with ui.column().classes('w-full gap-3'):
         with ui.row().classes('w-full gap-3'):
             name = (
-                ui.input('Name (like a function name)', value=tool.name if tool else '')
+                ui.input(_('Name (like a function name)'), value=tool.name if tool else '')
                 .props('outlined')
                 .classes('w-72')
                 .mark('tool-name')
             )
             kind = (
-                ui.select(KINDS, value=tool.kind if tool else 'static', label='Kind')
+                ui.select({k: _(v) for k, v in KINDS.items()}, value=tool.kind if tool else 'static', label=_('Kind'))
                 .props('outlined')
                 .classes('w-56')
                 .mark('tool-kind')
             )
             visibility = (
                 ui.select(
-                    {'private': 'Private', 'workshop': 'Shared with a workshop', 'public': 'Public'},
+                    {'private': _('Private'), 'workshop': _('Shared with a workshop'), 'public': _('Public')},
                     value=tool.visibility if tool else 'private',
-                    label='Visibility',
+                    label=_('Visibility'),
                 )
                 .props('outlined')
                 .classes('w-56')
                 .mark('tool-visibility')
             )
-            workshop = ui.number('Workshop number', value=tool.workshop_id if tool else None, format='%d').props(
+            workshop = ui.number(_('Workshop number'), value=tool.workshop_id if tool else None, format='%d').props(
                 'outlined'
             )
             workshop.bind_visibility_from(visibility, 'value', backward=lambda v: v == 'workshop')
         description = (
-            ui.textarea('Description (the model reads this to decide when to call the tool)')
+            ui.textarea(_('Description (the model reads this to decide when to call the tool)'))
             .props('outlined autogrow')
             .classes('w-full')
             .mark('tool-description')
         )
         description.value = tool.description if tool else ''
 
-        ui.label('Parameters').classes('text-lg font-semibold')
+        ui.label(_('Parameters')).classes('text-lg font-semibold')
         mode = ui.toggle(
-            {'form': 'Form', 'json': 'JSON schema'}, value='form' if _form_rows(schema) is not None else 'json'
+            {'form': _('Form'), 'json': _('JSON schema')}, value='form' if _form_rows(schema) is not None else 'json'
         ).mark('param-mode')
         raw = (
-            ui.textarea('Parameters as JSON schema', value=json.dumps(schema, indent=2))
+            ui.textarea(_('Parameters as JSON schema'), value=json.dumps(schema, indent=2))
             .props('outlined autogrow')
             .classes('w-full font-mono')
             .mark('tool-parameters-json')
@@ -104,23 +105,23 @@ async def tool_editor(
         def form() -> None:
             for index, row in enumerate(rows, start=1):
                 with ui.row().classes('w-full items-center gap-2'):
-                    ui.input('Name', value=row['name']).props('outlined dense').classes('w-40').mark(
+                    ui.input(_('Name'), value=row['name']).props('outlined dense').classes('w-40').mark(
                         f'param-name-{index}'
                     ).on_value_change(lambda e, r=row: r.__setitem__('name', (e.value or '').strip()))
-                    ui.select(PARAM_TYPES, value=row['type'], label='Type').props('outlined dense').classes(
+                    ui.select(PARAM_TYPES, value=row['type'], label=_('Type')).props('outlined dense').classes(
                         'w-32'
                     ).mark(f'param-type-{index}').on_value_change(lambda e, r=row: r.__setitem__('type', e.value))
-                    ui.input('Description', value=row['description']).props('outlined dense').classes('grow').mark(
+                    ui.input(_('Description'), value=row['description']).props('outlined dense').classes('grow').mark(
                         f'param-description-{index}'
                     ).on_value_change(lambda e, r=row: r.__setitem__('description', e.value or ''))
-                    ui.checkbox('required', value=row['required']).mark(f'param-required-{index}').on_value_change(
+                    ui.checkbox(_('required'), value=row['required']).mark(f'param-required-{index}').on_value_change(
                         lambda e, r=row: r.__setitem__('required', bool(e.value))
                     )
-                    ui.button(icon='close', on_click=lambda r=row: (rows.remove(r), form.refresh())).props(
-                        'flat round dense'
-                    )
+                    remove = ui.button(icon='close', on_click=lambda r=row: (rows.remove(r), form.refresh()))
+                    remove.props('flat round dense').tooltip(_('Remove parameter'))
+                    remove._props['aria-label'] = _('Remove parameter {index}', index=index)
             ui.button(
-                'Add parameter',
+                _('Add parameter'),
                 icon='add',
                 on_click=lambda: (
                     rows.append({'name': '', 'type': 'string', 'description': '', 'required': True}),
@@ -140,7 +141,7 @@ async def tool_editor(
             except ValueError:
                 parsed = None
             if parsed is None:
-                ui.notify('This schema has parts the form cannot show; keep editing it as JSON.', type='warning')
+                ui.notify(_('This schema has parts the form cannot show; keep editing it as JSON.'), type='warning')
                 mode.value = 'json'
                 return
             rows[:] = parsed
@@ -148,26 +149,33 @@ async def tool_editor(
 
         mode.on_value_change(switch_mode)
 
-        ui.label('Implementation').classes('text-lg font-semibold')
+        ui.label(_('Implementation')).classes('text-lg font-semibold')
 
         @ui.refreshable
         def config_area() -> None:
             if kind.value == 'builtin':
-                options = {b.key: f'{b.label or b.key}: {b.description}' for b in services.builtin_tools.all()}
+                options = {
+                    b.key: _(
+                        '{name}: {description}', name=_(b.label) if b.label else b.key, description=_(b.description)
+                    )
+                    for b in services.builtin_tools.all()
+                }
                 state['builtin'] = (
-                    ui.select(options, value=config.get('builtin'), label='Built-in')
+                    ui.select(options, value=config.get('builtin'), label=_('Built-in'))
                     .props('outlined')
                     .classes('w-full')
                     .mark('tool-builtin')
                 )
-                ui.label('A built-in tool has fixed parameters; they are filled in when you save.').classes(
-                    'text-sm text-gray-500'
+                ui.label(_('A built-in tool has fixed parameters; they are filled in when you save.')).classes(
+                    'text-sm text-gray-700 dark:text-gray-300'
                 )
             elif kind.value == 'http':
                 with ui.row().classes('w-full gap-3'):
                     state['method'] = (
                         ui.select(
-                            ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], value=config.get('method', 'GET'), label='Method'
+                            ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+                            value=config.get('method', 'GET'),
+                            label=_('Method'),
                         )
                         .props('outlined')
                         .classes('w-32')
@@ -175,7 +183,7 @@ async def tool_editor(
                     )
                     state['url'] = (
                         ui.input(
-                            'URL template, e.g. https://api.example.org/weather?city={city}',
+                            _('URL template, e.g. https://api.example.org/weather?city={city}'),
                             value=config.get('url', ''),
                         )
                         .props('outlined')
@@ -183,18 +191,21 @@ async def tool_editor(
                         .mark('http-url')
                     )
                 state['headers'] = (
-                    ui.textarea('Headers (JSON object)', value=json.dumps(config.get('headers') or {}))
+                    ui.textarea(_('Headers (JSON object)'), value=json.dumps(config.get('headers') or {}))
                     .props('outlined autogrow')
                     .classes('w-full font-mono')
                     .mark('http-headers')
                 )
                 ui.label(
-                    'Only hosts an admin has allow-listed can be called; internal addresses are refused. Arguments '
-                    'fill {name} placeholders; other arguments go in a JSON body for POST, PUT and PATCH.'
-                ).classes('text-sm text-gray-500')
+                    _(
+                        'Only hosts an admin has allow-listed can be called; internal addresses are refused. '
+                        'Arguments fill {name} placeholders; other arguments go in a JSON body for POST, PUT and '
+                        'PATCH.'
+                    )
+                ).classes('text-sm text-gray-700 dark:text-gray-300')
             else:
                 state['response'] = (
-                    ui.textarea('Response (JSON)', value=json.dumps(config.get('response', {'ok': True}), indent=2))
+                    ui.textarea(_('Response (JSON)'), value=json.dumps(config.get('response', {'ok': True}), indent=2))
                     .props('outlined autogrow')
                     .classes('w-full font-mono')
                     .mark('static-response')
@@ -214,7 +225,7 @@ async def tool_editor(
             try:
                 parameters = _schema(rows) if mode.value == 'form' else json.loads(raw.value or '{}')
             except ValueError as exc:
-                return fail(f'The parameters are not valid JSON: {exc}.')
+                return fail(_('The parameters are not valid JSON: {error}.', error=exc))
             try:
                 if kind.value == 'builtin':
                     cfg: dict[str, Any] = {'builtin': state['builtin'].value}
@@ -224,7 +235,7 @@ async def tool_editor(
                 else:
                     cfg = {'response': json.loads(state['response'].value or 'null')}
             except ValueError as exc:
-                return fail(f'The configuration is not valid JSON: {exc}.')
+                return fail(_('The configuration is not valid JSON: {error}.', error=exc))
             draft = ToolDraft(
                 name=name.value or '',
                 description=description.value or '',
@@ -241,10 +252,10 @@ async def tool_editor(
                     else await services.tools.update(user.id, tool.id or 0, draft)
                 )
             except ServiceError as exc:
-                return fail(exc.message)
-            ui.notify(f'Tool {saved.name} saved.', type='positive')
+                return fail(_(exc.message))
+            ui.notify(_('Tool {name} saved.', name=saved.name), type='positive')
             result = on_saved(saved)
             if result is not None:
                 await result
 
-        ui.button('Save tool', icon='save', on_click=save).mark('save-tool')
+        ui.button(_('Save tool'), icon='save', on_click=save).mark('save-tool')

@@ -13,6 +13,7 @@ from pages.common import page_user
 from services.chat.conversations import ChatDelta, message_of
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
+from services.core.i18n import _
 from services.wiring import Services
 
 
@@ -38,21 +39,25 @@ class Compare:
 
     async def build(self) -> None:
         choices = [m.name for m in await self.services.catalogue.chat_models(self.user.id)]
-        with frame(self.services, self.user, 'Compare models'):
-            ui.label('Send one prompt to 2 to 4 models at once and mark the better answer.').classes('text-gray-500')
-            self.models = ui.select(choices, multiple=True, value=choices[:2], label='Models (2 to 4)')
+        with frame(self.services, self.user, _('Compare models')):
+            ui.label(_('Send one prompt to 2 to 4 models at once and mark the better answer.')).classes(
+                'text-gray-700 dark:text-gray-300'
+            )
+            self.models = ui.select(choices, multiple=True, value=choices[:2], label=_('Models (2 to 4)'))
             self.models.props('outlined dense use-chips').classes('w-full').mark('compare-models')
             with ui.row().classes('w-full items-end no-wrap gap-2'):
-                self.prompt = ui.textarea(placeholder='The prompt (Ctrl+Enter runs)').props('outlined autogrow')
+                self.prompt = ui.textarea(placeholder=_('The prompt (Ctrl+Enter runs)')).props('outlined autogrow')
                 self.prompt.classes('grow').mark('compare-prompt')
                 self.prompt.on('keydown.ctrl.enter', self.run)
-                self.run_button = ui.button('Run', icon='play_arrow', on_click=self.run).mark('compare-run')
-                self.stop_button = ui.button('Stop', icon='stop', color='negative', on_click=self.stop)
+                self.run_button = ui.button(_('Run'), icon='play_arrow', on_click=self.run).mark('compare-run')
+                self.stop_button = ui.button(_('Stop'), icon='stop', color='negative', on_click=self.stop)
                 self.stop_button.mark('compare-stop').set_visibility(False)
             self.error = error_label()
             self.columns = ui.grid(columns=2).classes('w-full gap-2')
-            ui.label('Better answers so far').classes('text-lg font-semibold mt-4')
-            self.counts = ui.column().classes('gap-0')
+            # a live region: screen readers hear the answers as they stream in
+            self.columns._props.update({'role': 'region', 'aria-live': 'polite', 'aria-label': _('Answers')})
+            ui.label(_('Better answers so far')).classes('text-lg font-semibold mt-4')
+            self.counts = ui.column().classes('gap-0').props('aria-live=polite')
             await self.show_counts()
 
     async def show_counts(self) -> None:
@@ -60,9 +65,9 @@ class Compare:
         self.counts.clear()
         with self.counts:
             if not counts:
-                ui.label('No answer has been marked yet.').classes('text-sm text-gray-500')
+                ui.label(_('No answer has been marked yet.')).classes('text-sm text-gray-700 dark:text-gray-300')
             for model, count in counts.items():
-                ui.label(f'{model}: {count}').classes('text-sm').mark(f'count-{model}')
+                ui.label(_('{model}: {count}', model=model, count=count)).classes('text-sm').mark(f'count-{model}')
 
     async def run(self) -> None:
         if any(not t.done() for t in self.tasks):
@@ -71,7 +76,7 @@ class Compare:
         try:
             self.comparison_id = await self.services.chat.start_comparison(self.user.id, self.prompt.value, models)
         except ServiceError as exc:
-            self.error.text = exc.message
+            self.error.text = _(exc.message)
             self.error.set_visibility(True)
             return
         self.error.set_visibility(False)
@@ -102,13 +107,15 @@ class Compare:
                 raise
             reply.finish({'content': ''.join(reply.content), 'thinking': ''.join(reply.thinking), 'stopped': True})
         except ServiceError as exc:
-            reply.finish({'error': exc.message})
+            reply.finish({'error': _(exc.message)})
         finally:
             if not self.client.is_deleted:
                 self._done(reply, comparison_id, model)
 
     def _done(self, reply: StreamingReply, comparison_id: int | None, model: str) -> None:
-        reply.add_action('This one is better', 'thumb_up', lambda: self.mark(comparison_id, model), f'better-{model}')
+        reply.add_action(
+            _('This one is better'), 'thumb_up', lambda: self.mark(comparison_id, model), f'better-{model}'
+        )
         if all(t.done() or t is asyncio.current_task() for t in self.tasks):
             self.run_button.set_visibility(True)
             self.stop_button.set_visibility(False)
@@ -118,7 +125,7 @@ class Compare:
             return
         await guarded(
             lambda: self.services.chat.mark_better(self.user.id, comparison_id, model),
-            success=f'Marked {model} as the better answer.',
+            success=_('Marked {model} as the better answer.', model=model),
         )
         await self.show_counts()
 

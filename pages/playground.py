@@ -20,14 +20,16 @@ from pages.tool_chat import call_card, fill_result
 from services.chat.conversations import ChatDelta, ChatResult, ConversationView, message_of
 from services.chat.images import ACCEPT, MAX_IMAGES
 from services.chat.tool_loop import LoopEvent
+from services.core import i18n
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
+from services.core.i18n import N_, _
 from services.models.callers import is_staff
 from services.models.errors import OllamaError
 from services.tools.library import ToolCallResult
 from services.wiring import Services
 
-FORMATS = {'': 'Text', 'json': 'JSON mode', 'schema': 'JSON schema'}
+FORMATS = {'': N_('Text'), 'json': N_('JSON mode'), 'schema': N_('JSON schema')}
 
 
 def create_router(services: Services) -> APIRouter:
@@ -47,9 +49,9 @@ def create_router(services: Services) -> APIRouter:
         try:
             conversation = await services.chat.get_conversation(user.id, conversation_id)
         except ServiceError as exc:
-            with frame(services, user, 'Playground'):
-                ui.label(exc.message).classes('text-lg')
-                ui.link('Start a new chat', '/playground')
+            with frame(services, user, _('Playground')):
+                ui.label(_(exc.message)).classes('text-lg')
+                ui.link(_('Start a new chat'), '/playground')
             return
         await Playground(services, user).build(conversation, '')
 
@@ -70,24 +72,26 @@ class Playground:
 
     async def build(self, conversation: ConversationView | None, model: str) -> None:
         self.conversation = conversation
-        with frame(self.services, self.user, 'Playground'):
+        with frame(self.services, self.user, _('Playground')):
             with ui.row().classes('w-full no-wrap items-start gap-4'):
                 with ui.column().classes('w-64 shrink-0 gap-1'):
-                    ui.button('New chat', icon='add', on_click=lambda: ui.navigate.to('/playground')).props(
+                    ui.button(_('New chat'), icon='add', on_click=lambda: ui.navigate.to('/playground')).props(
                         'outline'
                     ).classes('w-full').mark('chat-new')
                     self.conversation_list = ui.column().classes('w-full gap-0')
                     await self.refresh_list()
                 with ui.column().classes('grow gap-2 min-w-0'):
                     await self._settings(conversation, model)
-                    self.messages = ui.column().classes('w-full gap-2')
+                    self.messages = ui.column().classes('w-full gap-2').mark('chat-messages')
+                    # a live region: screen readers hear each answer as it streams in
+                    self.messages._props.update({'role': 'log', 'aria-live': 'polite', 'aria-label': _('Conversation')})
                     with self.messages:
                         if conversation is not None:
                             for message in conversation.messages:
                                 self._render_saved(message)
                         else:
-                            self.empty = ui.label('Say hello: type a message below and press Ctrl+Enter.')
-                            self.empty.classes('text-gray-500')
+                            self.empty = ui.label(_('Say hello: type a message below and press Ctrl+Enter.'))
+                            self.empty.classes('text-gray-700 dark:text-gray-300')
                     self._composer()
 
     # ----- settings ------------------------------------------------------------------------------------------------
@@ -99,10 +103,10 @@ class Playground:
         settings = conversation.settings if conversation else None
         options = settings.options if settings else {}
         with ui.row().classes('w-full items-center gap-2'):
-            self.model = ui.select(choices, value=current, label='Model', with_input=True).props('outlined dense')
+            self.model = ui.select(choices, value=current, label=_('Model'), with_input=True).props('outlined dense')
             self.model.classes('w-72').mark('chat-model')
             if not choices:
-                ui.label('No chat model is available yet.').classes('text-sm text-gray-500')
+                ui.label(_('No chat model is available yet.')).classes('text-sm text-gray-700 dark:text-gray-300')
             available = await guarded(lambda: self.services.tools.available(self.user.id)) or []
             last = (
                 next((m for m in reversed(conversation.messages) if m.get('role') == 'assistant'), {})
@@ -114,12 +118,14 @@ class Playground:
                 {t.ref: f'{t.name} ({t.kind})' for t in available},
                 value=picked,
                 multiple=True,
-                label='Tools (function calling)',
+                label=_('Tools (function calling)'),
             )
             self.tools.props('outlined dense use-chips clearable').classes('w-80').mark('chat-tools')
             self.tools.tooltip(
-                'Let the model call these tools: the platform runs each call and shows it in the conversation. '
-                'The model needs the "tools" capability.'
+                _(
+                    'Let the model call these tools: the platform runs each call and shows it in the conversation. '
+                    'The model needs the "tools" capability.'
+                )
             )
             self.title = ui.label(conversation.title if conversation else '').classes('text-lg font-semibold')
             if conversation is not None:
@@ -132,33 +138,41 @@ class Playground:
             self.model.set_options(list(dict.fromkeys([*fresh, *([self.model.value] if self.model.value else [])])))
 
         self.services.catalogue.changed.subscribe(update_choices)
-        with ui.expansion('System prompt and options', icon='tune').classes('w-full').props('dense'):
-            self.system = ui.textarea('System prompt', value=conversation.system_prompt if conversation else '')
+        with ui.expansion(_('System prompt and options'), icon='tune').classes('w-full').props('dense'):
+            self.system = ui.textarea(_('System prompt'), value=conversation.system_prompt if conversation else '')
             self.system.props('outlined autogrow').classes('w-full').mark('chat-system')
             with ui.row().classes('w-full gap-2'):
                 self.fields = {
-                    'temperature': ui.number('Temperature', min=0, max=2, step=0.1, value=options.get('temperature')),
+                    'temperature': ui.number(
+                        _('Temperature'), min=0, max=2, step=0.1, value=options.get('temperature')
+                    ),
                     'top_p': ui.number('top_p', min=0, max=1, step=0.05, value=options.get('top_p')),
                     'top_k': ui.number('top_k', min=1, max=1000, step=1, value=options.get('top_k')),
                     'num_ctx': ui.number('num_ctx', min=256, max=131072, step=256, value=options.get('num_ctx')),
                     'num_predict': ui.number('num_predict', min=-1, max=32768, value=options.get('num_predict')),
-                    'seed': ui.number('Seed', step=1, value=options.get('seed')),
+                    'seed': ui.number(_('Seed'), step=1, value=options.get('seed')),
                 }
                 for name, element in self.fields.items():
                     element.props('outlined dense clearable').classes('w-32').mark(f'opt-{name}')
             with ui.row().classes('w-full gap-2 items-center'):
-                self.stop = ui.input_chips('Stop sequences', value=options.get('stop') or []).props('outlined dense')
+                self.stop = ui.input_chips(_('Stop sequences'), value=options.get('stop') or []).props('outlined dense')
                 self.stop.classes('w-72').mark('opt-stop')
                 keep_alive = settings.keep_alive if settings else None
                 self.keep_alive = ui.input('keep_alive', placeholder='5m', value=str(keep_alive or ''))
                 self.keep_alive.props('outlined dense').classes('w-32').mark('opt-keep_alive')
-                self.keep_alive.tooltip('How long the model stays loaded on its host after a reply (for everyone).')
+                self.keep_alive.tooltip(_('How long the model stays loaded on its host after a reply (for everyone).'))
                 self.keep_alive.set_visibility(is_staff(self.user.role))  # instructors and admins only
-                self.think = ui.switch('Show thinking', value=settings.think if settings else True)
+                self.think = ui.switch(_('Show thinking'), value=settings.think if settings else True)
                 fmt = settings.format if settings else None
-                self.format = ui.select(FORMATS, value='schema' if isinstance(fmt, dict) else (fmt or ''))
+                self.format = ui.select(
+                    {k: _(v) for k, v in FORMATS.items()},
+                    value='schema' if isinstance(fmt, dict) else (fmt or ''),
+                    label=_('Answer format'),
+                )
                 self.format.props('outlined dense').classes('w-40').mark('opt-format')
-            self.schema = ui.textarea('JSON schema', value=json.dumps(fmt, indent=2) if isinstance(fmt, dict) else '')
+            self.schema = ui.textarea(
+                _('JSON schema'), value=json.dumps(fmt, indent=2) if isinstance(fmt, dict) else ''
+            )
             self.schema.props('outlined autogrow').classes('w-full font-mono').mark('opt-schema')
             self.schema.bind_visibility_from(self.format, 'value', value='schema')
 
@@ -177,8 +191,9 @@ class Playground:
     def _composer(self) -> None:
         previews = ui.row().classes('w-full')
         with ui.row().classes('w-full items-end gap-2 no-wrap'):
-            self.prompt = ui.textarea(placeholder='Your message (Ctrl+Enter sends)').props('outlined autogrow')
+            self.prompt = ui.textarea(placeholder=_('Your message (Ctrl+Enter sends)')).props('outlined autogrow')
             self.prompt.classes('grow').mark('chat-input')
+            self.prompt._props['aria-label'] = _('Your message')
             self.prompt.on('keydown.ctrl.enter', self.send)
             self.prompt.on('keydown.meta.enter', self.send)
             images = self.services.chat.images
@@ -188,11 +203,11 @@ class Playground:
             with previews:
                 self.attach.preview_area()
             with ui.column().classes('gap-1'):
-                self.send_button = ui.button('Send', icon='send', on_click=self.send).mark('chat-send')
-                self.stop_button = ui.button('Stop', icon='stop', color='negative', on_click=self.stop_reply)
+                self.send_button = ui.button(_('Send'), icon='send', on_click=self.send).mark('chat-send')
+                self.stop_button = ui.button(_('Stop'), icon='stop', color='negative', on_click=self.stop_reply)
                 self.stop_button.mark('chat-stop').set_visibility(False)
         with ui.row().classes('gap-2'):
-            ui.button('Regenerate last answer', icon='autorenew', on_click=self.regenerate).props('flat dense').mark(
+            ui.button(_('Regenerate last answer'), icon='autorenew', on_click=self.regenerate).props('flat dense').mark(
                 'chat-regenerate'
             )
             code_button(self.python_script)
@@ -220,7 +235,7 @@ class Playground:
                     settings=self._settings_dict(),
                 )
         except ServiceError as exc:
-            self.error.text = exc.message
+            self.error.text = _(exc.message)
             self.error.set_visibility(True)
             return False
         return True
@@ -229,7 +244,7 @@ class Playground:
         text = (self.prompt.value or '').strip()
         if self.busy or not (text or self.attach.pending):
             if not text:
-                ui.notify('Type a message first.')
+                ui.notify(_('Type a message first.'))
             return
         if not await self._ensure_conversation():
             return
@@ -304,7 +319,7 @@ class Playground:
                 unsent[0].delete()
                 self.prompt.value = unsent[1]
                 self.attach.give_back(unsent[2])
-            self.error.text = exc.message
+            self.error.text = _(exc.message)
             self.error.set_visibility(True)
         else:
             if result is not None:
@@ -359,7 +374,7 @@ class Playground:
                 bubble.delete()
                 self.prompt.value = text
                 self.attach.give_back(images)
-            self.error.text = exc.message
+            self.error.text = _(exc.message)
             self.error.set_visibility(True)
         else:
             if done:
@@ -380,10 +395,13 @@ class Playground:
         if 'tool_transcript' not in message:
             return
         if message.get('notice') and not message.get('stopped'):
-            reply.notice.text = message['notice']
+            reply.notice.text = _(message['notice'])
             reply.notice.set_visibility(True)
         total = (message.get('metrics') or {}).get('total_ms') or 0
-        reply.metrics.text = f'{len(message["tool_transcript"])} tool call(s) · total {total / 1000:.2f} s'
+        count = len(message['tool_transcript'])
+        reply.metrics.text = _(
+            '{count} tool call(s) · total {seconds} s', count=count, seconds=i18n.number(total / 1000, 2)
+        )
 
     @staticmethod
     def _render_transcript(message: dict[str, Any]) -> None:
@@ -403,20 +421,23 @@ class Playground:
         reply.finish(message)
         kind = message.get('error_kind')
         if kind in ('busy', 'unreachable', 'stream_error', 'timeout'):
-            reply.add_action('Retry', 'refresh', self.regenerate, 'chat-retry')
+            reply.add_action(_('Retry'), 'refresh', self.regenerate, 'chat-retry')
         if kind == 'model_not_found':
             if self.user.at_least(Role.INSTRUCTOR):
                 model = message.get('model', '')
                 reply.add_action(
-                    f'Pull {model}', 'download', lambda: ui.navigate.to(f'/models?pull={model}'), 'chat-pull'
+                    _('Pull {model}', model=model),
+                    'download',
+                    lambda: ui.navigate.to(f'/models?pull={model}'),
+                    'chat-pull',
                 )
             else:
-                reply.notice.text += ' Ask your instructor to pull it.'
+                reply.notice.text = _('{problem} Ask your instructor to pull it.', problem=reply.notice.text)
 
     def _render_saved(self, message: dict[str, Any]) -> None:
         if message.get('role') == 'user':
             base = f'/playground/{self.conversation.id}/images' if self.conversation else ''
-            shown = [(f'{base}/{r.get("file")}', r.get('name') or 'image') for r in message.get('images') or []]
+            shown = [(f'{base}/{r.get("file")}', r.get('name') or _('image')) for r in message.get('images') or []]
             user_message(message.get('content', ''), shown)
             return
         holder = ui.column().classes('w-full gap-2')
@@ -438,47 +459,52 @@ class Playground:
             return
         self.conversation_list.clear()
         with self.conversation_list:
-            ui.label('Your conversations').classes('text-sm text-gray-500 mt-2')
+            ui.label(_('Your conversations')).classes('text-sm text-gray-700 dark:text-gray-300 mt-2')
             with ui.row().classes('w-full gap-1'):
                 if items:
                     conversation_files.export_menu(self.services, self.user, None)
                 conversation_files.import_button(self.services, self.user, self.refresh_list)
             if not items:
-                ui.label('None yet.').classes('text-sm text-gray-400')
+                ui.label(_('None yet.')).classes('text-sm text-gray-700 dark:text-gray-300')
             for item in items:
                 current = self.conversation is not None and item.id == self.conversation.id
                 with ui.row().classes('w-full items-center no-wrap gap-0'):
                     link = ui.link(item.title, f'/playground/{item.id}').classes('grow truncate text-sm')
                     link.classes('font-semibold' if current else 'text-inherit no-underline').mark(f'conv-{item.id}')
-                    ui.button(icon='edit', on_click=lambda item=item: self.rename(item.id, item.title)).props(
-                        'flat round dense size=sm'
-                    ).mark(f'rename-{item.id}')
-                    ui.button(icon='delete', on_click=lambda item=item: self.delete(item.id, item.title)).props(
-                        'flat round dense size=sm'
-                    ).mark(f'delete-conv-{item.id}')
+                    rename = ui.button(icon='edit', on_click=lambda item=item: self.rename(item.id, item.title))
+                    rename.props('flat round dense size=sm').mark(f'rename-{item.id}')
+                    rename._props['aria-label'] = _('Rename {title}', title=item.title)
+                    rename.tooltip(_('Rename'))
+                    delete = ui.button(icon='delete', on_click=lambda item=item: self.delete(item.id, item.title))
+                    delete.props('flat round dense size=sm').mark(f'delete-conv-{item.id}')
+                    delete._props['aria-label'] = _('Delete {title}', title=item.title)
+                    delete.tooltip(_('Delete'))
 
     async def rename(self, conversation_id: int, title: str) -> None:
         with ui.dialog() as dialog, ui.card().classes('w-96 gap-2'):
-            ui.label('Rename conversation').classes('text-lg font-semibold')
-            name = ui.input('Title', value=title).props('outlined autofocus').classes('w-full').mark('rename-title')
+            dialog._props['aria-label'] = _('Rename conversation')
+            ui.label(_('Rename conversation')).classes('text-lg font-semibold')
+            name = ui.input(_('Title'), value=title).props('outlined autofocus').classes('w-full').mark('rename-title')
             name.on('keydown.enter', lambda: dialog.submit(name.value))
             with ui.row().classes('w-full justify-end'):
-                ui.button('Cancel', on_click=lambda: dialog.submit(None)).props('flat')
-                ui.button('Rename', on_click=lambda: dialog.submit(name.value)).mark('rename-save')
+                ui.button(_('Cancel'), on_click=lambda: dialog.submit(None)).props('flat')
+                ui.button(_('Rename'), on_click=lambda: dialog.submit(name.value)).mark('rename-save')
         new = await dialog
         if new is None:
             return
-        await guarded(lambda: self.services.chat.rename(self.user.id, conversation_id, new), success='Renamed.')
+        await guarded(lambda: self.services.chat.rename(self.user.id, conversation_id, new), success=_('Renamed.'))
         if self.conversation is not None and self.conversation.id == conversation_id:
             self.title.text = ' '.join(new.split())
         await self.refresh_list()
 
     async def delete(self, conversation_id: int, title: str) -> None:
-        if not await confirm('Delete this conversation?', f'"{title}" and all its messages will be deleted.'):
+        if not await confirm(
+            _('Delete this conversation?'), _('"{title}" and all its messages will be deleted.', title=title)
+        ):
             return
         await guarded(
             lambda: self.services.chat.delete_conversation(self.user.id, conversation_id),
-            success='Conversation deleted.',
+            success=_('Conversation deleted.'),
         )
         if self.conversation is not None and self.conversation.id == conversation_id:
             ui.navigate.to('/playground')

@@ -11,8 +11,10 @@ from nicegui import ui
 from components.chat_view import waiting_text
 from components.forms import error_label, guarded
 from components.prompt_editor import chat_model_names
+from services.core import i18n
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
+from services.core.i18n import _
 from services.models.errors import OllamaError
 from services.prompts.library import PromptDetail
 from services.prompts.runs import BatchResult, RunInfo, batch_csv
@@ -39,22 +41,25 @@ def variable_input(variable: Variable) -> ui.element:
 
 def _metrics_text(run: RunInfo) -> str:
     m = run.metrics
-    parts = [f'{m["latency_ms"] / 1000:.2f} s' if m.get('latency_ms') is not None else '']
+    parts = [
+        _('{seconds} s', seconds=i18n.number(m['latency_ms'] / 1000, 2)) if m.get('latency_ms') is not None else ''
+    ]
     if m.get('first_token_ms') is not None:
-        parts.append(f'first token {m["first_token_ms"]:.0f} ms')
+        parts.append(_('first token {ms} ms', ms=i18n.number(m['first_token_ms'], 0)))
     if m.get('output_tokens'):
-        parts.append(f'{m["output_tokens"]} tokens')
+        parts.append(_('{count} tokens', count=i18n.number(m['output_tokens'])))
     if m.get('tokens_per_s'):
-        parts.append(f'{m["tokens_per_s"]} tok/s')
+        parts.append(_('{rate} tok/s', rate=i18n.number(m['tokens_per_s'])))
     return ' · '.join(p for p in parts if p)
 
 
 def rating_widget(services: Services, user: UserInfo, run: RunInfo) -> None:
     async def rate(e) -> None:
         value = int(e.value) if e.value else None
-        await guarded(lambda: services.prompt_runs.rate(user.id, run.id, value), success='Rating saved.')
+        await guarded(lambda: services.prompt_runs.rate(user.id, run.id, value), success=_('Rating saved.'))
 
-    ui.rating(value=run.rating or 0, max=5, size='sm', on_change=rate).mark(f'rate-{run.id}')
+    rating = ui.rating(value=run.rating or 0, max=5, size='sm', on_change=rate).mark(f'rate-{run.id}')
+    rating._props['aria-label'] = _('Rating')
 
 
 async def run_tab(services: Services, user: UserInfo, detail: PromptDetail) -> None:
@@ -63,7 +68,7 @@ async def run_tab(services: Services, user: UserInfo, detail: PromptDetail) -> N
     inputs: dict[str, ui.element] = {}
     with ui.column().classes('w-full gap-2'):
         if not version.variables:
-            ui.label('This prompt has no variables.').classes('text-sm text-gray-500')
+            ui.label(_('This prompt has no variables.')).classes('text-sm text-gray-700 dark:text-gray-300')
         with ui.grid().classes('w-full gap-3 grid-cols-1 md:grid-cols-2'):
             for variable in version.variables:
                 inputs[variable.name] = variable_input(variable)
@@ -74,34 +79,42 @@ async def run_tab(services: Services, user: UserInfo, detail: PromptDetail) -> N
                     sorted({*models, *default}),
                     value=default,
                     multiple=True,
-                    label='Models (pick several to compare side by side)',
+                    label=_('Models (pick several to compare side by side)'),
                 )
                 .props('outlined use-chips')
                 .classes('grow')
                 .mark('run-models')
             )
-            button = ui.button('Run', icon='play_arrow').mark('run')
+            button = ui.button(_('Run'), icon='play_arrow').mark('run')
         error = error_label()
         results = ui.row().classes('w-full gap-3 items-stretch no-wrap overflow-x-auto')
+        results._props.update({'role': 'region', 'aria-live': 'polite', 'aria-label': _('Results')})
 
     @ui.refreshable
     async def past_runs() -> None:
         runs = await guarded(lambda: services.prompt_runs.runs(user.id, detail.id, limit=20)) or []
         if not runs:
-            ui.label('No runs yet.').classes('text-sm text-gray-500')
+            ui.label(_('No runs yet.')).classes('text-sm text-gray-700 dark:text-gray-300')
         for run in runs:
             with (
-                ui.expansion(f'v{run.version} · {run.model} · {run.created_at:%Y-%m-%d %H:%M}')
+                ui.expansion(
+                    _(
+                        'v{version} · {model} · {when}',
+                        version=run.version,
+                        model=run.model,
+                        when=i18n.moment(run.created_at),
+                    )
+                )
                 .classes('w-full')
                 .props('dense')
             ):
-                ui.label(run.user_prompt).classes('text-sm whitespace-pre-wrap text-gray-500')
+                ui.label(run.user_prompt).classes('text-sm whitespace-pre-wrap text-gray-700 dark:text-gray-300')
                 if run.error:
-                    ui.label(run.error).classes('text-negative')
+                    ui.label(_(run.error)).classes('text-negative')
                 else:
                     ui.markdown(run.output)
                 with ui.row().classes('items-center gap-3'):
-                    ui.label(_metrics_text(run)).classes('text-xs text-gray-500')
+                    ui.label(_metrics_text(run)).classes('text-xs text-gray-700 dark:text-gray-300')
                     rating_widget(services, user, run)
 
     async def run_one(model: str, values: dict[str, Any]) -> None:
@@ -124,12 +137,12 @@ async def run_tab(services: Services, user: UserInfo, detail: PromptDetail) -> N
                     run = event.run
                     with footer:
                         if run.error:
-                            ui.label(run.error).classes('text-negative')
-                        ui.label(_metrics_text(run)).classes('text-xs text-gray-500')
+                            ui.label(_(run.error)).classes('text-negative')
+                        ui.label(_metrics_text(run)).classes('text-xs text-gray-700 dark:text-gray-300')
                         rating_widget(services, user, run)
         except (ServiceError, OllamaError) as exc:
             with footer:
-                ui.label(exc.message).classes('text-negative')
+                ui.label(_(exc.message)).classes('text-negative')
         finally:
             spinner.set_visibility(False)
 
@@ -142,17 +155,17 @@ async def run_tab(services: Services, user: UserInfo, detail: PromptDetail) -> N
                 values[name] = value
         picked = list(chosen.value or [])
         if not picked:
-            error.text = 'Pick at least one model.'
+            error.text = _('Pick at least one model.')
             error.set_visibility(True)
             return
         if len(picked) > 4:
-            error.text = 'Compare at most 4 models at once.'
+            error.text = _('Compare at most 4 models at once.')
             error.set_visibility(True)
             return
         try:  # template errors once, before any model is called
             await services.prompt_runs.prepare(user.id, detail.id, values, picked[0])
         except ServiceError as exc:
-            error.text = exc.message
+            error.text = _(exc.message)
             error.set_visibility(True)
             return
         results.clear()
@@ -166,7 +179,7 @@ async def run_tab(services: Services, user: UserInfo, detail: PromptDetail) -> N
     button.on_click(run_all)
     for element in inputs.values():
         element.on('keydown.ctrl.enter', run_all)
-    ui.label('Your earlier runs').classes('text-lg font-semibold mt-4')
+    ui.label(_('Your earlier runs')).classes('text-lg font-semibold mt-4')
     await past_runs()
 
 
@@ -177,9 +190,13 @@ async def batch_tab(services: Services, user: UserInfo, detail: PromptDetail) ->
     state: dict[str, Any] = {'result': None}
     with ui.column().classes('w-full gap-2'):
         ui.label(
-            f'One row per run; the first row names the variables ({", ".join(names) or "none"}). '
-            f'At most {services.prompt_runs.max_batch_rows} rows. Missing columns use the defaults.'
-        ).classes('text-sm text-gray-500')
+            _(
+                'One row per run; the first row names the variables ({variables}). At most {count} rows. '
+                'Missing columns use the defaults.',
+                variables=', '.join(names) or _('none'),
+                count=services.prompt_runs.max_batch_rows,
+            )
+        ).classes('text-sm text-gray-700 dark:text-gray-300')
         csv_text = (
             ui.textarea('CSV', value=','.join(names) + '\n')
             .props('outlined autogrow')
@@ -191,24 +208,27 @@ async def batch_tab(services: Services, user: UserInfo, detail: PromptDetail) ->
             try:
                 csv_text.value = (await e.file.read()).decode('utf-8-sig')
             except UnicodeDecodeError:
-                ui.notify('The file is not UTF-8 text. Save it as "CSV UTF-8".', type='negative')
+                ui.notify(_('The file is not UTF-8 text. Save it as "CSV UTF-8".'), type='negative')
 
-        ui.upload(label='or upload a CSV file', auto_upload=True, max_file_size=1_000_000, on_upload=uploaded).props(
-            'accept=.csv,text/csv flat bordered'
-        ).classes('w-full').mark('batch-upload')
+        # Quasar's uploader draws an unnamed "add" button around its file input: a named button opens it instead
+        upload = ui.upload(auto_upload=True, max_file_size=1_000_000, on_upload=uploaded)
+        upload.props('accept=.csv,text/csv').classes('hidden').mark('batch-upload')
+        ui.button(_('Upload a CSV file'), icon='upload_file', on_click=lambda: upload.run_method('pickFiles')).props(
+            'outline'
+        ).mark('batch-pick')
         with ui.row().classes('w-full items-center gap-3'):
             model = (
                 ui.select(
                     sorted({*models, *([version.default_model] if version.default_model else [])}),
                     value=version.default_model or None,
-                    label='Model',
+                    label=_('Model'),
                 )
                 .props('outlined dense')
                 .classes('w-72')
                 .mark('batch-model')
             )
-            button = ui.button('Run batch', icon='playlist_play').mark('run-batch')
-            progress = ui.label('').classes('text-sm text-gray-500')
+            button = ui.button(_('Run batch'), icon='playlist_play').mark('run-batch')
+            progress = ui.label('').classes('text-sm text-gray-700 dark:text-gray-300').props('role=status')
         error = error_label()
         table_area = ui.column().classes('w-full')
 
@@ -216,9 +236,11 @@ async def batch_tab(services: Services, user: UserInfo, detail: PromptDetail) ->
         table_area.clear()
         with table_area:
             with ui.row().classes('items-center gap-3'):
-                ui.label(f'{len(result.runs)} rows, {result.failed} failed').classes('font-semibold')
+                ui.label(_('{count} rows, {failed} failed', count=len(result.runs), failed=result.failed)).classes(
+                    'font-semibold'
+                )
                 ui.button(
-                    'Download CSV',
+                    _('Download CSV'),
                     icon='download',
                     on_click=lambda: ui.download.content(batch_csv(result).encode(), 'batch-results.csv', 'text/csv'),
                 ).props('outline').mark('download-csv')
@@ -226,12 +248,12 @@ async def batch_tab(services: Services, user: UserInfo, detail: PromptDetail) ->
             columns += [
                 {
                     'name': 'output',
-                    'label': 'Output',
+                    'label': _('Output'),
                     'field': 'output',
                     'align': 'left',
                     'style': 'white-space: normal',
                 },
-                {'name': 'latency', 'label': 'Seconds', 'field': 'latency'},
+                {'name': 'latency', 'label': _('Seconds'), 'field': 'latency'},
             ]
             rows = [
                 {
@@ -251,14 +273,14 @@ async def batch_tab(services: Services, user: UserInfo, detail: PromptDetail) ->
         try:
             rows = await services.prompt_runs.parse_csv(user.id, detail.id, csv_text.value or '')
         except ServiceError as exc:
-            error.text = exc.message
+            error.text = _(exc.message)
             error.set_visibility(True)
             return
         button.disable()
-        progress.text = f'0 of {len(rows)} done…'
+        progress.text = _('{done} of {total} done…', done=0, total=len(rows))
 
         def on_progress(done: int, total: int) -> None:
-            progress.text = f'{done} of {total} done…'
+            progress.text = _('{done} of {total} done…', done=done, total=total)
 
         try:
             result = await services.prompt_runs.run_batch(
@@ -266,12 +288,12 @@ async def batch_tab(services: Services, user: UserInfo, detail: PromptDetail) ->
             )
         except (ServiceError, OllamaError) as exc:
             progress.text = ''
-            error.text = exc.message
+            error.text = _(exc.message)
             error.set_visibility(True)
             return
         finally:
             button.enable()
-        progress.text = 'Done.'
+        progress.text = _('Done.')
         state['result'] = result
         show(result)
 

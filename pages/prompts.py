@@ -13,9 +13,11 @@ from pages.prompt_history import history_tab
 from pages.prompt_runs import batch_tab, run_tab
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
+from services.core.i18n import N_, _
 from services.wiring import Services
 
-VISIBILITY_COLORS = {'private': 'grey', 'workshop': 'accent', 'public': 'positive'}
+VISIBILITY_COLORS = {'private': 'grey-8', 'workshop': 'accent', 'public': 'positive'}
+VISIBILITY_NAMES = {'private': N_('private'), 'workshop': N_('workshop'), 'public': N_('public')}
 
 
 def create_router(services: Services) -> APIRouter:
@@ -26,19 +28,23 @@ def create_router(services: Services) -> APIRouter:
         user = await page_user(services)
         if user is None:
             return
-        with frame(services, user, 'Prompts'):
+        with frame(services, user, _('Prompts')):
             ui.label(
-                'Prompt templates with {{variables}}: run them against one model or several, in batches, and keep '
-                'every version.'
+                _(
+                    'Prompt templates with {{variables}}: run them against one model or several, in batches, and '
+                    'keep every version.'
+                )
             ).classes('text-gray-600 dark:text-gray-300')
             with ui.row().classes('w-full items-center gap-3'):
                 search = (
-                    ui.input('Search by name', on_change=lambda: listing.refresh())
+                    ui.input(_('Search by name'), on_change=lambda: listing.refresh())
                     .props('clearable outlined dense debounce=300')
                     .classes('w-72')
                 )
-                ui.button('New prompt', icon='add', on_click=lambda: ui.navigate.to('/prompts/new')).mark('new-prompt')
-                ui.button('Import', icon='upload', on_click=lambda: _import_dialog(services, user)).props(
+                ui.button(_('New prompt'), icon='add', on_click=lambda: ui.navigate.to('/prompts/new')).mark(
+                    'new-prompt'
+                )
+                ui.button(_('Import'), icon='upload', on_click=lambda: _import_dialog(services, user)).props(
                     'outline'
                 ).mark('import-prompt')
 
@@ -46,19 +52,28 @@ def create_router(services: Services) -> APIRouter:
             async def listing() -> None:
                 prompts = await guarded(lambda: services.prompts.list_prompts(user.id, search.value or '')) or []
                 if not prompts:
-                    ui.label('No prompts yet. Create one, or import a prompt exported from this platform.').classes(
-                        'text-gray-500'
+                    ui.label(_('No prompts yet. Create one, or import a prompt exported from this platform.')).classes(
+                        'text-gray-700 dark:text-gray-300'
                     )
                 for prompt in prompts:
                     with ui.card().classes('w-full py-2').props('flat bordered'):
                         with ui.row().classes('w-full items-center gap-3'):
                             ui.link(prompt.name, f'/prompts/{prompt.id}').classes('text-lg font-semibold')
-                            ui.badge(prompt.visibility, color=VISIBILITY_COLORS.get(prompt.visibility, 'grey'))
+                            ui.badge(
+                                _(VISIBILITY_NAMES.get(prompt.visibility, prompt.visibility)),
+                                color=VISIBILITY_COLORS.get(prompt.visibility, 'grey'),
+                            )
                             for tag in prompt.tags:
-                                ui.chip(tag).props('dense outline')
+                                ui.chip(tag).props('dense color=grey-8 text-color=white')
                             ui.space()
-                            owner = 'you' if prompt.owner_id == user.id else prompt.owner_name
-                            ui.label(f'v{prompt.current_version} · by {owner}').classes('text-sm text-gray-500')
+                            shown = (
+                                _('v{version} · by you', version=prompt.current_version)
+                                if prompt.owner_id == user.id
+                                else _(
+                                    'v{version} · by {owner}', version=prompt.current_version, owner=prompt.owner_name
+                                )
+                            )
+                            ui.label(shown).classes('text-sm text-gray-700 dark:text-gray-300')
                         if prompt.description:
                             ui.label(prompt.description).classes('text-sm text-gray-600 dark:text-gray-300')
 
@@ -69,7 +84,7 @@ def create_router(services: Services) -> APIRouter:
         user = await page_user(services)
         if user is None:
             return
-        with frame(services, user, 'New prompt'):
+        with frame(services, user, _('New prompt')):
             await prompt_editor(services, user, None, lambda detail: ui.navigate.to(f'/prompts/{detail.id}'))
 
     @router.page('/prompts/{prompt_id}')
@@ -80,9 +95,9 @@ def create_router(services: Services) -> APIRouter:
         try:
             detail = await services.prompts.get(user.id, prompt_id)
         except ServiceError as exc:
-            with frame(services, user, 'Prompt'):
-                ui.label(exc.message).classes('text-lg')
-                ui.link('Back to the prompts', '/prompts')
+            with frame(services, user, _('Prompt')):
+                ui.label(_(exc.message)).classes('text-lg')
+                ui.link(_('Back to the prompts'), '/prompts')
             return
         with frame(services, user, detail.name):
             await _prompt_body(services, user, prompt_id)
@@ -93,15 +108,24 @@ def create_router(services: Services) -> APIRouter:
 async def _prompt_body(services: Services, user: UserInfo, prompt_id: int) -> None:
     detail = await services.prompts.get(user.id, prompt_id)
     with ui.row().classes('w-full items-center gap-2'):
-        ui.badge(detail.visibility, color=VISIBILITY_COLORS.get(detail.visibility, 'grey'))
-        owner = 'you' if detail.can_edit else detail.owner_name
-        ui.label(f'Version {detail.current_version} is current · by {owner}').classes('text-sm text-gray-500')
+        ui.badge(
+            _(VISIBILITY_NAMES.get(detail.visibility, detail.visibility)),
+            color=VISIBILITY_COLORS.get(detail.visibility, 'grey'),
+        )
+        shown = (
+            _('Version {number} is current · by you', number=detail.current_version)
+            if detail.can_edit
+            else _('Version {number} is current · by {owner}', number=detail.current_version, owner=detail.owner_name)
+        )
+        ui.label(shown).classes('text-sm text-gray-700 dark:text-gray-300')
         if detail.forked_from_id:
-            ui.link('forked from', f'/prompts/{detail.forked_from_id}').classes('text-sm')
+            ui.link(_('forked from'), f'/prompts/{detail.forked_from_id}').classes('text-sm')
         ui.space()
 
         async def fork() -> None:
-            copy = await guarded(lambda: services.prompts.fork(user.id, prompt_id), success='Forked into your prompts.')
+            copy = await guarded(
+                lambda: services.prompts.fork(user.id, prompt_id), success=_('Forked into your prompts.')
+            )
             if copy is not None:
                 ui.navigate.to(f'/prompts/{copy.id}')
 
@@ -110,33 +134,37 @@ async def _prompt_body(services: Services, user: UserInfo, prompt_id: int) -> No
             if text is not None:
                 ui.download.content(text.encode(), f'prompt-{prompt_id}.json', 'application/json')
 
-        ui.button('Fork', icon='call_split', on_click=fork).props('outline').mark('fork')
-        ui.button('Export', icon='download', on_click=export).props('outline').mark('export')
+        ui.button(_('Fork'), icon='call_split', on_click=fork).props('outline').mark('fork')
+        ui.button(_('Export'), icon='download', on_click=export).props('outline').mark('export')
         code_button(lambda: services.scripts.prompts.script(user.id, prompt_id))
         if detail.can_edit:
 
             async def delete() -> None:
-                if not await confirm(f'Delete "{detail.name}"?', 'All its versions and runs are deleted too.'):
+                if not await confirm(
+                    _('Delete "{name}"?', name=detail.name), _('All its versions and runs are deleted too.')
+                ):
                     return
 
                 async def act() -> bool:
                     await services.prompts.delete(user.id, prompt_id)
                     return True
 
-                if await guarded(act, success='Prompt deleted.'):
+                if await guarded(act, success=_('Prompt deleted.')):
                     ui.navigate.to('/prompts')
 
-            ui.button(icon='delete', on_click=delete, color='negative').props('flat round').mark('delete-prompt')
+            remove = ui.button(icon='delete', on_click=delete, color='negative').props('flat round')
+            remove.mark('delete-prompt')._props['aria-label'] = _('Delete prompt')
+            remove.tooltip(_('Delete prompt'))
     if detail.description:
         ui.label(detail.description).classes('text-gray-600 dark:text-gray-300')
 
     with ui.tabs().classes('w-full').props('align=left') as tabs:
-        run = ui.tab('Run', icon='play_arrow')
-        batch = ui.tab('Batch', icon='table_view')
-        edit = ui.tab('Edit', icon='edit') if detail.can_edit else None
-        history = ui.tab('History', icon='history')
+        run = ui.tab('run', _('Run'), icon='play_arrow')
+        batch = ui.tab('batch', _('Batch'), icon='table_view')
+        edit = ui.tab('edit', _('Edit'), icon='edit') if detail.can_edit else None
+        history = ui.tab('history', _('History'), icon='history')
 
-    async def reload(_=None) -> None:
+    async def reload(_saved=None) -> None:
         ui.navigate.reload()
 
     with ui.tab_panels(tabs, value=run).classes('w-full'):
@@ -153,29 +181,33 @@ async def _prompt_body(services: Services, user: UserInfo, prompt_id: int) -> No
 
 def _import_dialog(services: Services, user: UserInfo) -> None:
     with ui.dialog() as dialog, ui.card().classes('w-[36rem] gap-3'):
-        ui.label('Import a prompt').classes('text-lg font-semibold')
-        ui.label('Upload or paste a JSON file exported from this platform. It becomes a private prompt of yours.')
-        text = ui.textarea('JSON').classes('w-full').props('outlined autogrow').mark('import-json')
+        dialog._props['aria-label'] = _('Import a prompt')
+        ui.label(_('Import a prompt')).classes('text-lg font-semibold')
+        ui.label(_('Upload or paste a JSON file exported from this platform. It becomes a private prompt of yours.'))
+        text = ui.textarea(_('JSON')).classes('w-full').props('outlined autogrow').mark('import-json')
         error = error_label()
 
         async def do_import(content: str | bytes) -> None:
             try:
                 detail = await services.prompts.import_json(user.id, content)
             except ServiceError as exc:
-                error.text = exc.message
+                error.text = _(exc.message)
                 error.set_visibility(True)
                 return
-            ui.notify(f'Imported "{detail.name}".', type='positive')
+            ui.notify(_('Imported "{name}".', name=detail.name), type='positive')
             dialog.close()
             ui.navigate.to(f'/prompts/{detail.id}')
 
         async def uploaded(e) -> None:
             await do_import(await e.file.read())
 
-        ui.upload(label='JSON file', auto_upload=True, max_file_size=500_000, on_upload=uploaded).props(
-            'accept=.json,application/json flat bordered'
-        ).classes('w-full').mark('import-upload')
+        # Quasar's uploader draws an unnamed "add" button around its file input: a named button opens it instead
+        upload = ui.upload(auto_upload=True, max_file_size=500_000, on_upload=uploaded)
+        upload.props('accept=.json,application/json').classes('hidden').mark('import-upload')
+        ui.button(_('Upload a JSON file'), icon='upload_file', on_click=lambda: upload.run_method('pickFiles')).props(
+            'outline'
+        ).mark('import-pick')
         with ui.row().classes('w-full justify-end'):
-            ui.button('Cancel', on_click=dialog.close).props('flat')
-            ui.button('Import', on_click=lambda: do_import(text.value or '')).mark('import-submit')
+            ui.button(_('Cancel'), on_click=dialog.close).props('flat')
+            ui.button(_('Import'), on_click=lambda: do_import(text.value or '')).mark('import-submit')
     dialog.open()

@@ -8,13 +8,15 @@ from typing import Any
 
 from nicegui import APIRouter, ui
 
-from components.chat_view import waiting_text
+from components.chat_view import code_block, waiting_text
 from components.forms import guarded
 from components.frame import frame
 from components.prompt_editor import chat_model_names
 from pages.common import page_user
+from services.core import i18n
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
+from services.core.i18n import _
 from services.models.errors import OllamaError
 from services.tools.library import ToolCallResult
 from services.wiring import Services
@@ -28,7 +30,7 @@ def create_router(services: Services) -> APIRouter:
         user = await page_user(services)
         if user is None:
             return
-        with frame(services, user, 'Tool chat'):
+        with frame(services, user, _('Tool chat')):
             await tool_chat_panel(services, user)
 
     return router
@@ -37,25 +39,25 @@ def create_router(services: Services) -> APIRouter:
 def call_card(name: str, arguments: dict[str, Any], step: int) -> tuple[ui.column, ui.label]:
     with ui.card().classes('w-full bg-gray-50 dark:bg-gray-800').props('flat bordered').mark('transcript-call'):
         with ui.row().classes('items-center gap-2'):
-            ui.icon('build', size='sm').classes('text-primary')
-            ui.label(f'Step {step}: {name}').classes('font-semibold')
-            timing = ui.label('running…').classes('text-xs text-gray-500')
-        ui.code(json.dumps(arguments, ensure_ascii=False), language='json').classes('w-full text-sm')
+            ui.icon('build', size='sm').classes('text-primary').props('aria-hidden=true')
+            ui.label(_('Step {step}: {name}', step=step, name=name)).classes('font-semibold')
+            timing = ui.label(_('running…')).classes('text-xs text-gray-700 dark:text-gray-300')
+        code_block(json.dumps(arguments, ensure_ascii=False)).classes('w-full text-sm')
         body = ui.column().classes('w-full gap-1')
     return body, timing
 
 
 def fill_result(body: ui.column, timing: ui.label, result: ToolCallResult) -> None:
-    timing.text = f'{result.duration_ms:.0f} ms'
+    timing.text = _('{ms} ms', ms=i18n.number(result.duration_ms, 0))
     with body:
         if result.ok:
             text = result.result if isinstance(result.result, str) else json.dumps(result.result, ensure_ascii=False)
-            ui.label('Result').classes('text-xs text-gray-500')
-            ui.code(text[:4000], language='json').classes('w-full text-sm').mark('transcript-result')
+            ui.label(_('Result')).classes('text-xs text-gray-700 dark:text-gray-300')
+            code_block(text[:4000]).classes('w-full text-sm').mark('transcript-result')
         else:
-            ui.label(f'Error (sent to the model): {result.error}').classes('text-negative text-sm').mark(
-                'transcript-error'
-            )
+            ui.label(_('Error (sent to the model): {error}', error=_(result.error) if result.error else '')).classes(
+                'text-negative text-sm'
+            ).mark('transcript-error')
 
 
 async def tool_chat_panel(services: Services, user: UserInfo) -> None:
@@ -64,7 +66,7 @@ async def tool_chat_panel(services: Services, user: UserInfo) -> None:
     history: list[dict[str, Any]] = []
     with ui.row().classes('w-full items-center gap-3'):
         model = (
-            ui.select(models, value=next((m for m in models if m.startswith('llama3')), None), label='Model')
+            ui.select(models, value=next((m for m in models if m.startswith('llama3')), None), label=_('Model'))
             .props('outlined dense')
             .classes('w-64')
             .mark('chat-model')
@@ -74,7 +76,7 @@ async def tool_chat_panel(services: Services, user: UserInfo) -> None:
                 {t.ref: f'{t.name} ({t.kind})' for t in available},
                 value=[],
                 multiple=True,
-                label='Tools the model may call',
+                label=_('Tools the model may call'),
             )
             .props('outlined dense use-chips')
             .classes('grow')
@@ -87,40 +89,49 @@ async def tool_chat_panel(services: Services, user: UserInfo) -> None:
             with log:
                 empty()
 
-        ui.button('New conversation', icon='refresh', on_click=new_conversation).props('flat')
+        ui.button(_('New conversation'), icon='refresh', on_click=new_conversation).props('flat')
     ui.label(
-        f'The platform runs the loop: the model asks for tool calls, they run here, the results go back to the '
-        f'model — at most {services.tool_loop.max_steps} rounds per message.'
-    ).classes('text-sm text-gray-500')
+        _(
+            'The platform runs the loop: the model asks for tool calls, they run here, the results go back to the '
+            'model — at most {count} rounds per message.',
+            count=services.tool_loop.max_steps,
+        )
+    ).classes('text-sm text-gray-700 dark:text-gray-300')
 
     def empty() -> None:
-        ui.label('Pick tools, then ask something that needs them, e.g. "What is 1234 * 5678?"').classes('text-gray-500')
+        ui.label(_('Pick tools, then ask something that needs them, e.g. "What is 1234 * 5678?"')).classes(
+            'text-gray-700 dark:text-gray-300'
+        )
 
-    log = ui.column().classes('w-full gap-2')
+    log = ui.column().classes('w-full gap-2').mark('tool-chat-log')
+    # a live region: screen readers hear the answers and tool calls as they arrive
+    log._props.update({'role': 'log', 'aria-live': 'polite', 'aria-label': _('Conversation')})
     with log:
         empty()
     with ui.row().classes('w-full items-end gap-2 no-wrap'):
         text = (
-            ui.textarea(placeholder='Message (Ctrl+Enter to send)')
+            ui.textarea(placeholder=_('Message (Ctrl+Enter to send)'))
             .props('outlined autogrow')
             .classes('grow')
             .mark('chat-input')
         )
         send = ui.button(icon='send').props('round').mark('chat-send')
+        send._props['aria-label'] = _('Send')
+        send.tooltip(_('Send'))
 
     async def submit() -> None:
         message = (text.value or '').strip()
         if not message:
             return
         if not model.value:
-            ui.notify('Choose a model first.', type='warning')
+            ui.notify(_('Choose a model first.'), type='warning')
             return
         if not history:
             log.clear()
         history.append({'role': 'user', 'content': message})
         text.value = ''
         with log:
-            ui.chat_message(message, name='You', sent=True)
+            ui.chat_message(message, name=_('You'), sent=True)
         send.disable()
         bubble: ui.markdown | None = None
         content = ''
@@ -155,19 +166,24 @@ async def tool_chat_panel(services: Services, user: UserInfo) -> None:
                     fill_result(body, timing, event.call)
                 elif event.kind == 'limit':
                     with log:
-                        ui.label(event.text).classes('text-warning font-semibold').mark('step-limit')
+                        ui.label(_(event.text)).classes('text-warning font-semibold').mark('step-limit')
                 elif event.kind == 'done':
                     history[:] = event.messages
                     with log:
+                        calls = event.metrics['tool_calls']
                         ui.label(
-                            f'{event.metrics["tool_calls"]} tool call(s) · {event.metrics["latency_ms"] / 1000:.2f} s'
-                        ).classes('text-xs text-gray-500')
+                            _(
+                                '{count} tool call(s) · {seconds} s',
+                                count=calls,
+                                seconds=i18n.number(event.metrics['latency_ms'] / 1000, 2),
+                            )
+                        ).classes('text-xs text-gray-700 dark:text-gray-300')
         except (ServiceError, OllamaError) as exc:
             history.pop()
             if not text.value:  # refused (e.g. a quota): give the message back to edit or resend later
                 text.value = message
             with log:
-                ui.label(exc.message).classes('text-negative').mark('chat-error')
+                ui.label(_(exc.message)).classes('text-negative').mark('chat-error')
         finally:
             send.enable()
 

@@ -7,17 +7,22 @@ from typing import Any
 
 from nicegui import APIRouter, ui
 
+from components.chat_view import code_block
 from components.code_dialog import code_button
 from components.forms import confirm, guarded
 from components.frame import frame
 from components.tool_editor import tool_editor
 from pages.common import page_user
+from services.core import i18n
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
+from services.core.i18n import N_, _
 from services.tools.library import ToolInfo
 from services.wiring import Services
 
 KIND_ICONS = {'builtin': 'memory', 'http': 'language', 'static': 'description'}
+KIND_NAMES = {'builtin': N_('builtin'), 'http': N_('http'), 'static': N_('static')}
+VISIBILITY_NAMES = {'private': N_('private'), 'workshop': N_('workshop'), 'public': N_('public')}
 
 
 def example_arguments(schema: dict[str, Any]) -> dict[str, Any]:
@@ -28,22 +33,22 @@ def example_arguments(schema: dict[str, Any]) -> dict[str, Any]:
 def tool_console(services: Services, user: UserInfo, tool: ToolInfo) -> None:
     """Call the tool with JSON arguments and show the result (or the error) and the timing."""
     with ui.card().classes('w-full').props('flat bordered'):
-        ui.label('Console').classes('text-lg font-semibold')
+        ui.label(_('Console')).classes('text-lg font-semibold')
         args = (
-            ui.textarea('Arguments (JSON)', value=json.dumps(example_arguments(tool.parameters), indent=2))
+            ui.textarea(_('Arguments (JSON)'), value=json.dumps(example_arguments(tool.parameters), indent=2))
             .props('outlined autogrow')
             .classes('w-full font-mono')
             .mark('console-args')
         )
-        call = ui.button('Call', icon='play_arrow').mark('console-call')
-        status = ui.label('').mark('console-status')
+        call = ui.button(_('Call'), icon='play_arrow').mark('console-call')
+        status = ui.label('').mark('console-status').props('role=status')
         output = ui.column().classes('w-full')
 
         async def run() -> None:
             try:
                 arguments = json.loads(args.value or '{}')
             except ValueError as exc:
-                status.text = f'The arguments are not valid JSON: {exc}.'
+                status.text = _('The arguments are not valid JSON: {error}.', error=exc)
                 status.classes(replace='text-negative')
                 return
             call.disable()
@@ -55,13 +60,17 @@ def tool_console(services: Services, user: UserInfo, tool: ToolInfo) -> None:
                 return
             output.clear()
             if result.ok:
-                status.text = f'OK in {result.duration_ms:.0f} ms'
+                status.text = _('OK in {ms} ms', ms=i18n.number(result.duration_ms, 0))
                 status.classes(replace='text-positive')
                 with output:
                     text = result.result if isinstance(result.result, str) else json.dumps(result.result, indent=2)
-                    ui.code(text, language='json').classes('w-full').mark('console-result')
+                    code_block(text).classes('w-full').mark('console-result')
             else:
-                status.text = f'Failed in {result.duration_ms:.0f} ms: {result.error}'
+                status.text = _(
+                    'Failed in {ms} ms: {error}',
+                    ms=i18n.number(result.duration_ms, 0),
+                    error=_(result.error) if result.error else '',
+                )
                 status.classes(replace='text-negative')
 
         call.on_click(run)
@@ -76,22 +85,28 @@ def create_router(services: Services) -> APIRouter:
         user = await page_user(services)
         if user is None:
             return
-        with frame(services, user, 'Tools'):
+        with frame(services, user, _('Tools')):
             ui.label(
-                'Tools are declarative: a name, a description, JSON-schema parameters and a built-in, HTTP or static '
-                'implementation. No code you write runs on the server.'
+                _(
+                    'Tools are declarative: a name, a description, JSON-schema parameters and a built-in, HTTP or '
+                    'static implementation. No code you write runs on the server.'
+                )
             ).classes('text-gray-600 dark:text-gray-300')
             with ui.row().classes('gap-3'):
-                ui.button('New tool', icon='add', on_click=lambda: ui.navigate.to('/tools/new')).mark('new-tool')
-                ui.button('Tool chat', icon='handyman', on_click=lambda: ui.navigate.to('/tools/chat')).props('outline')
+                ui.button(_('New tool'), icon='add', on_click=lambda: ui.navigate.to('/tools/new')).mark('new-tool')
+                ui.button(_('Tool chat'), icon='handyman', on_click=lambda: ui.navigate.to('/tools/chat')).props(
+                    'outline'
+                )
             tools = await guarded(lambda: services.tools.available(user.id)) or []
-            ui.label('Built-in').classes('text-lg font-semibold')
+            ui.label(_('Built-in')).classes('text-lg font-semibold')
             for tool in [t for t in tools if t.id is None]:
                 _tool_card(tool, f'/tools/builtin/{tool.name}', user)
-            ui.label('Yours and shared with you').classes('text-lg font-semibold')
+            ui.label(_('Yours and shared with you')).classes('text-lg font-semibold')
             mine = [t for t in tools if t.id is not None]
             if not mine:
-                ui.label('No tools yet. Start with a static response to learn the loop.').classes('text-gray-500')
+                ui.label(_('No tools yet. Start with a static response to learn the loop.')).classes(
+                    'text-gray-700 dark:text-gray-300'
+                )
             for tool in mine:
                 _tool_card(tool, f'/tools/{tool.id}', user)
 
@@ -100,7 +115,7 @@ def create_router(services: Services) -> APIRouter:
         user = await page_user(services)
         if user is None:
             return
-        with frame(services, user, 'New tool'):
+        with frame(services, user, _('New tool')):
             await tool_editor(services, user, None, lambda t: ui.navigate.to(f'/tools/{t.id}'))
 
     @router.page('/tools/builtin/{key}')
@@ -109,12 +124,12 @@ def create_router(services: Services) -> APIRouter:
         if user is None:
             return
         tool = next((t for t in services.tools.builtin_infos() if t.name == key), None)
-        with frame(services, user, f'Built-in tool: {key}' if tool else 'Tool'):
+        with frame(services, user, _('Built-in tool: {name}', name=key) if tool else _('Tool')):
             if tool is None:
-                ui.label('No such built-in tool.')
+                ui.label(_('No such built-in tool.'))
                 return
-            ui.label(tool.description)
-            ui.code(json.dumps(tool.parameters, indent=2), language='json').classes('w-full')
+            ui.label(_(tool.description))
+            code_block(json.dumps(tool.parameters, indent=2)).classes('w-full')
             code_button(lambda: services.scripts.tools.script(user.id, tool.ref))
             tool_console(services, user, tool)
 
@@ -126,44 +141,50 @@ def create_router(services: Services) -> APIRouter:
         try:
             tool = await services.tools.get(user.id, tool_id)
         except ServiceError as exc:
-            with frame(services, user, 'Tool'):
-                ui.label(exc.message).classes('text-lg')
-                ui.link('Back to the tools', '/tools')
+            with frame(services, user, _('Tool')):
+                ui.label(_(exc.message)).classes('text-lg')
+                ui.link(_('Back to the tools'), '/tools')
             return
-        with frame(services, user, f'Tool: {tool.name}'):
+        with frame(services, user, _('Tool: {name}', name=tool.name)):
             code_button(lambda: services.scripts.tools.script(user.id, tool.ref))
             tool_console(services, user, tool)
             if tool.can_edit:
-                with ui.expansion('Edit', icon='edit', value=False).classes('w-full').mark('edit-tool'):
-                    await tool_editor(services, user, tool, lambda _: ui.navigate.reload())
+                with ui.expansion(_('Edit'), icon='edit', value=False).classes('w-full').mark('edit-tool'):
+                    await tool_editor(services, user, tool, lambda _saved: ui.navigate.reload())
 
                 async def delete() -> None:
-                    if not await confirm(f'Delete the tool {tool.name}?', 'Conversations can no longer call it.'):
+                    if not await confirm(
+                        _('Delete the tool {name}?', name=tool.name), _('Conversations can no longer call it.')
+                    ):
                         return
 
                     async def act() -> bool:
                         await services.tools.delete(user.id, tool_id)
                         return True
 
-                    if await guarded(act, success='Tool deleted.'):
+                    if await guarded(act, success=_('Tool deleted.')):
                         ui.navigate.to('/tools')
 
-                ui.button('Delete tool', icon='delete', color='negative', on_click=delete).props('flat').mark(
+                ui.button(_('Delete tool'), icon='delete', color='negative', on_click=delete).props('flat').mark(
                     'delete-tool'
                 )
             else:
-                ui.label(f'By {tool.owner_name}. {tool.description}').classes('text-sm text-gray-500')
+                ui.label(_('By {owner}. {description}', owner=tool.owner_name, description=tool.description)).classes(
+                    'text-sm text-gray-700 dark:text-gray-300'
+                )
 
     return router
 
 
 def _tool_card(tool: ToolInfo, link: str, user: UserInfo) -> None:
     with ui.card().classes('w-full py-2').props('flat bordered'), ui.row().classes('w-full items-center gap-3'):
-        ui.icon(KIND_ICONS.get(tool.kind, 'build')).classes('text-primary')
+        ui.icon(KIND_ICONS.get(tool.kind, 'build')).classes('text-primary').props('aria-hidden=true')
         ui.link(tool.name, link).classes('font-semibold')
-        ui.badge(tool.kind, color='grey')
+        ui.badge(_(KIND_NAMES.get(tool.kind, tool.kind)), color='grey-8')
         if tool.id is not None:
-            ui.badge(tool.visibility, color='grey-6')
-        ui.label(tool.description).classes('text-sm text-gray-600 dark:text-gray-300 grow')
+            ui.badge(_(VISIBILITY_NAMES.get(tool.visibility, tool.visibility)), color='grey-8')
+        ui.label(_(tool.description) if tool.id is None else tool.description).classes(
+            'text-sm text-gray-700 dark:text-gray-300 grow'
+        )
         if tool.id is not None and tool.owner_id != user.id:
-            ui.label(f'by {tool.owner_name}').classes('text-xs text-gray-500')
+            ui.label(_('by {owner}', owner=tool.owner_name)).classes('text-xs text-gray-700 dark:text-gray-300')

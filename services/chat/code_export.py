@@ -9,6 +9,7 @@ from services.chat.conversations import ChatService
 from services.chat.types import ConversationView, history_of
 from services.core.code_export import OLLAMA_HOST, WIDTH, Script, constants, script, slug
 from services.core.errors import InvalidInput
+from services.core.i18n import N_
 
 DOC = """
 A playground conversation exported from the Ollama Workshop Platform, replayed with the ollama Python client.
@@ -86,5 +87,5 @@ class ChatScripts:
     async def script(self, actor_id: int, conversation_id: int | None) -> Script:
         """`conversation_id` None: the playground has no conversation yet (nothing is saved before a first message)."""
         if conversation_id is None:
-            raise InvalidInput('Send a first message: the script replays a saved conversation.')
+            raise InvalidInput(N_('Send a first message: the script replays a saved conversation.'))
         return conversation_script(await self.chat.get_conversation(actor_id, conversation_id))

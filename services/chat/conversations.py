@@ -42,6 +42,7 @@ from services.core.activity import ActivityService
 from services.core.auth import AuthService, UserInfo
 from services.core.batching import WriteBatcher
 from services.core.errors import InvalidInput, NotFound
+from services.core.i18n import N_
 from services.models.callers import Purpose, is_staff
 from services.models.calls import ModelCalls
 from services.models.catalogue import Catalogue
@@ -103,7 +104,7 @@ class ChatService:
         row = await Conversation.get_or_none(id=conversation_id, owner_id=user_id)
         if row is None:
             log.warning('user %s refused: conversation %s is not theirs or does not exist', user_id, conversation_id)
-            raise NotFound('That conversation does not exist (or is not yours).')
+            raise NotFound(N_('That conversation does not exist (or is not yours).'))
         return row
 
     async def _owned_by_active(self, actor_id: int, conversation_id: int) -> Conversation:
@@ -113,7 +114,7 @@ class ChatService:
         if row is None:
             await self.auth.require(actor_id)  # not signed in / deactivated -> NotAuthenticated
             log.warning('user %s refused: conversation %s is not theirs or does not exist', actor_id, conversation_id)
-            raise NotFound('That conversation does not exist (or is not yours).')
+            raise NotFound(N_('That conversation does not exist (or is not yours).'))
         return row
 
     async def get_conversation(self, actor_id: int, conversation_id: int) -> ConversationView:
@@ -177,7 +178,7 @@ class ChatService:
     def _check_prompt(self, prompt: str, what: str = 'message') -> str:
         prompt = (prompt or '').strip()
         if not prompt:
-            raise InvalidInput('Type a message first.')
+            raise InvalidInput(N_('Type a message first.'))
         limit = self.calls.limits.max_prompt_chars
         if len(prompt) > limit:
             raise InvalidInput(f'The {what} is too long (at most {limit:,} characters).')
@@ -235,7 +236,7 @@ class ChatService:
         while messages and messages[-1].get('role') == 'assistant':
             messages.pop()
         if not messages:
-            raise InvalidInput('There is no message to answer yet.')
+            raise InvalidInput(N_('There is no message to answer yet.'))
         async with aclosing(self._reply(actor_id, row, messages, purpose, on_wait)) as events:
             async for event in events:
                 yield event
@@ -256,7 +257,7 @@ class ChatService:
         row = await self._owned_by_active(actor_id, conversation_id)
         refs = list(dict.fromkeys(r for r in tool_refs if r))
         if not refs:
-            raise InvalidInput('Pick at least one tool, or clear the tools to chat without them.')
+            raise InvalidInput(N_('Pick at least one tool, or clear the tools to chat without them.'))
         settings = ChatSettings.stored(row.options)
         message = await self._user_message(actor_id, row, prompt, images)
         prompt = message['content']
@@ -451,7 +452,7 @@ class ChatService:
     async def _check_chat_model(self, user_id: int, model: str) -> None:
         """A model this user may chat with: not an embedding model, and one their workshop allows."""
         if not model or len(model) > 200:
-            raise InvalidInput('Choose a model to chat with.')
+            raise InvalidInput(N_('Choose a model to chat with.'))
         info = self.catalogue.known(model)
         if info is not None and not info.chat_capable:
             raise InvalidInput(f'"{model}" is an embedding model: it cannot chat. Choose a chat model.')
@@ -464,11 +465,11 @@ class ChatService:
         user = await self.auth.require(actor_id)
         prompt = (prompt or '').strip()
         if not prompt:
-            raise InvalidInput('Type a prompt to send to the models.')
+            raise InvalidInput(N_('Type a prompt to send to the models.'))
         prompt = self._check_prompt(prompt, 'prompt')
         models = list(dict.fromkeys(m for m in models if m))
         if not 2 <= len(models) <= 4:
-            raise InvalidInput('Choose 2 to 4 different models to compare.')
+            raise InvalidInput(N_('Choose 2 to 4 different models to compare.'))
         caller = await self.calls.caller(user.id)
         for model in models:
             await self._check_chat_model(user.id, model)  # refuse the whole comparison up front
@@ -490,9 +491,9 @@ class ChatService:
         row = await Comparison.get_or_none(id=comparison_id, owner_id=user.id)
         if row is None:
             log.warning('user %s refused: comparison %s is not theirs or does not exist', actor_id, comparison_id)
-            raise NotFound('That comparison does not exist (or is not yours).')
+            raise NotFound(N_('That comparison does not exist (or is not yours).'))
         if not 0 <= index < len(row.models):
-            raise InvalidInput('There is no such model in this comparison.')
+            raise InvalidInput(N_('There is no such model in this comparison.'))
         checked = await self._settings(user, settings)
 
         async def finish(result: ChatResult) -> None:
@@ -515,9 +516,9 @@ class ChatService:
         row = await Comparison.get_or_none(id=comparison_id, owner_id=user.id)
         if row is None:
             log.warning('user %s refused: comparison %s is not theirs or does not exist', actor_id, comparison_id)
-            raise NotFound('That comparison does not exist (or is not yours).')
+            raise NotFound(N_('That comparison does not exist (or is not yours).'))
         if model not in row.models:
-            raise InvalidInput('That model was not part of this comparison.')
+            raise InvalidInput(N_('That model was not part of this comparison.'))
         row.winner = model
         await row.save(update_fields=['winner'])
 

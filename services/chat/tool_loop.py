@@ -15,6 +15,7 @@ from typing import Any
 from services.core import actions
 from services.core.activity import ActivityService
 from services.core.errors import InvalidInput
+from services.core.i18n import N_
 from services.models.callers import Purpose
 from services.models.calls import ModelCalls
 from services.models.errors import OllamaBadRequest, OllamaError
@@ -67,7 +68,7 @@ class ToolLoop:
         tools = await self.tools.resolve(actor_id, list(tool_refs))
         model = (model or '').strip()
         if not model:
-            raise InvalidInput('Choose a model for the conversation.')
+            raise InvalidInput(N_('Choose a model for the conversation.'))
         history = [dict(m) for m in messages]  # sizes and roles are checked by the model-call path
         self.calls.check_messages(history)
         limit = max(1, min(max_steps or self.max_steps, 20))

@@ -34,6 +34,7 @@ from services.core import actions
 from services.core.activity import ActivityService
 from services.core.auth import AuthService
 from services.core.errors import InvalidInput, NotFound, ServiceError
+from services.core.i18n import N_
 from services.models.callers import is_staff
 from services.models.calls import MAX_MESSAGES, ModelCalls
 from services.models.catalogue import Catalogue
@@ -101,13 +102,13 @@ class ConversationTransfer:
         """One of the actor's conversations (`conversation_id`) or all of them, as 'json' or 'markdown'."""
         user = await self.auth.require(actor_id)
         if fmt not in ('json', 'markdown'):
-            raise InvalidInput('Export as "json" or "markdown".')
+            raise InvalidInput(N_('Export as "json" or "markdown".'))
         query = Conversation.filter(owner_id=user.id)
         if conversation_id is not None:
             query = query.filter(id=conversation_id)
         rows = await query.order_by('created_at', 'id')
         if conversation_id is not None and not rows:
-            raise NotFound('That conversation does not exist (or is not yours).')
+            raise NotFound(N_('That conversation does not exist (or is not yours).'))
         stamp = datetime.now(UTC)
         stem = (
             f'conversation-{rows[0].id}-{_slug(rows[0].title)}' if conversation_id else f'conversations-{stamp:%Y%m%d}'
@@ -271,7 +272,7 @@ def _parse(data: bytes) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput(f'The file is not valid JSON ({exc}). Import a JSON export of conversations.') from None
     except RecursionError:
-        raise InvalidInput('The file is nested too deeply to be a conversations export.') from None
+        raise InvalidInput(N_('The file is nested too deeply to be a conversations export.')) from None
     if not isinstance(parsed, dict) or parsed.get('format') != FORMAT:
         raise InvalidInput(
             'This is not a conversations export of this platform (it needs "format": "owp-conversations"). '
@@ -279,12 +280,12 @@ def _parse(data: bytes) -> dict[str, Any]:
         )
     version = parsed.get('version')
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise InvalidInput('The file has no valid "version".')
+        raise InvalidInput(N_('The file has no valid "version".'))
     if version > VERSION:
         raise InvalidInput(f'The file is of version {version}; this platform reads version {VERSION} and older.')
     conversations = parsed.get('conversations')
     if not isinstance(conversations, list) or not conversations:
-        raise InvalidInput('The file has no conversations to import.')
+        raise InvalidInput(N_('The file has no conversations to import.'))
     if len(conversations) > MAX_CONVERSATIONS:
         raise InvalidInput(f'Import at most {MAX_CONVERSATIONS} conversations at a time.')
     return parsed

@@ -15,6 +15,7 @@ from services.core import actions
 from services.core.activity import ActivityService
 from services.core.auth import AuthService
 from services.core.errors import InvalidInput, NotFound, PermissionDenied
+from services.core.i18n import N_
 from services.core.sharing import Sharing, check_visibility, clean_tags
 from services.models.callers import is_staff
 from services.models.options import validate_options
@@ -103,15 +104,15 @@ def _clean(draft: PromptDraft, *, staff: bool) -> dict[str, Any]:
     """A draft checked for saving; `staff` (an instructor or admin) may store host-level options."""
     name = ' '.join((draft.name or '').split())
     if not 1 <= len(name) <= 120:
-        raise InvalidInput('Give the prompt a name (1 to 120 characters).')
+        raise InvalidInput(N_('Give the prompt a name (1 to 120 characters).'))
     if len(draft.description or '') > 2000:
-        raise InvalidInput('The description is too long (at most 2000 characters).')
+        raise InvalidInput(N_('The description is too long (at most 2000 characters).'))
     visibility, workshop_id = check_visibility(draft.visibility, draft.workshop_id)
     variables = parse_variables(draft.variables)
     check_consistency(draft.system_template, draft.user_template, variables)
     model = (draft.default_model or '').strip()
     if len(model) > 200:
-        raise InvalidInput('The model name is too long.')
+        raise InvalidInput(N_('The model name is too long.'))
     return {
         'meta': {
             'name': name,
@@ -152,13 +153,13 @@ class PromptService:
         user = await self.auth.require(actor_id)
         row = await Prompt.get_or_none(id=prompt_id).prefetch_related('owner')
         if row is None or not await self.sharing.can_see(user, row):
-            raise NotFound('No such prompt. It may have been deleted, or it is not shared with you.')
+            raise NotFound(N_('No such prompt. It may have been deleted, or it is not shared with you.'))
         return row
 
     async def _owned(self, actor_id: int, prompt_id: int) -> Prompt:
         row = await self._visible(actor_id, prompt_id)
         if row.owner_id != actor_id:  # type: ignore[attr-defined]
-            raise PermissionDenied('Only the owner can change this prompt. Fork it to make your own copy.')
+            raise PermissionDenied(N_('Only the owner can change this prompt. Fork it to make your own copy.'))
         return row
 
     @staticmethod
@@ -348,9 +349,11 @@ class PromptService:
             try:
                 text = text.decode('utf-8')
             except UnicodeDecodeError:
-                raise InvalidInput('The file is not UTF-8 text. Export a prompt here and import that file.') from None
+                raise InvalidInput(
+                    N_('The file is not UTF-8 text. Export a prompt here and import that file.')
+                ) from None
         if len(text) > MAX_IMPORT_CHARS:
-            raise InvalidInput('The file is too large for a prompt export.')
+            raise InvalidInput(N_('The file is too large for a prompt export.'))
         try:
             data = json.loads(text)
         except ValueError as exc:

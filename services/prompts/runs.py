@@ -16,6 +16,7 @@ from services.core import actions
 from services.core.activity import ActivityService
 from services.core.auth import AuthService
 from services.core.errors import InvalidInput, NotFound, ServiceError
+from services.core.i18n import N_
 from services.models.callers import Caller, Purpose
 from services.models.calls import ModelCalls
 from services.models.errors import OllamaError
@@ -147,7 +148,7 @@ class PromptRunService:
         typed = resolve_values(info.variables, values)
         model = (model or info.default_model or '').strip()
         if not model:
-            raise InvalidInput('Choose a model to run this prompt with.')
+            raise InvalidInput(N_('Choose a model to run this prompt with.'))
         # the run's options over the version's, checked as every call will be (host-level options only from
         # instructors and admins, the admin's ranges): refused here, before any model call
         caller = await self.calls.caller(actor_id)
@@ -263,10 +264,10 @@ class PromptRunService:
     async def rate(self, actor_id: int, run_id: int, rating: int | None) -> RunInfo:
         await self.auth.require(actor_id)
         if rating is not None and not (isinstance(rating, int) and 1 <= rating <= 5):
-            raise InvalidInput('A rating is 1 to 5 stars.')
+            raise InvalidInput(N_('A rating is 1 to 5 stars.'))
         row = await PromptRun.get_or_none(id=run_id, user_id=actor_id)
         if row is None:
-            raise NotFound('No such run.')
+            raise NotFound(N_('No such run.'))
         row.rating = rating
         await row.save(update_fields=['rating'])
         return _run(row)
@@ -279,13 +280,15 @@ class PromptRunService:
             try:
                 text = text.decode('utf-8-sig')
             except UnicodeDecodeError:
-                raise InvalidInput('The CSV file is not UTF-8 text. Save it as "CSV UTF-8" and try again.') from None
+                raise InvalidInput(
+                    N_('The CSV file is not UTF-8 text. Save it as "CSV UTF-8" and try again.')
+                ) from None
         if len(text) > MAX_CSV_CHARS:
-            raise InvalidInput('The CSV is too large (at most 1 MB).')
+            raise InvalidInput(N_('The CSV is too large (at most 1 MB).'))
         reader = csv.DictReader(io.StringIO(text.lstrip('\ufeff')))
         header = [h.strip() for h in reader.fieldnames or [] if h is not None]
         if not header:
-            raise InvalidInput('The CSV is empty. The first row must name the variables, e.g. "topic,tone".')
+            raise InvalidInput(N_('The CSV is empty. The first row must name the variables, e.g. "topic,tone".'))
         names = [v.name for v in info.variables]
         unknown = [h for h in header if h not in names]
         if unknown:
@@ -307,7 +310,7 @@ class PromptRunService:
             except InvalidInput as exc:
                 raise InvalidInput(f'Row {index} of the CSV: {exc.message}') from None
         if not rows:
-            raise InvalidInput('The CSV has a header but no rows of values.')
+            raise InvalidInput(N_('The CSV has a header but no rows of values.'))
         return rows
 
     async def run_batch(
@@ -324,7 +327,7 @@ class PromptRunService:
         model call and counts as one request; when a row is refused (a quota used up, the per-user limit), it is
         saved with the reason and the batch stops there."""
         if not rows:
-            raise InvalidInput('There are no rows to run.')
+            raise InvalidInput(N_('There are no rows to run.'))
         if len(rows) > self.max_batch_rows:
             raise InvalidInput(f'A batch can have at most {self.max_batch_rows} rows.')
         first = await self.prepare(actor_id, prompt_id, rows[0], model, version=version)  # fail fast

@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.core.errors import InvalidInput
+from services.core.i18n import N_
 
 VARIABLE_TYPES = {
-    'text': 'Text',
-    'long_text': 'Long text',
-    'number': 'Number',
-    'choice': 'Choice',
-    'yes_no': 'Yes/no',
+    'text': N_('Text'),
+    'long_text': N_('Long text'),
+    'number': N_('Number'),
+    'choice': N_('Choice'),
+    'yes_no': N_('Yes/no'),
 }
 NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,63}$')
 PLACEHOLDER_RE = re.compile(r'\{\{\s*([A-Za-z_][A-Za-z0-9_]{0,63})\s*\}\}')
@@ -106,14 +107,14 @@ def parse_variables(spec: Any) -> list[Variable]:
     if spec is None:
         return []
     if not isinstance(spec, list):
-        raise InvalidInput('Variables must be a list of {"name", "type", "default", "choices"} objects.')
+        raise InvalidInput(N_('Variables must be a list of {"name", "type", "default", "choices"} objects.'))
     if len(spec) > MAX_VARIABLES:
         raise InvalidInput(f'A prompt can have at most {MAX_VARIABLES} variables.')
     out: list[Variable] = []
     names: set[str] = set()
     for item in spec:
         if not isinstance(item, dict):
-            raise InvalidInput('Each variable must be an object with a name and a type.')
+            raise InvalidInput(N_('Each variable must be an object with a name and a type.'))
         name = str(item.get('name') or '').strip()
         if not NAME_RE.match(name):
             raise InvalidInput(
@@ -152,7 +153,7 @@ def check_consistency(system_template: str, user_template: str, variables: list[
     check_template(system_template, 'system template')
     check_template(user_template, 'user template')
     if not (user_template or '').strip():
-        raise InvalidInput('The user template is empty. Write the message the model should receive.')
+        raise InvalidInput(N_('The user template is empty. Write the message the model should receive.'))
     used = placeholders(system_template, user_template)
     declared = {v.name for v in variables}
     missing = [n for n in used if n not in declared]

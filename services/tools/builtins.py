@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.core.errors import InvalidInput
+from services.core.i18n import N_
 from services.tools.calculator import evaluate
 
 
@@ -122,7 +123,7 @@ def convert(value: float, source: str, target: str) -> tuple[float, str]:
     if a in TEMPERATURE and b in TEMPERATURE:
         kelvin = {'c': value + 273.15, 'f': (value - 32) * 5 / 9 + 273.15, 'k': value}[a]
         if kelvin < 0:
-            raise InvalidInput('That temperature is below absolute zero.')
+            raise InvalidInput(N_('That temperature is below absolute zero.'))
         out = {'c': kelvin - 273.15, 'f': (kelvin - 273.15) * 9 / 5 + 32, 'k': kelvin}[b]
         return round(out, 6), 'temperature'
     for quantity, table in QUANTITIES.items():
@@ -139,7 +140,7 @@ async def _convert(_: ToolContext, args: dict[str, Any]) -> Any:
     try:
         value = float(args.get('value'))  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise InvalidInput('"value" must be a number.') from None
+        raise InvalidInput(N_('"value" must be a number.')) from None
     result, quantity = convert(value, str(args.get('from_unit', '')), str(args.get('to_unit', '')))
     return {'value': value, 'from_unit': args.get('from_unit'), 'to_unit': args.get('to_unit'), 'result': result,
             'quantity': quantity}  # fmt: skip
@@ -150,8 +151,8 @@ def default_registry() -> BuiltinRegistry:
     registry.register(
         BuiltinTool(
             key='calculator',
-            label='Calculator',
-            description='Evaluate an arithmetic expression with + - * / // % ** and parentheses.',
+            label=N_('Calculator'),
+            description=N_('Evaluate an arithmetic expression with + - * / // % ** and parentheses.'),
             parameters={
                 'type': 'object',
                 'properties': {'expression': {'type': 'string', 'description': 'For example (2 + 3) * 4'}},
@@ -163,8 +164,8 @@ def default_registry() -> BuiltinRegistry:
     registry.register(
         BuiltinTool(
             key='current_datetime',
-            label='Current date and time',
-            description='The current date and time in a time zone (IANA name such as Europe/Berlin).',
+            label=N_('Current date and time'),
+            description=N_('The current date and time in a time zone (IANA name such as Europe/Berlin).'),
             parameters={
                 'type': 'object',
                 'properties': {'timezone': {'type': 'string', 'description': 'IANA time zone, e.g. Asia/Tokyo'}},
@@ -176,8 +177,8 @@ def default_registry() -> BuiltinRegistry:
     registry.register(
         BuiltinTool(
             key='convert_units',
-            label='Unit conversion',
-            description='Convert a value between units of length, mass, temperature or volume.',
+            label=N_('Unit conversion'),
+            description=N_('Convert a value between units of length, mass, temperature or volume.'),
             parameters={
                 'type': 'object',
                 'properties': {

@@ -12,6 +12,7 @@ import math
 import operator
 
 from services.core.errors import InvalidInput
+from services.core.i18n import N_
 
 MAX_EXPRESSION_CHARS = 500
 MAX_EXPONENT = 1000
@@ -37,7 +38,7 @@ class CalculatorError(InvalidInput):
 def evaluate(expression: str) -> int | float:
     """The value of an arithmetic expression, or CalculatorError saying why it is refused."""
     if not isinstance(expression, str) or not expression.strip():
-        raise CalculatorError('Give an arithmetic expression, like (2 + 3) * 4.')
+        raise CalculatorError(N_('Give an arithmetic expression, like (2 + 3) * 4.'))
     if len(expression) > MAX_EXPRESSION_CHARS:
         raise CalculatorError(f'The expression is too long (at most {MAX_EXPRESSION_CHARS} characters).')
     text = expression.strip().replace('^', '**').replace('×', '*').replace('÷', '/')
@@ -50,20 +51,20 @@ def evaluate(expression: str) -> int | float:
 
 def _check(value: int | float) -> int | float:
     if not isinstance(value, int | float):
-        raise CalculatorError('The result is not a real number.')
+        raise CalculatorError(N_('The result is not a real number.'))
     if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
-        raise CalculatorError('The result is too large.')
+        raise CalculatorError(N_('The result is too large.'))
     if isinstance(value, float) and not math.isfinite(value):
-        raise CalculatorError('The result is not a finite number.')
+        raise CalculatorError(N_('The result is not a finite number.'))
     return value
 
 
 def _eval(node: ast.AST, depth: int) -> int | float:
     if depth > MAX_DEPTH:
-        raise CalculatorError('The expression is nested too deeply.')
+        raise CalculatorError(N_('The expression is nested too deeply.'))
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, int | float):
-            raise CalculatorError('Only numbers are allowed (no strings or other values).')
+            raise CalculatorError(N_('Only numbers are allowed (no strings or other values).'))
         return _check(node.value)
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         return _check(_UNARY[type(node.op)](_eval(node.operand, depth + 1)))
@@ -75,16 +76,16 @@ def _eval(node: ast.AST, depth: int) -> int | float:
                 raise CalculatorError(f'Exponents are limited to {MAX_EXPONENT}.')
             if isinstance(left, int) and isinstance(right, int) and right > 0:
                 if left.bit_length() * right > MAX_INT_BITS:
-                    raise CalculatorError('The result is too large.')
+                    raise CalculatorError(N_('The result is too large.'))
         if isinstance(node.op, ast.Mult) and isinstance(left, int) and isinstance(right, int):
             if left.bit_length() + right.bit_length() > MAX_INT_BITS + 1:
-                raise CalculatorError('The result is too large.')
+                raise CalculatorError(N_('The result is too large.'))
         try:
             return _check(_BINARY[type(node.op)](left, right))
         except ZeroDivisionError:
-            raise CalculatorError('Division by zero.') from None
+            raise CalculatorError(N_('Division by zero.')) from None
         except OverflowError:
-            raise CalculatorError('The result is too large.') from None
+            raise CalculatorError(N_('The result is too large.')) from None
         except (TypeError, ValueError) as exc:
             raise CalculatorError(f'That calculation is not possible ({exc}).') from None
     raise CalculatorError(

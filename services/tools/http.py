@@ -20,6 +20,7 @@ from urllib.parse import quote, urljoin
 import httpx
 
 from services.core.errors import InvalidInput, ServiceError
+from services.core.i18n import N_
 from services.core.net_guard import AllowEntry, UnsafeURL, check_url, parse
 from services.core.tls import ssl_context
 
@@ -38,7 +39,7 @@ class ToolFailed(ServiceError):
 
 def validate_config(config: Any, parameters: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(config, dict):
-        raise InvalidInput('The HTTP configuration must be an object with method, url and headers.')
+        raise InvalidInput(N_('The HTTP configuration must be an object with method, url and headers.'))
     method = str(config.get('method') or 'GET').upper()
     if method not in METHODS:
         raise InvalidInput(f'The method must be one of {", ".join(METHODS)}.')
@@ -54,7 +55,7 @@ def validate_config(config: Any, parameters: dict[str, Any]) -> dict[str, Any]:
         raise InvalidInput(f'The URL template is not usable: {exc.message}') from None
     headers = config.get('headers') or {}
     if not isinstance(headers, dict) or len(headers) > 20:
-        raise InvalidInput('Headers must be an object of up to 20 "Name": "value" pairs.')
+        raise InvalidInput(N_('Headers must be an object of up to 20 "Name": "value" pairs.'))
     clean_headers: dict[str, str] = {}
     for name, value in headers.items():
         if not HEADER_NAME.match(str(name)) or str(name).lower() in FORBIDDEN_HEADERS:

@@ -15,6 +15,7 @@ from services.core import actions
 from services.core.activity import ActivityService
 from services.core.auth import AuthService, Role
 from services.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, ServiceError
+from services.core.i18n import N_
 from services.core.net_guard import AllowEntry, UnsafeURL, normalise_host
 from services.core.sharing import Sharing, check_visibility
 from services.tools.builtins import BuiltinRegistry, ToolContext
@@ -145,13 +146,13 @@ class ToolService:
         user = await self.auth.require(actor_id)
         row = await Tool.get_or_none(id=tool_id).prefetch_related('owner')
         if row is None or not await self.sharing.can_see(user, row):
-            raise NotFound('No such tool. It may have been deleted, or it is not shared with you.')
+            raise NotFound(N_('No such tool. It may have been deleted, or it is not shared with you.'))
         return row
 
     async def _owned(self, actor_id: int, tool_id: int) -> Tool:
         row = await self._visible(actor_id, tool_id)
         if row.owner_id != actor_id:  # type: ignore[attr-defined]
-            raise PermissionDenied('Only the owner can change this tool.')
+            raise PermissionDenied(N_('Only the owner can change this tool.'))
         return row
 
     async def list_tools(self, actor_id: int, search: str = '') -> list[ToolInfo]:
@@ -173,11 +174,11 @@ class ToolService:
         name = check_name(draft.name)
         description = (draft.description or '').strip()
         if not description or len(description) > 1000:
-            raise InvalidInput('Describe what the tool does (1 to 1000 characters): the model reads this.')
+            raise InvalidInput(N_('Describe what the tool does (1 to 1000 characters): the model reads this.'))
         try:
             kind = ToolKind(draft.kind)
         except ValueError:
-            raise InvalidInput('The kind must be builtin, http or static.') from None
+            raise InvalidInput(N_('The kind must be builtin, http or static.')) from None
         visibility, workshop_id = check_visibility(draft.visibility, draft.workshop_id)
         parameters = check_parameters(draft.parameters)
         config = draft.config or {}
@@ -188,13 +189,13 @@ class ToolService:
             config = validate_config(config, parameters)
         else:
             if 'response' not in config:
-                raise InvalidInput('A static tool needs a "response": the JSON it returns.')
+                raise InvalidInput(N_('A static tool needs a "response": the JSON it returns.'))
             try:
                 size = len(json.dumps(config['response']))
             except (RecursionError, ValueError, TypeError):
-                raise InvalidInput('The static response is nested too deeply to store.') from None
+                raise InvalidInput(N_('The static response is nested too deeply to store.')) from None
             if size > MAX_STATIC_CHARS:
-                raise InvalidInput('The static response is too large (at most 64 KB of JSON).')
+                raise InvalidInput(N_('The static response is too large (at most 64 KB of JSON).'))
             config = {'response': config['response']}
         return {
             'name': name,
@@ -319,9 +320,9 @@ class ToolService:
         except UnsafeURL as exc:
             raise InvalidInput(exc.message) from None
         if port is not None and not 1 <= int(port) <= 65535:
-            raise InvalidInput('The port must be between 1 and 65535 (or empty for any port).')
+            raise InvalidInput(N_('The port must be between 1 and 65535 (or empty for any port).'))
         if allow_private and port is None:
-            raise InvalidInput('Allowing private or loopback addresses needs a specific port.')
+            raise InvalidInput(N_('Allowing private or loopback addresses needs a specific port.'))
         same = AllowedHost.filter(host=name)
         same = same.filter(port=port) if port is not None else same.filter(port__isnull=True)
         if await same.exists():
@@ -338,7 +339,7 @@ class ToolService:
         await self.auth.require(actor_id, Role.ADMIN)
         deleted = await AllowedHost.filter(id=entry_id).delete()
         if not deleted:
-            raise NotFound('That allow-list entry no longer exists.')
+            raise NotFound(N_('That allow-list entry no longer exists.'))
 
 
 def _arguments_text(arguments: Any) -> str:

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from services.core.errors import InvalidInput
+from services.core.i18n import N_
 
 TOOL_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_-]{0,63}$')
 TYPES = ('string', 'number', 'integer', 'boolean', 'array', 'object')
@@ -61,12 +62,12 @@ def check_parameters(schema: Any) -> dict[str, Any]:
     if schema in (None, '', {}):
         return {'type': 'object', 'properties': {}, 'required': []}
     if not isinstance(schema, dict):
-        raise InvalidInput('Parameters must be a JSON schema object: {"type": "object", "properties": {...}}.')
+        raise InvalidInput(N_('Parameters must be a JSON schema object: {"type": "object", "properties": {...}}.'))
     if schema.get('type', 'object') != 'object':
-        raise InvalidInput('The parameters schema must have "type": "object".')
+        raise InvalidInput(N_('The parameters schema must have "type": "object".'))
     props = schema.get('properties') or {}
     if not isinstance(props, dict):
-        raise InvalidInput('"properties" must be an object mapping parameter names to schemas.')
+        raise InvalidInput(N_('"properties" must be an object mapping parameter names to schemas.'))
     if len(props) > MAX_PROPERTIES:
         raise InvalidInput(f'A tool can have at most {MAX_PROPERTIES} parameters.')
     for key in props:
@@ -74,7 +75,7 @@ def check_parameters(schema: Any) -> dict[str, Any]:
             raise InvalidInput(f'"{str(key)[:40]}" is not a valid parameter name (letters, digits, underscores).')
     required = schema.get('required') or []
     if not isinstance(required, list) or any(not isinstance(r, str) or r not in props for r in required):
-        raise InvalidInput('"required" must list names of defined parameters.')
+        raise InvalidInput(N_('"required" must list names of defined parameters.'))
     cleaned = {
         'type': 'object',
         'properties': {k: _check_property(k, v) for k, v in props.items()},
@@ -110,7 +111,7 @@ def check_arguments(schema: dict[str, Any], args: Any) -> dict[str, Any]:
     if args is None:
         args = {}
     if not isinstance(args, dict):
-        raise InvalidInput('Tool arguments must be a JSON object.')
+        raise InvalidInput(N_('Tool arguments must be a JSON object.'))
     props = schema.get('properties') or {}
     unknown = [k for k in args if k not in props]
     if unknown:
