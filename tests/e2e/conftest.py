@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.ollama_server import OllamaTestServer
 
@@ -226,7 +227,15 @@ def signed_in_page(live_app: LiveApp, new_page):
             admin_page_.get_by_label(f'Role of {email}').click()
             admin_page_.get_by_role('option', name=role.title()).click()
             admin_page_.get_by_text(f'{name} is now {role}.').wait_for()
-            page.reload()
+            # the role change gives the person a new session id and their open page follows by itself: a reload of
+            # ours may collide with that navigation (ERR_ABORTED), so open the home page until it is in
+            for _attempt in range(5):
+                try:
+                    page.goto(f'{live_app.url}/')
+                    break
+                except PlaywrightError:
+                    page.wait_for_timeout(500)
+            page.get_by_text('Welcome,').wait_for()
         return page
 
     return make

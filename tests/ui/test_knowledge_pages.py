@@ -47,8 +47,8 @@ async def test_create_upload_ingest_with_progress_seen_by_another_viewer(
     await user.should_see('Knowledge base created.', retries=30)
     await user.should_see('No documents yet.', retries=30)
     await upload(user, ('llamas.md', b'# Llamas\n\nLlamas carry packs.'), ('bad.pdf', b'not a pdf at all'))
-    await user.should_see('"llamas.md" uploaded.', retries=30)
-    await user.should_see('named like a PDF', retries=30)
+    await user.should_see('"llamas.md" uploaded.', retries=100)  # the first upload starts the extraction workers
+    await user.should_see('named like a PDF', retries=100)
     assert await services.knowledge.list_kbs(bob_id) == []
     kb = (await services.knowledge.list_kbs(1))[0]
     taught = await services.workshops.create(bob_id, 'Class')  # the instructors of the workshop may watch

@@ -64,6 +64,9 @@ def unwrapped_texts(source: str) -> list[tuple[int, str]]:
             if (name in TEXT_ELEMENTS or (name is None and method in TEXT_METHODS)) and node.args:
                 if (text := _literal_text(node.args[0])) is not None:
                     found.append((node.lineno, text))
+            if isinstance(node.func, ast.Name) and node.func.id == 'frame' and len(node.args) >= 3:
+                if (text := _literal_text(node.args[2])) is not None:  # frame(services, user, 'Page title')
+                    found.append((node.lineno, text))
             if name is not None or method in TEXT_METHODS:
                 for keyword in node.keywords:
                     if keyword.arg in TEXT_KEYWORDS and (text := _literal_text(keyword.value)) is not None:
@@ -137,12 +140,14 @@ x.tooltip('Dark mode')
 x.props('flat aria-label="Close"')
 columns = [{'name': 'size', 'label': 'Size'}]
 ui.label(_('Fine'))
+with frame(services, user, 'Users'):
+    pass
 ui.icon('delete')
 ui.label('–')
 x.props('flat round color=white')
 """
     assert [text for _n, text in unwrapped_texts(source)] == [
-        'Models', 'Delete', 'Email', 'Dark mode', 'Close', 'Size'
+        'Models', 'Delete', 'Email', 'Dark mode', 'Close', 'Size', 'Users'
     ]  # fmt: skip
 
 
@@ -174,6 +179,6 @@ def test_dates_numbers_and_plurals_follow_the_language() -> None:
         assert i18n._n('{count} file', '{count} files', 1, count=1) == '1 file'
         assert i18n._n('{count} file', '{count} files', 3, count=3) == '3 files'
     finally:
-        from components import i18n as i18n_ui  # noqa: F401 (puts the page layer's resolver back)
+        from components import i18n as i18n_ui
 
         i18n.set_resolver(i18n_ui._resolve)
