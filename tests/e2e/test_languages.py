@@ -18,17 +18,21 @@ from tests.e2e.conftest import PASSWORD, LiveApp
 MAIN_PAGES = ['/', '/models', '/playground', '/compare', '/prompts', '/tools', '/tools/chat', '/knowledge',
               '/embeddings', '/rag', '/workshops', '/tokens', '/usage', '/admin/users', '/admin/hosts', '/quotas',
               '/admin/audit']  # fmt: skip
+# names stored as data, which their owner may rename: the Ollama host registered from OLLAMA_HOST is called "Default"
+DATA = {'Default'}
 GERMAN_DATE_TIME = re.compile(r'^\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}$')  # 04.12.2026, 14:05
 
 
 def english_texts_with_a_german_translation() -> set[str]:
-    """Every English text of the German catalogues whose German differs (a line showing one is untranslated)."""
+    """Every English text of the German catalogues whose German differs (a line showing one is untranslated),
+    except where the same words are also the German of another text ('thinking' is 'Thinking' in German)."""
     i18n.load()
-    english = set()
+    english, german_texts = set(), set()
     for key, german in i18n._catalogues['de'].items():
-        pairs = zip(key, german, strict=False) if isinstance(key, tuple) else [(key, german)]
+        pairs = list(zip(key, german, strict=False)) if isinstance(key, tuple) else [(key, german)]
         english |= {source for source, target in pairs if source.strip() and source != target}
-    return english
+        german_texts |= {target for _source, target in pairs}
+    return english - german_texts
 
 
 VISIBLE_TEXT = """() => {
@@ -80,7 +84,7 @@ def test_an_admin_switches_to_german_and_the_main_pages_speak_it(live_app: LiveA
         page.goto(live_app.url + path)
         settle(page)
         assert page.evaluate('() => document.documentElement.lang').startswith('de'), path
-        untranslated += [f'{path}: {line!r}' for line in visible_lines(page) if line in english]
+        untranslated += [f'{path}: {line!r}' for line in visible_lines(page) if line in english - DATA]
     assert not untranslated, f'{len(untranslated)} English texts on German pages:\n' + '\n'.join(untranslated)
 
 
