@@ -90,7 +90,7 @@ def resume_form(services: Services, address: str) -> None:
         'text-sm text-gray-700 dark:text-gray-300'
     )
     code = (
-        ui.input(_('Resume code'), placeholder='XXXX-XXXX-XXXX')
+        ui.input(_('Resume code'), placeholder=_('XXXX-XXXX-XXXX'))
         .props('outlined autocomplete=off autocapitalize=characters')
         .classes('w-full font-mono')
         .mark('resume-code')
