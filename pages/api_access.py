@@ -235,4 +235,4 @@ reply = client.chat.completions.create(model='llama3.2', messages=[{{'role': 'us
 print(reply.choices[0].message.content)""",
         language='python',
     ).classes('w-full max-w-3xl')
-    ui.markdown(_('REST API documentation: [{url}]({url})', url=f'{base}/docs'))
+    ui.markdown(_('REST API documentation: [{url}]({url})', url=base + '/docs'))
