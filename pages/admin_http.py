@@ -9,6 +9,7 @@ from components.frame import frame
 from pages.common import page_user
 from services.core.auth import Role
 from services.core.errors import ServiceError
+from services.core.i18n import _
 from services.wiring import Services
 
 
@@ -20,51 +21,61 @@ def create_router(services: Services) -> APIRouter:
         admin = await page_user(services, Role.ADMIN)
         if admin is None:
             return
-        with frame(services, admin, 'HTTP allow-list'):
+        with frame(services, admin, _('HTTP allow-list')):
             ui.label(
-                'HTTP tools can only call these hosts. Even then, hosts that resolve to loopback, private or '
-                'link-local addresses (such as 169.254.169.254) are refused — unless you tick "allow private '
-                'addresses" for one host and port. That exception is unsafe: it lets every attendee reach that '
-                'internal service through a tool. Use it only for services meant to be reached that way.'
-            ).classes('text-gray-600 dark:text-gray-300')
+                _(
+                    'HTTP tools can only call these hosts. Even then, hosts that resolve to loopback, private or '
+                    'link-local addresses (such as 169.254.169.254) are refused — unless you tick "allow private '
+                    'addresses" for one host and port. That exception is unsafe: it lets every attendee reach that '
+                    'internal service through a tool. Use it only for services meant to be reached that way.'
+                )
+            ).classes('text-gray-700 dark:text-gray-300')
             with ui.row().classes('w-full items-center gap-3'):
-                host = ui.input('Host name or IP').props('outlined dense').classes('w-64').mark('allow-host')
+                host = ui.input(_('Host name or IP')).props('outlined dense').classes('w-64').mark('allow-host')
                 port = (
-                    ui.number('Port (empty = any)', format='%d')
+                    ui.number(_('Port (empty = any)'), format='%d')
                     .props('outlined dense')
                     .classes('w-40')
                     .mark('allow-port')
                 )
-                private = ui.checkbox('allow private addresses (unsafe)').mark('allow-private')
-                note = ui.input('Note').props('outlined dense').classes('grow').mark('allow-note')
-                add = ui.button('Allow', icon='add').mark('allow-add')
+                private = ui.checkbox(_('allow private addresses (unsafe)')).mark('allow-private')
+                note = ui.input(_('Note')).props('outlined dense').classes('grow').mark('allow-note')
+                add = ui.button(_('Allow'), icon='add').mark('allow-add')
             error = error_label()
 
             @ui.refreshable
             async def entries() -> None:
                 rows = await guarded(lambda: services.tools.allowed_hosts(admin.id)) or []
                 if not rows:
-                    ui.label('No hosts yet: HTTP tools cannot call anything.').classes('text-gray-500')
+                    ui.label(_('No hosts yet: HTTP tools cannot call anything.')).classes(
+                        'text-gray-700 dark:text-gray-300'
+                    )
                 for row in rows:
                     with ui.card().classes('w-full py-1').props('flat bordered'):
                         with ui.row().classes('w-full items-center gap-3'):
-                            ui.label(f'{row.host}:{row.port or "any port"}').classes('font-mono font-semibold')
+                            ui.label(f'{row.host}:{row.port or _("any port")}').classes('font-mono font-semibold')
                             if row.allow_private:
-                                ui.badge('private addresses allowed', color='negative')
-                            ui.label(row.note).classes('text-sm text-gray-500 grow')
+                                ui.badge(_('private addresses allowed'), color='negative')
+                            ui.label(row.note).classes('text-sm text-gray-700 dark:text-gray-300 grow')
 
                             async def remove(entry_id: int = row.id, label: str = row.host) -> None:
-                                if not await confirm(f'Remove {label}?', 'HTTP tools will no longer reach it.'):
+                                if not await confirm(
+                                    _('Remove {host}?', host=label),
+                                    _('HTTP tools will no longer reach it.'),
+                                    action=_('Delete'),
+                                ):
                                     return
 
                                 async def act() -> bool:
                                     await services.tools.remove_allowed(admin.id, entry_id)
                                     return True
 
-                                if await guarded(act, success=f'{label} removed.'):
+                                if await guarded(act, success=_('{host} removed.', host=label)):
                                     entries.refresh()
 
-                            ui.button(icon='delete', on_click=remove).props('flat round').mark(f'remove-{row.host}')
+                            delete = ui.button(icon='delete', on_click=remove).props('flat round')
+                            delete.mark(f'remove-{row.host}').tooltip(_('Remove'))
+                            delete._props['aria-label'] = _('Remove {host}', host=row.host)
 
             async def do_add() -> None:
                 error.set_visibility(False)
@@ -80,7 +91,7 @@ def create_router(services: Services) -> APIRouter:
                     error.text = exc.message
                     error.set_visibility(True)
                     return
-                ui.notify(f'{entry.host} allowed.', type='positive')
+                ui.notify(_('{host} allowed.', host=entry.host), type='positive')
                 host.value, port.value, note.value, private.value = '', None, '', False
                 entries.refresh()
 

@@ -10,12 +10,24 @@ from nicegui import APIRouter, ui
 from components.forms import confirm, error_label, guarded, loading
 from components.frame import frame
 from pages.common import page_user
+from services.core import i18n
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
+from services.core.i18n import _
+from services.core.quotas import Usage
 from services.core.tokens import TokenInfo
 from services.wiring import Services
 
-EXPIRY_CHOICES = {0: 'Never', 7: '7 days', 30: '30 days', 90: '90 days', 365: '1 year'}
+
+def expiry_choices() -> dict[int, str]:
+    return {0: _('Never'), 7: _('7 days'), 30: _('30 days'), 90: _('90 days'), 365: _('1 year')}
+
+
+def reset_text(usage: Usage) -> str:
+    """When a quota's usage starts again from zero, in the current language."""
+    if usage.resets_at is None:
+        return _('It resets when your instructor starts a new workshop session.')
+    return _('It resets at {time} UTC.', time=i18n.moment(usage.resets_at.astimezone(UTC)))
 
 
 def create_router(services: Services) -> APIRouter:
@@ -27,29 +39,33 @@ def create_router(services: Services) -> APIRouter:
         if user is None:
             return
         base = (services.settings.public_url or str(request.base_url)).rstrip('/')
-        with frame(services, user, 'API tokens'):
+        with frame(services, user, _('API tokens')):
             ui.label(
-                'Personal tokens let notebooks and scripts use the platform as you: the REST API under /api/v1 and '
-                'the OpenAI-compatible gateway under /v1. Send a token only in the "Authorization: Bearer" header.'
-            ).classes('text-gray-600 dark:text-gray-300')
+                _(
+                    'Personal tokens let notebooks and scripts use the platform as you: the REST API under /api/v1 '
+                    'and the OpenAI-compatible gateway under /v1. Send a token only in the "Authorization: Bearer" '
+                    'header.'
+                )
+            ).classes('text-gray-700 dark:text-gray-300')
             with ui.card().classes('w-full max-w-2xl gap-2'):
-                ui.label('Create a token').classes('text-lg font-semibold')
+                ui.label(_('Create a token')).classes('text-lg font-semibold')
                 with ui.row().classes('w-full items-start gap-4'):
                     name = (
-                        ui.input('Name', placeholder='e.g. laptop notebook')
+                        ui.input(_('Name'), placeholder=_('e.g. laptop notebook'))
                         .props('outlined dense maxlength=80')
                         .classes('grow')
                         .mark('token-name')
                     )
                     expiry = (
-                        ui.select(EXPIRY_CHOICES, value=90, label='Expires')
+                        ui.select(expiry_choices(), value=90, label=_('Expires'))
                         .props('outlined dense')
                         .classes('w-36')
                         .mark('token-expiry')
                     )
-                    create = ui.button('Create token', icon='add', on_click=lambda: create_token()).mark('token-create')
+                    create = ui.button(_('Create token'), icon='add', on_click=lambda: create_token())
+                    create.mark('token-create')
                 error = error_label()
-                secret_box = ui.column().classes('w-full gap-1')
+                secret_box = ui.column().classes('w-full gap-1').props('aria-live=polite')
 
             async def create_token() -> None:
                 error.set_visibility(False)
@@ -75,13 +91,13 @@ def create_router(services: Services) -> APIRouter:
                     ui.label(exc.message).classes('text-negative')
                     return
                 if not tokens:
-                    ui.label('You have no tokens yet. Create one above.').classes('text-gray-500')
+                    ui.label(_('You have no tokens yet. Create one above.')).classes('text-gray-700 dark:text-gray-300')
                     return
                 now = datetime.now(UTC)
                 for token in tokens:
                     _token_row(services, user, token, token.status(now), token_list.refresh)
 
-            ui.label('Your tokens').classes('text-lg font-semibold mt-2')
+            ui.label(_('Your tokens')).classes('text-lg font-semibold mt-2')
             with ui.column().classes('w-full gap-1'):
                 await token_list()
             _usage_example(base)
@@ -91,41 +107,68 @@ def create_router(services: Services) -> APIRouter:
         user = await page_user(services)
         if user is None:
             return
-        with frame(services, user, 'My usage'):
+        with frame(services, user, _('My usage')):
             try:
                 usages = await services.quotas.usage(user.id)
             except ServiceError as exc:
                 ui.label(exc.message).classes('text-negative')
                 return
             if not usages:
-                ui.label('No limits apply to you. Your instructor can set request or token limits.').classes(
-                    'text-gray-500'
+                ui.label(_('No limits apply to you. Your instructor can set request or token limits.')).classes(
+                    'text-gray-700 dark:text-gray-300'
                 ).mark('no-quotas')
             for usage in usages:
-                scope = 'Your limit' if usage.scope == 'user' else f'Workshop {usage.workshop_id}'
-                period = 'today (UTC)' if usage.period == 'day' else 'this workshop session'
+                if usage.scope == 'user' and usage.period == 'day':
+                    title = _('Your limit, today (UTC)')
+                elif usage.scope == 'user':
+                    title = _('Your limit, this workshop session')
+                elif usage.period == 'day':
+                    title = _('Workshop {number}, today (UTC)', number=usage.workshop_id)
+                else:
+                    title = _('Workshop {number}, this workshop session', number=usage.workshop_id)
                 with ui.card().classes('w-full max-w-2xl gap-2'):
-                    ui.label(f'{scope}, {period}').classes('text-lg font-semibold')
-                    for label, used, limit in (
-                        ('Requests', usage.requests, usage.max_requests),
-                        ('Tokens', usage.tokens, usage.max_tokens),
+                    ui.label(title).classes('text-lg font-semibold')
+                    for key, used, limit in (
+                        ('requests', usage.requests, usage.max_requests),
+                        ('tokens', usage.tokens, usage.max_tokens),
                     ):
                         if limit is None:
-                            ui.label(f'{label}: {used:,} (no limit)')
+                            ui.label(
+                                _('Requests: {used} (no limit)', used=i18n.number(used))
+                                if key == 'requests'
+                                else _('Tokens: {used} (no limit)', used=i18n.number(used))
+                            )
                             continue
-                        ui.label(f'{label}: {used:,} of {limit:,}').mark(f'usage-{label.lower()}')
+                        numbers = {'used': i18n.number(used), 'limit': i18n.number(limit)}
+                        text = (
+                            _('Requests: {used} of {limit}', **numbers)
+                            if key == 'requests'
+                            else _('Tokens: {used} of {limit}', **numbers)
+                        )
+                        ui.label(text).mark(f'usage-{key}')
                         ratio = min(used / limit, 1.0) if limit else 1.0
                         color = 'negative' if ratio >= 1 else 'warning' if ratio >= 0.8 else 'primary'
-                        ui.linear_progress(value=ratio, show_value=False, color=color)
-                    ui.label(usage.describe_reset()).classes('text-sm text-gray-500')
+                        bar = ui.linear_progress(value=ratio, show_value=False, color=color)
+                        bar._props['aria-label'] = text
+                    ui.label(reset_text(usage)).classes('text-sm text-gray-700 dark:text-gray-300')
             recent = await services.activity.recent_for_user(user.id, limit=10)
-            ui.label('Recent model calls').classes('text-lg font-semibold mt-2')
+            ui.label(_('Recent model calls')).classes('text-lg font-semibold mt-2')
             calls = [a for a in recent if a.model]
             if not calls:
-                ui.label('Nothing yet.').classes('text-gray-500')
+                ui.label(_('Nothing yet.')).classes('text-gray-700 dark:text-gray-300')
             for item in calls:
-                tokens = f' · {item.tokens:,} tokens' if item.tokens else ''
-                ui.label(f'{item.created_at:%Y-%m-%d %H:%M} · {item.action} · {item.model}{tokens}').classes('text-sm')
+                when = i18n.moment(item.created_at)
+                ui.label(
+                    _(
+                        '{when} · {action} · {model} · {tokens} tokens',
+                        when=when,
+                        action=item.action,
+                        model=item.model,
+                        tokens=i18n.number(item.tokens),
+                    )
+                    if item.tokens
+                    else f'{when} · {item.action} · {item.model}'
+                ).classes('text-sm')
 
     return router
 
@@ -133,48 +176,57 @@ def create_router(services: Services) -> APIRouter:
 def _show_secret(box: ui.column, secret: str) -> None:
     box.clear()
     with box, ui.card().classes('w-full bg-green-50 dark:bg-green-950').props('flat bordered'):
-        ui.label('Your new token. Copy it now: it will not be shown again.').classes('font-semibold')
+        ui.label(_('Your new token. Copy it now: it will not be shown again.')).classes('font-semibold')
         with ui.row().classes('w-full items-center no-wrap gap-2'):
             ui.label(secret).classes('font-mono text-sm break-all grow').mark('token-secret')
 
             async def copy() -> None:
                 ui.clipboard.write(secret)
-                ui.notify('Token copied to the clipboard.', type='positive')
+                ui.notify(_('Token copied to the clipboard.'), type='positive')
 
-            ui.button(icon='content_copy', on_click=copy).props('flat round aria-label="Copy token"').mark(
-                'token-copy'
-            ).tooltip('Copy')
-        ui.button('Done, I stored it', on_click=box.clear).props('flat dense')
+            copy_button = ui.button(icon='content_copy', on_click=copy).props('flat round').mark('token-copy')
+            copy_button._props['aria-label'] = _('Copy token')
+            copy_button.tooltip(_('Copy'))
+        ui.button(_('Done, I stored it'), on_click=box.clear).props('flat dense')
 
 
 def _token_row(services: Services, user: UserInfo, token: TokenInfo, status: str, refresh) -> None:
     with ui.card().classes('w-full py-2').props('flat bordered'), ui.row().classes('w-full items-center gap-4'):
         with ui.column().classes('gap-0 min-w-[14rem]'):
             ui.label(token.name).classes('font-semibold')
-            ui.label(f'{token.prefix}…').classes('font-mono text-xs text-gray-500')
-        used = f'{token.last_used_at:%Y-%m-%d %H:%M}' if token.last_used_at else 'never'
-        expires = f'{token.expires_at:%Y-%m-%d}' if token.expires_at else 'never'
-        ui.label(f'Created {token.created_at:%Y-%m-%d} · last used {used} · expires {expires}').classes(
-            'text-sm text-gray-500'
-        )
+            ui.label(f'{token.prefix}…').classes('font-mono text-xs text-gray-700 dark:text-gray-300')
+        used = i18n.moment(token.last_used_at) if token.last_used_at else _('never')
+        expires = i18n.day(token.expires_at) if token.expires_at else _('never')
+        ui.label(
+            _(
+                'Created {created} · last used {used} · expires {expires}',
+                created=i18n.day(token.created_at),
+                used=used,
+                expires=expires,
+            )
+        ).classes('text-sm text-gray-700 dark:text-gray-300')
         ui.space()
-        color = {'active': 'positive', 'expired': 'warning', 'revoked': 'grey'}[status]
-        ui.badge(status, color=color)
+        color = {'active': 'positive', 'expired': 'warning', 'revoked': 'grey-8'}[status]
+        ui.badge(_(status), color=color)
         if status != 'revoked':
 
             async def revoke() -> None:
                 if not await confirm(
-                    f'Revoke "{token.name}"?', 'Scripts using it stop working at once.', action='Revoke'
+                    _('Revoke "{name}"?', name=token.name),
+                    _('Scripts using it stop working at once.'),
+                    action=_('Revoke'),
                 ):
                     return
-                if await guarded(lambda: services.tokens.revoke(user.id, token.id), success='Token revoked.'):
+                if await guarded(lambda: services.tokens.revoke(user.id, token.id), success=_('Token revoked.')):
                     refresh()
 
-            ui.button(icon='block', on_click=revoke).props('flat round').mark(f'revoke-{token.name}').tooltip('Revoke')
+            button = ui.button(icon='block', on_click=revoke).props('flat round').mark(f'revoke-{token.name}')
+            button.tooltip(_('Revoke'))
+            button._props['aria-label'] = _('Revoke the token {name}', name=token.name)
 
 
 def _usage_example(base: str) -> None:
-    ui.label('Use it').classes('text-lg font-semibold mt-2')
+    ui.label(_('Use it')).classes('text-lg font-semibold mt-2')
     ui.code(
         f"""from openai import OpenAI
 
@@ -183,4 +235,4 @@ reply = client.chat.completions.create(model='llama3.2', messages=[{{'role': 'us
 print(reply.choices[0].message.content)""",
         language='python',
     ).classes('w-full max-w-3xl')
-    ui.markdown(f'REST API documentation: [{base}/docs]({base}/docs)')
+    ui.markdown(_('REST API documentation: [{url}]({url})', url=base + '/docs'))

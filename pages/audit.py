@@ -8,9 +8,11 @@ from nicegui import APIRouter, ui
 
 from components.frame import frame
 from pages.common import page_user
-from services.core.audit import ACTIONS
+from services.core import i18n
+from services.core.audit import ACTION_LABELS, ACTIONS, OUTCOMES
 from services.core.auth import Role
 from services.core.errors import ServiceError
+from services.core.i18n import _
 from services.wiring import Services
 
 PAGE_SIZE = 50
@@ -25,19 +27,19 @@ def create_router(services: Services) -> APIRouter:
         if admin is None:
             return
         state = {'offset': 0}
-        with frame(services, admin, 'Audit log'):
+        with frame(services, admin, _('Audit log')):
             with ui.row().classes('w-full items-center gap-4'):
                 who = (
-                    ui.input('User email contains', on_change=lambda: reload())
+                    ui.input(_('User email contains'), on_change=lambda: reload())
                     .props('outlined dense clearable debounce=300')
                     .classes('w-64')
                     .mark('audit-user')
                 )
                 action = (
                     ui.select(
-                        {'': 'Any action', **{a: a.replace('_', ' ') for a in ACTIONS}},
+                        {'': _('Any action'), **{a: _action(a) for a in ACTIONS}},
                         value='',
-                        label='Action',
+                        label=_('Action'),
                         on_change=lambda: reload(),
                     )
                     .props('outlined dense')
@@ -46,16 +48,9 @@ def create_router(services: Services) -> APIRouter:
                 )
                 outcome = (
                     ui.select(
-                        {
-                            '': 'Any outcome',
-                            'ok': 'ok',
-                            'refused': 'refused',
-                            'failed': 'failed',
-                            'started': 'started',
-                            'cancelled': 'cancelled',
-                        },
+                        {'': _('Any outcome'), **{o: _(label) for o, label in OUTCOMES.items()}},
                         value='',
-                        label='Outcome',
+                        label=_('Outcome'),
                         on_change=lambda: reload(),
                     )
                     .props('outlined dense')
@@ -63,12 +58,12 @@ def create_router(services: Services) -> APIRouter:
                     .mark('audit-outcome')
                 )
                 since = (
-                    ui.input('From (YYYY-MM-DD)', on_change=lambda: reload())
+                    ui.input(_('From (YYYY-MM-DD)'), on_change=lambda: reload())
                     .props('outlined dense type=date')
                     .mark('audit-since')
                 )
                 until = (
-                    ui.input('To (YYYY-MM-DD)', on_change=lambda: reload())
+                    ui.input(_('To (YYYY-MM-DD)'), on_change=lambda: reload())
                     .props('outlined dense type=date')
                     .mark('audit-until')
                 )
@@ -93,50 +88,65 @@ def create_router(services: Services) -> APIRouter:
                         offset=state['offset'],
                     )
                 except ValueError:
-                    ui.label('Dates look like 2026-11-26.').classes('text-negative')
+                    ui.label(_('Dates look like 2026-11-26.')).classes('text-negative')
                     return
                 except ServiceError as exc:
                     ui.label(exc.message).classes('text-negative')
                     return
                 if not records:
-                    ui.label('No entries match these filters.').classes('text-gray-500')
+                    ui.label(_('No entries match these filters.')).classes('text-gray-700 dark:text-gray-300')
                     return
                 first = state['offset'] + 1
-                ui.label(f'{first}–{first + len(records) - 1} of {total}').classes('text-sm text-gray-500')
+                shown = _('{first}–{last} of {total}', first=first, last=first + len(records) - 1, total=total)
+                ui.label(shown).classes('text-sm text-gray-700 dark:text-gray-300').props('role=status')
                 rows = [
                     {
                         'id': r.id,
-                        'when': f'{r.created_at:%Y-%m-%d %H:%M:%S}',
+                        'when': f'{i18n.day(r.created_at)} {r.created_at:%H:%M:%S}',
                         'user': r.user_email or '—',
-                        'action': r.action,
+                        'action': r.action,  # the code (what the filter and exports use); the table shows its label
+                        'action_label': _action(r.action),
                         'outcome': r.outcome,
+                        'outcome_label': _(OUTCOMES[r.outcome]) if r.outcome in OUTCOMES else r.outcome,
                         'target': r.target or '',
                         'ip': r.ip or '',
                         'details': ', '.join(f'{k}={v}' for k, v in r.details.items() if v is not None),
                     }
                     for r in records
                 ]
-                columns = [
-                    {'name': key, 'label': key.title(), 'field': key, 'align': 'left'}
-                    for key in ('when', 'user', 'action', 'outcome', 'target', 'ip', 'details')
-                ]
-                ui.table(columns=columns, rows=rows, row_key='id').props('dense flat bordered wrap-cells').classes(
-                    'w-full'
-                ).mark('audit-table')
+                labels = {
+                    'when': _('When'),
+                    'user': _('User'),
+                    'action_label': _('Action'),
+                    'outcome_label': _('Outcome'),
+                    'target': _('Target'),
+                    'ip': _('IP'),
+                    'details': _('Details'),
+                }
+                columns = [{'name': k, 'label': label, 'field': k, 'align': 'left'} for k, label in labels.items()]
+                table = ui.table(columns=columns, rows=rows, row_key='id').props('dense flat bordered wrap-cells')
+                table.classes('w-full').mark('audit-table')._props['aria-label'] = _('Audit log')
                 with ui.row().classes('gap-2'):
 
                     def move(delta: int) -> None:
                         state['offset'] = max(0, state['offset'] + delta)
                         entries.refresh()
 
-                    ui.button('Newer', on_click=lambda: move(-PAGE_SIZE)).props('flat').set_enabled(state['offset'] > 0)
-                    ui.button('Older', on_click=lambda: move(PAGE_SIZE)).props('flat').set_enabled(
+                    ui.button(_('Newer'), on_click=lambda: move(-PAGE_SIZE)).props('flat').set_enabled(
+                        state['offset'] > 0
+                    )
+                    ui.button(_('Older'), on_click=lambda: move(PAGE_SIZE)).props('flat').set_enabled(
                         state['offset'] + PAGE_SIZE < total
                     )
 
             await entries()
 
     return router
+
+
+def _action(code: str) -> str:
+    label = ACTION_LABELS.get(code)
+    return _(label) if label else code.replace('_', ' ')
 
 
 def _day(value: str | None) -> datetime | None:

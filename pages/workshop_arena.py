@@ -19,19 +19,23 @@ from components.frame import frame
 from pages.common import page_user, session_user_id
 from services.core.auth import UserInfo
 from services.core.errors import ServiceError
+from services.core.i18n import _
 from services.wiring import Services
 from services.workshops.arena import VOTES, Battle, export_json, leaderboard_csv
 
-BOARD_COLUMNS = [
-    {'name': 'rank', 'label': '#', 'field': 'rank', 'align': 'left'},
-    {'name': 'model', 'label': 'Model', 'field': 'model', 'align': 'left'},
-    {'name': 'rating', 'label': 'Elo', 'field': 'rating'},
-    {'name': 'battles', 'label': 'Votes', 'field': 'battles'},
-    {'name': 'wins', 'label': 'Won', 'field': 'wins'},
-    {'name': 'losses', 'label': 'Lost', 'field': 'losses'},
-    {'name': 'ties', 'label': 'Tie', 'field': 'ties'},
-    {'name': 'both_bad', 'label': 'Both bad', 'field': 'both_bad'},
-]
+
+def board_columns() -> list[dict[str, Any]]:
+    """The leaderboard's columns, labelled in the current language."""
+    return [
+        {'name': 'rank', 'label': '#', 'field': 'rank', 'align': 'left'},
+        {'name': 'model', 'label': _('Model'), 'field': 'model', 'align': 'left'},
+        {'name': 'rating', 'label': _('Elo'), 'field': 'rating'},
+        {'name': 'battles', 'label': _('Votes'), 'field': 'battles'},
+        {'name': 'wins', 'label': _('Won'), 'field': 'wins'},
+        {'name': 'losses', 'label': _('Lost'), 'field': 'losses'},
+        {'name': 'ties', 'label': _('Tie'), 'field': 'ties'},
+        {'name': 'both_bad', 'label': _('Both bad'), 'field': 'both_bad'},
+    ]
 
 
 def create_router(services: Services) -> APIRouter:
@@ -49,26 +53,26 @@ def create_router(services: Services) -> APIRouter:
             models, allowed = await ws.arena_models(user.id, workshop_id) if info.can_manage else ([], [])
             battle = None if info.can_manage else await ws.arena_open_battle(user.id, workshop_id)
         except ServiceError as exc:
-            with frame(services, user, 'Arena'):
+            with frame(services, user, _('Arena')):
                 ui.label(exc.message).classes('text-negative')
             return
-        with frame(services, user, f'Arena · {info.title}'):
-            ui.link('Back to the workshop', f'/workshops/{workshop_id}').classes('text-sm')
+        with frame(services, user, _('Arena · {title}', title=info.title)):
+            ui.link(_('Back to the workshop'), f'/workshops/{workshop_id}').classes('text-sm')
             panel = None
             if info.can_manage:
                 _settings(services, user, workshop_id, models, allowed)
             else:
                 panel = BattlePanel(services, user, workshop_id)
                 panel.build()
-            ui.label('Class leaderboard').classes('text-lg font-semibold mt-4')
+            ui.label(_('Class leaderboard')).classes('text-lg font-semibold mt-4')
             # an attendee's page starts without the table's rows (they would stay in the page's source during a
             # battle): they arrive once the page is connected, unless a battle waits for the vote
             board_view = Leaderboard(services, workshop_id, board, hidden=panel is not None)
             if info.can_manage:
                 base = f'/workshops/{workshop_id}/arena'
                 with ui.row().classes('gap-2'):
-                    ui.button('Export CSV', icon='download', on_click=lambda: ui.download.from_url(f'{base}.csv'))
-                    ui.button('Export JSON', icon='download', on_click=lambda: ui.download.from_url(f'{base}.json'))
+                    ui.button(_('Export CSV'), icon='download', on_click=lambda: ui.download.from_url(f'{base}.csv'))
+                    ui.button(_('Export JSON'), icon='download', on_click=lambda: ui.download.from_url(f'{base}.json'))
         if panel is not None:
             client = ui.context.client  # an attendee in the arena is in the workshop: online on the dashboard
             client.on_connect(lambda: services.workshops.connected(workshop_id, user.id, +1))
@@ -106,7 +110,7 @@ def create_router(services: Services) -> APIRouter:
 class Leaderboard:
     """The leaderboard table, kept up to date by the arena event (the service computes it once per vote). Hidden
     (its rows held here, not in the page) while the attendee's battle waits for their vote: the page then names no
-    model at all."""
+    model at all. New standings are announced politely to screen readers (a live region around the table)."""
 
     def __init__(
         self, services: Services, workshop_id: int, board: list[dict[str, Any]], *, big: bool = False,
@@ -114,10 +118,14 @@ class Leaderboard:
     ) -> None:  # fmt: skip
         self.rows = board
         self.hidden = hidden
-        self.table = ui.table(columns=BOARD_COLUMNS, rows=board, row_key='model')
-        self.table.classes('w-full text-xl' if big else 'w-full')
-        self.table.props('dense flat bordered hide-pagination').mark('arena-board')
-        self.note = ui.label().classes('text-gray-500').mark('arena-board-note')
+        with ui.element('div').classes('w-full') as region:
+            region.props('aria-live=polite aria-relevant="additions text"')
+            self.table = ui.table(columns=board_columns(), rows=board, row_key='model')
+            self.table.classes('w-full text-xl' if big else 'w-full')
+            self.table.props('dense flat bordered hide-pagination').mark('arena-board')
+            self.table._props['aria-label'] = _('Arena leaderboard')
+            self.note = ui.label().classes('text-gray-700 dark:text-gray-300').mark('arena-board-note')
+            self.note.props('role=status')
         self._show()
         services.workshops.arena_event(workshop_id).subscribe(self.update)
 
@@ -135,8 +143,8 @@ class Leaderboard:
         self.table.update()
         self.table.set_visibility(bool(self.table.rows))
         self.note.text = (
-            'The leaderboard shows after your vote.' if self.hidden and self.rows
-            else '' if self.rows else 'No models in the arena yet.'
+            _('The leaderboard shows after your vote.') if self.hidden and self.rows
+            else '' if self.rows else _('No models in the arena yet.')
         )  # fmt: skip
 
 
@@ -150,28 +158,30 @@ def board_row(rating: Any) -> dict[str, Any]:
 
 def _settings(services: Services, user: UserInfo, workshop_id: int, models: list[str], allowed: list[str]) -> None:
     with ui.card().classes('w-full gap-2').props('flat bordered'):
-        ui.label('Arena models').classes('font-semibold')
+        ui.label(_('Arena models')).classes('font-semibold')
         if not allowed:
             ui.label(
-                'Set the models attendees may use on the workshop page first: the arena picks two or more of them.'
-            ).classes('text-sm text-gray-500')
+                _('Set the models attendees may use on the workshop page first: the arena picks two or more of them.')
+            ).classes('text-sm text-gray-700 dark:text-gray-300')
             return
         ui.label(
-            'Each battle pits two of these against each other (the pair with the fewest battles so far, in a random '
-            'order). Attendees see them as A and B until they vote.'
-        ).classes('text-sm text-gray-500')
+            _(
+                'Each battle pits two of these against each other (the pair with the fewest battles so far, in a '
+                'random order). Attendees see them as A and B until they vote.'
+            )
+        ).classes('text-sm text-gray-700 dark:text-gray-300')
         picked = ui.select(
-            allowed, multiple=True, value=[m for m in models if m in allowed], label='Models (2 or more)'
+            allowed, multiple=True, value=[m for m in models if m in allowed], label=_('Models (2 or more)')
         )
         picked.props('outlined dense use-chips').classes('w-full').mark('arena-models')
 
         async def save() -> None:
             await guarded(
                 lambda: services.workshops.set_arena_models(user.id, workshop_id, list(picked.value or [])),
-                success='The arena is open with these models.',
+                success=_('The arena is open with these models.'),
             )
 
-        ui.button('Save arena models', on_click=save).mark('arena-save')
+        ui.button(_('Save arena models'), on_click=save).mark('arena-save')
 
 
 class BattlePanel:
@@ -189,28 +199,35 @@ class BattlePanel:
 
     def build(self) -> None:
         ui.label(
-            'Send one prompt to two models. Their answers appear as A and B; vote for the better one, then see which '
-            'model was which. Votes build the class leaderboard.'
-        ).classes('text-gray-500')
+            _(
+                'Send one prompt to two models. Their answers appear as A and B; vote for the better one, then see '
+                'which model was which. Votes build the class leaderboard.'
+            )
+        ).classes('text-gray-700 dark:text-gray-300')
         with ui.row().classes('w-full items-end no-wrap gap-2'):
-            self.prompt = ui.textarea(placeholder='Your prompt (Ctrl+Enter sends)').props('outlined autogrow')
+            self.prompt = ui.textarea(placeholder=_('Your prompt (Ctrl+Enter sends)')).props('outlined autogrow')
             self.prompt.classes('grow').mark('arena-prompt')
+            self.prompt._props['aria-label'] = _('Your prompt')
             self.prompt.on('keydown.ctrl.enter', self.send)
-            self.send_button = ui.button('Send to A and B', icon='send', on_click=self.send).mark('arena-send')
+            self.send_button = ui.button(_('Send to A and B'), icon='send', on_click=self.send).mark('arena-send')
         self.error = error_label().mark('arena-error')
         with ui.grid(columns=2).classes('w-full gap-2'):
             self.answers = {}
             for side in 'ab':
-                with ui.card().classes('w-full min-w-0').props('flat bordered'):
-                    ui.label(side.upper()).classes('text-2xl font-bold')
+                with ui.card().classes('w-full min-w-0').props('flat bordered') as card:
+                    card.props('role=region')
+                    card._props['aria-label'] = _('Answer {side}', side=side.upper())
+                    ui.label(side.upper()).classes('text-2xl font-bold').props('aria-hidden=true')
+                    # the streamed answer: a live region, busy while it streams (read once it is complete)
                     self.answers[side] = ui.markdown('').classes('w-full').mark(f'arena-{side}')
+                    self.answers[side].props('role=log aria-live=polite aria-atomic=true')
         with ui.row().classes('gap-2') as self.vote_row:
             self.vote_buttons = [
-                ui.button(label, on_click=lambda v=vote: self.vote(v)).props('outline').mark(f'vote-{vote}')
+                ui.button(_(label), on_click=lambda v=vote: self.vote(v)).props('outline').mark(f'vote-{vote}')
                 for vote, label in VOTES.items()
             ]
         self.vote_row.set_visibility(False)
-        self.reveal = ui.label().classes('text-lg font-semibold').mark('arena-reveal')
+        self.reveal = ui.label().classes('text-lg font-semibold').mark('arena-reveal').props('role=status')
         self.client.on_delete(self._cancel)
 
     def resume(self, open_battle: Battle | None) -> None:
@@ -241,11 +258,12 @@ class BattlePanel:
         for side in 'ab':
             self.texts[side] = ''
             self.answers[side].content = '_…_'
+            self.answers[side].props('aria-busy=true')
         self.tasks = [background_tasks.create(self._stream(battle_id, side), name='arena') for side in 'ab']
 
     async def _stream(self, battle_id: int, side: str) -> None:
         def waiting(ahead: int) -> None:
-            self.answers[side].content = f'_Waiting for a free slot ({ahead} ahead)…_'
+            self.answers[side].content = '_{}_'.format(_('Waiting for a free slot ({ahead} ahead)…', ahead=ahead))
 
         try:
             async for piece in self.ws.arena_answer(self.user.id, self.wid, battle_id, side, on_wait=waiting):
@@ -254,6 +272,8 @@ class BattlePanel:
         except ServiceError as exc:
             self.answers[side].content = f'_{exc.message}_'
         finally:
+            if not self.client.is_deleted:
+                self.answers[side].props(remove='aria-busy')
             if not self.client.is_deleted and all(t.done() or t is asyncio.current_task() for t in self.tasks):
                 self.vote_row.set_visibility(True)
                 self.send_button.set_enabled(True)
@@ -268,7 +288,12 @@ class BattlePanel:
         self.battle_id = None
         if self.board is not None:
             self.board.hide(False)
-        self.reveal.text = f'You voted: {VOTES[vote]}. A was {reveal.model_a}, B was {reveal.model_b}.'
+        self.reveal.text = _(
+            'You voted: {vote}. A was {model_a}, B was {model_b}.',
+            vote=_(VOTES[vote]),
+            model_a=reveal.model_a,
+            model_b=reveal.model_b,
+        )
 
     def _cancel(self) -> None:
         for task in self.tasks:

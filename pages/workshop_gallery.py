@@ -16,10 +16,14 @@ from components.frame import frame
 from pages.common import page_user
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
+from services.core.i18n import _
 from services.wiring import Services
-from services.workshops.gallery import KINDS, Submission
+from services.workshops.gallery import ANONYMOUS, KINDS, Submission
 
-ASK_OPTIONS = {'': 'nothing', **{k: v for k, v in KINDS.items()}}
+
+def ask_options() -> dict[str, str]:
+    """What a step can ask attendees to submit, labelled in the current language."""
+    return {'': _('nothing'), **{k: _(v) for k, v in KINDS.items()}}
 
 
 def create_router(services: Services) -> APIRouter:
@@ -36,24 +40,26 @@ def create_router(services: Services) -> APIRouter:
             asks = await ws.gallery_asks(user.id, workshop_id)
             subs = {s.id: await ws.gallery_submissions(user.id, workshop_id, s.id) for s in info.steps}
             if not info.can_manage:
-                raise ServiceError('Only the instructors of this workshop can open its gallery.')
+                raise ServiceError(_('Only the instructors of this workshop can open its gallery.'))
         except ServiceError as exc:
-            with frame(services, user, 'Gallery'):
+            with frame(services, user, _('Gallery')):
                 ui.label(exc.message).classes('text-negative')
             return
-        with frame(services, user, f'Gallery · {info.title}'):
+        with frame(services, user, _('Gallery · {title}', title=info.title)):
             with ui.row().classes('w-full items-center gap-2'):
-                ui.link('Back to the workshop', f'/workshops/{workshop_id}').classes('text-sm')
+                ui.link(_('Back to the workshop'), f'/workshops/{workshop_id}').classes('text-sm')
                 ui.space()
                 projector = f'/workshops/{workshop_id}/dashboard?projector=true'
-                ui.button('Projector view', icon='cast', on_click=lambda: ui.navigate.to(projector))
+                ui.button(_('Projector view'), icon='cast', on_click=lambda: ui.navigate.to(projector))
             ui.label(
-                'A step can ask attendees to submit a result. Pick submissions to show on the projector: names stay '
-                'hidden unless the attendee ticked "show my name". Attendees can change or withdraw a submission until '
-                'it is shown.'
-            ).classes('text-sm text-gray-500')
+                _(
+                    'A step can ask attendees to submit a result. Pick submissions to show on the projector: names '
+                    'stay hidden unless the attendee ticked "show my name". Attendees can change or withdraw a '
+                    'submission until it is shown.'
+                )
+            ).classes('text-sm text-gray-700 dark:text-gray-300')
             if not info.steps:
-                ui.label('This workshop has no steps yet.').classes('text-gray-500')
+                ui.label(_('This workshop has no steps yet.')).classes('text-gray-700 dark:text-gray-300')
             for step in info.steps:
                 StepSubmissions(services, user, workshop_id, step.id, f'{step.position + 1}. {step.title}').build(
                     asks.get(step.id, ''), subs[step.id]
@@ -77,15 +83,15 @@ class StepSubmissions:
             with ui.row().classes('w-full items-center gap-2'):
                 ui.label(self.title).classes('font-semibold')
                 ui.space()
-                select = ui.select(ASK_OPTIONS, value=ask, label='Attendees submit').props('outlined dense')
+                select = ui.select(ask_options(), value=ask, label=_('Attendees submit')).props('outlined dense')
                 select.classes('w-72').mark(f'ask-{self.step_id}')
                 select.on_value_change(
                     lambda e: guarded(
                         lambda: self.ws.set_gallery_ask(self.user.id, self.wid, self.step_id, e.value or None),
-                        success='Saved.',
+                        success=_('Saved.'),
                     )
                 )
-            self.box = ui.column().classes('w-full gap-1')
+            self.box = ui.column().classes('w-full gap-1').props('aria-live=polite')
         self._render(subs)
         self.ws.gallery_event(self.wid).subscribe(self._changed)
 
@@ -100,18 +106,25 @@ class StepSubmissions:
         self.box.clear()
         with self.box:
             if not subs:
-                ui.label('No submissions yet.').classes('text-sm text-gray-500')
+                ui.label(_('No submissions yet.')).classes('text-sm text-gray-700 dark:text-gray-300')
             for sub in subs:
                 with ui.row().classes('w-full items-start gap-2 no-wrap').mark(f'submission-{sub.id}'):
                     with ui.column().classes('grow gap-0 min-w-0'):
-                        agreed = ' (name may be shown)' if sub.show_name else ' (anonymous on the projector)'
-                        ui.label(f'{sub.name}{agreed} · {sub.updated_at}').classes('text-xs text-gray-500')
+                        when = sub.updated_at  # a time of day, as the service gives it
+                        byline = (
+                            _('{name} (name may be shown) · {when}', name=sub.name, when=when)
+                            if sub.show_name
+                            else _('{name} (anonymous on the projector) · {when}', name=sub.name, when=when)
+                        )
+                        ui.label(byline).classes('text-xs text-gray-700 dark:text-gray-300')
                         ui.label(sub.text).classes('whitespace-pre-line')
                         if sub.citations:
-                            ui.label('Cites: ' + ', '.join(sub.citations)).classes('text-sm text-gray-500')
+                            ui.label(_('Cites: {documents}', documents=', '.join(sub.citations))).classes(
+                                'text-sm text-gray-700 dark:text-gray-300'
+                            )
                     if sub.shown:
-                        ui.badge('on the projector', color='positive')
-                    label, icon = ('Hide', 'visibility_off') if sub.shown else ('Show on projector', 'cast')
+                        ui.badge(_('on the projector'), color='positive')
+                    label, icon = (_('Hide'), 'visibility_off') if sub.shown else (_('Show on projector'), 'cast')
                     ui.button(label, icon=icon, on_click=lambda s=sub: self._show(s.id, not s.shown)).props(
                         'flat dense'
                     ).mark(f'show-{sub.id}')
@@ -171,21 +184,21 @@ class SubmissionForm:
             return
         mine = self.mine.get(self.step_id or 0)
         with box, ui.card().classes('w-full gap-2').props('flat bordered').mark('gallery-form'):
-            ui.label(f'Submit your result: {KINDS[kind]}').classes('font-semibold')
+            ui.label(_('Submit your result: {kind}', kind=_(KINDS[kind]))).classes('font-semibold')
             if mine and mine['shown']:
-                ui.label('Your result is on the projector now. It can change once the instructor hides it.').classes(
+                ui.label(_('Your result is on the projector now. It can change once the instructor hides it.')).classes(
                     'text-sm text-positive'
-                ).mark('gallery-shown')
-            label = 'Your prompt' if kind == 'prompt' else 'Your answer'
+                ).props('role=status').mark('gallery-shown')
+            label = _('Your prompt') if kind == 'prompt' else _('Your answer')
             text = ui.textarea(label, value=mine['text'] if mine else '').props('outlined autogrow').classes('w-full')
             text.mark('gallery-text')
             cites = None
             if kind == 'rag':
-                cites = ui.textarea('Documents it cites (one per line)',
+                cites = ui.textarea(_('Documents it cites (one per line)'),
                                     value='\n'.join(mine['citations']) if mine else '')  # fmt: skip
                 cites.props('outlined autogrow').classes('w-full').mark('gallery-citations')
             show_name = ui.checkbox(
-                'Show my name if it is shown on the projector', value=bool(mine and mine['show_name'])
+                _('Show my name if it is shown on the projector'), value=bool(mine and mine['show_name'])
             )
             show_name.mark('gallery-show-name')
             locked = bool(mine and mine['shown'])
@@ -199,7 +212,7 @@ class SubmissionForm:
                     sub = await guarded(
                         lambda: self.ws.gallery_submit(self.user.id, self.wid, self.step_id or 0, text.value or '',
                                                        cites.value if cites else '', show_name=bool(show_name.value)),
-                        success='Submitted. You can change it until the instructor shows it.',
+                        success=_('Submitted. You can change it until the instructor shows it.'),
                     )  # fmt: skip
                     if sub is not None:
                         self.mine[sub.step_id] = _plain(sub)
@@ -210,8 +223,8 @@ class SubmissionForm:
                         await _withdraw()
 
                 async def _withdraw() -> None:
-                    if not await confirm('Withdraw your result?', 'The instructor will no longer see it.',
-                                         action='Withdraw'):  # fmt: skip
+                    if not await confirm(_('Withdraw your result?'), _('The instructor will no longer see it.'),
+                                         action=_('Withdraw')):  # fmt: skip
                         return
                     try:
                         await self.ws.gallery_withdraw(self.user.id, self.wid, self.step_id or 0)
@@ -220,13 +233,13 @@ class SubmissionForm:
                         return
                     self.mine.pop(self.step_id or 0, None)
                     self._fill()
-                    ui.notify('Withdrawn.', type='positive')
+                    ui.notify(_('Withdrawn.'), type='positive')
 
-                ui.button('Update' if mine else 'Submit', icon='upload', on_click=submit).mark(
+                ui.button(_('Update') if mine else _('Submit'), icon='upload', on_click=submit).mark(
                     'gallery-submit'
                 ).set_enabled(not locked)
                 if mine:
-                    ui.button('Withdraw', on_click=withdraw).props('flat').mark('gallery-withdraw').set_enabled(
+                    ui.button(_('Withdraw'), on_click=withdraw).props('flat').mark('gallery-withdraw').set_enabled(
                         not locked
                     )
             for element in (text, show_name, *([cites] if cites else [])):
@@ -235,19 +248,22 @@ class SubmissionForm:
 
 def projector_gallery(services: Services, workshop_id: int, shown: list[dict[str, Any]]) -> None:
     """The results the instructor put on the projector, in that order; follows the gallery event."""
-    box = ui.column().classes('w-full gap-3').mark('projector-gallery')
+    box = ui.column().classes('w-full gap-3').mark('projector-gallery').props('aria-live=polite')
 
     def render(items: list[dict[str, Any]]) -> None:
         box.clear()
         with box:
             if items:
-                ui.label('Results gallery').classes('text-2xl font-semibold')
+                ui.label(_('Results gallery')).classes('text-2xl font-semibold')
             for item in items:
                 with ui.card().classes('w-full gap-1').props('flat bordered'):
-                    ui.label(f'{item["step"]} · {item["name"]}').classes('text-sm text-gray-500')
+                    name = _(ANONYMOUS) if item['name'] == ANONYMOUS else item['name']
+                    ui.label(f'{item["step"]} · {name}').classes('text-sm text-gray-700 dark:text-gray-300')
                     ui.label(item['text']).classes('text-xl whitespace-pre-line')
                     if item['citations']:
-                        ui.label('Cites: ' + ', '.join(item['citations'])).classes('text-gray-500')
+                        ui.label(_('Cites: {documents}', documents=', '.join(item['citations']))).classes(
+                            'text-gray-700 dark:text-gray-300'
+                        )
 
     last = {'shown': shown}
 

@@ -12,9 +12,10 @@ from fastapi.responses import RedirectResponse, Response
 from nicegui import APIRouter, ui
 
 from components.forms import confirm, error_label, guarded, loading
-from services.core import actions, sessions
+from services.core import actions, i18n, sessions
 from services.core.auth import safe_next
 from services.core.errors import ServiceError
+from services.core.i18n import _
 from services.core.middleware import is_public
 from services.wiring import Services
 
@@ -85,18 +86,18 @@ def resume_form(services: Services, address: str) -> None:
                 return
         ui.navigate.to(sessions.ticket_url(result.user_id, f'/workshops/{result.workshop_id}', via='/auth/attendee'))
 
-    ui.label('Joined before on another device? Type the resume code shown on your workshop page.').classes(
-        'text-sm text-gray-500'
+    ui.label(_('Joined before on another device? Type the resume code shown on your workshop page.')).classes(
+        'text-sm text-gray-700 dark:text-gray-300'
     )
     code = (
-        ui.input('Resume code', placeholder='XXXX-XXXX-XXXX')
+        ui.input(_('Resume code'), placeholder=_('XXXX-XXXX-XXXX'))
         .props('outlined autocomplete=off autocapitalize=characters')
         .classes('w-full font-mono')
         .mark('resume-code')
     )
     code.on('keydown.enter', submit)
     error = error_label().mark('resume-error')
-    button = ui.button('Continue', on_click=submit).classes('w-full').mark('resume-submit')
+    button = ui.button(_('Continue'), on_click=submit).classes('w-full').mark('resume-submit')
 
 
 def resume_card(code: str) -> None:
@@ -105,13 +106,15 @@ def resume_card(code: str) -> None:
         return
     with ui.card().classes('w-full').props('flat bordered'):
         with ui.row().classes('items-center gap-3'):
-            ui.icon('key', color='primary')
-            ui.label('Your resume code').classes('font-semibold')
+            ui.icon('key', color='primary').props('aria-hidden=true')
+            ui.label(_('Your resume code')).classes('font-semibold')
             ui.label(code).classes('text-lg font-mono font-bold tracking-widest').mark('resume-code-shown')
         ui.label(
-            'This browser remembers you. On another device, or if you are signed out, open /join, choose '
-            '"I have a resume code" and type it: you come back as yourself, with your progress. Keep it private.'
-        ).classes('text-sm text-gray-500')
+            _(
+                'This browser remembers you. On another device, or if you are signed out, open /join, choose '
+                '"I have a resume code" and type it: you come back as yourself, with your progress. Keep it private.'
+            )
+        ).classes('text-sm text-gray-700 dark:text-gray-300')
 
 
 async def merge_card(services: Services, actor_id: int, workshop_id: int) -> None:
@@ -119,47 +122,68 @@ async def merge_card(services: Services, actor_id: int, workshop_id: int) -> Non
     identity = services.workshops.identity
     people = await identity.attendees(actor_id, workshop_id)
     with ui.card().classes('w-full gap-2').props('flat bordered'):
-        ui.label('Merge attendees').classes('font-semibold')
+        ui.label(_('Merge attendees')).classes('font-semibold')
         if len(people) < 2:
-            ui.label('Merging needs two attendees; this workshop has fewer.').classes('text-sm text-gray-500')
+            ui.label(_('Merging needs two attendees; this workshop has fewer.')).classes(
+                'text-sm text-gray-700 dark:text-gray-300'
+            )
             return
         ui.label(
-            'Someone joined twice (another device, a closed browser)? Keep one attendee and merge the other into it: '
-            'progress, raised hands and activity move to the one kept.'
-        ).classes('text-sm text-gray-500')
+            _(
+                'Someone joined twice (another device, a closed browser)? Keep one attendee and merge the other into '
+                'it: progress, raised hands and activity move to the one kept.'
+            )
+        ).classes('text-sm text-gray-700 dark:text-gray-300')
         options = {p['user_id']: _person(p) for p in people}
         with ui.row().classes('w-full items-center gap-2'):
-            keep = ui.select(options, label='Keep').props('outlined dense').classes('w-72').mark('merge-keep')
-            drop = ui.select(options, label='Merge into it (goes away)').props('outlined dense').classes('w-72')
+            keep = ui.select(options, label=_('Keep')).props('outlined dense').classes('w-72').mark('merge-keep')
+            drop = ui.select(options, label=_('Merge into it (goes away)')).props('outlined dense').classes('w-72')
             drop.mark('merge-drop')
             error = error_label().mark('merge-error')
 
             async def merge() -> None:
                 error.set_visibility(False)
                 if keep.value is None or drop.value is None or keep.value == drop.value:
-                    error.text = 'Pick two different attendees: the one to keep and the one to merge into it.'
+                    error.text = _('Pick two different attendees: the one to keep and the one to merge into it.')
                     error.set_visibility(True)
                     return
                 kept, gone = options[keep.value], options[drop.value]
                 if not await confirm(
-                    'Merge these attendees?',
-                    f'{gone} is merged into {kept}: its progress, hands and activity move over, and it leaves the '
-                    'workshop. Only do this for the same person. This cannot be undone.',
-                    action='Merge',
+                    _('Merge these attendees?'),
+                    _(
+                        '{gone} is merged into {kept}: its progress, hands and activity move over, and it leaves the '
+                        'workshop. Only do this for the same person. This cannot be undone.',
+                        gone=gone,
+                        kept=kept,
+                    ),
+                    action=_('Merge'),
                 ):
                     return
                 report = await guarded(lambda: identity.merge(actor_id, workshop_id, int(keep.value), int(drop.value)))
                 if report is not None:
                     ui.notify(
-                        f'{report.merged} merged into {report.kept}: {report.steps} step(s), {report.hands} hand(s), '
-                        f'{report.activity} activity row(s) moved.',
+                        _(
+                            '{merged} merged into {kept}: {steps} step(s), {hands} hand(s), {activity} activity row(s) '
+                            'moved.',
+                            merged=report.merged,
+                            kept=report.kept,
+                            steps=report.steps,
+                            hands=report.hands,
+                            activity=report.activity,
+                        ),
                         type='positive',
                     )
                     ui.navigate.reload()
 
-            ui.button('Merge…', icon='merge', on_click=merge).props('outline').mark('merge-submit')
+            ui.button(_('Merge…'), icon='merge', on_click=merge).props('outline').mark('merge-submit')
 
 
 def _person(p: dict[str, Any]) -> str:
-    joined = p['joined_at'].astimezone().strftime('%H:%M') if isinstance(p['joined_at'], datetime) else ''
-    return f'{p["name"]} (joined {joined}, {p["steps_done"]} step(s) done, #{p["user_id"]})'
+    joined = i18n.clock(p['joined_at'].astimezone()) if isinstance(p['joined_at'], datetime) else ''
+    return _(
+        '{name} (joined {time}, {steps} step(s) done, #{number})',
+        name=p['name'],
+        time=joined,
+        steps=p['steps_done'],
+        number=p['user_id'],
+    )

@@ -14,6 +14,7 @@ from typing import Any
 from models import AuditEntry, Role
 from services.core.audit_log import write
 from services.core.auth import AuthService
+from services.core.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,39 @@ ACTIONS = (
     VECTOR_DB_CREATE,
     VECTOR_DB_DELETE,
 )
+# how the audit page names them (translated there)
+ACTION_LABELS = {
+    SIGN_IN: N_('sign in'),
+    SIGN_IN_FAILED: N_('sign in failed'),
+    SSO_SIGN_IN: N_('sso sign in'),
+    SSO_REFUSED: N_('sso refused'),
+    ROLE_CHANGE: N_('role change'),
+    USER_ACTIVE: N_('user active'),
+    PASSWORD_RESET: N_('password reset'),
+    TOKEN_CREATE: N_('token create'),
+    TOKEN_REVOKE: N_('token revoke'),
+    TOKEN_REFUSED: N_('token refused'),
+    PERMISSION_DENIED: N_('permission denied'),
+    REQUEST_REFUSED: N_('request refused'),
+    QUOTA_EXCEEDED: N_('quota exceeded'),
+    QUOTA_CHANGE: N_('quota change'),
+    OPTION_CAPS_CHANGE: N_('option caps change'),
+    MODEL_PULL: N_('model pull'),
+    MODEL_DELETE: N_('model delete'),
+    MODEL_CREATE: N_('model create'),
+    MODEL_COPY: N_('model copy'),
+    MODEL_UNLOAD: N_('model unload'),
+    VECTOR_DB_CREATE: N_('vector db create'),
+    VECTOR_DB_DELETE: N_('vector db delete'),
+}
+# the outcomes an entry can have
+OUTCOMES = {
+    'ok': N_('ok'),
+    'refused': N_('refused'),
+    'failed': N_('failed'),
+    'started': N_('started'),
+    'cancelled': N_('cancelled'),
+}
 
 
 @dataclass(kw_only=True, slots=True)

@@ -22,6 +22,7 @@ from services.core.audit import AuditService
 from services.core.auth import AuthService, UserInfo, active_info, seen_in_request
 from services.core.bus import LiveBus
 from services.core.errors import InvalidInput, NotAuthenticated, NotFound
+from services.core.i18n import N_
 
 PREFIX = 'owp_'
 SECRET_LENGTH = 40
@@ -44,10 +45,10 @@ class TokenInfo:
 
     def status(self, now: datetime) -> str:
         if self.revoked_at is not None:
-            return 'revoked'
+            return N_('revoked')
         if self.expires_at is not None and self.expires_at <= now:
-            return 'expired'
-        return 'active'
+            return N_('expired')
+        return N_('active')
 
 
 @dataclass(kw_only=True, slots=True)

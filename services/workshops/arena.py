@@ -31,6 +31,7 @@ from nicegui import Event, background_tasks
 from models import ArenaBattle, WorkshopArena
 from services.core import actions
 from services.core.errors import Conflict, InvalidInput, NotFound, ServiceError
+from services.core.i18n import N_
 from services.core.membership import full_name
 from services.models.callers import Purpose
 from services.models.errors import OllamaError
@@ -38,7 +39,7 @@ from services.workshops.session import WorkshopSession
 
 log = logging.getLogger(__name__)
 
-VOTES = {'a': 'A is better', 'b': 'B is better', 'tie': 'Tie', 'bad': 'Both are bad'}
+VOTES = {'a': N_('A is better'), 'b': N_('B is better'), 'tie': N_('Tie'), 'bad': N_('Both are bad')}
 SCORE_A = {'a': 1.0, 'b': 0.0, 'tie': 0.5, 'bad': 0.5}  # both bad counts as a tie (as in Chatbot Arena)
 ELO_K = 32.0
 ELO_START = 1000.0

@@ -19,14 +19,15 @@ from nicegui import Event, background_tasks
 from models import GalleryAsk, GallerySubmission, WorkshopMembership, WorkshopStep
 from services.core import actions
 from services.core.errors import Conflict, InvalidInput, NotFound
+from services.core.i18n import N_
 from services.workshops.session import WorkshopSession
 
 log = logging.getLogger(__name__)
 
-KINDS = {'answer': 'an answer', 'prompt': 'a prompt', 'rag': 'a RAG answer with its citations'}
+KINDS = {'answer': N_('an answer'), 'prompt': N_('a prompt'), 'rag': N_('a RAG answer with its citations')}
 MAX_TEXT = 8000
 MAX_CITATIONS = 20
-ANONYMOUS = 'An attendee'
+ANONYMOUS = N_('An attendee')
 
 
 @dataclass(kw_only=True, slots=True)
