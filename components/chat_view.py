@@ -36,16 +36,6 @@ def metrics_text(metrics: dict[str, Any] | None) -> str:
     )
 
 
-def code_block(content: str, language: str = 'json') -> ui.code:
-    """`ui.code` whose copy button (NiceGUI draws it with an icon only) has an accessible name."""
-    block = ui.code(content, language=language)
-    button = getattr(block, 'copy_button', None)
-    if button is not None:
-        button._props['aria-label'] = _('Copy the code')
-        button.tooltip(_('Copy the code'))
-    return block
-
-
 def user_message(text: str, images: list[tuple[str, str]] = ()) -> ui.row:
     """The user's message; `images`: (source URL, name) of its attached images, shown as thumbnails."""
     with ui.row().classes('w-full justify-end') as row:

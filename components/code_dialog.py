@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
+from components.code_block import code_block
 from components.forms import guarded
 from services.core.code_export import Script
 from services.core.i18n import N_, _
@@ -37,7 +38,7 @@ def code_dialog(made: Script, bundle: Callable[[], Awaitable[tuple[str, bytes]]]
         card._props['aria-label'] = _('Python script')
         ui.label(_('{title} as Python', title=made.title)).classes('text-lg font-semibold')
         ui.label(_(HOW)).classes('text-sm text-gray-600 dark:text-gray-300')
-        ui.code(made.code, language='python').classes('w-full max-h-[60vh] overflow-auto').mark('python-code')
+        code_block(made.code, language='python').classes('w-full max-h-[60vh] overflow-auto').mark('python-code')
 
         async def copy() -> None:
             ui.clipboard.write(made.code)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from nicegui import APIRouter, ui
 
 from components import format as fmt
+from components.code_block import code_block
 from components.forms import confirm, error_label, guarded
 from components.frame import frame
 from components.pulls import pull_card
@@ -279,7 +280,7 @@ async def _details_dialog(services: Services, user: UserInfo, model: ModelInfo) 
             (N_('Licence'), details.license),
         ):
             with ui.expansion(_(title), value=title == 'Parameters').classes('w-full'):
-                ui.code(text or _('(none)'), language='text').classes('w-full max-h-80 overflow-auto')
+                code_block(text or _('(none)'), language='text').classes('w-full max-h-80 overflow-auto')
         with ui.row().classes('w-full justify-end'):
             ui.button(_('Close'), on_click=dialog.close).props('flat').classes(PRIMARY_TEXT)
     dialog.open()

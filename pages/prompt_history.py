@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
-from components.chat_view import code_block
+from components.code_block import code_block
 from components.forms import guarded
 from services.core import i18n
 from services.core.auth import UserInfo

@@ -8,7 +8,8 @@ from typing import Any
 
 from nicegui import APIRouter, ui
 
-from components.chat_view import code_block, waiting_text
+from components.chat_view import waiting_text
+from components.code_block import code_block
 from components.forms import guarded
 from components.frame import frame
 from components.prompt_editor import chat_model_names

@@ -7,7 +7,7 @@ from typing import Any
 
 from nicegui import APIRouter, ui
 
-from components.chat_view import code_block
+from components.code_block import code_block
 from components.code_dialog import code_button
 from components.forms import confirm, guarded
 from components.frame import frame
