@@ -50,8 +50,8 @@ CSS = """
     .body--dark .text-accent { --q-accent: #d8b4fe; }
 }
 @layer nicegui {
-    .nicegui-link { color: #1d4ed8; }
-    .body--dark .nicegui-link { color: #93c5fd; }
+    .nicegui-link, .nicegui-markdown a { color: #1d4ed8; }
+    .body--dark .nicegui-link, .body--dark .nicegui-markdown a { color: #93c5fd; }
 }
 """
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from fastapi import Request
 from nicegui import APIRouter, ui
 
+from components.code_block import code_block
 from components.forms import confirm, error_label, guarded, loading
 from components.frame import frame
 from pages.common import page_user
@@ -227,7 +228,7 @@ def _token_row(services: Services, user: UserInfo, token: TokenInfo, status: str
 
 def _usage_example(base: str) -> None:
     ui.label(_('Use it')).classes('text-lg font-semibold mt-2')
-    ui.code(
+    code_block(
         f"""from openai import OpenAI
 
 client = OpenAI(base_url='{base}/v1', api_key='owp_...')

@@ -182,3 +182,12 @@ def test_dates_numbers_and_plurals_follow_the_language() -> None:
         from components import i18n as i18n_ui
 
         i18n.set_resolver(i18n_ui._resolve)
+
+
+def test_code_is_shown_with_a_named_copy_button() -> None:
+    """NiceGUI's `ui.code` draws an icon-only copy button and a scrolling area without keyboard access:
+    pages show code through components.code_block, which names both."""
+    raw = [f'{path}:{node.lineno}' for path in UI_FILES if path != 'components/code_block.py'
+           for node in ast.walk(ast.parse((ROOT / path).read_text()))
+           if isinstance(node, ast.Call) and _ui_name(node) == 'code']  # fmt: skip
+    assert not raw, f'ui.code used directly: {raw}'
