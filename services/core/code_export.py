@@ -14,6 +14,7 @@ The scripts read `OLLAMA_HOST` (default http://localhost:11434), like the `ollam
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -141,7 +142,7 @@ def script(*, doc: str, imports: list[str], body: list[str], filename: str, titl
         code += ('\n\n\n' if is_def or previous_def else '\n\n') + block
         previous_def = is_def
     code += '\n'
-    compile(code, filename, 'exec')  # raises SyntaxError: a bug here, never the user's text
+    ast.parse(code, filename)  # raises SyntaxError: a bug here, never the user's text
     return Script(filename=filename, code=code, title=title, bundle_name=bundle)
 
 

@@ -212,7 +212,7 @@ async def test_ingest_progress_over_the_api_moves_between_0_and_100(client, alic
             seen.append(job['percent'])
             if job['finished']:
                 break
-            assert job['docs_done'] == 0  # nothing counts as embedded before the flush
+            assert job['docs_done'] in (0, 240)  # documents become final all at once, at the flush (then 'done')
             await asyncio.sleep(0.05)
     finally:
         services.ingest.batch_size = 64
