@@ -56,6 +56,7 @@ def room(live_app: LiveApp, signed_in_page, new_page) -> dict:
     teacher.get_by_role('button', name='Start workshop').click()
     teacher.get_by_role('button', name='Open dashboard').click()
     code = teacher.get_by_text(re.compile(r'^[A-HJ-NP-Z2-9]{6}$')).first.inner_text()
+    teacher.wait_for_url(re.compile(r'/workshops/\d+/dashboard'))
     workshop = re.search(r'/workshops/(\d+)/dashboard', teacher.url).group(1)
     attendee = new_page()  # joins by code, as most of a room does
     attendee.goto(f'{live_app.url}/join')
