@@ -35,7 +35,7 @@ def test_reset_password_and_deactivation_close_the_open_pages(live_app: LiveApp,
 
     admin.goto(f'{live_app.url}/admin/users')
     _row_button(admin, 'bob@example.org', 'block').click()
-    admin.get_by_role('button', name='Deactivate').click()
+    admin.get_by_role('button', name='Deactivate', exact=True).click()
     expect(admin.get_by_text('Bob deactivated.')).to_be_visible()
     bob.wait_for_url('**/login*', timeout=5_000)
     bob.goto(f'{live_app.url}/')
