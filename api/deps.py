@@ -20,6 +20,7 @@ from services.core import logs as applog
 from services.core.auth import Role
 from services.core.client_address import client_address
 from services.core.errors import NotAuthenticated
+from services.core.i18n import N_
 from services.wiring import Services
 
 # names under which clients commonly put tokens into URLs: refused, because URLs end up in logs and histories
@@ -65,14 +66,20 @@ class Authenticator:
                 target=request.url.path,
             )
             error = NotAuthenticated(
-                'API tokens are accepted only in the Authorization header ("Authorization: Bearer owp_..."), never '
-                'in the URL, where they leak into logs and browser history. Revoke that token and create a new one.'
+                N_(
+                    'API tokens are accepted only in the Authorization header ("Authorization: Bearer '
+                    'owp_..."), never in the URL, where they leak into logs and browser history. Revoke '
+                    'that token and create a new one.'
+                )
             )
             error.audited = True
             raise error
         if credentials is None:
             raise NotAuthenticated(
-                'Send your personal API token as "Authorization: Bearer owp_...". Create one on the "API tokens" page.'
+                N_(
+                    'Send your personal API token as "Authorization: Bearer owp_...". Create one on the '
+                    '"API tokens" page.'
+                )
             )
         user, token_id = await self.services.tokens.authenticate(credentials.credentials, ip=ip)
         request.state.actor_id = user.id

@@ -10,6 +10,7 @@ from api.deps import Actor, Authenticator, Page, PageParams, page_params, pagina
 from api.problems import problem_responses
 from api.schemas import Deleted
 from services.core.errors import InvalidInput, NotFound
+from services.core.i18n import N_
 from services.wiring import Services
 
 MAX_FILES = 100
@@ -232,7 +233,7 @@ def create_router(services: Services) -> APIRouter:
         files: Annotated[list[UploadFile], File(description='One or more files (PDF, text, Markdown, ...).')],
     ):
         if not 1 <= len(files) <= MAX_FILES:
-            raise InvalidInput(f'Upload between 1 and {MAX_FILES} files at once.')
+            raise InvalidInput(N_('Upload between 1 and {MAX_FILES} files at once.', MAX_FILES=MAX_FILES))
         # read one byte past the limit at most: the service refuses what is too large without holding it all
         limit = knowledge.max_bytes + 1
         contents = [(f.filename or 'upload', await f.read(limit)) for f in files]
@@ -261,7 +262,7 @@ def create_router(services: Services) -> APIRouter:
     async def get_document(kb_id: int, document_id: int, user: Annotated[Actor, Depends(actor)]):
         doc = await knowledge.get_document(user.id, document_id)
         if doc.kb_id != kb_id:
-            raise NotFound('Document not found.')
+            raise NotFound(N_('Document not found.'))
         return doc
 
     @router.delete(
@@ -272,7 +273,7 @@ def create_router(services: Services) -> APIRouter:
     )
     async def delete_document(kb_id: int, document_id: int, user: Annotated[Actor, Depends(actor)]):
         if (await knowledge.get_document(user.id, document_id)).kb_id != kb_id:
-            raise NotFound('Document not found.')
+            raise NotFound(N_('Document not found.'))
         await knowledge.delete_document(user.id, document_id)
         return Deleted()
 
@@ -296,7 +297,7 @@ def create_router(services: Services) -> APIRouter:
     async def ingest_progress(kb_id: int, user: Annotated[Actor, Depends(actor)]):
         latest = await ingest.latest(user.id, kb_id)
         if latest is None:
-            raise NotFound('This knowledge base has not been ingested yet.')
+            raise NotFound(N_('This knowledge base has not been ingested yet.'))
         return _job(latest)
 
     @router.post(
@@ -324,7 +325,7 @@ def create_router(services: Services) -> APIRouter:
     async def reindex_progress(kb_id: int, user: Annotated[Actor, Depends(actor)]):
         latest = await services.reindex.latest(user.id, kb_id)
         if latest is None:
-            raise NotFound('This knowledge base has not been re-indexed.')
+            raise NotFound(N_('This knowledge base has not been re-indexed.'))
         return _reindex(latest)
 
     return router

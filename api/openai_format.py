@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from services.core.errors import InvalidInput
+from services.core.i18n import N_
 from services.models.options import BOUNDS
 
 
@@ -23,7 +24,7 @@ def _text_and_images(content: Any) -> tuple[str, list[str]]:
     if isinstance(content, str):
         return content, []
     if not isinstance(content, list):
-        raise InvalidInput('Message content must be a string or a list of content parts.')
+        raise InvalidInput(N_('Message content must be a string or a list of content parts.'))
     texts, images = [], []
     for part in content:
         kind = part.get('type') if isinstance(part, dict) else None
@@ -32,10 +33,12 @@ def _text_and_images(content: Any) -> tuple[str, list[str]]:
         elif kind == 'image_url':
             url = (part.get('image_url') or {}).get('url', '')
             if not url.startswith('data:') or ';base64,' not in url:
-                raise InvalidInput('Images must be sent inline as data: URLs (base64); remote image URLs are refused.')
+                raise InvalidInput(
+                    N_('Images must be sent inline as data: URLs (base64); remote image URLs are refused.')
+                )
             images.append(url.split(';base64,', 1)[1])
         else:
-            raise InvalidInput(f'Content parts of type "{kind}" are not supported.')
+            raise InvalidInput(N_('Content parts of type "{kind}" are not supported.', kind=kind))
     return '\n'.join(texts), images
 
 
@@ -45,9 +48,9 @@ def _arguments(raw: Any) -> dict:
     try:
         value = json.loads(raw or '{}')
     except (TypeError, ValueError) as exc:
-        raise InvalidInput('Tool call arguments must be a JSON object encoded as a string.') from exc
+        raise InvalidInput(N_('Tool call arguments must be a JSON object encoded as a string.')) from exc
     if not isinstance(value, dict):
-        raise InvalidInput('Tool call arguments must be a JSON object encoded as a string.')
+        raise InvalidInput(N_('Tool call arguments must be a JSON object encoded as a string.'))
     return value
 
 
@@ -78,7 +81,7 @@ def messages_to_ollama(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             name = message.get('name') or names.get(message.get('tool_call_id', ''), '')
             result.append({'role': 'tool', 'content': text, **({'tool_name': name} if name else {})})
         else:
-            raise InvalidInput(f'Unknown message role "{role}".')
+            raise InvalidInput(N_('Unknown message role "{role}".', role=role))
     return result
 
 
@@ -88,7 +91,7 @@ def tools_to_ollama(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]] 
     result = []
     for tool in tools:
         if tool.get('type') != 'function' or not isinstance(tool.get('function'), dict):
-            raise InvalidInput('Only tools of type "function" are supported.')
+            raise InvalidInput(N_('Only tools of type "function" are supported.'))
         function = tool['function']
         result.append(
             {

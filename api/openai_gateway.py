@@ -18,6 +18,7 @@ from api.problems import openai_responses
 from api.streaming import Streaming, primed
 from services.chat.inference import message_dict
 from services.core.errors import NotFound, ServiceError
+from services.core.i18n import N_
 from services.models.errors import OllamaError
 from services.wiring import Services
 
@@ -143,7 +144,9 @@ def create_router(services: Services) -> APIRouter:
         for item in await model_objects(user.id):
             if item['id'] in (model, wanted):
                 return item
-        raise NotFound(f'The model "{model}" does not exist on this platform. GET /v1/models lists the models.')
+        raise NotFound(
+            N_('The model "{model}" does not exist on this platform. GET /v1/models lists the models.', model=model)
+        )
 
     @router.post(
         '/chat/completions',

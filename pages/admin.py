@@ -68,7 +68,7 @@ def create_router(services: Services) -> APIRouter:
                 try:
                     users = await auth.list_users(admin.id, search.value or '')
                 except ServiceError as exc:
-                    ui.label(exc.message).classes('text-negative')
+                    ui.label(_(exc.message)).classes('text-negative')
                     return
                 ui.label(_('{count} account(s)', count=len(users))).classes(
                     'text-sm text-gray-700 dark:text-gray-300'
@@ -215,7 +215,7 @@ def _password_dialog(services: Services, admin: UserInfo, user: UserInfo) -> Non
             try:
                 await services.auth.reset_password(admin.id, user.id, password.value)
             except ServiceError as exc:
-                error.text = exc.message
+                error.text = _(exc.message)
                 error.set_visibility(True)
                 return
             ui.notify(_('Password of {name} was reset.', name=user.display_name), type='positive')
@@ -249,7 +249,7 @@ def _create_dialog(services: Services, admin: UserInfo, on_done) -> None:
                     admin.id, email.value, name.value, password.value, Role(role.value)
                 )
             except ServiceError as exc:
-                error.text = exc.message
+                error.text = _(exc.message)
                 error.set_visibility(True)
                 return
             ui.notify(_('Account for {name} created.', name=user.display_name), type='positive')

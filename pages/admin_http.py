@@ -88,7 +88,7 @@ def create_router(services: Services) -> APIRouter:
                         note=note.value or '',
                     )
                 except ServiceError as exc:
-                    error.text = exc.message
+                    error.text = _(exc.message)
                     error.set_visibility(True)
                     return
                 ui.notify(_('{host} allowed.', host=entry.host), type='positive')

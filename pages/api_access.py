@@ -75,7 +75,7 @@ def create_router(services: Services) -> APIRouter:
                         days = int(expiry.value or 0) or None
                         new = await services.tokens.create(user.id, name.value or '', expires_in_days=days)
                     except ServiceError as exc:
-                        error.text = exc.message
+                        error.text = _(exc.message)
                         error.set_visibility(True)
                         return
                 name.value = ''
@@ -89,7 +89,7 @@ def create_router(services: Services) -> APIRouter:
                 try:
                     tokens = await services.tokens.list(user.id)
                 except ServiceError as exc:
-                    ui.label(exc.message).classes('text-negative')
+                    ui.label(_(exc.message)).classes('text-negative')
                     return
                 if not tokens:
                     ui.label(_('You have no tokens yet. Create one above.')).classes('text-gray-700 dark:text-gray-300')
@@ -112,7 +112,7 @@ def create_router(services: Services) -> APIRouter:
             try:
                 usages = await services.quotas.usage(user.id)
             except ServiceError as exc:
-                ui.label(exc.message).classes('text-negative')
+                ui.label(_(exc.message)).classes('text-negative')
                 return
             if not usages:
                 ui.label(_('No limits apply to you. Your instructor can set request or token limits.')).classes(

@@ -91,7 +91,7 @@ def create_router(services: Services) -> APIRouter:
                     ui.label(_('Dates look like 2026-11-26.')).classes('text-negative')
                     return
                 except ServiceError as exc:
-                    ui.label(exc.message).classes('text-negative')
+                    ui.label(_(exc.message)).classes('text-negative')
                     return
                 if not records:
                     ui.label(_('No entries match these filters.')).classes('text-gray-700 dark:text-gray-300')

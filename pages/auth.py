@@ -16,8 +16,8 @@ from services.core import sessions
 from services.core.auth import PASSWORD_RULE
 from services.core.browser_guard import same_origin
 from services.core.client_address import client_address
-from services.core.errors import ServiceError, Throttled
-from services.core.i18n import _, _n
+from services.core.errors import ServiceError
+from services.core.i18n import _
 from services.core.sso import configured_providers
 from services.wiring import Services
 
@@ -176,15 +176,5 @@ def _auth_card(title: str) -> ui.card:
 
 
 def _error_text(error: ServiceError, services: Services) -> str:
-    """A service's message in the tab's language (the service marked its fixed texts with `N_`)."""
-    if isinstance(error, Throttled) and error.message.startswith('Too many failed sign-in attempts.'):
-        wait = int(error.retry_after) + 1
-        return _n(
-            'Too many failed sign-in attempts. Try again in {count} second.',
-            'Too many failed sign-in attempts. Try again in {count} seconds.',
-            wait,
-            count=wait,
-        )
-    if error.message == services.auth.password_rule:
-        return _(PASSWORD_RULE, length=services.auth.min_password_length)
+    """A service's message in the tab's language (the service marked its texts with `N_`, values and all)."""
     return _(error.message)

@@ -154,7 +154,7 @@ def _add_form(services: Services, admin: UserInfo, changed) -> None:
             try:
                 host = await services.hosts.add_host(admin.id, label.value, url.value)
             except ServiceError as exc:
-                error.text = exc.message
+                error.text = _(exc.message)
                 error.set_visibility(True)
                 return
             error.set_visibility(False)

@@ -193,7 +193,7 @@ def _pull_form(services: Services, user: UserInfo, initial: str) -> None:
             try:
                 job = await services.model_admin.start_pull(user.id, name.value)
             except ServiceError as exc:
-                error.text = exc.message
+                error.text = _(exc.message)
                 error.set_visibility(True)
                 return
             error.set_visibility(False)
@@ -297,7 +297,7 @@ def _copy_dialog(services: Services, user: UserInfo, model: ModelInfo) -> None:
             try:
                 created = await services.model_admin.copy(user.id, model.host, model.name, name.value)
             except (ServiceError, OllamaError) as exc:
-                error.text = exc.message
+                error.text = _(exc.message)
                 error.set_visibility(True)
                 return
             ui.notify(_('Copied to {name}.', name=created), type='positive')
@@ -332,7 +332,7 @@ async def _create_dialog(services: Services, user: UserInfo) -> None:
             try:
                 created = await services.model_admin.create(user.id, name.value, base.value, system.value, params)
             except (ServiceError, OllamaError) as exc:
-                error.text = exc.message
+                error.text = _(exc.message)
                 error.set_visibility(True)
                 return
             ui.notify(_('{name} created.', name=created), type='positive')

@@ -50,7 +50,7 @@ def create_router(services: Services) -> APIRouter:
                 try:
                     quotas = await services.quotas.list_quotas(user.id)
                 except ServiceError as exc:
-                    ui.label(exc.message).classes('text-negative')
+                    ui.label(_(exc.message)).classes('text-negative')
                     return
                 if not quotas:
                     ui.label(
@@ -62,7 +62,7 @@ def create_router(services: Services) -> APIRouter:
             try:
                 workshops = dict(await services.quotas.workshops(user.id))
             except ServiceError as exc:
-                ui.label(exc.message).classes('text-negative')
+                ui.label(_(exc.message)).classes('text-negative')
                 return
             if workshops or admin:
                 _quota_form(services, user, workshops, lambda: quota_list.refresh())
@@ -147,7 +147,7 @@ def _quota_form(services: Services, user: UserInfo, workshops: dict[int, str], o
                         max_tokens=int(tokens.value) if tokens.value is not None else None,
                     )
                 except ServiceError as exc:
-                    show(exc.message)
+                    show(_(exc.message))
                     return
             ui.notify(_('Quota saved.'), type='positive')
             on_done()

@@ -40,7 +40,7 @@ def create_router(services: Services) -> APIRouter:
             record = await certificate(services.workshops, user.id, workshop_id, user_id)
         except ServiceError as exc:
             with frame(services, user, _('Certificate')):
-                ui.label(exc.message).classes('text-negative')
+                ui.label(_(exc.message)).classes('text-negative')
                 ui.link(_('Back to your workshops'), '/workshops')
             return
         theme.apply()
@@ -66,7 +66,7 @@ def create_router(services: Services) -> APIRouter:
             people = await services.workshops.identity.attendees(user.id, workshop_id)
         except ServiceError as exc:
             with frame(services, user, _('Timeline')):
-                ui.label(exc.message).classes('text-negative')
+                ui.label(_(exc.message)).classes('text-negative')
             return
         with frame(services, user, _('Timeline · {title}', title=data['workshop']['title'])):
             Replay(data).build()

@@ -54,7 +54,7 @@ def create_router(services: Services) -> APIRouter:
             battle = None if info.can_manage else await ws.arena_open_battle(user.id, workshop_id)
         except ServiceError as exc:
             with frame(services, user, _('Arena')):
-                ui.label(exc.message).classes('text-negative')
+                ui.label(_(exc.message)).classes('text-negative')
             return
         with frame(services, user, _('Arena · {title}', title=info.title)):
             ui.link(_('Back to the workshop'), f'/workshops/{workshop_id}').classes('text-sm')
@@ -243,7 +243,7 @@ class BattlePanel:
         try:
             battle = await self.ws.arena_start(self.user.id, self.wid, self.prompt.value or '')
         except ServiceError as exc:
-            self.error.text = exc.message
+            self.error.text = _(exc.message)
             self.error.set_visibility(True)
             return
         self._run(battle.id)
@@ -270,7 +270,7 @@ class BattlePanel:
                 self.texts[side] += piece
                 self.answers[side].content = self.texts[side]
         except ServiceError as exc:
-            self.answers[side].content = f'_{exc.message}_'
+            self.answers[side].content = f'_{_(exc.message)}_'
         finally:
             if not self.client.is_deleted:
                 self.answers[side].props(remove='aria-busy')

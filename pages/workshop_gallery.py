@@ -43,7 +43,7 @@ def create_router(services: Services) -> APIRouter:
                 raise ServiceError(_('Only the instructors of this workshop can open its gallery.'))
         except ServiceError as exc:
             with frame(services, user, _('Gallery')):
-                ui.label(exc.message).classes('text-negative')
+                ui.label(_(exc.message)).classes('text-negative')
             return
         with frame(services, user, _('Gallery · {title}', title=info.title)):
             with ui.row().classes('w-full items-center gap-2'):
@@ -229,7 +229,7 @@ class SubmissionForm:
                     try:
                         await self.ws.gallery_withdraw(self.user.id, self.wid, self.step_id or 0)
                     except ServiceError as exc:
-                        ui.notify(exc.message, type='negative')
+                        ui.notify(_(exc.message), type='negative')
                         return
                     self.mine.pop(self.step_id or 0, None)
                     self._fill()

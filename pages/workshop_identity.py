@@ -81,7 +81,7 @@ def resume_form(services: Services, address: str) -> None:
             try:
                 result = await services.workshops.identity.resume(code.value or '', client_address=address)
             except ServiceError as exc:
-                error.text = exc.message
+                error.text = _(exc.message)
                 error.set_visibility(True)
                 return
         ui.navigate.to(sessions.ticket_url(result.user_id, f'/workshops/{result.workshop_id}', via='/auth/attendee'))

@@ -158,7 +158,7 @@ class ChatService:
         row = await self._owned(user.id, conversation_id)
         title = ' '.join((title or '').split())
         if not 1 <= len(title) <= MAX_TITLE:
-            raise InvalidInput(f'A title needs 1 to {MAX_TITLE} characters.')
+            raise InvalidInput(N_('A title needs 1 to {MAX_TITLE} characters.', MAX_TITLE=MAX_TITLE))
         row.title = title
         await row.save(update_fields=['title', 'updated_at'])
 
@@ -181,7 +181,7 @@ class ChatService:
             raise InvalidInput(N_('Type a message first.'))
         limit = self.calls.limits.max_prompt_chars
         if len(prompt) > limit:
-            raise InvalidInput(f'The {what} is too long (at most {limit:,} characters).')
+            raise InvalidInput(N_('The {what} is too long (at most {limit:,} characters).', what=what, limit=limit))
         return prompt
 
     async def send(
@@ -455,7 +455,7 @@ class ChatService:
             raise InvalidInput(N_('Choose a model to chat with.'))
         info = self.catalogue.known(model)
         if info is not None and not info.chat_capable:
-            raise InvalidInput(f'"{model}" is an embedding model: it cannot chat. Choose a chat model.')
+            raise InvalidInput(N_('"{model}" is an embedding model: it cannot chat. Choose a chat model.', model=model))
         await self.calls.check_model(await self.calls.caller(user_id), model)
 
     # ----- side by side --------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from typing import Any
 from models import Conversation
 from services.core.auth import AuthService
 from services.core.errors import InvalidInput, NotFound
+from services.core.i18n import N_
 from services.models.calls import ModelCalls
 from services.models.catalogue import Catalogue
 
@@ -89,7 +90,7 @@ def decode(items: Sequence[str], names: Sequence[str] = ()) -> list[ImageUpload]
         try:
             data = base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
-            raise InvalidInput(f'Image {index + 1} is not valid base64.') from None
+            raise InvalidInput(N_('Image {index} is not valid base64.', index=index + 1)) from None
         name = names[index] if index < len(names) else f'image-{index + 1}'
         uploads.append(ImageUpload(name=name, data=data))
     return uploads
@@ -113,29 +114,42 @@ class ChatImages:
         """One image: not empty, within the size limit, and really a PNG, JPEG, WebP or GIF (by its content)."""
         shown = clean_name(name)
         if not data:
-            raise InvalidInput(f'"{shown}" is empty.')
+            raise InvalidInput(N_('"{shown}" is empty.', shown=shown))
         if len(data) > self.max_bytes:
             raise InvalidInput(
-                f'"{shown}" is too large ({len(data) / 1024 / 1024:.1f} MB; at most {self.max_mb:g} MB an image).'
+                N_(
+                    '"{shown}" is too large ({count:.1f} MB; at most {max_mb:g} MB an image).',
+                    shown=shown,
+                    count=len(data) / 1024 / 1024,
+                    max_mb=self.max_mb,
+                )
             )
         kind = sniff(data)
         if kind is None:
             raise InvalidInput(
-                f'"{shown}" is not a PNG, JPEG, WebP or GIF image (judged by its content, not its name).'
+                N_(
+                    '"{shown}" is not a PNG, JPEG, WebP or GIF image (judged by its content, not its name).',
+                    shown=shown,
+                )
             )
         return ImageUpload(name=shown, data=data, type=kind)
 
     def check_all(self, uploads: Sequence[ImageUpload]) -> list[ImageUpload]:
         """The images of one message: at most MAX_IMAGES, each checked, together within the prompt limit."""
         if len(uploads) > MAX_IMAGES:
-            raise InvalidInput(f'Attach at most {MAX_IMAGES} images to one message.')
+            raise InvalidInput(N_('Attach at most {MAX_IMAGES} images to one message.', MAX_IMAGES=MAX_IMAGES))
         checked = [self.check(u.name, u.data) for u in uploads]
         chars = sum(-(-len(u.data) // 3) * 4 for u in checked)
         limit = self.calls.limits.max_prompt_chars
         if chars > limit:
             raise InvalidInput(
-                f'These images are too large to send to a model together ({chars:,} characters as base64; one model '
-                f'call carries at most {limit:,} on this platform). Attach fewer or smaller images.'
+                N_(
+                    'These images are too large to send to a model together ({chars:,} characters as '
+                    'base64; one model call carries at most {limit:,} on this platform). Attach fewer or '
+                    'smaller images.',
+                    chars=chars,
+                    limit=limit,
+                )
             )
         return checked
 
@@ -149,7 +163,13 @@ class ChatImages:
             return  # unknown: the model call decides
         seeing = [m.name for m in await self.catalogue.chat_models(user_id) if 'vision' in m.capabilities]
         example = short(seeing[0]) if seeing else 'llava'
-        raise InvalidInput(f'{short(model)} cannot see images: pick a model with vision, e.g. {example}.')
+        raise InvalidInput(
+            N_(
+                '{model} cannot see images: pick a model with vision, e.g. {example}.',
+                model=short(model),
+                example=example,
+            )
+        )
 
     async def attach(
         self, user_id: int, conversation_id: int, model: str, uploads: Sequence[ImageUpload]
@@ -221,7 +241,7 @@ class ChatImages:
     async def read(self, actor_id: int, conversation_id: int, file: str) -> StoredImage:
         """An image of one of the actor's conversations (anyone else: not found, the same as a missing one)."""
         user = await self.auth.require(actor_id)
-        missing = NotFound('That image does not exist (or is not yours).')
+        missing = NotFound(N_('That image does not exist (or is not yours).'))
         if not FILE_NAME.match(file or ''):
             raise missing
         row = await Conversation.get_or_none(id=conversation_id, owner_id=user.id)

@@ -109,8 +109,11 @@ class ToolLoop:
                 except OllamaBadRequest as exc:
                     if 'does not support tools' in (exc.detail or exc.message):
                         raise ToolsUnsupported(
-                            f'The model {model} does not support tool calling. Pick a model with the "tools" '
-                            'capability (for example llama3.2 or qwen3), or remove the tools.'
+                            N_(
+                                'The model {model} does not support tool calling. Pick a model with the "tools" '
+                                'capability (for example llama3.2 or qwen3), or remove the tools.',
+                                model=model,
+                            )
                         ) from None
                     raise
                 finally:

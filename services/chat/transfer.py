@@ -155,7 +155,11 @@ class ConversationTransfer:
         limit = self.max_import_mb * 1024 * 1024
         if len(data) > limit:
             raise InvalidInput(
-                f'The file is too large ({len(data) / 1024 / 1024:.1f} MB; at most {self.max_import_mb} MB).'
+                N_(
+                    'The file is too large ({count:.1f} MB; at most {max_import_mb} MB).',
+                    count=len(data) / 1024 / 1024,
+                    max_import_mb=self.max_import_mb,
+                )
             )
         parsed = _parse(data)
         result = ImportResult()
@@ -200,25 +204,31 @@ class ConversationTransfer:
     def _draft(self, index: int, raw: Any) -> _Draft:
         where = f'Conversation {index + 1}'
         if not isinstance(raw, dict):
-            raise InvalidInput(f'{where} is not an object.')
+            raise InvalidInput(N_('{where} is not an object.', where=where))
         title = ' '.join(str(raw.get('title') or '').split())[:MAX_TITLE] or 'Imported conversation'
         where = f'{where} ("{title[:60]}")'
         model = raw.get('model')
         if not isinstance(model, str) or not 1 <= len(model.strip()) <= 200:
-            raise InvalidInput(f'{where}: "model" must be a model name.')
+            raise InvalidInput(N_('{where}: "model" must be a model name.', where=where))
         system = raw.get('system_prompt') or ''
         if not isinstance(system, str):
-            raise InvalidInput(f'{where}: "system_prompt" must be text.')
+            raise InvalidInput(N_('{where}: "system_prompt" must be text.', where=where))
         try:
             system = clean_system(system)
         except InvalidInput as exc:
-            raise InvalidInput(f'{where}: {exc.message}') from None
+            raise InvalidInput(N_('{where}: {message}', where=where, message=exc.message)) from None
         settings = raw.get('settings') or {}
         if not isinstance(settings, dict):
-            raise InvalidInput(f'{where}: "settings" must be an object.')
+            raise InvalidInput(N_('{where}: "settings" must be an object.', where=where))
         messages = raw.get('messages') or []
         if not isinstance(messages, list) or len(messages) > MAX_MESSAGES:
-            raise InvalidInput(f'{where}: "messages" must be a list of at most {MAX_MESSAGES} messages.')
+            raise InvalidInput(
+                N_(
+                    '{where}: "messages" must be a list of at most {MAX_MESSAGES} messages.',
+                    where=where,
+                    MAX_MESSAGES=MAX_MESSAGES,
+                )
+            )
         kept, images = [], []
         for number, message in enumerate(messages, start=1):
             clean, attached = self._message(f'{where}, message {number}', message)
@@ -230,17 +240,24 @@ class ConversationTransfer:
 
     def _message(self, where: str, raw: Any) -> tuple[dict[str, Any], list[ImageUpload]]:
         if not isinstance(raw, dict):
-            raise InvalidInput(f'{where} is not an object.')
+            raise InvalidInput(N_('{where} is not an object.', where=where))
         role = raw.get('role')
         if role not in ROLES:
-            raise InvalidInput(f'{where}: "role" must be one of {", ".join(ROLES)}.')
+            raise InvalidInput(N_('{where}: "role" must be one of {ROLES}.', where=where, ROLES=', '.join(ROLES)))
         clean: dict[str, Any] = {'role': role, 'content': ''}
         for key in TEXT_FIELDS:
             value = raw.get(key)
             if value is None:
                 continue
             if not isinstance(value, str) or len(value) > MAX_FIELD_CHARS:
-                raise InvalidInput(f'{where}: "{key}" must be text (at most {MAX_FIELD_CHARS:,} characters).')
+                raise InvalidInput(
+                    N_(
+                        '{where}: "{key}" must be text (at most {MAX_FIELD_CHARS:,} characters).',
+                        where=where,
+                        key=key,
+                        MAX_FIELD_CHARS=MAX_FIELD_CHARS,
+                    )
+                )
             clean[key] = value
         for key in DATA_FIELDS:
             if raw.get(key) is not None:
@@ -249,20 +266,32 @@ class ConversationTransfer:
             clean['stopped'] = True
         attached = raw.get('images') or []
         if attached and role != 'user':
-            raise InvalidInput(f'{where}: only messages of the user have images.')
+            raise InvalidInput(N_('{where}: only messages of the user have images.', where=where))
         if not isinstance(attached, list) or len(attached) > MAX_IMAGES:
-            raise InvalidInput(f'{where}: "images" must be a list of at most {MAX_IMAGES} images.')
+            raise InvalidInput(
+                N_(
+                    '{where}: "images" must be a list of at most {MAX_IMAGES} images.',
+                    where=where,
+                    MAX_IMAGES=MAX_IMAGES,
+                )
+            )
         images = []
         for number, image in enumerate(attached, start=1):
             if not isinstance(image, dict) or not isinstance(image.get('data'), str):
-                raise InvalidInput(f'{where}, image {number}: it needs "data" (the image as base64).')
+                raise InvalidInput(
+                    N_('{where}, image {number}: it needs "data" (the image as base64).', where=where, number=number)
+                )
             try:
                 data = base64.b64decode(image['data'], validate=True)
                 images.append(self.images.check(str(image.get('name') or f'image-{number}'), data))
             except InvalidInput as exc:
-                raise InvalidInput(f'{where}, image {number}: {exc.message}') from None
+                raise InvalidInput(
+                    N_('{where}, image {number}: {message}', where=where, number=number, message=exc.message)
+                ) from None
             except ValueError:
-                raise InvalidInput(f'{where}, image {number}: "data" is not valid base64.') from None
+                raise InvalidInput(
+                    N_('{where}, image {number}: "data" is not valid base64.', where=where, number=number)
+                ) from None
         return clean, images
 
 
@@ -270,24 +299,37 @@ def _parse(data: bytes) -> dict[str, Any]:
     try:
         parsed = json.loads(data.decode('utf-8-sig'))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f'The file is not valid JSON ({exc}). Import a JSON export of conversations.') from None
+        raise InvalidInput(
+            N_('The file is not valid JSON ({exc}). Import a JSON export of conversations.', exc=exc)
+        ) from None
     except RecursionError:
         raise InvalidInput(N_('The file is nested too deeply to be a conversations export.')) from None
     if not isinstance(parsed, dict) or parsed.get('format') != FORMAT:
         raise InvalidInput(
-            'This is not a conversations export of this platform (it needs "format": "owp-conversations"). '
-            'Export conversations as JSON from the playground, then import that file.'
+            N_(
+                'This is not a conversations export of this platform (it needs "format": '
+                '"owp-conversations"). Export conversations as JSON from the playground, then import '
+                'that file.'
+            )
         )
     version = parsed.get('version')
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise InvalidInput(N_('The file has no valid "version".'))
     if version > VERSION:
-        raise InvalidInput(f'The file is of version {version}; this platform reads version {VERSION} and older.')
+        raise InvalidInput(
+            N_(
+                'The file is of version {version}; this platform reads version {VERSION} and older.',
+                version=version,
+                VERSION=VERSION,
+            )
+        )
     conversations = parsed.get('conversations')
     if not isinstance(conversations, list) or not conversations:
         raise InvalidInput(N_('The file has no conversations to import.'))
     if len(conversations) > MAX_CONVERSATIONS:
-        raise InvalidInput(f'Import at most {MAX_CONVERSATIONS} conversations at a time.')
+        raise InvalidInput(
+            N_('Import at most {MAX_CONVERSATIONS} conversations at a time.', MAX_CONVERSATIONS=MAX_CONVERSATIONS)
+        )
     return parsed
 
 

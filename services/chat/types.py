@@ -10,6 +10,7 @@ from typing import Any
 
 from models import Conversation
 from services.core.errors import InvalidInput
+from services.core.i18n import N_
 from services.models.errors import OllamaError
 from services.models.options import OptionCaps, validate_format, validate_keep_alive, validate_options
 
@@ -124,7 +125,12 @@ def message_of(result: ChatResult) -> dict[str, Any]:
 def clean_system(text: str) -> str:
     text = (text or '').strip()
     if len(text) > MAX_SYSTEM_CHARS:
-        raise InvalidInput(f'The system prompt is too long (at most {MAX_SYSTEM_CHARS:,} characters).')
+        raise InvalidInput(
+            N_(
+                'The system prompt is too long (at most {MAX_SYSTEM_CHARS:,} characters).',
+                MAX_SYSTEM_CHARS=MAX_SYSTEM_CHARS,
+            )
+        )
     return text
 
 

@@ -213,7 +213,7 @@ class AuthService:
     # ----- rules -------------------------------------------------------------------------------------------------
     @property
     def password_rule(self) -> str:
-        return PASSWORD_RULE.format(length=self.min_password_length)
+        return N_(PASSWORD_RULE, length=self.min_password_length)
 
     def validate_password(self, password: str) -> str:
         password = password or ''
@@ -282,7 +282,7 @@ class AuthService:
             await self.audit(
                 None, 'sign_in_failed', outcome='refused', target=email, ip=client_address, reason='throttled'
             )
-            raise Throttled(wait_sentence('Too many failed sign-in attempts.', wait), wait)
+            raise Throttled(wait_sentence(N_('Too many failed sign-in attempts.'), wait), wait)
         user = await User.get_or_none(email=email)
         if user is None or not await averify_password(user.password_hash, password or ''):
             self.pair_throttle.fail(pair_key)
@@ -325,7 +325,13 @@ class AuthService:
             raise NotAuthenticated()
         if not user.at_least(role):
             log.warning('user %s (%s) refused: needs %s', user.id, user.role.value, role.value)
-            error = PermissionDenied(f'This needs the {role.value} role; you are signed in as {user.role.value}.')
+            error = PermissionDenied(
+                N_(
+                    'This needs the {needed} role; you are signed in as {role}.',
+                    needed=role.value,
+                    role=user.role.value,
+                )
+            )
             await self.audit(
                 user.id,
                 'permission_denied',
@@ -382,7 +388,13 @@ class AuthService:
         """The UI language a person chose for themselves ('' = their browser's), kept with the account so that it
         follows them to another device."""
         if language and language not in LANGUAGES:
-            raise InvalidInput(f'Unknown language {language!r}: choose one of {", ".join(LANGUAGES)}.')
+            raise InvalidInput(
+                N_(
+                    'Unknown language {language!r}: choose one of {LANGUAGES}.',
+                    language=language,
+                    LANGUAGES=', '.join(LANGUAGES),
+                )
+            )
         await self.require(user_id)
         user = await self._target(user_id)
         user.language = language
@@ -446,7 +458,7 @@ class AuthService:
     async def console_user(self, email: str) -> User:
         user = await User.get_or_none(email=normalise_email(email))
         if user is None:
-            raise NotFound(f'There is no account with the email {normalise_email(email)}.')
+            raise NotFound(N_('There is no account with the email {email}.', email=normalise_email(email)))
         return user
 
     async def console_reset_password(self, email: str, new_password: str) -> None:

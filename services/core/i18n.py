@@ -14,16 +14,25 @@ no binary files in the tree. `pybabel extract -F babel.cfg -o locales/messages.p
 
 Whose language? The UI asks a resolver, which the page layer installs (`components.i18n`): the language of the
 browser tab being served (the person's choice, else their browser's Accept-Language). Outside a page (the API, a
-background job) it is English. Services raise their messages in English; the page that shows one passes it to `_()`.
+background job) it is English. Services write their messages in English, marked with `N_()`, and the page that shows
+one passes it to `_()`:
+
+    raise InvalidInput(N_('A name has at most {limit} characters.', limit=LIMIT))   # in a service
+    ui.notify(_(exc.message))                                                      # in the page
+
+`N_` with values gives a `Message`: the English sentence (so the API, logs and `str(exc)` stay as they were) that
+also remembers its template and values, so `_()` can translate the template and fill in the same values.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import datetime
 from gettext import c2py
 from pathlib import Path
+from string import Formatter
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
@@ -38,6 +47,7 @@ LANGUAGES = {'en': 'English', 'de': 'Deutsch'}  # code -> the language's name in
 
 _catalogues: dict[str, dict[str | tuple[str, str], str | tuple[str, ...]]] = {}
 _plural_rules: dict[str, Callable[[int], int]] = {}
+_patterns: dict[str, list[tuple[re.Pattern[str], str]]] = {}  # language -> (English template as a regex, translation)
 _resolver: Callable[[], str] = lambda: DEFAULT  # noqa: E731 (replaced by the page layer)
 
 
@@ -60,6 +70,49 @@ def load(directory: Path = LOCALES_DIR) -> None:
                 if (all(value) if isinstance(value, tuple) else value) and key not in messages:
                     messages[key] = value
         _catalogues[language] = messages
+        _patterns[language] = _template_patterns(messages)
+
+
+def _template_patterns(messages: dict) -> list[tuple[re.Pattern[str], str]]:
+    """Every translated template with values, as a regex that recognises its English sentence filled in: a service's
+    sentence stored as text (a document's error, a run's failure) is shown in the reader's language all the same."""
+    patterns = []
+    for template, translation in messages.items():
+        if not isinstance(template, str) or not isinstance(translation, str) or '{' not in template:
+            continue
+        regex, seen = [], set()
+        try:
+            for literal, name, _spec, _conversion in Formatter().parse(template):
+                regex.append(re.escape(literal))
+                if name is None:
+                    continue
+                if not name.isidentifier():
+                    raise ValueError(name)
+                regex.append(f'(?P={name})' if name in seen else f'(?P<{name}>.+?)')
+                seen.add(name)
+        except ValueError:
+            continue
+        if seen:
+            plain = ''.join(  # the translation with its fields as plain {name}: the values are text already
+                literal.replace('{', '{{').replace('}', '}}') + ('{' + name + '}' if name is not None else '')
+                for literal, name, _spec, _conversion in Formatter().parse(translation)
+            )
+            patterns.append((re.compile(''.join(regex), re.DOTALL), plain))
+    patterns.sort(key=lambda item: -len(item[0].pattern))  # the most specific first
+    return patterns
+
+
+def _recognise(text: str, language: str) -> str | None:
+    """The translation of an English sentence that a template produced (None when no template fits)."""
+    if len(text) > 2000:
+        return None
+    for pattern, translation in _patterns.get(language, ()):
+        if (match := pattern.fullmatch(text)) is not None:
+            try:
+                return translation.format(**match.groupdict())
+            except (KeyError, IndexError, ValueError):
+                return None
+    return None
 
 
 def _plural_function(expression: str) -> Callable[[int], int]:
@@ -102,6 +155,47 @@ def negotiate(accept_language: str | None) -> str:
     return DEFAULT
 
 
+class Message(str):
+    """A service's sentence with values in it: the English text, which also keeps its template and values, so that a
+    page can show it in the reader's language (`_(message)`). Values that are `Message`s themselves (a status, a kind)
+    are translated too."""
+
+    template: str
+    values: dict[str, object]
+
+    def __new__(cls, template: str, values: dict[str, object]) -> Message:
+        text = super().__new__(cls, template.format(**values))
+        text.template = template
+        text.values = values
+        return text
+
+    def __reduce__(self) -> tuple[object, ...]:  # a copy or a pickle keeps what it is
+        return Message, (self.template, self.values)
+
+    def to_json(self) -> dict[str, object]:
+        """The template and values, for storing a message that is shown again later (a check's reason)."""
+        return {'template': self.template, 'values': {k: _plain(v) for k, v in self.values.items()}}
+
+    @classmethod
+    def from_json(cls, data: object) -> str:
+        """A stored message back (`to_json`); a plain stored text stays as it is."""
+        if isinstance(data, dict) and isinstance(data.get('template'), str):
+            values = data.get('values') if isinstance(data.get('values'), dict) else {}
+            try:
+                return cls(
+                    data['template'], {k: cls.from_json(v) if isinstance(v, dict) else v for k, v in values.items()}
+                )
+            except (KeyError, IndexError, ValueError):
+                return data['template']
+        return data if isinstance(data, str) else str(data)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Message):
+        return value.to_json()
+    return value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
+
+
 def gettext(message: str, language: str | None = None) -> str:
     language = language or current()
     translated = _catalogues.get(language, {}).get(message)
@@ -109,15 +203,27 @@ def gettext(message: str, language: str | None = None) -> str:
 
 
 def _(message: str, /, **values: object) -> str:
-    """The message in the current language; `values` fill its `{placeholders}`."""
+    """The message in the current language; `values` fill its `{placeholders}`. A service's `Message` is translated
+    from its template and filled with its own values."""
+    if isinstance(message, Message) and not values:
+        values = {k: _(v) if isinstance(v, Message) else v for k, v in message.values.items()}
+        try:
+            return gettext(message.template).format(**values)
+        except (KeyError, IndexError, ValueError):  # a translation that does not fit its values: the English
+            return str.__str__(message)
     text = gettext(message)
-    return text.format(**values) if values else text
+    if values:
+        return text.format(**values)
+    if text is message and isinstance(message, str) and '{' not in message and (language := current()) != DEFAULT:
+        return _recognise(message, language) or message  # a stored sentence with values in it
+    return text
 
 
-def N_(message: str, /) -> str:
-    """Marks a text for the catalogues without translating it yet: a service's fixed texts (statuses, kinds, the
-    reasons a check gives) are marked where they are written and translated by the page that shows them."""
-    return message
+def N_(message: str, /, **values: object) -> str:
+    """Marks a text for the catalogues without translating it yet: a service's texts (errors, statuses, the reasons a
+    check gives) are marked where they are written and translated by the page that shows them. With values, the
+    English sentence is filled in and remembers its template (a `Message`)."""
+    return Message(message, values) if values else message
 
 
 def _n(singular: str, plural: str, count: int, /, **values: object) -> str:

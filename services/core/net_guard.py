@@ -75,18 +75,20 @@ def normalise_host(host: str) -> str:
     except ValueError:
         pass
     if ':' in host:
-        raise UnsafeURL(f'"{host}" is not a valid IPv6 address.')
+        raise UnsafeURL(N_('"{host}" is not a valid IPv6 address.', host=host))
     labels = host.split('.')
     if _NUMERIC_LABEL.match(labels[-1]):
         # WHATWG parsers read a host whose last label is numeric as an IPv4 address in some notation (octal, hex,
         # fewer dots): only the canonical dotted-decimal form (handled above) is accepted
-        raise UnsafeURL(f'"{host}" is an IP address written in an unusual form. Write it as a.b.c.d or use a name.')
+        raise UnsafeURL(
+            N_('"{host}" is an IP address written in an unusual form. Write it as a.b.c.d or use a name.', host=host)
+        )
     try:
         ascii_host = host.encode('idna').decode('ascii')
     except UnicodeError:
-        raise UnsafeURL(f'"{host[:80]}" is not a valid host name.') from None
+        raise UnsafeURL(N_('"{host}" is not a valid host name.', host=host[:80])) from None
     if len(ascii_host) > 253 or not all(_HOST_LABEL.match(label) for label in ascii_host.split('.')):
-        raise UnsafeURL(f'"{host[:80]}" is not a valid host name.')
+        raise UnsafeURL(N_('"{host}" is not a valid host name.', host=host[:80]))
     return ascii_host
 
 
@@ -141,7 +143,7 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     try:
         infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout=5)
     except (OSError, TimeoutError):
-        raise UnsafeURL(f'The host name "{host}" could not be resolved.') from None
+        raise UnsafeURL(N_('The host name "{host}" could not be resolved.', host=host)) from None
     return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split('%')[0]) for info in infos))
 
 
@@ -150,16 +152,26 @@ async def check_url(url: str, entries: list[AllowEntry]) -> Target:
     scheme, host, port, path = parse(url)
     entry = allowed_entry(host, port, entries)
     if entry is None:
-        raise UnsafeURL(f'The host {host}:{port} is not on the allow-list for HTTP tools. Ask an admin to allow it.')
+        raise UnsafeURL(
+            N_(
+                'The host {host}:{port} is not on the allow-list for HTTP tools. Ask an admin to allow it.',
+                host=host,
+                port=port,
+            )
+        )
     addresses = await resolve(host, port)
     if not addresses:
-        raise UnsafeURL(f'The host name "{host}" did not resolve to any address.')
+        raise UnsafeURL(N_('The host name "{host}" did not resolve to any address.', host=host))
     private_ok = entry.allow_private and entry.port is not None
     if not private_ok:
         bad = [str(a) for a in addresses if not is_public(a)]
         if bad:
             raise UnsafeURL(
-                f'{host} resolves to a loopback, private or link-local address ({", ".join(bad[:3])}); '
-                'requests to internal networks are refused.'
+                N_(
+                    '{host} resolves to a loopback, private or link-local address ({bad}); requests to '
+                    'internal networks are refused.',
+                    host=host,
+                    bad=', '.join(bad[:3]),
+                )
             )
     return Target(url=url, scheme=scheme, host=host, port=port, address=str(addresses[0]), path=path)

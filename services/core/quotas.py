@@ -58,6 +58,7 @@ from services.core.audit import AuditService
 from services.core.auth import AuthService, UserInfo
 from services.core.bus import LiveBus
 from services.core.errors import InvalidInput, NotFound, PermissionDenied, Throttled
+from services.core.i18n import N_
 from services.core.membership import Membership
 from services.core.shared_counts import SharedCounts
 
@@ -172,7 +173,7 @@ class QuotaService:
         managed = await self._managed(user)
         if (managed is not None and workshop_id not in managed) or not await Workshop.exists(id=workshop_id):
             log.warning('user %s refused quotas of workshop %s: not a manager', actor_id, workshop_id)
-            raise NotFound('No such workshop.')
+            raise NotFound(N_('No such workshop.'))
         return user
 
     async def workshops(self, actor_id: int) -> list[tuple[int, str]]:
@@ -198,32 +199,37 @@ class QuotaService:
         actor = await self.auth.require(actor_id, Role.INSTRUCTOR)
         user_email = (user_email or '').strip() or None
         if (user_id is None and user_email is None) == (workshop_id is None):
-            raise InvalidInput('A quota is either for one user or for one workshop: give exactly one of them.')
+            raise InvalidInput(N_('A quota is either for one user or for one workshop: give exactly one of them.'))
         if period not in PERIODS:
-            raise InvalidInput('The period must be "day" (resets at midnight UTC) or "session" (a workshop session).')
+            raise InvalidInput(
+                N_('The period must be "day" (resets at midnight UTC) or "session" (a workshop session).')
+            )
         if period == 'session' and workshop_id is None:
-            raise InvalidInput('Per-session limits exist only for workshops. Use a daily limit for a single user.')
+            raise InvalidInput(N_('Per-session limits exist only for workshops. Use a daily limit for a single user.'))
         for value in (max_requests, max_tokens):
             if value is not None and not 0 <= value <= 10_000_000:
-                raise InvalidInput('Limits must be between 0 and 10,000,000 (leave empty for no limit).')
+                raise InvalidInput(N_('Limits must be between 0 and 10,000,000 (leave empty for no limit).'))
         if max_requests is None and max_tokens is None:
-            raise InvalidInput('Set a request limit, a token limit, or both.')
+            raise InvalidInput(N_('Set a request limit, a token limit, or both.'))
         if workshop_id is not None:
             await self._manage(actor_id, workshop_id)
         else:
             if actor.role != Role.ADMIN:
                 log.warning('user %s refused: a quota for a single user needs an admin', actor_id)
                 raise PermissionDenied(
-                    'Only admins set a quota for a single person: it applies in every workshop and on every path. '
-                    'Set a quota for a workshop you run instead; it applies to each of its attendees.'
+                    N_(
+                        'Only admins set a quota for a single person: it applies in every workshop and on '
+                        'every path. Set a quota for a workshop you run instead; it applies to each of its '
+                        'attendees.'
+                    )
                 )
             if user_id is None:
                 found = await User.get_or_none(email=user_email.lower())
                 if found is None:
-                    raise NotFound(f'There is no account with the email {user_email}.')
+                    raise NotFound(N_('There is no account with the email {user_email}.', user_email=user_email))
                 user_id = found.id
             elif not await User.exists(id=user_id):
-                raise NotFound('No such user.')
+                raise NotFound(N_('No such user.'))
         row = await Quota.get_or_none(user_id=user_id, workshop_id=workshop_id)
         if row is None:
             row = await Quota.create(
@@ -267,7 +273,7 @@ class QuotaService:
         if row is None or (managed is not None and row.workshop_id not in managed):
             if row is not None:
                 log.warning('user %s refused removal of quota %s: not theirs to manage', actor_id, quota_id)
-            raise NotFound('No such quota.')
+            raise NotFound(N_('No such quota.'))
         await row.delete()
         self._rules_changed()
         await self.audit.record(actor_id, audit_actions.QUOTA_CHANGE, target=f'quota {quota_id}', deleted=True)
@@ -324,11 +330,11 @@ class QuotaService:
                 attends = attends.filter(workshop_id__in=managed)
             if (managed is not None and not await attends.exists()) or not await User.exists(id=target):
                 log.warning('user %s refused the usage of user %s: not an attendee of theirs', actor_id, target)
-                raise NotFound('No such user.')
+                raise NotFound(N_('No such user.'))
         elif workshop_id is not None and actor.role != Role.ADMIN:
             managed = await self.membership.workshop_ids_of(actor.id)
         if workshop_id is not None and managed is not None and workshop_id not in managed:
-            raise NotFound('No such workshop.')
+            raise NotFound(N_('No such workshop.'))
         return await self._usage(target, workshop_id)
 
     def _rules_changed(self) -> None:
@@ -376,9 +382,12 @@ class QuotaService:
     def _still_running(self, user_id: int) -> Throttled:
         log.warning('user %s throttled: waited %.0fs for a call in flight to settle', user_id, self.settle_wait)
         return Throttled(
-            'Another of your model calls is still running. A token limit applies to you, so your calls run '
-            'one at a time (that way the limit is never overshot); this one waited '
-            f'{self.settle_wait:.0f} seconds. Try again when the other call has finished.',
+            N_(
+                'Another of your model calls is still running. A token limit applies to you, so your '
+                'calls run one at a time (that way the limit is never overshot); this one waited '
+                '{settle_wait:.0f} seconds. Try again when the other call has finished.',
+                settle_wait=self.settle_wait,
+            ),
             RETRY_AFTER_BUSY,
         )
 

@@ -26,7 +26,7 @@ from services.core.membership import Membership
 
 log = logging.getLogger(__name__)
 
-ATTENDEES_MAY_NOT_SHARE = (
+ATTENDEES_MAY_NOT_SHARE = N_(
     'The instructors of this workshop have not allowed attendees to share with it. Keep it private or public, '
     'or ask them to allow sharing in the workshop settings.'
 )

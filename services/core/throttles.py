@@ -20,6 +20,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from services.core.i18n import N_, Message
+
 if TYPE_CHECKING:
     from services.core.bus import LiveBus
 
@@ -102,7 +104,10 @@ class Backoff:
 
 def wait_sentence(what: str, seconds: float) -> str:
     wait = int(seconds) + 1
-    return f'{what} Try again in {wait} second{"s" if wait != 1 else ""}.'
+    what = Message(what, {})  # translated with the sentence
+    if wait == 1:
+        return N_('{what} Try again in {wait} second.', what=what, wait=wait)
+    return N_('{what} Try again in {wait} seconds.', what=what, wait=wait)
 
 
 __all__ = ['Backoff', 'wait_sentence']

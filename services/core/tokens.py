@@ -130,26 +130,30 @@ class TokenService:
         user = await self.auth.require(actor_id)
         name = ' '.join((name or '').split())
         if not 1 <= len(name) <= 80:
-            raise InvalidInput('Give the token a name of 1 to 80 characters, e.g. "laptop notebook".')
+            raise InvalidInput(N_('Give the token a name of 1 to 80 characters, e.g. "laptop notebook".'))
         now = self.clock()
         if expires_in_days is not None:
             if not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
-                raise InvalidInput(f'Expiry must be between 1 and {MAX_EXPIRY_DAYS} days, or none.')
+                raise InvalidInput(
+                    N_('Expiry must be between 1 and {MAX_EXPIRY_DAYS} days, or none.', MAX_EXPIRY_DAYS=MAX_EXPIRY_DAYS)
+                )
             expires_at = now + timedelta(days=expires_in_days)
         if expires_at is not None:
             if expires_at.tzinfo is None:
                 expires_at = expires_at.replace(tzinfo=UTC)
             if expires_at <= now:
-                raise InvalidInput('The expiry date is in the past. Pick a future date, or no expiry.')
+                raise InvalidInput(N_('The expiry date is in the past. Pick a future date, or no expiry.'))
         if parent_token_id is not None:
             parent = await ApiToken.get_or_none(id=parent_token_id, user_id=user.id)
             if parent is None:
-                raise NotFound('No such token.')
+                raise NotFound(N_('No such token.'))
             if parent.expires_at is not None and (expires_at is None or expires_at > parent.expires_at):
                 expires_at = parent.expires_at
         active = await ApiToken.filter(user_id=user.id, revoked_at__isnull=True).count()
         if active >= MAX_TOKENS_PER_USER:
-            raise InvalidInput(f'You already have {active} tokens. Revoke ones you no longer use first.')
+            raise InvalidInput(
+                N_('You already have {active} tokens. Revoke ones you no longer use first.', active=active)
+            )
         secret = PREFIX + ''.join(secrets.choice(ALPHABET) for _ in range(SECRET_LENGTH))
         row = await ApiToken.create(
             user_id=user.id, name=name, prefix=secret[:12], secret_hash=hash_secret(secret), expires_at=expires_at,
@@ -167,7 +171,7 @@ class TokenService:
         user = await self.auth.require(actor_id)
         row = await ApiToken.get_or_none(id=token_id, user_id=user.id)
         if row is None:
-            raise NotFound('No such token.')
+            raise NotFound(N_('No such token.'))
         if row.revoked_at is None:
             row.revoked_at = self.clock()
             await row.save(update_fields=['revoked_at'])
@@ -192,7 +196,7 @@ class TokenService:
         secret = (secret or '').strip()
         if not secret.startswith(PREFIX) or len(secret) > 200:
             await self.audit.record(None, audit_actions.TOKEN_REFUSED, outcome='refused', ip=ip, reason='malformed')
-            error = NotAuthenticated('This is not a valid API token. Create one on the "API tokens" page.')
+            error = NotAuthenticated(N_('This is not a valid API token. Create one on the "API tokens" page.'))
             error.audited = True
             raise error
         digest = hash_secret(secret)

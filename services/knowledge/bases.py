@@ -25,6 +25,7 @@ from services.core import actions
 from services.core.activity import ActivityService
 from services.core.auth import AuthService, UserInfo
 from services.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from services.core.i18n import N_
 from services.core.membership import Membership
 from services.core.sharing import Sharing
 from services.core.workers import Budget, BudgetExceeded, WorkerPool
@@ -171,13 +172,13 @@ class KnowledgeService:
     async def _readable(self, user: UserInfo, kb_id: int) -> KnowledgeBase:
         kb = await KnowledgeBase.get_or_none(id=kb_id)
         if kb is None or not await self.may_read(user, kb.owner_id, kb.visibility, kb.workshop_id):  # type: ignore[attr-defined]
-            raise NotFound('Knowledge base not found.')
+            raise NotFound(N_('Knowledge base not found.'))
         return kb
 
     async def _editable(self, user: UserInfo, kb_id: int) -> KnowledgeBase:
         kb = await self._readable(user, kb_id)
         if kb.owner_id != user.id:  # type: ignore[attr-defined]
-            raise PermissionDenied('Only the owner of this knowledge base can change it.')
+            raise PermissionDenied(N_('Only the owner of this knowledge base can change it.'))
         return kb
 
     async def readable_kb(self, actor_id: int, kb_id: int) -> KnowledgeBase:
@@ -209,13 +210,13 @@ class KnowledgeService:
         user = await self.auth.require(actor_id)
         name = ' '.join((name or '').split())
         if not 1 <= len(name) <= 120:
-            raise InvalidInput('Give the knowledge base a name of 1 to 120 characters.')
+            raise InvalidInput(N_('Give the knowledge base a name of 1 to 120 characters.'))
         if not embedding_model.strip():
-            raise InvalidInput('Choose an embedding model.')
+            raise InvalidInput(N_('Choose an embedding model.'))
         visibility = self._visibility(user, visibility, workshop_id)
         await self.sharing.check_share(user, visibility, workshop_id)
         if metric not in METRICS:
-            raise InvalidInput(f'Choose a metric: {", ".join(METRICS)}.')
+            raise InvalidInput(N_('Choose a metric: {METRICS}.', METRICS=', '.join(METRICS)))
         chunking.validate(splitter, chunk_size, chunk_overlap)
         vector_db_id = await self.stores.require_choice(vector_db_id)
         kb = await KnowledgeBase.create(
@@ -239,9 +240,9 @@ class KnowledgeService:
     @staticmethod
     def _visibility(user: UserInfo, visibility: str, workshop_id: int | None) -> str:
         if visibility not in {v.value for v in Visibility}:
-            raise InvalidInput('Visibility must be private, workshop or public.')
+            raise InvalidInput(N_('Visibility must be private, workshop or public.'))
         if visibility == Visibility.WORKSHOP and workshop_id is None:
-            raise InvalidInput('Choose the workshop to share this knowledge base with.')
+            raise InvalidInput(N_('Choose the workshop to share this knowledge base with.'))
         return visibility
 
     async def update_kb(self, actor_id: int, kb_id: int, **changes: Any) -> tuple[KBInfo, bool]:
@@ -254,7 +255,7 @@ class KnowledgeService:
         allowed |= {'chunk_size', 'chunk_overlap', 'vector_db_id'}
         unknown = set(changes) - allowed
         if unknown:
-            raise InvalidInput(f'Cannot change {", ".join(sorted(unknown))}.')
+            raise InvalidInput(N_('Cannot change {unknown}.', unknown=', '.join(sorted(unknown))))
         if 'visibility' in changes or 'workshop_id' in changes:
             visibility = changes.get('visibility', kb.visibility)
             workshop_id = changes.get('workshop_id', kb.workshop_id)
@@ -266,12 +267,14 @@ class KnowledgeService:
             changes.get('chunk_overlap', kb.chunk_overlap),
         )
         if changes.get('metric', kb.metric) not in METRICS:
-            raise InvalidInput(f'Choose a metric: {", ".join(METRICS)}.')
+            raise InvalidInput(N_('Choose a metric: {METRICS}.', METRICS=', '.join(METRICS)))
         moved = 'vector_db_id' in changes and changes['vector_db_id'] != kb.vector_db_id
         if moved:
             await self.stores.require_choice(changes['vector_db_id'])
             if await IngestJob.filter(kb_id=kb.id, state__in=(JobState.QUEUED, JobState.RUNNING)).exists():
-                raise Conflict('An ingestion job is running for this knowledge base. Wait for it or cancel it first.')
+                raise Conflict(
+                    N_('An ingestion job is running for this knowledge base. Wait for it or cancel it first.')
+                )
             old = await self.stores.store_for(kb)
             await old.drop_collection(kb.collection or collection_name(kb.id))
         rebuild = moved or any(changes.get(k, getattr(kb, k)) != getattr(kb, k) for k in ('embedding_model', 'metric'))
@@ -323,7 +326,7 @@ class KnowledgeService:
         user = await self.auth.require(actor_id)
         kb = await self._editable(user, kb_id)
         if not 1 <= len(files) <= self.max_files:
-            raise InvalidInput(f'Upload between 1 and {self.max_files} files at once.')
+            raise InvalidInput(N_('Upload between 1 and {max_files} files at once.', max_files=self.max_files))
         results = []
         for name, data in files:
             shown = extract.clean_name(name)
@@ -350,7 +353,7 @@ class KnowledgeService:
             raise InvalidInput(extract.too_large(shown, len(data), self.max_bytes))
         digest = hashlib.sha256(data).hexdigest()
         if await Document.filter(kb_id=kb.id, sha256=digest).exists():
-            raise Conflict(f'"{shown}" is already in this knowledge base (same content).')
+            raise Conflict(N_('"{shown}" is already in this knowledge base (same content).', shown=shown))
         extracted = await self._extract(shown, name, data)
         stem = uuid.uuid4().hex
         stored, text_name = f'{stem}.bin', f'{stem}.txt'
@@ -380,12 +383,20 @@ class KnowledgeService:
             log.warning('extraction of an upload went over its %s budget and was stopped', exc.what)
             if exc.what == 'memory':
                 raise InvalidInput(
-                    f'"{shown}" needs more than {self.budget.memory_mb} MB of memory to read (a decompression '
-                    'bomb?) and was refused. Save a simpler document and try again.'
+                    N_(
+                        '"{shown}" needs more than {memory_mb} MB of memory to read (a decompression bomb?) '
+                        'and was refused. Save a simpler document and try again.',
+                        shown=shown,
+                        memory_mb=self.budget.memory_mb,
+                    )
                 ) from None
             raise InvalidInput(
-                f'"{shown}" takes more than {self.budget.cpu_seconds:g} seconds to read and was refused. '
-                'Save a simpler document (or split it) and try again.'
+                N_(
+                    '"{shown}" takes more than {cpu_seconds:g} seconds to read and was refused. Save a '
+                    'simpler document (or split it) and try again.',
+                    shown=shown,
+                    cpu_seconds=self.budget.cpu_seconds,
+                )
             ) from None
 
     def _write(self, stored: str, data: bytes, text_name: str, text: str) -> None:
@@ -405,11 +416,11 @@ class KnowledgeService:
     async def _document(self, user: UserInfo, document_id: int, *, edit: bool = False) -> Document:
         doc = await Document.get_or_none(id=document_id)
         if doc is None:
-            raise NotFound('Document not found.')
+            raise NotFound(N_('Document not found.'))
         try:
             await (self._editable if edit else self._readable)(user, doc.kb_id)  # type: ignore[attr-defined]
         except NotFound:
-            raise NotFound('Document not found.') from None
+            raise NotFound(N_('Document not found.')) from None
         return doc
 
     async def get_document(self, actor_id: int, document_id: int) -> DocInfo:
@@ -425,7 +436,9 @@ class KnowledgeService:
         doc = await self._document(await self.auth.require(actor_id), document_id)
         path = self.uploads_dir / Path(doc.stored_name or 'missing').name
         if not path.is_file():
-            raise NotFound(f'The file of "{doc.original_name}" is missing from the uploads.')
+            raise NotFound(
+                N_('The file of "{original_name}" is missing from the uploads.', original_name=doc.original_name)
+            )
         return doc.original_name, await run.io_bound(path.read_bytes)
 
     def text_path(self, text_name: str | None) -> Path:

@@ -27,11 +27,17 @@ class ChunkText:
 
 def validate(splitter: str, size: int, overlap: int) -> None:
     if splitter not in SPLITTERS:
-        raise InvalidInput(f'Unknown splitter "{splitter}". Choose one of: {", ".join(SPLITTERS)}.')
+        raise InvalidInput(
+            N_(
+                'Unknown splitter "{splitter}". Choose one of: {SPLITTERS}.',
+                splitter=splitter,
+                SPLITTERS=', '.join(SPLITTERS),
+            )
+        )
     if not 32 <= size <= 8192:
-        raise InvalidInput('Chunk size must be between 32 and 8192 tokens.')
+        raise InvalidInput(N_('Chunk size must be between 32 and 8192 tokens.'))
     if not 0 <= overlap < size:
-        raise InvalidInput('Chunk overlap must be at least 0 and smaller than the chunk size.')
+        raise InvalidInput(N_('Chunk overlap must be at least 0 and smaller than the chunk size.'))
 
 
 # A sentence ends at . ! ? or … (with closing quotes or brackets) followed by whitespace, or at a CJK full stop; the

@@ -10,6 +10,7 @@ from services.core import actions
 from services.core.activity import ActivityService
 from services.core.auth import AuthService
 from services.core.errors import InvalidInput
+from services.core.i18n import N_
 from services.knowledge.bases import KnowledgeService, collection_name
 from services.knowledge.vector_databases import VectorDatabaseService
 from services.models.callers import Purpose
@@ -60,9 +61,11 @@ class EmbeddingsService:
         user = await self.auth.require(actor_id)
         sentences = [s.strip() for s in sentences if s and s.strip()]
         if not 2 <= len(sentences) <= MAX_SENTENCES:
-            raise InvalidInput(f'Enter between 2 and {MAX_SENTENCES} sentences, one per line.')
+            raise InvalidInput(
+                N_('Enter between 2 and {MAX_SENTENCES} sentences, one per line.', MAX_SENTENCES=MAX_SENTENCES)
+            )
         if not model:
-            raise InvalidInput('Choose an embedding model.')
+            raise InvalidInput(N_('Choose an embedding model.'))
         started = time.perf_counter()
         reply = await self.calls.embed(
             await self.calls.caller(user.id), Purpose.EMBEDDINGS, model=model, inputs=sentences
@@ -83,9 +86,9 @@ class EmbeddingsService:
     async def neighbours(self, actor_id: int, kb_id: int, sentence: str, k: int = 5) -> list[Neighbour]:
         kb = await self.knowledge.readable_kb(actor_id, kb_id)
         if not sentence.strip():
-            raise InvalidInput('Type a sentence to search for.')
+            raise InvalidInput(N_('Type a sentence to search for.'))
         if kb.dimension is None:
-            raise InvalidInput(f'"{kb.name}" has not been ingested yet. Start its ingestion first.')
+            raise InvalidInput(N_('"{name}" has not been ingested yet. Start its ingestion first.', name=kb.name))
         reply = await self.calls.embed(
             await self.calls.caller(actor_id), Purpose.EMBEDDINGS, model=kb.embedding_model, inputs=[sentence]
         )

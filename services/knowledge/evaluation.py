@@ -21,6 +21,7 @@ from services.core import actions
 from services.core.activity import ActivityService
 from services.core.auth import AuthService
 from services.core.errors import InvalidInput, NotFound
+from services.core.i18n import N_
 from services.knowledge.rag import RagService, Retrieval
 from services.knowledge.retrievers import RetrievalSettings
 from services.models.callers import Purpose
@@ -83,9 +84,9 @@ def normalise_questions(questions: list[dict[str, Any]]) -> list[dict[str, Any]]
             }
         )
     if not out:
-        raise InvalidInput('Add at least one question.')
+        raise InvalidInput(N_('Add at least one question.'))
     if len(out) > MAX_QUESTIONS:
-        raise InvalidInput(f'A question set holds at most {MAX_QUESTIONS} questions.')
+        raise InvalidInput(N_('A question set holds at most {MAX_QUESTIONS} questions.', MAX_QUESTIONS=MAX_QUESTIONS))
     return out
 
 
@@ -149,7 +150,7 @@ class EvalService:
         await self.auth.require(actor_id)
         row = await EvalSet.get_or_none(id=set_id, owner_id=actor_id)
         if row is None:
-            raise NotFound('Question set not found.')
+            raise NotFound(N_('Question set not found.'))
         return row
 
     async def list_sets(self, actor_id: int, rag_id: int) -> list[EvalSetInfo]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from services.core.errors import InvalidInput
+from services.core.i18n import N_
 
 EXTENSIONS = {
     '.pdf': 'pdf',
@@ -74,7 +75,12 @@ def megabytes(size: int) -> str:
 
 
 def too_large(shown: str, size: int, max_bytes: int) -> str:
-    return f'"{shown}" is {megabytes(size)}; the limit is {max_bytes / MB:g} MB. Split it up.'
+    return N_(
+        '"{shown}" is {size}; the limit is {limit:g} MB. Split it up.',
+        shown=shown,
+        size=megabytes(size),
+        limit=max_bytes / MB,
+    )
 
 
 @dataclass(kw_only=True, slots=True)
@@ -105,29 +111,38 @@ def extract(name: str, data: bytes, max_bytes: int | Limits) -> Extracted:
     try:
         return _extract(shown, name, data, limits)
     except RecursionError as exc:
-        raise InvalidInput(f'"{shown}" is nested too deeply to be read. Flatten its structure and try again.') from exc
+        raise InvalidInput(
+            N_('"{shown}" is nested too deeply to be read. Flatten its structure and try again.', shown=shown)
+        ) from exc
 
 
 def _extract(shown: str, name: str, data: bytes, limits: Limits) -> Extracted:
     if not data:
-        raise InvalidInput(f'"{shown}" is empty. Choose a file with some text in it.')
+        raise InvalidInput(N_('"{shown}" is empty. Choose a file with some text in it.', shown=shown))
     if len(data) > limits.max_bytes:
         raise InvalidInput(too_large(shown, len(data), limits.max_bytes))
     claimed = extension_kind(name)
     if claimed is None:
-        raise InvalidInput(f'"{shown}" has an unsupported type. Upload one of: {ACCEPTED}.')
+        raise InvalidInput(
+            N_('"{shown}" has an unsupported type. Upload one of: {ACCEPTED}.', shown=shown, ACCEPTED=ACCEPTED)
+        )
     actual = _detect(shown, data, limits)
     if actual in ('pdf', 'docx') or claimed in ('pdf', 'docx'):
         if actual != claimed:
             raise InvalidInput(
-                f'"{shown}" is named like a {claimed.upper() if claimed in ("pdf", "docx") else claimed} file but its '
-                f'content is {_describe(actual)}. Rename it to its real type or export it again.'
+                N_(
+                    '"{shown}" is named like a {upper} file but its content is {actual}. Rename it to its '
+                    'real type or export it again.',
+                    shown=shown,
+                    upper=claimed.upper() if claimed in ('pdf', 'docx') else claimed,
+                    actual=_describe(actual),
+                )
             )
     readers = {'pdf': lambda n, d: _pdf(n, d, limits), 'docx': lambda n, d: _docx(n, d, limits)}
     text = readers.get(actual, _text_kinds(claimed))(shown, data)
     text = _tidy(text)
     if not text.strip():
-        raise InvalidInput(f'"{shown}" contains no extractable text (a scanned PDF needs OCR first).')
+        raise InvalidInput(N_('"{shown}" contains no extractable text (a scanned PDF needs OCR first).', shown=shown))
     kind = actual if actual in ('pdf', 'docx') else claimed
     return Extracted(kind=kind, mime=MIME[kind], text=text)
 
@@ -145,21 +160,31 @@ def _detect(shown: str, data: bytes, limits: Limits) -> str:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 names = set(archive.namelist())
         except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-            raise InvalidInput(f'"{shown}" looks like a damaged ZIP/DOCX file ({exc}).') from exc
+            raise InvalidInput(
+                N_('"{shown}" looks like a damaged ZIP/DOCX file ({exc}).', shown=shown, exc=exc)
+            ) from exc
         if 'word/document.xml' in names:
             return 'docx'
-        raise InvalidInput(f'"{shown}" is a ZIP archive, not a document. Upload the files inside it instead.')
+        raise InvalidInput(
+            N_('"{shown}" is a ZIP archive, not a document. Upload the files inside it instead.', shown=shown)
+        )
     sample = data[:65536]
     if b'\x00' in sample:
-        raise InvalidInput(f'"{shown}" is a binary file, not text. Upload one of: {ACCEPTED}.')
+        raise InvalidInput(
+            N_('"{shown}" is a binary file, not text. Upload one of: {ACCEPTED}.', shown=shown, ACCEPTED=ACCEPTED)
+        )
     try:
         sample.decode('utf-8')
     except UnicodeDecodeError as exc:
         if exc.start < len(sample) - 4:  # a cut multi-byte character at the end of the sample is fine
-            raise InvalidInput(f'"{shown}" is not UTF-8 text. Save it as UTF-8 and upload it again.') from exc
+            raise InvalidInput(
+                N_('"{shown}" is not UTF-8 text. Save it as UTF-8 and upload it again.', shown=shown)
+            ) from exc
     controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
     if controls > len(sample) * 0.01:
-        raise InvalidInput(f'"{shown}" is a binary file, not text. Upload one of: {ACCEPTED}.')
+        raise InvalidInput(
+            N_('"{shown}" is a binary file, not text. Upload one of: {ACCEPTED}.', shown=shown, ACCEPTED=ACCEPTED)
+        )
     return 'text'
 
 
@@ -167,7 +192,9 @@ def _decode(shown: str, data: bytes) -> str:
     try:
         return data.decode('utf-8-sig')
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f'"{shown}" is not UTF-8 text. Save it as UTF-8 and upload it again.') from exc
+        raise InvalidInput(
+            N_('"{shown}" is not UTF-8 text. Save it as UTF-8 and upload it again.', shown=shown)
+        ) from exc
 
 
 def _text_kinds(claimed: str):
@@ -177,7 +204,14 @@ def _text_kinds(claimed: str):
             try:
                 value = json.loads(text)
             except json.JSONDecodeError as exc:
-                raise InvalidInput(f'"{shown}" is not valid JSON (line {exc.lineno}: {exc.msg}).') from exc
+                raise InvalidInput(
+                    N_(
+                        '"{shown}" is not valid JSON (line {lineno}: {msg}).',
+                        shown=shown,
+                        lineno=exc.lineno,
+                        msg=exc.msg,
+                    )
+                ) from exc
             return json.dumps(value, indent=2, ensure_ascii=False)
         if claimed == 'csv':
             return _csv(shown, text)
@@ -197,7 +231,7 @@ def _csv(shown: str, text: str) -> str:
     try:
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error as exc:
-        raise InvalidInput(f'"{shown}" is not valid CSV ({exc}).') from exc
+        raise InvalidInput(N_('"{shown}" is not valid CSV ({exc}).', shown=shown, exc=exc)) from exc
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if not rows:
         return ''
@@ -215,8 +249,12 @@ def _csv(shown: str, text: str) -> str:
 
 def _unpacks_too_much(shown: str, limits: Limits) -> InvalidInput:
     return InvalidInput(
-        f'"{shown}" unpacks to more than {limits.max_unpacked / MB:g} MB (a decompression bomb?) and was refused. '
-        'Save a smaller document and try again.'
+        N_(
+            '"{shown}" unpacks to more than {max_unpacked:g} MB (a decompression bomb?) and was '
+            'refused. Save a smaller document and try again.',
+            shown=shown,
+            max_unpacked=limits.max_unpacked / MB,
+        )
     )
 
 
@@ -237,7 +275,9 @@ def _pdf(shown: str, data: bytes, limits: Limits) -> str:
         with apply_configuration(**caps):
             reader = PdfReader(io.BytesIO(data))
             if reader.is_encrypted:
-                raise InvalidInput(f'"{shown}" is password-protected. Remove the password and upload it again.')
+                raise InvalidInput(
+                    N_('"{shown}" is password-protected. Remove the password and upload it again.', shown=shown)
+                )
             pages, unpacked = [], 0
             for page in reader.pages:
                 contents = page.get_contents()
@@ -250,7 +290,9 @@ def _pdf(shown: str, data: bytes, limits: Limits) -> str:
     except LimitReachedError as exc:
         raise _unpacks_too_much(shown, limits) from exc
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
-        raise InvalidInput(f'"{shown}" is a damaged PDF and could not be read ({type(exc).__name__}).') from exc
+        raise InvalidInput(
+            N_('"{shown}" is a damaged PDF and could not be read ({name}).', shown=shown, name=type(exc).__name__)
+        ) from exc
     return '\n\n'.join(pages)
 
 
@@ -259,8 +301,12 @@ def _check_member_count(shown: str, data: bytes, limits: Limits) -> None:
     end = zipfile._EndRecData(io.BytesIO(data))  # type: ignore[attr-defined]  # stable since Python 2
     if end is not None and end[zipfile._ECD_ENTRIES_TOTAL] > limits.max_members:  # type: ignore[attr-defined]
         raise InvalidInput(
-            f'"{shown}" holds more than {limits.max_members} files inside (a zip bomb?) and was refused. '
-            'Save a simpler document and try again.'
+            N_(
+                '"{shown}" holds more than {max_members} files inside (a zip bomb?) and was refused. '
+                'Save a simpler document and try again.',
+                shown=shown,
+                max_members=limits.max_members,
+            )
         )
 
 
@@ -271,14 +317,20 @@ def _docx(shown: str, data: bytes, limits: Limits) -> str:
         members = archive.infolist()
         if len(members) > limits.max_members:
             raise InvalidInput(
-                f'"{shown}" holds more than {limits.max_members} files inside (a zip bomb?) and was refused. '
-                'Save a simpler document and try again.'
+                N_(
+                    '"{shown}" holds more than {max_members} files inside (a zip bomb?) and was refused. '
+                    'Save a simpler document and try again.',
+                    shown=shown,
+                    max_members=limits.max_members,
+                )
             )
         total = 0
         for info in members:
             total += info.file_size
             if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO and info.file_size > 1e6:
-                raise InvalidInput(f'"{shown}" unpacks to far more than it stores (a zip bomb?) and was refused.')
+                raise InvalidInput(
+                    N_('"{shown}" unpacks to far more than it stores (a zip bomb?) and was refused.', shown=shown)
+                )
         if total > limits.max_unpacked:
             raise _unpacks_too_much(shown, limits)
     import docx
@@ -287,10 +339,14 @@ def _docx(shown: str, data: bytes, limits: Limits) -> str:
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise InvalidInput(f'"{shown}" is a damaged Word document and could not be read.') from exc
+        raise InvalidInput(N_('"{shown}" is a damaged Word document and could not be read.', shown=shown)) from exc
     except Exception as exc:  # lxml errors and friends: the file is broken, say so
         raise InvalidInput(
-            f'"{shown}" is a damaged Word document and could not be read ({type(exc).__name__}).'
+            N_(
+                '"{shown}" is a damaged Word document and could not be read ({name}).',
+                shown=shown,
+                name=type(exc).__name__,
+            )
         ) from exc
     parts = [p.text for p in document.paragraphs]
     for table in document.tables:

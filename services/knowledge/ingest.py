@@ -154,9 +154,11 @@ class IngestService:
         # refused now (a model the workshop does not allow) rather than in the job
         await self.calls.check_model(await self.calls.caller(actor_id), kb.embedding_model)
         if await IngestJob.filter(kb_id=kb.id, state__in=ACTIVE).exists():
-            raise Conflict('An ingestion job is already running for this knowledge base. Wait for it or cancel it.')
+            raise Conflict(N_('An ingestion job is already running for this knowledge base. Wait for it or cancel it.'))
         if await ReindexJob.filter(kb_id=kb.id, state__in=ACTIVE).exists():
-            raise Conflict('The knowledge base is being re-indexed for keyword search. Ingest once that has finished.')
+            raise Conflict(
+                N_('The knowledge base is being re-indexed for keyword search. Ingest once that has finished.')
+            )
         job = await IngestJob.create(
             kb_id=kb.id, user_id=actor_id, rebuild=rebuild, state=JobState.QUEUED, claimed_by=self.owner,
             lease_until=self.claims.lease(),
@@ -328,7 +330,12 @@ class IngestService:
             time.monotonic() - began, ', '.join(f'{stage} {value:.2f} s' for stage, value in pipeline.seconds.items()),
         )  # fmt: skip
         if job.docs_failed and not job.docs_done and not job.docs_skipped:
-            raise InvalidInput(f'Every document failed ({job.docs_failed}). See the reasons on the documents.')
+            raise InvalidInput(
+                N_(
+                    'Every document failed ({docs_failed}). See the reasons on the documents.',
+                    docs_failed=job.docs_failed,
+                )
+            )
 
     async def _split(self, kb: KnowledgeBase, docs: list[Document]) -> list[list[chunking.ChunkText] | str]:
         paths = [str(self.knowledge.text_path(d.text_name)) for d in docs]
@@ -535,8 +542,12 @@ class _Pipeline:
         vectors = response.embeddings
         if any(len(v) != self.kb.dimension for v in vectors):
             raise InvalidInput(
-                f'{self.kb.embedding_model} returned vectors of another dimension than the collection '
-                f'({self.kb.dimension}). Re-embed the knowledge base.'
+                N_(
+                    '{embedding_model} returned vectors of another dimension than the collection '
+                    '({dimension}). Re-embed the knowledge base.',
+                    embedding_model=self.kb.embedding_model,
+                    dimension=self.kb.dimension,
+                )
             )
         return [v if isinstance(v, list) else list(v) for v in vectors]
 

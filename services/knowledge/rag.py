@@ -18,6 +18,7 @@ from services.core import actions
 from services.core.activity import ActivityService
 from services.core.auth import AuthService, UserInfo
 from services.core.errors import InvalidInput, NotFound, PermissionDenied
+from services.core.i18n import N_
 from services.knowledge import retrieval as retrieval_run
 from services.knowledge.bases import KnowledgeService
 from services.knowledge.retrieval import Retrieval, Retrieved  # noqa: F401 - Retrieved: re-exported
@@ -125,13 +126,13 @@ class RagService:
     async def _readable(self, user: UserInfo, rag_id: int) -> RagSystem:
         rag = await RagSystem.get_or_none(id=rag_id)
         if rag is None or not await self.knowledge.may_read(user, rag.owner_id, rag.visibility, rag.workshop_id):  # type: ignore[attr-defined]
-            raise NotFound('RAG system not found.')
+            raise NotFound(N_('RAG system not found.'))
         return rag
 
     async def _editable(self, user: UserInfo, rag_id: int) -> RagSystem:
         rag = await self._readable(user, rag_id)
         if rag.owner_id != user.id:  # type: ignore[attr-defined]
-            raise PermissionDenied('Only the owner of this RAG system can change it.')
+            raise PermissionDenied(N_('Only the owner of this RAG system can change it.'))
         return rag
 
     async def _validated(
@@ -143,37 +144,37 @@ class RagService:
         if 'name' in out:
             out['name'] = ' '.join((out['name'] or '').split())
             if not 1 <= len(out['name']) <= 120:
-                raise InvalidInput('Give the RAG system a name of 1 to 120 characters.')
+                raise InvalidInput(N_('Give the RAG system a name of 1 to 120 characters.'))
         if 'kb_ids' in out:
             kb_ids = [int(k) for k in out['kb_ids']]
             if not kb_ids:
-                raise InvalidInput('Choose at least one knowledge base.')
+                raise InvalidInput(N_('Choose at least one knowledge base.'))
             for kb_id in kb_ids:
                 await self.knowledge.readable_kb(user.id, kb_id)  # NotFound for someone else's private KB
             out['kb_ids'] = kb_ids
         if 'prompt_template' in out:
             template = out['prompt_template'] or DEFAULT_TEMPLATE
             if '{context}' not in template or '{question}' not in template:
-                raise InvalidInput('The prompt template must contain {context} and {question}.')
+                raise InvalidInput(N_('The prompt template must contain {context} and {question}.'))
             out['prompt_template'] = template
         if 'top_k' in out and not 1 <= int(out['top_k']) <= MAX_TOP_K:
-            raise InvalidInput(f'Top-k must be between 1 and {MAX_TOP_K}.')
+            raise InvalidInput(N_('Top-k must be between 1 and {MAX_TOP_K}.', MAX_TOP_K=MAX_TOP_K))
         if 'threshold' in out and not -1.0 <= float(out['threshold']) <= 1.0:
-            raise InvalidInput('The similarity threshold must be between -1 and 1 (0 keeps everything positive).')
+            raise InvalidInput(N_('The similarity threshold must be between -1 and 1 (0 keeps everything positive).'))
         for key in ('embedding_model', 'chat_model'):
             if key in out and not (out[key] or '').strip():
-                raise InvalidInput('Choose an embedding model and a chat model.')
+                raise InvalidInput(N_('Choose an embedding model and a chat model.'))
         if 'document_ids' in out:
             ids = [int(d) for d in out['document_ids'] or []]
             kb_ids = out.get('kb_ids') or []
             if ids and await Document.filter(id__in=ids, kb_id__in=kb_ids).count() != len(set(ids)):
-                raise NotFound('Document not found in the chosen knowledge bases.')
+                raise NotFound(N_('Document not found in the chosen knowledge bases.'))
             out['document_ids'] = ids
         if 'visibility' in out:
             if out['visibility'] not in {v.value for v in Visibility}:
-                raise InvalidInput('Visibility must be private, workshop or public.')
+                raise InvalidInput(N_('Visibility must be private, workshop or public.'))
             if out['visibility'] == Visibility.WORKSHOP and out.get('workshop_id') is None:
-                raise InvalidInput('Choose the workshop to share this RAG system with.')
+                raise InvalidInput(N_('Choose the workshop to share this RAG system with.'))
         if 'visibility' in out or 'workshop_id' in out:
             now = (current.visibility, current.workshop_id) if current is not None else None
             visibility = out.get('visibility', now[0] if now else Visibility.PRIVATE)
@@ -202,7 +203,7 @@ class RagService:
         user = await self.auth.require(actor_id)
         unknown = set(retrieval) - set(SETTING_FIELDS)
         if unknown:
-            raise InvalidInput(f'Unknown setting(s): {", ".join(sorted(unknown))}.')
+            raise InvalidInput(N_('Unknown setting(s): {unknown}.', unknown=', '.join(sorted(unknown))))
         if not embedding_model and kb_ids:
             embedding_model = (await self.knowledge.readable_kb(actor_id, int(kb_ids[0]))).embedding_model
         values = await self._validated(
@@ -278,9 +279,9 @@ class RagService:
     ) -> Retrieval:
         question = (question or '').strip()
         if not question:
-            raise InvalidInput('Type a question first.')
+            raise InvalidInput(N_('Type a question first.'))
         if len(question) > 4000:
-            raise InvalidInput('The question is too long (at most 4,000 characters).')
+            raise InvalidInput(N_('The question is too long (at most 4,000 characters).'))
         kbs: list[KnowledgeBase] = [await self.knowledge.readable_kb(user.id, kb_id) for kb_id in rag.kb_ids]
         return await retrieval_run.run(
             knowledge=self.knowledge, stores=self.stores, calls=self.calls, caller=await self.calls.caller(user.id),

@@ -28,6 +28,7 @@ from services.core import actions
 from services.core.activity import ActivityService
 from services.core.claims import Claims
 from services.core.errors import Conflict, InvalidInput, ServiceError
+from services.core.i18n import N_
 from services.knowledge.bases import KnowledgeService, collection_name
 from services.knowledge.vector_databases import VectorDatabaseService
 from services.knowledge.vectors import clip_text
@@ -102,17 +103,19 @@ class ReindexService:
         has nothing to re-index yet, or when it already has keyword search."""
         kb = await self.knowledge.editable_kb(actor_id, kb_id)
         if await ReindexJob.filter(kb_id=kb.id, state__in=ACTIVE).exists():
-            raise Conflict('This knowledge base is already being re-indexed.')
+            raise Conflict(N_('This knowledge base is already being re-indexed.'))
         if await IngestJob.filter(kb_id=kb.id, state__in=ACTIVE).exists():
-            raise Conflict('An ingestion job is running for this knowledge base. Re-index once it has finished.')
+            raise Conflict(N_('An ingestion job is running for this knowledge base. Re-index once it has finished.'))
         if kb.dimension is None:
-            raise InvalidInput('Nothing to re-index yet: ingest the documents first (they get keyword search then).')
+            raise InvalidInput(
+                N_('Nothing to re-index yet: ingest the documents first (they get keyword search then).')
+            )
         store = await self.stores.store_for(kb)
         if await store.has_keyword(kb.collection or collection_name(kb.id)):
             if not kb.keyword_index:
                 kb.keyword_index = True
                 await kb.save(update_fields=['keyword_index'])
-            raise Conflict('This knowledge base already has keyword search.')
+            raise Conflict(N_('This knowledge base already has keyword search.'))
         job = await ReindexJob.create(
             kb_id=kb.id, user_id=actor_id, state=JobState.QUEUED, claimed_by=self.owner, lease_until=self.claims.lease()
         )

@@ -177,9 +177,17 @@ async def _embed(
             continue
         if kb.dimension != len(vector):
             raise InvalidInput(
-                f'The knowledge base "{kb.name}" holds {kb.dimension}-dimensional vectors from {kb.embedding_model}, '
-                f'but {rag.embedding_model} produces {len(vector)}-dimensional ones. Use {kb.embedding_model} '
-                'as the embedding model of this RAG system (or re-embed the knowledge base).'
+                N_(
+                    'The knowledge base "{name}" holds {dimension}-dimensional vectors from '
+                    '{embedding_model}, but {embedding_model2} produces {count}-dimensional ones. Use '
+                    '{embedding_model} as the embedding model of this RAG system (or re-embed the '
+                    'knowledge base).',
+                    name=kb.name,
+                    dimension=kb.dimension,
+                    embedding_model=kb.embedding_model,
+                    embedding_model2=rag.embedding_model,
+                    count=len(vector),
+                )
             )
         if kb.embedding_model != rag.embedding_model:
             notes.append(f'"{kb.name}" was embedded with {kb.embedding_model}; scores may be meaningless.')

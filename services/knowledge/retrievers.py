@@ -89,22 +89,24 @@ def validate(values: dict[str, Any]) -> dict[str, Any]:
     """Check the retrieval fields among `values` (RagSystem field names); clear messages for each."""
     out = dict(values)
     if 'retrieval_mode' in out and out['retrieval_mode'] not in MODES:
-        raise InvalidInput('Retrieval mode must be dense, keyword or hybrid.')
+        raise InvalidInput(N_('Retrieval mode must be dense, keyword or hybrid.'))
     if 'fusion' in out and out['fusion'] not in FUSIONS:
-        raise InvalidInput('Fusion must be rrf (reciprocal rank fusion) or weighted.')
+        raise InvalidInput(N_('Fusion must be rrf (reciprocal rank fusion) or weighted.'))
     if 'rrf_k' in out:
         out['rrf_k'] = int(out['rrf_k'])
         if not 1 <= out['rrf_k'] <= 1000:
-            raise InvalidInput("RRF's k must be between 1 and 1,000 (60 is the usual choice).")
+            raise InvalidInput(N_("RRF's k must be between 1 and 1,000 (60 is the usual choice)."))
     if 'dense_weight' in out:
         out['dense_weight'] = float(out['dense_weight'])
         if not 0.0 <= out['dense_weight'] <= 1.0:
-            raise InvalidInput('The dense weight must be between 0 and 1 (the keyword weight is 1 minus it).')
+            raise InvalidInput(N_('The dense weight must be between 0 and 1 (the keyword weight is 1 minus it).'))
     for key, what in (('candidates', 'Candidates per retriever'), ('rerank_candidates', 'Candidates to rerank')):
         if key in out:
             out[key] = int(out[key])
             if not 1 <= out[key] <= MAX_CANDIDATES:
-                raise InvalidInput(f'{what} must be between 1 and {MAX_CANDIDATES}.')
+                raise InvalidInput(
+                    N_('{what} must be between 1 and {MAX_CANDIDATES}.', what=what, MAX_CANDIDATES=MAX_CANDIDATES)
+                )
     if 'rerank' in out:
         out['rerank'] = bool(out['rerank'])
     if 'rerank_model' in out:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.core.errors import InvalidInput
+from services.core.i18n import N_
 from services.knowledge.embeddings import EmbeddingsService
 from services.tools.builtins import BuiltinRegistry, BuiltinTool, ToolContext
 
@@ -18,7 +19,7 @@ def register_knowledge_search(registry: BuiltinRegistry, embeddings: EmbeddingsS
         try:
             kb_id = int(arguments.get('knowledge_base_id'))
         except (TypeError, ValueError) as exc:
-            raise InvalidInput('knowledge_base_id must be the number of a knowledge base.') from exc
+            raise InvalidInput(N_('knowledge_base_id must be the number of a knowledge base.')) from exc
         query = str(arguments.get('query') or '')
         k = max(1, min(int(arguments.get('top_k') or 3), 10))
         hits = await embeddings.neighbours(context.actor_id, kb_id, query, k)

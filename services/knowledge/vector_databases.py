@@ -17,6 +17,7 @@ from services.core import audit as audit_actions
 from services.core.audit import AuditService
 from services.core.auth import AuthService
 from services.core.errors import Conflict, InvalidInput, NotFound
+from services.core.i18n import N_
 from services.knowledge.vectors import VectorStore
 
 NAME_MAX = 80
@@ -43,20 +44,22 @@ def normalise_uri(raw: str) -> str:
     """A Milvus server URI (http, https, tcp or grpc) with a host, no credentials and no whitespace."""
     text = (raw or '').strip().rstrip('/')
     if not text or len(text) > URI_MAX or any(c.isspace() or ord(c) < 32 for c in text):
-        raise InvalidInput('Enter a Milvus server URI such as http://milvus.example.org:19530.')
+        raise InvalidInput(N_('Enter a Milvus server URI such as http://milvus.example.org:19530.'))
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise InvalidInput(f'That URI is not valid ({exc}). Use a form like http://milvus.example.org:19530.') from exc
+        raise InvalidInput(
+            N_('That URI is not valid ({exc}). Use a form like http://milvus.example.org:19530.', exc=exc)
+        ) from exc
     if parts.scheme not in SCHEMES:
         raise InvalidInput(
-            'Enter a Milvus server URI (http, https, tcp or grpc) such as http://milvus.example.org:19530.'
+            N_('Enter a Milvus server URI (http, https, tcp or grpc) such as http://milvus.example.org:19530.')
         )
     if '@' in parts.netloc:
-        raise InvalidInput('Put credentials in the token field, not in the URI (nothing before "@").')
+        raise InvalidInput(N_('Put credentials in the token field, not in the URI (nothing before "@").'))
     if not parts.hostname:
-        raise InvalidInput('The URI needs a host name, like http://milvus.example.org:19530.')
+        raise InvalidInput(N_('The URI needs a host name, like http://milvus.example.org:19530.'))
     return text
 
 
@@ -104,7 +107,7 @@ class VectorDatabaseService:
         if vector_db_id is None:
             return None
         if not isinstance(vector_db_id, int) or not await VectorDatabase.exists(id=vector_db_id):
-            raise InvalidInput('That vector database does not exist (any more). Choose one from the list.')
+            raise InvalidInput(N_('That vector database does not exist (any more). Choose one from the list.'))
         return vector_db_id
 
     async def store_for(self, kb: HasVectorDb) -> VectorStore:
@@ -119,7 +122,7 @@ class VectorDatabaseService:
             if vector_db_id not in self._stores:
                 row = await VectorDatabase.get_or_none(id=vector_db_id)
                 if row is None:
-                    raise NotFound('The vector database of this knowledge base does not exist any more.')
+                    raise NotFound(N_('The vector database of this knowledge base does not exist any more.'))
                 self._stores[vector_db_id] = VectorStore(row.uri, row.token)
             return self._stores[vector_db_id]
 
@@ -134,15 +137,20 @@ class VectorDatabaseService:
         user = await self.auth.require(actor_id, Role.ADMIN)
         name = ' '.join((name or '').split())
         if not 1 <= len(name) <= NAME_MAX:
-            raise InvalidInput(f'Give the vector database a name of 1 to {NAME_MAX} characters, like "Team Milvus".')
+            raise InvalidInput(
+                N_(
+                    'Give the vector database a name of 1 to {NAME_MAX} characters, like "Team Milvus".',
+                    NAME_MAX=NAME_MAX,
+                )
+            )
         if name.lower().startswith('built-in'):
-            raise InvalidInput('Names starting with "Built-in" are reserved for the store from the environment.')
+            raise InvalidInput(N_('Names starting with "Built-in" are reserved for the store from the environment.'))
         uri = normalise_uri(uri)
         token = (token or '').strip()
         if len(token) > TOKEN_MAX:
-            raise InvalidInput(f'The token is too long (at most {TOKEN_MAX} characters).')
+            raise InvalidInput(N_('The token is too long (at most {TOKEN_MAX} characters).', TOKEN_MAX=TOKEN_MAX))
         if await VectorDatabase.filter(name=name).exists():
-            raise Conflict(f'A vector database called "{name}" already exists.')
+            raise Conflict(N_('A vector database called "{name}" already exists.', name=name))
         await VectorStore.test_connection(uri, token)  # refuses with the reason; nothing is stored then
         row = await VectorDatabase.create(name=name, uri=uri, token=token, created_by=user.id)
         display = VectorStore(uri).display_uri
@@ -154,12 +162,16 @@ class VectorDatabaseService:
         user = await self.auth.require(actor_id, Role.ADMIN)
         row = await VectorDatabase.get_or_none(id=vector_db_id)
         if row is None:
-            raise NotFound('That vector database does not exist (any more).')
+            raise NotFound(N_('That vector database does not exist (any more).'))
         used = await KnowledgeBase.filter(vector_db_id=row.id).count()
         if used:
             raise Conflict(
-                f'"{row.name}" holds the vectors of {used} knowledge base(s). Move them to another vector database '
-                'or delete them first.'
+                N_(
+                    '"{name}" holds the vectors of {used} knowledge base(s). Move them to another vector '
+                    'database or delete them first.',
+                    name=row.name,
+                    used=used,
+                )
             )
         await row.delete()
         store = self._stores.pop(row.id, None)

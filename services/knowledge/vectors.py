@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from nicegui import run
 
 from services.core.errors import InvalidInput, ServiceError
+from services.core.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +128,12 @@ class VectorStore:
             if time.monotonic() >= deadline:
                 tail = log_path.read_text(errors='replace').strip().splitlines()[-1:] if log_path.exists() else []
                 raise ServiceError(
-                    f'Milvus Lite could not start on {self.uri}: {tail[0] if tail else "no reason given"}. '
-                    f'See {log_path}.'
+                    N_(
+                        'Milvus Lite could not start on {uri}: {tail}. See {log_path}.',
+                        uri=self.uri,
+                        tail=tail[0] if tail else 'no reason given',
+                        log_path=log_path,
+                    )
                 )
             time.sleep(0.5)  # most often: a Lite server that is stopping still holds the data directory's LOCK
 
@@ -148,7 +153,9 @@ class VectorStore:
         holds the chunk texts and Milvus' BM25 function (keyword search) unless `keyword` is False. Returns whether
         the collection (new or existing) has keyword search."""
         if metric not in METRICS:
-            raise InvalidInput(f'Unknown metric {metric}. Choose one of: {", ".join(METRICS)}.')
+            raise InvalidInput(
+                N_('Unknown metric {metric}. Choose one of: {METRICS}.', metric=metric, METRICS=', '.join(METRICS))
+            )
         client = await self.client()
         return await run.io_bound(self._create, client, name, dimension, metric, model, keyword)
 
@@ -313,7 +320,7 @@ class VectorStore:
     async def test_connection(uri: str, token: str = '') -> str:
         """Connect to a Milvus server and list its collections; a short summary, or InvalidInput with the reason."""
         if not uri.startswith(('http://', 'https://', 'tcp://', 'grpc://')):
-            raise InvalidInput('Enter a Milvus server URI such as http://milvus.example.org:19530.')
+            raise InvalidInput(N_('Enter a Milvus server URI such as http://milvus.example.org:19530.'))
 
         def probe() -> str:
             from pymilvus import MilvusClient
@@ -327,7 +334,9 @@ class VectorStore:
         try:
             return await run.io_bound(probe)
         except Exception as exc:
-            raise InvalidInput(f'Could not connect to {uri}: {exc}. Check the address, port and token.') from exc
+            raise InvalidInput(
+                N_('Could not connect to {uri}: {exc}. Check the address, port and token.', uri=uri, exc=exc)
+            ) from exc
 
     async def close(self) -> None:
         async with self._lock:  # a connection being made now finishes first, so its Lite process is stopped too

@@ -154,9 +154,9 @@ class ModelAdmin:
         name = validate_name(name)
         url = await self._host(host)
         if any(j.model == name and j.host == url and j.state == 'running' for j in self.pulls()):
-            raise Conflict(f'"{name}" is already being pulled on this host; its progress is shown below.')
+            raise Conflict(N_('"{name}" is already being pulled on this host; its progress is shown below.', name=name))
         if await ModelPull.filter(model=name, host=url, state='running').exists():
-            raise Conflict(f'"{name}" is already being pulled on this host; its progress is shown below.')
+            raise Conflict(N_('"{name}" is already being pulled on this host; its progress is shown below.', name=name))
         row = await ModelPull.create(
             model=name, host=url, user_id=actor_id, claimed_by=self.claims.owner, lease_until=self.claims.lease()
         )
@@ -234,7 +234,7 @@ class ModelAdmin:
             state='cancelled', status='cancelled', error=N_('Cancelled.'), finished_at=datetime.now(UTC)
         )
         if not cancelled:
-            raise NotFound('That pull is not running any more.')
+            raise NotFound(N_('That pull is not running any more.'))
         self._stored = [
             replace(j, state='cancelled', status='cancelled') if j.id == job_id else j for j in self._stored
         ]
@@ -355,14 +355,16 @@ class ModelAdmin:
         user = await self.auth.require(actor_id, Role.INSTRUCTOR)
         name = validate_name(name)
         if not base:
-            raise InvalidInput('Choose the base model to build on.')
+            raise InvalidInput(N_('Choose the base model to build on.'))
         if len(system or '') > 20_000:
-            raise InvalidInput('The system prompt is too long (at most 20,000 characters).')
+            raise InvalidInput(N_('The system prompt is too long (at most 20,000 characters).'))
         params = validate_options(parameters or {}, staff=True)  # instructors and admins only (required above)
         params.pop('keep_alive', None)
         url = await self.calls.route(base)
         if self.catalogue.host_has(url, name):
-            raise Conflict(f'A model named "{name}" already exists. Pick another name or delete it first.')
+            raise Conflict(
+                N_('A model named "{name}" already exists. Pick another name or delete it first.', name=name)
+            )
         started, error = time.perf_counter(), None
         try:
             kwargs: dict[str, Any] = {'from_': base}
@@ -395,7 +397,7 @@ class ModelAdmin:
         url = await self.hosts.require_enabled(host)
         destination = validate_name(destination)
         if self.catalogue.host_has(url, destination):
-            raise Conflict(f'A model named "{destination}" already exists on this host.')
+            raise Conflict(N_('A model named "{destination}" already exists on this host.', destination=destination))
         error = None
         try:
             await self.calls.copy(await self.calls.caller(actor_id), url, source, destination)
@@ -418,7 +420,7 @@ class ModelAdmin:
             await self.calls.delete(await self.calls.caller(actor_id), url, name)
         except ModelNotFound as exc:
             error = exc.message
-            raise NotFound(f'The model "{name}" is not on {url}.') from exc
+            raise NotFound(N_('The model "{name}" is not on {url}.', name=name, url=url)) from exc
         except OllamaError as exc:
             error = exc.message
             raise

@@ -35,6 +35,7 @@ from models import ModelCall, Role
 from services.core import logs, metrics
 from services.core.auth import AuthService
 from services.core.errors import InvalidInput, PermissionDenied
+from services.core.i18n import N_
 from services.core.membership import Membership, full_name
 from services.core.quotas import QuotaService
 from services.core.tls import ssl_context
@@ -99,7 +100,7 @@ def request_chars(value: Any) -> int:
         if item is None:
             continue
         if depth > MAX_NESTING:
-            raise InvalidInput('The request is nested too deeply to send to a model.')
+            raise InvalidInput(N_('The request is nested too deeply to send to a model.'))
         if hasattr(item, 'model_dump'):  # the ollama client's own types (Tool, Message, ...)
             item = item.model_dump(exclude_none=True)
         if isinstance(item, dict):
@@ -130,7 +131,11 @@ def map_error(exc: BaseException, host: str, model: str = '') -> OllamaError:
         if exc.status_code == 404:
             name = model or 'that model'
             return ModelNotFound(
-                f'The model "{name}" is not available on {host}. Pull it first, or pick another.',
+                N_(
+                    'The model "{name}" is not available on {host}. Pull it first, or pick another.',
+                    name=name,
+                    host=host,
+                ),
                 host=host,
                 status=404,
                 detail=text,
@@ -138,25 +143,37 @@ def map_error(exc: BaseException, host: str, model: str = '') -> OllamaError:
             )
         if exc.status_code == 503:
             return OllamaBusy(
-                f'Ollama at {host} is busy with other requests. Wait a moment and try again.',
+                N_('Ollama at {host} is busy with other requests. Wait a moment and try again.', host=host),
                 host=host,
                 status=503,
                 detail=text,
             )
         if exc.status_code == 400:
-            return OllamaBadRequest(f'Ollama refused the request: {text}', host=host, status=400, detail=text)
+            return OllamaBadRequest(
+                N_('Ollama refused the request: {text}', text=text), host=host, status=400, detail=text
+            )
         if exc.status_code == -1:
-            return OllamaStreamError(f'Ollama reported an error during the reply: {text}', host=host, detail=text)
+            return OllamaStreamError(
+                N_('Ollama reported an error during the reply: {text}', text=text), host=host, detail=text
+            )
         return OllamaError(
-            f'Ollama at {host} answered with an error ({exc.status_code}): {text}',
+            N_(
+                'Ollama at {host} answered with an error ({status_code}): {text}',
+                host=host,
+                status_code=exc.status_code,
+                text=text,
+            ),
             host=host,
             status=exc.status_code,
             detail=text,
         )
     if isinstance(exc, httpx.TimeoutException):
         return OllamaTimeout(
-            f'Ollama at {host} did not answer in time. The model may still be loading; try again, '
-            'or use a smaller model.',
+            N_(
+                'Ollama at {host} did not answer in time. The model may still be loading; try again, '
+                'or use a smaller model.',
+                host=host,
+            ),
             host=host,
             detail=type(exc).__name__,
         )
@@ -164,17 +181,24 @@ def map_error(exc: BaseException, host: str, model: str = '') -> OllamaError:
         return OllamaUnreachable(unreachable_message(host), host=host, detail=str(exc))
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
         return OllamaStreamError(
-            f'The connection to Ollama at {host} broke off during the reply. '
-            'Check that Ollama is still running, then try again.',
+            N_(
+                'The connection to Ollama at {host} broke off during the reply. Check that Ollama is '
+                'still running, then try again.',
+                host=host,
+            ),
             host=host,
             detail=str(exc),
         )
     if isinstance(exc, ValidationError):
         return OllamaError(
-            f'Ollama at {host} sent a reply this platform does not understand.', host=host, detail=str(exc)[:500]
+            N_('Ollama at {host} sent a reply this platform does not understand.', host=host),
+            host=host,
+            detail=str(exc)[:500],
         )
     if isinstance(exc, httpx.HTTPError):
-        return OllamaError(f'Talking to Ollama at {host} failed: {exc}', host=host, detail=str(exc))
+        return OllamaError(
+            N_('Talking to Ollama at {host} failed: {exc}', host=host, exc=exc), host=host, detail=str(exc)
+        )
     raise exc
 
 
@@ -255,8 +279,14 @@ class OllamaGateway:
                 except asyncio.CancelledError:
                     if idle is not None and idle.fired:
                         raise OllamaTimeout(
-                            f'{host} stopped sending the reply of {model} for {self.idle_timeout:.0f} s, so it was '
-                            'ended. Try again; if it keeps happening, tell an admin: that Ollama server may be stuck.',
+                            N_(
+                                '{host} stopped sending the reply of {model} for {idle_timeout:.0f} s, so it was '
+                                'ended. Try again; if it keeps happening, tell an admin: that Ollama server may be '
+                                'stuck.',
+                                host=host,
+                                model=model,
+                                idle_timeout=self.idle_timeout,
+                            ),
                             host=host,
                         ) from None
                     raise
@@ -471,7 +501,7 @@ class ModelCalls:
         """The model name, if this caller may use it; refuses with the allowed ones named otherwise."""
         model = (model or '').strip()
         if not model or len(model) > 200:
-            raise InvalidInput('Name a model, e.g. "llama3.2". The models page lists the available ones.')
+            raise InvalidInput(N_('Name a model, e.g. "llama3.2". The models page lists the available ones.'))
         allowed = await self.allowed_models(caller)
         if allowed is not None and full_name(model) not in allowed:
             log.warning(
@@ -500,13 +530,13 @@ class ModelCalls:
         field of every message (system prompt, history, tool calls and results, RAG context inside them), images
         as the base64 text that is sent, the tool definitions and the output schema."""
         if not messages:
-            raise InvalidInput('Send at least one message.')
+            raise InvalidInput(N_('Send at least one message.'))
         if len(messages) > MAX_MESSAGES:
-            raise InvalidInput(f'Send at most {MAX_MESSAGES} messages in one request.')
+            raise InvalidInput(N_('Send at most {MAX_MESSAGES} messages in one request.', MAX_MESSAGES=MAX_MESSAGES))
         size = extra_chars + request_chars(tools) + request_chars(format)
         for message in messages:
             if message.get('role') not in ROLES:
-                raise InvalidInput(f'Message roles must be one of {", ".join(ROLES)}.')
+                raise InvalidInput(N_('Message roles must be one of {ROLES}.', ROLES=', '.join(ROLES)))
             fields = message if isinstance(message, dict) else message.model_dump(exclude_none=True)
             try:
                 # what the client would refuse only while sending (it wraps images as this does first)
@@ -518,8 +548,12 @@ class ModelCalls:
                 first = exc.errors()[0]
                 where = '.'.join(str(x) for x in first.get('loc', ()))
                 raise InvalidInput(
-                    f'A message is not valid ({where}: {first.get("msg", "invalid")}). Messages have a role, text '
-                    'content and optionally images (base64), tool calls or a tool name.'
+                    N_(
+                        'A message is not valid ({where}: {problem}). Messages have a role, text content and '
+                        'optionally images (base64), tool calls or a tool name.',
+                        where=where,
+                        problem=first.get('msg', 'invalid'),
+                    )
                 ) from None
             size += sum(request_chars(v) for k, v in fields.items() if k not in ('role', 'images'))
             size += _image_chars(fields.get('images') or [])
@@ -531,8 +565,13 @@ class ModelCalls:
     def check_size(self, size: int) -> None:
         if size > self.limits.max_prompt_chars:
             raise InvalidInput(
-                f'That is too long for one model call ({size:,} characters; at most {self.limits.max_prompt_chars:,}, '
-                'counting messages, system prompt, history, tool definitions and attached context together).'
+                N_(
+                    'That is too long for one model call ({size:,} characters; at most '
+                    '{max_prompt_chars:,}, counting messages, system prompt, history, tool definitions and '
+                    'attached context together).',
+                    size=size,
+                    max_prompt_chars=self.limits.max_prompt_chars,
+                )
             )
 
     async def admit(self, caller: Caller, purpose: Purpose, model: str, *, quota: bool = True) -> str:
@@ -948,9 +987,9 @@ class ModelCalls:
     ) -> Reply:
         """Embeddings of `inputs` (an `ollama.EmbedResponse`: `.embeddings`, `.prompt_eval_count`)."""
         if not inputs:
-            raise InvalidInput('Send at least one text to embed.')
+            raise InvalidInput(N_('Send at least one text to embed.'))
         if len(inputs) > MAX_INPUTS and purpose is not Purpose.INGESTION:
-            raise InvalidInput(f'Send at most {MAX_INPUTS} inputs in one request.')
+            raise InvalidInput(N_('Send at most {MAX_INPUTS} inputs in one request.', MAX_INPUTS=MAX_INPUTS))
         self.check_size(sum(len(t) for t in inputs))
         model = await self.check_model(caller, model)
         extra = {'dimensions': dimensions} if dimensions else {}
@@ -978,7 +1017,7 @@ class ModelCalls:
     # ----- administration (instructors and admins) ----------------------------------------------------------------
     def _require_manager(self, caller: Caller) -> None:
         if caller.is_system or caller.restricted:
-            raise PermissionDenied('Only instructors and admins can manage models.')
+            raise PermissionDenied(N_('Only instructors and admins can manage models.'))
 
     async def pull(self, caller: Caller, url: str, model: str) -> AsyncIterator[ollama.ProgressResponse]:
         self._require_manager(caller)

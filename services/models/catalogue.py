@@ -351,5 +351,5 @@ def _system_of(modelfile: str) -> str:
 
 def require_found(model: ModelInfo | None, name: str) -> ModelInfo:
     if model is None:
-        raise NotFound(f'The model "{name}" is not in the catalogue.')
+        raise NotFound(N_('The model "{name}" is not in the catalogue.', name=name))
     return model

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.core.errors import PermissionDenied
+from services.core.i18n import N_
 
 
 class OllamaError(Exception):
@@ -65,7 +66,8 @@ class ModelNotAllowed(PermissionDenied):
 
 
 def unreachable_message(host: str) -> str:
-    return (
-        f'Ollama at {host} is not reachable. Start it (`ollama serve`) or ask an admin to check the Ollama '
-        'host setting.'
+    return N_(
+        'Ollama at {host} is not reachable. Start it (`ollama serve`) or ask an admin to check the Ollama '
+        'host setting.',
+        host=host,
     )

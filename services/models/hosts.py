@@ -17,6 +17,7 @@ from models import OllamaHost, Role
 from services.core.auth import AuthService
 from services.core.bus import LiveBus
 from services.core.errors import Conflict, InvalidInput, NotFound
+from services.core.i18n import N_
 
 _LABEL_MAX = 80
 
@@ -49,33 +50,40 @@ def normalise_url(raw: str) -> str:
     """An http(s) base URL with a host and nothing else (no credentials, path, query or fragment)."""
     text = (raw or '').strip().rstrip('/')
     if not text or len(text) > 300 or any(c.isspace() or ord(c) < 32 for c in text):
-        raise InvalidInput('Enter the Ollama URL, like http://10.0.0.5:11434.')
+        raise InvalidInput(N_('Enter the Ollama URL, like http://10.0.0.5:11434.'))
     try:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as exc:
-        raise InvalidInput(f'That URL is not valid ({exc}). Use a form like http://10.0.0.5:11434.') from exc
+        raise InvalidInput(
+            N_('That URL is not valid ({exc}). Use a form like http://10.0.0.5:11434.', exc=exc)
+        ) from exc
     if parts.scheme not in ('http', 'https'):
-        raise InvalidInput('Only http:// and https:// URLs are allowed for an Ollama host.')
+        raise InvalidInput(N_('Only http:// and https:// URLs are allowed for an Ollama host.'))
     if '@' in parts.netloc or parts.username or parts.password:
-        raise InvalidInput('The URL must not contain a user name or password (nothing before "@").')
+        raise InvalidInput(N_('The URL must not contain a user name or password (nothing before "@").'))
     if not parts.hostname:
-        raise InvalidInput('The URL needs a host name, like http://10.0.0.5:11434.')
+        raise InvalidInput(N_('The URL needs a host name, like http://10.0.0.5:11434.'))
     if parts.path or parts.query or parts.fragment:
-        raise InvalidInput('Give only the scheme, host and port (no path, query or fragment), like http://host:11434.')
+        raise InvalidInput(
+            N_('Give only the scheme, host and port (no path, query or fragment), like http://host:11434.')
+        )
     host = parts.hostname
     try:
         ipaddress.ip_address(host)
     except ValueError:
         if all(label.isdigit() or label.lower().startswith('0x') for label in host.split('.')):
             raise InvalidInput(
-                f'"{host}" looks like an IP address in an unusual form; write it as four numbers, like 10.0.0.5.'
+                N_(
+                    '"{host}" looks like an IP address in an unusual form; write it as four numbers, like 10.0.0.5.',
+                    host=host,
+                )
             ) from None
         if (
             not all(label and len(label) <= 63 for label in host.split('.'))
             or not host.replace('-', '').replace('.', '').replace('_', '').isalnum()
         ):
-            raise InvalidInput(f'"{host}" is not a valid host name.') from None
+            raise InvalidInput(N_('"{host}" is not a valid host name.', host=host)) from None
     netloc = f'[{host}]' if ':' in host else host
     if port is not None:
         netloc += f':{port}'
@@ -133,7 +141,7 @@ class HostDirectory:
     async def default(self) -> str:
         urls = await self.urls()
         if not urls:
-            raise InvalidInput('No Ollama host is configured. An admin has to add one.')
+            raise InvalidInput(N_('No Ollama host is configured. An admin has to add one.'))
         return urls[0]
 
     async def label_of(self, url: str) -> str:
@@ -143,7 +151,7 @@ class HostDirectory:
     async def require_enabled(self, url: str) -> str:
         """`url` if it is an enabled host; otherwise NotFound (a user can never aim the platform elsewhere)."""
         if url not in await self.urls():
-            raise NotFound('That Ollama host is not available.')
+            raise NotFound(N_('That Ollama host is not available.'))
         return url
 
     # ----- administration ------------------------------------------------------------------------------------------
@@ -159,7 +167,7 @@ class HostDirectory:
         await self._require_admin(actor_id)
         row = await OllamaHost.get_or_none(id=host_id)
         if row is None:
-            raise NotFound('That host does not exist (any more).')
+            raise NotFound(N_('That host does not exist (any more).'))
         return row.url
 
     async def add_host(
@@ -169,11 +177,13 @@ class HostDirectory:
         slots = _check_slots(slots)
         label = ' '.join((label or '').split())
         if not 1 <= len(label) <= _LABEL_MAX:
-            raise InvalidInput(f'Give the host a label of 1 to {_LABEL_MAX} characters, like "GPU server".')
+            raise InvalidInput(
+                N_('Give the host a label of 1 to {LABEL_MAX} characters, like "GPU server".', LABEL_MAX=_LABEL_MAX)
+            )
         url = normalise_url(url)
         await self.urls()
         if await OllamaHost.exists(url=url):
-            raise Conflict(f'{url} is already registered.')
+            raise Conflict(N_('{url} is already registered.', url=url))
         last = await OllamaHost.all().order_by('-position').first()
         row = await OllamaHost.create(
             label=label, url=url, enabled=enabled, slots=slots, position=(last.position + 1) if last else 0
@@ -195,16 +205,16 @@ class HostDirectory:
         await self._require_admin(actor_id)
         row = await OllamaHost.get_or_none(id=host_id)
         if row is None:
-            raise NotFound('That host does not exist (any more).')
+            raise NotFound(N_('That host does not exist (any more).'))
         if label is not None:
             label = ' '.join(label.split())
             if not 1 <= len(label) <= _LABEL_MAX:
-                raise InvalidInput(f'Give the host a label of 1 to {_LABEL_MAX} characters.')
+                raise InvalidInput(N_('Give the host a label of 1 to {LABEL_MAX} characters.', LABEL_MAX=_LABEL_MAX))
             row.label = label
         if url is not None:
             url = normalise_url(url)
             if url != row.url and await OllamaHost.exists(url=url):
-                raise Conflict(f'{url} is already registered.')
+                raise Conflict(N_('{url} is already registered.', url=url))
             row.url = url
         if enabled is not None:
             row.enabled = enabled
@@ -218,7 +228,7 @@ class HostDirectory:
         await self._require_admin(actor_id)
         deleted = await OllamaHost.filter(id=host_id).delete()
         if not deleted:
-            raise NotFound('That host does not exist (any more).')
+            raise NotFound(N_('That host does not exist (any more).'))
         self._changed()
 
 
@@ -226,5 +236,5 @@ def _check_slots(slots: int | None) -> int | None:
     if slots is None:
         return None
     if isinstance(slots, bool) or not isinstance(slots, int) or not 1 <= slots <= 256:
-        raise InvalidInput('A host runs 1 to 256 generations at once; leave it empty for the default.')
+        raise InvalidInput(N_('A host runs 1 to 256 generations at once; leave it empty for the default.'))
     return slots

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from services.core.errors import InvalidInput
+from services.core.i18n import N_
 
 _PART = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}')
 _NAMESPACE = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_-]{0,79}')
@@ -39,9 +40,12 @@ def validate(name: str) -> str:
     parts = parse(name)
     if parts is None:
         raise InvalidInput(
-            f'"{(name or "").strip()[:80]}" is not a valid model name. '
-            'Use the form model[:tag] or namespace/model[:tag], e.g. llama3.2:1b '
-            '(letters, digits, "_", "-" and "."; no spaces).'
+            N_(
+                '"{strip}" is not a valid model name. Use the form model[:tag] or '
+                'namespace/model[:tag], e.g. llama3.2:1b (letters, digits, "_", "-" and "."; no '
+                'spaces).',
+                strip=(name or '').strip()[:80],
+            )
         )
     host, namespace, model, tag = parts
     prefix = '/'.join(p for p in (host, namespace) if p)

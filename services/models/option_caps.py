@@ -13,6 +13,7 @@ from models import AppSetting, Role
 from services.core.audit import OPTION_CAPS_CHANGE
 from services.core.auth import AuthService
 from services.core.errors import InvalidInput
+from services.core.i18n import N_
 from services.models.options import CAPPED, OptionCaps
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class OptionCapsService:
         options table. Takes effect for the next model call."""
         user = await self.auth.require(actor_id, Role.ADMIN)
         if not isinstance(values, dict):
-            raise InvalidInput('The ranges must be a JSON object, like {"num_ctx": 8192}.')
+            raise InvalidInput(N_('The ranges must be a JSON object, like {"num_ctx": 8192}.'))
         before = await self.current()
         caps = OptionCaps.checked({**before.to_dict(), **values})
         await AppSetting.update_or_create(defaults={'value': caps.to_dict()}, key=KEY)

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
 from services.core.errors import InvalidInput, PermissionDenied
+from services.core.i18n import N_
 
 
 class Bound(NamedTuple):
@@ -59,7 +60,7 @@ MAX_SCHEMA_CHARS = 20_000
 
 
 def staff_only(name: str) -> PermissionDenied:
-    return PermissionDenied(f'"{name}" can only be set by instructors and admins.')
+    return PermissionDenied(N_('"{name}" can only be set by instructors and admins.', name=name))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -76,14 +77,20 @@ class OptionCaps:
     def checked(cls, raw: dict[str, Any]) -> OptionCaps:
         """Caps as an admin gives them: each a number within the table's bounds (num_predict at least 1)."""
         if not isinstance(raw, dict):
-            raise InvalidInput('The ranges must be a JSON object, like {"num_ctx": 8192}.')
+            raise InvalidInput(N_('The ranges must be a JSON object, like {"num_ctx": 8192}.'))
         unknown = [key for key in raw if key not in CAPPED]
         if unknown:
-            raise InvalidInput(f'Unknown range "{unknown[0]}". Ranges can be set for: {", ".join(CAPPED)}.')
+            raise InvalidInput(
+                N_(
+                    'Unknown range "{unknown}". Ranges can be set for: {CAPPED}.',
+                    unknown=unknown[0],
+                    CAPPED=', '.join(CAPPED),
+                )
+            )
         values: dict[str, Any] = {}
         for key in CAPPED:
             if raw.get(key) in (None, ''):
-                raise InvalidInput(f'Give the highest "{key}" a model call may ask for.')
+                raise InvalidInput(N_('Give the highest "{key}" a model call may ask for.', key=key))
             kind, low, high, _ = BOUNDS[key]
             low = max(low, 1) if key == 'num_predict' else low
             values[key] = _number(key, raw[key], kind, low, high, 'The highest ')
@@ -101,7 +108,7 @@ def validate_options(raw: Any, *, staff: bool = False, caps: OptionCaps | None =
     if raw in (None, ''):
         return {}
     if not isinstance(raw, dict):
-        raise InvalidInput('Options must be a JSON object, like {"temperature": 0.7}.')
+        raise InvalidInput(N_('Options must be a JSON object, like {"temperature": 0.7}.'))
     options: dict[str, Any] = {}
     for key, value in raw.items():
         if value is None or value == '' or value == []:
@@ -111,7 +118,9 @@ def validate_options(raw: Any, *, staff: bool = False, caps: OptionCaps | None =
             continue
         if key not in BOUNDS:
             allowed = [name for name, bound in BOUNDS.items() if staff or not bound.staff]
-            raise InvalidInput(f'Unknown option "{key}". Allowed: {", ".join([*allowed, "stop"])}.')
+            raise InvalidInput(
+                N_('Unknown option "{key}". Allowed: {allowed}.', key=key, allowed=', '.join([*allowed, 'stop']))
+            )
         kind, low, high, host_level = BOUNDS[key]
         if host_level and not staff:
             raise staff_only(key)
@@ -124,7 +133,7 @@ def validate_options(raw: Any, *, staff: bool = False, caps: OptionCaps | None =
 def _number(key: str, value: Any, kind: type, low: float, high: float, prefix: str = '') -> Any:
     if kind is bool:
         if not isinstance(value, bool):
-            raise InvalidInput(f'{prefix}"{key}" must be true or false.')
+            raise InvalidInput(N_('{prefix}"{key}" must be true or false.', prefix=prefix, key=key))
         return value
     try:
         if isinstance(value, bool):
@@ -134,9 +143,23 @@ def _number(key: str, value: Any, kind: type, low: float, high: float, prefix: s
             raise ValueError
         number = kind(number)
     except (TypeError, ValueError, OverflowError):
-        raise InvalidInput(f'{prefix}"{key}" must be a {"whole " if kind is int else ""}number.') from None
+        raise InvalidInput(
+            N_(
+                '{prefix}"{key}" must be a whole number.' if kind is int else '{prefix}"{key}" must be a number.',
+                prefix=prefix,
+                key=key,
+            )
+        ) from None
     if not low <= number <= high:
-        raise InvalidInput(f'{prefix}"{key}" must be between {_num(low)} and {_num(high)} on this platform.')
+        raise InvalidInput(
+            N_(
+                '{prefix}"{key}" must be between {low} and {high} on this platform.',
+                prefix=prefix,
+                key=key,
+                low=_num(low),
+                high=_num(high),
+            )
+        )
     return number
 
 
@@ -148,7 +171,13 @@ def _stops(value: Any) -> list[str]:
     stops = [value] if isinstance(value, str) else list(value)
     stops = [s for s in stops if isinstance(s, str) and s]
     if len(stops) > MAX_STOPS or any(len(s) > MAX_STOP_LENGTH for s in stops):
-        raise InvalidInput(f'Give at most {MAX_STOPS} stop sequences of up to {MAX_STOP_LENGTH} characters each.')
+        raise InvalidInput(
+            N_(
+                'Give at most {MAX_STOPS} stop sequences of up to {MAX_STOP_LENGTH} characters each.',
+                MAX_STOPS=MAX_STOPS,
+                MAX_STOP_LENGTH=MAX_STOP_LENGTH,
+            )
+        )
     return stops
 
 
@@ -161,13 +190,13 @@ def validate_keep_alive(value: Any, *, staff: bool = False) -> str | int | None:
         raise staff_only('keep_alive')
     if isinstance(value, int | float) and not isinstance(value, bool):
         if not -1 <= value <= 86_400:
-            raise InvalidInput('keep_alive must be between -1 and 86400 seconds.')
+            raise InvalidInput(N_('keep_alive must be between -1 and 86400 seconds.'))
         return int(value)
     text = str(value).strip()
     if re.fullmatch(r'-?\d+', text):
         return validate_keep_alive(int(text), staff=staff)
     if not _DURATION.match(text) or len(text) > 20:
-        raise InvalidInput('keep_alive must be a duration like 5m, 30s or 1h, or a number of seconds.')
+        raise InvalidInput(N_('keep_alive must be a duration like 5m, 30s or 1h, or a number of seconds.'))
     return text
 
 
@@ -179,11 +208,13 @@ def validate_format(value: Any) -> str | dict | None:
         return 'json'
     if isinstance(value, str):
         if len(value) > MAX_SCHEMA_CHARS:
-            raise InvalidInput('The JSON schema is too long.')
+            raise InvalidInput(N_('The JSON schema is too long.'))
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise InvalidInput(f'The JSON schema is not valid JSON: {exc.msg} (line {exc.lineno}).') from None
+            raise InvalidInput(
+                N_('The JSON schema is not valid JSON: {msg} (line {lineno}).', msg=exc.msg, lineno=exc.lineno)
+            ) from None
     if not isinstance(value, dict) or not value:
-        raise InvalidInput('The JSON schema must be a JSON object, like {"type": "object", "properties": {...}}.')
+        raise InvalidInput(N_('The JSON schema must be a JSON object, like {"type": "object", "properties": {...}}.'))
     return value

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from services.core.errors import Throttled
+from services.core.i18n import N_
 from services.models.callers import Caller
 
 if TYPE_CHECKING:
@@ -185,7 +186,11 @@ class Room:
         if caller.user_id is not None and len(lane) >= self.max_queue_per_user:
             self.refused_busy += 1
             raise Throttled(
-                f'You already have {len(lane)} model calls waiting for a free slot. Wait for them first.', 10
+                N_(
+                    'You already have {count} model calls waiting for a free slot. Wait for them first.',
+                    count=len(lane),
+                ),
+                10,
             )
         started = time.monotonic()
         limited = limited and caller.user_id is not None
@@ -264,14 +269,24 @@ class Room:
         user = waiter.caller.user_id
         if waiter.limited and user is not None and self.running(user) >= self.max_per_user:
             return Throttled(
-                f'You already have {self.running(user)} model calls running (the limit is {self.max_per_user}); '
-                f'this one waited {waited:.0f} s for one of them to finish. Wait for one or stop it, then try again.',
+                N_(
+                    'You already have {user} model calls running (the limit is {max_per_user}); this one '
+                    'waited {waited:.0f} s for one of them to finish. Wait for one or stop it, then try '
+                    'again.',
+                    user=self.running(user),
+                    max_per_user=self.max_per_user,
+                    waited=waited,
+                ),
                 5,
             )
         queued = sum(len(lane) for lane in self._lanes.values())
         return Throttled(
-            f'The room is busy: every model slot is taken and {queued} more calls are waiting. This one waited '
-            f'{waited:.0f} s. Try again in a few seconds.',
+            N_(
+                'The room is busy: every model slot is taken and {queued} more calls are waiting. This '
+                'one waited {waited:.0f} s. Try again in a few seconds.',
+                queued=queued,
+                waited=waited,
+            ),
             10,
         )
 

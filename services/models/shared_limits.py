@@ -15,6 +15,7 @@ import time
 
 from services.core.bus import LiveBus
 from services.core.errors import Throttled
+from services.core.i18n import N_
 from services.core.shared_counts import SharedCounts
 
 KEY = 'owp:running:'  # + user id: {process origin: running calls}
@@ -41,9 +42,14 @@ class SharedLimits:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise Throttled(
-                    f'You already have {total} model calls running (the limit is {limit}, on every server of '
-                    f'this platform together); this one waited {max_wait:.0f} s for one of them to finish. Wait for '
-                    'one or stop it, then try again.',
+                    N_(
+                        'You already have {total} model calls running (the limit is {limit}, on every server '
+                        'of this platform together); this one waited {max_wait:.0f} s for one of them to '
+                        'finish. Wait for one or stop it, then try again.',
+                        total=total,
+                        limit=limit,
+                        max_wait=max_wait,
+                    ),
                     5,
                 )
             await self.counts.wait_freed(key, min(0.25, left))

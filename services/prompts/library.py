@@ -202,7 +202,7 @@ class PromptService:
         row = await self._visible(actor_id, prompt_id)
         found = await PromptVersion.get_or_none(prompt_id=row.id, number=number or row.current_version)
         if found is None:
-            raise NotFound(f'Version {number} of this prompt does not exist.')
+            raise NotFound(N_('Version {number} of this prompt does not exist.', number=number))
         return _version(found)
 
     # ----- writing -------------------------------------------------------------------------------------------------
@@ -245,7 +245,7 @@ class PromptService:
     async def set_current(self, actor_id: int, prompt_id: int, number: int) -> PromptDetail:
         row = await self._owned(actor_id, prompt_id)
         if not await PromptVersion.exists(prompt_id=row.id, number=number):
-            raise NotFound(f'Version {number} of this prompt does not exist.')
+            raise NotFound(N_('Version {number} of this prompt does not exist.', number=number))
         await Prompt.filter(id=row.id).update(current_version=number)
         return await self.get(actor_id, row.id)
 
@@ -254,7 +254,7 @@ class PromptService:
         row = await self._owned(actor_id, prompt_id)
         old = await PromptVersion.get_or_none(prompt_id=row.id, number=number)
         if old is None:
-            raise NotFound(f'Version {number} of this prompt does not exist.')
+            raise NotFound(N_('Version {number} of this prompt does not exist.', number=number))
         async with in_transaction():
             new_number = await self._next_number(row.id)
             await PromptVersion.create(
@@ -357,17 +357,26 @@ class PromptService:
         try:
             data = json.loads(text)
         except ValueError as exc:
-            raise InvalidInput(f'This is not valid JSON ({exc.msg} at line {exc.lineno}).') from None
+            raise InvalidInput(
+                N_('This is not valid JSON ({msg} at line {lineno}).', msg=exc.msg, lineno=exc.lineno)
+            ) from None
         if not isinstance(data, dict) or data.get('format') != EXPORT_FORMAT:
-            raise InvalidInput(f'This is not a prompt export (expected "format": "{EXPORT_FORMAT}").')
+            raise InvalidInput(
+                N_('This is not a prompt export (expected "format": "{EXPORT_FORMAT}").', EXPORT_FORMAT=EXPORT_FORMAT)
+            )
         versions = data.get('versions')
         if not isinstance(versions, list) or not 1 <= len(versions) <= MAX_IMPORT_VERSIONS:
-            raise InvalidInput(f'A prompt export needs 1 to {MAX_IMPORT_VERSIONS} versions.')
+            raise InvalidInput(
+                N_(
+                    'A prompt export needs 1 to {MAX_IMPORT_VERSIONS} versions.',
+                    MAX_IMPORT_VERSIONS=MAX_IMPORT_VERSIONS,
+                )
+            )
         cleaned: list[dict[str, Any]] = []
         meta: dict[str, Any] = {}
         for index, item in enumerate(versions, start=1):
             if not isinstance(item, dict):
-                raise InvalidInput(f'Version {index} of the export is not an object.')
+                raise InvalidInput(N_('Version {index} of the export is not an object.', index=index))
             draft = PromptDraft(
                 name=str(data.get('name') or ''),
                 description=str(data.get('description') or ''),
@@ -381,7 +390,9 @@ class PromptService:
             try:
                 clean = _clean(draft, staff=is_staff(user.role))
             except InvalidInput as exc:
-                raise InvalidInput(f'Version {index} of the export is not valid: {exc.message}') from None
+                raise InvalidInput(
+                    N_('Version {index} of the export is not valid: {message}', index=index, message=exc.message)
+                ) from None
             meta = clean['meta']
             cleaned.append({**clean['version'], 'message': str(item.get('message') or '')[:200]})
         current = data.get('current_version')

@@ -293,22 +293,27 @@ class PromptRunService:
         unknown = [h for h in header if h not in names]
         if unknown:
             raise InvalidInput(
-                f'The CSV has column(s) {", ".join(unknown)} that are not variables of this prompt '
-                f'({", ".join(names) or "it has none"}).'
+                N_(
+                    'The CSV has column(s) {unknown} that are not variables of this prompt ({variables}).',
+                    unknown=', '.join(unknown),
+                    variables=', '.join(names) or '—',
+                )
             )
         rows: list[dict[str, Any]] = []
         for index, raw in enumerate(reader, start=1):
             if None in raw:
-                raise InvalidInput(f'Row {index} of the CSV has more cells than the header.')
+                raise InvalidInput(N_('Row {index} of the CSV has more cells than the header.', index=index))
             values = {k.strip(): v for k, v in raw.items() if k is not None and v is not None}
             if not any(str(v).strip() for v in values.values()):
                 continue
             if len(rows) >= self.max_batch_rows:
-                raise InvalidInput(f'A batch can have at most {self.max_batch_rows} rows.')
+                raise InvalidInput(
+                    N_('A batch can have at most {max_batch_rows} rows.', max_batch_rows=self.max_batch_rows)
+                )
             try:
                 rows.append(resolve_values(info.variables, values))
             except InvalidInput as exc:
-                raise InvalidInput(f'Row {index} of the CSV: {exc.message}') from None
+                raise InvalidInput(N_('Row {index} of the CSV: {message}', index=index, message=exc.message)) from None
         if not rows:
             raise InvalidInput(N_('The CSV has a header but no rows of values.'))
         return rows
@@ -329,7 +334,9 @@ class PromptRunService:
         if not rows:
             raise InvalidInput(N_('There are no rows to run.'))
         if len(rows) > self.max_batch_rows:
-            raise InvalidInput(f'A batch can have at most {self.max_batch_rows} rows.')
+            raise InvalidInput(
+                N_('A batch can have at most {max_batch_rows} rows.', max_batch_rows=self.max_batch_rows)
+            )
         first = await self.prepare(actor_id, prompt_id, rows[0], model, version=version)  # fail fast
         caller = await self.calls.caller(actor_id)
         await self.calls.admit(caller, Purpose.BATCH_ROW, first.model)  # refused up front: nothing is saved

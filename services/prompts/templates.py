@@ -58,12 +58,22 @@ def placeholders(*templates: str) -> list[str]:
 
 def check_template(template: str, what: str) -> None:
     if len(template or '') > MAX_TEMPLATE_CHARS:
-        raise InvalidInput(f'The {what} is too long (at most {MAX_TEMPLATE_CHARS} characters).')
+        raise InvalidInput(
+            N_(
+                'The {what} is too long (at most {MAX_TEMPLATE_CHARS} characters).',
+                what=what,
+                MAX_TEMPLATE_CHARS=MAX_TEMPLATE_CHARS,
+            )
+        )
     for match in ANY_BRACES_RE.finditer(template or ''):
         if not PLACEHOLDER_RE.fullmatch(match.group(0)):
             raise InvalidInput(
-                f'The {what} contains "{match.group(0)[:60]}". Only plain {{{{name}}}} placeholders are supported '
-                '(letters, digits and underscores; no filters, expressions or blocks).'
+                N_(
+                    'The {what} contains "{value}". Only plain {{{{name}}}} placeholders are supported '
+                    '(letters, digits and underscores; no filters, expressions or blocks).',
+                    what=what,
+                    value=match.group(0)[:60],
+                )
             )
 
 
@@ -73,22 +83,37 @@ def coerce(variable: Variable, value: Any) -> Any:
     if variable.type in ('text', 'long_text'):
         text = '' if value is None else str(value)
         if len(text) > MAX_VALUE_CHARS:
-            raise InvalidInput(f'The value of "{name}" is too long (at most {MAX_VALUE_CHARS} characters).')
+            raise InvalidInput(
+                N_(
+                    'The value of "{name}" is too long (at most {MAX_VALUE_CHARS} characters).',
+                    name=name,
+                    MAX_VALUE_CHARS=MAX_VALUE_CHARS,
+                )
+            )
         return text
     if variable.type == 'number':
         if isinstance(value, bool):
-            raise InvalidInput(f'"{name}" must be a number.')
+            raise InvalidInput(N_('"{name}" must be a number.', name=name))
         try:
             number = float(str(value).strip()) if not isinstance(value, int | float) else float(value)
         except ValueError:
-            raise InvalidInput(f'"{name}" must be a number, not "{str(value)[:40]}".') from None
+            raise InvalidInput(
+                N_('"{name}" must be a number, not "{value}".', name=name, value=str(value)[:40])
+            ) from None
         if not math.isfinite(number):
-            raise InvalidInput(f'"{name}" must be a finite number.')
+            raise InvalidInput(N_('"{name}" must be a finite number.', name=name))
         return int(number) if number.is_integer() and abs(number) < 2**53 else number
     if variable.type == 'choice':
         text = '' if value is None else str(value)
         if text not in variable.choices:
-            raise InvalidInput(f'"{name}" must be one of: {", ".join(variable.choices)} (got "{text[:40]}").')
+            raise InvalidInput(
+                N_(
+                    '"{name}" must be one of: {choices} (got "{text}").',
+                    name=name,
+                    choices=', '.join(variable.choices),
+                    text=text[:40],
+                )
+            )
         return text
     if variable.type == 'yes_no':
         if isinstance(value, bool):
@@ -98,8 +123,8 @@ def coerce(variable: Variable, value: Any) -> Any:
             return True
         if text in NO:
             return False
-        raise InvalidInput(f'"{name}" must be yes or no, not "{text[:40]}".')
-    raise InvalidInput(f'Unknown variable type "{variable.type}".')
+        raise InvalidInput(N_('"{name}" must be yes or no, not "{text}".', name=name, text=text[:40]))
+    raise InvalidInput(N_('Unknown variable type "{type}".', type=variable.type))
 
 
 def parse_variables(spec: Any) -> list[Variable]:
@@ -109,7 +134,7 @@ def parse_variables(spec: Any) -> list[Variable]:
     if not isinstance(spec, list):
         raise InvalidInput(N_('Variables must be a list of {"name", "type", "default", "choices"} objects.'))
     if len(spec) > MAX_VARIABLES:
-        raise InvalidInput(f'A prompt can have at most {MAX_VARIABLES} variables.')
+        raise InvalidInput(N_('A prompt can have at most {MAX_VARIABLES} variables.', MAX_VARIABLES=MAX_VARIABLES))
     out: list[Variable] = []
     names: set[str] = set()
     for item in spec:
@@ -118,21 +143,31 @@ def parse_variables(spec: Any) -> list[Variable]:
         name = str(item.get('name') or '').strip()
         if not NAME_RE.match(name):
             raise InvalidInput(
-                f'"{name[:40]}" is not a valid variable name: use letters, digits and underscores, '
-                'starting with a letter.'
+                N_(
+                    '"{name}" is not a valid variable name: use letters, digits and underscores, starting '
+                    'with a letter.',
+                    name=name[:40],
+                )
             )
         if name in names:
-            raise InvalidInput(f'The variable "{name}" is defined twice.')
+            raise InvalidInput(N_('The variable "{name}" is defined twice.', name=name))
         names.add(name)
         kind = str(item.get('type') or 'text')
         if kind not in VARIABLE_TYPES:
-            raise InvalidInput(f'"{name}" has an unknown type "{kind}"; use one of {", ".join(VARIABLE_TYPES)}.')
+            raise InvalidInput(
+                N_(
+                    '"{name}" has an unknown type "{kind}"; use one of {VARIABLE_TYPES}.',
+                    name=name,
+                    kind=kind,
+                    VARIABLE_TYPES=', '.join(VARIABLE_TYPES),
+                )
+            )
         choices = item.get('choices') or []
         if kind == 'choice':
             if isinstance(choices, str):
                 choices = [c.strip() for c in choices.split(',')]
             if not isinstance(choices, list) or not [c for c in choices if str(c).strip()]:
-                raise InvalidInput(f'The choice variable "{name}" needs a list of choices.')
+                raise InvalidInput(N_('The choice variable "{name}" needs a list of choices.', name=name))
             choices = list(dict.fromkeys(str(c).strip() for c in choices if str(c).strip()))
         else:
             choices = []
@@ -159,14 +194,19 @@ def check_consistency(system_template: str, user_template: str, variables: list[
     missing = [n for n in used if n not in declared]
     if missing:
         raise InvalidInput(
-            f'The template uses {", ".join("{{" + n + "}}" for n in missing)} but no such variable is defined. '
-            'Add it to the variables (or use "Detect variables").'
+            N_(
+                'The template uses {missing} but no such variable is defined. Add it to the variables '
+                '(or use "Detect variables").',
+                missing=', '.join('{{' + n + '}}' for n in missing),
+            )
         )
     unused = [v.name for v in variables if v.name not in used]
     if unused:
         raise InvalidInput(
-            f'The variable(s) {", ".join(unused)} are not used in the templates. Use them as {{{{name}}}} or remove '
-            'them.'
+            N_(
+                'The variable(s) {unused} are not used in the templates. Use them as {{{{name}}}} or remove them.',
+                unused=', '.join(unused),
+            )
         )
 
 
@@ -176,7 +216,9 @@ def resolve_values(variables: list[Variable], values: dict[str, Any] | None) -> 
     declared = {v.name for v in variables}
     extra = [k for k in values if k not in declared]
     if extra:
-        raise InvalidInput(f'Unknown variable(s): {", ".join(map(str, extra))}. This prompt has no such variable.')
+        raise InvalidInput(
+            N_('Unknown variable(s): {str}. This prompt has no such variable.', str=', '.join(map(str, extra)))
+        )
     out: dict[str, Any] = {}
     for variable in variables:
         if variable.name in values and values[variable.name] is not None:
@@ -184,7 +226,7 @@ def resolve_values(variables: list[Variable], values: dict[str, Any] | None) -> 
         elif variable.default is not None:
             out[variable.name] = variable.default
         else:
-            raise InvalidInput(f'Missing a value for "{variable.name}" (it has no default).')
+            raise InvalidInput(N_('Missing a value for "{name}" (it has no default).', name=variable.name))
     return out
 
 
@@ -201,7 +243,7 @@ def render(template: str, values: dict[str, Any]) -> str:
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in values:
-            raise InvalidInput(f'Missing a value for "{name}".')
+            raise InvalidInput(N_('Missing a value for "{name}".', name=name))
         return as_text(values[name])
 
     return PLACEHOLDER_RE.sub(replace, template or '')

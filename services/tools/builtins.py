@@ -50,7 +50,9 @@ class BuiltinRegistry:
     def get(self, key: str) -> BuiltinTool:
         tool = self._tools.get(key)
         if tool is None:
-            raise InvalidInput(f'There is no built-in tool "{key}". Available: {", ".join(self._tools)}.')
+            raise InvalidInput(
+                N_('There is no built-in tool "{key}". Available: {tools}.', key=key, tools=', '.join(self._tools))
+            )
         return tool
 
     def all(self) -> list[BuiltinTool]:
@@ -68,7 +70,9 @@ async def _now(_: ToolContext, args: dict[str, Any]) -> Any:
     try:
         zone = ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f'Unknown time zone "{name[:60]}". Use an IANA name like Europe/Berlin or UTC.') from None
+        raise InvalidInput(
+            N_('Unknown time zone "{name}". Use an IANA name like Europe/Berlin or UTC.', name=name[:60])
+        ) from None
     now = datetime.now(zone)
     return {
         'timezone': name,
@@ -131,8 +135,12 @@ def convert(value: float, source: str, target: str) -> tuple[float, str]:
             return round(value * table[a] / table[b], 9), quantity
     known = sorted({*LENGTH, *MASS, *VOLUME, *TEMPERATURE})
     raise InvalidInput(
-        f'Cannot convert "{source}" to "{target}". Both units must measure the same thing; known units: '
-        f'{", ".join(known)}.'
+        N_(
+            'Cannot convert "{source}" to "{target}". Both units must measure the same thing; known units: {known}.',
+            source=source,
+            target=target,
+            known=', '.join(known),
+        )
     )
 
 

@@ -40,12 +40,19 @@ def evaluate(expression: str) -> int | float:
     if not isinstance(expression, str) or not expression.strip():
         raise CalculatorError(N_('Give an arithmetic expression, like (2 + 3) * 4.'))
     if len(expression) > MAX_EXPRESSION_CHARS:
-        raise CalculatorError(f'The expression is too long (at most {MAX_EXPRESSION_CHARS} characters).')
+        raise CalculatorError(
+            N_(
+                'The expression is too long (at most {MAX_EXPRESSION_CHARS} characters).',
+                MAX_EXPRESSION_CHARS=MAX_EXPRESSION_CHARS,
+            )
+        )
     text = expression.strip().replace('^', '**').replace('×', '*').replace('÷', '/')
     try:
         tree = ast.parse(text, mode='eval')
     except SyntaxError:
-        raise CalculatorError(f'"{expression[:80]}" is not a valid arithmetic expression.') from None
+        raise CalculatorError(
+            N_('"{expression}" is not a valid arithmetic expression.', expression=expression[:80])
+        ) from None
     return _check(_eval(tree.body, 0))
 
 
@@ -73,7 +80,7 @@ def _eval(node: ast.AST, depth: int) -> int | float:
         right = _eval(node.right, depth + 1)
         if isinstance(node.op, ast.Pow):
             if abs(right) > MAX_EXPONENT:
-                raise CalculatorError(f'Exponents are limited to {MAX_EXPONENT}.')
+                raise CalculatorError(N_('Exponents are limited to {MAX_EXPONENT}.', MAX_EXPONENT=MAX_EXPONENT))
             if isinstance(left, int) and isinstance(right, int) and right > 0:
                 if left.bit_length() * right > MAX_INT_BITS:
                     raise CalculatorError(N_('The result is too large.'))
@@ -87,7 +94,7 @@ def _eval(node: ast.AST, depth: int) -> int | float:
         except OverflowError:
             raise CalculatorError(N_('The result is too large.')) from None
         except (TypeError, ValueError) as exc:
-            raise CalculatorError(f'That calculation is not possible ({exc}).') from None
+            raise CalculatorError(N_('That calculation is not possible ({exc}).', exc=exc)) from None
     raise CalculatorError(
-        f'Only numbers and + - * / // % ** with parentheses are allowed; "{type(node).__name__}" is not.'
+        N_('Only numbers and + - * / // % ** with parentheses are allowed; "{name}" is not.', name=type(node).__name__)
     )

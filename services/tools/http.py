@@ -42,26 +42,28 @@ def validate_config(config: Any, parameters: dict[str, Any]) -> dict[str, Any]:
         raise InvalidInput(N_('The HTTP configuration must be an object with method, url and headers.'))
     method = str(config.get('method') or 'GET').upper()
     if method not in METHODS:
-        raise InvalidInput(f'The method must be one of {", ".join(METHODS)}.')
+        raise InvalidInput(N_('The method must be one of {METHODS}.', METHODS=', '.join(METHODS)))
     url = str(config.get('url') or '').strip()
     names = PLACEHOLDER.findall(url)
     known = set((parameters.get('properties') or {}).keys())
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise InvalidInput(f'The URL uses {{{unknown[0]}}} but the tool has no parameter "{unknown[0]}".')
+        raise InvalidInput(
+            N_('The URL uses {{{unknown}}} but the tool has no parameter "{unknown}".', unknown=unknown[0])
+        )
     try:
         parse(PLACEHOLDER.sub('x', url))
     except UnsafeURL as exc:
-        raise InvalidInput(f'The URL template is not usable: {exc.message}') from None
+        raise InvalidInput(N_('The URL template is not usable: {message}', message=exc.message)) from None
     headers = config.get('headers') or {}
     if not isinstance(headers, dict) or len(headers) > 20:
         raise InvalidInput(N_('Headers must be an object of up to 20 "Name": "value" pairs.'))
     clean_headers: dict[str, str] = {}
     for name, value in headers.items():
         if not HEADER_NAME.match(str(name)) or str(name).lower() in FORBIDDEN_HEADERS:
-            raise InvalidInput(f'"{str(name)[:40]}" cannot be used as a header name here.')
+            raise InvalidInput(N_('"{name}" cannot be used as a header name here.', name=str(name)[:40]))
         if not isinstance(value, str) or len(value) > 2000 or any(c in value for c in '\r\n\x00'):
-            raise InvalidInput(f'The value of header "{name}" must be one line of text.')
+            raise InvalidInput(N_('The value of header "{name}" must be one line of text.', name=name))
         clean_headers[str(name)] = value
     return {'method': method, 'url': url, 'headers': clean_headers}
 
@@ -83,7 +85,7 @@ def build_url(template: str, args: dict[str, Any]) -> tuple[str, set[str]]:
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in args or args[name] is None:
-            raise ToolFailed(f'The argument "{name}" is needed for the URL but was not given.')
+            raise ToolFailed(N_('The argument "{name}" is needed for the URL but was not given.', name=name))
         used.add(name)
         value = args[name]
         text = json.dumps(value) if isinstance(value, dict | list | bool) else str(value)
@@ -133,12 +135,18 @@ async def call(
                     content_type = response.headers.get('content-type', '')
                     status = response.status_code
             except httpx.TimeoutException:
-                raise ToolFailed(f'{target.host} did not answer within {seconds:g} seconds.') from None
+                raise ToolFailed(
+                    N_('{host} did not answer within {seconds:g} seconds.', host=target.host, seconds=seconds)
+                ) from None
             except httpx.HTTPError as exc:
-                raise ToolFailed(f'Calling {target.host} failed: {type(exc).__name__}.') from None
+                raise ToolFailed(
+                    N_('Calling {host} failed: {name}.', host=target.host, name=type(exc).__name__)
+                ) from None
             text = data.decode('utf-8', errors='replace')
             if status >= 400:
-                raise ToolFailed(f'{target.host} answered HTTP {status}: {text[:300]}')
+                raise ToolFailed(
+                    N_('{host} answered HTTP {status}: {text}', host=target.host, status=status, text=text[:300])
+                )
             parsed: Any = text
             if 'json' in content_type:
                 try:
@@ -146,17 +154,19 @@ async def call(
                 except ValueError:
                     parsed = text
             return {'status': status, 'content_type': content_type.split(';')[0], 'body': parsed}
-    raise ToolFailed(f'Too many redirects (more than {MAX_REDIRECTS}).')
+    raise ToolFailed(N_('Too many redirects (more than {MAX_REDIRECTS}).', MAX_REDIRECTS=MAX_REDIRECTS))
 
 
 async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
     declared = response.headers.get('content-length')
     if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise ToolFailed(f'The response is larger than the limit of {max_bytes // 1024} KB.')
+        raise ToolFailed(N_('The response is larger than the limit of {max_bytes} KB.', max_bytes=max_bytes // 1024))
     chunks, size = [], 0
     async for chunk in response.aiter_bytes():
         size += len(chunk)
         if size > max_bytes:
-            raise ToolFailed(f'The response is larger than the limit of {max_bytes // 1024} KB.')
+            raise ToolFailed(
+                N_('The response is larger than the limit of {max_bytes} KB.', max_bytes=max_bytes // 1024)
+            )
         chunks.append(chunk)
     return b''.join(chunks)

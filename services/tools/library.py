@@ -212,7 +212,7 @@ class ToolService:
         data = self._clean(draft)
         await self.sharing.check_share(user, data['visibility'], data['workshop_id'])
         if await Tool.exists(owner_id=actor_id, name=data['name']):
-            raise Conflict(f'You already have a tool named {data["name"]}. Pick another name.')
+            raise Conflict(N_('You already have a tool named {name}. Pick another name.', name=data['name']))
         row = await Tool.create(owner_id=actor_id, **data)
         return await self.get(actor_id, row.id)
 
@@ -224,7 +224,7 @@ class ToolService:
             user, data['visibility'], data['workshop_id'], current=(row.visibility, row.workshop_id)
         )
         if await Tool.filter(owner_id=actor_id, name=data['name']).exclude(id=row.id).exists():
-            raise Conflict(f'You already have a tool named {data["name"]}. Pick another name.')
+            raise Conflict(N_('You already have a tool named {name}. Pick another name.', name=data['name']))
         await Tool.filter(id=row.id).update(**data)
         return await self.get(actor_id, row.id)
 
@@ -243,11 +243,13 @@ class ToolService:
             elif kind == 'tool' and key.isdigit():
                 out.append(self._info(await self._visible(actor_id, int(key)), actor_id, redact=False))
             else:
-                raise NotFound(f'No such tool: {ref}.')
+                raise NotFound(N_('No such tool: {ref}.', ref=ref))
         names = [t.name for t in out]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise InvalidInput(f'Two selected tools are both called {dupes[0]}; the model could not tell them apart.')
+            raise InvalidInput(
+                N_('Two selected tools are both called {dupes}; the model could not tell them apart.', dupes=dupes[0])
+            )
         return out
 
     # ----- execution -----------------------------------------------------------------------------------------------
@@ -296,8 +298,8 @@ class ToolService:
                     max_bytes=self.http_max_bytes,
                 )
             except UnsafeURL as exc:
-                raise ToolFailed(f'Refused: {exc.message}') from None
-        raise ToolFailed(f'Unknown tool kind {tool.kind}.')
+                raise ToolFailed(N_('Refused: {message}', message=exc.message)) from None
+        raise ToolFailed(N_('Unknown tool kind {kind}.', kind=tool.kind))
 
     # ----- HTTP allow-list (admin) ---------------------------------------------------------------------------------
     @staticmethod
@@ -326,13 +328,17 @@ class ToolService:
         same = AllowedHost.filter(host=name)
         same = same.filter(port=port) if port is not None else same.filter(port__isnull=True)
         if await same.exists():
-            raise Conflict(f'{name}{":" + str(port) if port else ""} is already on the allow-list.')
+            raise Conflict(
+                N_('{name}{port} is already on the allow-list.', name=name, port=':' + str(port) if port else '')
+            )
         try:
             row = await AllowedHost.create(
                 host=name, port=port, allow_private=allow_private, note=(note or '')[:200], created_by_id=actor_id
             )
         except IntegrityError:
-            raise Conflict(f'{name}{":" + str(port) if port else ""} is already on the allow-list.') from None
+            raise Conflict(
+                N_('{name}{port} is already on the allow-list.', name=name, port=':' + str(port) if port else '')
+            ) from None
         return AllowedHostInfo(id=row.id, host=row.host, port=row.port, allow_private=row.allow_private, note=row.note)
 
     async def remove_allowed(self, actor_id: int, entry_id: int) -> None:

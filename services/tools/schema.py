@@ -19,40 +19,53 @@ def check_name(name: str) -> str:
     name = (name or '').strip()
     if not TOOL_NAME.match(name):
         raise InvalidInput(
-            'A tool name must look like a function name: letters, digits, _ or -, starting with a letter or _, '
-            'at most 64 characters (e.g. get_weather).'
+            N_(
+                'A tool name must look like a function name: letters, digits, _ or -, starting with a '
+                'letter or _, at most 64 characters (e.g. get_weather).'
+            )
         )
     return name
 
 
 def _check_property(name: str, schema: Any, depth: int = 0) -> dict[str, Any]:
     if not isinstance(schema, dict):
-        raise InvalidInput(f'The parameter "{name}" must be described by an object like {{"type": "string"}}.')
+        raise InvalidInput(
+            N_('The parameter "{name}" must be described by an object like {{"type": "string"}}.', name=name)
+        )
     kind = schema.get('type', 'string')
     if kind not in TYPES:
-        raise InvalidInput(f'The parameter "{name}" has type "{kind}"; use one of {", ".join(TYPES)}.')
+        raise InvalidInput(
+            N_(
+                'The parameter "{name}" has type "{kind}"; use one of {TYPES}.',
+                name=name,
+                kind=kind,
+                TYPES=', '.join(TYPES),
+            )
+        )
     out: dict[str, Any] = {'type': kind}
     if 'description' in schema:
         if not isinstance(schema['description'], str) or len(schema['description']) > 500:
-            raise InvalidInput(f'The description of "{name}" must be text (at most 500 characters).')
+            raise InvalidInput(N_('The description of "{name}" must be text (at most 500 characters).', name=name))
         out['description'] = schema['description']
     if 'enum' in schema:
         enum = schema['enum']
         if not isinstance(enum, list) or not enum or len(enum) > 50:
-            raise InvalidInput(f'The allowed values of "{name}" must be a list of 1 to 50 values.')
+            raise InvalidInput(N_('The allowed values of "{name}" must be a list of 1 to 50 values.', name=name))
         if not all(isinstance(v, str | int | float | bool) for v in enum):
-            raise InvalidInput(f'The allowed values of "{name}" must be plain values (text, numbers, true/false).')
+            raise InvalidInput(
+                N_('The allowed values of "{name}" must be plain values (text, numbers, true/false).', name=name)
+            )
         out['enum'] = enum
     if kind == 'array' and 'items' in schema:
         if depth > 3:
-            raise InvalidInput(f'The parameter "{name}" is nested too deeply.')
+            raise InvalidInput(N_('The parameter "{name}" is nested too deeply.', name=name))
         out['items'] = _check_property(f'{name}[]', schema['items'], depth + 1)
     if kind == 'object' and 'properties' in schema:
         if depth > 3:
-            raise InvalidInput(f'The parameter "{name}" is nested too deeply.')
+            raise InvalidInput(N_('The parameter "{name}" is nested too deeply.', name=name))
         props = schema['properties']
         if not isinstance(props, dict):
-            raise InvalidInput(f'The properties of "{name}" must be an object.')
+            raise InvalidInput(N_('The properties of "{name}" must be an object.', name=name))
         out['properties'] = {k: _check_property(f'{name}.{k}', v, depth + 1) for k, v in props.items()}
     return out
 
@@ -69,10 +82,12 @@ def check_parameters(schema: Any) -> dict[str, Any]:
     if not isinstance(props, dict):
         raise InvalidInput(N_('"properties" must be an object mapping parameter names to schemas.'))
     if len(props) > MAX_PROPERTIES:
-        raise InvalidInput(f'A tool can have at most {MAX_PROPERTIES} parameters.')
+        raise InvalidInput(N_('A tool can have at most {MAX_PROPERTIES} parameters.', MAX_PROPERTIES=MAX_PROPERTIES))
     for key in props:
         if not re.match(r'^[A-Za-z_][A-Za-z0-9_]{0,63}$', str(key)):
-            raise InvalidInput(f'"{str(key)[:40]}" is not a valid parameter name (letters, digits, underscores).')
+            raise InvalidInput(
+                N_('"{key}" is not a valid parameter name (letters, digits, underscores).', key=str(key)[:40])
+            )
     required = schema.get('required') or []
     if not isinstance(required, list) or any(not isinstance(r, str) or r not in props for r in required):
         raise InvalidInput(N_('"required" must list names of defined parameters.'))
@@ -84,8 +99,13 @@ def check_parameters(schema: Any) -> dict[str, Any]:
     size = len(json.dumps(cleaned, ensure_ascii=False))
     if size > MAX_SCHEMA_CHARS:
         raise InvalidInput(
-            f'The parameters schema is {size:,} characters long; a tool may have at most {MAX_SCHEMA_CHARS:,} '
-            '(it is sent to the model with every message). Shorten its descriptions and lists of allowed values.'
+            N_(
+                'The parameters schema is {size:,} characters long; a tool may have at most '
+                '{MAX_SCHEMA_CHARS:,} (it is sent to the model with every message). Shorten its '
+                'descriptions and lists of allowed values.',
+                size=size,
+                MAX_SCHEMA_CHARS=MAX_SCHEMA_CHARS,
+            )
         )
     return cleaned
 
@@ -116,11 +136,15 @@ def check_arguments(schema: dict[str, Any], args: Any) -> dict[str, Any]:
     unknown = [k for k in args if k not in props]
     if unknown:
         raise InvalidInput(
-            f'Unknown argument(s): {", ".join(map(str, unknown))}. Expected: {", ".join(props) or "none"}.'
+            N_(
+                'Unknown argument(s): {unknown}. Expected: {expected}.',
+                unknown=', '.join(map(str, unknown)),
+                expected=', '.join(props) or '—',
+            )
         )
     missing = [k for k in schema.get('required') or [] if args.get(k) is None]
     if missing:
-        raise InvalidInput(f'Missing required argument(s): {", ".join(missing)}.')
+        raise InvalidInput(N_('Missing required argument(s): {missing}.', missing=', '.join(missing)))
     for key, value in args.items():
         prop = props[key]
         if value is None:
@@ -133,7 +157,7 @@ def check_arguments(schema: dict[str, Any], args: Any) -> dict[str, Any]:
                     continue
                 except ValueError:
                     pass
-            raise InvalidInput(f'The argument "{key}" must be of type {prop.get("type")}.')
+            raise InvalidInput(N_('The argument "{key}" must be of type {type}.', key=key, type=prop.get('type')))
         if 'enum' in prop and value not in prop['enum']:
-            raise InvalidInput(f'The argument "{key}" must be one of {prop["enum"]}.')
+            raise InvalidInput(N_('The argument "{key}" must be one of {enum}.', key=key, enum=prop['enum']))
     return args

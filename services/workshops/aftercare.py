@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from models import HandState, RaisedHand, StepProgress, User, WorkshopMembership
 from services.core.errors import NotFound
+from services.core.i18n import N_
 
 if TYPE_CHECKING:
     from services.workshops.service import WorkshopService
@@ -57,7 +58,7 @@ async def certificate(
         _, workshop = await service._manage(actor_id, workshop_id)
         membership = await WorkshopMembership.get_or_none(workshop_id=workshop_id, user_id=user_id)
         if membership is None:
-            raise NotFound('This person is not an attendee of this workshop.')
+            raise NotFound(N_('This person is not an attendee of this workshop.'))
     person = await User.get(id=membership.user_id)  # type: ignore[attr-defined]
     owner = await User.get(id=workshop.owner_id)  # type: ignore[attr-defined]
     done = {

@@ -165,13 +165,18 @@ class ArenaMixin(WorkshopSession):
         _, workshop = await self._manage(actor_id, workshop_id)
         picked = sorted({full_name(m) for m in models or [] if m and m.strip()})
         if len(picked) < 2:
-            raise InvalidInput('Pick at least two different models for the arena.')
+            raise InvalidInput(N_('Pick at least two different models for the arena.'))
         allowed = {full_name(m) for m in workshop.allowed_models or []}
         if not allowed:
-            raise InvalidInput('Set the models attendees may use first: the arena picks from them.')
+            raise InvalidInput(N_('Set the models attendees may use first: the arena picks from them.'))
         outside = [m for m in picked if m not in allowed]
         if outside:
-            raise InvalidInput(f'Not allowed in this workshop: {", ".join(outside)}. Add them to its allowed models.')
+            raise InvalidInput(
+                N_(
+                    'Not allowed in this workshop: {outside}. Add them to its allowed models.',
+                    outside=', '.join(outside),
+                )
+            )
         await WorkshopArena.update_or_create(defaults={'models': picked}, workshop_id=workshop_id)
         await self._publish_board(workshop_id)
         return picked
@@ -187,12 +192,17 @@ class ArenaMixin(WorkshopSession):
         self._require_live(workshop)
         prompt = (prompt or '').strip()
         if not prompt:
-            raise InvalidInput('Type a prompt for the two models.')
+            raise InvalidInput(N_('Type a prompt for the two models.'))
         if len(prompt) > MAX_PROMPT_CHARS:
-            raise InvalidInput(f'The prompt is too long (at most {MAX_PROMPT_CHARS:,} characters).')
+            raise InvalidInput(
+                N_(
+                    'The prompt is too long (at most {MAX_PROMPT_CHARS:,} characters).',
+                    MAX_PROMPT_CHARS=MAX_PROMPT_CHARS,
+                )
+            )
         models = await self._arena_models(workshop_id)
         if len(models) < 2:
-            raise Conflict('The arena is not open yet: the instructor has not picked its models.')
+            raise Conflict(N_('The arena is not open yet: the instructor has not picked its models.'))
         model_a, model_b = await self._pair(workshop_id, models)
         caller = await self.calls.caller(user.id)
         try:
@@ -222,7 +232,7 @@ class ArenaMixin(WorkshopSession):
         battle = await ArenaBattle.get_or_none(id=battle_id, workshop_id=workshop_id, user_id=actor_id)
         if battle is None:
             log.warning('user %s refused: arena battle %s is not theirs', actor_id, battle_id)
-            raise NotFound('No such battle.')
+            raise NotFound(N_('No such battle.'))
         return battle
 
     async def arena_answer(
@@ -231,7 +241,7 @@ class ArenaMixin(WorkshopSession):
         """Stream the answer of side 'a' or 'b' as text pieces; it is stored when it ends (also when it fails: the
         blinded error becomes the answer). An answer that is already stored comes back whole."""
         if side not in ('a', 'b'):
-            raise InvalidInput('A battle has two sides: a and b.')
+            raise InvalidInput(N_('A battle has two sides: a and b.'))
         battle = await self._own_battle(actor_id, workshop_id, battle_id)
         stored = battle.answer_a if side == 'a' else battle.answer_b
         if stored is not None:
@@ -286,13 +296,13 @@ class ArenaMixin(WorkshopSession):
     async def arena_vote(self, actor_id: int, workshop_id: int, battle_id: int, vote: str) -> Reveal:
         """The attendee's one vote on their battle; then the names are theirs to see."""
         if vote not in VOTES:
-            raise InvalidInput('Vote A, B, tie or both bad.')
+            raise InvalidInput(N_('Vote A, B, tie or both bad.'))
         battle = await self._own_battle(actor_id, workshop_id, battle_id)
         if battle.vote is None and (battle.answer_a is None or battle.answer_b is None):
-            raise Conflict('Wait until both answers have finished, then vote.')
+            raise Conflict(N_('Wait until both answers have finished, then vote.'))
         now = datetime.now(UTC)
         if not await ArenaBattle.filter(id=battle_id, vote__isnull=True).update(vote=vote, voted_at=now):
-            raise Conflict('You have already voted on this battle. Send a new prompt for another one.')
+            raise Conflict(N_('You have already voted on this battle. Send a new prompt for another one.'))
         await self.activity.record(
             actor_id, actions.ARENA_VOTE, workshop_id=workshop_id, battle_id=battle_id, vote=vote,
             model_a=battle.model_a, model_b=battle.model_b,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from models import HandState, PrivateMessage, RaisedHand, Role, User, Workshop, WorkshopAssistant, WorkshopMembership
 from services.core.errors import Conflict, InvalidInput, NotFound
+from services.core.i18n import N_
 
 if TYPE_CHECKING:
     from services.core.auth import UserInfo
@@ -46,7 +47,7 @@ class AssistantsMixin:
             return user, workshop, False
         await self.auth.require(actor_id, Role.INSTRUCTOR)  # type: ignore[attr-defined]  # attendees: PermissionDenied
         log.warning('user %s refused staff access to workshop %s', actor_id, workshop_id)
-        raise NotFound('No such workshop.')
+        raise NotFound(N_('No such workshop.'))
 
     async def assisted_ids(self, user_id: int) -> set[int]:
         return set(await WorkshopAssistant.filter(user_id=user_id).values_list('workshop_id', flat=True))
@@ -56,11 +57,16 @@ class AssistantsMixin:
         _, workshop = await self._manage(actor_id, workshop_id)  # type: ignore[attr-defined]
         other = await User.get_or_none(email=(email or '').strip().lower(), is_active=True)
         if other is None:
-            raise InvalidInput('No account with this email. Ask them to sign up first, then add them here.')
+            raise InvalidInput(N_('No account with this email. Ask them to sign up first, then add them here.'))
         if other.id == workshop.owner_id or await self.membership.manages(other.id, other.role, workshop_id):  # type: ignore[attr-defined]
-            raise Conflict(f'{other.display_name} already teaches this workshop.')
+            raise Conflict(N_('{display_name} already teaches this workshop.', display_name=other.display_name))
         if await WorkshopMembership.exists(workshop_id=workshop_id, user_id=other.id):
-            raise Conflict(f'{other.display_name} attends this workshop; an attendee cannot also assist it.')
+            raise Conflict(
+                N_(
+                    '{display_name} attends this workshop; an attendee cannot also assist it.',
+                    display_name=other.display_name,
+                )
+            )
         await WorkshopAssistant.get_or_create(workshop_id=workshop_id, user_id=other.id)
         log.info('user %s added %s as assistant of workshop %s', actor_id, other.id, workshop_id)
         return {'user_id': other.id, 'name': other.display_name, 'email': other.email}
@@ -87,12 +93,12 @@ class AssistantsMixin:
         if not won:
             row = await hand.first().values('state', 'claimed_by_id', claimer='claimed_by__display_name')
             if row is None:
-                raise NotFound('No such raised hand.')
+                raise NotFound(N_('No such raised hand.'))
             if row['state'] == HandState.RESOLVED:
-                raise Conflict('This hand was resolved already.')
+                raise Conflict(N_('This hand was resolved already.'))
             if row['claimed_by_id'] == user.id:
                 return
-            raise Conflict(f'{row["claimer"] or "Someone"} already claimed this hand and is on the way.')
+            raise Conflict(N_('{claimer} already claimed this hand and is on the way.', claimer=row['claimer'] or '—'))
         owner = await RaisedHand.get(id=hand_id).values(user_id='membership__user_id')
         self._apply(  # type: ignore[attr-defined]
             'hand_claim', workshop_id=workshop_id, hand_id=hand_id, user_id=owner['user_id'], by_id=user.id,
@@ -116,9 +122,9 @@ class AssistantsMixin:
         user, _, _ = await self._staff(actor_id, workshop_id)
         text = (text or '').strip()
         if not 1 <= len(text) <= MAX_MESSAGE:
-            raise InvalidInput(f'A message needs 1 to {MAX_MESSAGE} characters.')
+            raise InvalidInput(N_('A message needs 1 to {MAX_MESSAGE} characters.', MAX_MESSAGE=MAX_MESSAGE))
         if not await WorkshopMembership.exists(workshop_id=workshop_id, user_id=user_id):
-            raise NotFound('This person is not an attendee of this workshop.')
+            raise NotFound(N_('This person is not an attendee of this workshop.'))
         row = await PrivateMessage.create(workshop_id=workshop_id, sender_id=user.id, recipient_id=user_id, text=text)
         message = _message(row.id, text, user.display_name, row.created_at)
         self._apply('private', workshop_id=workshop_id, user_id=user_id, message=message)  # type: ignore[attr-defined]

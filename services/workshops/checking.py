@@ -39,7 +39,7 @@ class WorkshopChecks:
         current = list(step.checks or [])
         if check_id is None:
             if len(current) >= workshop_checks.MAX_CHECKS:
-                raise InvalidInput(f'A step has at most {workshop_checks.MAX_CHECKS} checks.')
+                raise InvalidInput(N_('A step has at most {MAX_CHECKS} checks.', MAX_CHECKS=workshop_checks.MAX_CHECKS))
             current.append(check)
         else:
             index = next((i for i, c in enumerate(current) if c.get('id') == check_id), None)

@@ -101,7 +101,7 @@ def _text(value: Any, missing: str, limit: int) -> str:
     if not text:
         raise InvalidInput(missing)
     if len(text) > limit:
-        raise InvalidInput(f'At most {limit} characters, please.')
+        raise InvalidInput(N_('At most {limit} characters, please.', limit=limit))
     return text
 
 
@@ -110,11 +110,18 @@ def _regex(value: Any, missing: str) -> str:
     if not pattern:
         raise InvalidInput(missing)
     if len(pattern) > MAX_TEXT:
-        raise InvalidInput(f'The regular expression is too long (at most {MAX_TEXT} characters).')
+        raise InvalidInput(N_('The regular expression is too long (at most {MAX_TEXT} characters).', MAX_TEXT=MAX_TEXT))
     try:
         re.compile(pattern)
     except re.error as exc:
-        raise InvalidInput(f'The regular expression {pattern} is not valid: {exc.msg} at position {exc.pos}.') from None
+        raise InvalidInput(
+            N_(
+                'The regular expression {pattern} is not valid: {msg} at position {pos}.',
+                pattern=pattern,
+                msg=exc.msg,
+                pos=exc.pos,
+            )
+        ) from None
     return pattern
 
 
@@ -128,7 +135,12 @@ def _schema(value: Any) -> dict[str, Any]:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
             raise InvalidInput(
-                f'The JSON schema is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).'
+                N_(
+                    'The JSON schema is not valid JSON: {msg} (line {lineno}, column {colno}).',
+                    msg=exc.msg,
+                    lineno=exc.lineno,
+                    colno=exc.colno,
+                )
             ) from None
     if not isinstance(value, dict):
         raise InvalidInput(
@@ -139,7 +151,9 @@ def _schema(value: Any) -> dict[str, Any]:
     except schema_errors.SchemaError as exc:
         where = '/'.join(str(p) for p in exc.absolute_path)
         at = f' (at {where})' if where else ''
-        raise InvalidInput(f'The JSON schema is not a valid schema: {exc.message}{at}.') from None
+        raise InvalidInput(
+            N_('The JSON schema is not a valid schema: {message}{at}.', message=exc.message, at=at)
+        ) from None
     return value
 
 

@@ -13,6 +13,7 @@ import unicodedata
 
 from models import User, WorkshopAssistant, WorkshopInstructor, WorkshopMembership
 from services.core.errors import Conflict, InvalidInput
+from services.core.i18n import N_
 
 ROLE_WORDS = frozenset(
     {'admin', 'administrator', 'instructor', 'teacher', 'trainer', 'tutor', 'assistant', 'moderator', 'staff'}
@@ -47,25 +48,32 @@ def claims_role(name: str) -> bool:
 async def check_new_attendee_name(workshop_id: int, owner_id: int, name: str) -> None:
     """Refuse a joining attendee's name that claims a role or passes for someone already in the workshop."""
     if claims_role(name):
-        raise InvalidInput('A display name cannot claim a role (like "instructor" or "admin"). Use your own name.')
+        raise InvalidInput(N_('A display name cannot claim a role (like "instructor" or "admin"). Use your own name.'))
     key = name_key(name)
     if not key:
-        raise InvalidInput('A display name needs at least one letter or digit.')
+        raise InvalidInput(N_('A display name needs at least one letter or digit.'))
     staff = [
         *await User.filter(id=owner_id).values_list('display_name', flat=True),
         *await WorkshopInstructor.filter(workshop_id=workshop_id).values_list('user__display_name', flat=True),
     ]
     if any(name_key(other) == key for other in staff):
-        raise InvalidInput(f'"{name}" is the name of this workshop\'s instructor. Please join under your own name.')
+        raise InvalidInput(
+            N_('"{name}" is the name of this workshop\'s instructor. Please join under your own name.', name=name)
+        )
     assistants = await WorkshopAssistant.filter(workshop_id=workshop_id).values_list('user__display_name', flat=True)
     if any(name_key(other) == key for other in assistants):
-        raise InvalidInput(f'"{name}" is the name of this workshop\'s assistant. Please join under your own name.')
+        raise InvalidInput(
+            N_('"{name}" is the name of this workshop\'s assistant. Please join under your own name.', name=name)
+        )
     attendees = await WorkshopMembership.filter(workshop_id=workshop_id).values_list('user__display_name', flat=True)
     for other in attendees:
         if name_key(other) == key:
             raise Conflict(
-                f'Someone in this workshop is already called "{other}". Add an initial or your surname so your '
-                'instructor can tell you apart.'
+                N_(
+                    'Someone in this workshop is already called "{other}". Add an initial or your surname '
+                    'so your instructor can tell you apart.',
+                    other=other,
+                )
             )
 
 

@@ -80,11 +80,11 @@ class GalleryMixin(WorkshopSession):
         """Ask attendees for a result of `kind` at this step, or (None, '') stop asking (submissions stay)."""
         await self._manage(actor_id, workshop_id)
         if not await WorkshopStep.exists(id=step_id, workshop_id=workshop_id):
-            raise NotFound('No such step.')
+            raise NotFound(N_('No such step.'))
         if not kind:
             await GalleryAsk.filter(step_id=step_id).delete()
         elif kind not in KINDS:
-            raise InvalidInput('Ask for an answer, a prompt or a RAG answer with citations.')
+            raise InvalidInput(N_('Ask for an answer, a prompt or a RAG answer with citations.'))
         else:
             await GalleryAsk.update_or_create(defaults={'kind': kind}, step_id=step_id)
         await self._publish_gallery(workshop_id, step_id=step_id, user_id=None, submission=None, asks=True)
@@ -112,22 +112,22 @@ class GalleryMixin(WorkshopSession):
         self._require_live(workshop)
         ask = await GalleryAsk.get_or_none(step_id=step_id, step__workshop_id=workshop_id)
         if ask is None:
-            raise NotFound('This step does not ask for a result.')
+            raise NotFound(N_('This step does not ask for a result.'))
         text = (text or '').strip()
         if not text:
-            raise InvalidInput(f'Write {KINDS[ask.kind]} before you submit.')
+            raise InvalidInput(N_('Write {KINDS} before you submit.', KINDS=KINDS[ask.kind]))
         if len(text) > MAX_TEXT:
-            raise InvalidInput(f'Your result is too long (at most {MAX_TEXT:,} characters).')
+            raise InvalidInput(N_('Your result is too long (at most {MAX_TEXT:,} characters).', MAX_TEXT=MAX_TEXT))
         if isinstance(citations, str):
             citations = citations.splitlines()
         cited = [c.strip()[:300] for c in citations if c and c.strip()] if ask.kind == 'rag' else []
         if ask.kind == 'rag' and not cited:
-            raise InvalidInput('Add the documents your RAG answer cites, one per line.')
+            raise InvalidInput(N_('Add the documents your RAG answer cites, one per line.'))
         if len(cited) > MAX_CITATIONS:
-            raise InvalidInput(f'At most {MAX_CITATIONS} citations.')
+            raise InvalidInput(N_('At most {MAX_CITATIONS} citations.', MAX_CITATIONS=MAX_CITATIONS))
         row = await GallerySubmission.get_or_none(step_id=step_id, user_id=user.id)
         if row is not None and row.shown_at is not None:
-            raise Conflict('Your result is on the projector now: it can change once the instructor hides it.')
+            raise Conflict(N_('Your result is on the projector now: it can change once the instructor hides it.'))
         values = {'text': text, 'citations': cited, 'show_name': bool(show_name), 'kind': ask.kind}
         if row is None:
             row = await GallerySubmission.create(workshop_id=workshop_id, step_id=step_id, user_id=user.id, **values)
@@ -143,9 +143,9 @@ class GalleryMixin(WorkshopSession):
         await self._member(actor_id, workshop_id)
         row = await GallerySubmission.get_or_none(workshop_id=workshop_id, step_id=step_id, user_id=actor_id)
         if row is None:
-            raise NotFound('You have not submitted a result for this step.')
+            raise NotFound(N_('You have not submitted a result for this step.'))
         if row.shown_at is not None:
-            raise Conflict('Your result is on the projector now: it can be withdrawn once the instructor hides it.')
+            raise Conflict(N_('Your result is on the projector now: it can be withdrawn once the instructor hides it.'))
         await row.delete()
         await self._publish_gallery(workshop_id, step_id=step_id, user_id=actor_id, submission=None)
 
@@ -161,7 +161,7 @@ class GalleryMixin(WorkshopSession):
         await self._manage(actor_id, workshop_id)
         row = await GallerySubmission.get_or_none(id=submission_id, workshop_id=workshop_id)
         if row is None:
-            raise NotFound('No such submission (the attendee may have withdrawn it).')
+            raise NotFound(N_('No such submission (the attendee may have withdrawn it).'))
         row.shown_at = datetime.now(UTC) if shown else None
         await row.save(update_fields=['shown_at', 'updated_at'])
         mine = _submission(row, '')

@@ -32,6 +32,7 @@ from models import (
 )
 from services.core import actions, sessions
 from services.core.errors import InvalidInput, NotFound, Throttled
+from services.core.i18n import N_
 from services.core.throttles import wait_sentence
 from services.workshops.types import JoinResult
 
@@ -119,17 +120,19 @@ class AttendeeIdentity:
         wait = throttle.retry_after(client_address)
         if wait:
             log.warning('resume throttled for %s', client_address)
-            raise Throttled(wait_sentence('Too many wrong codes.', wait), wait)
+            raise Throttled(wait_sentence(N_('Too many wrong codes.'), wait), wait)
         code = normalise_resume(code)
         row = await AttendeeResumeCode.get_or_none(code_hash=_hash(code)) if len(code) == RESUME_LENGTH else None
         user = await User.get_or_none(id=row.user_id) if row else None  # type: ignore[attr-defined]
         if not joined_by_code(user):
             throttle.fail(client_address)
             log.warning('wrong resume code from %s', client_address)
-            raise NotFound('No attendee has this resume code. Check it on your other device (12 letters and digits).')
+            raise NotFound(
+                N_('No attendee has this resume code. Check it on your other device (12 letters and digits).')
+            )
         workshop_id = await self.rejoin(user.id)  # type: ignore[union-attr]
         if workshop_id is None:
-            raise NotFound('This account no longer belongs to a workshop. Join again with the workshop code.')
+            raise NotFound(N_('This account no longer belongs to a workshop. Join again with the workshop code.'))
         await self.workshops.activity.record(
             user.id,  # type: ignore[union-attr]
             actions.WORKSHOP_RESUME,
@@ -211,11 +214,11 @@ class AttendeeIdentity:
         `keep` (when that is a code account too) and its open pages go on as `keep`."""
         await self.workshops._manage(actor_id, workshop_id)
         if keep_user_id == drop_user_id:
-            raise InvalidInput('Pick two different attendees to merge.')
+            raise InvalidInput(N_('Pick two different attendees to merge.'))
         keep = await WorkshopMembership.get_or_none(workshop_id=workshop_id, user_id=keep_user_id)
         drop = await WorkshopMembership.get_or_none(workshop_id=workshop_id, user_id=drop_user_id)
         if keep is None or drop is None:
-            raise NotFound('Both people must be attendees of this workshop.')
+            raise NotFound(N_('Both people must be attendees of this workshop.'))
         keep_user, drop_user = await User.get(id=keep_user_id), await User.get(id=drop_user_id)
         async with in_transaction():
             have = await StepProgress.filter(membership_id=keep.id).values_list('step_id', flat=True)

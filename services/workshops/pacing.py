@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from models import Workshop, WorkshopState, WorkshopStep
 from services.core.errors import Conflict, InvalidInput, NotFound
+from services.core.i18n import N_
 
 if TYPE_CHECKING:
     from services.workshops.live import LiveWorkshop
 
 MODES = ('open', 'paced')
 MAX_TIMER_MINUTES = 240
-LOCKED_SENTENCE = 'The instructor has not opened this step yet: the instructor will open this.'
+LOCKED_SENTENCE = N_('The instructor has not opened this step yet: the instructor will open this.')
 
 
 @dataclass(kw_only=True, slots=True)
@@ -78,7 +79,7 @@ class PacingMixin:
         """Open (every step visible) or paced (the instructor unlocks steps one by one)."""
         _, workshop = await self._manage(actor_id, workshop_id)  # type: ignore[attr-defined]
         if mode not in MODES:
-            raise InvalidInput('Pacing is either "open" (all steps visible) or "paced" (you unlock steps).')
+            raise InvalidInput(N_('Pacing is either "open" (all steps visible) or "paced" (you unlock steps).'))
         workshop.pacing = mode
         await workshop.save(update_fields=['pacing', 'updated_at'])
         return self._publish_pace(workshop)
@@ -88,7 +89,7 @@ class PacingMixin:
         _, workshop = await self._manage(actor_id, workshop_id)  # type: ignore[attr-defined]
         steps = await WorkshopStep.filter(workshop_id=workshop_id).count()
         if not 1 <= int(count) <= max(steps, 1):
-            raise InvalidInput(f'Open between 1 and {max(steps, 1)} step(s).')
+            raise InvalidInput(N_('Open between 1 and {steps} step(s).', steps=max(steps, 1)))
         workshop.unlocked_steps = int(count)
         await workshop.save(update_fields=['unlocked_steps', 'updated_at'])
         return self._publish_pace(workshop)
@@ -97,7 +98,7 @@ class PacingMixin:
         _, workshop = await self._manage(actor_id, workshop_id)  # type: ignore[attr-defined]
         steps = await WorkshopStep.filter(workshop_id=workshop_id).count()
         if workshop.unlocked_steps >= steps:
-            raise Conflict('Every step is open already.')
+            raise Conflict(N_('Every step is open already.'))
         return await self.set_unlocked(actor_id, workshop_id, workshop.unlocked_steps + 1)
 
     async def start_timer(self, actor_id: int, workshop_id: int, minutes: float, label: str = '') -> Pace:
@@ -109,7 +110,12 @@ class PacingMixin:
         except (TypeError, ValueError):
             minutes = 0
         if not 0 < minutes <= MAX_TIMER_MINUTES:
-            raise InvalidInput(f'A timer runs for more than 0 and at most {MAX_TIMER_MINUTES} minutes.')
+            raise InvalidInput(
+                N_(
+                    'A timer runs for more than 0 and at most {MAX_TIMER_MINUTES} minutes.',
+                    MAX_TIMER_MINUTES=MAX_TIMER_MINUTES,
+                )
+            )
         workshop.timer_ends_at = datetime.now(UTC) + timedelta(minutes=minutes)
         workshop.timer_label = (label or '').strip()[:300]
         await workshop.save(update_fields=['timer_ends_at', 'timer_label', 'updated_at'])
@@ -144,7 +150,7 @@ class PacingMixin:
             steps = WorkshopStep.filter(workshop_id=workshop.id).order_by('position', 'id')
             ids = await steps.values_list('id', flat=True)
             if step_id not in ids:
-                raise NotFound('No such step.')
+                raise NotFound(N_('No such step.'))
             index = ids.index(step_id)
         if index is not None and Pace.of(workshop).locked(index):
             raise Conflict(LOCKED_SENTENCE)
@@ -160,7 +166,7 @@ class PacingMixin:
     @staticmethod
     def _require_running(workshop: Workshop) -> None:
         if workshop.state != WorkshopState.LIVE:
-            raise Conflict('Start the workshop first: timers and "eyes on the projector" reach a running room.')
+            raise Conflict(N_('Start the workshop first: timers and "eyes on the projector" reach a running room.'))
 
     # ----- live ----------------------------------------------------------------------------------------------------
     def _publish_pace(self, workshop: Workshop) -> Pace:

@@ -372,7 +372,7 @@ class WorkshopService(PacingMixin, AssistantsMixin, ArenaMixin, GalleryMixin):
         wait = self.join_throttle.retry_after(client_address)
         if wait:
             log.warning('join throttled for %s', client_address)
-            raise Throttled(wait_sentence('Too many wrong join codes.', wait), wait)
+            raise Throttled(wait_sentence(N_('Too many wrong join codes.'), wait), wait)
         workshop = await Workshop.get_or_none(join_code=normalise_code(code)) if normalise_code(code) else None
         if workshop is None:
             self.join_throttle.fail(client_address)
@@ -393,7 +393,7 @@ class WorkshopService(PacingMixin, AssistantsMixin, ArenaMixin, GalleryMixin):
             wait = self.new_account_throttle.retry_after(client_address)
             if wait:
                 log.warning('joins throttled for %s: too many new accounts', client_address)
-                raise Throttled(wait_sentence('Too many people joined from this network just now.', wait), wait)
+                raise Throttled(wait_sentence(N_('Too many people joined from this network just now.'), wait), wait)
             await check_new_attendee_name(workshop.id, workshop.owner_id, name)  # type: ignore[attr-defined]
             self.new_account_throttle.fail(client_address)  # counted, not a failure: a budget per address
             row = await User.create(
@@ -450,7 +450,7 @@ def _validated(fields: dict[str, Any]) -> dict[str, Any]:
     known = {'title', 'description', 'starts_at', 'ends_at', 'allowed_models', 'stuck_minutes', 'attendees_may_share'}
     unknown = set(fields) - known
     if unknown:
-        raise InvalidInput(f'Unknown workshop field(s): {", ".join(sorted(unknown))}.')
+        raise InvalidInput(N_('Unknown workshop field(s): {unknown}.', unknown=', '.join(sorted(unknown))))
     return values
 
 

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ASSISTANT_REFUSED = (
+ASSISTANT_REFUSED = N_(
     "Only this workshop's instructors can do that. As an assistant you can claim and resolve hands and message "
     'attendees.'
 )

@@ -80,7 +80,12 @@ def read(data: bytes) -> Template:
     if not data:
         raise InvalidInput(N_('The file is empty. Choose a workshop template (.json or .zip).'))
     if len(data) > MAX_FILE_BYTES:
-        raise InvalidInput(f'The file is too large for a workshop template (at most {MAX_FILE_BYTES // 2**20} MB).')
+        raise InvalidInput(
+            N_(
+                'The file is too large for a workshop template (at most {MAX_FILE_BYTES} MB).',
+                MAX_FILE_BYTES=MAX_FILE_BYTES // 2**20,
+            )
+        )
     files: dict[str, bytes] = {}
     if data[:4] == b'PK\x03\x04':
         text, files = _unzip(data)
@@ -90,14 +95,22 @@ def read(data: bytes) -> Template:
         except UnicodeDecodeError:
             raise InvalidInput(N_('The file is neither UTF-8 JSON nor a .zip. Choose a workshop template.')) from None
     if len(text) > MAX_JSON_CHARS:
-        raise InvalidInput(f'{JSON_NAME} is too large (at most {MAX_JSON_CHARS // 2**20} MB of JSON).')
+        raise InvalidInput(
+            N_(
+                '{JSON_NAME} is too large (at most {MAX_JSON_CHARS} MB of JSON).',
+                JSON_NAME=JSON_NAME,
+                MAX_JSON_CHARS=MAX_JSON_CHARS // 2**20,
+            )
+        )
     try:
         raw = json.loads(text)
     except RecursionError:
         raise InvalidInput(N_('The JSON is nested too deeply to be a workshop template.')) from None
     except ValueError as exc:
         line = getattr(exc, 'lineno', '?')
-        raise InvalidInput(f'This is not valid JSON ({getattr(exc, "msg", exc)} at line {line}).') from None
+        raise InvalidInput(
+            N_('This is not valid JSON ({exc} at line {line}).', exc=getattr(exc, 'msg', exc), line=line)
+        ) from None
     return check(raw, files)
 
 
@@ -108,12 +121,19 @@ def _unzip(data: bytes) -> tuple[str, dict[str, bytes]]:
     except (zipfile.BadZipFile, ValueError):
         raise InvalidInput(N_('The .zip file is damaged. Export the workshop again.')) from None
     if len(members) > MAX_ZIP_MEMBERS:
-        raise InvalidInput(f'The .zip holds more than {MAX_ZIP_MEMBERS} files.')
+        raise InvalidInput(N_('The .zip holds more than {MAX_ZIP_MEMBERS} files.', MAX_ZIP_MEMBERS=MAX_ZIP_MEMBERS))
     if sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
-        raise InvalidInput(f'The .zip unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB.')
+        raise InvalidInput(
+            N_('The .zip unpacks to more than {MAX_UNPACKED_BYTES} MB.', MAX_UNPACKED_BYTES=MAX_UNPACKED_BYTES // 2**20)
+        )
     names = {m.filename for m in members}
     if JSON_NAME not in names:
-        raise InvalidInput(f'The .zip has no {JSON_NAME}. Export the workshop again, or upload the .json alone.')
+        raise InvalidInput(
+            N_(
+                'The .zip has no {JSON_NAME}. Export the workshop again, or upload the .json alone.',
+                JSON_NAME=JSON_NAME,
+            )
+        )
     files: dict[str, bytes] = {}
     total = 0
     for member in members:
@@ -121,26 +141,37 @@ def _unzip(data: bytes) -> tuple[str, dict[str, bytes]]:
             with archive.open(member) as handle:
                 content = handle.read(MAX_UNPACKED_BYTES - total + 1)  # a lying size header cannot inflate further
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError):
-            raise InvalidInput(f'"{member.filename[:80]}" in the .zip cannot be read (damaged or encrypted).') from None
+            raise InvalidInput(
+                N_('"{filename}" in the .zip cannot be read (damaged or encrypted).', filename=member.filename[:80])
+            ) from None
         total += len(content)
         if total > MAX_UNPACKED_BYTES:
-            raise InvalidInput(f'The .zip unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB.')
+            raise InvalidInput(
+                N_(
+                    'The .zip unpacks to more than {MAX_UNPACKED_BYTES} MB.',
+                    MAX_UNPACKED_BYTES=MAX_UNPACKED_BYTES // 2**20,
+                )
+            )
         files[member.filename] = content
     try:
         return files.pop(JSON_NAME).decode('utf-8-sig'), files
     except UnicodeDecodeError:
-        raise InvalidInput(f'{JSON_NAME} in the .zip is not UTF-8 text.') from None
+        raise InvalidInput(N_('{JSON_NAME} in the .zip is not UTF-8 text.', JSON_NAME=JSON_NAME)) from None
 
 
 def check(raw: Any, files: dict[str, bytes] | None = None) -> Template:
     files = files or {}
     if not isinstance(raw, dict) or raw.get('format') != FORMAT:
-        raise InvalidInput(f'This is not a workshop template (expected "format": "{FORMAT}").')
+        raise InvalidInput(N_('This is not a workshop template (expected "format": "{FORMAT}").', FORMAT=FORMAT))
     version = raw.get('version')
     if version != VERSION:
         raise InvalidInput(
-            f'This template has version {version!r}; this platform reads version {VERSION}. '
-            'Export it again from a platform of the same version.'
+            N_(
+                'This template has version {version!r}; this platform reads version {VERSION}. Export '
+                'it again from a platform of the same version.',
+                version=version,
+                VERSION=VERSION,
+            )
         )
     unknown: list[str] = []
     ws = _object(raw.get('workshop'), 'workshop', WORKSHOP_KEYS, unknown)
@@ -172,13 +203,23 @@ def check(raw: Any, files: dict[str, bytes] | None = None) -> Template:
         keys = [x['key'] for x in getattr(template, section)]
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         if dupes:
-            raise InvalidInput(f'{section}: the key "{dupes[0]}" is used twice; each entry needs its own key.')
+            raise InvalidInput(
+                N_(
+                    '{section}: the key "{dupes}" is used twice; each entry needs its own key.',
+                    section=section,
+                    dupes=dupes[0],
+                )
+            )
     kb_keys = {kb['key'] for kb in template.knowledge_bases}
     for i, rag in enumerate(template.rag_systems):
         missing = [k for k in rag['knowledge_bases'] if k not in kb_keys]
         if missing:
             raise InvalidInput(
-                f'rag_systems[{i}].knowledge_bases: "{missing[0]}" is not the key of an entry of knowledge_bases.'
+                N_(
+                    'rag_systems[{i}].knowledge_bases: "{missing}" is not the key of an entry of knowledge_bases.',
+                    i=i,
+                    missing=missing[0],
+                )
             )
     template.extra = {k: v for k, v in raw.items() if k not in SECTIONS and k not in HEADER_KEYS}
     return template
@@ -186,7 +227,7 @@ def check(raw: Any, files: dict[str, bytes] | None = None) -> Template:
 
 def _object(value: Any, path: str, known: tuple[str, ...], unknown: list[str] | None) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise InvalidInput(f'{path}: must be an object ({{...}}).')
+        raise InvalidInput(N_('{path}: must be an object ({{...}}).', path=path))
     if unknown is not None:
         unknown += [f'{path}.{k}' for k in value if k not in known]
     return value
@@ -197,9 +238,9 @@ def _list(raw: dict[str, Any], key: str) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise InvalidInput(f'{key}: must be a list ([...]).')
+        raise InvalidInput(N_('{key}: must be a list ([...]).', key=key))
     if len(value) > MAX_ITEMS:
-        raise InvalidInput(f'{key}: at most {MAX_ITEMS} entries.')
+        raise InvalidInput(N_('{key}: at most {MAX_ITEMS} entries.', key=key, MAX_ITEMS=MAX_ITEMS))
     return value
 
 
@@ -208,12 +249,14 @@ def _text(obj: dict[str, Any], key: str, path: str, limit: int, *, required: boo
     if value is None:
         value = ''
     if not isinstance(value, str):
-        raise InvalidInput(f'{path}.{key}: must be text.')
+        raise InvalidInput(N_('{path}.{key}: must be text.', path=path, key=key))
     value = value.strip() if limit <= 200 else value
     if required and not value:
-        raise InvalidInput(f'{path}.{key}: is missing (1 to {limit} characters).')
+        raise InvalidInput(N_('{path}.{key}: is missing (1 to {limit} characters).', path=path, key=key, limit=limit))
     if len(value) > limit:
-        raise InvalidInput(f'{path}.{key}: is too long (at most {limit} characters).')
+        raise InvalidInput(
+            N_('{path}.{key}: is too long (at most {limit} characters).', path=path, key=key, limit=limit)
+        )
     return value
 
 
@@ -222,21 +265,25 @@ def _int(obj: dict[str, Any], key: str, path: str, low: int, high: int, default:
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidInput(f'{path}.{key}: must be a whole number from {low} to {high}.')
+        raise InvalidInput(
+            N_('{path}.{key}: must be a whole number from {low} to {high}.', path=path, key=key, low=low, high=high)
+        )
     return value
 
 
 def _float(obj: dict[str, Any], key: str, path: str, low: float, high: float, default: float) -> float:
     value = obj.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise InvalidInput(f'{path}.{key}: must be a number from {low:g} to {high:g}.')
+        raise InvalidInput(
+            N_('{path}.{key}: must be a number from {low:g} to {high:g}.', path=path, key=key, low=low, high=high)
+        )
     return float(value)
 
 
 def _bool(obj: dict[str, Any], key: str, path: str, default: bool) -> bool:
     value = obj.get(key, default)
     if not isinstance(value, bool):
-        raise InvalidInput(f'{path}.{key}: must be true or false.')
+        raise InvalidInput(N_('{path}.{key}: must be true or false.', path=path, key=key))
     return value
 
 
@@ -244,21 +291,21 @@ def _names(value: Any, path: str) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) and 0 < len(v.strip()) <= 200 for v in value):
-        raise InvalidInput(f'{path}: must be a list of model names.')
+        raise InvalidInput(N_('{path}: must be a list of model names.', path=path))
     return [v.strip() for v in value][:MAX_ITEMS]
 
 
 def _dict(obj: dict[str, Any], key: str, path: str) -> dict[str, Any]:
     value = obj.get(key) or {}
     if not isinstance(value, dict):
-        raise InvalidInput(f'{path}.{key}: must be an object ({{...}}).')
+        raise InvalidInput(N_('{path}.{key}: must be an object ({{...}}).', path=path, key=key))
     return value
 
 
 def _key(obj: dict[str, Any], path: str, index: int, prefix: str) -> str:
     value = obj.get('key', f'{prefix}{index + 1}')
     if not isinstance(value, str | int) or not str(value).strip() or len(str(value)) > 64:
-        raise InvalidInput(f'{path}.key: must be a short text naming this entry.')
+        raise InvalidInput(N_('{path}.key: must be a short text naming this entry.', path=path))
     return str(value).strip()
 
 
@@ -270,10 +317,10 @@ def _prompt(value: Any, path: str, unknown: list[str]) -> dict[str, Any]:
     obj = _object(value, path, PROMPT_KEYS, unknown)
     variables = obj.get('variables') or []
     if not isinstance(variables, list):
-        raise InvalidInput(f'{path}.variables: must be a list of variables.')
+        raise InvalidInput(N_('{path}.variables: must be a list of variables.', path=path))
     tags = obj.get('tags') or []
     if not isinstance(tags, list):
-        raise InvalidInput(f'{path}.tags: must be a list of words.')
+        raise InvalidInput(N_('{path}.tags: must be a list of words.', path=path))
     return {
         'key': _key(obj, path, _index(path), 'prompt'),
         'name': _text(obj, 'name', path, 120, required=True),
@@ -305,7 +352,13 @@ def _kb(value: Any, path: str, unknown: list[str], files: dict[str, bytes]) -> d
     obj = _object(value, path, KB_KEYS, unknown)
     docs = obj.get('documents') or []
     if not isinstance(docs, list) or len(docs) > MAX_DOCUMENTS:
-        raise InvalidInput(f'{path}.documents: must be a list of at most {MAX_DOCUMENTS} documents.')
+        raise InvalidInput(
+            N_(
+                '{path}.documents: must be a list of at most {MAX_DOCUMENTS} documents.',
+                path=path,
+                MAX_DOCUMENTS=MAX_DOCUMENTS,
+            )
+        )
     documents = []
     for j, item in enumerate(docs):
         doc_path = f'{path}.documents[{j}]'
@@ -318,10 +371,12 @@ def _kb(value: Any, path: str, unknown: list[str], files: dict[str, bytes]) -> d
             try:
                 data = base64.b64decode(doc['base64'], validate=True)
             except (binascii.Error, ValueError):
-                raise InvalidInput(f'{doc_path}.base64: is not valid base64.') from None
+                raise InvalidInput(N_('{doc_path}.base64: is not valid base64.', doc_path=doc_path)) from None
         elif isinstance(doc.get('file'), str):
             if doc['file'] not in files:
-                raise InvalidInput(f'{doc_path}.file: "{doc["file"][:80]}" is not in the .zip.')
+                raise InvalidInput(
+                    N_('{doc_path}.file: "{file}" is not in the .zip.', doc_path=doc_path, file=doc['file'][:80])
+                )
             data = files[doc['file']]
         documents.append({'name': name, 'data': data})
     return {
@@ -342,7 +397,9 @@ def _rag(value: Any, path: str, unknown: list[str]) -> dict[str, Any]:
     obj = _object(value, path, RAG_KEYS, unknown)
     kbs = obj.get('knowledge_bases')
     if not isinstance(kbs, list) or not kbs or not all(isinstance(k, str | int) for k in kbs):
-        raise InvalidInput(f'{path}.knowledge_bases: must list the keys of one or more knowledge_bases entries.')
+        raise InvalidInput(
+            N_('{path}.knowledge_bases: must list the keys of one or more knowledge_bases entries.', path=path)
+        )
     return {
         'key': _key(obj, path, _index(path), 'rag'),
         'name': _text(obj, 'name', path, 120, required=True),

@@ -28,11 +28,11 @@ def register(templates: WorkshopTemplates, workshops: WorkshopService) -> None:
             raise InvalidInput(N_('checks: must be a list of checks'))
         for number, spec in enumerate(value, 1):
             if not isinstance(spec, dict):
-                raise InvalidInput(f'checks[{number}]: must be an object')
+                raise InvalidInput(N_('checks[{number}]: must be an object', number=number))
             try:
                 await workshops.save_check(actor_id, workshop_id, step_id, spec)
             except InvalidInput as exc:
-                raise InvalidInput(f'checks[{number}]: {exc.message}') from None
+                raise InvalidInput(N_('checks[{number}]: {message}', number=number, message=exc.message)) from None
         return []  # (a step field's notes are warnings in the report: a check created is none)
 
     # ----- the result a step asks attendees to submit -------------------------------------------------------------

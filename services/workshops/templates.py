@@ -283,7 +283,13 @@ class WorkshopTemplates:
 
     async def _tool(self, actor_id: int, wid: int, e: dict[str, Any]) -> tuple[int, str, str]:
         if e['kind'] not in TOOL_KINDS:
-            raise InvalidInput(f'tool kind "{e["kind"]}" is not allowed here (only {", ".join(TOOL_KINDS)})')
+            raise InvalidInput(
+                N_(
+                    'tool kind "{kind}" is not allowed here (only {TOOL_KINDS})',
+                    kind=e['kind'],
+                    TOOL_KINDS=', '.join(TOOL_KINDS),
+                )
+            )
         names = {t.name for t in await self.tools.list_tools(actor_id) if t.owner_id == actor_id}
         name, n = e['name'], 2
         while name in names:
@@ -355,7 +361,7 @@ class WorkshopTemplates:
     ) -> tuple[int, str, str]:
         missing = [k for k in e['knowledge_bases'] if k not in keys['knowledge']]
         if missing:
-            raise InvalidInput(f'its knowledge base "{missing[0]}" was not created')
+            raise InvalidInput(N_('its knowledge base "{missing}" was not created', missing=missing[0]))
         rag = await self.rag.create(
             actor_id,
             name=e['name'],
