@@ -148,6 +148,8 @@ for router in (*api.routers(services), *pages.routers(services)):  # API first: 
     app.include_router(router)
 app.router.lifespan_context = lifespan
 api.install(app, services)
+# Quasar's loading bar follows every XHR (an upload) with a progress bar that has no name; uploads show their own
+app.config.quasar_config['loadingBar']['skipHijack'] = True
 
 if __name__ in {'__main__', '__mp_main__'}:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)

@@ -34,6 +34,11 @@ CSS = """
         outline-color: #ffffff !important;
     }
     .q-field__native:focus-visible, .q-field__input:focus-visible { outline: none !important; }  /* the field has it */
+    /* an uploader's file input is the control itself (see pages/knowledge.py): its button shows the focus */
+    .q-uploader__header .q-btn:has(.q-uploader__input:focus-visible) {
+        outline: 3px solid #1d4ed8 !important; outline-offset: 2px !important;
+    }
+    .body--dark .q-uploader__header .q-btn:has(.q-uploader__input:focus-visible) { outline-color: #93c5fd !important; }
     #main-content:focus { outline: none !important; }
 }
 @layer overrides {

@@ -38,35 +38,8 @@ STATE_ICONS = {
 
 
 def describe(check: dict[str, Any]) -> str:
-    """What the check asks for, in the reader's language (the same English as `services.workshops.checks.describe`)."""
-    kind = check.get('kind')
-    if kind == 'output_regex':
-        return _("a prompt run's output matches {pattern}", pattern=check['pattern'])
-    if kind == 'output_json':
-        schema = json.dumps(check['schema'])
-        return _("a prompt run's output is JSON fitting the schema {schema}", schema=_short(schema, 80))
-    if kind == 'rag_cites':
-        return _('a RAG answer cites {document}', document=check['document'])
-    if kind == 'tool_call':
-        if check.get('arguments'):
-            return _(
-                'a call to the tool {tool} with arguments matching {pattern}',
-                tool=check['tool'],
-                pattern=check['arguments'],
-            )
-        return _('a call to the tool {tool}', tool=check['tool'])
-    if kind == 'model_create':
-        return _(
-            'a model created from {base} with a system prompt containing "{phrase}"',
-            base=check['base'],
-            phrase=check['phrase'],
-        )
-    if kind == 'eval_hit':
-        low = f'{check["min"]:g}'
-        if check.get('k'):
-            return _('a RAG evaluation reaching hit@k ≥ {min} with k ≤ {k}', min=low, k=check['k'])
-        return _('a RAG evaluation reaching hit@k ≥ {min}', min=low)
-    return workshop_checks.describe(check)
+    """What the check asks for, in the reader's language."""
+    return _(workshop_checks.describe(check))
 
 
 def _short(text: str, limit: int) -> str:

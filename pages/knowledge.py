@@ -41,15 +41,20 @@ STATE_COLOURS = {  # dark enough for white text (WCAG AA)
 }
 
 
-# Quasar's uploader draws its own header buttons without names (the file input sits inside the "add" button):
-# name them and take the input, reached through its button, out of the accessibility tree
+# Quasar's uploader draws its own header buttons without names, and puts its file input inside the "add" button (a
+# control inside a control). The file input becomes the one control there: named, reached with Tab, opened with
+# Enter or Space as any file input; the button around it is only its frame (and shows its focus, components/theme.py).
 NAME_UPLOADER = """
 const root = getHtmlElement(%s);
 if (root) {
   root.querySelectorAll('.q-uploader__input').forEach(i => {
-    i.setAttribute('aria-label', %s); i.setAttribute('aria-hidden', 'true');
+    i.setAttribute('aria-label', %s); i.removeAttribute('aria-hidden'); i.setAttribute('tabindex', '0');
+    const frame = i.closest('.q-btn');
+    if (frame) {
+      frame.setAttribute('role', 'none'); frame.setAttribute('tabindex', '-1'); frame.removeAttribute('aria-label');
+    }
   });
-  root.querySelectorAll('.q-uploader__header .q-btn').forEach(b => {
+  root.querySelectorAll('.q-uploader__header .q-btn:not([role=none])').forEach(b => {
     const icon = (b.querySelector('.q-icon') || {}).textContent || '';
     const names = %s;
     if (!b.hasAttribute('aria-label')) b.setAttribute('aria-label', names[icon] || names.add_box);

@@ -249,6 +249,7 @@ class Dashboard:
 
     def _decorate(self, row: dict[str, Any]) -> dict[str, Any]:
         row = dict(row)
+        row['alias'] = _(row.get('alias') or '')  # "Attendee 3" on the projector, in the room's language
         row['presence_text'] = _(PRESENCE_ICON.get(row['presence'], row['presence']))
         for i in range(len(self.live.steps)):
             row[f's{i}_text'] = _(CELL_MEANINGS.get(row.get(f's{i}', ''), ''))
@@ -479,7 +480,7 @@ class Dashboard:
         return {
             'title': {'text': _('Requests per attendee (top 15)'), 'textStyle': {'fontSize': 13}},
             'xAxis': {'type': 'value'},
-            'yAxis': {'type': 'category', 'data': [t[self.name_key] for t in reversed(top)]},
+            'yAxis': {'type': 'category', 'data': [_(t[self.name_key]) for t in reversed(top)]},
             'series': [{'name': _('Requests'), 'type': 'bar', 'data': [t['requests'] for t in reversed(top)]}],
             'grid': {'left': 120},
         }

@@ -14,6 +14,7 @@ from nicegui import APIRouter, background_tasks, ui
 from components.forms import confirm, guarded
 from components.frame import frame
 from pages.common import page_user
+from services.core import i18n
 from services.core.auth import Role, UserInfo
 from services.core.errors import ServiceError
 from services.core.i18n import _
@@ -110,7 +111,7 @@ class StepSubmissions:
             for sub in subs:
                 with ui.row().classes('w-full items-start gap-2 no-wrap').mark(f'submission-{sub.id}'):
                     with ui.column().classes('grow gap-0 min-w-0'):
-                        when = sub.updated_at  # a time of day, as the service gives it
+                        when = i18n.clock(sub.updated_at) if sub.updated_at else ''  # in the reader's locale
                         byline = (
                             _('{name} (name may be shown) · {when}', name=sub.name, when=when)
                             if sub.show_name

@@ -14,7 +14,7 @@ from nicegui import ui
 
 from components.forms import guarded
 from services.core.auth import UserInfo
-from services.core.i18n import _
+from services.core.i18n import N_, _
 from services.wiring import Services
 from services.workshops.live import LiveWorkshop
 from services.workshops.pacing import Pace, countdown_text
@@ -45,7 +45,7 @@ class Countdown:
         self.box.set_visibility(left is not None)
         if left is None:
             return
-        name = self.pace.timer_label
+        name = _(self.pace.timer_label) if self.pace.timer_label else ''
         if left:
             time = countdown_text(left)
             self.label.text = _('{label}: {time} left', label=name, time=time) if name else _('{time} left', time=time)
@@ -157,7 +157,8 @@ class PacingControls:
         pace = self.live.pace
         if pace.mode == 'paced' and self.live.steps:
             index = min(pace.unlocked, len(self.live.steps)) - 1
-            return _('Step {number}: {title}', number=index + 1, title=self.live.steps[index]['title'])
+            # stored in English and shown in each reader's language (recognised by its template)
+            return N_('Step {number}: {title}', number=index + 1, title=self.live.steps[index]['title'])
         return ''
 
     async def _mode_changed(self, e: Any) -> None:

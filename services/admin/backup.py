@@ -36,6 +36,7 @@ from packaging.version import Version
 
 from config import Settings, tortoise_config
 from services.core.db import MIGRATIONS
+from services.core.i18n import N_
 from services.knowledge import vector_export
 
 FORMAT = 1
@@ -73,8 +74,15 @@ def check_not_newer(manifest: dict[str, Any], location: Path = MIGRATIONS / 'mod
     ours, version = app_version(), manifest.get('app_version', '0')
     if migration_number(theirs) > migration_number(mine) or Version(version) > Version(ours):
         raise Refused(
-            f'This backup was made by newer code (version {version}, migration {theirs}) than this installation '
-            f'(version {ours}, migration {mine}): update the platform first, then restore.'
+            N_(
+                'This backup was made by newer code (version {version}, migration {theirs}) than this '
+                'installation (version {ours}, migration {mine}): update the platform first, then '
+                'restore.',
+                version=version,
+                theirs=theirs,
+                ours=ours,
+                mine=mine,
+            )
         )
 
 

@@ -74,7 +74,7 @@ def conversation_script(view: ConversationView) -> Script:
         imports=['import os', 'import sys', 'import ollama'],
         body=[OLLAMA_HOST + constants(MODEL=view.model, **values, MESSAGES=messages), main],
         filename=filename,
-        title=f'Conversation "{view.title}"',
+        title=N_('Conversation "{title}"', title=view.title),
     )
 
 

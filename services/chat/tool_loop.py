@@ -149,8 +149,11 @@ class ToolLoop:
                     yield LoopEvent(
                         kind='limit',
                         step=step,
-                        text=f'Stopped after {limit} rounds of tool calls: the model kept asking for tools. '
-                        'Ask it to answer with what it has, or change the tools.',
+                        text=N_(
+                            'Stopped after {limit} rounds of tool calls: the model kept asking for tools. Ask it '
+                            'to answer with what it has, or change the tools.',
+                            limit=limit,
+                        ),
                     )
                     break
         except (OllamaError, InvalidInput) as exc:

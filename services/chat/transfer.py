@@ -197,7 +197,9 @@ class ConversationTransfer:
             raise
         models = sorted({d.model for d in drafts if self.catalogue.known(d.model) is None})
         for model in models:
-            result.warnings.append(f'The model {short(model)} is on no host here: pick another model to continue.')
+            result.warnings.append(
+                N_('The model {model} is on no host here: pick another model to continue.', model=short(model))
+            )
         await self.activity.record(user.id, actions.CONVERSATION_IMPORT, conversations=len(created))
         return result
 

@@ -219,6 +219,13 @@ def _(message: str, /, **values: object) -> str:
     return text
 
 
+def joined(parts: list[str], separator: str = ' ') -> str:
+    """Sentences (or `Message`s) side by side as one `Message`: each is translated on its own when shown."""
+    values = {f'part{i}': part for i, part in enumerate(parts)}
+    template = separator.replace('{', '{{').replace('}', '}}').join('{' + name + '}' for name in values)
+    return Message(template, values)
+
+
 def N_(message: str, /, **values: object) -> str:
     """Marks a text for the catalogues without translating it yet: a service's texts (errors, statuses, the reasons a
     check gives) are marked where they are written and translated by the page that shows them. With values, the

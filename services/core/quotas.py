@@ -114,7 +114,7 @@ class Usage:
     def describe_reset(self) -> str:
         if self.resets_at is None:
             return 'It resets when your instructor starts a new workshop session.'
-        return f'It resets at {self.resets_at:%Y-%m-%d %H:%M} UTC.'
+        return N_('It resets at {resets_at:%Y-%m-%d %H:%M} UTC.', resets_at=self.resets_at)
 
 
 class Reservation:

@@ -20,6 +20,7 @@ from services.core import audit as audit_actions
 from services.core.audit import AuditService
 from services.core.auth import AuthService, UserInfo, normalise_email, validate_display_name
 from services.core.errors import Conflict, InvalidInput, PermissionDenied
+from services.core.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,12 @@ class SSOService:
                         profile,
                         ip,
                         'no_account',
-                        (f'There is no account for {email} on this platform. Ask an admin to create one.'),
+                        (
+                            N_(
+                                'There is no account for {email} on this platform. Ask an admin to create one.',
+                                email=email,
+                            )
+                        ),
                     )
                 first_run = not await User.exists()
                 if not first_run and not await self.auth.signup_open():

@@ -167,14 +167,16 @@ def split_files(paths: list[str], splitter: str, size: int, overlap: int) -> lis
         try:
             text = path.read_text(encoding='utf-8') if path.is_file() else ''
         except (OSError, UnicodeDecodeError) as exc:
-            out.append(f'The extracted text could not be read ({exc.__class__.__name__}). Upload the file again.')
+            out.append(
+                N_('The extracted text could not be read ({name}). Upload the file again.', name=exc.__class__.__name__)
+            )
             continue
         try:
             pieces = split(text, splitter, size, overlap)
         except ServiceError as exc:
             out.append(exc.message)
         except Exception as exc:  # a splitter bug must fail this document, not the whole job
-            out.append(f'Splitting failed ({exc.__class__.__name__}: {exc}).')
+            out.append(N_('Splitting failed ({name}: {exc}).', name=exc.__class__.__name__, exc=exc))
         else:
             out.append(pieces or 'The document produced no chunks (no text).')
     return out

@@ -102,13 +102,18 @@ async def run(
     sources: list[Source] = []
     for kb in kbs:
         if kb.dimension is None:
-            notes.append(f'"{kb.name}" has not been ingested yet.')
+            notes.append(N_('"{name}" has not been ingested yet.', name=kb.name))
             continue
         store, name = await stores.store_for(kb), kb.collection or collection_name(kb.id)
         sources.append(Source(kb_id=kb.id, store=store, metric=kb.metric, collection=name, keyword=kb.keyword_index))
         if settings.mode != 'dense' and not kb.keyword_index:
-            notes.append(f'"{kb.name}" has no keyword index yet: re-index it on its knowledge base page '
-                         '(no re-embedding needed). Only dense search covers it.')  # fmt: skip
+            notes.append(
+                N_(
+                    '"{name}" has no keyword index yet: re-index it on its knowledge base page (no re-embedding '
+                    'needed). Only dense search covers it.',
+                    name=kb.name,
+                )
+            )
     limit = max(settings.candidates, rag.top_k)
     doc_ids = list(rag.document_ids) or None
     dense = keyword = None
@@ -148,16 +153,27 @@ async def run(
         )  # fmt: skip
         how = _how(p)
         if reranked and rank > reranked:
-            p.reason = f'not reranked (only the first {reranked} candidates are) · {how}'
+            p.reason = N_('not reranked (only the first {reranked} candidates are) · {how}', reranked=reranked, how=how)
         elif rank > rag.top_k:
-            p.reason = f'rank {rank} is beyond top-k {rag.top_k} · {how}'
+            p.reason = N_('rank {rank} is beyond top-k {top_k} · {how}', rank=rank, top_k=rag.top_k, how=how)
         elif settings.mode == 'dense' and (p.dense_score or 0.0) < rag.threshold:
-            p.reason = f'score {p.dense_score:.3f} is below the threshold {rag.threshold:.2f}'
+            p.reason = N_(
+                'score {dense_score:.3f} is below the threshold {threshold:.2f}',
+                dense_score=p.dense_score,
+                threshold=rag.threshold,
+            )
         else:
             number += 1
             p.kept, p.number = True, number
-            threshold = f' ≥ {rag.threshold:.2f}' if settings.mode == 'dense' else ''
-            p.reason = f'rank {rank} of top-k {rag.top_k}, score {p.score:.3f}{threshold} · {how}'
+            threshold = N_(' ≥ {threshold:.2f}', threshold=rag.threshold) if settings.mode == 'dense' else ''
+            p.reason = N_(
+                'rank {rank} of top-k {top_k}, score {score:.3f}{threshold} · {how}',
+                rank=rank,
+                top_k=rag.top_k,
+                score=p.score,
+                threshold=threshold,
+                how=how,
+            )
         passages.append(p)
     if not any(p.kept for p in passages):
         notes.append(N_('Nothing passed top-k and the threshold: lower the threshold or add documents.'))
@@ -190,5 +206,11 @@ async def _embed(
                 )
             )
         if kb.embedding_model != rag.embedding_model:
-            notes.append(f'"{kb.name}" was embedded with {kb.embedding_model}; scores may be meaningless.')
+            notes.append(
+                N_(
+                    '"{name}" was embedded with {embedding_model}; scores may be meaningless.',
+                    name=kb.name,
+                    embedding_model=kb.embedding_model,
+                )
+            )
     return vector

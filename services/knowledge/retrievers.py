@@ -310,7 +310,9 @@ class LLMReranker(BaseNodePostprocessor):
         )  # fmt: skip
         scores = parse_scores(reply.message.content or '', len(nodes))
         if scores is None:
-            self.note = f'The reranker ({self.model}) gave no usable scores; the order before reranking was kept.'
+            self.note = N_(
+                'The reranker ({model}) gave no usable scores; the order before reranking was kept.', model=self.model
+            )
             return nodes
         for item, score in zip(nodes, scores, strict=True):
             item.node.metadata['rerank_score'] = score

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from services.core.i18n import N_
 from services.knowledge.vectors import VectorStore, published_lite_uri
 
 BATCH = 1000
@@ -63,8 +64,13 @@ def connect(uri: str, token: str = '', *, must_exist: bool = True) -> Iterator[A
         client = MilvusClient(uri=uri)
     except Exception as exc:
         raise VectorsUnavailable(
-            f'Milvus Lite at {uri} is open in another process that does not say where it listens ({exc}). Run the '
-            'platform with MILVUS_LITE_PROCESS=true (the default), or stop it for the backup.'
+            N_(
+                'Milvus Lite at {uri} is open in another process that does not say where it listens '
+                '({exc}). Run the platform with MILVUS_LITE_PROCESS=true (the default), or stop it for '
+                'the backup.',
+                uri=uri,
+                exc=exc,
+            )
         ) from exc
     try:
         yield client

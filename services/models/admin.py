@@ -277,7 +277,7 @@ class ModelAdmin:
                 job.error = exc.message
         except Exception as exc:  # never leave a job "running" forever
             log.exception('pull of %s failed', job.model)
-            job.state, job.status, job.error = 'failed', 'failed', f'The pull failed unexpectedly: {exc}'
+            job.state, job.status, job.error = 'failed', 'failed', N_('The pull failed unexpectedly: {exc}', exc=exc)
         finally:
             if not (self._stopping and job.state == 'running'):
                 await self._finish(job, started)

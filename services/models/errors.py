@@ -59,7 +59,11 @@ class ModelNotAllowed(PermissionDenied):
     def __init__(self, model: str, allowed: list[str]) -> None:
         names = ', '.join(allowed)
         super().__init__(
-            f'Your workshop allows only these models: {names}. "{model}" is not one of them; pick one of those.'
+            N_(
+                'Your workshop allows only these models: {names}. "{model}" is not one of them; pick one of those.',
+                names=names,
+                model=model,
+            )
         )
         self.model = model
         self.allowed = allowed

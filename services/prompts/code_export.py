@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.core.code_export import OLLAMA_HOST, Script, constants, script, slug
+from services.core.i18n import N_
 from services.prompts.library import PromptService, VersionInfo
 from services.prompts.templates import as_text
 
@@ -88,7 +89,7 @@ def prompt_script(name: str, prompt_id: int, version: VersionInfo) -> Script:
             MAIN,
         ],
         filename=filename,
-        title=f'Prompt "{name}" (version {version.number})',
+        title=N_('Prompt "{name}" (version {number})', name=name, number=version.number),
     )
 
 

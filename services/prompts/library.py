@@ -265,7 +265,7 @@ class PromptService:
                 variables=old.variables,
                 default_model=old.default_model,
                 options=old.options,
-                message=f'Rolled back to version {number}',
+                message=N_('Rolled back to version {number}', number=number),
                 author_id=actor_id,
             )
             await Prompt.filter(id=row.id).update(current_version=new_number)
@@ -309,7 +309,7 @@ class PromptService:
                 variables=version.variables,
                 default_model=version.default_model,
                 options=version.options,
-                message=f'Forked from "{source.name}" version {version.number}'[:200],
+                message=N_('Forked from "{name}" version {number}', name=source.name, number=version.number)[:200],
                 author_id=actor_id,
             )
         await self.activity.record(

@@ -356,7 +356,7 @@ class PromptRunService:
             except ServiceError as exc:  # a quota used up mid-batch, or the room too busy for too long
                 if not result.runs:
                     raise  # the first row: the batch is refused as a whole and nothing is saved
-                error, refused = f'Not run: {exc.message}', True
+                error, refused = N_('Not run: {message}', message=exc.message), True
             metrics = metrics_of(final, t0, None)
             run = await self._save(
                 actor_id, prepared, output, error, metrics, batch_id=result.batch_id, row_index=index + 1

@@ -12,6 +12,7 @@ import keyword
 import re
 
 from services.core.code_export import OLLAMA_HOST, Script, constants, script, slug
+from services.core.i18n import N_
 from services.tools.library import ToolInfo, ToolService
 
 MODEL = 'llama3.2'  # a small model that can call tools
@@ -135,7 +136,7 @@ def tool_script(tool: ToolInfo) -> Script:
         imports=imports,
         body=[OLLAMA_HOST + values, implementation.format(function=function), MAIN.format(function=function)],
         filename=filename,
-        title=f'Tool "{tool.name}"',
+        title=N_('Tool "{name}"', name=tool.name),
     )
 
 

@@ -35,6 +35,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from services.core.i18n import N_, Message, joined
+
 DEFAULT_INTERVAL_S = 60.0  # each attendee asks about once a minute
 DEFAULT_TOKENS = 200  # ~200 tokens per answer
 TARGET_WAIT_S = 5.0  # a p95 wait below this is comfortable
@@ -172,34 +174,73 @@ def max_attendees(slots: int, service_rate: float, interval_s: float, target_wai
 
 
 def _with_message(f: Forecast, max_wait_s: float) -> Forecast:
-    often = 'once a minute' if f.interval_s == 60 else f'once every {_seconds(f.interval_s)}'
-    head = f'With {f.attendees} attendee(s) each asking about {often} for ~{f.tokens} tokens'
-    answer = f'an answer takes ~{_seconds(f.service_s)} on one of {f.slots} slot(s)'
+    often = (
+        Message(N_('once a minute'), {})
+        if f.interval_s == 60
+        else N_('once every {interval}', interval=_seconds(f.interval_s))
+    )
+    head = N_(
+        'With {attendees} attendee(s) each asking about {often} for ~{tokens} tokens',
+        attendees=f.attendees,
+        often=often,
+        tokens=f.tokens,
+    )
+    answer = N_('an answer takes ~{duration} on one of {slots} slot(s)', duration=_seconds(f.service_s), slots=f.slots)
+    sentences: list[str] = []
     if f.verdict == 'overloaded' and math.isinf(f.p95_wait_s):
-        text = (
-            f'{head}, {f.model} cannot keep up: {answer}, so the slots would need to be busy '
-            f'{f.utilisation:.0%} of the time and the queue only grows (calls are refused after '
-            f'{_seconds(max_wait_s)}).'
+        sentences.append(
+            N_(
+                '{head}, {model} cannot keep up: {answer}, so the slots would need to be busy {utilisation:.0%} of '
+                'the time and the queue only grows (calls are refused after {max_wait}).',
+                head=head,
+                model=f.model,
+                answer=answer,
+                utilisation=f.utilisation,
+                max_wait=_seconds(max_wait_s),
+            )
         )
     else:
-        wait = 'no wait' if f.p95_wait_s < 0.05 else f'a wait of about {_seconds(f.p95_wait_s)}'
-        text = (
-            f'{head}, expect {wait} at p95 for {f.model} '
-            f'({answer}; busy {f.utilisation:.0%} of the time, {f.p_wait:.0%} of questions wait).'
+        wait = (
+            Message(N_('no wait'), {})
+            if f.p95_wait_s < 0.05
+            else N_('a wait of about {duration}', duration=_seconds(f.p95_wait_s))
+        )
+        sentences.append(
+            N_(
+                '{head}, expect {wait} at p95 for {model} ({answer}; busy {utilisation:.0%} of the time, '
+                '{waiting:.0%} of questions wait).',
+                head=head,
+                wait=wait,
+                model=f.model,
+                answer=answer,
+                utilisation=f.utilisation,
+                waiting=f.p_wait,
+            )
         )
         if f.verdict == 'overloaded':
-            text += f' Calls that wait longer than {_seconds(max_wait_s)} are refused as "the room is busy".'
+            sentences.append(
+                N_(
+                    'Calls that wait longer than {max_wait} are refused as "the room is busy".',
+                    max_wait=_seconds(max_wait_s),
+                )
+            )
     if f.verdict != 'ok':
-        text += ' Add a host or pick a smaller model.'
-    text += f' This setup serves about {f.max_attendees} attendee(s) with a p95 wait under {_seconds(f.target_wait_s)}.'
-    return replace(f, message=text)
+        sentences.append(Message(N_('Add a host or pick a smaller model.'), {}))
+    sentences.append(
+        N_(
+            'This setup serves about {attendees} attendee(s) with a p95 wait under {target}.',
+            attendees=f.max_attendees,
+            target=_seconds(f.target_wait_s),
+        )
+    )
+    return replace(f, message=joined(sentences))
 
 
 def _seconds(value: float) -> str:
     if math.isinf(value):
-        return 'forever'
+        return Message(N_('forever'), {})
     if value < 10:
-        return f'{value:.1f} s'
+        return N_('{seconds:.1f} s', seconds=value)
     if value < 120:
-        return f'{value:.0f} s'
-    return f'{value / 60:.0f} min'
+        return N_('{seconds:.0f} s', seconds=value)
+    return N_('{minutes:.0f} min', minutes=value / 60)

@@ -172,19 +172,32 @@ def describe(check: dict[str, Any]) -> str:
     """What the check asks for, as the attendee and the instructor read it."""
     kind = check.get('kind')
     if kind == 'output_regex':
-        return f"a prompt run's output matches {check['pattern']}"
+        return N_("a prompt run's output matches {pattern}", pattern=check['pattern'])
     if kind == 'output_json':
-        return f"a prompt run's output is JSON fitting the schema {_short(json.dumps(check['schema']), 80)}"
+        return N_(
+            "a prompt run's output is JSON fitting the schema {schema}", schema=_short(json.dumps(check['schema']), 80)
+        )
     if kind == 'rag_cites':
-        return f'a RAG answer cites {check["document"]}'
+        return N_('a RAG answer cites {document}', document=check['document'])
     if kind == 'tool_call':
-        pattern = f' with arguments matching {check["arguments"]}' if check.get('arguments') else ''
-        return f'a call to the tool {check["tool"]}{pattern}'
+        if check.get('arguments'):
+            return N_(
+                'a call to the tool {tool} with arguments matching {pattern}',
+                tool=check['tool'],
+                pattern=check['arguments'],
+            )
+        return N_('a call to the tool {tool}', tool=check['tool'])
     if kind == 'model_create':
-        return f'a model created from {check["base"]} with a system prompt containing "{check["phrase"]}"'
+        return N_(
+            'a model created from {base} with a system prompt containing "{phrase}"',
+            base=check['base'],
+            phrase=check['phrase'],
+        )
     if kind == 'eval_hit':
-        k = f' with k ≤ {check["k"]}' if check.get('k') else ''
-        return f'a RAG evaluation reaching hit@k ≥ {check["min"]:g}{k}'
+        low = f'{check["min"]:g}'
+        if check.get('k'):
+            return N_('a RAG evaluation reaching hit@k ≥ {min} with k ≤ {k}', min=low, k=check['k'])
+        return N_('a RAG evaluation reaching hit@k ≥ {min}', min=low)
     return str(kind)
 
 
@@ -208,7 +221,7 @@ def _output_regex(check: dict[str, Any], error: str | None, details: dict[str, A
         return False, N_('the prompt run failed, so there is no output to check')
     if re.search(check['pattern'], str(details.get('output') or '')):
         return True, ''
-    return False, f'the output did not match {check["pattern"]}'
+    return False, N_('the output did not match {pattern}', pattern=check['pattern'])
 
 
 def _output_json(check: dict[str, Any], error: str | None, details: dict[str, Any]) -> tuple[bool, str] | None:
@@ -223,8 +236,8 @@ def _output_json(check: dict[str, Any], error: str | None, details: dict[str, An
     if problem is None:
         return True, ''
     where = '/'.join(str(p) for p in problem.absolute_path)
-    at = f' (at {where})' if where else ''
-    return False, f'the JSON does not fit the schema: {_short(problem.message, 120)}{at}'
+    at = N_(' (at {where})', where=where) if where else ''
+    return False, N_('the JSON does not fit the schema: {message}{at}', message=_short(problem.message, 120), at=at)
 
 
 def _rag_cites(check: dict[str, Any], error: str | None, details: dict[str, Any]) -> tuple[bool, str] | None:
@@ -236,18 +249,20 @@ def _rag_cites(check: dict[str, Any], error: str | None, details: dict[str, Any]
         return True, ''
     if not cited:
         return False, N_('the answer cited no document')
-    return False, f'cited {", ".join(sorted(set(cited)))} but not {check["document"]}'
+    return False, N_(
+        'cited {cited} but not {document}', cited=', '.join(sorted(set(cited))), document=check['document']
+    )
 
 
 def _tool_call(check: dict[str, Any], error: str | None, details: dict[str, Any]) -> tuple[bool, str] | None:
     name = str(details.get('tool') or '')
     if name.lower() != check['tool'].lower():
-        return False, f'called {name or "another tool"}, not {check["tool"]}'
+        return False, N_('called {called}, not {tool}', called=name or '—', tool=check['tool'])
     if error:
-        return False, f'the call to {name} failed'
+        return False, N_('the call to {name} failed', name=name)
     pattern = check.get('arguments')
     if pattern and not re.search(pattern, str(details.get('arguments') or '')):
-        return False, f'called {name} but its arguments did not match {pattern}'
+        return False, N_('called {name} but its arguments did not match {pattern}', name=name, pattern=pattern)
     return True, ''
 
 
@@ -256,12 +271,12 @@ def _model_create(check: dict[str, Any], error: str | None, details: dict[str, A
         return False, N_('creating the model failed')
     base = str(details.get('base') or '')
     if _tagged(base) != _tagged(check['base']):
-        return False, f'the model was created from {base or "an unknown base"}, not {check["base"]}'
+        return False, N_('the model was created from {created}, not {base}', created=base or '—', base=check['base'])
     system = str(details.get('system') or '')
     if not system:
         return False, N_('the model has no system prompt')
     if check['phrase'].lower() not in system.lower():
-        return False, f'the system prompt does not contain "{check["phrase"]}"'
+        return False, N_('the system prompt does not contain "{phrase}"', phrase=check['phrase'])
     return True, ''
 
 
@@ -272,9 +287,9 @@ def _eval_hit(check: dict[str, Any], error: str | None, details: dict[str, Any])
     if rate is None:
         return False, N_('the evaluation had no question with an expected document, so there is no hit rate')
     if check.get('k') and k and int(k) > check['k']:
-        return False, f'the evaluation kept {k} passages; use at most {check["k"]} (top-k)'
+        return False, N_('the evaluation kept {k} passages; use at most {k2} (top-k)', k=k, k2=check['k'])
     if float(rate) + 1e-9 < check['min']:
-        return False, f'hit@k stayed below {check["min"]:g}'
+        return False, N_('hit@k stayed below {min:g}', min=check['min'])
     return True, ''
 
 

@@ -41,7 +41,7 @@ class Submission:
     citations: list[str] = field(default_factory=list)
     show_name: bool = False
     shown: bool = False
-    updated_at: str = ''
+    updated_at: datetime | None = None
 
 
 class GalleryMixin(WorkshopSession):
@@ -217,7 +217,7 @@ def _submission(row: GallerySubmission, name: str) -> Submission:
         citations=list(row.citations or []),
         show_name=row.show_name,
         shown=row.shown_at is not None,
-        updated_at=row.updated_at.strftime('%H:%M:%S') if row.updated_at else '',
+        updated_at=row.updated_at,
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from nicegui import Event
 
 from services.core import actions
+from services.core.i18n import N_
 from services.workshops import checks as workshop_checks
 from services.workshops import rules as workshop_rules
 from services.workshops.pacing import Pace
@@ -51,7 +52,7 @@ class AttendeeLive:
         row: dict[str, Any] = {
             'id': self.user_id,
             'name': self.name,
-            'alias': f'Attendee {self.number}',
+            'alias': N_('Attendee {number}', number=self.number),
             'presence': self.presence,
             'last_seen': time.strftime('%H:%M:%S', time.localtime(self.last_seen)) if self.last_seen else '',
             'step': self.current_step + 1,
@@ -205,7 +206,7 @@ class LiveWorkshop:
             'at': activity.created_at.strftime('%H:%M:%S'),
             'user_id': activity.user_id,
             'name': attendee.name if attendee else '',
-            'alias': f'Attendee {attendee.number}' if attendee else '',
+            'alias': N_('Attendee {number}', number=attendee.number) if attendee else '',
             'action': activity.action,
             'model': activity.model or '',
             'tokens': activity.tokens or 0,
@@ -304,7 +305,11 @@ class LiveWorkshop:
 
     def top_attendees(self, n: int = 15) -> list[dict[str, Any]]:
         ranked = sorted(self.attendees.values(), key=lambda a: a.requests, reverse=True)[:n]
-        return [{'name': a.name, 'alias': f'Attendee {a.number}', 'requests': a.requests} for a in ranked if a.requests]
+        return [
+            {'name': a.name, 'alias': N_('Attendee {number}', number=a.number), 'requests': a.requests}
+            for a in ranked
+            if a.requests
+        ]
 
     # ----- pushing ---------------------------------------------------------------------------------------------------
     def _schedule(self) -> None:

@@ -38,7 +38,7 @@ from nicegui import Event, background_tasks
 
 from models import Workshop, WorkshopMembership
 from services.core.errors import Conflict, InvalidInput, ServiceError
-from services.core.i18n import N_
+from services.core.i18n import N_, joined
 from services.core.membership import full_name
 from services.models.admin import ModelAdmin, PullJob
 from services.models.callers import SYSTEM, Caller, Purpose
@@ -150,16 +150,20 @@ class PreflightReport:
     def summary(self) -> str:
         if self.running:
             done = sum(1 for c in self.checks if c.phase in ('done', 'failed', 'down'))
-            return f'Pulling and warming up… {done} of {len(self.checks)} done.'
+            return N_('Pulling and warming up… {done} of {count} done.', done=done, count=len(self.checks))
         if not self.hosts:
             return N_('No Ollama host is enabled. An admin has to add one on the hosts page.')
         if not self.models:
             return N_('Nothing to check yet: no model to pull or warm up.')
         if self.ready:
-            return f'Ready to teach: {len(self.models)} model(s) pulled and loaded on {len(self.hosts)} host(s).'
+            return N_(
+                'Ready to teach: {models} model(s) pulled and loaded on {hosts} host(s).',
+                models=len(self.models),
+                hosts=len(self.hosts),
+            )
         problems = self.problems()
-        more = f' (and {len(problems) - 3} more)' if len(problems) > 3 else ''
-        return 'Not ready yet: ' + ' '.join(problems[:3]) + more
+        more = N_(' (and {count} more)', count=len(problems) - 3) if len(problems) > 3 else ''
+        return N_('Not ready yet: {problems}{more}', problems=joined(problems[:3]), more=more)
 
     def snapshot(self) -> PreflightReport:
         return copy.deepcopy(self)
@@ -300,7 +304,7 @@ class PreflightService:
                 check.phase, check.status, check.error = (
                     'failed',
                     N_('failed'),
-                    f'Something unexpected went wrong: {exc}',
+                    N_('Something unexpected went wrong: {exc}', exc=exc),
                 )
             self._emit(report, force=True)
 
@@ -325,7 +329,7 @@ class PreflightService:
         check.pull_job = None
         if final.state != 'done':
             check.phase, check.status, check.pulled = 'failed', f'pull {final.state}', False
-            check.error = final.error or f'The pull ended: {final.state}.'
+            check.error = final.error or N_('The pull ended: {state}.', state=final.state)
             return False
         check.pulled, check.progress, check.status = True, PULL_SHARE, N_('pulled')
         self._embedding.pop(check.model, None)  # now it can be asked what it is
@@ -446,7 +450,7 @@ class PreflightService:
         """The models to check, where they come from, and a note for the panel."""
         allowed = list(dict.fromkeys(full_name(m) for m in workshop.allowed_models or [] if (m or '').strip()))
         if allowed:
-            return allowed, 'allowed', f'Checking the {len(allowed)} model(s) this workshop allows.'
+            return allowed, 'allowed', N_('Checking the {count} model(s) this workshop allows.', count=len(allowed))
         view = self.catalogue.view()
         if view.loading or not view.models:
             view = await self.catalogue.refresh()
@@ -465,8 +469,12 @@ class PreflightService:
         return (
             picked,
             'catalogue',
-            f'This workshop allows every model, so this checks the chat models of the catalogue ({cap}). List the '
-            'models you teach with under "Models attendees may use" to check exactly those.',
+            N_(
+                'This workshop allows every model, so this checks the chat models of the catalogue '
+                '({cap}). List the models you teach with under "Models attendees may use" to check '
+                'exactly those.',
+                cap=cap,
+            ),
         )
 
     async def _look_host(self, host: HostState) -> tuple[set[str], set[str]]:
@@ -591,9 +599,12 @@ class PreflightService:
         if len(times) >= THRASH_LIMIT:
             if key not in self._warnings:
                 log.warning('%s keeps being unloaded on %s; not warming it again for now', model, url)
-            self._warnings[key] = (
-                f'Keeps being unloaded ({len(times)} re-warms in {THRASH_WINDOW / 60:.0f} min): this host probably '
-                "cannot hold all of the workshop's models at once. Add a host or allow fewer or smaller models."
+            self._warnings[key] = N_(
+                'Keeps being unloaded ({count} re-warms in {THRASH_WINDOW:.0f} min): this host '
+                "probably cannot hold all of the workshop's models at once. Add a host or allow fewer "
+                'or smaller models.',
+                count=len(times),
+                THRASH_WINDOW=THRASH_WINDOW / 60,
             )
             return False
         times.append(now)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from services.core.errors import ServiceError
+from services.core.i18n import N_
 from services.workshops.template_format import FORMAT, VERSION
 
 if TYPE_CHECKING:
@@ -80,7 +81,14 @@ async def build(owner: WorkshopTemplates, actor_id: int, info: WorkshopInfo, *, 
             elif res.kind == 'rag':
                 rags.append(await owner.rag.get(actor_id, res.resource_id))
         except ServiceError as exc:
-            out.notes.append(f'The shared {res.kind} "{res.label}" was left out: {exc.message}')
+            out.notes.append(
+                N_(
+                    'The shared {kind} "{label}" was left out: {message}',
+                    kind=res.kind,
+                    label=res.label,
+                    message=exc.message,
+                )
+            )
     rag_entries = []
     for rag in rags:
         try:
@@ -89,7 +97,13 @@ async def build(owner: WorkshopTemplates, actor_id: int, info: WorkshopInfo, *, 
                     kbs[kb_id] = await _kb(owner, actor_id, kb_id, keys['knowledge'])
                     kbs[kb_id]['share'] = ('knowledge', kb_id) in shared
         except ServiceError as exc:
-            out.notes.append(f'The RAG system "{rag.name}" was left out: one of its knowledge bases: {exc.message}')
+            out.notes.append(
+                N_(
+                    'The RAG system "{name}" was left out: one of its knowledge bases: {message}',
+                    name=rag.name,
+                    message=exc.message,
+                )
+            )
             continue
         rag_entries.append(
             {
@@ -138,7 +152,9 @@ async def _tool(
     config = dict(tool.config)
     if config.get('headers'):  # they may hold API keys: names only, values are set again after the import
         config['headers'] = {name: '' for name in config['headers']}
-        notes.append(f'The header values of the HTTP tool "{tool.name}" are not exported (they may be secrets).')
+        notes.append(
+            N_('The header values of the HTTP tool "{name}" are not exported (they may be secrets).', name=tool.name)
+        )
     return {
         'key': slug(tool.name, taken),
         'name': tool.name,

@@ -239,7 +239,7 @@ class WorkshopTemplates:
                     continue
                 try:
                     notes = await extension.import_(actor_id, wid, created.id, value) or []
-                    report.warnings += [f'Step {i + 1}, {name}: {n}' for n in notes]
+                    report.warnings += [N_('Step {i}, {name}: {n}', i=i + 1, name=name, n=n) for n in notes]
                 except ServiceError as exc:
                     report.skipped.append(ReportItem(kind='field', name=f'steps[{i}].{name}', note=exc.message))
 
@@ -403,10 +403,15 @@ class WorkshopTemplates:
             try:
                 await self.catalogue.refresh()
             except OllamaError as exc:
-                report.warnings.append(f'The model hosts could not be asked which models they have: {exc.message}')
+                report.warnings.append(
+                    N_('The model hosts could not be asked which models they have: {message}', message=exc.message)
+                )
                 return
         for model in dict.fromkeys(wanted):
             if self.catalogue.known(model) is None:
                 report.warnings.append(
-                    f'The model "{model}" is on no host yet: pull it on the Models page before the workshop starts.'
+                    N_(
+                        'The model "{model}" is on no host yet: pull it on the Models page before the workshop starts.',
+                        model=model,
+                    )
                 )

@@ -92,3 +92,30 @@ def test_instructor_pages(live_app: LiveApp, room: dict) -> None:
 def test_admin_pages(live_app: LiveApp, room: dict) -> None:
     found = _both_modes(room['admin'], live_app.url, [*ADMIN, '/models', '/'], 'admin')
     assert not found, 'axe-core found serious or critical violations:\n' + report(found)
+
+
+def test_a_knowledge_base_page(live_app: LiveApp, signed_in_page, tmp_path) -> None:
+    """A knowledge base with a document: its uploader, documents, chunk preview and ingestion controls."""
+    page = signed_in_page('attendee', 'Kim')
+    page.goto(f'{live_app.url}/knowledge')
+    page.get_by_role('button', name='New knowledge base').click()
+    page.get_by_label('Name', exact=True).fill('Notes')
+    page.get_by_label('Embedding model', exact=True).click()
+    page.get_by_role('option', name='nomic-embed-text:latest', exact=True).click()
+    page.get_by_role('button', name='Create', exact=True).click()
+    page.get_by_text('No documents yet.').wait_for()
+    notes = tmp_path / 'notes.md'
+    notes.write_text('# Notes\n\nLlamas graze in the Andes.\n')
+    picker = page.get_by_label('Pick files')  # the uploader's own control: named, and opened from the keyboard
+    picker.focus()
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press('Enter')
+    chooser.value.set_files([notes])
+    page.get_by_text('"notes.md" uploaded.').wait_for()
+    found: dict[str, list[dict]] = {}
+    for dark in (False, True):
+        _dark(page, dark)
+        settle(page)
+        if items := violations(page):
+            found[f'knowledge base ({"dark" if dark else "light"})'] = items
+    assert not found, 'axe-core found serious or critical violations:\n' + report(found)

@@ -191,3 +191,82 @@ def test_code_is_shown_with_a_named_copy_button() -> None:
            for node in ast.walk(ast.parse((ROOT / path).read_text()))
            if isinstance(node, ast.Call) and _ui_name(node) == 'code']  # fmt: skip
     assert not raw, f'ui.code used directly: {raw}'
+
+
+def _error_classes() -> set[str]:
+    """Every exception class of services/ and api/ whose message people read: ServiceError, OllamaError and their
+    subclasses, found by reading the class definitions."""
+    known, definitions = {'ServiceError', 'OllamaError'}, []
+    for path in sorted((ROOT / 'services').rglob('*.py')) + sorted((ROOT / 'api').rglob('*.py')):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                definitions.append((node.name, {b.id for b in node.bases if isinstance(b, ast.Name)}))
+    grew = True
+    while grew:
+        grew = False
+        for name, bases in definitions:
+            if name not in known and bases & known:
+                known.add(name)
+                grew = True
+    return known
+
+
+def untranslatable_errors(source: str, classes: set[str]) -> list[int]:
+    """Lines where an error is raised with a bare text or an f-string: such a message cannot be translated (a text
+    is marked with N_(...), values are given to N_ as keywords)."""
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in classes
+        and node.args
+        and (isinstance(node.args[0], ast.JoinedStr) or isinstance(node.args[0], ast.Constant))
+    ]
+
+
+def test_every_service_error_message_can_be_translated() -> None:
+    classes = _error_classes()
+    assert {'InvalidInput', 'Throttled', 'ModelNotFound', 'UnsafeURL', 'ToolFailed'} <= classes
+    offenders = [
+        f'{path.relative_to(ROOT)}:{line}'
+        for path in sorted((ROOT / 'services').rglob('*.py')) + sorted((ROOT / 'api').rglob('*.py'))
+        for line in untranslatable_errors(path.read_text(), classes)
+    ]
+    assert not offenders, f'errors raised with an unmarked text or an f-string (use N_): {offenders}'
+    assert untranslatable_errors("raise InvalidInput(f'At most {n}.')\nraise NotFound('Gone.')", classes) == [1, 2]
+    assert untranslatable_errors("raise InvalidInput(N_('At most {n}.', n=n))", classes) == []
+
+
+def test_a_service_message_with_values_is_shown_in_the_readers_language() -> None:
+    from services.core.auth import PASSWORD_RULE
+    from services.core.errors import InvalidInput
+    from services.core.throttles import wait_sentence
+
+    error = InvalidInput(i18n.N_(PASSWORD_RULE, length=12))
+    english = 'Password must be at least 12 characters and contain a letter and a digit.'
+    assert str(error) == error.message == english  # the API and the logs: English
+    wait = wait_sentence(i18n.N_('Too many wrong codes.'), 2.5)
+    stored = str(i18n.N_('The model {model} is on no host here: pick another model to continue.', model='x:1b'))
+    try:
+        i18n.set_resolver(lambda: 'de')
+        german = i18n._(error.message)
+        assert german == i18n._(PASSWORD_RULE, length=12) and german != english and '12' in german
+        assert i18n._(i18n.Message.from_json(error.message.to_json())) == german  # stored with its template
+        assert (
+            i18n._(wait)
+            == f'{i18n._("Too many wrong codes.")} '
+            + i18n._('{what} Try again in {wait} seconds.', what='', wait=3).lstrip()
+        )
+        # a sentence kept as plain text (a stored error, an event over the bus) is recognised by its template
+        recognised = i18n._(stored)
+        assert recognised != stored and 'x:1b' in recognised
+        assert (
+            i18n._('Words that are in no catalogue, {not a field}') == 'Words that are in no catalogue, {not a field}'
+        )
+        joined = i18n.joined([i18n.N_('Too many wrong codes.'), 'as it is'])
+        assert i18n._(joined) == i18n._('Too many wrong codes.') + ' as it is'
+    finally:
+        from components import i18n as i18n_ui
+
+        i18n.set_resolver(i18n_ui._resolve)
