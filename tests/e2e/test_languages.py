@@ -102,6 +102,24 @@ def test_a_german_browser_sees_the_sign_in_page_in_german(live_app: LiveApp, bro
         page.context.close()
 
 
+def test_a_service_message_with_values_reaches_a_german_page_in_german(live_app: LiveApp, browser: Browser) -> None:
+    """The service refuses a short password with a sentence that has the length in it (a template with values):
+    the German page shows the German sentence with the same number, not the English one."""
+    page = german_context_page(browser, 'de-DE')
+    try:
+        page.goto(f'{live_app.url}/signup')
+        page.get_by_label('Anzeigename').fill('Greta')
+        page.get_by_label('E-Mail').fill('greta@example.org')
+        page.get_by_label('Passwort', exact=True).fill('kurz1')
+        page.get_by_label('Passwort wiederholen').fill('kurz1')
+        page.get_by_role('button', name='Konto erstellen').click()
+        alert = page.get_by_role('alert')  # the refusal (the hint above the field says the rule before it)
+        expect(alert).to_have_text(re.compile(r'Das Passwort muss mindestens \d+ Zeichen lang sein'))
+        expect(page.get_by_text(re.compile('Password must be at least'))).to_have_count(0)
+    finally:
+        page.context.close()
+
+
 def test_the_sign_in_pages_offer_a_language_kept_in_the_browser(live_app: LiveApp, new_page) -> None:
     page = new_page()
     page.goto(f'{live_app.url}/login')
