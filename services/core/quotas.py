@@ -58,7 +58,7 @@ from services.core.audit import AuditService
 from services.core.auth import AuthService, UserInfo
 from services.core.bus import LiveBus
 from services.core.errors import InvalidInput, NotFound, PermissionDenied, Throttled
-from services.core.i18n import N_
+from services.core.i18n import N_, Message
 from services.core.membership import Membership
 from services.core.shared_counts import SharedCounts
 
@@ -113,8 +113,23 @@ class Usage:
 
     def describe_reset(self) -> str:
         if self.resets_at is None:
-            return 'It resets when your instructor starts a new workshop session.'
+            return Message(N_('It resets when your instructor starts a new workshop session.'), {})
         return N_('It resets at {resets_at:%Y-%m-%d %H:%M} UTC.', resets_at=self.resets_at)
+
+
+# (the person's own quota?, a daily one?, a request limit?) -> the refusal, in full sentences for translators
+USED_UP = {
+    (True, True, True): N_('You have used up your daily request limit ({limit:,} requests). {reset}'),
+    (True, True, False): N_('You have used up your daily token limit ({limit:,} tokens). {reset}'),
+    (True, False, True): N_('You have used up your per-session request limit ({limit:,} requests). {reset}'),
+    (True, False, False): N_('You have used up your per-session token limit ({limit:,} tokens). {reset}'),
+    (False, True, True): N_("You have used up this workshop's daily request limit ({limit:,} requests). {reset}"),
+    (False, True, False): N_("You have used up this workshop's daily token limit ({limit:,} tokens). {reset}"),
+    (False, False, True): N_(
+        "You have used up this workshop's per-session request limit ({limit:,} requests). {reset}"
+    ),
+    (False, False, False): N_("You have used up this workshop's per-session token limit ({limit:,} tokens). {reset}"),
+}
 
 
 class Reservation:
@@ -434,10 +449,8 @@ class QuotaService:
             if which is None:
                 continue
             limit = usage.max_requests if which == 'requests' else usage.max_tokens
-            scope = 'your' if usage.scope == 'user' else "this workshop's"
-            period = 'daily' if usage.period == 'day' else 'per-session'
-            unit = 'request' if which == 'requests' else 'token'
-            message = f'You have used up {scope} {period} {unit} limit ({limit:,} {unit}s). {usage.describe_reset()}'
+            template = USED_UP[usage.scope == 'user', usage.period == 'day', which == 'requests']
+            message = N_(template, limit=limit, reset=usage.describe_reset())
             wait = (usage.resets_at - self.clock()).total_seconds() if usage.resets_at else 0
             await self.audit.record(
                 user_id,
