@@ -109,7 +109,8 @@ def _recognise(text: str, language: str) -> str | None:
     for pattern, translation in _patterns.get(language, ()):
         if (match := pattern.fullmatch(text)) is not None:
             try:
-                return translation.format(**match.groupdict())
+                # a value that is a whole catalogue text itself ("Too many wrong codes.") is translated too
+                return translation.format(**{k: gettext(v, language) for k, v in match.groupdict().items()})
             except (KeyError, IndexError, ValueError):
                 return None
     return None
@@ -206,6 +207,8 @@ def _(message: str, /, **values: object) -> str:
     """The message in the current language; `values` fill its `{placeholders}`. A service's `Message` is translated
     from its template and filled with its own values."""
     if isinstance(message, Message) and not values:
+        if not message.values:  # a fixed sentence (as a value of another one, or side by side with others)
+            return _(message.template)
         values = {k: _(v) if isinstance(v, Message) else v for k, v in message.values.items()}
         try:
             return gettext(message.template).format(**values)
@@ -221,7 +224,8 @@ def _(message: str, /, **values: object) -> str:
 
 def joined(parts: list[str], separator: str = ' ') -> str:
     """Sentences (or `Message`s) side by side as one `Message`: each is translated on its own when shown."""
-    values = {f'part{i}': part for i, part in enumerate(parts)}
+    values = {f'part{i}': part if isinstance(part, Message) or '{' in part else Message(part, {})
+              for i, part in enumerate(parts)}  # fmt: skip
     template = separator.replace('{', '{{').replace('}', '}}').join('{' + name + '}' for name in values)
     return Message(template, values)
 

@@ -143,13 +143,9 @@ def _number(key: str, value: Any, kind: type, low: float, high: float, prefix: s
             raise ValueError
         number = kind(number)
     except (TypeError, ValueError, OverflowError):
-        raise InvalidInput(
-            N_(
-                '{prefix}"{key}" must be a whole number.' if kind is int else '{prefix}"{key}" must be a number.',
-                prefix=prefix,
-                key=key,
-            )
-        ) from None
+        if kind is int:
+            raise InvalidInput(N_('{prefix}"{key}" must be a whole number.', prefix=prefix, key=key)) from None
+        raise InvalidInput(N_('{prefix}"{key}" must be a number.', prefix=prefix, key=key)) from None
     if not low <= number <= high:
         raise InvalidInput(
             N_(
