@@ -250,6 +250,7 @@ class Dashboard:
     def _decorate(self, row: dict[str, Any]) -> dict[str, Any]:
         row = dict(row)
         row['alias'] = _(row.get('alias') or '')  # "Attendee 3" on the projector, in the room's language
+        row['stuck'] = _(row['stuck']) if row.get('stuck') else ''  # "no progress for 5 min", likewise
         row['presence_text'] = _(PRESENCE_ICON.get(row['presence'], row['presence']))
         for i in range(len(self.live.steps)):
             row[f's{i}_text'] = _(CELL_MEANINGS.get(row.get(f's{i}', ''), ''))

@@ -170,7 +170,9 @@ class ConversationTransfer:
             try:
                 draft.options = ChatSettings.validated(draft.options, staff=is_staff(user.role), caps=caps).to_dict()
             except ServiceError as exc:
-                result.warnings.append(f'"{draft.title}": its settings were reset ({exc.message})')
+                result.warnings.append(
+                    N_('"{title}": its settings were reset ({message})', title=draft.title, message=exc.message)
+                )
                 draft.options = ChatSettings().to_dict()
             drafts.append(draft)
         created: list[int] = []

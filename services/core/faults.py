@@ -12,6 +12,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from services.core.i18n import N_
+
 DISK_FULL = (
     "The server's disk is full, so nothing can be saved right now (what was saved before is safe). Tell an admin: "
     'they need to free space in the data directory.'
@@ -54,7 +56,10 @@ def disk_report(path: Path, min_free_mb: int) -> dict[str, Any]:
     try:
         usage = shutil.disk_usage(path)
     except OSError as exc:
-        return {'status': 'down', 'error': f'the data directory cannot be read: {exc.strerror or exc}'}
+        return {
+            'status': 'down',
+            'error': N_('the data directory cannot be read: {problem}', problem=exc.strerror or exc),
+        }
     free_mb = usage.free // (1024 * 1024)
     report: dict[str, Any] = {'status': 'ok', 'free_mb': free_mb, 'min_free_mb': min_free_mb}
     probe = path / f'.write-probe-{uuid.uuid4().hex}'
@@ -64,9 +69,16 @@ def disk_report(path: Path, min_free_mb: int) -> dict[str, Any]:
             handle.flush()
             os.fsync(handle.fileno())
     except OSError as exc:
-        report.update(status='down', error=explain(exc) or f'the data directory cannot be written: {exc}')
+        report.update(status='down', error=explain(exc) or N_('the data directory cannot be written: {exc}', exc=exc))
     finally:
         probe.unlink(missing_ok=True)
     if report['status'] == 'ok' and free_mb < min_free_mb:
-        report.update(status='full', error=f'only {free_mb} MB free in the data directory (less than {min_free_mb} MB)')
+        report.update(
+            status='full',
+            error=N_(
+                'only {free_mb} MB free in the data directory (less than {min_free_mb} MB)',
+                free_mb=free_mb,
+                min_free_mb=min_free_mb,
+            ),
+        )
     return report

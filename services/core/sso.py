@@ -119,8 +119,11 @@ class SSOService:
                     ip,
                     'no_email',
                     (
-                        f'{profile.label} did not tell us your email address. Allow access to your email there and '
-                        'try again.'
+                        N_(
+                            '{label} did not tell us your email address. Allow access to your email there and try '
+                            'again.',
+                            label=profile.label,
+                        )
                     ),
                 )
             if not profile.email_verified:
@@ -129,9 +132,13 @@ class SSOService:
                     ip,
                     'unverified_email',
                     (
-                        f'{profile.label} says your email address {email} is not verified, so it cannot be linked '
-                        f'to an account here. Verify it at {profile.label}, then sign in again — or sign in with '
-                        'your password.'
+                        N_(
+                            '{label} says your email address {email} is not verified, so it cannot be linked to an '
+                            'account here. Verify it at {label}, then sign in again — or sign in with your '
+                            'password.',
+                            label=profile.label,
+                            email=email,
+                        )
                     ),
                 )
             user = await User.get_or_none(email=email)
@@ -155,8 +162,12 @@ class SSOService:
                         ip,
                         'signup_closed',
                         (
-                            f'Sign-up is closed on this platform, so no account was made for {email}. Ask an admin '
-                            f'to create one, then sign in with {profile.label} again.'
+                            N_(
+                                'Sign-up is closed on this platform, so no account was made for {email}. Ask an admin '
+                                'to create one, then sign in with {label} again.',
+                                email=email,
+                                label=profile.label,
+                            )
                         ),
                     )
                 try:

@@ -256,7 +256,7 @@ class IngestService:
             job.state, job.error = JobState.FAILED, exc.message
         except Exception as exc:
             log.exception('ingestion job %s failed', job_id)
-            job.state, job.error = JobState.FAILED, f'Unexpected error: {exc}. See the server log.'
+            job.state, job.error = JobState.FAILED, N_('Unexpected error: {exc}. See the server log.', exc=exc)
         else:
             job.state = JobState.CANCELLED if job.id in self._cancelled else JobState.DONE
         self._cancelled.discard(job.id)

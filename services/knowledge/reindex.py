@@ -162,7 +162,7 @@ class ReindexService:
             job.state, job.error = JobState.FAILED, exc.message
         except Exception as exc:
             log.exception('re-index job %s failed', job_id)
-            job.state, job.error = JobState.FAILED, f'Unexpected error: {exc}. See the server log.'
+            job.state, job.error = JobState.FAILED, N_('Unexpected error: {exc}. See the server log.', exc=exc)
         else:
             job.state = JobState.DONE
         job.finished_at = datetime.now(UTC)

@@ -269,9 +269,10 @@ class ModelAdmin:
         except OllamaError as exc:
             job.state, job.status = 'failed', 'failed'
             if PULL_MISSING in (exc.detail or ''):
-                job.error = (
-                    f'"{job.model}" was not found in the model registry. Check the name and tag '
-                    '(see ollama.com/library), then try again.'
+                job.error = N_(
+                    '"{model}" was not found in the model registry. Check the name and tag (see '
+                    'ollama.com/library), then try again.',
+                    model=job.model,
                 )
             else:
                 job.error = exc.message

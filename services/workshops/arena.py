@@ -347,7 +347,11 @@ class ArenaMixin(WorkshopSession):
         )
         return {
             'workshop': {'id': workshop.id, 'title': workshop.title},
-            'method': f'Elo, start {ELO_START:.0f}, K={ELO_K:.0f}, votes in the order cast; both bad counts as a tie',
+            'method': N_(
+                'Elo, start {ELO_START:.0f}, K={ELO_K:.0f}, votes in the order cast; both bad counts as a tie',
+                ELO_START=ELO_START,
+                ELO_K=ELO_K,
+            ),
             'models': await self._arena_models(workshop_id),
             'leaderboard': [asdict(r) for r in await self._board(workshop_id)],
             'votes': [{**b, 'voted_at': b['voted_at'].isoformat()} for b in battles],

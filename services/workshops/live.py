@@ -266,9 +266,9 @@ class LiveWorkshop:
     def _stuck_changed(self, attendee: AttendeeLive, now: float) -> bool:
         stuck = ''
         if attendee.error_streak >= 3:
-            stuck = f'{attendee.error_streak} errors in a row'
+            stuck = N_('{count} errors in a row', count=attendee.error_streak)
         elif len(attendee.done) < len(self.steps) and now - (attendee.last_progress or now) > self.stuck_seconds:
-            stuck = f'no progress for {int((now - attendee.last_progress) // 60)} min'
+            stuck = N_('no progress for {minutes} min', minutes=int((now - attendee.last_progress) // 60))
         changed = stuck != attendee.stuck
         attendee.stuck = stuck
         return changed

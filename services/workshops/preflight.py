@@ -486,7 +486,10 @@ class PreflightService:
             host.up, host.error = False, exc.message
             return set(), set()
         except TimeoutError:
-            host.up, host.error = False, f'{host.url} did not answer within {LOOK_TIMEOUT:.0f} s.'
+            host.up, host.error = (
+                False,
+                N_('{url} did not answer within {LOOK_TIMEOUT:.0f} s.', url=host.url, LOOK_TIMEOUT=LOOK_TIMEOUT),
+            )
             return set(), set()
         host.up = True
         return {full_name(m.model) for m in listed if m.model}, {full_name(m.model) for m in running if m.model}

@@ -220,7 +220,7 @@ class WorkshopTemplates:
                     ReportItem(
                         kind='field',
                         name=f'steps[{i}].rule',
-                        note=f'unknown completion rule "{rule}": the step is ticked manually',
+                        note=N_('unknown completion rule "{rule}": the step is ticked manually', rule=rule),
                     )
                 )
                 rule = None
@@ -307,7 +307,7 @@ class WorkshopTemplates:
         await self._share(actor_id, wid, 'tool', e, tool.id or 0, tool.name)
         notes = []
         if name != e['name']:
-            notes.append(f'renamed from "{e["name"]}": you already have a tool with that name')
+            notes.append(N_('renamed from "{name}": you already have a tool with that name', name=e['name']))
         if any(not v for v in (tool.config.get('headers') or {}).values()):
             notes.append(N_('set its header values (they are not part of templates)'))
         if tool.kind == 'http':
@@ -353,8 +353,12 @@ class WorkshopTemplates:
         try:
             await self.ingest.start(actor_id, kb.id)
         except ServiceError as exc:
-            return kb.id, kb.name, f'{uploaded} document(s); ingestion not started: {exc.message}'
-        return kb.id, kb.name, f'{uploaded} document(s), ingestion started'
+            return (
+                kb.id,
+                kb.name,
+                N_('{uploaded} document(s); ingestion not started: {message}', uploaded=uploaded, message=exc.message),
+            )
+        return kb.id, kb.name, N_('{uploaded} document(s), ingestion started', uploaded=uploaded)
 
     async def _rag(
         self, actor_id: int, wid: int, e: dict[str, Any], keys: dict[str, dict[str, int]]
