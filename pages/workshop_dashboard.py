@@ -249,7 +249,7 @@ class Dashboard:
 
     def _decorate(self, row: dict[str, Any]) -> dict[str, Any]:
         row = dict(row)
-        row['alias'] = _(row.get('alias') or '')  # "Attendee 3" on the projector, in the room's language
+        row['alias'] = _(row['alias']) if row.get('alias') else ''  # "Attendee 3" on the projector, translated
         row['stuck'] = _(row['stuck']) if row.get('stuck') else ''  # "no progress for 5 min", likewise
         row['presence_text'] = _(PRESENCE_ICON.get(row['presence'], row['presence']))
         for i in range(len(self.live.steps)):

@@ -19,6 +19,8 @@ Ollama except through here.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import logging
 import os
 import time
@@ -112,6 +114,27 @@ def request_chars(value: Any) -> int:
         else:
             size += len(item) if isinstance(item, str) else len(str(item))
     return size
+
+
+def _image_bytes(images: Any) -> list[bytes]:
+    """A message's images as bytes. A text must be strict base64: the `ollama` client would read a text that names an
+    existing file (`/etc//passwd` is valid base64 too) from this server's disk and send it to the model."""
+    if not isinstance(images, list | tuple):
+        raise InvalidInput(N_('"images" must be a list of base64 images.'))
+    decoded = []
+    for item in images:
+        if isinstance(item, bytes):
+            decoded.append(item)
+            continue
+        try:
+            decoded.append(base64.b64decode(item, validate=True) if isinstance(item, str) else b'')
+        except (binascii.Error, ValueError):
+            decoded.append(b'')
+        if not decoded[-1]:
+            raise InvalidInput(
+                N_("An image is not valid: send each image as base64 (the file's bytes, base64-encoded).")
+            )
+    return decoded
 
 
 def _image_chars(images: Any) -> int:
@@ -534,10 +557,13 @@ class ModelCalls:
         if len(messages) > MAX_MESSAGES:
             raise InvalidInput(N_('Send at most {MAX_MESSAGES} messages in one request.', MAX_MESSAGES=MAX_MESSAGES))
         size = extra_chars + request_chars(tools) + request_chars(format)
+        checked: list[dict[str, Any]] = []
         for message in messages:
             if message.get('role') not in ROLES:
                 raise InvalidInput(N_('Message roles must be one of {ROLES}.', ROLES=', '.join(ROLES)))
             fields = message if isinstance(message, dict) else message.model_dump(exclude_none=True)
+            if fields.get('images'):
+                fields = {**fields, 'images': _image_bytes(fields['images'])}
             try:
                 # what the client would refuse only while sending (it wraps images as this does first)
                 shaped = {
@@ -559,8 +585,9 @@ class ModelCalls:
             size += _image_chars(fields.get('images') or [])
             if size > self.limits.max_prompt_chars:
                 break  # already too long: no need to measure the rest
+            checked.append(fields)
         self.check_size(size)
-        return messages
+        return checked
 
     def check_size(self, size: int) -> None:
         if size > self.limits.max_prompt_chars:
@@ -865,7 +892,7 @@ class ModelCalls:
         keep_alive: Any,
     ) -> tuple[str, dict[str, Any]]:
         model = await self.check_model(caller, model)
-        self.check_messages(messages, tools=tools, format=format)
+        messages = self.check_messages(messages, tools=tools, format=format)
         kwargs: dict[str, Any] = {'model': model, 'messages': messages}
         if tools:
             kwargs['tools'] = tools
