@@ -20,8 +20,7 @@ from models import (
 from services.core.activity import Activity
 from services.core.errors import Conflict, InvalidInput, NotFound
 from services.core.i18n import N_
-from services.workshops.identity import merge_live
-from services.workshops.live import LiveWorkshop
+from services.workshops.live import LiveWorkshop, merge_live
 from services.workshops.types import AnnouncementInfo, HandInfo
 
 if TYPE_CHECKING:

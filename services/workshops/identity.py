@@ -37,8 +37,8 @@ from services.core.throttles import wait_sentence
 from services.workshops.types import JoinResult
 
 if TYPE_CHECKING:
-    from services.workshops.live import LiveWorkshop
-    from services.workshops.service import WorkshopService
+    from services.core.throttles import Backoff
+    from services.workshops.session import WorkshopSession
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,9 @@ def joined_by_code(user: User | None) -> bool:
 
 
 class AttendeeIdentity:
-    def __init__(self, workshops: WorkshopService, secret: str, *, device_days: int = 180) -> None:
+    def __init__(self, workshops: WorkshopSession, secret: str, throttle: Backoff, *, device_days: int = 180) -> None:
         self.workshops = workshops
+        self.throttle = throttle  # the join codes' throttle: a wrong resume code counts as a wrong join code
         self.secret = (secret or secrets.token_urlsafe(32)).encode()
         self.device_days = device_days
 
@@ -116,7 +117,7 @@ class AttendeeIdentity:
 
     async def resume(self, code: str, *, client_address: str = '') -> JoinResult:
         """Back into one's own attendee account and latest workshop with the resume code (throttled like join codes)."""
-        throttle = self.workshops.join_throttle
+        throttle = self.throttle
         wait = throttle.retry_after(client_address)
         if wait:
             log.warning('resume throttled for %s', client_address)
@@ -253,26 +254,3 @@ class AttendeeIdentity:
         return MergeReport(
             kept=keep_user.display_name, merged=drop_user.display_name, steps=steps, hands=hands, activity=activity
         )
-
-
-def merge_live(live: LiveWorkshop, keep_id: int, drop_id: int) -> None:
-    """The live state after a merge: the dropped attendee's row folds into the kept one's."""
-    gone = live.attendees.pop(drop_id, None)
-    kept = live.attendees.get(keep_id)
-    live.personal.pop(drop_id, None)
-    if gone is not None and kept is not None:
-        gained = {step: how for step, how in gone.done.items() if step not in kept.done}
-        kept.done.update(gained)
-        kept.current_step = max(kept.current_step, gone.current_step)
-        kept.connections += gone.connections
-        kept.last_seen = max(kept.last_seen, gone.last_seen)
-        kept.last_progress = max(kept.last_progress, gone.last_progress)
-        for key in ('requests', 'tokens', 'latency_sum', 'latency_n', 'errors'):
-            setattr(kept, key, getattr(kept, key) + getattr(gone, key))
-        for step_id, how in gained.items():  # the kept attendee's open pages tick them
-            live.personal_event(keep_id).emit({'kind': 'progress', 'step_id': step_id, 'how': how})
-    for hand in live.hands.values():
-        if hand['user_id'] == drop_id:
-            hand['user_id'] = keep_id
-            hand['name'] = kept.name if kept is not None else hand['name']
-    live.changed.emit({'reload': True})  # dashboards: a row left the matrix

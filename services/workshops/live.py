@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict, deque
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from nicegui import Event
 
@@ -20,11 +20,47 @@ from services.core import actions
 from services.core.i18n import N_
 from services.workshops import checks as workshop_checks
 from services.workshops import rules as workshop_rules
-from services.workshops.pacing import Pace
+
+if TYPE_CHECKING:
+    from models import Workshop
 
 FEED_SIZE = 200
 CHECK_CELLS = {'passed': '⚡', 'failed': '✗', 'partly': '◐', 'untried': ''}  # a step with checks, not ticked
 TIMELINE_SIZE = 120
+
+MODES = ('open', 'paced')  # a workshop's pacing: every step open, or opened by the instructor
+
+
+@dataclass(kw_only=True, slots=True)
+class Pace:
+    mode: str = 'open'
+    unlocked: int = 1  # in paced mode: steps 1..unlocked are open
+    timer_ends: float | None = None  # epoch seconds
+    timer_label: str = ''
+    focus: str | None = None  # "eyes on the projector": the message over every attendee's screen
+
+    def locked(self, index: int) -> bool:
+        return self.mode == 'paced' and index >= self.unlocked
+
+    def remaining(self, now: float | None = None) -> int | None:
+        """Whole seconds left on the timer (0 once it ran out); None when no timer runs."""
+        if self.timer_ends is None:
+            return None
+        return max(0, int(self.timer_ends - (now or time.time()) + 0.999))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def of(cls, workshop: Workshop) -> Pace:
+        ends = workshop.timer_ends_at
+        return cls(
+            mode=workshop.pacing if workshop.pacing in MODES else 'open',
+            unlocked=max(1, workshop.unlocked_steps),
+            timer_ends=ends.timestamp() if ends else None,
+            timer_label=workshop.timer_label or '',
+            focus=workshop.focus_message,
+        )
 
 
 @dataclass(kw_only=True, slots=True)
@@ -377,3 +413,26 @@ def _count(attendee: AttendeeLive, activity: Any) -> None:
 def _detail(details: dict[str, Any]) -> str:
     shown = [(k, v) for k, v in details.items() if k not in actions.PRIVATE_DETAILS]
     return ', '.join(f'{k}={v}' for k, v in shown[:4])[:120]
+
+
+def merge_live(live: LiveWorkshop, keep_id: int, drop_id: int) -> None:
+    """The live state after a merge: the dropped attendee's row folds into the kept one's."""
+    gone = live.attendees.pop(drop_id, None)
+    kept = live.attendees.get(keep_id)
+    live.personal.pop(drop_id, None)
+    if gone is not None and kept is not None:
+        gained = {step: how for step, how in gone.done.items() if step not in kept.done}
+        kept.done.update(gained)
+        kept.current_step = max(kept.current_step, gone.current_step)
+        kept.connections += gone.connections
+        kept.last_seen = max(kept.last_seen, gone.last_seen)
+        kept.last_progress = max(kept.last_progress, gone.last_progress)
+        for key in ('requests', 'tokens', 'latency_sum', 'latency_n', 'errors'):
+            setattr(kept, key, getattr(kept, key) + getattr(gone, key))
+        for step_id, how in gained.items():  # the kept attendee's open pages tick them
+            live.personal_event(keep_id).emit({'kind': 'progress', 'step_id': step_id, 'how': how})
+    for hand in live.hands.values():
+        if hand['user_id'] == drop_id:
+            hand['user_id'] = keep_id
+            hand['name'] = kept.name if kept is not None else hand['name']
+    live.changed.emit({'reload': True})  # dashboards: a row left the matrix

@@ -9,53 +9,16 @@ admins) change it; assistants and attendees are refused in `_manage`. Locked ste
 
 from __future__ import annotations
 
-import time
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from models import Workshop, WorkshopState, WorkshopStep
 from services.core.errors import Conflict, InvalidInput, NotFound
 from services.core.i18n import N_
+from services.workshops.live import MODES, LiveWorkshop, Pace
 
-if TYPE_CHECKING:
-    from services.workshops.live import LiveWorkshop
-
-MODES = ('open', 'paced')
 MAX_TIMER_MINUTES = 240
 LOCKED_SENTENCE = N_('The instructor has not opened this step yet: the instructor will open this.')
-
-
-@dataclass(kw_only=True, slots=True)
-class Pace:
-    mode: str = 'open'
-    unlocked: int = 1  # in paced mode: steps 1..unlocked are open
-    timer_ends: float | None = None  # epoch seconds
-    timer_label: str = ''
-    focus: str | None = None  # "eyes on the projector": the message over every attendee's screen
-
-    def locked(self, index: int) -> bool:
-        return self.mode == 'paced' and index >= self.unlocked
-
-    def remaining(self, now: float | None = None) -> int | None:
-        """Whole seconds left on the timer (0 once it ran out); None when no timer runs."""
-        if self.timer_ends is None:
-            return None
-        return max(0, int(self.timer_ends - (now or time.time()) + 0.999))
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def of(cls, workshop: Workshop) -> Pace:
-        ends = workshop.timer_ends_at
-        return cls(
-            mode=workshop.pacing if workshop.pacing in MODES else 'open',
-            unlocked=max(1, workshop.unlocked_steps),
-            timer_ends=ends.timestamp() if ends else None,
-            timer_label=workshop.timer_label or '',
-            focus=workshop.focus_message,
-        )
 
 
 def countdown_text(seconds: int) -> str:

@@ -102,7 +102,9 @@ class WorkshopService(PacingMixin, AssistantsMixin, ArenaMixin, GalleryMixin):
         # classroom behind one NAT address fits in, then a growing wait (never a lock)
         self.join_throttle = Backoff(join_max_failures, join_window_seconds)
         self.new_account_throttle = Backoff(join_accounts_per_source, join_window_seconds)
-        self.identity = AttendeeIdentity(self, secret)  # resume codes, remembered devices, merging attendees
+        self.identity = AttendeeIdentity(
+            self, secret, self.join_throttle
+        )  # resume codes, remembered devices, merging attendees
 
     # ----- reading -------------------------------------------------------------------------------------------------
     async def _info(

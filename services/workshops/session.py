@@ -36,8 +36,7 @@ from services.models.errors import OllamaError
 from services.models.hosts import HostDirectory
 from services.workshops.checking import WorkshopChecks
 from services.workshops.classroom import Classroom
-from services.workshops.live import AttendeeLive, LiveWorkshop
-from services.workshops.pacing import Pace
+from services.workshops.live import AttendeeLive, LiveWorkshop, Pace
 from services.workshops.types import StepInfo
 from services.workshops.usage import workshop_usage
 

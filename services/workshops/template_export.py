@@ -9,15 +9,29 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from services.core.errors import ServiceError
 from services.core.i18n import N_
 from services.workshops.template_format import FORMAT, VERSION
 
 if TYPE_CHECKING:
-    from services.workshops.templates import WorkshopTemplates
+    from services.knowledge.bases import KnowledgeService
+    from services.knowledge.rag import RagService
+    from services.prompts.library import PromptService
+    from services.tools.library import ToolService
     from services.workshops.types import WorkshopInfo
+
+
+class Sources(Protocol):
+    """What an export reads: the areas' services and the registered extensions (`WorkshopTemplates` has them)."""
+
+    prompts: PromptService
+    tools: ToolService
+    knowledge: KnowledgeService
+    rag: RagService
+    sections: dict[str, Any]
+    step_fields: dict[str, Any]
 
 
 @dataclass(kw_only=True, slots=True)
@@ -37,7 +51,7 @@ def slug(name: str, taken: set[str]) -> str:
     return key
 
 
-async def build(owner: WorkshopTemplates, actor_id: int, info: WorkshopInfo, *, include_documents: bool) -> Exported:
+async def build(owner: Sources, actor_id: int, info: WorkshopInfo, *, include_documents: bool) -> Exported:
     out = Exported(
         data={
             'format': FORMAT,
@@ -128,7 +142,7 @@ async def build(owner: WorkshopTemplates, actor_id: int, info: WorkshopInfo, *, 
     return out
 
 
-async def _prompt(owner: WorkshopTemplates, actor_id: int, prompt_id: int, taken: set[str]) -> dict[str, Any]:
+async def _prompt(owner: Sources, actor_id: int, prompt_id: int, taken: set[str]) -> dict[str, Any]:
     detail = await owner.prompts.get(actor_id, prompt_id)
     v = detail.current
     return {
@@ -145,9 +159,7 @@ async def _prompt(owner: WorkshopTemplates, actor_id: int, prompt_id: int, taken
     }
 
 
-async def _tool(
-    owner: WorkshopTemplates, actor_id: int, tool_id: int, taken: set[str], notes: list[str]
-) -> dict[str, Any]:
+async def _tool(owner: Sources, actor_id: int, tool_id: int, taken: set[str], notes: list[str]) -> dict[str, Any]:
     tool = await owner.tools.get(actor_id, tool_id)
     config = dict(tool.config)
     if config.get('headers'):  # they may hold API keys: names only, values are set again after the import
@@ -166,7 +178,7 @@ async def _tool(
     }
 
 
-async def _kb(owner: WorkshopTemplates, actor_id: int, kb_id: int, taken: set[str]) -> dict[str, Any]:
+async def _kb(owner: Sources, actor_id: int, kb_id: int, taken: set[str]) -> dict[str, Any]:
     kb = await owner.knowledge.get_kb(actor_id, kb_id)
     return {
         'key': slug(kb.name, taken),
@@ -182,7 +194,7 @@ async def _kb(owner: WorkshopTemplates, actor_id: int, kb_id: int, taken: set[st
 
 
 async def _documents(
-    owner: WorkshopTemplates, actor_id: int, kb_id: int, key: str, include: bool, out: Exported
+    owner: Sources, actor_id: int, kb_id: int, key: str, include: bool, out: Exported
 ) -> list[dict[str, Any]]:
     docs = []
     for doc in await owner.knowledge.list_documents(actor_id, kb_id):
