@@ -39,7 +39,7 @@ def create_router(services: Services) -> APIRouter:
                 try:
                     user = await services.auth.login(email.value, password.value, address)
                 except ServiceError as exc:
-                    error.text = _error_text(exc, services)
+                    error.text = _(exc.message)
                     error.set_visibility(True)
                     password.value = ''
                     return
@@ -101,7 +101,7 @@ def create_router(services: Services) -> APIRouter:
                 try:
                     user = await services.auth.signup(email.value, name.value, password.value)
                 except ServiceError as exc:
-                    error.text = _error_text(exc, services)
+                    error.text = _(exc.message)
                     error.set_visibility(True)
                     return
             ui.navigate.to(sessions.ticket_url(user.id, '/'))
@@ -173,8 +173,3 @@ def _auth_card(title: str) -> ui.card:
         with card:
             ui.label(title).classes('text-xl font-semibold').props('role=heading aria-level=2')
     return card
-
-
-def _error_text(error: ServiceError, services: Services) -> str:
-    """A service's message in the tab's language (the service marked its texts with `N_`, values and all)."""
-    return _(error.message)

@@ -173,29 +173,6 @@ class Message(str):
     def __reduce__(self) -> tuple[object, ...]:  # a copy or a pickle keeps what it is
         return Message, (self.template, self.values)
 
-    def to_json(self) -> dict[str, object]:
-        """The template and values, for storing a message that is shown again later (a check's reason)."""
-        return {'template': self.template, 'values': {k: _plain(v) for k, v in self.values.items()}}
-
-    @classmethod
-    def from_json(cls, data: object) -> str:
-        """A stored message back (`to_json`); a plain stored text stays as it is."""
-        if isinstance(data, dict) and isinstance(data.get('template'), str):
-            values = data.get('values') if isinstance(data.get('values'), dict) else {}
-            try:
-                return cls(
-                    data['template'], {k: cls.from_json(v) if isinstance(v, dict) else v for k, v in values.items()}
-                )
-            except (KeyError, IndexError, ValueError):
-                return data['template']
-        return data if isinstance(data, str) else str(data)
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, Message):
-        return value.to_json()
-    return value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
-
 
 def gettext(message: str, language: str | None = None) -> str:
     language = language or current()
