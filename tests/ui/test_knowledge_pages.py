@@ -72,6 +72,7 @@ async def test_chunk_preview_updates_with_the_settings(user: User, services: Ser
     await services.knowledge.upload(ada, kb, [('notes.txt', text.encode())])
     await sign_in(user, 'ada@example.org')
     await user.open(f'/knowledge/{kb}')
+    await user.should_see(marker='preview', retries=100)  # the page builds its lists after it opens (a busy machine)
     user.find(marker='preview').click()
     await user.should_see('chunk(s)', retries=30)
     before = next(iter(user.find(marker='preview-summary').elements)).text
