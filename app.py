@@ -83,13 +83,19 @@ async def startup() -> None:
         started.ready.set()
         return
     log.info('database ready (%d migration(s) applied)', len(applied))
-    await services.bus.start()  # with REDIS_URL: live events from and to the other app processes
-    services.health.start()
-    services.catalogue.start()
-    await services.ingest.resume_interrupted()  # jobs a previous process left running continue where they stopped
-    await services.reindex.resume_interrupted()  # and so do re-index jobs (keyword search)
-    await services.model_admin.resume_interrupted()  # and so do model pulls
-    tls.ssl_context()  # load the CA bundle now, not in the middle of the first health check or tool call
+    try:
+        tls.ssl_context()  # load the CA bundle now, not in the middle of the first health check or tool call
+        await services.bus.start()  # with REDIS_URL: live events from and to the other app processes
+        services.health.start()
+        services.catalogue.start()
+        await services.ingest.resume_interrupted()  # jobs a previous process left running continue where they stopped
+        await services.reindex.resume_interrupted()  # and so do re-index jobs (keyword search)
+        await services.model_admin.resume_interrupted()  # and so do model pulls
+    except Exception as exc:  # every request then gets this reason at once, not "still starting" after two minutes
+        started.error = f'the platform could not start ({exc}). Correct the setting it names and restart.'
+        log.exception('start-up failed')
+        started.ready.set()
+        return
     started.ready.set()
     gc.collect()
     gc.freeze()  # a big, stable heap after start-up: keep it out of full collections (tail latency)

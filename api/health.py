@@ -56,9 +56,20 @@ def create_router(services: Services) -> APIRouter:
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
     ) -> JSONResponse:
         settings = services.settings
-        ok, report = await readiness(services.health, services.vectors, settings.data_dir, settings.min_free_disk_mb)
+        startup = getattr(request.app.state, 'startup', None)  # app.py's start-up state: a failed start is not ready
+        ok, report = await readiness(
+            services.health,
+            services.vectors,
+            settings.data_dir,
+            settings.min_free_disk_mb,
+            startup_error=getattr(startup, 'error', None),
+        )
         status = 200 if ok else 503
-        if not await is_admin(request, credentials):
+        try:
+            admin = await is_admin(request, credentials)
+        except Exception:  # the database cannot be read: nobody can be recognised, and the answer stays "down"
+            admin = False
+        if not admin:
             return JSONResponse({'status': report['status']}, status_code=status)
         return JSONResponse(report, status_code=status)
 

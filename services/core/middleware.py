@@ -59,7 +59,8 @@ class Startup:
 
 
 class StartupGate:
-    """Pure ASGI middleware: HTTP requests wait until the database is open and migrated (or get a clear 503)."""
+    """Pure ASGI middleware: HTTP requests wait until the database is open and migrated, and every request after a
+    failed start gets a 503 with its reason (liveness and readiness still answer)."""
 
     def __init__(self, app, startup: Startup, timeout: float = 120.0) -> None:
         self.app = app
@@ -67,12 +68,17 @@ class StartupGate:
         self.timeout = timeout
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope['type'] == 'http' and not self.startup.ready.is_set() and scope.get('path') != '/health':
-            try:
-                await asyncio.wait_for(self.startup.ready.wait(), self.timeout)
-            except TimeoutError:
-                pass
-            if self.startup.error or not self.startup.ready.is_set():
+        starting = not self.startup.ready.is_set()
+        path = scope.get('path')
+        if scope['type'] == 'http' and (starting or self.startup.error) and path != '/health':
+            if starting:
+                try:
+                    await asyncio.wait_for(self.startup.ready.wait(), self.timeout)
+                except TimeoutError:
+                    pass
+            if self.startup.error and path == '/health/ready':
+                pass  # readiness says "down" (and, to an admin, why): a load balancer keeps this process out
+            elif self.startup.error or not self.startup.ready.is_set():
                 message = self.startup.error or 'The platform is still starting. Try again in a moment.'
                 response = PlainTextResponse(f'Service unavailable: {message}', status_code=503)
                 await response(scope, receive, send)

@@ -8,6 +8,7 @@ every few seconds per Ollama host was the noisy neighbour's p95 outlier. Clients
 from __future__ import annotations
 
 import functools
+import os
 import ssl
 
 import httpx
@@ -16,4 +17,9 @@ import httpx
 @functools.cache
 def ssl_context() -> ssl.SSLContext:
     """The default verifying context (honours `SSL_CERT_FILE` / `SSL_CERT_DIR` like httpx), created on first use."""
-    return httpx.create_ssl_context()
+    try:
+        return httpx.create_ssl_context()
+    except (OSError, ssl.SSLError) as exc:
+        named = [f'{name}={os.environ[name]}' for name in ('SSL_CERT_FILE', 'SSL_CERT_DIR') if os.environ.get(name)]
+        where = ', '.join(named) or 'the bundled CA certificates'
+        raise RuntimeError(f'the CA certificates could not be loaded from {where}: {exc}') from exc

@@ -127,12 +127,19 @@ class VectorStoreLike(Protocol):
 
 
 async def readiness(
-    monitor: HealthMonitor, vectors: VectorStoreLike, data_dir: Path | None = None, min_free_mb: int = 100
+    monitor: HealthMonitor,
+    vectors: VectorStoreLike,
+    data_dir: Path | None = None,
+    min_free_mb: int = 100,
+    startup_error: str | None = None,
 ) -> tuple[bool, dict[str, Any]]:
     """Whether this process can serve, and how well. `status` is `ok`; `degraded` when it can serve pages but some
     of what it talks to is down (every Ollama host, or the vector store: a load balancer must keep it in, since
     taking the UI offline while Ollama restarts helps nobody); `down` when it cannot serve (the database does not
-    answer, the data directory is full or cannot be written). Ready means ok or degraded."""
+    answer, the data directory is full or cannot be written, start-up failed). Ready means ok or degraded."""
+    if startup_error:  # nothing else was started: the reason is the whole report
+        startup = {'status': 'down', 'error': startup_error}
+        return False, {'status': 'down', 'startup': startup, 'problems': [f'startup: {startup_error}']}
     report: dict[str, Any] = {}
     started = time.perf_counter()
     try:

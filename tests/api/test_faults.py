@@ -24,7 +24,7 @@ import pytest
 from nicegui import app
 
 from config import Settings
-from services.core import db
+from services.core import db, tls
 from services.core.audit import AuditService
 from services.core.auth import AuthService
 from services.core.faults import DATABASE_BUSY, DISK_FULL
@@ -188,3 +188,53 @@ def test_a_full_disk_answers_503_names_the_cause_and_recovers(small_disk_server)
         assert [d['name'] for d in documents] == ['a.md']  # what was saved before is still there
         again = http.post(f'/api/v1/knowledge/{kb_id}/documents', files={'files': document})
         assert again.status_code == 201, again.text
+
+
+# ----- a start-up that fails after the database opened --------------------------------------------------------------
+@pytest.fixture
+def _unreadable_ca_bundle(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """SSL_CERT_FILE naming a file that is not there (a mistyped path in the .env), set before the app starts."""
+    missing = app_env.parent / 'no-such-ca-bundle.pem'
+    monkeypatch.setenv('SSL_CERT_FILE', str(missing))
+    tls.ssl_context.cache_clear()  # built once per process: an earlier test's context must not hide the setting
+    yield missing
+    tls.ssl_context.cache_clear()
+
+
+async def test_a_failed_start_answers_503_with_its_reason_at_once(
+    _unreadable_ca_bundle: Path, client: httpx.AsyncClient
+) -> None:
+    started = time.monotonic()
+    page = await client.get('/login')
+    api = await client.get('/api/v1/models')
+    assert time.monotonic() - started < 10  # not "still starting" after the gate's two-minute wait
+    for response in (page, api):
+        assert response.status_code == 503, response.text
+        assert 'could not start' in response.text and f'SSL_CERT_FILE={_unreadable_ca_bundle}' in response.text
+        assert 'Correct the setting it names and restart' in response.text
+    assert (await client.get('/health')).status_code == 200  # alive: the log and the reason can be read
+    ready = await client.get('/health/ready')
+    assert ready.status_code == 503 and ready.json() == {'status': 'down'}  # a load balancer keeps it out
+
+
+async def test_an_admin_reads_why_the_start_failed_in_readiness(_unreadable_ca_bundle: Path, client, admin) -> None:
+    report = (await client.get('/health/ready', headers=admin.headers)).json()
+    assert report['status'] == 'down' and 'CA certificates could not be loaded' in report['startup']['error']
+    assert any(str(_unreadable_ca_bundle) in problem for problem in report['problems'])
+
+
+@pytest.fixture
+def _unreachable_database(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DATABASE_URL naming a PostgreSQL server that is not there (nothing listens on the port)."""
+    monkeypatch.setenv('DATABASE_URL', f'postgres://owp:secret@127.0.0.1:{free_port()}/owp')
+
+
+async def test_a_database_that_cannot_be_opened_answers_503_with_its_reason(
+    _unreachable_database: None, client: httpx.AsyncClient
+) -> None:
+    for path in ('/login', '/api/v1/models'):
+        response = await client.get(path)
+        assert response.status_code == 503, response.text
+        assert 'the database could not be opened or migrated' in response.text and 'DATABASE_URL' in response.text
+    ready = await client.get('/health/ready', headers={'Authorization': 'Bearer owp_not_checkable'})
+    assert ready.status_code == 503 and ready.json() == {'status': 'down'}
