@@ -106,10 +106,10 @@ def test_a_knowledge_base_page(live_app: LiveApp, signed_in_page, tmp_path) -> N
     page.get_by_text('No documents yet.').wait_for()
     notes = tmp_path / 'notes.md'
     notes.write_text('# Notes\n\nLlamas graze in the Andes.\n')
+    settle(page)  # the page draws its lists after opening: focus the control of the finished page
     picker = page.get_by_label('Pick files')  # the uploader's own control: named, and opened from the keyboard
-    picker.focus()
     with page.expect_file_chooser() as chooser:
-        page.keyboard.press('Enter')
+        picker.press('Enter')  # focus it (as Tab does), then Enter
     chooser.value.set_files([notes])
     page.get_by_text('"notes.md" uploaded.').wait_for()
     found: dict[str, list[dict]] = {}
