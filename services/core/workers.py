@@ -84,10 +84,16 @@ def _budgeted(budget: Budget, fn: Callable[..., Any], args: tuple[Any, ...]) -> 
         trim()
 
 
+_libc: Any = None
+
+
 def trim() -> None:
     """Give freed memory back to the system (glibc keeps it in its arenas otherwise)."""
+    global _libc
     try:
-        ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6').malloc_trim(0)
+        if _libc is None:  # looked up once: find_library runs ldconfig
+            _libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
+        _libc.malloc_trim(0)
     except (OSError, AttributeError):
         pass
 
@@ -97,6 +103,11 @@ def _init_worker(parent: int, warm: Callable[[], Any] | None) -> None:
     threading.Thread(target=_exit_with, args=(parent,), daemon=True, name='parent-watch').start()
     if warm is not None:
         warm()
+    # a spawned worker imports the app's main module (`__mp_main__`): ~280k objects that live as long as it does.
+    # Out of the collector's sight, the collection after each budgeted call costs microseconds instead of ~150 ms
+    # (a 20-file upload took 3.2 s for that alone).
+    gc.collect()
+    gc.freeze()
 
 
 def _exit_with(parent: int) -> None:
