@@ -120,6 +120,7 @@ async def shutdown() -> None:
     await services.reindex.stop()
     await services.bus.stop()
     await services.calls.close()
+    await services.tokens.flush()  # "last used" times of API tokens still waiting to be written
     await services.vector_databases.close()
     await services.vectors.close()
     await db.close_database()

@@ -110,3 +110,23 @@ async def test_a_token_made_with_a_token_cannot_outlive_it(client, alice, servic
     assert (await client.get('/api/v1/me', headers=alice.headers)).status_code == 200  # unrelated tokens keep working
     statuses = {t.name: t.status(datetime.now(UTC)) for t in await services.tokens.list(alice.id)}
     assert statuses == {'tests': 'active', 'short-lived': 'revoked', 'child': 'revoked', 'grandchild': 'revoked'}
+
+
+async def test_last_used_reaches_the_tokens_list(client, alice, services) -> None:
+    """A token's "last used" time reaches the tokens list. It is written after the request (not on the path to a
+    model's first token), the uses of a moment in one query, and shutdown writes what is still waiting."""
+    made = [
+        (await client.post('/api/v1/tokens', json={'name': f'laptop {i}'}, headers=alice.headers)).json()
+        for i in range(5)
+    ]
+    before = datetime.now(UTC)
+    for token in made:
+        assert (
+            await client.get('/api/v1/me', headers={'Authorization': f'Bearer {token["secret"]}'})
+        ).status_code == 200
+    ids = [t['token']['id'] for t in made]
+    await services.tokens.flush()  # what shutdown does (and the background writer, a second later)
+    listed = {t['id']: t for t in (await client.get('/api/v1/tokens', headers=alice.headers)).json()['items']}
+    for token_id in ids:
+        used = datetime.fromisoformat(listed[token_id]['last_used_at'])
+        assert before - timedelta(seconds=1) <= used <= datetime.now(UTC)
