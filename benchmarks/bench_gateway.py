@@ -138,16 +138,20 @@ async def main() -> None:
                 await through(http, tokens[people[0]], path)
             await direct(raw)
 
-            say('one stream at a time, instant tokens')
-            one = {'direct': [await direct(raw) for _ in range(args.samples)]}
-            for path in ('/v1/chat/completions', '/api/v1/chat'):
-                one[path] = [await through(http, tokens[people[0]], path) for _ in range(args.samples)]
+            say('one stream at a time, instant tokens, interleaved: direct, then each path, sample after sample')
+            one: dict[str, list] = {'direct': [], '/v1/chat/completions': [], '/api/v1/chat': []}
+            for _ in range(args.samples):
+                one['direct'].append(await direct(raw))
+                for path in ('/v1/chat/completions', '/api/v1/chat'):
+                    one[path].append(await through(http, tokens[people[0]], path))
             base = one['direct']
             report['one_stream'] = {k: summary(v) for k, v in one.items()}
             for path in ('/v1/chat/completions', '/api/v1/chat'):
                 added_first = percentile([r[0] for r in one[path]], 0.5) - percentile([r[0] for r in base], 0.5)
+                added_p95 = percentile([r[0] for r in one[path]], 0.95) - percentile([r[0] for r in base], 0.95)
                 added_whole = percentile([r[1] for r in one[path]], 0.5) - percentile([r[1] for r in base], 0.5)
                 report['one_stream'][path]['added_first_token_ms'] = round(added_first * 1000, 2)
+                report['one_stream'][path]['added_first_token_p95_ms'] = round(added_p95 * 1000, 2)
                 report['one_stream'][path]['added_per_token_ms'] = round((added_whole - added_first) * 1000 / TOKENS, 3)
 
             say(f'throughput: {args.streams} clients back to back for {args.seconds:.0f} s, instant tokens')
