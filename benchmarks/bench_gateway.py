@@ -10,7 +10,10 @@ server directly.
 - throughput: N concurrent clients each streaming 200-token replies back to back for --seconds, instant tokens;
   replies per second and p95 of a whole reply, direct vs `/v1/chat/completions` (SSE) vs `/api/v1/chat` (NDJSON).
 - first token at 20 ms a token: N concurrent streams; time to first token p50/p95, direct vs gateway.
-- one stream: sequential streams, instant tokens; what the platform adds to the first token and per token.
+- one stream: sequential streams, instant tokens, interleaved with direct ones; what the platform adds to the first
+  token (p50, p95) and per token.
+- one short reply (1 token) and one paced stream (20 tokens at 20 ms): the same, without the CPU contention of 200
+  instant tokens (three busy processes on two cores), and at a model's pace.
 """
 
 from __future__ import annotations
@@ -153,6 +156,28 @@ async def main() -> None:
                 report['one_stream'][path]['added_first_token_ms'] = round(added_first * 1000, 2)
                 report['one_stream'][path]['added_first_token_p95_ms'] = round(added_p95 * 1000, 2)
                 report['one_stream'][path]['added_per_token_ms'] = round((added_whole - added_first) * 1000 / TOKENS, 3)
+
+            # the same, with what the 200 instant tokens do to a 2-core machine taken out: one-token replies (the
+            # platform's own cost per request), and 20-token replies at 20 ms a token (a model's pace: the processes
+            # sleep between tokens, as with a real Ollama)
+            for section, switches, samples in (
+                ('one_short_reply', {'response_tokens': 1}, args.samples * 2),
+                ('one_paced_stream', {'response_tokens': 20, 'token_delay': 0.02}, args.samples // 2),
+            ):
+                say(f'{section}: {switches}, interleaved')
+                control(ollama_url, **switches)
+                rows: dict[str, list] = {'direct': [], '/v1/chat/completions': [], '/api/v1/chat': []}
+                for _ in range(samples):
+                    rows['direct'].append(await direct(raw))
+                    for path in ('/v1/chat/completions', '/api/v1/chat'):
+                        rows[path].append(await through(http, tokens[people[0]], path))
+                report[section] = {k: summary(v) for k, v in rows.items()}
+                for path in ('/v1/chat/completions', '/api/v1/chat'):
+                    for q, key in ((0.5, 'added_first_token_ms'), (0.95, 'added_first_token_p95_ms')):
+                        ours, theirs = [r[0] for r in rows[path]], [r[0] for r in rows['direct']]
+                        added = percentile(ours, q) - percentile(theirs, q)
+                        report[section][path][key] = round(added * 1000, 2)
+                control(ollama_url, response_tokens=TOKENS, token_delay=0.0)
 
             say(f'throughput: {args.streams} clients back to back for {args.seconds:.0f} s, instant tokens')
             results, took = await loop_for(args.seconds, args.streams, lambda i: direct(raw))
