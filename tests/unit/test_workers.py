@@ -67,3 +67,32 @@ async def test_split_files_in_a_worker_reports_each_file(tmp_path: Path) -> None
     assert reasons[0] == 'The document produced no chunks (no text).'
     assert 'could not be read' in reasons[1]
     assert reasons[2] == 'The document produced no chunks (no text).'
+
+
+def test_a_worker_of_an_app_started_as_a_script_does_not_run_the_script_again(tmp_path: Path) -> None:
+    """`python app.py` starts the workers; a spawned process would otherwise run app.py again first (2-3 s and
+    140-210 MB of services it never uses, per worker). A script that notes every run of itself starts a pool and
+    has a document split in it: the script ran once, the work was done in another process."""
+    import subprocess
+    import sys
+
+    runs = tmp_path / 'runs'
+    script = tmp_path / 'main_script.py'
+    script.write_text(
+        'import asyncio, os, sys\n'
+        f'sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})\n'
+        f'open({str(runs)!r}, "a").write(__name__ + "\\n")\n'
+        'from services.core.workers import WorkerPool\n'
+        'from services.knowledge import chunking\n'
+        'async def main():\n'
+        '    pool = WorkerPool(1, warm=chunking.warm)\n'
+        '    try:\n'
+        '        assert await pool.run(os.getpid) != os.getpid()\n'
+        '    finally:\n'
+        '        pool.close()\n'
+        "if __name__ == '__main__':\n"
+        '    asyncio.run(main())\n'
+    )
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert runs.read_text().split() == ['__main__']  # not '__mp_main__' in the worker as well
