@@ -331,7 +331,8 @@ async def run(
                 browser = Browser(http=httpx.AsyncClient(base_url=base, timeout=30, limits=limits), name=f'A{i}')
                 r = await browser.http.post('/api/bench/join', params={'code': 'bench2', 'name': f'Attendee {i}'})
                 r.raise_for_status()
-                await connect(base, browser, f'/workshops/{workshop_id}', {'notify'}, on_attendee)
+                # a toast: `ui.notify` (the bare page), or one room-wide message (the platform: components.room_toasts)
+                await connect(base, browser, f'/workshops/{workshop_id}', {'notify', 'owp_toast'}, on_attendee)
                 return browser
 
         browsers = list(await asyncio.gather(*(attendee(i) for i in range(attendees))))

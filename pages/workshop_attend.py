@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from nicegui import APIRouter, ui
 
-from components import theme
+from components import room_toasts, theme
 from components.forms import error_label, guarded, loading
 from components.workshop_checks import attendee_checks
 from pages.common import session_user_id
@@ -291,7 +291,7 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
     def on_broadcast(event: dict[str, Any]) -> None:
         kind = event['kind']
         if kind == 'announcement':
-            ui.notify(_('Announcement: {text}', text=event['text'][:200]), type='info', position='top')
+            toast_room(event)  # one message to the whole room (once, by the first page the event reaches)
             news.insert(0, (event['text'], event['at']))
             # the list after the toast: a page's outbox sends updates before messages, so changing the list now would
             # hold every page's toast behind its list update; one tick later the whole room has its toasts first
@@ -350,10 +350,22 @@ def attendee_view(services: Services, user: UserInfo, view: AttendeeView) -> Non
             messages.set_visibility(True)
             no_notes.set_visibility(False)
 
+    room = f'workshop-{wid}'
+
+    def toast_room(event: dict[str, Any]) -> None:
+        if room_toasts.first(room, event['id']):
+            text = event['text'][:200]
+            texts = {
+                lang: i18n.gettext('Announcement: {text}', lang).format(text=text)
+                for lang in room_toasts.languages(room)
+            }
+            room_toasts.send(room, texts, type='info', position='top')
+
     if live is not None:
         live.broadcast.subscribe(on_broadcast)
         live.personal_event(user.id).subscribe(on_personal)
         client = ui.context.client
+        room_toasts.join(client, room, i18n.current())
         client.on_connect(lambda: workshops.connected(wid, user.id, +1))
         client.on_disconnect(lambda: workshops.connected(wid, user.id, -1))
 

@@ -49,10 +49,27 @@ def test_instructor_and_attendee_in_chromium(live_app: LiveApp, new_page) -> Non
     teacher.get_by_role('button', name='Resolve').click()
     attendee.get_by_text('Your question was resolved.').wait_for()
 
+    # a second attendee whose browser asks for German
+    german = attendee.context.browser.new_context(locale='de-DE', viewport={'width': 1366, 'height': 800})
+    berta = german.new_page()
+    berta.set_default_timeout(15_000)
+    berta.goto(f'{app_url}/join')
+    berta.get_by_label('Teilnahmecode').fill(code)
+    berta.get_by_label('Ihr Name').fill('Berta')
+    berta.get_by_role('button', name='Teilnehmen').click()
+    berta.get_by_text('Schritt 1 von 1: Say hello').wait_for()
+
     teacher.get_by_label('Announcement to everyone').fill('Break until 11:00')
     teacher.get_by_role('button', name='Broadcast').click()
     attendee.get_by_text('Break until 11:00').first.wait_for()
+    # the toast: one room-wide message, shown once on each page, in each reader's language
+    toast = attendee.locator('.q-notification', has_text='Announcement: Break until 11:00')
+    toast.wait_for()
+    assert toast.count() == 1
+    berta.locator('.q-notification', has_text='Ankündigung: Break until 11:00').wait_for()
+    assert berta.locator('.q-notification').filter(has_text='Break until 11:00').count() == 1
     screenshot(attendee, 'workshop-attendee')
+    german.close()
 
     teacher.goto(teacher.url + '?projector=true')
     teacher.get_by_text('Attendee 1').wait_for()
