@@ -105,9 +105,9 @@ def _init_worker(parent: int, warm: Callable[[], Any] | None) -> None:
     threading.Thread(target=_exit_with, args=(parent,), daemon=True, name='parent-watch').start()
     if warm is not None:
         warm()
-    # a spawned worker imports the app's main module (`__mp_main__`): ~280k objects that live as long as it does.
-    # Out of the collector's sight, the collection after each budgeted call costs microseconds instead of ~150 ms
-    # (a 20-file upload took 3.2 s for that alone).
+    # what a worker imported at start (libraries, `services`; the app's main script too if it was run again, see
+    # `_spare_the_main_script`) lives as long as the worker: out of the collector's sight, the collection after each
+    # budgeted call costs microseconds (with the app imported it was ~150 ms: a 20-file upload took 3.2 s for it).
     gc.collect()
     gc.freeze()
 

@@ -71,8 +71,8 @@ async def test_split_files_in_a_worker_reports_each_file(tmp_path: Path) -> None
 
 def test_a_worker_of_an_app_started_as_a_script_does_not_run_the_script_again(tmp_path: Path) -> None:
     """`python app.py` starts the workers; a spawned process would otherwise run app.py again first (2-3 s and
-    140-210 MB of services it never uses, per worker). A script that notes every run of itself starts a pool and
-    has a document split in it: the script ran once, the work was done in another process."""
+    140-210 MB of services it never uses, per worker). A script that notes every run of itself starts a pool (warmed
+    like the ingestion's) and runs a call in it: the script ran once, the call ran in another process."""
     import subprocess
     import sys
 
